@@ -1,0 +1,83 @@
+import { ApplicationCommandType, InteractionContextType, ApplicationIntegrationType } from 'discord.js';
+import type { SlashCommand } from '../src/discord/command.js';
+import { checkImage, fromAttachment } from '../src/discord/attachments.js';
+import { startJob } from '../src/discord/flow.js';
+import {
+  aspectRatioOption,
+  formatOption,
+  modelOption,
+  promptOption,
+  readAspectRatio,
+  readFormat,
+  readModel,
+  readPrompt,
+  readStyle,
+  referenceOptions,
+  styleOption,
+  webSearchOption,
+} from '../src/discord/options.js';
+import { UserFacingError } from '../src/errors.js';
+import type { JobInput } from '../src/jobs/types.js';
+import { MAX_IMAGE_REFS, PORTRAIT_RATIOS, type GenerationRequest } from '../src/luma/types.js';
+
+export const imagine: SlashCommand = {
+  kind: 'slash',
+  data: {
+    type: ApplicationCommandType.ChatInput,
+    name: 'imagine',
+    description: 'Make an image from a text prompt with Luma',
+    options: [
+      promptOption('What to draw (up to 6000 characters)'),
+      aspectRatioOption,
+      modelOption,
+      styleOption,
+      formatOption,
+      webSearchOption,
+      ...referenceOptions(MAX_IMAGE_REFS.image),
+    ],
+    contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
+    integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
+  },
+
+  async execute(interaction, ctx) {
+    // Everything that can be checked without I/O is checked before the deferral, so a refusal is private.
+    const prompt = readPrompt(interaction.options.getString('prompt'));
+    const style = readStyle(interaction);
+    let aspectRatio = readAspectRatio(interaction);
+    if (style === 'manga') {
+      if (aspectRatio !== null && !PORTRAIT_RATIOS.includes(aspectRatio)) {
+        throw new UserFacingError(
+          `The manga style needs a portrait shape, and ${aspectRatio} is not one. Pick 2:3, 9:16, 1:2 or 1:3 — or leave the aspect ratio empty and the bot uses 2:3.`,
+          { code: 'bad_option' },
+        );
+      }
+      aspectRatio ??= '2:3';
+    }
+    const inputs: JobInput[] = [];
+    for (let n = 1; n <= MAX_IMAGE_REFS.image; n++) {
+      const att = interaction.options.getAttachment(`reference${n}`);
+      if (att) inputs.push(checkImage(fromAttachment(att), 'ref', ctx.config.discordCdnOrigins));
+    }
+    const model = readModel(interaction);
+    const outputFormat = readFormat(interaction);
+    const webSearch = interaction.options.getBoolean('web_search') ?? false;
+
+    await interaction.deferReply();
+    const request: GenerationRequest = {
+      prompt,
+      model,
+      type: 'image',
+      ...(aspectRatio !== null ? { aspect_ratio: aspectRatio } : {}),
+      style,
+      ...(outputFormat !== null ? { output_format: outputFormat } : {}),
+      ...(webSearch ? { web_search: true } : {}),
+      ...(inputs.length > 0 ? { image_ref: inputs.map((i) => i.input) } : {}),
+    };
+    await startJob(interaction, ctx, {
+      kind: 'imagine',
+      request,
+      inputs,
+      display: { prompt, model, aspectRatio, style, outputFormat, webSearch, references: inputs.length },
+    });
+  },
+};

@@ -1,0 +1,9 @@
+import type { Command, ComponentHandler } from '../src/discord/command.js';
+import { imagine } from './imagine.js';
+import { resultActions } from './result-actions.js';
+
+/** Every command, in one typed list: the interaction router and deploy-commands both read it. */
+export const commands: readonly Command[] = [imagine];
+
+/** Every button/modal handler, routed by custom_id prefix. */
+export const components: readonly ComponentHandler[] = [...resultActions];

@@ -1,0 +1,116 @@
+import type { ButtonInteraction } from 'discord.js';
+import type { ComponentHandler } from '../src/discord/command.js';
+import { startJob } from '../src/discord/flow.js';
+import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
+import { CustomIds } from '../src/discord/render.js';
+import { UserFacingError } from '../src/errors.js';
+import type { BotContext } from '../src/context.js';
+import type { JobRecord } from '../src/jobs/types.js';
+
+/*
+ * Buttons under a result. Anyone in the channel may press Reroll and Edit — that is how a community riffs on
+ * an image — and the new job is made for, and counted against, whoever pressed. Retry belongs to the member
+ * whose job failed.
+ */
+
+async function loadJob(ctx: BotContext, id: string): Promise<JobRecord> {
+  const job = await ctx.jobs.get(id);
+  if (!job) {
+    throw new UserFacingError('This result is too old: the bot no longer has its details (results are kept for 30 days). Use /imagine to start again.', { code: 'job_gone' });
+  }
+  return job;
+}
+
+function messageLink(job: JobRecord): string | undefined {
+  const d = job.delivery;
+  if (!d?.messageId || !d.channelId) return undefined;
+  return `https://discord.com/channels/${job.discord.guildId ?? '@me'}/${d.channelId}/${d.messageId}`;
+}
+
+async function reroll(interaction: ButtonInteraction, id: string, ctx: BotContext): Promise<void> {
+  const parent = await loadJob(ctx, id);
+  await interaction.deferReply();
+  const { user_id: _ignored, ...request } = parent.request;
+  await startJob(interaction, ctx, {
+    kind: parent.kind,
+    request,
+    inputs: parent.inputs,
+    display: parent.display,
+    parentJobId: parent.id,
+  });
+}
+
+export const rerollButton: ComponentHandler = {
+  prefix: 'job:reroll',
+  button: reroll,
+};
+
+export const editButton: ComponentHandler = {
+  prefix: 'job:edit',
+  async button(interaction, id, ctx) {
+    const parent = await loadJob(ctx, id);
+    if (!parent.generationId || parent.step !== 'done') {
+      throw new UserFacingError('This image cannot be edited: it was not finished.', { code: 'job_unfinished' });
+    }
+    // A modal must be the first answer to the click, so nothing slow happens before it.
+    await interaction.showModal(editPromptModal(CustomIds.editModal(id)));
+  },
+};
+
+export const editModal: ComponentHandler = {
+  prefix: 'modal:edit',
+  async modal(interaction, id, ctx) {
+    const prompt = readModalPrompt(interaction);
+    const parent = await loadJob(ctx, id);
+    if (!parent.generationId) throw new UserFacingError('This image cannot be edited: it was not finished.', { code: 'job_unfinished' });
+    await interaction.deferReply();
+    const source = { generation_id: parent.generationId };
+    const link = messageLink(parent);
+    await startJob(interaction, ctx, {
+      kind: 'edit',
+      // Editing our own result by generation_id: no re-upload, and the cheapest way to edit.
+      request: {
+        prompt,
+        type: 'image_edit',
+        model: parent.request.model ?? 'uni-1',
+        source,
+        ...(parent.request.output_format ? { output_format: parent.request.output_format } : {}),
+      },
+      inputs: [{ role: 'source', input: source, filename: `luma-${parent.id}` }],
+      display: {
+        prompt,
+        model: parent.request.model ?? 'uni-1',
+        aspectRatio: null,
+        style: 'auto',
+        outputFormat: parent.request.output_format ?? null,
+        webSearch: false,
+        references: 0,
+        ...(link ? { sourceLink: link } : {}),
+      },
+      parentJobId: parent.id,
+    });
+  },
+};
+
+export const retryButton: ComponentHandler = {
+  prefix: 'job:retry',
+  async button(interaction, id, ctx) {
+    const parent = await loadJob(ctx, id);
+    if (parent.discord.userId !== interaction.user.id) {
+      throw new UserFacingError('Only the member who made this request can retry it. You can run the command yourself.', { code: 'not_owner' });
+    }
+    if (parent.step !== 'failed' && parent.step !== 'undelivered') {
+      throw new UserFacingError('This request is not in a failed state any more.', { code: 'not_failed' });
+    }
+    await interaction.deferReply();
+    if (parent.generationId && parent.completedAt !== undefined) {
+      // The image exists at Luma; only its delivery failed. Fetch and deliver it again, through this click's reply.
+      await ctx.engine.redeliver(parent, interaction);
+      return;
+    }
+    const { user_id: _ignored, ...request } = parent.request;
+    await startJob(interaction, ctx, { kind: parent.kind, request, inputs: parent.inputs, display: parent.display, parentJobId: parent.id });
+  },
+};
+
+export const resultActions: readonly ComponentHandler[] = [rerollButton, editButton, editModal, retryButton];

@@ -1,0 +1,157 @@
+// The one place that reads the environment. Everything else receives a frozen Config.
+
+export interface Config {
+  /** Bot token (secret). */
+  readonly discordToken: string;
+  /** Application id; read from the API at start when absent. */
+  readonly discordApplicationId: string | undefined;
+  /** Guild to register commands in (deploy-commands only); global when absent. */
+  readonly discordGuildId: string | undefined;
+  /** REST base handed to discord.js as `rest.api`. */
+  readonly discordApiUrl: string;
+  /** Origins user images may be downloaded from (Discord CDN and media proxy). */
+  readonly discordCdnOrigins: readonly string[];
+  /** Luma API key (secret). */
+  readonly lumaApiKey: string;
+  readonly lumaBaseUrl: string;
+  /** `sqlite://path` (default) or `redis://…`. */
+  readonly storageUrl: string;
+  readonly logLevel: LogLevel;
+  readonly logFormat: 'auto' | 'json' | 'pretty';
+  /** How often a job is polled, ms (Luma asks for 2–5 s). */
+  readonly pollIntervalMs: number;
+  /** Least time between two progress edits of one reply, ms. */
+  readonly progressIntervalMs: number;
+  /** Luma plan limits: concurrent active jobs and POSTs per minute for the whole account. */
+  readonly lumaMaxConcurrentJobs: number;
+  readonly lumaMaxRequestsPerMinute: number;
+  /** Jobs one member may have submitted to Luma at once; the rest wait in the queue. */
+  readonly maxJobsPerUser: number;
+  /** Downloads/uploads of result images running at once (bounds memory). */
+  readonly transferConcurrency: number;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export const DEFAULT_DISCORD_API_URL = 'https://discord.com/api';
+export const DEFAULT_CDN_ORIGINS = ['https://cdn.discordapp.com', 'https://media.discordapp.net'] as const;
+export const DEFAULT_LUMA_BASE_URL = 'https://agents.lumalabs.ai/v1';
+export const DEFAULT_STORAGE_URL = 'sqlite://data/bot.sqlite';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Configuration is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parses and validates the environment; throws one ConfigError naming every problem. */
+export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}): Config {
+  const problems: string[] = [];
+  const get = (key: string): string | undefined => {
+    const v = env[key]?.trim();
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const required = (key: string, hint: string): string => {
+    const v = get(key);
+    if (v === undefined) problems.push(`${key} is required (${hint}).`);
+    return v ?? '';
+  };
+  const url = (key: string, fallback: string, protocols: readonly string[]): string => {
+    const raw = get(key) ?? fallback;
+    try {
+      const u = new URL(raw);
+      if (!protocols.includes(u.protocol)) {
+        problems.push(`${key} must use ${protocols.join(' or ')} (got "${u.protocol}").`);
+      }
+      return raw.replace(/\/+$/, '');
+    } catch {
+      problems.push(`${key} is not a valid URL: "${raw}".`);
+      return raw;
+    }
+  };
+  const int = (key: string, fallback: number, min: number, max: number): number => {
+    const raw = get(key);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max) {
+      problems.push(`${key} must be a whole number from ${min} to ${max} (got "${raw}").`);
+      return fallback;
+    }
+    return n;
+  };
+  const snowflake = (key: string): string | undefined => {
+    const v = get(key);
+    if (v !== undefined && !/^\d{17,20}$/.test(v)) problems.push(`${key} must be a Discord id (17–20 digits), got "${v}".`);
+    return v;
+  };
+
+  const discordToken = required('DISCORD_TOKEN', 'the bot token from the Discord developer portal, Bot tab');
+  if (/\s/.test(discordToken)) problems.push('DISCORD_TOKEN contains white space; paste the token alone, without "Bot ".');
+  // deploy-commands talks to Discord only: it should not need the Luma key.
+  const lumaApiKey =
+    opts.purpose === 'deploy' ? (get('LUMA_AGENTS_API_KEY') ?? '') : required('LUMA_AGENTS_API_KEY', 'a key from the Luma dashboard, starting with "luma-api-"');
+  if (lumaApiKey !== '' && !lumaApiKey.startsWith('luma-api-')) {
+    problems.push('LUMA_AGENTS_API_KEY does not look like a Luma key (it should start with "luma-api-").');
+  }
+
+  const cdnRaw = get('DISCORD_CDN_ORIGINS');
+  const discordCdnOrigins: string[] = [];
+  for (const part of cdnRaw === undefined ? [...DEFAULT_CDN_ORIGINS] : cdnRaw.split(',')) {
+    const p = part.trim();
+    if (p === '') continue;
+    try {
+      const u = new URL(p);
+      if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error('protocol');
+      discordCdnOrigins.push(u.origin);
+    } catch {
+      problems.push(`DISCORD_CDN_ORIGINS has an entry that is not an http(s) origin: "${p}".`);
+    }
+  }
+  if (discordCdnOrigins.length === 0 && cdnRaw !== undefined) problems.push('DISCORD_CDN_ORIGINS lists no origin.');
+
+  const storageUrl = get('STORAGE_URL') ?? DEFAULT_STORAGE_URL;
+  if (!/^(sqlite|redis|rediss):\/\/.+/.test(storageUrl)) {
+    problems.push(`STORAGE_URL must start with sqlite:// or redis:// (got "${storageUrl}").`);
+  }
+
+  const logLevelRaw = (get('LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevelRaw as LogLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevelRaw}").`);
+  }
+  const logFormatRaw = (get('LOG_FORMAT') ?? 'auto').toLowerCase();
+  if (!['auto', 'json', 'pretty'].includes(logFormatRaw)) {
+    problems.push(`LOG_FORMAT must be auto, json or pretty (got "${logFormatRaw}").`);
+  }
+
+  const config: Config = {
+    discordToken,
+    discordApplicationId: snowflake('DISCORD_APPLICATION_ID'),
+    discordGuildId: snowflake('DISCORD_GUILD_ID'),
+    discordApiUrl: url('DISCORD_API_URL', DEFAULT_DISCORD_API_URL, ['https:', 'http:']),
+    discordCdnOrigins,
+    lumaApiKey,
+    lumaBaseUrl: url('LUMA_BASE_URL', DEFAULT_LUMA_BASE_URL, ['https:', 'http:']),
+    storageUrl,
+    logLevel: logLevelRaw as LogLevel,
+    logFormat: logFormatRaw as Config['logFormat'],
+    pollIntervalMs: int('POLL_INTERVAL_MS', 2500, 50, 60_000),
+    progressIntervalMs: int('PROGRESS_INTERVAL_MS', 3000, 0, 60_000),
+    lumaMaxConcurrentJobs: int('LUMA_MAX_CONCURRENT_JOBS', 10, 1, 1000),
+    lumaMaxRequestsPerMinute: int('LUMA_MAX_REQUESTS_PER_MINUTE', 30, 1, 10_000),
+    maxJobsPerUser: int('MAX_JOBS_PER_USER', 2, 1, 100),
+    transferConcurrency: int('TRANSFER_CONCURRENCY', 4, 1, 64),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+/** Reads `.env` (if present; real environment variables win) and the environment. For entry points only. */
+export async function loadConfigFromEnvironment(purpose: 'bot' | 'deploy' = 'bot'): Promise<Config> {
+  const dotenv = await import('dotenv');
+  dotenv.config({ quiet: true });
+  return loadConfig(process.env, { purpose });
+}

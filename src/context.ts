@@ -1,0 +1,20 @@
+import type { Config } from './config.js';
+import type { DiscordResponder } from './discord/responder.js';
+import type { JobEngine } from './jobs/engine.js';
+import type { JobStore } from './jobs/store.js';
+import type { Logger } from './logger.js';
+import type { LumaClient } from './luma/client.js';
+import type { QuotaGate } from './quota/types.js';
+import type { Storage } from './storage.js';
+
+/** What command handlers get: built once in main.ts, passed down (no module-level singletons). */
+export interface BotContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly storage: Storage;
+  readonly luma: LumaClient;
+  readonly engine: JobEngine;
+  readonly jobs: JobStore;
+  readonly discord: DiscordResponder;
+  readonly quota: QuotaGate | undefined;
+}

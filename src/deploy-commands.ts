@@ -1,0 +1,46 @@
+// `npm run deploy-commands`: registers every command definition with Discord (PUT of the full list), prints
+// what it registered, and exits. Guild-scoped when DISCORD_GUILD_ID is set (instant, for testing), else global.
+import { REST, Routes, type RESTPutAPIApplicationCommandsResult } from 'discord.js';
+import { commands } from '../commands/index.js';
+import { ConfigError, loadConfigFromEnvironment, type Config } from './config.js';
+
+export async function deployCommands(config: Config): Promise<RESTPutAPIApplicationCommandsResult> {
+  const rest = new REST({ api: config.discordApiUrl }).setToken(config.discordToken);
+  const applicationId =
+    config.discordApplicationId ?? ((await rest.get(Routes.currentApplication())) as { id: string }).id;
+  const body = commands.map((c) => c.data);
+  const route = config.discordGuildId
+    ? Routes.applicationGuildCommands(applicationId, config.discordGuildId)
+    : Routes.applicationCommands(applicationId);
+  return (await rest.put(route, { body })) as RESTPutAPIApplicationCommandsResult;
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = await loadConfigFromEnvironment('deploy');
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`${err.message}\nSee .env.example for every setting.`);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const registered = await deployCommands(config);
+  const scope = config.discordGuildId ? `guild ${config.discordGuildId}` : 'global (may take up to an hour to appear everywhere)';
+  console.log(`Registered ${registered.length} commands, ${scope}:`);
+  for (const c of registered) {
+    const kind = c.type === 1 ? 'slash' : c.type === 3 ? 'message menu' : c.type === 2 ? 'user menu' : `type ${c.type}`;
+    console.log(`  ${c.type === 1 ? '/' : ''}${c.name}  (${kind}, id ${c.id})`);
+  }
+}
+
+// Run only as a script, so tests can import deployCommands.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: unknown) => {
+    const status = (err as { status?: number }).status;
+    if (status === 401) console.error('Discord rejected DISCORD_TOKEN (401). Copy the bot token again from the developer portal.');
+    else console.error('Registering commands failed:', err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,107 @@
+import {
+  ApplicationCommandOptionType,
+  type APIApplicationCommandBasicOption,
+  type ChatInputCommandInteraction,
+} from 'discord.js';
+import { UserFacingError } from '../errors.js';
+import { ASPECT_RATIOS, MAX_PROMPT_LENGTH, type AspectRatio, type Model, type OutputFormat, type Style } from '../luma/types.js';
+
+/** Readable labels for the nine ratios, in the order members think of them. */
+export const ASPECT_RATIO_LABELS: Record<AspectRatio, string> = {
+  '1:1': '1:1 · square',
+  '16:9': '16:9 · landscape',
+  '3:2': '3:2 · photo landscape',
+  '2:1': '2:1 · wide',
+  '3:1': '3:1 · banner',
+  '9:16': '9:16 · portrait (phone)',
+  '2:3': '2:3 · photo portrait',
+  '1:2': '1:2 · tall',
+  '1:3': '1:3 · very tall',
+};
+
+export const promptOption = (description: string): APIApplicationCommandBasicOption => ({
+  type: ApplicationCommandOptionType.String,
+  name: 'prompt',
+  description,
+  required: true,
+  min_length: 1,
+  max_length: MAX_PROMPT_LENGTH,
+});
+
+export const modelOption: APIApplicationCommandBasicOption = {
+  type: ApplicationCommandOptionType.String,
+  name: 'model',
+  description: 'Which model makes the image (default uni-1)',
+  choices: [
+    { name: 'uni-1 · standard', value: 'uni-1' },
+    { name: 'uni-1-max · higher quality, costs ~2.5× more', value: 'uni-1-max' },
+  ],
+};
+
+export const formatOption: APIApplicationCommandBasicOption = {
+  type: ApplicationCommandOptionType.String,
+  name: 'format',
+  description: 'File format of the result (default: the model picks, usually PNG)',
+  choices: [
+    { name: 'PNG · lossless, bigger file', value: 'png' },
+    { name: 'JPEG · smaller file', value: 'jpeg' },
+  ],
+};
+
+export const aspectRatioOption: APIApplicationCommandBasicOption = {
+  type: ApplicationCommandOptionType.String,
+  name: 'aspect_ratio',
+  description: 'Shape of the image (default: the model picks)',
+  choices: (Object.keys(ASPECT_RATIO_LABELS) as AspectRatio[]).map((r) => ({ name: ASPECT_RATIO_LABELS[r], value: r })),
+};
+
+export const styleOption: APIApplicationCommandBasicOption = {
+  type: ApplicationCommandOptionType.String,
+  name: 'style',
+  description: 'Visual style (default auto)',
+  choices: [
+    { name: 'auto', value: 'auto' },
+    { name: 'manga · wants a portrait ratio', value: 'manga' },
+  ],
+};
+
+export const webSearchOption: APIApplicationCommandBasicOption = {
+  type: ApplicationCommandOptionType.Boolean,
+  name: 'web_search',
+  description: 'Let the model look up references on the web first (a few seconds slower)',
+};
+
+export function referenceOptions(count: number, first = 1): APIApplicationCommandBasicOption[] {
+  return Array.from({ length: count }, (_, i) => ({
+    type: ApplicationCommandOptionType.Attachment,
+    name: `reference${first + i}`,
+    description: `Reference image ${first + i} for style or content (PNG, JPEG, WebP, still GIF; ≤ 50 MB)`,
+  }));
+}
+
+/** The prompt, trimmed; an empty or over-long one is refused before any request. */
+export function readPrompt(raw: string | null | undefined): string {
+  const prompt = (raw ?? '').trim();
+  if (prompt.length === 0) throw new UserFacingError('The prompt is empty. Describe the image you want.', { code: 'bad_prompt' });
+  if (prompt.length > MAX_PROMPT_LENGTH) {
+    throw new UserFacingError(`The prompt is ${prompt.length} characters long; Luma takes at most ${MAX_PROMPT_LENGTH}. Shorten it and try again.`, { code: 'bad_prompt' });
+  }
+  return prompt;
+}
+
+export function readModel(i: ChatInputCommandInteraction): Model {
+  return (i.options.getString('model') as Model | null) ?? 'uni-1';
+}
+
+export function readFormat(i: ChatInputCommandInteraction): OutputFormat | null {
+  return (i.options.getString('format') as OutputFormat | null) ?? null;
+}
+
+export function readStyle(i: ChatInputCommandInteraction): Style {
+  return (i.options.getString('style') as Style | null) ?? 'auto';
+}
+
+export function readAspectRatio(i: ChatInputCommandInteraction): AspectRatio | null {
+  const v = i.options.getString('aspect_ratio');
+  return v !== null && (ASPECT_RATIOS as readonly string[]).includes(v) ? (v as AspectRatio) : null;
+}

@@ -1,0 +1,155 @@
+import type { APIActionRowComponent, APIComponentInMessageActionRow, APIEmbed } from 'discord.js';
+import type { JobRecord } from '../jobs/types.js';
+import type { OutgoingMessage } from './responder.js';
+
+const BRAND_COLOUR = 0x7c3aed;
+const FAILURE_COLOUR = 0xdc2626;
+
+/** Discord embed descriptions hold 4096 characters; prompts hold 6000. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max - 1).trimEnd()}…`;
+}
+
+/** Keeps a member's prompt from pinging or breaking out of the quote it is shown in. */
+export function quotePrompt(prompt: string, max = 300): string {
+  const clean = prompt.replace(/@(everyone|here)/g, '@\u200b$1').replace(/`/g, 'ˋ').replace(/\s+/g, ' ').trim();
+  return truncate(clean, max);
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const m = Math.floor(s / 60);
+  return `${m}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** Elapsed time shown in 5-second steps: the text (and so the reply) changes at most every 5 s. */
+function coarseElapsed(ms: number): string {
+  return formatDuration(Math.floor(ms / 5000) * 5000);
+}
+
+export interface ProgressInfo {
+  now: number;
+  /** 1-based place in the bot's own queue, when the job is waiting there. */
+  queuePosition?: number;
+  /** Typical processing time from recent jobs, ms. */
+  estimateMs?: number;
+}
+
+export function progressText(job: JobRecord, info: ProgressInfo): string {
+  const what = job.kind === 'edit' ? 'Editing' : 'Imagining';
+  const head = `**${what}:** ${quotePrompt(job.display.prompt, 200)}`;
+  let line: string;
+  switch (job.step) {
+    case 'queued':
+    case 'submitting':
+      line =
+        info.queuePosition !== undefined && info.queuePosition > 0
+          ? `⏳ Waiting in line — position ${info.queuePosition}. Your request starts as soon as a slot frees up.`
+          : '⏳ Sending your request to Luma…';
+      break;
+    case 'polling': {
+      if (job.lastLumaState === 'processing' && job.processingAt !== undefined) {
+        const elapsed = info.now - job.processingAt;
+        const estimate =
+          info.estimateMs !== undefined ? ` · usually about ${Math.max(5, Math.round(info.estimateMs / 5000) * 5)} s` : '';
+        line = `🎨 Generating… ${coarseElapsed(elapsed)} elapsed${estimate}`;
+      } else {
+        const since = job.submittedAt ?? job.createdAt;
+        line = `⏳ Queued at Luma — waiting ${coarseElapsed(info.now - since)}`;
+      }
+      break;
+    }
+    case 'downloading':
+    case 'delivering':
+      line = '📥 Finishing — fetching and uploading your image…';
+      break;
+    default:
+      line = '';
+  }
+  return `${head}\n${line}`;
+}
+
+export function resultFilename(job: JobRecord, contentType: string): string {
+  const ext = contentType === 'image/jpeg' ? 'jpg' : contentType === 'image/webp' ? 'webp' : 'png';
+  return `luma-${job.id}.${ext}`;
+}
+
+export function resultEmbed(job: JobRecord, filename: string, opts: { compressed?: boolean } = {}): APIEmbed {
+  const d = job.display;
+  const took = job.completedAt !== undefined ? formatDuration(job.completedAt - job.createdAt) : undefined;
+  const fields: APIEmbed['fields'] = [
+    { name: 'Model', value: d.model, inline: true },
+    ...(job.kind === 'imagine' ? [{ name: 'Aspect ratio', value: d.aspectRatio ?? 'auto', inline: true }] : []),
+    { name: 'Style', value: d.style, inline: true },
+    { name: 'Requested by', value: `<@${job.discord.userId}>`, inline: true },
+  ];
+  if (took) fields.push({ name: 'Took', value: took, inline: true });
+  if (d.references > 0) fields.push({ name: 'References', value: String(d.references), inline: true });
+  if (d.webSearch) fields.push({ name: 'Web search', value: 'on', inline: true });
+  if (d.sourceLink) fields.push({ name: 'Edited from', value: d.sourceLink, inline: false });
+  const notes: string[] = [];
+  if (opts.compressed) notes.push('compressed to fit Discord’s upload limit');
+  return {
+    title: job.kind === 'edit' ? 'Edited image' : 'Imagined image',
+    description: truncate(job.display.prompt.replace(/@(everyone|here)/g, '@\u200b$1'), 1500),
+    color: BRAND_COLOUR,
+    image: { url: `attachment://${filename}` },
+    fields,
+    footer: { text: [`job ${job.id}`, ...notes].join(' · ') },
+  };
+}
+
+export const CustomIds = {
+  reroll: (jobId: string) => `job:reroll:${jobId}`,
+  edit: (jobId: string) => `job:edit:${jobId}`,
+  retry: (jobId: string) => `job:retry:${jobId}`,
+  editModal: (jobId: string) => `modal:edit:${jobId}`,
+} as const;
+
+export function resultButtons(job: JobRecord): APIActionRowComponent<APIComponentInMessageActionRow> {
+  return {
+    type: 1,
+    components: [
+      { type: 2, style: 2, label: 'Reroll', emoji: { name: '🎲' }, custom_id: CustomIds.reroll(job.id) },
+      { type: 2, style: 1, label: 'Edit', emoji: { name: '✏️' }, custom_id: CustomIds.edit(job.id) },
+    ],
+  };
+}
+
+export function resultMessage(
+  job: JobRecord,
+  file: { name: string; data: Buffer; contentType: string },
+  opts: { mention?: boolean; compressed?: boolean } = {},
+): OutgoingMessage {
+  return {
+    content: opts.mention ? `<@${job.discord.userId}>, your image is ready.` : '',
+    embeds: [resultEmbed(job, file.name, opts)],
+    components: [resultButtons(job)],
+    files: [file],
+    replaceAttachments: true,
+    ...(opts.mention ? { allowedUserMentions: [job.discord.userId] } : {}),
+  };
+}
+
+export function failureMessage(job: JobRecord): OutgoingMessage {
+  const f = job.failure;
+  const text = f?.userMessage ?? 'This request could not be completed.';
+  const ref = f?.ref ? `\nReference: \`${f.ref}\`` : '';
+  return {
+    content: '',
+    embeds: [
+      {
+        title: job.kind === 'edit' ? 'The edit did not work' : 'The image could not be made',
+        description: `${text}${ref}`,
+        color: FAILURE_COLOUR,
+        fields: [{ name: 'Prompt', value: quotePrompt(job.display.prompt, 1000) || '—' }],
+        footer: { text: `job ${job.id}` },
+      },
+    ],
+    components: f?.retryable
+      ? [{ type: 1, components: [{ type: 2, style: 1, label: 'Retry', emoji: { name: '🔁' }, custom_id: CustomIds.retry(job.id) }] }]
+      : [],
+    replaceAttachments: true,
+  };
+}

@@ -1,0 +1,124 @@
+import { REST, DiscordAPIError, Routes, type RawFile } from 'discord.js';
+import type { APIEmbed, APIActionRowComponent, APIComponentInMessageActionRow, APIMessage } from 'discord.js';
+
+export interface OutgoingFile {
+  name: string;
+  data: Buffer;
+  contentType?: string;
+}
+
+export interface OutgoingMessage {
+  content?: string;
+  embeds?: APIEmbed[];
+  components?: APIActionRowComponent<APIComponentInMessageActionRow>[];
+  files?: OutgoingFile[];
+  /** Whom the content may ping; defaults to nobody. */
+  allowedUserMentions?: string[];
+  /** Replaces the message's attachments with `files` (edits), instead of adding to them. */
+  replaceAttachments?: boolean;
+  /** Channel posts only: Discord drops a second message with the same nonce, so a post repeated after a crash lands once. */
+  nonce?: string;
+  ephemeral?: boolean;
+  messageReference?: { messageId: string; channelId: string; guildId?: string | null };
+}
+
+/**
+ * Everything the bot sends to Discord outside the first acknowledgement goes through here, by REST alone, so
+ * a job resumed after a restart (with no discord.js Interaction object) takes the same path as a fresh one.
+ *
+ * Two REST clients: interaction webhooks (token in the URL, exempt from Discord's global limit) get their own
+ * without the client-side global limiter, so hundreds of progress edits do not queue behind bot-token calls.
+ */
+export class DiscordResponder {
+  private readonly webhookRest: REST;
+
+  constructor(
+    private readonly botRest: REST,
+    apiUrl: string,
+  ) {
+    this.webhookRest = new REST({ api: apiUrl, globalRequestsPerSecond: Number.MAX_SAFE_INTEGER, retries: 3 });
+  }
+
+  async editOriginal(applicationId: string, token: string, msg: OutgoingMessage): Promise<APIMessage> {
+    return (await this.webhookRest.patch(Routes.webhookMessage(applicationId, token, '@original'), {
+      auth: false,
+      body: this.body(msg),
+      ...this.files(msg),
+    })) as APIMessage;
+  }
+
+  async followUp(applicationId: string, token: string, msg: OutgoingMessage): Promise<APIMessage> {
+    return (await this.webhookRest.post(Routes.webhook(applicationId, token), {
+      auth: false,
+      query: new URLSearchParams({ wait: 'true' }),
+      body: { ...this.body(msg), ...(msg.ephemeral ? { flags: 64 } : {}) },
+      ...this.files(msg),
+    })) as APIMessage;
+  }
+
+  async postChannelMessage(channelId: string, msg: OutgoingMessage): Promise<APIMessage> {
+    const body: Record<string, unknown> = this.body(msg);
+    if (msg.nonce) Object.assign(body, { nonce: msg.nonce, enforce_nonce: true });
+    if (msg.messageReference) {
+      body.message_reference = {
+        message_id: msg.messageReference.messageId,
+        channel_id: msg.messageReference.channelId,
+        ...(msg.messageReference.guildId ? { guild_id: msg.messageReference.guildId } : {}),
+        fail_if_not_exists: false,
+      };
+    }
+    return (await this.botRest.post(Routes.channelMessages(channelId), { body, ...this.files(msg) })) as APIMessage;
+  }
+
+  async directMessage(userId: string, msg: OutgoingMessage): Promise<APIMessage> {
+    const channel = (await this.botRest.post(Routes.userChannels(), { body: { recipient_id: userId } })) as { id: string };
+    return this.postChannelMessage(channel.id, msg);
+  }
+
+  async fetchMessage(channelId: string, messageId: string): Promise<APIMessage> {
+    return (await this.botRest.get(Routes.channelMessage(channelId, messageId))) as APIMessage;
+  }
+
+  private body(msg: OutgoingMessage): Record<string, unknown> {
+    const body: Record<string, unknown> = {
+      allowed_mentions: { parse: [], users: msg.allowedUserMentions ?? [] },
+    };
+    if (msg.content !== undefined) body.content = msg.content;
+    if (msg.embeds !== undefined) body.embeds = msg.embeds;
+    if (msg.components !== undefined) body.components = msg.components;
+    if (msg.files !== undefined || msg.replaceAttachments) {
+      body.attachments = (msg.files ?? []).map((f, i) => ({ id: i, filename: f.name }));
+    }
+    return body;
+  }
+
+  private files(msg: OutgoingMessage): { files?: RawFile[] } {
+    if (!msg.files || msg.files.length === 0) return {};
+    return {
+      files: msg.files.map((f) => ({ name: f.name, data: f.data, ...(f.contentType ? { contentType: f.contentType } : {}) })),
+    };
+  }
+}
+
+/** Discord error codes the delivery logic acts on. */
+export const DiscordCodes = {
+  UnknownMessage: 10008,
+  UnknownInteraction: 10062,
+  MissingAccess: 50001,
+  CannotDM: 50007,
+  MissingPermissions: 50013,
+  InvalidWebhookToken: 50027,
+  RequestEntityTooLarge: 40005,
+  AlreadyAcknowledged: 40060,
+} as const;
+
+export function discordErrorCode(err: unknown): number | undefined {
+  if (err instanceof DiscordAPIError) return typeof err.code === 'number' ? err.code : Number(err.code);
+  return undefined;
+}
+
+export function discordStatus(err: unknown): number | undefined {
+  if (err instanceof DiscordAPIError) return err.status;
+  const s = (err as { status?: unknown } | null)?.status;
+  return typeof s === 'number' ? s : undefined;
+}

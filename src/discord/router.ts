@@ -1,0 +1,92 @@
+import type { BaseInteraction, RepliableInteraction } from 'discord.js';
+import type { BotContext } from '../context.js';
+import { UserFacingError, apology, newReference } from '../errors.js';
+import { resultMessage, resultFilename } from './render.js';
+import { replyPrivately } from './reply.js';
+import type { Command, ComponentHandler } from './command.js';
+
+/**
+ * The one place interactions enter: finds the handler, runs it, and turns any error into a message. A
+ * UserFacingError's text is shown as is; anything else is logged with a reference the member can quote.
+ */
+export function createInteractionHandler(ctx: BotContext, commands: readonly Command[], components: readonly ComponentHandler[]) {
+  const byName = new Map(commands.map((c) => [`${c.kind}:${c.data.name}`, c]));
+  const byPrefix = new Map(components.map((c) => [c.prefix, c]));
+
+  return async function handle(interaction: BaseInteraction): Promise<void> {
+    if (!interaction.isRepliable()) return;
+    const log = ctx.logger.child({
+      interactionId: interaction.id,
+      userId: interaction.user.id,
+      guildId: interaction.guildId,
+      channelId: interaction.channelId,
+    });
+    try {
+      if (interaction.isChatInputCommand()) {
+        const cmd = byName.get(`slash:${interaction.commandName}`);
+        if (cmd?.kind !== 'slash') return unknown(interaction);
+        log.info({ command: interaction.commandName }, 'command');
+        await cmd.execute(interaction, ctx);
+      } else if (interaction.isMessageContextMenuCommand()) {
+        const cmd = byName.get(`message:${interaction.commandName}`);
+        if (cmd?.kind !== 'message') return unknown(interaction);
+        log.info({ command: interaction.commandName, targetId: interaction.targetId }, 'context menu');
+        await cmd.execute(interaction, ctx);
+      } else if (interaction.isButton() || interaction.isModalSubmit()) {
+        const parts = interaction.customId.split(':');
+        const handler = byPrefix.get(`${parts[0]}:${parts[1]}`);
+        const arg = parts.slice(2).join(':');
+        log.info({ customId: interaction.customId }, interaction.isButton() ? 'button' : 'modal');
+        if (interaction.isButton() && handler?.button) await handler.button(interaction, arg, ctx);
+        else if (interaction.isModalSubmit() && handler?.modal) await handler.modal(interaction, arg, ctx);
+        else return unknown(interaction);
+      } else {
+        return;
+      }
+    } catch (err) {
+      await reportError(interaction, err, log);
+    }
+    await handOverUndelivered(interaction, ctx).catch((err: unknown) => log.warn({ err }, 'could not hand over kept results'));
+  };
+}
+
+async function unknown(interaction: RepliableInteraction): Promise<void> {
+  await replyPrivately(interaction, 'This command or button is not known to this version of the bot. It may have been removed; try the slash commands again.');
+}
+
+async function reportError(interaction: RepliableInteraction, err: unknown, log: BotContext['logger']): Promise<void> {
+  let text: string;
+  if (err instanceof UserFacingError) {
+    log.info({ code: err.options.code, reason: err.message }, 'refused');
+    text = err.message;
+  } else {
+    const ref = newReference();
+    log.error({ err, ref }, 'interaction failed');
+    text = apology(ref);
+  }
+  try {
+    await replyPrivately(interaction, text);
+  } catch (replyErr) {
+    log.warn({ err: replyErr }, 'could not tell the member about the error');
+  }
+}
+
+/** Results that could not be delivered earlier are handed over the next time the member uses the bot. */
+async function handOverUndelivered(interaction: RepliableInteraction, ctx: BotContext): Promise<void> {
+  if (!interaction.deferred && !interaction.replied) return;
+  const ids = await ctx.jobs.takeUndelivered(interaction.user.id);
+  for (const id of ids) {
+    const job = await ctx.jobs.get(id);
+    const bytes = await ctx.jobs.getResult(id);
+    if (!job || !bytes) continue;
+    const name = resultFilename(job, 'image/png');
+    const msg = resultMessage(job, { name, data: bytes, contentType: 'image/png' }, { mention: true });
+    await ctx.discord.followUp(interaction.applicationId, interaction.token, {
+      ...msg,
+      content: `<@${job.discord.userId}>, here is an image the bot could not deliver earlier.`,
+    });
+    job.step = 'done';
+    job.delivery = { via: 'original', at: Date.now() };
+    await ctx.jobs.save(job);
+  }
+}

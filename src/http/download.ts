@@ -1,0 +1,235 @@
+// Size-capped image downloads, for Luma outputs and Discord CDN attachments. Both URLs come from outside
+// (a user's attachment, a presigned URL in an API response), so the origin can be pinned, redirects are not
+// followed, and the byte cap is enforced while streaming rather than trusting Content-Length.
+import { request, type Dispatcher } from 'undici';
+
+export interface DownloadOptions {
+  /** Largest body accepted, in bytes; checked against Content-Length and while streaming. */
+  maxBytes: number;
+  /** Whole download (connect to last byte), in ms. Default 30 000. */
+  timeoutMs?: number;
+  /** When given, the URL's origin (`https://host[:port]`) must be one of these; checked before any request. */
+  allowedOrigins?: readonly string[];
+  /** Accepted media types (parameters ignored, case-insensitive). Default: any `image/*`. */
+  acceptContentTypes?: readonly string[];
+  /** Aborting rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** undici dispatcher. Default: undici's global dispatcher. */
+  dispatcher?: Dispatcher;
+}
+
+export interface Downloaded {
+  bytes: Buffer;
+  /** The response's media type, lower-cased, without parameters. */
+  contentType: string;
+}
+
+export type DownloadErrorKind = 'forbidden_origin' | 'too_large' | 'not_image' | 'http' | 'timeout' | 'network';
+
+export class DownloadError extends Error {
+  override name = 'DownloadError';
+  readonly kind: DownloadErrorKind;
+  /** The HTTP status, for kind 'http' (a 403 on a Luma output means the presigned URL expired). */
+  readonly status?: number;
+
+  constructor(kind: DownloadErrorKind, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.kind = kind;
+    if (options.status !== undefined) this.status = options.status;
+  }
+}
+
+export async function downloadImage(url: string, opts: DownloadOptions): Promise<Downloaded> {
+  opts.signal?.throwIfAborted();
+  const target = checkURL(url, opts.allowedOrigins);
+  // Presigned URLs carry their credentials in the query string: name only the host in messages.
+  const where = target.host;
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new Error('download timed out'));
+  }, timeoutMs);
+  const onCallerAbort = () => controller.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
+
+  let body: Dispatcher.ResponseData['body'] | undefined;
+  try {
+    const res = await untilAborted(
+      request(target, {
+        method: 'GET',
+        signal: controller.signal,
+        ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+        headersTimeout: timeoutMs + 1_000,
+        bodyTimeout: timeoutMs + 1_000,
+      }),
+      controller.signal,
+    );
+    body = res.body;
+
+    // undici's request() does not follow redirects; a 3xx lands here too, which is what we want: a redirect
+    // could lead off the allowed origins.
+    if (res.statusCode !== 200) {
+      throw new DownloadError('http', `Download from ${where} failed: HTTP ${res.statusCode}`, {
+        status: res.statusCode,
+      });
+    }
+
+    const contentType = mediaType(res.headers['content-type']);
+    if (!isAccepted(contentType, opts.acceptContentTypes)) {
+      throw new DownloadError('not_image', `Download from ${where} is not an accepted image (${contentType || 'no content-type'})`);
+    }
+
+    const declared = Number(res.headers['content-length']);
+    if (Number.isFinite(declared) && declared > opts.maxBytes) {
+      throw tooLarge(where, opts.maxBytes);
+    }
+
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      //x
+      chunks.push(chunk);
+    }
+    return { bytes: Buffer.concat(chunks, total), contentType };
+  } catch (err) {
+    if (opts.signal?.aborted && !timedOut) throw opts.signal.reason;
+    if (err instanceof DownloadError) throw err;
+    const code = (err as { code?: unknown } | null)?.code;
+    if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+      throw new DownloadError('timeout', `Download from ${where} timed out after ${timeoutMs} ms`, { cause: err });
+    }
+    const why = err instanceof Error ? err.message : String(err);
+    throw new DownloadError('network', `Download from ${where} failed: ${why}`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onCallerAbort);
+    // Drops the connection when we stop early (cap, wrong type, status), so an endless body stops flowing.
+    // undici reports that destroy as an 'error' event, which nobody else listens to any more.
+    if (body && !body.readableEnded) body.on('error', noop).destroy();
+  }
+}
+
+function noop(): void {}
+
+const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+/** The image type the leading bytes announce, whatever the server claimed. */
+export function sniffImageType(bytes: Buffer): 'image/png' | 'image/jpeg' | 'image/webp' | 'image/gif' | undefined {
+  if (PNG.every((b, i) => bytes[i] === b)) return 'image/png';
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
+  const head = bytes.subarray(0, 12).toString('latin1');
+  if (head.startsWith('GIF87a') || head.startsWith('GIF89a')) return 'image/gif';
+  if (head.startsWith('RIFF') && head.slice(8, 12) === 'WEBP') return 'image/webp';
+  return undefined;
+}
+
+/**
+ * Whether a GIF has more than one frame. Luma takes only still GIFs. Walks the block structure rather than
+ * searching for marker bytes, which also occur inside compressed image data and colour tables.
+ */
+export function isAnimatedGif(bytes: Buffer): boolean {
+  if (sniffImageType(bytes) !== 'image/gif' || bytes.length < 13) return false;
+  let pos = 13; // header (6) + logical screen descriptor (7)
+  const screenFlags = bytes[10] ?? 0;
+  if (screenFlags & 0x80) pos += 3 * 2 ** ((screenFlags & 0x07) + 1);
+
+  let frames = 0;
+  while (pos < bytes.length) {
+    const introducer = bytes[pos];
+    if (introducer === 0x2c) {
+      // Image descriptor: separator, left, top, width, height (2 each), flags.
+      frames++;
+      if (frames > 1) return true;
+      const flags = bytes[pos + 9];
+      if (flags === undefined) break;
+      pos += 10;
+      if (flags & 0x80) pos += 3 * 2 ** ((flags & 0x07) + 1);
+      pos += 1; // LZW minimum code size
+      pos = skipSubBlocks(bytes, pos);
+    } else if (introducer === 0x21) {
+      pos = skipSubBlocks(bytes, pos + 2); // introducer + label
+    } else {
+      break; // trailer (0x3b) or garbage
+    }
+  }
+  return false;
+}
+
+function skipSubBlocks(bytes: Buffer, pos: number): number {
+  for (;;) {
+    const size = bytes[pos];
+    if (size === undefined) return bytes.length;
+    pos += 1 + size;
+    if (size === 0) return pos;
+  }
+}
+
+function checkURL(url: string, allowedOrigins: readonly string[] | undefined): URL {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    throw new DownloadError('forbidden_origin', 'Download refused: not a valid URL');
+  }
+  if (target.protocol !== 'https:' && target.protocol !== 'http:') {
+    throw new DownloadError('forbidden_origin', `Download refused: ${target.protocol} URLs are not allowed`);
+  }
+  if (allowedOrigins && !allowedOrigins.some((o) => sameOrigin(o, target.origin))) {
+    throw new DownloadError('forbidden_origin', `Download refused: ${target.origin} is not an allowed origin`);
+  }
+  return target;
+}
+
+function sameOrigin(allowed: string, origin: string): boolean {
+  try {
+    return new URL(allowed).origin === origin;
+  } catch {
+    return false;
+  }
+}
+
+function mediaType(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  return (value ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+function isAccepted(contentType: string, accepted: readonly string[] | undefined): boolean {
+  if (!accepted) return contentType.startsWith('image/');
+  return accepted.some((t) => t.toLowerCase() === contentType);
+}
+
+function tooLarge(where: string, maxBytes: number): DownloadError {
+  return new DownloadError('too_large', `Download from ${where} is larger than ${maxBytes} bytes`);
+}
+
+// undici only acts on an abort once the socket is connected; settle as soon as the signal fires, and drop a
+// response that arrives afterwards.
+function untilAborted(
+  promise: Promise<Dispatcher.ResponseData>,
+  signal: AbortSignal,
+): Promise<Dispatcher.ResponseData> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const onAbort = () => {
+      settled = true;
+      reject(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (res) => {
+        signal.removeEventListener('abort', onAbort);
+        if (settled) res.body.on('error', noop).destroy();
+        else resolve(res);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!settled) reject(err);
+      },
+    );
+  });
+}

@@ -1,0 +1,658 @@
+import type { BaseInteraction } from 'discord.js';
+import type { Config } from '../config.js';
+import { jobFromInteraction } from './create.js';
+import { newReference } from '../errors.js';
+import { DownloadError, downloadImage } from '../http/download.js';
+import { fitToLimit } from '../images/fit.js';
+import type { LumaClient } from '../luma/client.js';
+import { NotFoundError, RateLimitError } from '../luma/errors.js';
+import type { Generation, ImageInput, InputMediaType } from '../luma/types.js';
+import { INPUT_MEDIA_TYPES, MAX_INPUT_BYTES } from '../luma/types.js';
+import type { Logger } from '../logger.js';
+import { DiscordCodes, discordErrorCode, discordStatus, type DiscordResponder, type OutgoingMessage } from '../discord/responder.js';
+import { failureMessage, progressText, resultFilename, resultMessage } from '../discord/render.js';
+import { classifyLumaFailure, classifySubmitError, type FailureAction } from './failures.js';
+import type { JobStore } from './store.js';
+import type { JobRecord } from './types.js';
+
+/** What the quota module does at the engine's turning points (issue: quotas). */
+export interface QuotaHooks {
+  /** Luma accepted the job: the reserved unit is spent. */
+  commit(job: JobRecord): Promise<void>;
+  /** The job failed for a reason the member did not cause: the unit goes back. */
+  refund(job: JobRecord, reason: string): Promise<void>;
+}
+
+export interface EngineDeps {
+  config: Pick<
+    Config,
+    | 'pollIntervalMs'
+    | 'progressIntervalMs'
+    | 'lumaMaxConcurrentJobs'
+    | 'lumaMaxRequestsPerMinute'
+    | 'maxJobsPerUser'
+    | 'transferConcurrency'
+    | 'discordCdnOrigins'
+  >;
+  luma: LumaClient;
+  store: JobStore;
+  discord: DiscordResponder;
+  logger: Logger;
+  quota?: QuotaHooks;
+  now?: () => number;
+}
+
+/** Interaction tokens live 15 minutes; stop using one a little before that so an upload does not race the end. */
+const TOKEN_MARGIN_MS = 45_000;
+/** The largest result we are willing to hold in memory. Luma's 2K PNGs are a few MB. */
+const MAX_RESULT_BYTES = 64 * 1024 * 1024;
+/** After a concurrency 429, the effective limit stays lowered this long. */
+const CONCURRENCY_BACKOFF_MS = 60_000;
+/** A job whose polls keep failing is given up after this long without a successful answer. */
+const POLL_GIVE_UP_MS = 15 * 60_000;
+const MAX_POLLS_AT_ONCE = 16;
+const DOWNLOAD_ATTEMPTS = 4;
+
+type Task = 'submit' | 'poll' | 'transfer' | 'progress';
+
+/**
+ * The one scheduler for every job in this process. Jobs are records that move through steps; each step is a
+ * short task that reads the record, does one thing, and writes the record back. The pump decides what runs:
+ * submissions within Luma's concurrency and per-minute limits, fairly across servers and members; polls on
+ * each job's own clock; downloads/uploads with bounded concurrency so memory stays flat.
+ */
+export class JobEngine {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly busy = new Map<string, Task>();
+  private readonly freshUrls = new Map<string, string>();
+  private readonly lastPollOk = new Map<string, number>();
+  private readonly postTimes: number[] = [];
+  private readonly lastServedGuild = new Map<string, number>();
+  private readonly lastServedUser = new Map<string, number>();
+  private readonly durations: number[] = [];
+  private serveCounter = 0;
+  private concurrencyCap: number;
+  private concurrencyCapUntil = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private pumping = false;
+  private repump = false;
+  private stopped = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly now: () => number;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.now = deps.now ?? Date.now;
+    this.log = deps.logger.child({ component: 'jobs' });
+    this.concurrencyCap = deps.config.lumaMaxConcurrentJobs;
+  }
+
+  /** Loads every unfinished job from storage and starts working on them. */
+  async start(): Promise<void> {
+    const jobs = await this.deps.store.listActive();
+    for (const job of jobs) {
+      if (job.step === 'submitting' && job.generationId === undefined) {
+        // The process died between sending the POST and saving its answer. Luma has no idempotency key and no
+        // way to list jobs, so the job is sent again: the member is charged once (one reservation), but Luma
+        // may bill the operator twice for this narrow window (documented in the README).
+        this.log.warn({ jobId: job.id, userId: job.discord.userId }, 'resubmitting a job whose POST outcome was not saved before a restart');
+        job.step = 'queued';
+      }
+      if (job.step === 'submitting') job.step = 'polling';
+      this.jobs.set(job.id, job);
+    }
+    if (jobs.length > 0) this.log.info({ count: jobs.length }, 'resumed unfinished jobs');
+    this.wake();
+  }
+
+  /** Stops taking work, lets running tasks finish (each ends with a save), and leaves the rest stored for the next start. */
+  async stop(timeoutMs = 8000): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+
+  /** Persists a new job and queues it. Resolves once it is stored: from then on a restart cannot lose it. */
+  async enqueue(job: JobRecord): Promise<void> {
+    job.step = 'queued';
+    await this.deps.store.save(job);
+    this.jobs.set(job.id, job);
+    this.log.info({ jobId: job.id, userId: job.discord.userId, guildId: job.discord.guildId, kind: job.kind }, 'job queued');
+    this.wake();
+  }
+
+  /**
+   * Takes a job whose image exists at Luma but never reached the member through delivery again, answering
+   * through a new interaction (the Retry click). Not charged again: its unit was refunded when delivery failed.
+   */
+  async redeliver(job: JobRecord, interaction: BaseInteraction): Promise<void> {
+    const fresh = jobFromInteraction(interaction, { kind: job.kind, request: job.request, inputs: job.inputs, display: job.display });
+    job.discord = fresh.discord;
+    job.step = 'downloading';
+    job.progress = {};
+    delete job.failure;
+    delete job.notBefore;
+    await this.deps.store.save(job);
+    this.jobs.set(job.id, job);
+    this.wake();
+  }
+
+  /** Jobs of this member that are not finished yet. */
+  activeJobsOf(userId: string): JobRecord[] {
+    return [...this.jobs.values()].filter((j) => j.discord.userId === userId);
+  }
+
+  get size(): number {
+    return this.jobs.size;
+  }
+
+  /** Median processing time of recent jobs, ms. */
+  estimateMs(): number | undefined {
+    if (this.durations.length < 3) return undefined;
+    const sorted = [...this.durations].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+  }
+
+  private wake(delayMs = 0): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.pump(), delayMs);
+  }
+
+  private run(job: JobRecord, task: Task, fn: () => Promise<void>): void {
+    this.busy.set(job.id, task);
+    const p = fn()
+      .catch((err: unknown) => {
+        this.log.error({ err, jobId: job.id, task }, 'job task crashed');
+        return this.fail(job, { kind: 'fail', failure: { code: 'internal', userMessage: 'Something went wrong on our side. This did not count against your quota.', ref: newReference(), retryable: true }, refund: true, log: 'error' });
+      })
+      .catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'could not record a job failure'))
+      .finally(() => {
+        this.busy.delete(job.id);
+        this.inFlight.delete(p);
+        this.wake();
+      });
+    this.inFlight.add(p);
+  }
+
+  private pump(): void {
+    if (this.pumping) {
+      this.repump = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.repump = false;
+        this.pumpOnce();
+      } while (this.repump && !this.stopped);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private pumpOnce(): void {
+    if (this.stopped) return;
+    const now = this.now();
+    let nextDue = Infinity;
+    const due = (j: JobRecord): boolean => {
+      const at = j.notBefore ?? 0;
+      if (at > now) {
+        nextDue = Math.min(nextDue, at);
+        return false;
+      }
+      return true;
+    };
+
+    // Submissions: within the account's limits, fairly.
+    for (;;) {
+      const wait = this.submitSlotWait(now);
+      if (wait > 0) {
+        if (this.hasQueued()) nextDue = Math.min(nextDue, now + wait);
+        break;
+      }
+      const job = this.pickFair(now, due);
+      if (!job) break;
+      this.markServed(job);
+      this.run(job, 'submit', () => this.submit(job));
+    }
+
+    let polls = [...this.busy.values()].filter((t) => t === 'poll').length;
+    let transfers = [...this.busy.values()].filter((t) => t === 'transfer').length;
+    for (const job of this.jobs.values()) {
+      if (this.busy.has(job.id)) continue;
+      if (job.step === 'polling') {
+        if (polls < MAX_POLLS_AT_ONCE && due(job)) {
+          polls++;
+          this.run(job, 'poll', () => this.poll(job));
+        } else if (polls >= MAX_POLLS_AT_ONCE) nextDue = Math.min(nextDue, now + 50);
+      } else if (job.step === 'downloading' || job.step === 'delivering') {
+        if (transfers < this.deps.config.transferConcurrency && due(job)) {
+          transfers++;
+          this.run(job, 'transfer', () => this.transfer(job));
+        }
+      }
+    }
+
+    // Members waiting in our queue see their place in it.
+    const positions = this.queuePositions();
+    for (const [id, position] of positions) {
+      const job = this.jobs.get(id);
+      if (!job || this.busy.has(id)) continue;
+      const wait = this.progressWait(job, now);
+      if (wait > 0) {
+        nextDue = Math.min(nextDue, now + wait);
+        continue;
+      }
+      if (progressText(job, { now, queuePosition: position }) !== job.progress.text) {
+        this.run(job, 'progress', () => this.editProgress(job, position));
+      }
+    }
+
+    if (nextDue !== Infinity) this.wakeAt(Math.max(0, nextDue - now));
+  }
+
+  private wakeAt(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.pump(), Math.min(delayMs, 60_000));
+  }
+
+  private hasQueued(): boolean {
+    for (const j of this.jobs.values()) if (j.step === 'queued' && !this.busy.has(j.id)) return true;
+    return false;
+  }
+
+  /** Jobs at Luma now (sent, not finished there): what Luma's concurrency limit counts. */
+  private atLuma(): JobRecord[] {
+    return [...this.jobs.values()].filter(
+      (j) => j.step === 'submitting' || (j.step === 'polling' && j.lastLumaState !== 'completed' && j.lastLumaState !== 'failed'),
+    );
+  }
+
+  /** 0 when a POST may go now, else ms until one may. */
+  private submitSlotWait(now: number): number {
+    if (now >= this.concurrencyCapUntil) this.concurrencyCap = this.deps.config.lumaMaxConcurrentJobs;
+    if (this.atLuma().length >= this.concurrencyCap) {
+      return now < this.concurrencyCapUntil ? Math.min(this.concurrencyCapUntil - now, 5000) : 1000;
+    }
+    while (this.postTimes.length > 0 && (this.postTimes[0] ?? 0) <= now - 60_000) this.postTimes.shift();
+    if (this.postTimes.length >= this.deps.config.lumaMaxRequestsPerMinute) return (this.postTimes[0] ?? now) + 60_000 - now;
+    return 0;
+  }
+
+  private inFlightOf(userId: string): number {
+    let n = 0;
+    for (const j of this.atLuma()) if (j.discord.userId === userId) n++;
+    return n;
+  }
+
+  /**
+   * Round-robin: the server served longest ago goes first, then within it the member served longest ago, then
+   * that member's oldest job. A member at their in-flight cap is skipped, so one member's burst cannot hold
+   * everybody else back.
+   */
+  private pickFair(now: number, due: (j: JobRecord) => boolean, ignoreCaps = false): JobRecord | undefined {
+    let best: JobRecord | undefined;
+    let bestKey: [number, number, number] | undefined;
+    for (const job of this.jobs.values()) {
+      if (job.step !== 'queued' || this.busy.has(job.id) || !due(job)) continue;
+      if (!ignoreCaps && this.inFlightOf(job.discord.userId) >= this.deps.config.maxJobsPerUser) continue;
+      const key: [number, number, number] = [
+        this.lastServedGuild.get(job.discord.guildId ?? `dm:${job.discord.userId}`) ?? -1,
+        this.lastServedUser.get(job.discord.userId) ?? -1,
+        job.createdAt,
+      ];
+      if (!bestKey || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
+        best = job;
+        bestKey = key;
+      }
+    }
+    void now;
+    return best;
+  }
+
+  private markServed(job: JobRecord): void {
+    this.serveCounter++;
+    this.lastServedGuild.set(job.discord.guildId ?? `dm:${job.discord.userId}`, this.serveCounter);
+    this.lastServedUser.set(job.discord.userId, this.serveCounter);
+  }
+
+  /** 1-based positions of queued jobs, by simulating the fair picker over the current queue. */
+  private queuePositions(): Map<string, number> {
+    const queued = [...this.jobs.values()].filter((j) => j.step === 'queued' && !this.busy.has(j.id));
+    const positions = new Map<string, number>();
+    if (queued.length === 0) return positions;
+    const guilds = new Map(this.lastServedGuild);
+    const users = new Map(this.lastServedUser);
+    let counter = this.serveCounter;
+    const left = new Set(queued);
+    while (left.size > 0) {
+      let best: JobRecord | undefined;
+      let bestKey: [number, number, number] | undefined;
+      for (const job of left) {
+        const key: [number, number, number] = [guilds.get(job.discord.guildId ?? `dm:${job.discord.userId}`) ?? -1, users.get(job.discord.userId) ?? -1, job.createdAt];
+        if (!bestKey || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
+          best = job;
+          bestKey = key;
+        }
+      }
+      if (!best) break;
+      left.delete(best);
+      counter++;
+      guilds.set(best.discord.guildId ?? `dm:${best.discord.userId}`, counter);
+      users.set(best.discord.userId, counter);
+      positions.set(best.id, positions.size + 1);
+    }
+    return positions;
+  }
+
+  // ——— steps ———
+
+  private async submit(job: JobRecord): Promise<void> {
+    job.step = 'submitting';
+    job.submitAttempts += 1;
+    delete job.notBefore;
+    await this.deps.store.save(job);
+    this.postTimes.push(this.now());
+    const log = this.log.child({ jobId: job.id, userId: job.discord.userId, guildId: job.discord.guildId });
+    try {
+      const { generation, requestId } = await this.deps.luma.createGeneration(job.request);
+      job.generationId = generation.id;
+      job.submittedAt = this.now();
+      job.lastLumaState = generation.state === 'processing' ? 'processing' : 'queued';
+      job.step = 'polling';
+      // Luma's median is ~30 s: the first poll comes soon to show "generating" early, then the regular cadence.
+      job.notBefore = this.now() + Math.min(1000, this.deps.config.pollIntervalMs);
+      await this.deps.store.save(job);
+      log.info({ generationId: generation.id, requestId, model: job.request.model }, 'submitted to Luma');
+      await this.deps.quota?.commit(job);
+      await this.editProgress(job);
+    } catch (err) {
+      const hasUrlInputs = !job.inlinedInputs && job.inputs.some((i) => 'url' in i.input && i.discordUrl !== undefined);
+      const ref = newReference();
+      const action = classifySubmitError(err, { hasUrlInputs, submitAttempts: job.submitAttempts, ref });
+      if (err instanceof RateLimitError && err.kind === 'concurrency') {
+        // Luma's own count says we are at the plan's limit (another process, or a lower plan than configured).
+        this.concurrencyCap = Math.max(1, Math.min(this.concurrencyCap, this.atLuma().length - 1));
+        this.concurrencyCapUntil = this.now() + CONCURRENCY_BACKOFF_MS;
+        log.warn({ cap: this.concurrencyCap }, 'Luma says too many concurrent jobs: lowering concurrency for a minute');
+      }
+      log.warn({ err, action: action.kind, ref }, 'submit failed');
+      await this.afterSubmitError(job, action);
+    }
+  }
+
+  private async afterSubmitError(job: JobRecord, action: FailureAction): Promise<void> {
+    if (action.kind === 'requeue') {
+      job.step = 'queued';
+      job.notBefore = this.now() + action.delayMs;
+      await this.deps.store.save(job);
+      return;
+    }
+    if (action.kind === 'inline') {
+      try {
+        await this.inlineInputs(job);
+      } catch (err) {
+        this.log.warn({ err, jobId: job.id }, 'could not fetch an input image for the base64 fallback');
+        return this.fail(job, {
+          kind: 'fail',
+          failure: { code: 'input_unreachable', userMessage: 'Luma could not fetch one of your images, and the bot could not fetch it either. Please upload it again. This did not count against your quota.', retryable: false },
+          refund: true,
+          log: 'warn',
+        });
+      }
+      job.step = 'queued';
+      delete job.notBefore;
+      await this.deps.store.save(job);
+      return;
+    }
+    return this.fail(job, action);
+  }
+
+  /** Replaces every Discord URL input by its bytes (Luma could not fetch the URL, or URL ingestion is down). */
+  private async inlineInputs(job: JobRecord): Promise<void> {
+    const inline = async (input: ImageInput, discordUrl: string | undefined): Promise<ImageInput> => {
+      if (!('url' in input) || discordUrl === undefined) return input;
+      const { bytes, contentType } = await downloadImage(discordUrl, {
+        maxBytes: MAX_INPUT_BYTES,
+        allowedOrigins: this.deps.config.discordCdnOrigins,
+        acceptContentTypes: INPUT_MEDIA_TYPES,
+      });
+      return { data: bytes.toString('base64'), media_type: contentType as InputMediaType };
+    };
+    const refs: ImageInput[] = [];
+    for (const input of job.inputs) {
+      const replaced = await inline(input.input, input.discordUrl);
+      input.input = replaced;
+      if (input.role === 'source') job.request.source = replaced;
+      else refs.push(replaced);
+    }
+    if (job.request.image_ref !== undefined) job.request.image_ref = refs;
+    job.inlinedInputs = true;
+    this.log.info({ jobId: job.id, inputs: job.inputs.length }, 'sending input images as base64 after Luma could not fetch their URLs');
+  }
+
+  private async poll(job: JobRecord): Promise<void> {
+    const id = job.generationId;
+    if (id === undefined) throw new Error('polling a job without a generation id');
+    let generation: Generation;
+    try {
+      ({ generation } = await this.deps.luma.getGeneration(id));
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        return this.fail(job, { kind: 'fail', failure: { code: 'not_found', userMessage: 'Luma no longer knows this job. This did not count against your quota; please try again.', retryable: true, ref: newReference() }, refund: true, log: 'error' });
+      }
+      const lastOk = this.lastPollOk.get(job.id) ?? job.submittedAt ?? this.now();
+      if (this.now() - lastOk > POLL_GIVE_UP_MS) {
+        return this.fail(job, { kind: 'fail', failure: { code: 'poll_timeout', userMessage: 'The bot lost contact with Luma while your image was being made. This did not count against your quota; please try again.', retryable: true, ref: newReference() }, refund: true, log: 'error' });
+      }
+      this.log.warn({ err, jobId: job.id, generationId: id }, 'poll failed; will poll again');
+      job.notBefore = this.now() + this.deps.config.pollIntervalMs * 2;
+      return;
+    }
+    this.lastPollOk.set(job.id, this.now());
+    const previous = job.lastLumaState;
+    job.lastLumaState = generation.state;
+    if (generation.state === 'processing' && job.processingAt === undefined) job.processingAt = this.now();
+    if (generation.state === 'completed') {
+      const url = generation.output?.[0]?.url;
+      job.completedAt = this.now();
+      if (job.processingAt !== undefined) this.recordDuration(job.completedAt - job.processingAt);
+      if (url) this.freshUrls.set(job.id, url);
+      job.step = 'downloading';
+      delete job.notBefore;
+      await this.deps.store.save(job);
+      return;
+    }
+    if (generation.state === 'failed') {
+      const retries = job.submitAttempts - 1;
+      const action = classifyLumaFailure(generation.failure_code, generation.failure_reason, newReference(), retries);
+      if (action.kind === 'requeue') {
+        delete job.generationId;
+        delete job.processingAt;
+        delete job.lastLumaState;
+        job.step = 'queued';
+        job.notBefore = this.now() + action.delayMs;
+        await this.deps.store.save(job);
+        return;
+      }
+      return this.fail(job, action);
+    }
+    job.notBefore = this.now() + this.deps.config.pollIntervalMs;
+    if (previous !== job.lastLumaState) await this.deps.store.save(job);
+    await this.editProgress(job);
+  }
+
+  private recordDuration(ms: number): void {
+    this.durations.push(ms);
+    if (this.durations.length > 25) this.durations.shift();
+  }
+
+  private async transfer(job: JobRecord): Promise<void> {
+    const log = this.log.child({ jobId: job.id, generationId: job.generationId, userId: job.discord.userId });
+    if (job.step === 'delivering') {
+      job.step = 'downloading'; // bytes are not kept across restarts: fetch them again
+    }
+    await this.editProgress(job);
+    let image: { bytes: Buffer; contentType: string };
+    try {
+      image = await this.downloadResult(job);
+    } catch (err) {
+      log.error({ err }, 'could not download the result');
+      return this.fail(job, { kind: 'fail', failure: { code: 'download_failed', userMessage: 'Your image was made, but the bot could not fetch it from Luma. This did not count against your quota; press Retry to try the download again.', retryable: true, ref: newReference() }, refund: true, log: 'error' });
+    }
+    job.step = 'delivering';
+    await this.deps.store.save(job);
+    const name = resultFilename(job, image.contentType);
+    let fitted: { data: Buffer; contentType: string; compressed: boolean };
+    try {
+      fitted = await fitToLimit(image.bytes, image.contentType, job.discord.attachmentSizeLimit);
+    } catch (err) {
+      log.error({ err }, 'could not shrink the result to the upload limit');
+      fitted = { data: image.bytes, contentType: image.contentType, compressed: false };
+    }
+    const file = { name: fitted.compressed ? resultFilename(job, fitted.contentType) : name, data: fitted.data, contentType: fitted.contentType };
+    const delivered = await this.sendToMember(job, (mention) => resultMessage(job, file, { mention, compressed: fitted.compressed }), {
+      onTooLarge: async () => {
+        const smaller = await fitToLimit(image.bytes, image.contentType, Math.floor(Math.min(job.discord.attachmentSizeLimit, file.data.length) * 0.8));
+        file.data = smaller.data;
+        file.contentType = smaller.contentType;
+        file.name = resultFilename(job, smaller.contentType);
+        fitted = smaller;
+      },
+    });
+    if (delivered) {
+      job.step = 'done';
+      job.delivery = { ...delivered, ...(fitted.compressed ? { compressed: true } : {}), at: this.now() };
+      await this.deps.store.save(job);
+      this.forget(job);
+      log.info({ via: delivered.via, bytes: file.data.length, compressed: fitted.compressed }, 'result delivered');
+      return;
+    }
+    // No route reached the member. Keep the bytes; they get them the next time they use the bot.
+    await this.deps.store.putResult(job.id, image.bytes);
+    job.step = 'undelivered';
+    await this.deps.store.save(job);
+    await this.deps.store.addUndelivered(job.discord.userId, job.id);
+    this.forget(job);
+    log.warn('result kept: no Discord route reached the member; it will be handed over on their next interaction');
+  }
+
+  private async downloadResult(job: JobRecord): Promise<{ bytes: Buffer; contentType: string }> {
+    let lastErr: unknown;
+    for (let attempt = 0; attempt < DOWNLOAD_ATTEMPTS; attempt++) {
+      let url = this.freshUrls.get(job.id);
+      if (url === undefined || attempt > 0) {
+        // Output URLs expire after an hour and every GET mints a fresh one: after a restart or a 403, ask again.
+        const { generation } = await this.deps.luma.getGeneration(job.generationId ?? '');
+        url = generation.output?.[0]?.url;
+        if (!url) throw new Error('completed generation has no output URL');
+      }
+      try {
+        const r = await downloadImage(url, { maxBytes: MAX_RESULT_BYTES, timeoutMs: 60_000 });
+        this.freshUrls.delete(job.id);
+        return r;
+      } catch (err) {
+        lastErr = err;
+        this.freshUrls.delete(job.id);
+        const retry = err instanceof DownloadError && (err.kind === 'http' || err.kind === 'timeout' || err.kind === 'network');
+        if (!retry) throw err;
+        this.log.warn({ err, jobId: job.id, attempt }, 'result download failed; fetching a fresh URL');
+        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+      }
+    }
+    throw lastErr;
+  }
+
+  /**
+   * Reaches the member by the best route still open: the deferred reply while its token lives, else a channel
+   * message that mentions them, else a DM. Returns how it was delivered, or undefined when nothing worked.
+   */
+  private async sendToMember(
+    job: JobRecord,
+    build: (mention: boolean) => OutgoingMessage,
+    opts: { onTooLarge?: () => Promise<void> } = {},
+  ): Promise<{ via: 'original' | 'channel' | 'dm'; messageId?: string; channelId?: string } | undefined> {
+    const d = job.discord;
+    const log = this.log.child({ jobId: job.id, userId: d.userId });
+    const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
+      for (let i = 0; i < 3; i++) {
+        try {
+          return await fn();
+        } catch (err) {
+          const code = discordErrorCode(err);
+          const status = discordStatus(err);
+          if ((code === DiscordCodes.RequestEntityTooLarge || status === 413) && opts.onTooLarge) {
+            log.warn({ route: what }, 'Discord refused the upload as too large; compressing further');
+            await opts.onTooLarge();
+            continue;
+          }
+          log.warn({ err, route: what, code, status }, 'Discord delivery route failed');
+          if (status !== undefined && status >= 500) continue; // @discordjs/rest already retried; one more round
+          return undefined;
+        }
+      }
+      return undefined;
+    };
+    if (this.now() < d.tokenExpiresAt - TOKEN_MARGIN_MS) {
+      const m = await attempt('original', () => this.deps.discord.editOriginal(d.applicationId, d.interactionToken, build(false)));
+      if (m) return { via: 'original', messageId: m.id, channelId: m.channel_id };
+    }
+    if (d.channelId && !d.userInstalled && d.guildId) {
+      const channelId = d.channelId;
+      const m = await attempt('channel', () => this.deps.discord.postChannelMessage(channelId, { ...build(true), nonce: job.nonce }));
+      if (m) return { via: 'channel', messageId: m.id, channelId: m.channel_id };
+    }
+    const m = await attempt('dm', () => this.deps.discord.directMessage(d.userId, { ...build(true), nonce: job.nonce }));
+    if (m) return { via: 'dm', messageId: m.id, channelId: m.channel_id };
+    return undefined;
+  }
+
+  private async fail(job: JobRecord, action: FailureAction): Promise<void> {
+    if (action.kind !== 'fail') throw new Error('fail() needs a fail action');
+    const log = this.log.child({ jobId: job.id, generationId: job.generationId, userId: job.discord.userId, guildId: job.discord.guildId });
+    job.step = 'failed';
+    job.failure = action.failure;
+    delete job.notBefore;
+    await this.deps.store.save(job);
+    this.forget(job);
+    log[action.log]({ code: action.failure.code, ref: action.failure.ref, refund: action.refund }, 'job failed');
+    if (action.operatorAlert) log.error({ alert: true }, `OPERATOR: ${action.operatorAlert}`);
+    if (action.refund) {
+      await this.deps.quota?.refund(job, action.failure.code).catch((err: unknown) => log.error({ err }, 'quota refund failed'));
+    }
+    const sent = await this.sendToMember(job, (mention) => ({ ...failureMessage(job), ...(mention ? { content: `<@${job.discord.userId}>`, allowedUserMentions: [job.discord.userId] } : {}) }));
+    if (!sent) log.warn('could not tell the member about the failure on any route');
+  }
+
+  private forget(job: JobRecord): void {
+    this.jobs.delete(job.id);
+    this.freshUrls.delete(job.id);
+    this.lastPollOk.delete(job.id);
+  }
+
+  private progressWait(job: JobRecord, now: number): number {
+    if (now >= job.discord.tokenExpiresAt - TOKEN_MARGIN_MS) return Infinity;
+    const last = job.progress.editedAt ?? 0;
+    return Math.max(0, last + this.deps.config.progressIntervalMs - now);
+  }
+
+  /** Edits the progress reply when its text changed and the last edit is old enough (one message, throttled). */
+  private async editProgress(job: JobRecord, queuePosition?: number): Promise<void> {
+    const now = this.now();
+    if (this.progressWait(job, now) > 0) return;
+    const estimate = this.estimateMs();
+    const text = progressText(job, { now, ...(queuePosition !== undefined ? { queuePosition } : {}), ...(estimate !== undefined ? { estimateMs: estimate } : {}) });
+    if (text === job.progress.text) return;
+    job.progress = { text, editedAt: now };
+    try {
+      await this.deps.discord.editOriginal(job.discord.applicationId, job.discord.interactionToken, { content: text });
+    } catch (err) {
+      if (discordErrorCode(err) === DiscordCodes.InvalidWebhookToken || discordStatus(err) === 401) {
+        job.discord.tokenExpiresAt = now; // dead token: stop editing; the result goes by channel message
+      }
+      this.log.debug({ err, jobId: job.id }, 'progress edit failed');
+    }
+  }
+}

@@ -1,0 +1,121 @@
+import {
+  AuthenticationError,
+  BadRequestError,
+  InsufficientBalanceError,
+  LumaAPIError,
+  LumaConnectionError,
+  PayloadTooLargeError,
+  PermissionDeniedError,
+  RateLimitError,
+  ServiceUnavailableError,
+  UnprocessableEntityError,
+} from '../luma/errors.js';
+import type { FailureCode } from '../luma/types.js';
+import type { JobFailure } from './types.js';
+
+/**
+ * What the engine does with a failure. `refund` gives the member's quota unit back: every failure is refunded
+ * except content moderation, which is the one the member caused (documented in the README).
+ */
+export type FailureAction =
+  | { kind: 'requeue'; delayMs: number; reason: string }
+  | { kind: 'inline'; reason: string }
+  | { kind: 'fail'; failure: JobFailure; refund: boolean; log: 'info' | 'warn' | 'error'; operatorAlert?: string };
+
+const TRY_AGAIN = 'This did not count against your quota.';
+
+function fail(code: string, userMessage: string, o: Partial<Omit<Extract<FailureAction, { kind: 'fail' }>, 'kind' | 'failure'>> & { retryable?: boolean; ref?: string } = {}): FailureAction {
+  return {
+    kind: 'fail',
+    failure: { code, userMessage, retryable: o.retryable ?? false, ...(o.ref ? { ref: o.ref } : {}) },
+    refund: o.refund ?? true,
+    log: o.log ?? 'info',
+    ...(o.operatorAlert ? { operatorAlert: o.operatorAlert } : {}),
+  };
+}
+
+/** A generation that ended `failed` at Luma. */
+export function classifyLumaFailure(code: FailureCode | string | null | undefined, reason: string | null | undefined, ref: string, rateLimitedRetries: number): FailureAction {
+  const why = reason ? ` (Luma said: ${reason.slice(0, 200)})` : '';
+  switch (code) {
+    case 'content_moderated':
+      return fail('content_moderated', "Luma's safety filter blocked this request — the prompt, an input image or the result. Try rewording the prompt or using a different image. Moderated requests count against your quota.", { refund: false });
+    case 'generation_failed':
+      return fail('generation_failed', `The model failed while making this image. ${TRY_AGAIN} Press Retry to try again.`, { retryable: true });
+    case 'output_not_found':
+      return fail('output_not_found', `Luma made the image but could not store it. ${TRY_AGAIN} Press Retry to try again.`, { retryable: true });
+    case 'budget_exhausted':
+      return fail('budget_exhausted', `The bot's Luma account has run out of credit, so no images can be made right now. The bot's operator has been told. ${TRY_AGAIN}`, {
+        log: 'error',
+        operatorAlert: 'Luma account budget exhausted: add funds at the Luma dashboard',
+      });
+    case 'image_too_large':
+      return fail('image_too_large', `An input image is too large for Luma${why}. Use a smaller image (under 50 MB; a few MB is best). ${TRY_AGAIN}`);
+    case 'unsupported_format':
+      return fail('unsupported_format', `An input image is in a format Luma does not take${why}. Use PNG, JPEG, WebP or a still GIF. ${TRY_AGAIN}`);
+    case 'corrupt_input':
+      return fail('corrupt_input', `An input image could not be read — it may be damaged${why}. Try another copy of it. ${TRY_AGAIN}`);
+    case 'rate_limited':
+      if (rateLimitedRetries < 3) return { kind: 'requeue', delayMs: 10_000 * (rateLimitedRetries + 1), reason: 'luma rate_limited' };
+      return fail('rate_limited', `Luma is too busy right now. ${TRY_AGAIN} Please try again in a few minutes.`, { retryable: true });
+    case 'invalid_request':
+      return fail('invalid_request', `The bot sent Luma a request it did not accept — that is a bug on our side, not something you did. ${TRY_AGAIN}`, { ref, log: 'error', retryable: true });
+    default:
+      return fail(code ?? 'unknown', `The image could not be made${why}. ${TRY_AGAIN}`, { ref, log: 'error', retryable: true });
+  }
+}
+
+/** An error from POST /generations. `hasUrlInputs`: the request still sends images by URL (and could send bytes). */
+export function classifySubmitError(err: unknown, ctx: { hasUrlInputs: boolean; submitAttempts: number; ref: string }): FailureAction {
+  if (err instanceof RateLimitError) {
+    // Luma rejects rather than queues; the job waits in our queue. The engine also lowers concurrency for a 'concurrency' 429.
+    return { kind: 'requeue', delayMs: Math.max(1000, err.retryAfterMs ?? 5000), reason: `luma 429 ${err.kind}` };
+  }
+  if (err instanceof ServiceUnavailableError) {
+    if (ctx.hasUrlInputs) return { kind: 'inline', reason: 'luma 503: URL ingestion down' };
+    if (ctx.submitAttempts < 5) return { kind: 'requeue', delayMs: 5000 * ctx.submitAttempts, reason: 'luma 503' };
+    return fail('http_503', `Luma is unavailable right now. ${TRY_AGAIN} Please try again in a few minutes.`, { retryable: true, log: 'warn' });
+  }
+  if (err instanceof UnprocessableEntityError) {
+    if (ctx.hasUrlInputs) return { kind: 'inline', reason: 'luma 422 for a URL input' };
+    return fail('http_422', `Luma could not read one of the images${err.detail ? ` (${err.detail.slice(0, 200)})` : ''}. Make sure it is a PNG, JPEG, WebP or still GIF. ${TRY_AGAIN}`);
+  }
+  if (err instanceof PayloadTooLargeError) {
+    return fail('http_413', `An input image is too large for Luma (50 MB at most; a few MB is best). ${TRY_AGAIN}`);
+  }
+  if (err instanceof BadRequestError) {
+    return fail('http_400', `Luma did not accept the request${err.detail ? ` (${err.detail.slice(0, 200)})` : ''}. This is most likely a bug on our side. ${TRY_AGAIN}`, { ref: ctx.ref, log: 'error', retryable: true });
+  }
+  if (err instanceof AuthenticationError) {
+    return fail('http_401', `The bot's Luma API key was rejected, so no images can be made until the operator replaces it. ${TRY_AGAIN}`, {
+      log: 'error',
+      operatorAlert: 'Luma rejected the API key (401): set a valid LUMA_AGENTS_API_KEY',
+    });
+  }
+  if (err instanceof InsufficientBalanceError) {
+    return fail('http_402', `The bot's Luma account has run out of credit, so no images can be made right now. The operator has been told. ${TRY_AGAIN}`, {
+      log: 'error',
+      operatorAlert: 'Luma answered 402 insufficient balance: add funds',
+    });
+  }
+  if (err instanceof PermissionDeniedError) {
+    return fail('http_403', `The bot's Luma account is suspended, so no images can be made. The operator has been told. ${TRY_AGAIN}`, {
+      log: 'error',
+      operatorAlert: 'Luma answered 403: the account is suspended',
+    });
+  }
+  if (err instanceof LumaConnectionError && !err.reachedServer) {
+    if (ctx.submitAttempts < 5) return { kind: 'requeue', delayMs: 3000 * ctx.submitAttempts, reason: 'luma unreachable' };
+    return fail('network', `The bot cannot reach Luma right now. ${TRY_AGAIN} Please try again in a few minutes.`, { retryable: true, log: 'warn' });
+  }
+  if (err instanceof LumaConnectionError || err instanceof LumaAPIError) {
+    // The POST may have reached Luma (timeout after sending, reset, 500/502): retrying could bill a second image,
+    // so the job ends here and the member decides.
+    return fail('uncertain', `Luma did not answer properly (${err instanceof LumaAPIError ? `HTTP ${err.status}` : 'connection lost'}). ${TRY_AGAIN} Press Retry to try again.`, {
+      ref: ctx.ref,
+      retryable: true,
+      log: 'warn',
+    });
+  }
+  return fail('internal', `Something went wrong on our side. ${TRY_AGAIN}`, { ref: ctx.ref, retryable: true, log: 'error' });
+}

@@ -1,0 +1,75 @@
+import type { Storage } from '../storage.js';
+import { ACTIVE_STEPS, type JobRecord } from './types.js';
+
+/** Finished jobs are kept this long so their buttons (reroll, edit, retry) keep working. */
+const FINISHED_TTL_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * Job records in storage, plus an index of the unfinished ones so a restart can find them. The index is per
+ * shard: a job is worked on by the process that accepted it (the one Discord routed its guild to), so two
+ * shards never write the same index.
+ */
+export class JobStore {
+  private readonly indexKey: string;
+
+  constructor(
+    private readonly storage: Storage,
+    shardKey = '0',
+  ) {
+    this.indexKey = `jobs:active:${shardKey}`;
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    return this.storage.get<JobRecord>(`job:${id}`);
+  }
+
+  /** Writes the record and keeps the active index in step with its step. */
+  async save(job: JobRecord): Promise<void> {
+    job.updatedAt = Date.now();
+    const active = ACTIVE_STEPS.includes(job.step);
+    await this.storage.set(`job:${job.id}`, job, active ? undefined : FINISHED_TTL_MS);
+    await this.storage.withLock(this.indexKey, async () => {
+      const ids = (await this.storage.get<string[]>(this.indexKey)) ?? [];
+      const has = ids.includes(job.id);
+      if (active && !has) await this.storage.set(this.indexKey, [...ids, job.id]);
+      if (!active && has) await this.storage.set(this.indexKey, ids.filter((x) => x !== job.id));
+    });
+  }
+
+  async listActive(): Promise<JobRecord[]> {
+    const ids = (await this.storage.get<string[]>(this.indexKey)) ?? [];
+    const jobs: JobRecord[] = [];
+    for (const id of ids) {
+      const job = await this.get(id);
+      if (job && ACTIVE_STEPS.includes(job.step)) jobs.push(job);
+    }
+    return jobs;
+  }
+
+  /** Results that exist but could not be delivered, per member, to hand over on their next interaction. */
+  async addUndelivered(userId: string, jobId: string): Promise<void> {
+    const key = `jobs:undelivered:${userId}`;
+    await this.storage.withLock(key, async () => {
+      const ids = (await this.storage.get<string[]>(key)) ?? [];
+      if (!ids.includes(jobId)) await this.storage.set(key, [...ids, jobId]);
+    });
+  }
+
+  async takeUndelivered(userId: string): Promise<string[]> {
+    const key = `jobs:undelivered:${userId}`;
+    return this.storage.withLock(key, async () => {
+      const ids = (await this.storage.get<string[]>(key)) ?? [];
+      if (ids.length > 0) await this.storage.delete(key);
+      return ids;
+    });
+  }
+
+  async putResult(jobId: string, bytes: Buffer): Promise<void> {
+    await this.storage.set(`result:${jobId}`, bytes.toString('base64'), FINISHED_TTL_MS);
+  }
+
+  async getResult(jobId: string): Promise<Buffer | undefined> {
+    const b64 = await this.storage.get<string>(`result:${jobId}`);
+    return b64 === undefined ? undefined : Buffer.from(b64, 'base64');
+  }
+}

@@ -1,0 +1,120 @@
+import type { AspectRatio, GenerationRequest, ImageInput, InputMediaType, Model, OutputFormat, Style } from '../luma/types.js';
+
+export type JobKind = 'imagine' | 'edit';
+
+/**
+ * A job moves through explicit steps, and the record is written to storage before and after each one, so a
+ * restarted process picks every unfinished job up where it was:
+ *   queued → submitting → polling → downloading → delivering → done
+ * and `failed` from anywhere. `undelivered` means the image exists but no Discord route reached the member
+ * yet; it is handed over the next time they use the bot.
+ */
+export type JobStep =
+  | 'queued'
+  | 'submitting'
+  | 'polling'
+  | 'downloading'
+  | 'delivering'
+  | 'done'
+  | 'failed'
+  | 'undelivered';
+
+export const ACTIVE_STEPS: readonly JobStep[] = ['queued', 'submitting', 'polling', 'downloading', 'delivering'];
+
+/** An image the member gave us, kept so a URL input can be re-sent as base64 when Luma cannot fetch it. */
+export interface JobInput {
+  role: 'source' | 'ref';
+  /** What is sent to Luma now. */
+  input: ImageInput;
+  /** Where the bytes can be fetched from again (a Discord CDN URL), if it is a Discord image. */
+  discordUrl?: string;
+  filename: string;
+  contentType?: InputMediaType;
+  size?: number;
+}
+
+export interface JobDisplay {
+  prompt: string;
+  model: Model;
+  aspectRatio: AspectRatio | null;
+  style: Style;
+  outputFormat: OutputFormat | null;
+  webSearch: boolean;
+  references: number;
+  /** For edits: where the source came from (a message link), shown under the result. */
+  sourceLink?: string;
+}
+
+export interface JobDiscord {
+  applicationId: string;
+  /** Secret for 15 minutes: never logged (the logger redacts it). */
+  interactionToken: string;
+  tokenExpiresAt: number;
+  interactionId: string;
+  userId: string;
+  channelId: string | null;
+  guildId: string | null;
+  /** 0 guild install, 1 user install: a user-installed bot cannot post in the channel by itself. */
+  userInstalled: boolean;
+  /** Largest attachment Discord accepts in this interaction, bytes. */
+  attachmentSizeLimit: number;
+}
+
+export interface JobFailure {
+  /** Luma failure_code, an HTTP class (`http_401`), or one of ours (`delivery_failed`, `internal`). */
+  code: string;
+  /** What the member is told. */
+  userMessage: string;
+  /** Reference id printed in the logs for failures that are our fault. */
+  ref?: string;
+  /** Whether the member may retry (a Retry button is offered). */
+  retryable: boolean;
+}
+
+export interface JobRecord {
+  id: string;
+  kind: JobKind;
+  step: JobStep;
+  createdAt: number;
+  updatedAt: number;
+  /** The body POSTed to Luma (with user_id = the member's Discord id). */
+  request: GenerationRequest;
+  inputs: JobInput[];
+  display: JobDisplay;
+  discord: JobDiscord;
+  /** The job this one was made from (reroll, edit of a result). */
+  parentJobId?: string;
+  generationId?: string;
+  /** Number of POSTs made for this job (more than one only after a certain non-arrival or a restart mid-POST). */
+  submitAttempts: number;
+  /** Set once URL inputs were replaced by base64 data after Luma could not fetch them. */
+  inlinedInputs?: boolean;
+  /** When the job may next be worked on (back-off after a 429, the next poll). */
+  notBefore?: number;
+  submittedAt?: number;
+  processingAt?: number;
+  completedAt?: number;
+  lastLumaState?: 'queued' | 'processing' | 'completed' | 'failed';
+  progress: { text?: string; editedAt?: number };
+  /** Opaque to the engine: what the quota module reserved for this job. */
+  quota?: QuotaReservation;
+  delivery?: {
+    via: 'original' | 'channel' | 'dm';
+    messageId?: string;
+    channelId?: string;
+    compressed?: boolean;
+    at: number;
+  };
+  /** Discord message nonce, fixed per job, so a channel post repeated after a crash is deduplicated. */
+  nonce: string;
+  failure?: JobFailure;
+}
+
+export interface QuotaReservation {
+  scope: string;
+  units: number;
+  usd: number;
+  periodKey: string;
+  guildId: string | null;
+  state: 'reserved' | 'committed' | 'refunded';
+}

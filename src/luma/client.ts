@@ -1,0 +1,386 @@
+// A small client for the two endpoints of the Luma Agents API the bot uses, on undici.
+//
+// The retry policy is the point of this file. Luma has no idempotency key, so a POST /generations retried after
+// it reached the server can create a second, billed job. GETs are retried on any transient failure; a POST only
+// when it certainly never arrived (connection refused, DNS failure, connect timeout) or the server refused it
+// before processing (429, 503).
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { setTimeout as sleepTimer } from 'node:timers/promises';
+import { request, getGlobalDispatcher, type Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import type { Generation, GenerationRequest } from './types.js';
+import {
+  LumaAPIError,
+  LumaConnectionError,
+  LumaError,
+  LumaTimeoutError,
+  RateLimitError,
+  makeAPIError,
+  parseRetryAfter,
+} from './errors.js';
+
+export const DEFAULT_BASE_URL = 'https://agents.lumalabs.ai/v1';
+
+export interface LumaClientOptions {
+  /** Sent as `Authorization: Bearer <key>`. Never logged nor put in error messages. */
+  apiKey: string;
+  /** Default `https://agents.lumalabs.ai/v1`; a trailing slash is fine. */
+  baseURL?: string;
+  /** Per attempt (connect + headers + body), in ms. Default 30 000. */
+  timeoutMs?: number;
+  /** Retries after the first attempt. Default 3. */
+  maxRetries?: number;
+  /** First backoff delay in ms; doubles per retry. Default 500. */
+  retryBaseDelayMs?: number;
+  /** Longest in-client wait in ms, for backoff and for a honoured Retry-After. Default 8 000. */
+  retryMaxDelayMs?: number;
+  /** undici dispatcher (e.g. an Agent with tuned pools). Default: undici's global dispatcher. */
+  dispatcher?: Dispatcher;
+  /** Gets one debug line per attempt. */
+  logger?: Logger;
+}
+
+export interface RequestOptions {
+  /** Aborting stops at once, without retry, rejecting with the signal's reason. */
+  signal?: AbortSignal;
+  /** Overrides the client's per-attempt timeout, in ms. */
+  timeoutMs?: number;
+  /** Overrides the client's retry count; 0 disables retries. */
+  maxRetries?: number;
+  /** Sent as `X-Request-Id`; Luma echoes it. */
+  requestId?: string;
+}
+
+export interface GenerationResult {
+  generation: Generation;
+  /** Luma's `X-Request-Id` response header. */
+  requestId: string | undefined;
+}
+
+type Method = 'GET' | 'POST';
+
+// Codes that mean the connection was never established, so no request bytes were sent.
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+const GET_RETRY_STATUSES = new Set([408, 409, 429]);
+// 429 and 503 are refusals before processing; any other 5xx on a POST may have left a job behind.
+const POST_RETRY_STATUSES = new Set([429, 503]);
+
+export class LumaClient {
+  readonly baseURL: string;
+  readonly #apiKey: string;
+  readonly #timeoutMs: number;
+  readonly #maxRetries: number;
+  readonly #retryBaseDelayMs: number;
+  readonly #retryMaxDelayMs: number;
+  readonly #dispatcher: Dispatcher | undefined;
+  readonly #logger: Logger | undefined;
+
+  constructor(opts: LumaClientOptions) {
+    if (!opts.apiKey) throw new TypeError('LumaClient: apiKey is required');
+    this.#apiKey = opts.apiKey;
+    this.baseURL = (opts.baseURL ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#maxRetries = opts.maxRetries ?? 3;
+    this.#retryBaseDelayMs = opts.retryBaseDelayMs ?? 500;
+    this.#retryMaxDelayMs = opts.retryMaxDelayMs ?? 8_000;
+    this.#dispatcher = opts.dispatcher;
+    this.#logger = opts.logger;
+  }
+
+  /** POST /generations. Resolves with the queued generation. */
+  createGeneration(body: GenerationRequest, opts: RequestOptions = {}): Promise<GenerationResult> {
+    return this.#request('POST', '/generations', body, opts);
+  }
+
+  /** GET /generations/{id}. Every call mints fresh presigned output URLs. */
+  getGeneration(id: string, opts: RequestOptions = {}): Promise<GenerationResult> {
+    return this.#request('GET', `/generations/${encodeURIComponent(id)}`, undefined, opts);
+  }
+
+  async #request(method: Method, path: string, body: unknown, opts: RequestOptions): Promise<GenerationResult> {
+    const maxRetries = opts.maxRetries ?? this.#maxRetries;
+    const timeoutMs = opts.timeoutMs ?? this.#timeoutMs;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+
+    for (let attempt = 0; ; attempt++) {
+      throwIfAborted(opts.signal);
+      const started = performance.now();
+      let error: LumaError;
+      try {
+        const result = await this.#attempt(method, path, payload, timeoutMs, opts);
+        this.#logger?.debug(
+          { method, path, status: result.status, requestId: result.requestId, durationMs: ms(started), attempt },
+          'luma request',
+        );
+        return { generation: result.generation, requestId: result.requestId };
+      } catch (err) {
+        if (!(err instanceof LumaError)) throw err; // the caller's abort reason, or a bug
+        error = err;
+      }
+
+      const retryable = isRetryable(method, error);
+      const delay = retryable && attempt < maxRetries ? this.#retryDelay(attempt, error) : undefined;
+      this.#logger?.debug(
+        {
+          method,
+          path,
+          status: error instanceof LumaAPIError ? error.status : undefined,
+          code: error instanceof LumaConnectionError ? error.code : undefined,
+          requestId: error.requestId,
+          durationMs: ms(started),
+          attempt,
+          retryInMs: delay,
+        },
+        `luma request failed: ${error.message}`,
+      );
+      if (delay === undefined) throw error;
+      await sleep(delay, opts.signal);
+    }
+  }
+
+  /** Undefined when the error must not be waited for in-client. */
+  #retryDelay(attempt: number, error: LumaError): number | undefined {
+    if (error instanceof LumaAPIError) {
+      const retryAfter = parseRetryAfter(error.headers);
+      if (retryAfter !== undefined) {
+        // A long Retry-After on a 429 (e.g. 60 s for "Too many concurrent jobs") is better handled by the
+        // caller's queue than by holding this call open; other statuses get the capped wait.
+        if (error instanceof RateLimitError && retryAfter > this.#retryMaxDelayMs) return undefined;
+        return Math.min(retryAfter, this.#retryMaxDelayMs);
+      }
+    }
+    // Exponential backoff with ±25 % jitter (as openai-node): spreads simultaneous retries from many jobs
+    // without the very short waits full jitter allows, which would hammer a server that is just recovering.
+    const base = Math.min(this.#retryBaseDelayMs * 2 ** attempt, this.#retryMaxDelayMs);
+    return Math.min(base * (0.75 + Math.random() * 0.5), this.#retryMaxDelayMs);
+  }
+
+  async #attempt(
+    method: Method,
+    path: string,
+    payload: string | undefined,
+    timeoutMs: number,
+    opts: RequestOptions,
+  ): Promise<{ generation: Generation; requestId: string | undefined; status: number }> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.#apiKey}`,
+      accept: 'application/json',
+    };
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    if (opts.requestId !== undefined) headers['x-request-id'] = opts.requestId;
+
+    // One controller per attempt, aborted by our timer or by the caller's signal.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error('attempt timed out'));
+    }, timeoutMs);
+    const onCallerAbort = () => controller.abort(opts.signal?.reason);
+    opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
+
+    // undici calls onRequestStart on a connected socket right before writing the request; until then nothing
+    // has left this process, whatever error follows. That is what makes a POST retry safe.
+    let sent = false;
+    const dispatcher = (this.#dispatcher ?? getGlobalDispatcher()).compose(
+      (dispatch) => (dispatchOpts, handler) =>
+        dispatch(
+          dispatchOpts,
+          new SendTracker(handler, () => {
+            sent = true;
+          }),
+        ),
+    );
+
+    try {
+      const res = await untilAborted(
+        request(`${this.baseURL}${path}`, {
+          method,
+          headers,
+          body: payload ?? null,
+          dispatcher,
+          signal: controller.signal,
+          // Our timer bounds the attempt; keep undici's own timers from firing first with a different error.
+          headersTimeout: timeoutMs + 1_000,
+          bodyTimeout: timeoutMs + 1_000,
+        }),
+        controller.signal,
+        (late) => late.body.on('error', noop).destroy(),
+      );
+      const responseHeaders = flattenHeaders(res.headers);
+      const requestId = responseHeaders['x-request-id'];
+      const text = redact(await res.body.text(), this.#apiKey);
+
+      if (res.statusCode < 200 || res.statusCode >= 300) {
+        throw makeAPIError(res.statusCode, parseJSON(text) ?? text, responseHeaders);
+      }
+      const generation = parseJSON(text);
+      if (!isGeneration(generation)) {
+        throw new LumaError(`Luma API ${res.statusCode}: unexpected response body`, { requestId });
+      }
+      return { generation, requestId, status: res.statusCode };
+    } catch (err) {
+      if (err instanceof LumaError) throw err;
+      if (opts.signal?.aborted && !timedOut) throw opts.signal.reason;
+      const code = errorCode(err);
+      const reachedServer = sent && !(code !== undefined && NOT_SENT_CODES.has(code));
+      if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+        throw new LumaTimeoutError(`Luma API ${method} ${path} timed out after ${timeoutMs} ms`, {
+          cause: err,
+          reachedServer,
+          code: code ?? 'ETIMEDOUT',
+        });
+      }
+      if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+        throw new LumaTimeoutError(`Luma API ${method} ${path}: connect timeout`, {
+          cause: err,
+          reachedServer: false,
+          code,
+        });
+      }
+      const why = err instanceof Error ? redact(err.message, this.#apiKey) : 'unknown error';
+      throw new LumaConnectionError(`Luma API ${method} ${path} connection error: ${why}`, {
+        cause: err,
+        reachedServer,
+        code,
+      });
+    } finally {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+}
+
+function isRetryable(method: Method, error: LumaError): boolean {
+  if (error instanceof LumaConnectionError) return method === 'GET' || !error.reachedServer;
+  if (!(error instanceof LumaAPIError)) return false; // a malformed 2xx body: the server did the work
+  const status = error.status;
+  if (method === 'POST') return POST_RETRY_STATUSES.has(status);
+  return GET_RETRY_STATUSES.has(status) || status >= 500;
+}
+
+// Passes everything through to undici's own handler, noting when the request is about to be written.
+class SendTracker implements Dispatcher.DispatchHandler {
+  readonly #inner: Dispatcher.DispatchHandler;
+  readonly #onSent: () => void;
+
+  constructor(inner: Dispatcher.DispatchHandler, onSent: () => void) {
+    this.#inner = inner;
+    this.#onSent = onSent;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.#inner.onRequestStart?.(controller, context);
+    // An abort that was pending (our timeout during connect) is applied right here, before any byte is written.
+    if (!controller.aborted) this.#onSent();
+  }
+  onRequestUpgrade(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    socket: Duplex,
+  ): void {
+    this.#inner.onRequestUpgrade?.(controller, statusCode, headers, socket);
+  }
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
+    this.#inner.onResponseStart?.(controller, statusCode, headers, statusMessage);
+  }
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#inner.onResponseData?.(controller, chunk);
+  }
+  onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    this.#inner.onResponseEnd?.(controller, trailers);
+  }
+  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+    this.#inner.onResponseError?.(controller, error);
+  }
+}
+
+// undici only acts on an abort once the socket is connected, so a hung connect would outlive our timeout;
+// settle as soon as the signal fires and clean up whatever arrives later.
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, onLate: (value: T) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const onAbort = () => {
+      settled = true;
+      reject(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        if (settled) onLate(value);
+        else resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!settled) reject(err);
+      },
+    );
+  });
+}
+
+async function sleep(delayMs: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleepTimer(delayMs, undefined, signal ? { signal } : {});
+  } catch (err) {
+    // timers/promises wraps the reason in its own AbortError; hand the caller back their own reason.
+    if (signal?.aborted) throw signal.reason;
+    throw err;
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason;
+}
+
+function errorCode(err: unknown): string | undefined {
+  // undici wraps some connect failures (e.g. in an AggregateError for happy-eyeballs), so look one level down.
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 3; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    const inner = (e as { errors?: unknown[] }).errors?.[0] ?? (e as { cause?: unknown }).cause;
+    e = inner;
+  }
+  return undefined;
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+function parseJSON(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function isGeneration(value: unknown): value is Generation {
+  if (value === null || typeof value !== 'object') return false;
+  const { id, state } = value as { id?: unknown; state?: unknown };
+  return typeof id === 'string' && typeof state === 'string';
+}
+
+// A server (or a proxy in front of it) echoing the Authorization header must not leak the key into logs.
+function redact(text: string, secret: string): string {
+  return text.includes(secret) ? text.split(secret).join('[redacted]') : text;
+}
+
+function noop(): void {}
+
+function ms(started: number): number {
+  return Math.round(performance.now() - started);
+}

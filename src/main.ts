@@ -1,0 +1,112 @@
+import { Client, Events, GatewayIntentBits, type Interaction } from 'discord.js';
+import { commands, components } from '../commands/index.js';
+import type { Config } from './config.js';
+import type { BotContext } from './context.js';
+import { DiscordResponder } from './discord/responder.js';
+import { createInteractionHandler } from './discord/router.js';
+import { JobEngine } from './jobs/engine.js';
+import { JobStore } from './jobs/store.js';
+import { createLogger, type Logger } from './logger.js';
+import { LumaClient } from './luma/client.js';
+import { AuthenticationError, LumaConnectionError, NotFoundError, PermissionDeniedError } from './luma/errors.js';
+import { createStorage } from './storage.js';
+
+/** A problem that stops the bot at start, with a message for the operator (no stack trace needed). */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+export interface RunningBot {
+  readonly client: Client;
+  readonly ctx: BotContext;
+  /** Stops taking work, lets running steps finish and be saved, closes connections. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+}
+
+/** The composition root: builds every piece once and wires them together. Tests call this same function. */
+export async function startBot(config: Config, opts: StartOptions = {}): Promise<RunningBot> {
+  const logger = opts.logger ?? createLogger(config);
+  const storage = await createStorage(config.storageUrl, logger);
+  const luma = new LumaClient({ apiKey: config.lumaApiKey, baseURL: config.lumaBaseUrl, logger: logger.child({ component: 'luma' }) });
+  try {
+    await checkLumaKey(luma, logger);
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+
+  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: config.discordApiUrl } });
+  const shardKey = String(client.shard?.ids[0] ?? 0);
+  const jobs = new JobStore(storage, shardKey);
+  const discord = new DiscordResponder(client.rest, config.discordApiUrl);
+  const engine = new JobEngine({ config, luma, store: jobs, discord, logger });
+  const ctx: BotContext = { config, logger, storage, luma, engine, jobs, discord, quota: undefined };
+
+  const handle = createInteractionHandler(ctx, commands, components);
+  let accepting = true;
+  client.on(Events.InteractionCreate, (interaction: Interaction) => {
+    if (!accepting) return; // shutting down: let Discord show "did not respond" rather than half-start a job
+    void handle(interaction);
+  });
+  client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
+  client.on(Events.ShardDisconnect, (ev, id) => logger.warn({ code: ev.code, shard: id }, 'gateway disconnected'));
+
+  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+  try {
+    await client.login(config.discordToken);
+  } catch (err) {
+    await storage.close();
+    await client.destroy();
+    const code = (err as { code?: string }).code;
+    if (code === 'TokenInvalid' || (err as { status?: number }).status === 401) {
+      throw new StartupError('Discord rejected DISCORD_TOKEN. Copy the bot token again from the Discord developer portal (Bot tab → Reset Token) into DISCORD_TOKEN.');
+    }
+    throw err;
+  }
+  await ready;
+  const applicationId = client.application?.id;
+  if (config.discordApplicationId && applicationId && config.discordApplicationId !== applicationId) {
+    logger.warn({ configured: config.discordApplicationId, actual: applicationId }, 'DISCORD_APPLICATION_ID does not match the token’s application; using the token’s');
+  }
+  logger.info({ user: client.user?.tag, applicationId, guilds: client.guilds.cache.size, storage: storage.kind, shard: shardKey }, 'bot ready');
+  await engine.start();
+
+  return {
+    client,
+    ctx,
+    async stop() {
+      accepting = false;
+      await engine.stop();
+      await client.destroy();
+      await storage.close();
+      logger.info('bot stopped');
+    },
+  };
+}
+
+/**
+ * A GET of a generation that cannot exist costs nothing and tells a bad key (401) from a good one (404) at
+ * start, instead of at the first member's request.
+ */
+async function checkLumaKey(luma: LumaClient, logger: Logger): Promise<void> {
+  try {
+    await luma.getGeneration('gen_startup_check', { maxRetries: 0, timeoutMs: 10_000 });
+  } catch (err) {
+    if (err instanceof NotFoundError) return;
+    if (err instanceof AuthenticationError) {
+      throw new StartupError('Luma rejected LUMA_AGENTS_API_KEY (401). Create a key in the Luma dashboard and set LUMA_AGENTS_API_KEY to it.');
+    }
+    if (err instanceof PermissionDeniedError) {
+      throw new StartupError('Luma says the account of LUMA_AGENTS_API_KEY is suspended (403). Contact Luma support.');
+    }
+    if (err instanceof LumaConnectionError) {
+      logger.warn({ err }, 'could not reach Luma at start; jobs will wait for it');
+      return;
+    }
+    logger.warn({ err }, 'unexpected answer from Luma at start');
+  }
+}

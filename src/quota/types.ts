@@ -1,0 +1,19 @@
+import type { QuotaHooks } from '../jobs/engine.js';
+import type { JobRecord } from '../jobs/types.js';
+
+/** Who is asking, as far as quotas care. */
+export interface Requester {
+  userId: string;
+  guildId: string | null;
+  /** Role ids of the member in that guild (empty in DMs). */
+  roleIds: readonly string[];
+}
+
+/**
+ * The quota gate the job flow calls. `reserve` runs before anything goes to Luma: it either records a
+ * reservation on `job.quota` or throws a UserFacingError saying why not and when the quota resets.
+ * `commit` / `refund` come from the engine as the job goes on.
+ */
+export interface QuotaGate extends QuotaHooks {
+  reserve(job: JobRecord, requester: Requester): Promise<void>;
+}

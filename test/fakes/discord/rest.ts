@@ -1,0 +1,707 @@
+// The REST half of the fake: routes under /api/v10 with Discord's status codes, error bodies and semantics.
+import {
+  ApplicationCommandType,
+  ChannelType,
+  InteractionResponseType,
+  InteractionType,
+  MessageFlags,
+  MessageType,
+} from 'discord-api-types/v10';
+import {
+  applyBody,
+  createFlags,
+  editFlags,
+  invalidFormBody,
+  resolveAttachments,
+  validateMessageBody,
+  type ApiError,
+  type MessageRecord,
+} from './messages.js';
+import type { UploadedFile } from './multipart.js';
+import { buildApplication, buildGuild } from './payloads.js';
+import type { DiscordState, InteractionRecord } from './state.js';
+
+export interface RestRequest {
+  method: string;
+  /** Decoded path without `/api/v10`. */
+  path: string;
+  query: URLSearchParams;
+  authorization: string | undefined;
+  json: unknown;
+  files: UploadedFile[];
+}
+
+export interface RestResponse {
+  status: number;
+  /** JSON body; undefined for an empty body (no Content-Type). */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+type Handler = (req: RestRequest, params: string[]) => RestResponse;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  /** Bot routes need `Authorization: Bot <token>`; interaction and webhook routes need nothing. */
+  auth: boolean;
+  handler: Handler;
+}
+
+const ID = '(\\d{15,21})';
+const TOKEN = '([^/]+)';
+
+const error = (status: number, message: string, code: number): RestResponse => ({
+  status,
+  body: { message, code },
+});
+const fromApiError = (e: ApiError): RestResponse => ({ status: e.status, body: e.body });
+const isApiError = (value: unknown): value is ApiError =>
+  typeof value === 'object' && value !== null && 'status' in value && 'body' in value;
+
+export const errors = {
+  unauthorized: () => error(401, '401: Unauthorized', 0),
+  notFound: () => error(404, '404: Not Found', 0),
+  unknownChannel: () => error(404, 'Unknown Channel', 10003),
+  unknownMessage: () => error(404, 'Unknown Message', 10008),
+  unknownUser: () => error(404, 'Unknown User', 10013),
+  unknownMember: () => error(404, 'Unknown Member', 10007),
+  unknownGuild: () => error(404, 'Unknown Guild', 10004),
+  unknownWebhook: () => error(404, 'Unknown Webhook', 10015),
+  unknownInteraction: () => error(404, 'Unknown interaction', 10062),
+  unknownCommand: () => error(404, 'Unknown application command', 10063),
+  alreadyAcknowledged: () => error(400, 'Interaction has already been acknowledged.', 40060),
+  invalidWebhookToken: () => error(401, 'Invalid Webhook Token', 50027),
+  missingAccess: () => error(403, 'Missing Access', 50001),
+  missingPermissions: () => error(403, 'Missing Permissions', 50013),
+  cannotDm: () => error(403, 'Cannot send messages to this user', 50007),
+  notAuthor: () => error(403, 'Cannot edit a message authored by another user', 50005),
+  tooLarge: () => error(413, 'Request entity too large', 40005),
+  invalidJson: () => error(400, 'The request body contains invalid JSON.', 50109),
+};
+
+export class FakeRest {
+  readonly #routes: Route[] = [];
+
+  constructor(
+    private readonly state: DiscordState,
+    private readonly gatewayUrl: () => string,
+  ) {
+    this.#defineRoutes();
+  }
+
+  handle(req: RestRequest): RestResponse {
+    const route = this.#routes.find((r) => r.method === req.method && r.pattern.test(req.path));
+    if (!route) {
+      const pathExists = this.#routes.some((r) => r.pattern.test(req.path));
+      return pathExists ? error(405, '405: Method Not Allowed', 0) : errors.notFound();
+    }
+    if (route.auth && req.authorization !== `Bot ${this.state.options.token}`) return errors.unauthorized();
+    if (req.files.some((file) => file.data.length > this.state.options.uploadLimitBytes)) return errors.tooLarge();
+    const params = (route.pattern.exec(req.path) ?? []).slice(1);
+    return route.handler(req, params);
+  }
+
+  #route(method: string, path: string, auth: boolean, handler: Handler): void {
+    this.#routes.push({ method, pattern: new RegExp(`^${path}$`), auth, handler });
+  }
+
+  #defineRoutes(): void {
+    const s = this.state;
+    const o = s.options;
+
+    // Gateway discovery.
+    this.#route('GET', '/gateway', false, () => ({ status: 200, body: { url: this.gatewayUrl() } }));
+    this.#route('GET', '/gateway/bot', true, () => ({
+      status: 200,
+      body: {
+        url: this.gatewayUrl(),
+        shards: 1,
+        session_start_limit: { total: 1000, remaining: 1000, reset_after: 0, max_concurrency: 1 },
+      },
+    }));
+
+    // Application and users.
+    const application = (): RestResponse => ({
+      status: 200,
+      body: buildApplication(o.applicationId, o.applicationName, o.botUser),
+    });
+    this.#route('GET', '/applications/@me', true, application);
+    this.#route('GET', '/oauth2/applications/@me', true, application);
+    this.#route('GET', '/users/@me', true, () => ({ status: 200, body: o.botUser }));
+    this.#route('GET', `/users/${ID}`, true, (_req, [id]) => {
+      const user = s.users.get(id ?? '');
+      return user ? { status: 200, body: user } : errors.unknownUser();
+    });
+    this.#route('POST', '/users/@me/channels', true, (req) => {
+      const recipient = (req.json as { recipient_id?: unknown } | undefined)?.recipient_id;
+      if (typeof recipient !== 'string' || !/^\d{15,21}$/.test(recipient)) {
+        return fromApiError(invalidFormBody({ recipient_id: { _errors: [{ code: 'NUMBER_TYPE_COERCE', message: 'Value is not snowflake.' }] } }));
+      }
+      return { status: 200, body: s.renderChannel(s.dmChannelFor(recipient)) };
+    });
+
+    // Guilds.
+    this.#route('GET', `/guilds/${ID}`, true, (_req, [id]) => {
+      const guild = s.guilds.get(id ?? '');
+      return guild ? { status: 200, body: buildGuild(guild) } : errors.unknownGuild();
+    });
+    this.#route('GET', `/guilds/${ID}/channels`, true, (_req, [id]) => {
+      const guild = s.guilds.get(id ?? '');
+      if (!guild) return errors.unknownGuild();
+      return { status: 200, body: guild.channelIds.flatMap((c) => { const ch = s.channels.get(c); return ch ? [s.renderChannel(ch)] : []; }) };
+    });
+    this.#route('GET', `/guilds/${ID}/members/${ID}`, true, (_req, [guildId, userId]) => {
+      if (!s.guilds.has(guildId ?? '')) return errors.unknownGuild();
+      const member = s.renderMember(guildId ?? '', userId ?? '');
+      return member ? { status: 200, body: member } : errors.unknownMember();
+    });
+
+    // Channels and channel messages (bot token).
+    this.#route('GET', `/channels/${ID}`, true, (_req, [id]) => {
+      const access = this.#channelAccess(id ?? '');
+      if (access) return access;
+      return { status: 200, body: s.renderChannel(s.channels.get(id ?? '') as NonNullable<ReturnType<typeof s.channels.get>>) };
+    });
+    this.#route('GET', `/channels/${ID}/messages`, true, (req, [id]) => {
+      const access = this.#channelAccess(id ?? '');
+      if (access) return access;
+      const limit = Math.min(Math.max(Number(req.query.get('limit') ?? 50) || 50, 1), 100);
+      const before = req.query.get('before');
+      const after = req.query.get('after');
+      let records = s.channelRecords(id ?? '').filter((m) => (m.flags & MessageFlags.Ephemeral) === 0);
+      if (before) records = records.filter((m) => BigInt(m.id) < BigInt(before));
+      if (after) records = records.filter((m) => BigInt(m.id) > BigInt(after));
+      return { status: 200, body: records.reverse().slice(0, limit).map((m) => s.render(m)) };
+    });
+    this.#route('GET', `/channels/${ID}/messages/${ID}`, true, (_req, [channelId, messageId]) => {
+      const access = this.#channelAccess(channelId ?? '');
+      if (access) return access;
+      const record = this.#channelMessage(channelId ?? '', messageId ?? '');
+      return record ? { status: 200, body: s.render(record) } : errors.unknownMessage();
+    });
+    this.#route('POST', `/channels/${ID}/messages`, true, (req, [channelId]) =>
+      this.#postChannelMessage(req, channelId ?? ''),
+    );
+    this.#route('PATCH', `/channels/${ID}/messages/${ID}`, true, (req, [channelId, messageId]) => {
+      const access = this.#channelAccess(channelId ?? '');
+      if (access) return access;
+      const record = this.#channelMessage(channelId ?? '', messageId ?? '');
+      if (!record) return errors.unknownMessage();
+      if (record.author.id !== o.botUser.id) return errors.notAuthor();
+      return this.#editMessage(record, req);
+    });
+    this.#route('DELETE', `/channels/${ID}/messages/${ID}`, true, (_req, [channelId, messageId]) => {
+      const access = this.#channelAccess(channelId ?? '');
+      if (access) return access;
+      const record = this.#channelMessage(channelId ?? '', messageId ?? '');
+      if (!record) return errors.unknownMessage();
+      record.deleted = true;
+      return { status: 204 };
+    });
+    this.#route('POST', `/channels/${ID}/typing`, true, (_req, [id]) => this.#channelAccess(id ?? '') ?? { status: 204 });
+
+    // Application commands.
+    for (const scope of ['global', 'guild'] as const) {
+      const base = scope === 'global' ? `/applications/${ID}/commands` : `/applications/${ID}/guilds/${ID}/commands`;
+      const scopeOf = (params: string[]): string | RestResponse => {
+        if (params[0] !== o.applicationId) return errors.missingAccess();
+        if (scope === 'global') return 'global';
+        const guildId = params[1] ?? '';
+        return s.guilds.has(guildId) ? guildId : errors.missingAccess();
+      };
+      this.#route('GET', base, true, (_req, params) => {
+        const key = scopeOf(params);
+        if (typeof key !== 'string') return key;
+        return { status: 200, body: (s.commands.get(key) ?? []).map((c) => this.#renderCommand(c.id, c.data, key)) };
+      });
+      this.#route('PUT', base, true, (req, params) => {
+        const key = scopeOf(params);
+        if (typeof key !== 'string') return key;
+        return this.#putCommands(key, req.json);
+      });
+      this.#route('POST', base, true, (req, params) => {
+        const key = scopeOf(params);
+        if (typeof key !== 'string') return key;
+        const problem = validateCommand(req.json, 0);
+        if (problem) return fromApiError(problem);
+        const data = req.json as Record<string, unknown>;
+        const list = s.commands.get(key) ?? [];
+        const existing = list.find((c) => c.data.name === data.name && (c.data.type ?? 1) === (data.type ?? 1));
+        if (existing) existing.data = data;
+        const stored = existing ?? { id: s.ids.next(), data };
+        if (!existing) list.push(stored);
+        s.commands.set(key, list);
+        return { status: existing ? 200 : 201, body: this.#renderCommand(stored.id, data, key) };
+      });
+      this.#route('GET', `${base}/${ID}`, true, (_req, params) => {
+        const key = scopeOf(params);
+        if (typeof key !== 'string') return key;
+        const found = s.commands.get(key)?.find((c) => c.id === params[params.length - 1]);
+        return found ? { status: 200, body: this.#renderCommand(found.id, found.data, key) } : errors.unknownCommand();
+      });
+      this.#route('DELETE', `${base}/${ID}`, true, (_req, params) => {
+        const key = scopeOf(params);
+        if (typeof key !== 'string') return key;
+        const list = s.commands.get(key) ?? [];
+        const index = list.findIndex((c) => c.id === params[params.length - 1]);
+        if (index < 0) return errors.unknownCommand();
+        list.splice(index, 1);
+        return { status: 204 };
+      });
+    }
+
+    // Interaction callback (no auth: the token in the path is the credential).
+    this.#route('POST', `/interactions/${ID}/${TOKEN}/callback`, false, (req, [id, token]) =>
+      this.#callback(req, id ?? '', token ?? ''),
+    );
+
+    // Interaction webhooks.
+    this.#route('POST', `/webhooks/${ID}/${TOKEN}`, false, (req, [app, token]) =>
+      this.#withToken(app, token, (interaction) => this.#followup(req, interaction)),
+    );
+    this.#route('GET', `/webhooks/${ID}/${TOKEN}/messages/(@original|\\d{15,21})`, false, (_req, [app, token, id]) =>
+      this.#withToken(app, token, (interaction) => {
+        const record = this.#webhookMessage(interaction, id ?? '');
+        return record ? { status: 200, body: s.render(record) } : errors.unknownMessage();
+      }),
+    );
+    this.#route('PATCH', `/webhooks/${ID}/${TOKEN}/messages/(@original|\\d{15,21})`, false, (req, [app, token, id]) =>
+      this.#withToken(app, token, (interaction) => {
+        const record = this.#webhookMessage(interaction, id ?? '');
+        if (!record) return errors.unknownMessage();
+        const response = this.#editMessage(record, req);
+        if (response.status === 200 && record.id === interaction.originalId) {
+          interaction.edits.push({ json: req.json, files: req.files, at: Date.now(), messageId: record.id });
+        }
+        return response;
+      }),
+    );
+    this.#route('DELETE', `/webhooks/${ID}/${TOKEN}/messages/(@original|\\d{15,21})`, false, (_req, [app, token, id]) =>
+      this.#withToken(app, token, (interaction) => {
+        const record = this.#webhookMessage(interaction, id ?? '');
+        if (!record) return errors.unknownMessage();
+        record.deleted = true;
+        return { status: 204 };
+      }),
+    );
+  }
+
+  #channelAccess(channelId: string): RestResponse | undefined {
+    if (!this.state.channels.has(channelId)) return errors.unknownChannel();
+    if (this.state.unreadableChannels.has(channelId)) return errors.missingAccess();
+    return undefined;
+  }
+
+  #channelMessage(channelId: string, messageId: string): MessageRecord | undefined {
+    const record = this.state.messages.get(messageId);
+    if (!record || record.deleted || record.channelId !== channelId) return undefined;
+    if ((record.flags & MessageFlags.Ephemeral) !== 0) return undefined;
+    return record;
+  }
+
+  #postChannelMessage(req: RestRequest, channelId: string): RestResponse {
+    const s = this.state;
+    const access = this.#channelAccess(channelId);
+    if (access) return access;
+    const channel = s.channels.get(channelId);
+    if (s.noSendChannels.has(channelId)) return errors.missingPermissions();
+    if (channel?.type === ChannelType.DM && channel.recipientId && s.cannotDmUsers.has(channel.recipientId)) {
+      return errors.cannotDm();
+    }
+    const json = asObject(req.json);
+    const invalid = validateMessageBody(json, req.files, 'create');
+    if (invalid) return fromApiError(invalid);
+    const reference = asObject(json.message_reference);
+    if (typeof reference.message_id === 'string') {
+      const target = s.messages.get(reference.message_id);
+      if ((!target || target.deleted) && reference.fail_if_not_exists !== false) {
+        return fromApiError(
+          invalidFormBody({
+            message_reference: { _errors: [{ code: 'MESSAGE_REFERENCE_UNKNOWN_MESSAGE', message: 'Unknown message' }] },
+          }),
+        );
+      }
+    }
+    const attachments = resolveAttachments([], json, req.files, this.#writeContext(channelId));
+    if (isApiError(attachments)) return fromApiError(attachments);
+    const record = s.newMessage({ channelId, author: s.options.botUser, source: 'bot', attachments });
+    applyBody(record, json);
+    record.flags = createFlags(json.flags) & ~MessageFlags.Ephemeral;
+    if (typeof reference.message_id === 'string') {
+      record.type = MessageType.Reply;
+      record.extra.message_reference = { type: 0, channel_id: channelId, message_id: reference.message_id };
+    }
+    return { status: 200, body: s.render(record) };
+  }
+
+  #editMessage(record: MessageRecord, req: RestRequest): RestResponse {
+    const json = asObject(req.json);
+    const invalid = validateMessageBody(json, req.files, 'edit');
+    if (invalid) return fromApiError(invalid);
+    const attachments = resolveAttachments(record.attachments, json, req.files, this.#writeContext(record.channelId));
+    if (isApiError(attachments)) return fromApiError(attachments);
+    const wasLoading = (record.flags & MessageFlags.Loading) !== 0;
+    applyBody(record, json);
+    record.attachments = attachments;
+    record.flags = editFlags(record.flags, json.flags) & ~MessageFlags.Loading;
+    // Filling in a deferred response is not an "edit" in Discord's eyes.
+    if (!wasLoading) record.editedTimestamp = new Date().toISOString();
+    return { status: 200, body: this.state.render(record) };
+  }
+
+  #writeContext(channelId: string): { cdn: DiscordState['cdn']; nextId: () => string; channelId: string } {
+    return { cdn: this.state.cdn, nextId: () => this.state.ids.next(), channelId };
+  }
+
+  #callback(req: RestRequest, id: string, token: string): RestResponse {
+    const s = this.state;
+    const interaction = s.interactions.get(id);
+    if (!interaction || interaction.token !== token) return errors.unknownInteraction();
+    if (interaction.ackType !== undefined) return errors.alreadyAcknowledged();
+    if (Date.now() - interaction.createdAt > s.options.ackDeadlineMs) return errors.unknownInteraction();
+
+    const body = asObject(req.json);
+    const type = body.type;
+    const data = asObject(body.data);
+    if (typeof type !== 'number' || !allowedCallback(interaction, type)) {
+      return fromApiError(
+        invalidFormBody({
+          type: {
+            _errors: [{ code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: 'Invalid interaction response type for this interaction.' }],
+          },
+        }),
+      );
+    }
+
+    let message: MessageRecord | undefined;
+    switch (type) {
+      case InteractionResponseType.ChannelMessageWithSource: {
+        const invalid = validateMessageBody(data, req.files, 'create');
+        if (invalid) return fromApiError(prefixErrors(invalid));
+        const attachments = resolveAttachments([], data, req.files, this.#writeContext(interaction.channelId));
+        if (isApiError(attachments)) return fromApiError(prefixErrors(attachments));
+        message = this.#responseMessage(interaction, attachments);
+        applyBody(message, data);
+        message.flags = createFlags(data.flags);
+        break;
+      }
+      case InteractionResponseType.DeferredChannelMessageWithSource: {
+        message = this.#responseMessage(interaction, []);
+        message.flags = MessageFlags.Loading | (createFlags(data.flags) & MessageFlags.Ephemeral);
+        break;
+      }
+      case InteractionResponseType.DeferredMessageUpdate:
+      case InteractionResponseType.UpdateMessage: {
+        const source = interaction.sourceMessageId ? s.messages.get(interaction.sourceMessageId) : undefined;
+        if (!source) return errors.unknownMessage();
+        if (type === InteractionResponseType.UpdateMessage) {
+          const invalid = validateMessageBody(data, req.files, 'edit');
+          if (invalid) return fromApiError(prefixErrors(invalid));
+          const attachments = resolveAttachments(source.attachments, data, req.files, this.#writeContext(source.channelId));
+          if (isApiError(attachments)) return fromApiError(prefixErrors(attachments));
+          applyBody(source, data);
+          source.attachments = attachments;
+          source.flags = editFlags(source.flags, data.flags);
+          source.editedTimestamp = new Date().toISOString();
+        }
+        interaction.originalId = source.id;
+        message = source;
+        break;
+      }
+      case InteractionResponseType.Modal: {
+        const invalid = validateModal(data);
+        if (invalid) return fromApiError(invalid);
+        break;
+      }
+      default:
+        break;
+    }
+
+    interaction.ackType = type;
+    interaction.callbacks.push({ type, data: body.data, files: req.files, at: Date.now() });
+    if (message && interaction.originalId === undefined) interaction.originalId = message.id;
+
+    if (req.query.get('with_response') !== 'true') return { status: 204 };
+    const callback: Record<string, unknown> = { id: interaction.id, type: interaction.type };
+    if (message && type !== InteractionResponseType.DeferredMessageUpdate) {
+      callback.response_message_id = message.id;
+      callback.response_message_loading = (message.flags & MessageFlags.Loading) !== 0;
+      callback.response_message_ephemeral = (message.flags & MessageFlags.Ephemeral) !== 0;
+    }
+    const resource: Record<string, unknown> = { type };
+    if (message && (type === InteractionResponseType.ChannelMessageWithSource || type === InteractionResponseType.UpdateMessage)) {
+      resource.message = s.render(message);
+    }
+    return { status: 200, body: { interaction: callback, resource } };
+  }
+
+  #responseMessage(interaction: InteractionRecord, attachments: MessageRecord['attachments']): MessageRecord {
+    const s = this.state;
+    const data = asObject(interaction.payload.data);
+    const commandType = data.type;
+    const type =
+      interaction.kind !== 'command'
+        ? MessageType.Default
+        : commandType === ApplicationCommandType.ChatInput
+          ? MessageType.ChatInputCommand
+          : MessageType.ContextMenuCommand;
+    const record = s.newMessage({
+      channelId: interaction.channelId,
+      author: s.options.botUser,
+      source: 'interaction',
+      attachments,
+      type,
+    });
+    record.webhookId = s.options.applicationId;
+    record.applicationId = s.options.applicationId;
+    record.interactionMetadata = this.#metadata(interaction);
+    return record;
+  }
+
+  #metadata(interaction: InteractionRecord): Record<string, unknown> {
+    const data = asObject(interaction.payload.data);
+    const metadata: Record<string, unknown> = {
+      id: interaction.id,
+      type: interaction.type,
+      user: interaction.user,
+      authorizing_integration_owners: interaction.payload.authorizing_integration_owners,
+    };
+    if (interaction.type === InteractionType.ApplicationCommand) {
+      metadata.name = data.name;
+      metadata.command_type = data.type;
+    }
+    if (interaction.sourceMessageId) metadata.interacted_message_id = interaction.sourceMessageId;
+    if (interaction.originalId) metadata.original_response_message_id = interaction.originalId;
+    return metadata;
+  }
+
+  #withToken(
+    app: string | undefined,
+    token: string | undefined,
+    next: (interaction: InteractionRecord) => RestResponse,
+  ): RestResponse {
+    if (app !== this.state.options.applicationId) return errors.unknownWebhook();
+    const interaction = this.state.interactionsByToken.get(token ?? '');
+    if (!interaction || !this.state.tokenAlive(interaction)) return errors.invalidWebhookToken();
+    return next(interaction);
+  }
+
+  #webhookMessage(interaction: InteractionRecord, id: string): MessageRecord | undefined {
+    const targetId = id === '@original' ? interaction.originalId : id;
+    if (!targetId) return undefined;
+    if (targetId !== interaction.originalId && !interaction.followupIds.includes(targetId)) return undefined;
+    const record = this.state.messages.get(targetId);
+    return record && !record.deleted ? record : undefined;
+  }
+
+  #followup(req: RestRequest, interaction: InteractionRecord): RestResponse {
+    const s = this.state;
+    // Before any acknowledgement there is no webhook for this token yet.
+    if (interaction.ackType === undefined) return errors.unknownWebhook();
+    const json = asObject(req.json);
+    const invalid = validateMessageBody(json, req.files, 'create');
+    if (invalid) return fromApiError(invalid);
+
+    const original = interaction.originalId ? s.messages.get(interaction.originalId) : undefined;
+    let record: MessageRecord;
+    if (original && !original.deleted && (original.flags & MessageFlags.Loading) !== 0) {
+      // Discord quirk: the first followup after a deferred reply replaces the "is thinking…" message
+      // (keeping the ephemerality chosen at defer time) instead of creating a new one.
+      const attachments = resolveAttachments([], json, req.files, this.#writeContext(original.channelId));
+      if (isApiError(attachments)) return fromApiError(attachments);
+      applyBody(original, json);
+      original.attachments = attachments;
+      original.flags = (original.flags & ~MessageFlags.Loading) | (createFlags(json.flags) & ~MessageFlags.Ephemeral);
+      record = original;
+    } else {
+      const attachments = resolveAttachments([], json, req.files, this.#writeContext(interaction.channelId));
+      if (isApiError(attachments)) return fromApiError(attachments);
+      record = s.newMessage({
+        channelId: interaction.channelId,
+        author: s.options.botUser,
+        source: 'interaction',
+        attachments,
+      });
+      applyBody(record, json);
+      record.flags = createFlags(json.flags);
+      record.webhookId = s.options.applicationId;
+      record.applicationId = s.options.applicationId;
+      record.interactionMetadata = this.#metadata(interaction);
+    }
+    interaction.followupIds.push(record.id);
+    if (req.query.get('wait') !== 'true') return { status: 204 };
+    return { status: 200, body: s.render(record) };
+  }
+
+  #putCommands(scope: string, json: unknown): RestResponse {
+    const s = this.state;
+    if (!Array.isArray(json)) {
+      return fromApiError(invalidFormBody({ _errors: [{ code: 'LIST_TYPE_CONVERT', message: 'Must be an array.' }] }));
+    }
+    const errorsByIndex: Record<string, unknown> = {};
+    json.forEach((command: unknown, index) => {
+      const problem = validateCommand(command, index);
+      if (problem) Object.assign(errorsByIndex, problem.body.errors);
+    });
+    const seen = new Set<string>();
+    json.forEach((command: unknown, index) => {
+      const c = asObject(command);
+      const key = `${String(c.type ?? 1)}:${String(c.name)}`;
+      if (seen.has(key)) {
+        errorsByIndex[index] = {
+          name: { _errors: [{ code: 'APPLICATION_COMMANDS_DUPLICATE_NAME', message: `Application command names must be unique` }] },
+        };
+      }
+      seen.add(key);
+    });
+    if (json.length > 100) errorsByIndex._errors = [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 100 or fewer in length.' }];
+    if (Object.keys(errorsByIndex).length > 0) return fromApiError(invalidFormBody(errorsByIndex));
+
+    const previous = s.commands.get(scope) ?? [];
+    const next = json.map((command: unknown) => {
+      const data = asObject(command);
+      const kept = previous.find((c) => c.data.name === data.name && (c.data.type ?? 1) === (data.type ?? 1));
+      return { id: kept?.id ?? s.ids.next(), data };
+    });
+    s.commands.set(scope, next);
+    return { status: 200, body: next.map((c) => this.#renderCommand(c.id, c.data, scope)) };
+  }
+
+  #renderCommand(id: string, data: Record<string, unknown>, scope: string): Record<string, unknown> {
+    const type = (data.type as number | undefined) ?? ApplicationCommandType.ChatInput;
+    const command: Record<string, unknown> = {
+      id,
+      application_id: this.state.options.applicationId,
+      version: id,
+      default_member_permissions: data.default_member_permissions ?? null,
+      type,
+      name: data.name,
+      name_localizations: data.name_localizations ?? null,
+      description: type === ApplicationCommandType.ChatInput ? (data.description ?? '') : '',
+      description_localizations: data.description_localizations ?? null,
+      contexts: data.contexts ?? null,
+      integration_types: data.integration_types ?? [0],
+      nsfw: data.nsfw ?? false,
+    };
+    if (Array.isArray(data.options) && data.options.length > 0) command.options = data.options;
+    if (scope === 'global') command.dm_permission = data.dm_permission ?? true;
+    else command.guild_id = scope;
+    return command;
+  }
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** Callback bodies nest the message under `data`, and so do Discord's error paths. */
+function prefixErrors(error: ApiError): ApiError {
+  if (!error.body.errors) return error;
+  return { status: error.status, body: { ...error.body, errors: { data: error.body.errors } } };
+}
+
+/** Which response types Discord accepts for which interaction. */
+function allowedCallback(interaction: InteractionRecord, type: number): boolean {
+  const T = InteractionResponseType;
+  switch (interaction.kind) {
+    case 'command':
+      return [T.ChannelMessageWithSource, T.DeferredChannelMessageWithSource, T.Modal, T.LaunchActivity].includes(type);
+    case 'component':
+      return [T.ChannelMessageWithSource, T.DeferredChannelMessageWithSource, T.DeferredMessageUpdate, T.UpdateMessage, T.Modal].includes(type);
+    case 'modal':
+      return (
+        type === T.ChannelMessageWithSource ||
+        type === T.DeferredChannelMessageWithSource ||
+        (interaction.sourceMessageId !== undefined && (type === T.DeferredMessageUpdate || type === T.UpdateMessage))
+      );
+    case 'autocomplete':
+      return type === T.ApplicationCommandAutocompleteResult;
+  }
+}
+
+const maxLen = (limit: number) => ({ _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: `Must be ${limit} or fewer in length.` }] });
+const required = () => ({ _errors: [{ code: 'BASE_TYPE_REQUIRED', message: 'This field is required' }] });
+
+function validateModal(data: Record<string, unknown>): ApiError | undefined {
+  const problems: Record<string, unknown> = {};
+  if (typeof data.title !== 'string' || data.title.length === 0) problems.title = required();
+  else if (data.title.length > 45) problems.title = maxLen(45);
+  if (typeof data.custom_id !== 'string' || data.custom_id.length === 0) problems.custom_id = required();
+  else if (data.custom_id.length > 100) problems.custom_id = maxLen(100);
+  const components = Array.isArray(data.components) ? (data.components as unknown[]) : [];
+  if (components.length === 0) problems.components = required();
+  else if (components.length > 5) problems.components = maxLen(5);
+  components.forEach((raw, index) => {
+    const row = asObject(raw);
+    const inner = Array.isArray(row.components) ? (row.components as unknown[]) : row.component ? [row.component] : [];
+    for (const input of inner.map(asObject)) {
+      if (input.type !== 4) continue;
+      const label = typeof row.label === 'string' ? row.label : input.label;
+      const issue: Record<string, unknown> = {};
+      if (typeof label !== 'string' || label.length === 0) issue.label = required();
+      else if (label.length > 45) issue.label = maxLen(45);
+      if (typeof input.value === 'string' && input.value.length > 4000) issue.value = maxLen(4000);
+      if (typeof input.max_length === 'number' && input.max_length > 4000) issue.max_length = maxLen(4000);
+      if (typeof input.placeholder === 'string' && input.placeholder.length > 100) issue.placeholder = maxLen(100);
+      if (Object.keys(issue).length > 0) problems.components = { [index]: issue };
+    }
+  });
+  return Object.keys(problems).length > 0 ? invalidFormBody({ data: problems }) : undefined;
+}
+
+const CHAT_INPUT_NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
+
+/** The checks Discord makes on a command definition; errors keyed by the command's index. */
+function validateCommand(raw: unknown, index: number): ApiError | undefined {
+  const command = asObject(raw);
+  const problems: Record<string, unknown> = {};
+  const type = command.type ?? ApplicationCommandType.ChatInput;
+  const name = command.name;
+  if (typeof name !== 'string' || name.length === 0) problems.name = required();
+  else if (type === ApplicationCommandType.ChatInput) {
+    if (!CHAT_INPUT_NAME.test(name) || name !== name.toLowerCase()) {
+      problems.name = { _errors: [{ code: 'APPLICATION_COMMAND_INVALID_NAME', message: `Command name is invalid` }] };
+    }
+  } else if (name.length > 32) problems.name = maxLen(32);
+  if (type === ApplicationCommandType.ChatInput) {
+    if (typeof command.description !== 'string' || command.description.length === 0) problems.description = required();
+    else if (command.description.length > 100) problems.description = maxLen(100);
+  } else if (typeof command.description === 'string' && command.description.length > 0) {
+    problems.description = {
+      _errors: [{ code: 'APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION', message: 'Context menu commands cannot have description' }],
+    };
+  }
+  const optionProblems = validateOptions(command.options);
+  if (optionProblems) problems.options = optionProblems;
+  return Object.keys(problems).length > 0 ? invalidFormBody({ [index]: problems }) : undefined;
+}
+
+function validateOptions(raw: unknown): Record<string, unknown> | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw)) return { _errors: [{ code: 'LIST_TYPE_CONVERT', message: 'Must be an array.' }] };
+  if (raw.length > 25) return maxLen(25);
+  const problems: Record<string, unknown> = {};
+  let sawOptional = false;
+  raw.forEach((entry: unknown, index) => {
+    const option = asObject(entry);
+    const issue: Record<string, unknown> = {};
+    if (typeof option.name !== 'string' || !CHAT_INPUT_NAME.test(option.name) || option.name !== option.name.toLowerCase()) {
+      issue.name = { _errors: [{ code: 'APPLICATION_COMMAND_INVALID_NAME', message: 'Command name is invalid' }] };
+    }
+    if (typeof option.description !== 'string' || option.description.length === 0) issue.description = required();
+    else if (option.description.length > 100) issue.description = maxLen(100);
+    if (Array.isArray(option.choices) && option.choices.length > 25) issue.choices = maxLen(25);
+    if (option.type === 1 || option.type === 2) {
+      const nested = validateOptions(option.options);
+      if (nested) issue.options = nested;
+    } else if (option.required === true && sawOptional) {
+      issue.required = { _errors: [{ code: 'APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID', message: 'Required options must be placed before non-required options' }] };
+    } else if (option.required !== true) {
+      sawOptional = true;
+    }
+    if (typeof option.max_length === 'number' && option.max_length > 6000) issue.max_length = maxLen(6000);
+    if (Object.keys(issue).length > 0) problems[index] = issue;
+  });
+  return Object.keys(problems).length > 0 ? problems : undefined;
+}

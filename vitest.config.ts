@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // End-to-end tests start real servers and a real bot; give them room on a shared 2-core machine.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    // Each file starts its own fakes on port 0, so files can run side by side.
+    fileParallelism: true,
+    maxWorkers: 2,
+  },
+});
