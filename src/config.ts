@@ -1,5 +1,8 @@
 // The one place that reads the environment. Everything else receives a frozen Config.
 
+import { MAX_LIMIT, type Limit } from './quota/model.js';
+import { isPeriod, PERIODS, type Period } from './quota/periods.js';
+
 export interface Config {
   /** Bot token (secret). */
   readonly discordToken: string;
@@ -29,6 +32,17 @@ export interface Config {
   readonly maxJobsPerUser: number;
   /** Downloads/uploads of result images running at once (bounds memory). */
   readonly transferConcurrency: number;
+  /** Units per period a member gets on a server whose admins set no default (QUOTA_DEFAULT_LIMIT, default 10). */
+  readonly quotaDefaultLimit: Limit;
+  /** The period of that default (QUOTA_DEFAULT_PERIOD, default day; calendar periods in UTC). */
+  readonly quotaDefaultPeriod: Period;
+  /** Units per period in DMs and user-installed use (QUOTA_DM_LIMIT, default 5). */
+  readonly quotaDmLimit: Limit;
+  readonly quotaDmPeriod: Period;
+  /** Units one uni-1-max image costs; uni-1 costs 1 (QUOTA_MAX_WEIGHT, default 3). */
+  readonly quotaMaxWeight: number;
+  /** Operator-wide spend cap per UTC day, USD (SPEND_CAP_USD_PER_DAY); undefined = no cap. */
+  readonly spendCapUsdPerDay: number | undefined;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -80,6 +94,36 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max) {
       problems.push(`${key} must be a whole number from ${min} to ${max} (got "${raw}").`);
       return fallback;
+    }
+    return n;
+  };
+  const limit = (key: string, fallback: Limit): Limit => {
+    const raw = get(key)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (raw === 'unlimited') return raw;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n > MAX_LIMIT) {
+      problems.push(`${key} must be a whole number from 0 to ${MAX_LIMIT} or "unlimited" (got "${raw}").`);
+      return fallback;
+    }
+    return n;
+  };
+  const period = (key: string, fallback: Period): Period => {
+    const raw = get(key)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (!isPeriod(raw)) {
+      problems.push(`${key} must be one of ${PERIODS.join(', ')} (got "${raw}").`);
+      return fallback;
+    }
+    return raw;
+  };
+  const usd = (key: string): number | undefined => {
+    const raw = get(key);
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!/^\d+(\.\d{1,4})?$/.test(raw) || n <= 0 || n > 1_000_000) {
+      problems.push(`${key} must be an amount of US dollars above 0, like 25 or 7.50 (got "${raw}"); leave it empty for no cap.`);
+      return undefined;
     }
     return n;
   };
@@ -144,6 +188,14 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     lumaMaxRequestsPerMinute: int('LUMA_MAX_REQUESTS_PER_MINUTE', 30, 1, 10_000),
     maxJobsPerUser: int('MAX_JOBS_PER_USER', 2, 1, 100),
     transferConcurrency: int('TRANSFER_CONCURRENCY', 4, 1, 64),
+    quotaDefaultLimit: limit('QUOTA_DEFAULT_LIMIT', 10),
+    quotaDefaultPeriod: period('QUOTA_DEFAULT_PERIOD', 'day'),
+    quotaDmLimit: limit('QUOTA_DM_LIMIT', 5),
+    quotaDmPeriod: period('QUOTA_DM_PERIOD', 'day'),
+    // 3 rather than 2 (the price ratio 0.1/0.0404 ≈ 2.48, rounded): a unit then never costs more than a uni-1 image, so
+    // units × $0.0404 bounds what an allowance can cost the operator.
+    quotaMaxWeight: int('QUOTA_MAX_WEIGHT', 3, 1, 100),
+    spendCapUsdPerDay: usd('SPEND_CAP_USD_PER_DAY'),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

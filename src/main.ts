@@ -1,4 +1,5 @@
 import { Client, Events, GatewayIntentBits, type Interaction } from 'discord.js';
+import { Agent } from 'undici';
 import { commands, components } from '../commands/index.js';
 import type { Config } from './config.js';
 import type { BotContext } from './context.js';
@@ -9,6 +10,7 @@ import { JobStore } from './jobs/store.js';
 import { createLogger, type Logger } from './logger.js';
 import { LumaClient } from './luma/client.js';
 import { AuthenticationError, LumaConnectionError, NotFoundError, PermissionDeniedError } from './luma/errors.js';
+import { QuotaService } from './quota/service.js';
 import { createStorage } from './storage.js';
 
 /** A problem that stops the bot at start, with a message for the operator (no stack trace needed). */
@@ -31,7 +33,9 @@ export interface StartOptions {
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<RunningBot> {
   const logger = opts.logger ?? createLogger(config);
   const storage = await createStorage(config.storageUrl, logger);
-  const luma = new LumaClient({ apiKey: config.lumaApiKey, baseURL: config.lumaBaseUrl, logger: logger.child({ component: 'luma' }) });
+  // One connection pool for every outgoing HTTP call of ours (Luma API, result and input downloads).
+  const http = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
+  const luma = new LumaClient({ apiKey: config.lumaApiKey, baseURL: config.lumaBaseUrl, dispatcher: http, logger: logger.child({ component: 'luma' }) });
   try {
     await checkLumaKey(luma, logger);
   } catch (err) {
@@ -43,8 +47,9 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const shardKey = String(client.shard?.ids[0] ?? 0);
   const jobs = new JobStore(storage, shardKey);
   const discord = new DiscordResponder(client.rest, config.discordApiUrl);
-  const engine = new JobEngine({ config, luma, store: jobs, discord, logger });
-  const ctx: BotContext = { config, logger, storage, luma, engine, jobs, discord, quota: undefined };
+  const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }) });
+  const engine = new JobEngine({ config, luma, http, store: jobs, discord, logger, quota });
+  const ctx: BotContext = { config, logger, storage, luma, engine, jobs, discord, quota };
 
   const handle = createInteractionHandler(ctx, commands, components);
   let accepting = true;
@@ -83,6 +88,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       await engine.stop();
       await client.destroy();
       await storage.close();
+      await http.close();
       logger.info('bot stopped');
     },
   };

@@ -1,7 +1,7 @@
 // Size-capped image downloads, for Luma outputs and Discord CDN attachments. Both URLs come from outside
 // (a user's attachment, a presigned URL in an API response), so the origin can be pinned, redirects are not
 // followed, and the byte cap is enforced while streaming rather than trusting Content-Length.
-import { request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 
 export interface DownloadOptions {
   /** Largest body accepted, in bytes; checked against Content-Length and while streaming. */
@@ -14,7 +14,10 @@ export interface DownloadOptions {
   acceptContentTypes?: readonly string[];
   /** Aborting rejects with the signal's reason. */
   signal?: AbortSignal;
-  /** undici dispatcher. Default: undici's global dispatcher. */
+  /**
+   * undici dispatcher. Pass one: undici's global dispatcher may belong to discord.js's bundled undici 6, whose
+   * handler API undici 7 cannot drive. Without one, a private Agent is made for this call.
+   */
   dispatcher?: Dispatcher;
 }
 
@@ -55,13 +58,15 @@ export async function downloadImage(url: string, opts: DownloadOptions): Promise
   const onCallerAbort = () => controller.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
 
+  const ownAgent = opts.dispatcher ? undefined : new Agent();
+  const dispatcher: Dispatcher = opts.dispatcher ?? (ownAgent as Agent);
   let body: Dispatcher.ResponseData['body'] | undefined;
   try {
     const res = await untilAborted(
       request(target, {
         method: 'GET',
         signal: controller.signal,
-        ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
+        dispatcher,
         headersTimeout: timeoutMs + 1_000,
         bodyTimeout: timeoutMs + 1_000,
       }),
@@ -79,7 +84,8 @@ export async function downloadImage(url: string, opts: DownloadOptions): Promise
 
     const contentType = mediaType(res.headers['content-type']);
     if (!isAccepted(contentType, opts.acceptContentTypes)) {
-      throw new DownloadError('not_image', `Download from ${where} is not an accepted image (${contentType || 'no content-type'})`);
+      const got = contentType || 'no content-type';
+      throw new DownloadError('not_image', `Download from ${where} is not an accepted image (${got})`);
     }
 
     const declared = Number(res.headers['content-length']);
@@ -91,7 +97,7 @@ export async function downloadImage(url: string, opts: DownloadOptions): Promise
     let total = 0;
     for await (const chunk of body as AsyncIterable<Buffer>) {
       total += chunk.length;
-      //x
+      if (total > opts.maxBytes) throw tooLarge(where, opts.maxBytes);
       chunks.push(chunk);
     }
     return { bytes: Buffer.concat(chunks, total), contentType };
@@ -99,7 +105,7 @@ export async function downloadImage(url: string, opts: DownloadOptions): Promise
     if (opts.signal?.aborted && !timedOut) throw opts.signal.reason;
     if (err instanceof DownloadError) throw err;
     const code = (err as { code?: unknown } | null)?.code;
-    if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    if (timedOut || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
       throw new DownloadError('timeout', `Download from ${where} timed out after ${timeoutMs} ms`, { cause: err });
     }
     const why = err instanceof Error ? err.message : String(err);
@@ -110,8 +116,11 @@ export async function downloadImage(url: string, opts: DownloadOptions): Promise
     // Drops the connection when we stop early (cap, wrong type, status), so an endless body stops flowing.
     // undici reports that destroy as an 'error' event, which nobody else listens to any more.
     if (body && !body.readableEnded) body.on('error', noop).destroy();
+    if (ownAgent) void ownAgent.close().catch(noop);
   }
 }
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 function noop(): void {}
 

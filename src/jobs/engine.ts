@@ -1,4 +1,5 @@
 import type { BaseInteraction } from 'discord.js';
+import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
 import { jobFromInteraction } from './create.js';
 import { newReference } from '../errors.js';
@@ -35,6 +36,8 @@ export interface EngineDeps {
     | 'discordCdnOrigins'
   >;
   luma: LumaClient;
+  /** undici dispatcher for downloads (result images, member images for the base64 fallback). */
+  http: Dispatcher;
   store: JobStore;
   discord: DiscordResponder;
   logger: Logger;
@@ -418,6 +421,7 @@ export class JobEngine {
         maxBytes: MAX_INPUT_BYTES,
         allowedOrigins: this.deps.config.discordCdnOrigins,
         acceptContentTypes: INPUT_MEDIA_TYPES,
+        dispatcher: this.deps.http,
       });
       return { data: bytes.toString('base64'), media_type: contentType as InputMediaType };
     };
@@ -550,7 +554,7 @@ export class JobEngine {
         if (!url) throw new Error('completed generation has no output URL');
       }
       try {
-        const r = await downloadImage(url, { maxBytes: MAX_RESULT_BYTES, timeoutMs: 60_000 });
+        const r = await downloadImage(url, { maxBytes: MAX_RESULT_BYTES, timeoutMs: 60_000, dispatcher: this.deps.http });
         this.freshUrls.delete(job.id);
         return r;
       } catch (err) {

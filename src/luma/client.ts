@@ -7,7 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
-import { request, getGlobalDispatcher, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { Generation, GenerationRequest } from './types.js';
 import {
@@ -35,7 +35,10 @@ export interface LumaClientOptions {
   retryBaseDelayMs?: number;
   /** Longest in-client wait in ms, for backoff and for a honoured Retry-After. Default 8 000. */
   retryMaxDelayMs?: number;
-  /** undici dispatcher (e.g. an Agent with tuned pools). Default: undici's global dispatcher. */
+  /**
+   * undici dispatcher (e.g. an Agent with tuned pools). Default: an Agent of this client's own — not undici's
+   * global dispatcher, which discord.js's bundled undici 6 may have replaced with one speaking an older handler API.
+   */
   dispatcher?: Dispatcher;
   /** Gets one debug line per attempt. */
   logger?: Logger;
@@ -73,7 +76,7 @@ export class LumaClient {
   readonly #maxRetries: number;
   readonly #retryBaseDelayMs: number;
   readonly #retryMaxDelayMs: number;
-  readonly #dispatcher: Dispatcher | undefined;
+  readonly #dispatcher: Dispatcher;
   readonly #logger: Logger | undefined;
 
   constructor(opts: LumaClientOptions) {
@@ -84,7 +87,7 @@ export class LumaClient {
     this.#maxRetries = opts.maxRetries ?? 3;
     this.#retryBaseDelayMs = opts.retryBaseDelayMs ?? 500;
     this.#retryMaxDelayMs = opts.retryMaxDelayMs ?? 8_000;
-    this.#dispatcher = opts.dispatcher;
+    this.#dispatcher = opts.dispatcher ?? new Agent();
     this.#logger = opts.logger;
   }
 
@@ -183,7 +186,7 @@ export class LumaClient {
     // undici calls onRequestStart on a connected socket right before writing the request; until then nothing
     // has left this process, whatever error follows. That is what makes a POST retry safe.
     let sent = false;
-    const dispatcher = (this.#dispatcher ?? getGlobalDispatcher()).compose(
+    const dispatcher = this.#dispatcher.compose(
       (dispatch) => (dispatchOpts, handler) =>
         dispatch(
           dispatchOpts,

@@ -151,7 +151,9 @@ export function makeAPIError(status: number, body: unknown, headers: Record<stri
     case 503:
       return new ServiceUnavailableError(status, detail, headers);
     default:
-      return status >= 500 ? new InternalServerError(status, detail, headers) : new LumaAPIError(status, detail, headers);
+      return status >= 500
+        ? new InternalServerError(status, detail, headers)
+        : new LumaAPIError(status, detail, headers);
   }
 }
 

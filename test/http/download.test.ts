@@ -89,7 +89,7 @@ describe('downloadImage', () => {
       res.writeHead(200, { 'content-type': 'image/png', 'content-length': 10_000 });
       res.write(Buffer.alloc(100)); // then stall: the cap must not wait for the rest
     });
-    const err = await downloadError(downloadImage(server.url, { maxBytes: 5_000, timeoutMs: 10_000 }));
+    const err = await downloadError(downloadImage(server.url, { maxBytes: 5_000, timeoutMs: 5_000 }));
 
     expect(err.kind).toBe('too_large');
   });
@@ -101,7 +101,7 @@ describe('downloadImage', () => {
       const timer = setInterval(() => res.write(Buffer.alloc(1_024, 1)), 5);
       res.on('close', () => clearInterval(timer));
     });
-    const err = await downloadError(downloadImage(server.url, { maxBytes: 8_000, timeoutMs: 20_000 }));
+    const err = await downloadError(downloadImage(server.url, { maxBytes: 8_000, timeoutMs: 5_000 }));
 
     expect(err.kind).toBe('too_large');
     await expect.poll(() => server.closedEarly).toBe(1);

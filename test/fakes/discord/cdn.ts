@@ -41,6 +41,9 @@ export class FakeCdn {
   readonly #externalByUrl = new Map<string, ExternalImageRecord>();
   // Rotating the key invalidates every URL handed out so far, which is what expiry looks like to a client.
   #key = randomBytes(32);
+  #epoch = 0;
+  /** Signed queries per attachment for the current key, so an attachment's URL is stable until expiry. */
+  readonly #signed = new Map<string, { epoch: number; query: string }>();
 
   constructor(
     private readonly cdnOrigin: string,
@@ -70,7 +73,12 @@ export class FakeCdn {
   /** The attachment object with freshly signed URLs, as Discord renders it in every payload. */
   renderAttachment(record: AttachmentRecord): APIAttachment {
     const path = `/attachments/${record.channelId}/${record.id}/${encodeURIComponent(record.filename)}`;
-    const query = this.#sign(path);
+    let signed = this.#signed.get(record.id);
+    if (signed?.epoch !== this.#epoch) {
+      signed = { epoch: this.#epoch, query: this.#sign(path) };
+      this.#signed.set(record.id, signed);
+    }
+    const query = signed.query;
     const attachment: APIAttachment = {
       id: record.id,
       filename: record.filename,
@@ -127,6 +135,7 @@ export class FakeCdn {
   /** Makes every URL handed out so far stop working; payloads rendered afterwards carry new ones. */
   expireUrls(): void {
     this.#key = randomBytes(32);
+    this.#epoch += 1;
   }
 
   /** Serves GET/HEAD for /attachments/... and /external/...; undefined when the path is not a CDN path. */

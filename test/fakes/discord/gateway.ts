@@ -92,7 +92,7 @@ export class FakeGateway {
       if (!session.ready) continue;
       session.seq += 1;
       const frame = JSON.stringify({ op: GatewayOpcodes.Dispatch, t, s: session.seq, d });
-      if (session.socket) {
+      if (session.socket && session.socket.readyState === session.socket.OPEN) {
         writes.push(this.#send(session.socket, frame, GatewayOpcodes.Dispatch, t));
       } else {
         session.missed.push(frame);
@@ -107,6 +107,8 @@ export class FakeGateway {
    * Discord does during restarts. With `invalidate`, sessions are forgotten and clients must re-identify.
    */
   disconnect(code: number = GatewayCloseCodes.UnknownError, invalidate = false): void {
+    // Detach first, so nothing dispatched from now on is written to a closing socket and lost.
+    for (const session of this.#sessions.values()) session.socket = undefined;
     for (const socket of this.#sockets) socket.close(code, 'fake Discord: disconnect requested');
     if (invalidate) this.#sessions.clear();
   }

@@ -19,7 +19,8 @@ export interface InteractionContextInput {
   user?: FakeUserInput;
   /** Guild to invoke in; default: the first configured guild. `null` invokes from a DM with the bot. */
   guildId?: string | null;
-  /** Channel to invoke in; default: the guild's first text channel (or the user's DM channel). */
+  /** Guild channel to invoke in (unknown ids become text channels); default: the guild's first channel. In DMs
+   * the interaction always comes from the user's DM channel. */
   channelId?: string;
   /** Role ids the member holds (guild only); default: the roles from their previous interaction, or none. */
   roles?: string[];

@@ -66,11 +66,11 @@ export function invalidFormBody(errors: Record<string, unknown>): ApiError {
   return { status: 400, body: { message: 'Invalid Form Body', code: 50035, errors } };
 }
 
-function fieldError(code: string, message: string): { _errors: Array<{ code: string; message: string }> } {
+export function fieldError(code: string, message: string): { _errors: Array<{ code: string; message: string }> } {
   return { _errors: [{ code, message }] };
 }
 
-function maxLength(limit: number): { _errors: Array<{ code: string; message: string }> } {
+export function maxLength(limit: number): { _errors: Array<{ code: string; message: string }> } {
   return fieldError('BASE_TYPE_MAX_LENGTH', `Must be ${limit} or fewer in length.`);
 }
 
@@ -289,7 +289,7 @@ function renderAttachment(attachment: MessageAttachment, cdn: FakeCdn): APIAttac
 
 /** Embed images: `attachment://name` points at the message's own attachment; known external URLs get proxied. */
 function renderEmbed(embed: APIEmbed, attachments: APIAttachment[], cdn: FakeCdn): APIEmbed {
-  const out: APIEmbed = { type: embed.type ?? ('rich' as APIEmbed['type']), ...embed };
+  const out = { type: 'rich', ...embed } as APIEmbed;
   for (const key of ['image', 'thumbnail'] as const) {
     const image = embed[key];
     if (!image?.url) continue;

@@ -4,11 +4,15 @@
 import {
   ChannelType,
   PermissionFlagsBits,
-  type APIApplication,
   type APIGuildMember,
   type APIRole,
   type APIUser,
+  type GuildMemberFlags,
+  type RoleFlags,
+  type UserFlags,
 } from 'discord-api-types/v10';
+
+const NO_USER_FLAGS = 0 as UserFlags;
 
 export interface FakeUserInput {
   id: string;
@@ -116,8 +120,8 @@ export function buildUser(input: FakeUserInput): APIUser {
     discriminator: '0',
     global_name: input.globalName === undefined ? username : input.globalName,
     avatar: null,
-    public_flags: 0,
-    flags: 0,
+    public_flags: NO_USER_FLAGS,
+    flags: NO_USER_FLAGS,
     banner: null,
     accent_color: null,
     avatar_decoration_data: null,
@@ -133,7 +137,7 @@ export function buildUser(input: FakeUserInput): APIUser {
 }
 
 export function buildBotUser(id: string, username: string): APIUser {
-  return { ...buildUser({ id, username, bot: true }), verified: true, mfa_enabled: false, flags: 0 };
+  return { ...buildUser({ id, username, bot: true }), verified: true, mfa_enabled: false, flags: NO_USER_FLAGS };
 }
 
 export function buildRole(input: {
@@ -156,7 +160,7 @@ export function buildRole(input: {
     permissions: input.permissions,
     managed: input.managed ?? false,
     mentionable: false,
-    flags: 0,
+    flags: 0 as RoleFlags,
   };
   if (input.botId) role.tags = { bot_id: input.botId };
   return role;
@@ -173,7 +177,7 @@ export function buildMember(user: APIUser, roles: string[], joinedAt: string): A
     premium_since: null,
     deaf: false,
     mute: false,
-    flags: 0,
+    flags: 0 as GuildMemberFlags,
     pending: false,
     communication_disabled_until: null,
   };
@@ -278,7 +282,7 @@ export function buildGuild(guild: GuildState): Record<string, unknown> {
   };
 }
 
-export function buildApplication(id: string, name: string, bot: APIUser): APIApplication {
+export function buildApplication(id: string, name: string, bot: APIUser): Record<string, unknown> {
   return {
     id,
     name,
@@ -300,5 +304,5 @@ export function buildApplication(id: string, name: string, bot: APIUser): APIApp
     role_connections_verification_url: null,
     event_webhooks_status: 1,
     integration_types_config: { '0': {}, '1': {} },
-  } as APIApplication;
+  };
 }

@@ -11,7 +11,9 @@ import {
   applyBody,
   createFlags,
   editFlags,
+  fieldError,
   invalidFormBody,
+  maxLength,
   resolveAttachments,
   validateMessageBody,
   type ApiError,
@@ -136,7 +138,9 @@ export class FakeRest {
     this.#route('POST', '/users/@me/channels', true, (req) => {
       const recipient = (req.json as { recipient_id?: unknown } | undefined)?.recipient_id;
       if (typeof recipient !== 'string' || !/^\d{15,21}$/.test(recipient)) {
-        return fromApiError(invalidFormBody({ recipient_id: { _errors: [{ code: 'NUMBER_TYPE_COERCE', message: 'Value is not snowflake.' }] } }));
+        return fromApiError(
+          invalidFormBody({ recipient_id: fieldError('NUMBER_TYPE_COERCE', 'Value is not snowflake.') }),
+        );
       }
       return { status: 200, body: s.renderChannel(s.dmChannelFor(recipient)) };
     });
@@ -149,7 +153,11 @@ export class FakeRest {
     this.#route('GET', `/guilds/${ID}/channels`, true, (_req, [id]) => {
       const guild = s.guilds.get(id ?? '');
       if (!guild) return errors.unknownGuild();
-      return { status: 200, body: guild.channelIds.flatMap((c) => { const ch = s.channels.get(c); return ch ? [s.renderChannel(ch)] : []; }) };
+      const channels = guild.channelIds.flatMap((channelId) => {
+        const channel = s.channels.get(channelId);
+        return channel ? [s.renderChannel(channel)] : [];
+      });
+      return { status: 200, body: channels };
     });
     this.#route('GET', `/guilds/${ID}/members/${ID}`, true, (_req, [guildId, userId]) => {
       if (!s.guilds.has(guildId ?? '')) return errors.unknownGuild();
@@ -159,9 +167,10 @@ export class FakeRest {
 
     // Channels and channel messages (bot token).
     this.#route('GET', `/channels/${ID}`, true, (_req, [id]) => {
+      const channel = s.channels.get(id ?? '');
       const access = this.#channelAccess(id ?? '');
-      if (access) return access;
-      return { status: 200, body: s.renderChannel(s.channels.get(id ?? '') as NonNullable<ReturnType<typeof s.channels.get>>) };
+      if (access || !channel) return access ?? errors.unknownChannel();
+      return { status: 200, body: s.renderChannel(channel) };
     });
     this.#route('GET', `/channels/${ID}/messages`, true, (req, [id]) => {
       const access = this.#channelAccess(id ?? '');
@@ -318,7 +327,7 @@ export class FakeRest {
       if ((!target || target.deleted) && reference.fail_if_not_exists !== false) {
         return fromApiError(
           invalidFormBody({
-            message_reference: { _errors: [{ code: 'MESSAGE_REFERENCE_UNKNOWN_MESSAGE', message: 'Unknown message' }] },
+            message_reference: fieldError('MESSAGE_REFERENCE_UNKNOWN_MESSAGE', 'Unknown message'),
           }),
         );
       }
@@ -367,9 +376,7 @@ export class FakeRest {
     if (typeof type !== 'number' || !allowedCallback(interaction, type)) {
       return fromApiError(
         invalidFormBody({
-          type: {
-            _errors: [{ code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: 'Invalid interaction response type for this interaction.' }],
-          },
+          type: fieldError('INTERACTION_RESPONSE_TYPE_INVALID', 'Invalid interaction response type for this interaction.'),
         }),
       );
     }
@@ -430,9 +437,9 @@ export class FakeRest {
       callback.response_message_ephemeral = (message.flags & MessageFlags.Ephemeral) !== 0;
     }
     const resource: Record<string, unknown> = { type };
-    if (message && (type === InteractionResponseType.ChannelMessageWithSource || type === InteractionResponseType.UpdateMessage)) {
-      resource.message = s.render(message);
-    }
+    const createsMessage =
+      type === InteractionResponseType.ChannelMessageWithSource || type === InteractionResponseType.UpdateMessage;
+    if (message && createsMessage) resource.message = s.render(message);
     return { status: 200, body: { interaction: callback, resource } };
   }
 
@@ -537,7 +544,7 @@ export class FakeRest {
   #putCommands(scope: string, json: unknown): RestResponse {
     const s = this.state;
     if (!Array.isArray(json)) {
-      return fromApiError(invalidFormBody({ _errors: [{ code: 'LIST_TYPE_CONVERT', message: 'Must be an array.' }] }));
+      return fromApiError(invalidFormBody(fieldError('LIST_TYPE_CONVERT', 'Must be an array.')));
     }
     const errorsByIndex: Record<string, unknown> = {};
     json.forEach((command: unknown, index) => {
@@ -550,12 +557,12 @@ export class FakeRest {
       const key = `${String(c.type ?? 1)}:${String(c.name)}`;
       if (seen.has(key)) {
         errorsByIndex[index] = {
-          name: { _errors: [{ code: 'APPLICATION_COMMANDS_DUPLICATE_NAME', message: `Application command names must be unique` }] },
+          name: fieldError('APPLICATION_COMMANDS_DUPLICATE_NAME', 'Application command names must be unique'),
         };
       }
       seen.add(key);
     });
-    if (json.length > 100) errorsByIndex._errors = [{ code: 'BASE_TYPE_MAX_LENGTH', message: 'Must be 100 or fewer in length.' }];
+    if (json.length > 100) Object.assign(errorsByIndex, maxLength(100));
     if (Object.keys(errorsByIndex).length > 0) return fromApiError(invalidFormBody(errorsByIndex));
 
     const previous = s.commands.get(scope) ?? [];
@@ -608,7 +615,13 @@ function allowedCallback(interaction: InteractionRecord, type: number): boolean 
     case 'command':
       return [T.ChannelMessageWithSource, T.DeferredChannelMessageWithSource, T.Modal, T.LaunchActivity].includes(type);
     case 'component':
-      return [T.ChannelMessageWithSource, T.DeferredChannelMessageWithSource, T.DeferredMessageUpdate, T.UpdateMessage, T.Modal].includes(type);
+      return [
+        T.ChannelMessageWithSource,
+        T.DeferredChannelMessageWithSource,
+        T.DeferredMessageUpdate,
+        T.UpdateMessage,
+        T.Modal,
+      ].includes(type);
     case 'modal':
       return (
         type === T.ChannelMessageWithSource ||
@@ -620,8 +633,9 @@ function allowedCallback(interaction: InteractionRecord, type: number): boolean 
   }
 }
 
-const maxLen = (limit: number) => ({ _errors: [{ code: 'BASE_TYPE_MAX_LENGTH', message: `Must be ${limit} or fewer in length.` }] });
-const required = () => ({ _errors: [{ code: 'BASE_TYPE_REQUIRED', message: 'This field is required' }] });
+const maxLen = maxLength;
+const required = () => fieldError('BASE_TYPE_REQUIRED', 'This field is required');
+const invalidName = () => fieldError('APPLICATION_COMMAND_INVALID_NAME', 'Command name is invalid');
 
 function validateModal(data: Record<string, unknown>): ApiError | undefined {
   const problems: Record<string, unknown> = {};
@@ -660,17 +674,16 @@ function validateCommand(raw: unknown, index: number): ApiError | undefined {
   const name = command.name;
   if (typeof name !== 'string' || name.length === 0) problems.name = required();
   else if (type === ApplicationCommandType.ChatInput) {
-    if (!CHAT_INPUT_NAME.test(name) || name !== name.toLowerCase()) {
-      problems.name = { _errors: [{ code: 'APPLICATION_COMMAND_INVALID_NAME', message: `Command name is invalid` }] };
-    }
+    if (!CHAT_INPUT_NAME.test(name) || name !== name.toLowerCase()) problems.name = invalidName();
   } else if (name.length > 32) problems.name = maxLen(32);
   if (type === ApplicationCommandType.ChatInput) {
     if (typeof command.description !== 'string' || command.description.length === 0) problems.description = required();
     else if (command.description.length > 100) problems.description = maxLen(100);
   } else if (typeof command.description === 'string' && command.description.length > 0) {
-    problems.description = {
-      _errors: [{ code: 'APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION', message: 'Context menu commands cannot have description' }],
-    };
+    problems.description = fieldError(
+      'APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION',
+      'Context menu commands cannot have description',
+    );
   }
   const optionProblems = validateOptions(command.options);
   if (optionProblems) problems.options = optionProblems;
@@ -679,16 +692,15 @@ function validateCommand(raw: unknown, index: number): ApiError | undefined {
 
 function validateOptions(raw: unknown): Record<string, unknown> | undefined {
   if (raw === undefined || raw === null) return undefined;
-  if (!Array.isArray(raw)) return { _errors: [{ code: 'LIST_TYPE_CONVERT', message: 'Must be an array.' }] };
+  if (!Array.isArray(raw)) return fieldError('LIST_TYPE_CONVERT', 'Must be an array.');
   if (raw.length > 25) return maxLen(25);
   const problems: Record<string, unknown> = {};
   let sawOptional = false;
   raw.forEach((entry: unknown, index) => {
     const option = asObject(entry);
     const issue: Record<string, unknown> = {};
-    if (typeof option.name !== 'string' || !CHAT_INPUT_NAME.test(option.name) || option.name !== option.name.toLowerCase()) {
-      issue.name = { _errors: [{ code: 'APPLICATION_COMMAND_INVALID_NAME', message: 'Command name is invalid' }] };
-    }
+    const name = typeof option.name === 'string' ? option.name : '';
+    if (!CHAT_INPUT_NAME.test(name) || name !== name.toLowerCase()) issue.name = invalidName();
     if (typeof option.description !== 'string' || option.description.length === 0) issue.description = required();
     else if (option.description.length > 100) issue.description = maxLen(100);
     if (Array.isArray(option.choices) && option.choices.length > 25) issue.choices = maxLen(25);
@@ -696,7 +708,10 @@ function validateOptions(raw: unknown): Record<string, unknown> | undefined {
       const nested = validateOptions(option.options);
       if (nested) issue.options = nested;
     } else if (option.required === true && sawOptional) {
-      issue.required = { _errors: [{ code: 'APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID', message: 'Required options must be placed before non-required options' }] };
+      issue.required = fieldError(
+        'APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID',
+        'Required options must be placed before non-required options',
+      );
     } else if (option.required !== true) {
       sawOptional = true;
     }

@@ -42,17 +42,16 @@ export interface RecordedRequest {
   json?: unknown;
   files: UploadedFile[];
   at: number;
-  /** Filled in when the response is sent (0 until then). */
+  /** Filled in when the response is sent (0 until then, -1 when a fault dropped the socket). */
   status: number;
   /** Set when the response came from a scripted fault. */
   fault?: boolean;
 }
 
-export interface FaultResponse {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
+/** A scripted response; `delayMs` holds it back, `{ drop: true }` destroys the socket instead of answering. */
+export type FaultResponse =
+  | { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
+  | { drop: true; delayMs?: number };
 
 export interface FaultMatch {
   /** HTTP method, case-insensitive; '*' matches any. */

@@ -1,0 +1,27 @@
+import { ApplicationCommandType, ApplicationIntegrationType, InteractionContextType, MessageFlags } from 'discord.js';
+import type { SlashCommand } from '../src/discord/command.js';
+import { requesterOf } from '../src/discord/flow.js';
+import { quotaServiceOf, renderStatus } from '../src/quota/render.js';
+
+/** `/quota`: a member's own allowance, use and reset time. Private, and available wherever /imagine is. */
+export const quota: SlashCommand = {
+  kind: 'slash',
+  data: {
+    type: ApplicationCommandType.ChatInput,
+    name: 'quota',
+    description: 'How many images you can still make, what each model costs, and when your quota resets',
+    contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
+    integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
+  },
+
+  async execute(interaction, ctx) {
+    const service = quotaServiceOf(ctx);
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const status = await service.status({
+      ...requesterOf(interaction),
+      // Same rule as the job flow: in a server that did not install the bot, the member's personal quota applies.
+      userInstalled: interaction.guildId !== null && interaction.authorizingIntegrationOwners.guildId === null,
+    });
+    await interaction.editReply({ content: renderStatus(status), allowedMentions: { parse: [] } });
+  },
+};

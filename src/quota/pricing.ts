@@ -1,0 +1,47 @@
+import type { GenerationRequest, Model } from '../luma/types.js';
+
+/**
+ * Luma's pay-as-you-go prices (../shared/docs/luma-api.md), in ten-thousandths of a dollar so that sums stay
+ * exact integers in the spend counter (0.0404 + 0.0030 in floating point is not 0.0434).
+ */
+const PRICE_E4: Record<Model, { text: number; oneReference: number; perFurtherReference: number }> = {
+  'uni-1': { text: 404, oneReference: 434, perFurtherReference: 30 },
+  'uni-1-max': { text: 1000, oneReference: 1030, perFurtherReference: 30 },
+};
+
+/** How many input images Luma prices: each reference, plus the source of an edit (an edit is priced like one reference). */
+export function pricedReferences(request: Pick<GenerationRequest, 'type' | 'image_ref' | 'source'>): number {
+  const refs = request.image_ref?.length ?? 0;
+  const source = request.type === 'image_edit' || request.source !== undefined ? 1 : 0;
+  return refs + source;
+}
+
+/**
+ * What one request costs the operator, in ten-thousandths of a dollar: text→image at the base price; an edit or
+ * one reference at the one-reference price; each further reference +0.0030. An edit with N references is priced
+ * as N+1 references (Luma's docs leave this unconfirmed; it errs on the high side).
+ */
+export function priceE4(request: Pick<GenerationRequest, 'model' | 'type' | 'image_ref' | 'source'>): number {
+  const p = PRICE_E4[request.model ?? 'uni-1'];
+  const n = pricedReferences(request);
+  return n === 0 ? p.text : p.oneReference + (n - 1) * p.perFurtherReference;
+}
+
+export function e4ToUsd(e4: number): number {
+  return e4 / 10_000;
+}
+
+export function usdToE4(usd: number): number {
+  return Math.round(usd * 10_000);
+}
+
+/** `$1.2345` with as few decimals as needed (at least two). */
+export function formatUsd(usd: number): string {
+  const fixed = usd.toFixed(4).replace(/0{1,2}$/, '');
+  return `$${fixed}`;
+}
+
+/** Quota units one image of this model costs: uni-1 costs 1; uni-1-max costs `maxWeight` (QUOTA_MAX_WEIGHT). */
+export function unitsFor(model: Model | undefined, maxWeight: number): number {
+  return model === 'uni-1-max' ? maxWeight : 1;
+}

@@ -1,0 +1,44 @@
+import type { Storage } from '../storage.js';
+import { emptySettings, type GuildQuotaSettings, type Limit } from './model.js';
+import { isPeriod } from './periods.js';
+
+export const settingsKey = (guildId: string): string => `quota:guild:${guildId}`;
+
+function isLimit(v: unknown): v is Limit {
+  return v === 'unlimited' || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+}
+
+/** Keeps only well-formed entries, so a hand-edited or older record cannot break every reservation on a server. */
+function normalize(raw: unknown): GuildQuotaSettings {
+  const s = emptySettings();
+  if (typeof raw !== 'object' || raw === null) return s;
+  const r = raw as Record<string, unknown>;
+  if (typeof r.defaultLimit === 'number' && isLimit(r.defaultLimit)) s.defaultLimit = r.defaultLimit;
+  if (isPeriod(r.period)) s.period = r.period;
+  if (typeof r.serverTotal === 'number' && isLimit(r.serverTotal)) s.serverTotal = r.serverTotal;
+  for (const [field, target] of [['roles', s.roles], ['users', s.users]] as const) {
+    const map = r[field];
+    if (typeof map !== 'object' || map === null) continue;
+    for (const [id, limit] of Object.entries(map as Record<string, unknown>)) if (/^\d{1,20}$/.test(id) && isLimit(limit)) target[id] = limit;
+  }
+  return s;
+}
+
+/** Per-server settings in storage. Every change is a read-modify-write under the server's settings lock. */
+export class QuotaSettingsStore {
+  constructor(private readonly storage: Storage) {}
+
+  async get(guildId: string): Promise<GuildQuotaSettings> {
+    return normalize(await this.storage.get<unknown>(settingsKey(guildId)));
+  }
+
+  /** Applies `change` to the current settings and stores the result; `change` may throw to leave them as they were. */
+  async update(guildId: string, change: (s: GuildQuotaSettings) => void): Promise<GuildQuotaSettings> {
+    return this.storage.withLock(`quota:settings:${guildId}`, async () => {
+      const s = await this.get(guildId);
+      change(s);
+      await this.storage.set(settingsKey(guildId), s);
+      return s;
+    });
+  }
+}

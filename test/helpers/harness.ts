@@ -1,0 +1,111 @@
+// Starts the fakes and the real bot (the production startBot, configured with the fakes' URLs) for one test.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { startBot, type RunningBot } from '../../src/main.js';
+import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../fakes/discord/server.js';
+import { startFakeLuma } from '../fakes/luma/server.js';
+import type { FakeLuma, FakeLumaOptions } from '../fakes/luma/api.js';
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** Every log line the bot wrote, parsed, plus the raw text (to check no secret ever appears in it). */
+export class LogCapture {
+  readonly lines: LogLine[] = [];
+  raw = '';
+  readonly stream = new Writable({
+    write: (chunk: Buffer, _enc, cb) => {
+      const text = chunk.toString();
+      this.raw += text;
+      for (const l of text.split('\n')) {
+        if (l.trim() !== '') this.lines.push(JSON.parse(l) as LogLine);
+      }
+      cb();
+    },
+  });
+  find(pred: (l: LogLine) => boolean): LogLine | undefined {
+    return this.lines.find(pred);
+  }
+  filter(pred: (l: LogLine) => boolean): LogLine[] {
+    return this.lines.filter(pred);
+  }
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  luma?: FakeLumaOptions;
+  discord?: FakeDiscordOptions;
+  /** Reuse fakes (e.g. a restarted bot against the same Discord and Luma). */
+  fakes?: { discord: FakeDiscord; luma: FakeLuma };
+}
+
+export interface Harness {
+  discord: FakeDiscord;
+  luma: FakeLuma;
+  bot: RunningBot;
+  logs: LogCapture;
+  config: Config;
+  env: Record<string, string>;
+  /** Stops the bot (gracefully) and starts a new one on the same storage and fakes. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const discord = opts.fakes?.discord ?? (await startFakeDiscord(opts.discord));
+  const luma = opts.fakes?.luma ?? (await startFakeLuma(opts.luma));
+  const dir = mkdtempSync(join(tmpdir(), 'luma-bot-test-'));
+  const env: Record<string, string> = {
+    DISCORD_TOKEN: discord.token,
+    DISCORD_API_URL: discord.apiUrl,
+    DISCORD_CDN_ORIGINS: discord.cdnOrigin,
+    LUMA_AGENTS_API_KEY: luma.apiKey,
+    LUMA_BASE_URL: luma.url,
+    STORAGE_URL: `sqlite://${join(dir, 'bot.sqlite')}`,
+    LOG_LEVEL: 'debug',
+    POLL_INTERVAL_MS: '100',
+    PROGRESS_INTERVAL_MS: '0',
+    ...opts.env,
+  };
+  const config = loadConfig(env);
+  const logs = new LogCapture();
+  const boot = () => startBot(config, { logger: createLogger({ logLevel: config.logLevel, logFormat: 'json' }, logs.stream) });
+  const h: Harness = {
+    discord,
+    luma,
+    bot: await boot(),
+    logs,
+    config,
+    env,
+    async restart() {
+      await h.bot.stop();
+      h.bot = await boot();
+    },
+    async close() {
+      await h.bot.stop().catch(() => undefined);
+      if (!opts.fakes) {
+        await discord.close();
+        await luma.close();
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return h;
+}
+
+/** Option helpers for fake slash commands. */
+export const opt = {
+  string: (name: string, value: string) => ({ name, type: 3, value }),
+  bool: (name: string, value: boolean) => ({ name, type: 5, value }),
+  int: (name: string, value: number) => ({ name, type: 4, value }),
+  attachment: (name: string, id: string) => ({ name, type: 11, value: id }),
+  user: (name: string, id: string) => ({ name, type: 6, value: id }),
+  role: (name: string, id: string) => ({ name, type: 8, value: id }),
+};

@@ -1,0 +1,170 @@
+import { PermissionFlagsBits } from 'discord-api-types/v10';
+import { afterEach, describe, expect, it } from 'vitest';
+import { periodEnd } from '../../src/quota/periods.js';
+import type { DispatchedInteraction, FakeUserInput, RecordedCallback } from '../fakes/discord/server.js';
+import { opt, startHarness, type Harness, type HarnessOptions } from '../helpers/harness.js';
+
+const GUILD = '1200000000000000001';
+const SUPPORTER = '1250000000000000001';
+const admin: FakeUserInput = { id: '500000000000000100', username: 'admin' };
+const ADMIN_PERMISSIONS = String(PermissionFlagsBits.ManageGuild | PermissionFlagsBits.SendMessages | PermissionFlagsBits.ViewChannel);
+const EPHEMERAL = 64;
+
+let nextUser = 1;
+const newMember = (): FakeUserInput => ({ id: `5000000000000${String(nextUser++).padStart(5, '0')}`, username: `member${nextUser}` });
+const nextMidnight = (): number => Math.floor(periodEnd('day', Date.now()) / 1000);
+
+describe('quotas end to end', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  const start = async (env: Record<string, string> = {}, extra: HarnessOptions = {}): Promise<Harness> => {
+    h = await startHarness({
+      env: { QUOTA_DEFAULT_LIMIT: '5', ...env },
+      discord: { guilds: [{ id: GUILD, name: 'Quota Guild', roles: [{ id: SUPPORTER, name: 'Supporter', permissions: '0' }] }] },
+      ...extra,
+    });
+    return h;
+  };
+
+  /** Text of whatever the bot answered privately to an interaction: an ephemeral reply, deferral edit or followup. */
+  const privateAnswer = (i: DispatchedInteraction): string | undefined => {
+    const cb = h.discord.callbacks(i.id)[0] as (RecordedCallback & { data?: { content?: string; flags?: number } }) | undefined;
+    if (cb?.type === 4 && ((cb.data?.flags ?? 0) & EPHEMERAL) !== 0) return cb.data?.content;
+    const followup = h.discord.followups(i.token).find((m) => ((m.flags ?? 0) & EPHEMERAL) !== 0);
+    if (followup) return followup.content;
+    const original = h.discord.original(i.token);
+    if (original && ((original.flags ?? 0) & EPHEMERAL) !== 0 && original.content !== '') return original.content;
+    return undefined;
+  };
+  const answer = (i: DispatchedInteraction, what: string): Promise<string> => h.discord.waitFor(() => privateAnswer(i), 10_000, what);
+
+  const imagine = (user: FakeUserInput, extra: { roles?: string[]; guildId?: string | null; model?: string } = {}) =>
+    h.discord.slashCommand({
+      name: 'imagine',
+      user,
+      ...(extra.roles ? { roles: extra.roles } : {}),
+      ...(extra.guildId !== undefined ? { guildId: extra.guildId } : {}),
+      options: [opt.string('prompt', 'a lighthouse at dusk'), ...(extra.model ? [opt.string('model', extra.model)] : [])],
+    });
+  const delivered = (i: DispatchedInteraction) =>
+    h.discord.waitFor(() => ((h.discord.original(i.token)?.attachments.length ?? 0) > 0 ? true : undefined), 15_000, 'the result');
+  const quotaAdmin = (subcommand: string, options: ReturnType<(typeof opt)[keyof typeof opt]>[] = [], user = admin, permissions = ADMIN_PERMISSIONS) =>
+    h.discord.slashCommand({ name: 'quota-admin', subcommand, options, user, permissions });
+
+  it('/quota tells a member their allowance, use, remaining units, reset time and model costs, privately', async () => {
+    await start();
+    const member = newMember();
+    await delivered(await imagine(member));
+    const q = await h.discord.slashCommand({ name: 'quota', user: member });
+    const text = await answer(q, 'the /quota answer');
+    expect(h.discord.callbacks(q.id)[0]).toMatchObject({ type: 5 });
+    expect(text).toContain('on this server');
+    expect(text).toContain('5 units per day');
+    expect(text).toContain("the bot's default");
+    expect(text).toMatch(/Used today: \*\*1\*\* · Remaining: \*\*4\*\*/);
+    expect(text).toContain(`<t:${nextMidnight()}:R>`);
+    expect(text).toContain('uni-1 costs 1 unit, uni-1-max costs 3 units');
+  });
+
+  it('/quota works in DMs and shows the DM allowance', async () => {
+    await start({ QUOTA_DM_LIMIT: '2', QUOTA_DM_PERIOD: 'week' });
+    const q = await h.discord.slashCommand({ name: 'quota', user: newMember(), guildId: null });
+    const text = await answer(q, 'the /quota answer in DMs');
+    expect(text).toContain('in DMs and user-installed use');
+    expect(text).toContain('2 units per week');
+    expect(text).toContain(`<t:${Math.floor(periodEnd('week', Date.now()) / 1000)}:R>`);
+  });
+
+  it('an admin lowers the default with /quota-admin and a member is refused privately after it', async () => {
+    await start();
+    const set = await quotaAdmin('set-default', [opt.int('limit', 1), opt.string('period', 'day')]);
+    expect(await answer(set, 'the admin reply')).toContain('1 unit per day');
+    const member = newMember();
+    await delivered(await imagine(member));
+    const second = await imagine(member);
+    const refusal = await answer(second, 'the refusal');
+    expect(refusal).toContain('1 of 1 units today');
+    expect(refusal).toContain(`<t:${nextMidnight()}:R>`);
+    expect(h.luma.posts()).toHaveLength(1);
+    // The public "thinking…" deferral is removed, so the refusal leaves nothing in the channel.
+    expect(h.discord.original(second.token)).toBeUndefined();
+
+    const show = await quotaAdmin('show');
+    const shown = await answer(show, 'the show reply');
+    expect(shown).toContain('Default: **1 unit per day**');
+  });
+
+  it('gives a member with a role limit the role limit, set by an admin', async () => {
+    await start({ QUOTA_DEFAULT_LIMIT: '0' });
+    await answer(await quotaAdmin('set-role', [opt.role('role', SUPPORTER), opt.int('limit', 2)]), 'the admin reply');
+    const supporter = newMember();
+    await delivered(await imagine(supporter, { roles: [SUPPORTER] }));
+    await delivered(await imagine(supporter, { roles: [SUPPORTER] }));
+    expect(await answer(await imagine(supporter, { roles: [SUPPORTER] }), 'the refusal')).toContain('2 units per day');
+    expect(await answer(await imagine(newMember()), 'the refusal without the role')).toContain('your limit is 0');
+    expect(h.luma.posts()).toHaveLength(2);
+  });
+
+  it('refuses a member without Manage Server and changes nothing, even when the server opened the command to them', async () => {
+    await start();
+    const member = newMember();
+    // Discord would hide the command (default_member_permissions), but a server may override that.
+    const attempt = await quotaAdmin('set-default', [opt.int('limit', 0)], member, String(PermissionFlagsBits.SendMessages));
+    expect(await answer(attempt, 'the refusal')).toMatch(/Manage Server.*Nothing was changed/);
+    const show = await answer(await quotaAdmin('show'), 'the show reply');
+    expect(show).toContain("5 units per day** (the bot's default");
+    await delivered(await imagine(member));
+  });
+
+  it('rejects out-of-range values with a clear message and keeps the setting', async () => {
+    await start();
+    const tooBig = await quotaAdmin('set-default', [opt.int('limit', 100_001)]);
+    expect(await answer(tooBig, 'the refusal')).toContain('whole number from 0 to 100,000');
+    const both = await quotaAdmin('set-user', [opt.user('user', newMember().id), opt.int('limit', 3), opt.bool('unlimited', true)]);
+    expect(await answer(both, 'the refusal')).toContain('either a limit or unlimited');
+    expect(await answer(await quotaAdmin('show'), 'the show reply')).toContain("(the bot's default");
+  });
+
+  it('lets exactly 3 of 20 simultaneous /imagine through at a limit of 3 and refuses 17 privately', async () => {
+    await start({ QUOTA_DEFAULT_LIMIT: '3' });
+    const member = newMember();
+    const all = await Promise.all(Array.from({ length: 20 }, () => imagine(member)));
+    await h.discord.waitFor(() => all.filter((i) => privateAnswer(i) !== undefined).length === 17, 20_000, '17 refusals');
+    await h.discord.waitFor(() => (h.luma.posts().length === 3 ? true : undefined), 15_000, '3 POSTs');
+    const refusals = all.map(privateAnswer).filter((t): t is string => t !== undefined);
+    for (const r of refusals) expect(r).toContain(`<t:${nextMidnight()}:R>`);
+    // Give stragglers a moment: still 3.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(h.luma.posts()).toHaveLength(3);
+  });
+
+  it('gives the unit back after generation_failed, but not after content moderation', async () => {
+    await start({ QUOTA_DEFAULT_LIMIT: '1' });
+    const member = newMember();
+    h.luma.planNext({ failWith: 'generation_failed' });
+    const failed = await imagine(member);
+    await h.discord.waitFor(() => (JSON.stringify(h.discord.original(failed.token)?.embeds ?? []).includes('did not count') ? true : undefined), 15_000, 'the failure');
+    await h.discord.waitFor(() => h.logs.find((l) => l.msg === 'quota refunded' && l.reason === 'generation_failed'), 5000, 'the refund');
+    expect(await answer(await h.discord.slashCommand({ name: 'quota', user: member }), '/quota')).toContain('Remaining: **1**');
+
+    h.luma.planNext({ failWith: 'content_moderated' });
+    const moderated = await imagine(member);
+    await h.discord.waitFor(() => (JSON.stringify(h.discord.original(moderated.token)?.embeds ?? []).includes('safety filter') ? true : undefined), 15_000, 'the moderation');
+    expect(await answer(await imagine(member), 'the refusal')).toContain('1 of 1 units today');
+    expect(h.luma.posts()).toHaveLength(2);
+  });
+
+  it('refuses everyone past the daily spend cap and warns the operator once', async () => {
+    await start({ QUOTA_DEFAULT_LIMIT: '100', SPEND_CAP_USD_PER_DAY: '0.05' });
+    await delivered(await imagine(newMember()));
+    const first = await answer(await imagine(newMember()), 'the spend cap refusal');
+    expect(first).toContain('daily spending limit');
+    expect(first).toContain(`<t:${nextMidnight()}:R>`);
+    await answer(await imagine(newMember()), 'the second refusal');
+    expect(h.logs.filter((l) => l.level === 40 && l.msg.includes('spend cap'))).toHaveLength(1);
+    expect(h.luma.posts()).toHaveLength(1);
+  });
+});
