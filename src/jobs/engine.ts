@@ -360,7 +360,9 @@ export class JobEngine {
     this.postTimes.push(this.now());
     const log = this.log.child({ jobId: job.id, userId: job.discord.userId, guildId: job.discord.guildId });
     try {
-      const { generation, requestId } = await this.deps.luma.createGeneration(job.request);
+      // No retries inside the client: every POST retry (429, 503, unreachable) goes back through the queue,
+      // where it counts against the rate limits and a 503 for URL inputs turns into the base64 fallback at once.
+      const { generation, requestId } = await this.deps.luma.createGeneration(job.request, { maxRetries: 0 });
       job.generationId = generation.id;
       job.submittedAt = this.now();
       job.lastLumaState = generation.state === 'processing' ? 'processing' : 'queued';
@@ -529,6 +531,7 @@ export class JobEngine {
     if (delivered) {
       job.step = 'done';
       job.delivery = { ...delivered, ...(fitted.compressed ? { compressed: true } : {}), at: this.now() };
+      if (delivered.messageId) await this.deps.store.linkMessage(delivered.messageId, job.id);
       await this.deps.store.save(job);
       this.forget(job);
       log.info({ via: delivered.via, bytes: file.data.length, compressed: fitted.compressed }, 'result delivered');

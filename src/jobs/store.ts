@@ -64,6 +64,19 @@ export class JobStore {
     });
   }
 
+  /**
+   * Remembers which job a delivered result message shows, so "Edit image" on that message can edit the result
+   * by its generation_id (no re-upload). Kept as long as the job record.
+   */
+  async linkMessage(messageId: string, jobId: string): Promise<void> {
+    await this.storage.set(`jobmsg:${messageId}`, jobId, FINISHED_TTL_MS);
+  }
+
+  /** The id of the job whose result is that Discord message, if the bot delivered it. */
+  async jobForMessage(messageId: string): Promise<string | undefined> {
+    return this.storage.get<string>(`jobmsg:${messageId}`);
+  }
+
   async putResult(jobId: string, bytes: Buffer): Promise<void> {
     await this.storage.set(`result:${jobId}`, bytes.toString('base64'), FINISHED_TTL_MS);
   }
