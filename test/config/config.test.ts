@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, DEFAULT_STORAGE_URL } from '../../src/config.js';
+
+const valid = { DISCORD_TOKEN: 'abc.def.ghi', LUMA_AGENTS_API_KEY: 'luma-api-123' };
+
+function problems(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to a minimal environment', () => {
+    const c = loadConfig(valid);
+    expect(c.discordApiUrl).toBe('https://discord.com/api');
+    expect(c.discordCdnOrigins).toEqual(['https://cdn.discordapp.com', 'https://media.discordapp.net']);
+    expect(c.lumaBaseUrl).toBe('https://agents.lumalabs.ai/v1');
+    expect(c.storageUrl).toBe(DEFAULT_STORAGE_URL);
+    expect(c.logLevel).toBe('info');
+    expect(c.lumaMaxConcurrentJobs).toBe(10);
+    expect(c.maxJobsPerUser).toBe(2);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('names every problem at once, in one error', () => {
+    const p = problems({ LUMA_BASE_URL: 'not a url', STORAGE_URL: 'mysql://x', LOG_LEVEL: 'loud', POLL_INTERVAL_MS: 'soon' });
+    expect(p.join('\n')).toMatch(/DISCORD_TOKEN is required/);
+    expect(p.join('\n')).toMatch(/LUMA_AGENTS_API_KEY is required/);
+    expect(p.join('\n')).toMatch(/LUMA_BASE_URL is not a valid URL/);
+    expect(p.join('\n')).toMatch(/STORAGE_URL must start with sqlite:\/\/ or redis:\/\//);
+    expect(p.join('\n')).toMatch(/LOG_LEVEL must be one of/);
+    expect(p.join('\n')).toMatch(/POLL_INTERVAL_MS must be a whole number/);
+  });
+
+  it('rejects a Luma key that does not look like one, without echoing it', () => {
+    const p = problems({ ...valid, LUMA_AGENTS_API_KEY: 'sk-secret-value' });
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(/should start with "luma-api-"/);
+    expect(p[0]).not.toContain('sk-secret-value');
+  });
+
+  it('rejects a token with white space and a malformed application id', () => {
+    const p = problems({ ...valid, DISCORD_TOKEN: 'Bot abc', DISCORD_APPLICATION_ID: '12ab' });
+    expect(p.join('\n')).toMatch(/DISCORD_TOKEN contains white space/);
+    expect(p.join('\n')).toMatch(/DISCORD_APPLICATION_ID must be a Discord id/);
+  });
+
+  it('parses CDN origins and strips paths from them', () => {
+    const c = loadConfig({ ...valid, DISCORD_CDN_ORIGINS: 'http://127.0.0.1:9000/x, https://cdn.example.com' });
+    expect(c.discordCdnOrigins).toEqual(['http://127.0.0.1:9000', 'https://cdn.example.com']);
+    expect(problems({ ...valid, DISCORD_CDN_ORIGINS: 'ftp://nope' })[0]).toMatch(/DISCORD_CDN_ORIGINS/);
+  });
+
+  it('lets deploy-commands run without a Luma key', () => {
+    expect(() => loadConfig({ DISCORD_TOKEN: 't' }, { purpose: 'deploy' })).not.toThrow();
+  });
+
+  it('treats empty values as unset', () => {
+    const c = loadConfig({ ...valid, LUMA_BASE_URL: '', DISCORD_APPLICATION_ID: '  ' });
+    expect(c.lumaBaseUrl).toBe('https://agents.lumalabs.ai/v1');
+    expect(c.discordApplicationId).toBeUndefined();
+  });
+});
