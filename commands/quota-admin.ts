@@ -160,7 +160,7 @@ export const quotaAdmin: SlashCommand = {
         return;
       }
       case 'set-role': {
-        const role = interaction.options.getRole('role', true);
+        const role = { id: readId(interaction, 'role') };
         const limit = readLimit(interaction, { allowUnlimited: true });
         await update((s) => {
           if (s.roles[role.id] === undefined && Object.keys(s.roles).length >= MAX_ROLE_LIMITS) {
@@ -172,7 +172,7 @@ export const quotaAdmin: SlashCommand = {
         return;
       }
       case 'set-user': {
-        const user = interaction.options.getUser('user', true);
+        const user = { id: readId(interaction, 'user') };
         const limit = readLimit(interaction, { allowUnlimited: true });
         await update((s) => {
           if (s.users[user.id] === undefined && Object.keys(s.users).length >= MAX_USER_OVERRIDES) {
@@ -192,7 +192,7 @@ export const quotaAdmin: SlashCommand = {
         return;
       }
       case 'reset-user': {
-        const user = interaction.options.getUser('user', true);
+        const user = { id: readId(interaction, 'user') };
         const was = await service.resetUser(guildId, user.id);
         log.info({ userId: user.id, was }, 'quota usage reset');
         await reply(`<@${user.id}>'s use this period is back to 0 (it was ${was}). The server total still counts what was used.`);
@@ -223,7 +223,7 @@ export const quotaAdmin: SlashCommand = {
           }, { cleared: what });
           return `The server's default is cleared: members without a role limit or override now get the bot's default, **${describeLimit(ctx.config.quotaDefaultLimit, ctx.config.quotaDefaultPeriod)}**.`;
         case 'role': {
-          const role = interaction.options.getRole('role');
+          const role = optionalId(interaction, 'role');
           if (!role) throw new UserFacingError('Say which role: /quota-admin clear what:role role:@Role.', { code: 'bad_option' });
           let had = false;
           await update((s) => {
@@ -233,7 +233,7 @@ export const quotaAdmin: SlashCommand = {
           return had ? `<@&${role.id}> no longer has a limit of its own.` : `<@&${role.id}> had no limit of its own; nothing changed.`;
         }
         case 'user': {
-          const user = interaction.options.getUser('user');
+          const user = optionalId(interaction, 'user');
           if (!user) throw new UserFacingError('Say which member: /quota-admin clear what:user user:@member.', { code: 'bad_option' });
           let had = false;
           await update((s) => {
@@ -251,6 +251,25 @@ export const quotaAdmin: SlashCommand = {
     }
   },
 };
+
+/**
+ * The id a role or user option carries. Only the id is needed, so it is read from the option itself rather than
+ * from the resolved role/user objects (which discord.js requires for getRole/getUser).
+ */
+function readId(interaction: ChatInputCommandInteraction, name: 'role' | 'user'): string {
+  const found = optionalId(interaction, name);
+  if (!found) throw new UserFacingError(`Say which ${name === 'role' ? 'role' : 'member'}. Nothing was changed.`, { code: 'bad_option' });
+  return found.id;
+}
+
+function optionalId(interaction: ChatInputCommandInteraction, name: 'role' | 'user'): { id: string } | undefined {
+  const value = interaction.options.get(name)?.value;
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || !/^\d{17,20}$/.test(value)) {
+    throw new UserFacingError(`That is not a ${name === 'role' ? 'role' : 'member'} of this server. Nothing was changed.`, { code: 'bad_option' });
+  }
+  return { id: value };
+}
 
 /** The `limit` / `unlimited` pair: exactly one of them, the number a whole number within bounds. */
 function readLimit(interaction: ChatInputCommandInteraction, opts: { allowUnlimited: boolean }): Limit {

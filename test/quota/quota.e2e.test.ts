@@ -123,7 +123,7 @@ describe('quotas end to end', () => {
     await start();
     const tooBig = await quotaAdmin('set-default', [opt.int('limit', 100_001)]);
     expect(await answer(tooBig, 'the refusal')).toContain('whole number from 0 to 100,000');
-    const both = await quotaAdmin('set-user', [opt.user('user', newMember().id), opt.int('limit', 3), opt.bool('unlimited', true)]);
+    const both = await quotaAdmin('set-user', [opt.user('user', admin.id ?? ''), opt.int('limit', 3), opt.bool('unlimited', true)]);
     expect(await answer(both, 'the refusal')).toContain('either a limit or unlimited');
     expect(await answer(await quotaAdmin('show'), 'the show reply')).toContain("(the bot's default");
   });
