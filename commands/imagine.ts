@@ -2,6 +2,7 @@ import { ApplicationCommandType, InteractionContextType, ApplicationIntegrationT
 import type { SlashCommand } from '../src/discord/command.js';
 import { checkImage, fromAttachment } from '../src/discord/attachments.js';
 import { startJob } from '../src/discord/flow.js';
+import { refuseAnimatedGifs } from '../src/discord/still-images.js';
 import {
   aspectRatioOption,
   formatOption,
@@ -63,6 +64,8 @@ export const imagine: SlashCommand = {
     const webSearch = interaction.options.getBoolean('web_search') ?? false;
 
     await interaction.deferReply();
+    // Luma takes still GIFs only and would fail (after queueing) on an animated one: check the bytes now.
+    await refuseAnimatedGifs(inputs, ctx.config.discordCdnOrigins, ctx.http);
     const request: GenerationRequest = {
       prompt,
       model,

@@ -1,11 +1,13 @@
 import type { Command, ComponentHandler } from '../src/discord/command.js';
+import { edit } from './edit.js';
+import { editImage, editImageModal } from './edit-image.js';
 import { imagine } from './imagine.js';
 import { quota } from './quota.js';
 import { quotaAdmin } from './quota-admin.js';
 import { resultActions } from './result-actions.js';
 
 /** Every command, in one typed list: the interaction router and deploy-commands both read it. */
-export const commands: readonly Command[] = [imagine, quota, quotaAdmin];
+export const commands: readonly Command[] = [imagine, edit, editImage, quota, quotaAdmin];
 
 /** Every button/modal handler, routed by custom_id prefix. */
-export const components: readonly ComponentHandler[] = [...resultActions];
+export const components: readonly ComponentHandler[] = [...resultActions, editImageModal];

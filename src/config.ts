@@ -49,7 +49,13 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export const DEFAULT_DISCORD_API_URL = 'https://discord.com/api';
-export const DEFAULT_CDN_ORIGINS = ['https://cdn.discordapp.com', 'https://media.discordapp.net'] as const;
+/** Discord's CDN, its media proxy, and the proxies embed images are served through (`proxy_url`). */
+export const DEFAULT_CDN_ORIGINS = [
+  'https://cdn.discordapp.com',
+  'https://media.discordapp.net',
+  'https://images-ext-1.discordapp.net',
+  'https://images-ext-2.discordapp.net',
+] as const;
 export const DEFAULT_LUMA_BASE_URL = 'https://agents.lumalabs.ai/v1';
 export const DEFAULT_STORAGE_URL = 'sqlite://data/bot.sqlite';
 

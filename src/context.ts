@@ -1,3 +1,4 @@
+import type { Dispatcher } from 'undici';
 import type { Config } from './config.js';
 import type { DiscordResponder } from './discord/responder.js';
 import type { JobEngine } from './jobs/engine.js';
@@ -13,6 +14,8 @@ export interface BotContext {
   readonly logger: Logger;
   readonly storage: Storage;
   readonly luma: LumaClient;
+  /** The one undici pool for our own downloads (member images we check, results). */
+  readonly http: Dispatcher;
   readonly engine: JobEngine;
   readonly jobs: JobStore;
   readonly discord: DiscordResponder;

@@ -49,7 +49,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const discord = new DiscordResponder(client.rest, config.discordApiUrl);
   const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }) });
   const engine = new JobEngine({ config, luma, http, store: jobs, discord, logger, quota });
-  const ctx: BotContext = { config, logger, storage, luma, engine, jobs, discord, quota };
+  const ctx: BotContext = { config, logger, storage, luma, http, engine, jobs, discord, quota };
 
   const handle = createInteractionHandler(ctx, commands, components);
   let accepting = true;

@@ -17,7 +17,12 @@ describe('loadConfig', () => {
   it('applies the documented defaults to a minimal environment', () => {
     const c = loadConfig(valid);
     expect(c.discordApiUrl).toBe('https://discord.com/api');
-    expect(c.discordCdnOrigins).toEqual(['https://cdn.discordapp.com', 'https://media.discordapp.net']);
+    expect(c.discordCdnOrigins).toEqual([
+      'https://cdn.discordapp.com',
+      'https://media.discordapp.net',
+      'https://images-ext-1.discordapp.net',
+      'https://images-ext-2.discordapp.net',
+    ]);
     expect(c.lumaBaseUrl).toBe('https://agents.lumalabs.ai/v1');
     expect(c.storageUrl).toBe(DEFAULT_STORAGE_URL);
     expect(c.logLevel).toBe('info');

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { APIMessage } from 'discord.js';
 import { startHarness, opt, type Harness } from '../helpers/harness.js';
-import { solidPng, tinyJpeg } from '../fakes/png.js';
+import { solidPng, tinyGif, tinyJpeg } from '../fakes/png.js';
 
 const done = (h: Harness, token: string) =>
   h.discord.waitFor(() => {
@@ -104,6 +104,20 @@ describe('/imagine options, references and buttons', () => {
     const cb = (await h.discord.waitFor(() => h.discord.callbacks(id)[0], 5000, 'the refusal')) as { data: { content: string; flags: number } };
     expect(cb.data.content).toContain('notes.txt');
     expect(cb.data.flags & 64).toBe(64);
+    expect(h.luma.posts()).toHaveLength(0);
+  });
+
+  it('refuses an animated GIF reference after checking its frames, and sends nothing to Luma', async () => {
+    h = await startHarness();
+    const gif = h.discord.addAttachment({ filename: 'dance.gif', contentType: 'image/gif', data: tinyGif(3) });
+    const { token } = await h.discord.slashCommand({
+      name: 'imagine',
+      options: [opt.string('prompt', 'x'), opt.attachment('reference1', gif.id)],
+      attachments: [gif],
+    });
+    const refusal = await h.discord.waitFor(() => h.discord.followups(token).find((m) => m.content.includes('animated')), 10_000, 'the refusal');
+    expect(refusal.flags! & 64).toBe(64);
+    expect(refusal.content).toContain('dance.gif');
     expect(h.luma.posts()).toHaveLength(0);
   });
 

@@ -51,6 +51,8 @@ interface Route {
 }
 
 const ID = '(\\d{15,21})';
+/** How long Discord remembers an enforced nonce ("the past few minutes"); the fake takes the short end. */
+const NONCE_WINDOW_MS = 2 * 60_000;
 const TOKEN = '([^/]+)';
 
 const error = (status: number, message: string, code: number): RestResponse => ({
@@ -321,6 +323,16 @@ export class FakeRest {
     const json = asObject(req.json);
     const invalid = validateMessageBody(json, req.files, 'create');
     if (invalid) return fromApiError(invalid);
+    const nonce = typeof json.nonce === 'string' || typeof json.nonce === 'number' ? String(json.nonce) : undefined;
+    if (nonce !== undefined && nonce.length > 25) return fromApiError(invalidFormBody({ nonce: maxLength(25) }));
+    // enforce_nonce: a second message from the same author with the same nonce within a few minutes is not
+    // created; Discord answers with the first one (what makes a post repeated after a crash land once).
+    const nonceKey = nonce !== undefined && json.enforce_nonce === true ? `${s.options.botUser.id}:${nonce}` : undefined;
+    const seen = nonceKey !== undefined ? s.nonces.get(nonceKey) : undefined;
+    if (seen && Date.now() - seen.at < NONCE_WINDOW_MS) {
+      const first = s.messages.get(seen.messageId);
+      if (first && !first.deleted) return { status: 200, body: s.render(first) };
+    }
     const reference = asObject(json.message_reference);
     if (typeof reference.message_id === 'string') {
       const target = s.messages.get(reference.message_id);
@@ -341,6 +353,8 @@ export class FakeRest {
       record.type = MessageType.Reply;
       record.extra.message_reference = { type: 0, channel_id: channelId, message_id: reference.message_id };
     }
+    if (nonce !== undefined) record.extra.nonce = json.nonce;
+    if (nonceKey !== undefined) s.nonces.set(nonceKey, { messageId: record.id, at: Date.now() });
     return { status: 200, body: s.render(record) };
   }
 

@@ -245,6 +245,36 @@ describe('fake Discord with a real discord.js client', () => {
     await expect(user.send('again')).rejects.toMatchObject({ status: 403, code: 50007 });
   });
 
+
+  it('answers a repeated enforced nonce with the first message instead of posting again, as Discord does', async () => {
+    const channelId = discord.channelId ?? '';
+    const before = discord.channelMessages(channelId).length;
+    const post = (nonce: string, enforce: boolean) =>
+      client.rest.post(Routes.channelMessages(channelId), { body: { content: `result ${nonce}`, nonce, enforce_nonce: enforce } }) as Promise<{ id: string; nonce?: string }>;
+    const first = await post('job-abc', true);
+    const again = await post('job-abc', true);
+    expect(again.id).toBe(first.id);
+    expect(first.nonce).toBe('job-abc');
+    // Without enforce_nonce the nonce is only echoed, and a different nonce is a different message.
+    const loose = await post('job-abc', false);
+    const other = await post('job-xyz', true);
+    expect(new Set([first.id, loose.id, other.id]).size).toBe(3);
+    expect(discord.channelMessages(channelId).length - before).toBe(3);
+    await expect(post('x'.repeat(26), true)).rejects.toMatchObject({ status: 400, code: 50035 });
+  });
+
+  it('handles a request held by a pass-through fault after the delay, even when its sender gave up', async () => {
+    const channelId = discord.channelId ?? '';
+    const before = discord.channelMessages(channelId).length;
+    discord.fault({ method: 'POST', path: `/channels/${channelId}/messages` }, { pass: true, delayMs: 300 });
+    const controller = new AbortController();
+    const sent = client.rest.post(Routes.channelMessages(channelId), { body: { content: 'slow' }, signal: controller.signal });
+    await discord.waitFor(() => discord.requestsTo('POST', `/channels/${channelId}/messages`).find((r) => r.fault), 5000, 'the held post');
+    controller.abort();
+    await expect(sent).rejects.toThrow();
+    await discord.waitFor(() => discord.channelMessages(channelId).length === before + 1, 5000, 'the late message');
+    expect(discord.channelMessages(channelId).at(-1)?.content).toBe('slow');
+  });
   it('dispatches button clicks and modal submits and records showModal, update and deferUpdate', async () => {
     const modalShown = nextInteraction(async (interaction) => {
       if (!interaction.isButton()) throw new Error('expected a button');

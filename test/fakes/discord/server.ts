@@ -380,7 +380,8 @@ export class FakeDiscord {
   /**
    * Scripts responses for matching requests, consumed in order before normal handling (the request has no
    * effect). 429s get Retry-After / X-RateLimit-* headers from `body.retry_after` unless given. A response
-   * `{ drop: true }` destroys the socket instead; `delayMs` holds any response back.
+   * `{ drop: true }` destroys the socket instead; `delayMs` holds any response back; `{ pass: true, delayMs }`
+   * handles the request normally after the delay (a slow upload the bot may die during).
    */
   fault(match: FaultMatch, ...responses: FaultResponse[]): void {
     this.#state.faults.push({ match, responses });
@@ -495,7 +496,12 @@ export class FakeDiscord {
     }
 
     const fault = this.#state.takeFault(method, path);
-    if (fault) {
+    if (fault && 'pass' in fault) {
+      // A slow route: hold the request, then handle it as usual whether or not its sender is still there.
+      recorded.fault = true;
+      await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (this.#closed) return;
+    } else if (fault) {
       recorded.fault = true;
       if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
       if ('drop' in fault) {

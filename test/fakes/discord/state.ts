@@ -48,10 +48,15 @@ export interface RecordedRequest {
   fault?: boolean;
 }
 
-/** A scripted response; `delayMs` holds it back, `{ drop: true }` destroys the socket instead of answering. */
+/**
+ * A scripted response; `delayMs` holds it back, `{ drop: true }` destroys the socket instead of answering, and
+ * `{ pass: true, delayMs }` is a slow route: the request is handled normally after the delay, even when the client
+ * has gone away meanwhile (as Discord finishes a request whose sender died).
+ */
 export type FaultResponse =
   | { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
-  | { drop: true; delayMs?: number };
+  | { drop: true; delayMs?: number }
+  | { pass: true; delayMs: number };
 
 export interface FaultMatch {
   /** HTTP method, case-insensitive; '*' matches any. */
@@ -127,6 +132,8 @@ export class DiscordState {
   readonly unreadableChannels = new Set<string>();
   readonly noSendChannels = new Set<string>();
   readonly cannotDmUsers = new Set<string>();
+  /** Message nonces sent with `enforce_nonce`, by channel, author and nonce: the message they created, and when. */
+  readonly nonces = new Map<string, { messageId: string; at: number }>();
   readonly faults: Fault[] = [];
   readonly requests: RecordedRequest[] = [];
   readonly defaultGuildId: string | null;

@@ -1,0 +1,203 @@
+import {
+  ApplicationCommandType,
+  ApplicationIntegrationType,
+  ComponentType,
+  InteractionContextType,
+  TextInputStyle,
+  type APIModalInteractionResponseCallbackData,
+  type ModalSubmitInteraction,
+} from 'discord.js';
+import type { BotContext } from '../src/context.js';
+import { checkImage } from '../src/discord/attachments.js';
+import type { ComponentHandler, MessageMenuCommand } from '../src/discord/command.js';
+import { editJobSpec, resultAsSource } from '../src/discord/edit-spec.js';
+import { startJob } from '../src/discord/flow.js';
+import {
+  fromApiMessage,
+  fromDiscordMessage,
+  imagesIn,
+  isOwnMessage,
+  jobIdIn,
+  messageLink,
+  type MessageSnapshot,
+} from '../src/discord/message-images.js';
+import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
+import { DiscordCodes, discordErrorCode, discordStatus } from '../src/discord/responder.js';
+import { refuseAnimatedGifs } from '../src/discord/still-images.js';
+import { UserFacingError } from '../src/errors.js';
+import type { JobRecord } from '../src/jobs/types.js';
+
+/*
+ * Right-click a message → Apps → "Edit image". The command answers with a modal (a modal must be the first
+ * answer, so nothing slow happens before it); the modal's submit is a new interaction that carries only the
+ * modal's custom_id, so that holds the target: `modal:editimg:<channel>:<message>:<image count>` (≤ 56 chars).
+ * The submit fetches the message again by REST, because attachment URLs are signed and expire, and the
+ * member may submit long after opening the form.
+ */
+
+const PREFIX = 'modal:editimg';
+const SNOWFLAKE = /^\d{15,21}$/;
+/** The form's text input for the image number (shown only when there is a choice). */
+const IMAGE_FIELD = 'image';
+
+interface Target {
+  channelId: string;
+  messageId: string;
+  /** Images the message showed when the form was opened (1 means no choice was asked for). */
+  count: number;
+}
+
+const NO_IMAGE =
+  'This message has no image the bot can edit. "Edit image" works on messages with PNG, JPEG, WebP or still GIF attachments, or with image embeds. To edit a file from your device, use /edit.';
+
+export const editImage: MessageMenuCommand = {
+  kind: 'message',
+  data: {
+    type: ApplicationCommandType.Message,
+    name: 'Edit image',
+    // The submit re-reads the message with the bot's token, which works only where the bot can read: servers it
+    // was added to, and DMs with the bot. A user install elsewhere would always end in "cannot read".
+    contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
+    integration_types: [ApplicationIntegrationType.GuildInstall],
+  },
+
+  async execute(interaction, ctx) {
+    const message = fromDiscordMessage(interaction.targetMessage);
+    const count = imagesIn(message, ctx.config.discordCdnOrigins).length;
+    // Its progress and failure messages carry no image, and are refused here like any other message.
+    if (count === 0) throw new UserFacingError(NO_IMAGE, { code: 'no_image' });
+    // A result of this bot is edited as a whole, by its generation_id: no choice to make.
+    const isResult = isOwnMessage(message, interaction.applicationId) && jobIdIn(message) !== undefined;
+    await interaction.showModal(editImageForm({ channelId: message.channelId, messageId: message.id, count: isResult ? 1 : count }));
+  },
+};
+
+export const editImageModal: ComponentHandler = {
+  prefix: PREFIX,
+  async modal(interaction, arg, ctx) {
+    const target = parseTarget(arg);
+    const prompt = readModalPrompt(interaction);
+    const index = readImageNumber(interaction, target.count);
+    await interaction.deferReply();
+
+    const origins = ctx.config.discordCdnOrigins;
+    const sourceLink = messageLink(interaction.guildId, target.channelId, target.messageId);
+    const editResult = async (parent: JobRecord & { generationId: string }): Promise<void> => {
+      const model = parent.request.model ?? 'uni-1';
+      const outputFormat = parent.request.output_format ?? null;
+      const source = resultAsSource(parent);
+      await startJob(interaction, ctx, editJobSpec({ prompt, model, outputFormat, source, sourceLink, parentJobId: parent.id }));
+    };
+    // A result of this bot: found by the link stored at delivery, with no need to read the message at all.
+    const linked = await ctx.jobs.jobForMessage(target.messageId);
+    const linkedJob = linked !== undefined ? await finishedJob(ctx, linked) : undefined;
+    if (linkedJob) return editResult(linkedJob);
+
+    const message = await fetchTarget(ctx, target);
+    // Results delivered before that link existed still carry their job id in their buttons and footer.
+    const carried = isOwnMessage(message, interaction.applicationId) ? jobIdIn(message) : undefined;
+    const carriedJob = carried !== undefined ? await finishedJob(ctx, carried) : undefined;
+    if (carriedJob) return editResult(carriedJob);
+
+    const images = imagesIn(message, origins);
+    if (images.length === 0) {
+      throw new UserFacingError('That message no longer has an image the bot can edit (it may have been edited). Pick another message, or use /edit.', { code: 'no_image' });
+    }
+    const candidate = images[index - 1];
+    if (!candidate) {
+      throw new UserFacingError(
+        `That message now has ${plural(images.length, 'image')}, so there is no image ${index}. Right-click it and choose "Edit image" again.`,
+        { code: 'bad_option' },
+      );
+    }
+    const source = checkImage(candidate, 'source', origins);
+    await refuseAnimatedGifs([source], origins, ctx.http);
+    await startJob(interaction, ctx, editJobSpec({ prompt, model: 'uni-1', outputFormat: null, source, sourceLink }));
+  },
+};
+
+/** The form: the prompt, and — when the message holds several images — which one (1 = the first shown). */
+export function editImageForm(target: Target): APIModalInteractionResponseCallbackData {
+  const customId = `${PREFIX}:${target.channelId}:${target.messageId}:${target.count}`;
+  if (target.count <= 1) return editPromptModal(customId, 'Edit this image');
+  const form = editPromptModal(customId, 'Edit an image from this message');
+  return {
+    ...form,
+    components: [
+      {
+        type: ComponentType.ActionRow,
+        components: [
+          {
+            type: ComponentType.TextInput,
+            custom_id: IMAGE_FIELD,
+            label: `Which image? A number from 1 to ${target.count}`,
+            style: TextInputStyle.Short,
+            min_length: 1,
+            max_length: 3,
+            required: true,
+            placeholder: 'Counted as shown: attachments first, then embedded images',
+          },
+        ],
+      },
+      ...form.components,
+    ],
+  };
+}
+
+function parseTarget(arg: string): Target {
+  const [channelId = '', messageId = '', countText = ''] = arg.split(':');
+  const count = Number(countText);
+  if (!SNOWFLAKE.test(channelId) || !SNOWFLAKE.test(messageId) || !Number.isInteger(count) || count < 1 || count > 100) {
+    throw new UserFacingError('This form is not valid any more. Right-click the message and choose "Edit image" again.', { code: 'bad_custom_id' });
+  }
+  return { channelId, messageId, count };
+}
+
+function readImageNumber(interaction: ModalSubmitInteraction, count: number): number {
+  if (count <= 1) return 1;
+  let raw = '';
+  try {
+    raw = interaction.fields.getTextInputValue(IMAGE_FIELD);
+  } catch {
+    // A field missing from the submit reads as empty: the member is asked for the number below.
+  }
+  const n = Number(/^\s*#?\s*(\d{1,3})\s*$/.exec(raw)?.[1]);
+  if (!Number.isInteger(n) || n < 1 || n > count) {
+    const shown = raw.trim() === '' ? 'nothing' : `"${raw.trim().slice(0, 20).replace(/[`"]/g, '')}"`;
+    throw new UserFacingError(`This message has ${count} images: say which one to edit with a number from 1 to ${count} (you wrote ${shown}).`, { code: 'bad_option' });
+  }
+  return n;
+}
+
+async function finishedJob(ctx: BotContext, jobId: string): Promise<(JobRecord & { generationId: string }) | undefined> {
+  const job = await ctx.jobs.get(jobId);
+  if (!job || job.step !== 'done' || job.generationId === undefined) return undefined;
+  return job as JobRecord & { generationId: string };
+}
+
+/** The message as it is now, with fresh attachment URLs; a clear refusal when it is gone or out of the bot's sight. */
+async function fetchTarget(ctx: BotContext, target: Target): Promise<MessageSnapshot> {
+  try {
+    return fromApiMessage(await ctx.discord.fetchMessage(target.channelId, target.messageId));
+  } catch (err) {
+    const code = discordErrorCode(err);
+    const status = discordStatus(err);
+    if (code === DiscordCodes.UnknownMessage || code === UNKNOWN_CHANNEL || (code === undefined && status === 404)) {
+      throw new UserFacingError('That message is gone — it was deleted, so there is nothing to edit. If you still have the image, use /edit.', { code: 'message_gone' });
+    }
+    if (code === DiscordCodes.MissingAccess || code === DiscordCodes.MissingPermissions || status === 403) {
+      throw new UserFacingError(
+        'The bot can no longer read that message: it cannot see that channel or read its history. A server admin can give the bot the View Channel and Read Message History permissions there — or save the image and use /edit.',
+        { code: 'message_unreadable' },
+      );
+    }
+    throw err;
+  }
+}
+
+/** Discord's "Unknown Channel": the channel was deleted. */
+const UNKNOWN_CHANNEL = 10003;
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

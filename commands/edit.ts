@@ -1,0 +1,82 @@
+import {
+  ApplicationCommandOptionType,
+  ApplicationCommandType,
+  ApplicationIntegrationType,
+  InteractionContextType,
+  type Attachment,
+  type ChatInputCommandInteraction,
+} from 'discord.js';
+import type { SlashCommand } from '../src/discord/command.js';
+import { checkImage, fromAttachment } from '../src/discord/attachments.js';
+import { editJobSpec, MAX_EDIT_REFERENCES } from '../src/discord/edit-spec.js';
+import { startJob } from '../src/discord/flow.js';
+import { formatOption, modelOption, promptOption, readFormat, readModel, readPrompt, referenceOptions } from '../src/discord/options.js';
+import { refuseAnimatedGifs } from '../src/discord/still-images.js';
+import { UserFacingError } from '../src/errors.js';
+
+/*
+ * /edit: change an image the member attaches. No aspect-ratio or style option — Luma ignores the ratio for
+ * image_edit (the output follows the source), and an option that does nothing misleads.
+ */
+export const edit: SlashCommand = {
+  kind: 'slash',
+  data: {
+    type: ApplicationCommandType.ChatInput,
+    name: 'edit',
+    description: 'Change an image with Luma: attach it and say what should change',
+    options: [
+      {
+        type: ApplicationCommandOptionType.Attachment,
+        name: 'image',
+        description: 'The image to edit (PNG, JPEG, WebP, still GIF; ≤ 50 MB)',
+        required: true,
+      },
+      promptOption('What should change (up to 6000 characters)'),
+      modelOption,
+      formatOption,
+      ...referenceOptions(MAX_EDIT_REFERENCES),
+    ],
+    contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
+    integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
+  },
+
+  async execute(interaction, ctx) {
+    const origins = ctx.config.discordCdnOrigins;
+    // Everything that can be checked without I/O is checked before the deferral, so a refusal is private.
+    const prompt = readPrompt(interaction.options.getString('prompt'));
+    const attachment = interaction.options.getAttachment('image');
+    if (!attachment) throw new UserFacingError('Attach the image to edit in the `image` option.', { code: 'bad_attachment' });
+    const source = checkImage(fromAttachment(attachment), 'source', origins);
+    const references = readReferences(interaction).map((a) => checkImage(fromAttachment(a), 'ref', origins));
+    const model = readModel(interaction);
+    const outputFormat = readFormat(interaction);
+
+    await interaction.deferReply();
+    // Downloading a GIF can take a few seconds, so it happens after the deferral; a refusal then replaces the
+    // public "thinking…" with a private message (router → replyPrivately).
+    await refuseAnimatedGifs([source, ...references], origins, ctx.http);
+    await startJob(interaction, ctx, editJobSpec({ prompt, model, outputFormat, source, references }));
+  },
+};
+
+/**
+ * Every attachment option besides the source, in reference-number order. Counted from what arrived rather than
+ * from the options this version defines: a command registered by an older deploy may offer more.
+ */
+function readReferences(interaction: ChatInputCommandInteraction): Attachment[] {
+  const options = interaction.options.data
+    .filter((o) => o.type === ApplicationCommandOptionType.Attachment && o.name !== 'image')
+    .sort((a, b) => referenceNumber(a.name) - referenceNumber(b.name));
+  if (options.length > MAX_EDIT_REFERENCES) {
+    throw new UserFacingError(
+      `An edit takes the image plus at most ${MAX_EDIT_REFERENCES} references (Luma allows ${MAX_EDIT_REFERENCES + 1} images in all), and you attached ${options.length} references. Remove ${options.length - MAX_EDIT_REFERENCES} and try again.`,
+      { code: 'too_many_references' },
+    );
+  }
+  return options.flatMap((o) => (o.attachment ? [o.attachment] : []));
+}
+
+function referenceNumber(name: string): number {
+  const n = Number(/(\d+)$/.exec(name)?.[1]);
+  return Number.isFinite(n) ? n : Number.MAX_SAFE_INTEGER;
+}

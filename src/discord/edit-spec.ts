@@ -1,0 +1,55 @@
+import type { JobSpec } from '../jobs/create.js';
+import type { JobInput, JobRecord } from '../jobs/types.js';
+import { MAX_IMAGE_REFS, type Model, type OutputFormat } from '../luma/types.js';
+
+/**
+ * References an edit may carry besides its source. Luma's docs say "≤ 8 image_ref for image_edit"; whether the
+ * source counts among those 8 is not stated, so the bot keeps to the safe reading — at most 8 images in all,
+ * the source included — which leaves 7 references.
+ */
+export const MAX_EDIT_REFERENCES = MAX_IMAGE_REFS.image_edit - 1;
+
+export interface EditInputs {
+  prompt: string;
+  model: Model;
+  outputFormat: OutputFormat | null;
+  source: JobInput;
+  references?: JobInput[];
+  /** Jump link to the message the source came from, shown under the result as "Edited from". */
+  sourceLink?: string;
+  /** The bot result being edited, if it is one. */
+  parentJobId?: string;
+}
+
+/** The job for an image_edit, from /edit and from "Edit image" alike. No aspect ratio: the output follows the source. */
+export function editJobSpec(e: EditInputs): JobSpec {
+  const refs = e.references ?? [];
+  return {
+    kind: 'edit',
+    request: {
+      prompt: e.prompt,
+      model: e.model,
+      type: 'image_edit',
+      source: e.source.input,
+      ...(e.outputFormat !== null ? { output_format: e.outputFormat } : {}),
+      ...(refs.length > 0 ? { image_ref: refs.map((r) => r.input) } : {}),
+    },
+    inputs: [e.source, ...refs],
+    display: {
+      prompt: e.prompt,
+      model: e.model,
+      aspectRatio: null,
+      style: 'auto',
+      outputFormat: e.outputFormat,
+      webSearch: false,
+      references: refs.length,
+      ...(e.sourceLink !== undefined ? { sourceLink: e.sourceLink } : {}),
+    },
+    ...(e.parentJobId !== undefined ? { parentJobId: e.parentJobId } : {}),
+  };
+}
+
+/** A finished bot result as an edit source: by its generation_id, the cheapest way and with no re-upload. */
+export function resultAsSource(job: JobRecord & { generationId: string }): JobInput {
+  return { role: 'source', input: { generation_id: job.generationId }, filename: `luma-${job.id}` };
+}

@@ -1,0 +1,378 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { APIMessage } from 'discord.js';
+import { solidPng, tinyGif, tinyJpeg } from '../fakes/png.js';
+import { opt, startHarness, type Harness } from '../helpers/harness.js';
+
+interface ModalData {
+  custom_id: string;
+  title: string;
+  components: Array<{ type: number; components: Array<{ custom_id: string; label: string }> }>;
+}
+
+const red = solidPng(8, 8, [255, 0, 0]);
+const green = solidPng(8, 8, [0, 255, 0]);
+const blue = solidPng(8, 8, [0, 0, 255]);
+
+/** The finished result of an interaction: its @original once it carries the uploaded image. */
+function result(h: Harness, token: string): Promise<APIMessage> {
+  return h.discord.waitFor(() => {
+    const m = h.discord.original(token);
+    return m && m.attachments.length > 0 ? m : undefined;
+  }, 20_000, 'the result');
+}
+
+/**
+ * The private answer a member got: an ephemeral reply (refused before the deferral), or an ephemeral followup
+ * after the public "thinking…" was removed (refused after it).
+ */
+async function privateAnswer(h: Harness, interaction: { id: string; token: string }): Promise<string> {
+  return h.discord.waitFor(() => {
+    const cb = h.discord.callbacks(interaction.id)[0] as { type: number; data?: { content?: string; flags?: number } } | undefined;
+    if (cb?.type === 4 && ((cb.data?.flags ?? 0) & 64) === 64) return cb.data?.content ?? '';
+    if (cb?.type === 5) {
+      const f = h.discord.followups(interaction.token).find((m) => ((m.flags ?? 0) & 64) === 64);
+      if (f && h.discord.original(interaction.token) === undefined) return f.content;
+    }
+    return undefined;
+  }, 15_000, 'a private answer');
+}
+
+function modalOf(h: Harness, interactionId: string): ModalData {
+  const cb = h.discord.callbacks(interactionId)[0];
+  expect(cb?.type).toBe(9);
+  return cb?.data as ModalData;
+}
+
+function fieldIds(modal: ModalData): string[] {
+  return modal.components.flatMap((row) => row.components.map((c) => c.custom_id));
+}
+
+describe('/edit end to end', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('sends an image_edit with the attachment as source, the references, model and format, and delivers the result', async () => {
+    const source = h.discord.addAttachment({ filename: 'cat.png', contentType: 'image/png', data: red });
+    const ref1 = h.discord.addAttachment({ filename: 'style.jpg', contentType: 'image/jpeg', data: tinyJpeg() });
+    const ref2 = h.discord.addAttachment({ filename: 'still.gif', contentType: 'image/gif', data: tinyGif(1) });
+    const { token } = await h.discord.slashCommand({
+      name: 'edit',
+      options: [
+        opt.attachment('image', source.id),
+        opt.string('prompt', 'give the cat a hat'),
+        opt.string('model', 'uni-1-max'),
+        opt.string('format', 'jpeg'),
+        opt.attachment('reference2', ref2.id),
+        opt.attachment('reference1', ref1.id),
+      ],
+      attachments: [source, ref1, ref2],
+    });
+    const msg = await result(h, token);
+
+    expect(h.luma.posts()).toHaveLength(1);
+    expect(h.luma.posts()[0]?.body).toEqual({
+      prompt: 'give the cat a hat',
+      model: 'uni-1-max',
+      type: 'image_edit',
+      source: { url: source.url },
+      image_ref: [{ url: ref1.url }, { url: ref2.url }],
+      output_format: 'jpeg',
+      user_id: h.discord.defaultUser.id,
+    });
+    const gen = h.luma.generations()[0]!;
+    expect(gen.inputs[0]?.field).toBe('source');
+    expect(gen.inputs[0]?.bytes?.equals(red)).toBe(true);
+    expect(msg.embeds[0]?.title).toBe('Edited image');
+    expect(JSON.stringify(msg.embeds[0]?.fields)).not.toContain('Aspect ratio');
+    expect(JSON.stringify(msg.components)).toContain('job:edit:');
+  });
+
+  it('offers no aspect-ratio or style option, and at most seven references', async () => {
+    const { edit } = await import('../../commands/edit.js');
+    const names = (edit.data.options ?? []).map((o) => o.name);
+    expect(names).not.toContain('aspect_ratio');
+    expect(names).not.toContain('style');
+    expect(names.filter((n) => n.startsWith('reference'))).toHaveLength(7);
+  });
+
+  it('refuses a source that is not an image, privately and without calling Luma', async () => {
+    const notes = h.discord.addAttachment({ filename: 'notes.txt', contentType: 'text/plain', data: Buffer.from('hello') });
+    const i = await h.discord.slashCommand({
+      name: 'edit',
+      options: [opt.attachment('image', notes.id), opt.string('prompt', 'make it pretty')],
+      attachments: [notes],
+    });
+    expect(await privateAnswer(h, i)).toMatch(/notes\.txt.*not an image/);
+    expect(h.discord.callbacks(i.id)[0]?.type).toBe(4);
+    expect(h.luma.posts()).toHaveLength(0);
+  });
+
+  it('refuses a source larger than 50 MB before downloading it', async () => {
+    const huge = h.discord.addAttachment({ filename: 'huge.png', contentType: 'image/png', data: Buffer.alloc(51 * 1024 * 1024) });
+    const i = await h.discord.slashCommand({
+      name: 'edit',
+      options: [opt.attachment('image', huge.id), opt.string('prompt', 'smaller please')],
+      attachments: [huge],
+    });
+    expect(await privateAnswer(h, i)).toMatch(/huge\.png.*51\.0 MB.*up to 50 MB/);
+    expect(h.discord.requests.filter((r) => r.kind === 'cdn')).toHaveLength(0);
+    expect(h.luma.posts()).toHaveLength(0);
+  });
+
+  it('refuses an animated GIF after looking inside it, and sends nothing to Luma', async () => {
+    const gif = h.discord.addAttachment({ filename: 'dance.gif', contentType: 'image/gif', data: tinyGif(3) });
+    const i = await h.discord.slashCommand({
+      name: 'edit',
+      options: [opt.attachment('image', gif.id), opt.string('prompt', 'slow it down')],
+      attachments: [gif],
+    });
+    expect(await privateAnswer(h, i)).toMatch(/dance\.gif.*animated GIF/);
+    // It was deferred publicly (the download can take a while), then the public "thinking…" was removed.
+    expect(h.discord.callbacks(i.id)[0]?.type).toBe(5);
+    expect(h.discord.original(i.token)).toBeUndefined();
+    expect(h.discord.requests.some((r) => r.kind === 'cdn' && r.path.endsWith('/dance.gif'))).toBe(true);
+    expect(h.luma.posts()).toHaveLength(0);
+  });
+
+  it('refuses an animated GIF among the references too', async () => {
+    const source = h.discord.addAttachment({ filename: 'a.png', contentType: 'image/png', data: red });
+    const gif = h.discord.addAttachment({ filename: 'loop.gif', contentType: 'image/gif', data: tinyGif(2) });
+    const i = await h.discord.slashCommand({
+      name: 'edit',
+      options: [opt.attachment('image', source.id), opt.string('prompt', 'x'), opt.attachment('reference1', gif.id)],
+      attachments: [source, gif],
+    });
+    expect(await privateAnswer(h, i)).toMatch(/loop\.gif.*animated/);
+    expect(h.luma.posts()).toHaveLength(0);
+  });
+
+  it('refuses an empty prompt privately', async () => {
+    const source = h.discord.addAttachment({ filename: 'a.png', contentType: 'image/png', data: red });
+    const i = await h.discord.slashCommand({
+      name: 'edit',
+      options: [opt.attachment('image', source.id), opt.string('prompt', '   ')],
+      attachments: [source],
+    });
+    expect(await privateAnswer(h, i)).toMatch(/prompt is empty/i);
+    expect(h.luma.posts()).toHaveLength(0);
+  });
+
+  it('refuses more references than the API allows with the source, even from an older command definition', async () => {
+    const source = h.discord.addAttachment({ filename: 'a.png', contentType: 'image/png', data: red });
+    const refs = Array.from({ length: 8 }, (_, n) =>
+      h.discord.addAttachment({ filename: `r${n + 1}.png`, contentType: 'image/png', data: solidPng(4, 4, [n * 30, 0, 0]) }),
+    );
+    const i = await h.discord.slashCommand({
+      name: 'edit',
+      options: [
+        opt.attachment('image', source.id),
+        opt.string('prompt', 'blend all of these'),
+        ...refs.map((r, n) => opt.attachment(`reference${n + 1}`, r.id)),
+      ],
+      attachments: [source, ...refs],
+    });
+    expect(await privateAnswer(h, i)).toMatch(/at most 7 references.*8 images in all.*attached 8/);
+    expect(h.discord.callbacks(i.id)[0]?.type).toBe(4);
+    expect(h.luma.posts()).toHaveLength(0);
+  });
+});
+
+describe('"Edit image" on a message end to end', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('explains privately, and opens no modal, on a message without an image', async () => {
+    const message = h.discord.addMessage({ content: 'just words' });
+    const i = await h.discord.messageContextMenu({ name: 'Edit image', message });
+    expect(await privateAnswer(h, i)).toMatch(/no image the bot can edit/);
+    expect(h.discord.callbacks(i.id).map((c) => c.type)).toEqual([4]);
+  });
+
+  it('opens a modal whose custom_id carries the target, and the submit edits that image and points back to it', async () => {
+    const photo = h.discord.addAttachment({ filename: 'photo.png', contentType: 'image/png', data: red });
+    const message = h.discord.addMessage({ content: 'look', attachments: [photo] });
+    const menu = await h.discord.messageContextMenu({ name: 'Edit image', message });
+    const modal = await h.discord.waitFor(() => modalOf(h, menu.id), 5000, 'the modal');
+
+    // The modal is the first and only answer to the command; one field (the prompt) for a single image.
+    expect(h.discord.callbacks(menu.id)).toHaveLength(1);
+    expect(modal.custom_id.length).toBeLessThanOrEqual(100);
+    expect(modal.custom_id).toContain(message.channel_id);
+    expect(modal.custom_id).toContain(message.id);
+    expect(fieldIds(modal)).toEqual(['prompt']);
+
+    const submit = await h.discord.modalSubmit({ customId: modal.custom_id, fields: { prompt: 'make it blue' } });
+    const msg = await result(h, submit.token);
+    expect(h.discord.callbacks(submit.id)[0]?.type).toBe(5);
+    const body = h.luma.posts()[0]?.body as { type: string; prompt: string; source: { url: string }; user_id: string };
+    expect(body).toMatchObject({ type: 'image_edit', prompt: 'make it blue', model: 'uni-1', user_id: h.discord.defaultUser.id });
+    expect(body).not.toHaveProperty('image_ref');
+    expect(h.luma.generations()[0]?.inputs[0]?.bytes?.equals(red)).toBe(true);
+    // Delivered like /imagine's — image, details, buttons — with a link back to the edited message.
+    const link = `https://discord.com/channels/${h.discord.guildId}/${message.channel_id}/${message.id}`;
+    expect(JSON.stringify(msg.embeds[0]?.fields)).toContain(link);
+    expect(JSON.stringify(msg.components)).toContain('job:reroll:');
+  });
+
+  it('asks which of three images to edit and sends the chosen one as the source', async () => {
+    const files = [red, green, blue].map((data, n) => h.discord.addAttachment({ filename: `p${n + 1}.png`, contentType: 'image/png', data }));
+    const message = h.discord.addMessage({ attachments: files });
+    const menu = await h.discord.messageContextMenu({ name: 'Edit image', message });
+    const modal = await h.discord.waitFor(() => modalOf(h, menu.id), 5000, 'the modal');
+    expect(fieldIds(modal).sort()).toEqual(['image', 'prompt']);
+    expect(JSON.stringify(modal)).toMatch(/1 to 3/);
+
+    // A number outside 1–3 is refused privately, before the deferral.
+    const wrong = await h.discord.modalSubmit({ customId: modal.custom_id, fields: { image: '4', prompt: 'x' } });
+    expect(await privateAnswer(h, wrong)).toMatch(/1 to 3/);
+    expect(h.discord.callbacks(wrong.id)[0]?.type).toBe(4);
+    expect(h.luma.posts()).toHaveLength(0);
+
+    const submit = await h.discord.modalSubmit({ customId: modal.custom_id, fields: { image: '2', prompt: 'add stripes' } });
+    await result(h, submit.token);
+    expect(h.luma.posts()).toHaveLength(1);
+    const input = h.luma.generations()[0]?.inputs[0];
+    expect(input?.field).toBe('source');
+    expect(input?.bytes?.equals(green)).toBe(true);
+  });
+
+  it('edits an image embed through Discord’s media proxy, never the image’s own host', async () => {
+    const embedImage = h.discord.addEmbedImage({ data: blue, url: 'https://images.example.com/sky.png' });
+    const message = h.discord.addMessage({ content: 'https://images.example.com/sky.png', embeds: [{ image: { url: embedImage.url } }] });
+    const menu = await h.discord.messageContextMenu({ name: 'Edit image', message });
+    const modal = await h.discord.waitFor(() => modalOf(h, menu.id), 5000, 'the modal');
+    const submit = await h.discord.modalSubmit({ customId: modal.custom_id, fields: { prompt: 'add clouds' } });
+    await result(h, submit.token);
+    const body = h.luma.posts()[0]?.body as { source: { url: string } };
+    expect(body.source.url).toBe(embedImage.proxy_url);
+    expect(body.source.url.startsWith(`${h.discord.mediaOrigin}/external/`)).toBe(true);
+    expect(h.luma.generations()[0]?.inputs[0]?.bytes?.equals(blue)).toBe(true);
+  });
+
+  it('does not offer an embed image that is not on Discord’s media proxy', async () => {
+    const message = h.discord.addMessage({
+      embeds: [{ image: { url: 'https://evil.example/x.png', proxy_url: 'https://evil.example/x.png' } }],
+    });
+    const i = await h.discord.messageContextMenu({ name: 'Edit image', message });
+    expect(await privateAnswer(h, i)).toMatch(/no image the bot can edit/);
+    expect(h.discord.callbacks(i.id).map((c) => c.type)).toEqual([4]);
+  });
+
+  it('edits a result the bot made through its generation_id, without reading the message again', async () => {
+    const first = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'a red barn')] });
+    const made = await result(h, first.token);
+    const menu = await h.discord.messageContextMenu({ name: 'Edit image', message: made });
+    const modal = await h.discord.waitFor(() => modalOf(h, menu.id), 5000, 'the modal');
+    expect(fieldIds(modal)).toEqual(['prompt']);
+    const submit = await h.discord.modalSubmit({ customId: modal.custom_id, fields: { prompt: 'paint it blue' } });
+    const msg = await result(h, submit.token);
+
+    const [, second] = h.luma.posts();
+    const firstGeneration = h.luma.generations()[0]!;
+    expect(second?.body).toMatchObject({ type: 'image_edit', source: { generation_id: firstGeneration.id }, prompt: 'paint it blue' });
+    expect(h.luma.generations()[1]?.inputs[0]?.kind).toBe('generation_id');
+    expect(h.discord.requestsTo('GET', `/channels/${made.channel_id}/messages/${made.id}`)).toHaveLength(0);
+    expect(JSON.stringify(msg.embeds[0]?.fields)).toContain(made.id);
+  });
+
+  it('explains privately on the bot’s own failure message, which has no image', async () => {
+    h.luma.planNext({ failWith: 'content_moderated' });
+    const first = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'something flagged')] });
+    const failed = await h.discord.waitFor(() => {
+      const m = h.discord.original(first.token);
+      return m && JSON.stringify(m.embeds).includes('safety filter') ? m : undefined;
+    }, 15_000, 'the failure message');
+    const i = await h.discord.messageContextMenu({ name: 'Edit image', message: failed });
+    expect(await privateAnswer(h, i)).toMatch(/no image the bot can edit/);
+    expect(h.discord.callbacks(i.id).map((c) => c.type)).toEqual([4]);
+  });
+
+  it('edits an older result by the job id on its buttons when no message link was stored', async () => {
+    const first = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'a red barn')] });
+    const made = await result(h, first.token);
+    await h.bot.ctx.storage.delete(`jobmsg:${made.id}`);
+    const menu = await h.discord.messageContextMenu({ name: 'Edit image', message: made });
+    const modal = await h.discord.waitFor(() => modalOf(h, menu.id), 5000, 'the modal');
+    const submit = await h.discord.modalSubmit({ customId: modal.custom_id, fields: { prompt: 'at night' } });
+    await result(h, submit.token);
+    expect(h.luma.posts()[1]?.body).toMatchObject({ source: { generation_id: h.luma.generations()[0]!.id } });
+    expect(h.discord.requestsTo('GET', `/channels/${made.channel_id}/messages/${made.id}`)).toHaveLength(1);
+  });
+
+  it('fetches the message again when its attachment URLs have expired, and edits with the fresh URL', async () => {
+    const photo = h.discord.addAttachment({ filename: 'old.png', contentType: 'image/png', data: green });
+    const message = h.discord.addMessage({ attachments: [photo] });
+    const menu = await h.discord.messageContextMenu({ name: 'Edit image', message });
+    const modal = await h.discord.waitFor(() => modalOf(h, menu.id), 5000, 'the modal');
+    const seenUrl = photo.url;
+    h.discord.expireAttachmentUrls();
+    expect((await fetch(seenUrl)).status).toBe(404);
+
+    const submit = await h.discord.modalSubmit({ customId: modal.custom_id, fields: { prompt: 'sharper' } });
+    await result(h, submit.token);
+    expect(h.discord.requestsTo('GET', `/channels/${message.channel_id}/messages/${message.id}`)).toHaveLength(1);
+    const body = h.luma.posts()[0]?.body as { source: { url: string } };
+    expect(body.source.url).not.toBe(seenUrl);
+    expect(h.luma.generations()[0]?.inputs[0]?.bytes?.equals(green)).toBe(true);
+  });
+
+  it('says so when the bot can no longer read the message, and sends nothing to Luma', async () => {
+    const channelId = '1300000000000000077';
+    const photo = h.discord.addAttachment({ filename: 'secret.png', contentType: 'image/png', data: red, channelId });
+    const message = h.discord.addMessage({ channelId, attachments: [photo] });
+    const menu = await h.discord.messageContextMenu({ name: 'Edit image', message, channelId });
+    const modal = await h.discord.waitFor(() => modalOf(h, menu.id), 5000, 'the modal');
+    h.discord.markChannelUnreadable(channelId);
+    const submit = await h.discord.modalSubmit({ customId: modal.custom_id, fields: { prompt: 'x' }, channelId });
+    expect(await privateAnswer(h, submit)).toMatch(/can no longer read that message/);
+    expect(h.luma.posts()).toHaveLength(0);
+  });
+
+  it('says so when the message was deleted', async () => {
+    const customId = `modal:editimg:${h.discord.channelId}:1399999999999999999:1`;
+    const submit = await h.discord.modalSubmit({ customId, fields: { prompt: 'x' } });
+    expect(await privateAnswer(h, submit)).toMatch(/message is gone/);
+    expect(h.luma.posts()).toHaveLength(0);
+  });
+
+  it('refuses an empty prompt in the modal before anything else', async () => {
+    const photo = h.discord.addAttachment({ filename: 'a.png', contentType: 'image/png', data: red });
+    const message = h.discord.addMessage({ attachments: [photo] });
+    const menu = await h.discord.messageContextMenu({ name: 'Edit image', message });
+    const modal = await h.discord.waitFor(() => modalOf(h, menu.id), 5000, 'the modal');
+    const submit = await h.discord.modalSubmit({ customId: modal.custom_id, fields: { prompt: '  \n ' } });
+    expect(await privateAnswer(h, submit)).toMatch(/prompt is empty/i);
+    expect(h.discord.callbacks(submit.id)[0]?.type).toBe(4);
+    expect(h.luma.posts()).toHaveLength(0);
+  });
+
+  it('refuses an animated GIF attachment and sends nothing to Luma', async () => {
+    const gif = h.discord.addAttachment({ filename: 'spin.gif', contentType: 'image/gif', data: tinyGif(4) });
+    const message = h.discord.addMessage({ attachments: [gif] });
+    const menu = await h.discord.messageContextMenu({ name: 'Edit image', message });
+    const modal = await h.discord.waitFor(() => modalOf(h, menu.id), 5000, 'the modal');
+    const submit = await h.discord.modalSubmit({ customId: modal.custom_id, fields: { prompt: 'stop spinning' } });
+    expect(await privateAnswer(h, submit)).toMatch(/spin\.gif.*animated GIF/);
+    expect(h.luma.posts()).toHaveLength(0);
+  });
+
+  it('refuses a too-large attachment on a message', async () => {
+    const big = h.discord.addAttachment({ filename: 'poster.png', contentType: 'image/png', data: Buffer.alloc(51 * 1024 * 1024) });
+    const message = h.discord.addMessage({ attachments: [big] });
+    const menu = await h.discord.messageContextMenu({ name: 'Edit image', message });
+    const modal = await h.discord.waitFor(() => modalOf(h, menu.id), 5000, 'the modal');
+    const submit = await h.discord.modalSubmit({ customId: modal.custom_id, fields: { prompt: 'x' } });
+    expect(await privateAnswer(h, submit)).toMatch(/poster\.png.*up to 50 MB/);
+    expect(h.luma.posts()).toHaveLength(0);
+  });
+});
