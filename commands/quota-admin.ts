@@ -12,7 +12,7 @@ import type { SlashCommand } from '../src/discord/command.js';
 import { UserFacingError } from '../src/errors.js';
 import { describeLimit, limitProblem, MAX_LIMIT, MAX_ROLE_LIMITS, MAX_USER_OVERRIDES, MIN_LIMIT, type GuildQuotaSettings, type Limit } from '../src/quota/model.js';
 import { isPeriod, PERIODS, type Period } from '../src/quota/periods.js';
-import { quotaServiceOf, renderOverview } from '../src/quota/render.js';
+import { renderOverview } from '../src/quota/render.js';
 
 /*
  * Server admins' quota settings. A command of its own, because `default_member_permissions` applies to a whole
@@ -127,7 +127,7 @@ export const quotaAdmin: SlashCommand = {
     if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
       throw new UserFacingError('Only members with the Manage Server permission can change quotas. Nothing was changed. Use /quota to see your own.', { code: 'not_admin' });
     }
-    const service = quotaServiceOf(ctx);
+    const service = ctx.quota;
     const guildId = interaction.guildId;
     const sub = interaction.options.getSubcommand(true);
     const log = ctx.logger.child({ component: 'quota', guildId, adminId: interaction.user.id, subcommand: sub });

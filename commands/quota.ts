@@ -1,7 +1,7 @@
 import { ApplicationCommandType, ApplicationIntegrationType, InteractionContextType, MessageFlags } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
 import { requesterOf } from '../src/discord/flow.js';
-import { quotaServiceOf, renderStatus } from '../src/quota/render.js';
+import { renderStatus } from '../src/quota/render.js';
 
 /** `/quota`: a member's own allowance, use and reset time. Private, and available wherever /imagine is. */
 export const quota: SlashCommand = {
@@ -15,7 +15,7 @@ export const quota: SlashCommand = {
   },
 
   async execute(interaction, ctx) {
-    const service = quotaServiceOf(ctx);
+    const service = ctx.quota;
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const status = await service.status({
       ...requesterOf(interaction),

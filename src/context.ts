@@ -5,7 +5,7 @@ import type { JobEngine } from './jobs/engine.js';
 import type { JobStore } from './jobs/store.js';
 import type { Logger } from './logger.js';
 import type { LumaClient } from './luma/client.js';
-import type { QuotaGate } from './quota/types.js';
+import type { QuotaService } from './quota/service.js';
 import type { Storage } from './storage.js';
 
 /** What command handlers get: built once in main.ts, passed down (no module-level singletons). */
@@ -19,5 +19,5 @@ export interface BotContext {
   readonly engine: JobEngine;
   readonly jobs: JobStore;
   readonly discord: DiscordResponder;
-  readonly quota: QuotaGate | undefined;
+  readonly quota: QuotaService;
 }

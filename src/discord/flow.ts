@@ -18,11 +18,11 @@ export function requesterOf(interaction: BaseInteraction): Requester {
  */
 export async function startJob(interaction: BaseInteraction, ctx: BotContext, spec: JobSpec): Promise<JobRecord> {
   const job = jobFromInteraction(interaction, spec);
-  await ctx.quota?.reserve(job, requesterOf(interaction));
+  await ctx.quota.reserve(job, requesterOf(interaction));
   try {
     await ctx.engine.enqueue(job);
   } catch (err) {
-    await ctx.quota?.refund(job, 'enqueue_failed');
+    await ctx.quota.refund(job, 'enqueue_failed');
     throw err;
   }
   return job;

@@ -1,17 +1,9 @@
-import type { BotContext } from '../context.js';
-import { UserFacingError } from '../errors.js';
 import { describeLimit, type Limit, type LimitSource } from './model.js';
 import { discordTime, periodPhrase } from './periods.js';
-import { QuotaService, type GuildOverview, type QuotaStatus } from './service.js';
+import type { GuildOverview, QuotaStatus } from './service.js';
 
 /** Discord's message content limit. */
 const MAX_CONTENT = 2000;
-
-/** The quota service behind `ctx.quota`; the quota commands need more of it than the QuotaGate the job flow uses. */
-export function quotaServiceOf(ctx: BotContext): QuotaService {
-  if (ctx.quota instanceof QuotaService) return ctx.quota;
-  throw new UserFacingError('Quotas are not enabled on this bot.', { code: 'quota_disabled' });
-}
 
 export function describeCosts(weights: QuotaStatus['weights']): string {
   const max = weights['uni-1-max'];
