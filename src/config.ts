@@ -21,6 +21,8 @@ export interface Config {
   readonly storageUrl: string;
   readonly logLevel: LogLevel;
   readonly logFormat: 'auto' | 'json' | 'pretty';
+  /** Shards `npm run start:shards` spawns (SHARD_COUNT); 'auto' asks Discord for its recommendation. */
+  readonly shardCount: number | 'auto';
   /** How often a job is polled, ms (Luma asks for 2–5 s). */
   readonly pollIntervalMs: number;
   /** Least time between two progress edits of one reply, ms. */
@@ -177,6 +179,9 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     problems.push(`LOG_FORMAT must be auto, json or pretty (got "${logFormatRaw}").`);
   }
 
+  const shardRaw = get('SHARD_COUNT') ?? 'auto';
+  const shardCount = shardRaw === 'auto' ? 'auto' : int('SHARD_COUNT', 1, 1, 10_000);
+
   const config: Config = {
     discordToken,
     discordApplicationId: snowflake('DISCORD_APPLICATION_ID'),
@@ -188,6 +193,7 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     storageUrl,
     logLevel: logLevelRaw as LogLevel,
     logFormat: logFormatRaw as Config['logFormat'],
+    shardCount,
     pollIntervalMs: int('POLL_INTERVAL_MS', 2500, 50, 60_000),
     progressIntervalMs: int('PROGRESS_INTERVAL_MS', 3000, 0, 60_000),
     lumaMaxConcurrentJobs: int('LUMA_MAX_CONCURRENT_JOBS', 10, 1, 1000),

@@ -1,0 +1,47 @@
+// `npm run start:shards`: runs the bot as several processes, one discord.js shard each, for large bots.
+// Every shard is the ordinary entry point (index.js); they share state through STORAGE_URL, which should then be
+// Redis: quotas, the spend cap and job records are shared and locked across processes there.
+import { ShardingManager } from 'discord.js';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfigFromEnvironment } from './config.js';
+import { createLogger } from './logger.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = await loadConfigFromEnvironment();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`${err.message}\nSee .env.example for every setting.`);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const logger = createLogger(config).child({ component: 'shards' });
+  if (config.storageUrl.startsWith('sqlite://')) {
+    logger.warn('STORAGE_URL is SQLite: shards on this machine share the file, but only Redis makes quota and spend-cap checks atomic across processes');
+  }
+  const manager = new ShardingManager(fileURLToPath(new URL('./index.js', import.meta.url)), {
+    token: config.discordToken,
+    totalShards: config.shardCount,
+    respawn: true,
+  });
+  manager.on('shardCreate', (shard) => {
+    logger.info({ shard: shard.id }, 'shard started');
+    shard.on('death', () => logger.warn({ shard: shard.id }, 'shard process exited; respawning'));
+  });
+  // Forward stop signals so each shard saves its jobs and exits cleanly.
+  const stop = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'stopping shards');
+    for (const shard of manager.shards.values()) shard.process?.kill(signal);
+    setTimeout(() => process.exit(0), 12_000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  await manager.spawn();
+}
+
+main().catch((err: unknown) => {
+  console.error('Could not start the shards:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});
