@@ -1,6 +1,9 @@
 import type { BaseInteraction, RepliableInteraction } from 'discord.js';
 import type { BotContext } from '../context.js';
 import { UserFacingError, apology, newReference } from '../errors.js';
+import { sniffImageType } from '../http/download.js';
+import { fitToLimit } from '../images/fit.js';
+import { DEFAULT_ATTACHMENT_LIMIT } from '../jobs/create.js';
 import { resultMessage, resultFilename } from './render.js';
 import { replyPrivately } from './reply.js';
 import type { Command, ComponentHandler } from './command.js';
@@ -71,22 +74,31 @@ async function reportError(interaction: RepliableInteraction, err: unknown, log:
   }
 }
 
-/** Results that could not be delivered earlier are handed over the next time the member uses the bot. */
+/**
+ * Results that could not be delivered earlier are handed over the next time the member uses the bot. One that
+ * fails again goes back on the list: a kept result is only dropped once it has reached the member.
+ */
 async function handOverUndelivered(interaction: RepliableInteraction, ctx: BotContext): Promise<void> {
   if (!interaction.deferred && !interaction.replied) return;
   const ids = await ctx.jobs.takeUndelivered(interaction.user.id);
   for (const id of ids) {
-    const job = await ctx.jobs.get(id);
-    const bytes = await ctx.jobs.getResult(id);
-    if (!job || !bytes) continue;
-    const name = resultFilename(job, 'image/png');
-    const msg = resultMessage(job, { name, data: bytes, contentType: 'image/png' }, { mention: true });
-    await ctx.discord.followUp(interaction.applicationId, interaction.token, {
-      ...msg,
-      content: `<@${job.discord.userId}>, here is an image the bot could not deliver earlier.`,
-    });
-    job.step = 'done';
-    job.delivery = { via: 'original', at: Date.now() };
-    await ctx.jobs.save(job);
+    try {
+      const job = await ctx.jobs.get(id);
+      const bytes = await ctx.jobs.getResult(id);
+      if (!job || !bytes) continue;
+      const fitted = await fitToLimit(bytes, sniffImageType(bytes) ?? 'image/png', interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT);
+      const file = { name: resultFilename(job, fitted.contentType), data: fitted.data, contentType: fitted.contentType };
+      const msg = resultMessage(job, file, { mention: true, compressed: fitted.compressed });
+      const sent = await ctx.discord.followUp(interaction.applicationId, interaction.token, {
+        ...msg,
+        content: `<@${job.discord.userId}>, here is an image the bot could not deliver earlier.`,
+      });
+      job.step = 'done';
+      job.delivery = { via: 'original', messageId: sent.id, channelId: sent.channel_id, at: Date.now() };
+      await ctx.jobs.save(job);
+    } catch (err) {
+      await ctx.jobs.addUndelivered(interaction.user.id, id);
+      ctx.logger.warn({ err, jobId: id, userId: interaction.user.id }, 'kept result could not be handed over; will try again next time');
+    }
   }
 }
