@@ -2,6 +2,7 @@
 // (a user's attachment, a presigned URL in an API response), so the origin can be pinned, redirects are not
 // followed, and the byte cap is enforced while streaming rather than trusting Content-Length.
 import { Agent, request, type Dispatcher } from 'undici';
+import { responseUntilAborted } from './abort.js';
 
 export interface DownloadOptions {
   /** Largest body accepted, in bytes; checked against Content-Length and while streaming. */
@@ -62,7 +63,7 @@ export async function downloadImage(url: string, opts: DownloadOptions): Promise
   const dispatcher: Dispatcher = opts.dispatcher ?? (ownAgent as Agent);
   let body: Dispatcher.ResponseData['body'] | undefined;
   try {
-    const res = await untilAborted(
+    const res = await responseUntilAborted(
       request(target, {
         method: 'GET',
         signal: controller.signal,
@@ -215,30 +216,3 @@ function tooLarge(where: string, maxBytes: number): DownloadError {
   return new DownloadError('too_large', `Download from ${where} is larger than ${maxBytes} bytes`);
 }
 
-// undici only acts on an abort once the socket is connected; settle as soon as the signal fires, and drop a
-// response that arrives afterwards.
-function untilAborted(
-  promise: Promise<Dispatcher.ResponseData>,
-  signal: AbortSignal,
-): Promise<Dispatcher.ResponseData> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const onAbort = () => {
-      settled = true;
-      reject(signal.reason);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (res) => {
-        signal.removeEventListener('abort', onAbort);
-        if (settled) res.body.on('error', noop).destroy();
-        else resolve(res);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        if (!settled) reject(err);
-      },
-    );
-  });
-}

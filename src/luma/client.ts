@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
+import { responseUntilAborted } from '../http/abort.js';
 import type { Logger } from 'pino';
 import type { Generation, GenerationRequest } from './types.js';
 import {
@@ -197,7 +198,7 @@ export class LumaClient {
     );
 
     try {
-      const res = await untilAborted(
+      const res = await responseUntilAborted(
         request(`${this.baseURL}${path}`, {
           method,
           headers,
@@ -209,7 +210,6 @@ export class LumaClient {
           bodyTimeout: timeoutMs + 1_000,
         }),
         controller.signal,
-        (late) => late.body.on('error', noop).destroy(),
       );
       const responseHeaders = flattenHeaders(res.headers);
       const requestId = responseHeaders['x-request-id'];
@@ -305,30 +305,6 @@ class SendTracker implements Dispatcher.DispatchHandler {
   }
 }
 
-// undici only acts on an abort once the socket is connected, so a hung connect would outlive our timeout;
-// settle as soon as the signal fires and clean up whatever arrives later.
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, onLate: (value: T) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const onAbort = () => {
-      settled = true;
-      reject(signal.reason);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        if (settled) onLate(value);
-        else resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        if (!settled) reject(err);
-      },
-    );
-  });
-}
 
 async function sleep(delayMs: number, signal: AbortSignal | undefined): Promise<void> {
   try {
@@ -381,8 +357,6 @@ function isGeneration(value: unknown): value is Generation {
 function redact(text: string, secret: string): string {
   return text.includes(secret) ? text.split(secret).join('[redacted]') : text;
 }
-
-function noop(): void {}
 
 function ms(started: number): number {
   return Math.round(performance.now() - started);
