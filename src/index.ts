@@ -13,7 +13,30 @@ async function run(): Promise<void> {
     }
     throw err;
   }
-  let bot;
+  // Listening from the start: a SIGTERM while the bot is still starting (an orchestrator replacing it at once)
+  // must end in the same clean exit 0, not a kill by signal. Starting then finishes and stops straight away.
+  let bot: Awaited<ReturnType<typeof startBot>> | undefined;
+  let stopping = false;
+  const stop = (running: NonNullable<typeof bot>) => {
+    running.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        running.ctx.logger.error({ err }, 'error while shutting down');
+        process.exit(0);
+      },
+    );
+  };
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    // Hard deadline: unfinished jobs are stored and resume at the next start, so exiting is always safe.
+    setTimeout(() => process.exit(0), 10_000).unref();
+    if (!bot) return; // still starting: stopped as soon as it is up
+    bot.ctx.logger.info({ signal }, 'shutting down');
+    stop(bot);
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
   try {
     bot = await startBot(config);
   } catch (err) {
@@ -23,23 +46,10 @@ async function run(): Promise<void> {
     }
     throw err;
   }
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    bot.ctx.logger.info({ signal }, 'shutting down');
-    // Hard deadline: unfinished jobs are stored and resume at the next start, so exiting is always safe.
-    setTimeout(() => process.exit(0), 10_000).unref();
-    bot.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        bot.ctx.logger.error({ err }, 'error while shutting down');
-        process.exit(0);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  if (stopping) {
+    bot.ctx.logger.info('shutting down: a signal came while starting');
+    stop(bot);
+  }
 }
 
 run().catch((err: unknown) => {

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BaseInteraction } from 'discord.js';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
@@ -51,12 +54,29 @@ const TOKEN_MARGIN_MS = 45_000;
 const MAX_RESULT_BYTES = 64 * 1024 * 1024;
 /** After a concurrency 429, the effective limit stays lowered this long. */
 const CONCURRENCY_BACKOFF_MS = 60_000;
+/**
+ * A concurrency 429 while none of our jobs is at Luma means someone else holds the account's slots, and we cannot
+ * see one free up: probe again after this long (Luma's own Retry-After, 60 s, is longer than members should wait).
+ */
+const CONCURRENCY_PROBE_MS = 10_000;
+/** How long stop() lets running steps finish before cutting the ones still waiting on the network. */
+const STOP_GRACE_MS = 6000;
 /** A job whose polls keep failing is given up after this long without a successful answer. */
 const POLL_GIVE_UP_MS = 15 * 60_000;
 const MAX_POLLS_AT_ONCE = 16;
+/**
+ * A queued job's place changes every time anyone's job starts: re-showing it at the normal progress pace would
+ * edit every waiting reply every few seconds in a long queue. Its place is refreshed this many times less often.
+ */
+const QUEUE_PROGRESS_FACTOR = 3;
 const DOWNLOAD_ATTEMPTS = 4;
 
-type Task = 'submit' | 'poll' | 'transfer' | 'progress';
+type Task = 'submit' | 'poll' | 'transfer' | 'progress' | 'finish';
+
+/** The reason in-flight calls are aborted with when the process stops. */
+class ShutdownError extends Error {
+  override name = 'ShutdownError';
+}
 
 /**
  * The one scheduler for every job in this process. Jobs are records that move through steps; each step is a
@@ -76,6 +96,12 @@ export class JobEngine {
   private serveCounter = 0;
   private concurrencyCap: number;
   private concurrencyCapUntil = 0;
+  /** No POST before this time (a per-minute 429, or a concurrency 429 with none of our jobs at Luma). */
+  private postPausedUntil = 0;
+  /** Jobs loaded by start(): they may have been half-delivered by the previous process. */
+  private readonly resumed = new Set<string>();
+  /** Aborted when stop() gives up waiting: cuts Luma calls and downloads that hang. */
+  private readonly shutdown = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
   private repump = false;
@@ -88,31 +114,58 @@ export class JobEngine {
     this.now = deps.now ?? Date.now;
     this.log = deps.logger.child({ component: 'jobs' });
     this.concurrencyCap = deps.config.lumaMaxConcurrentJobs;
+    // Every running poll, POST and download listens on this one signal (and stops listening when it ends): dozens
+    // at once is normal, not a leak.
+    setMaxListeners(0, this.shutdown.signal);
   }
 
   /** Loads every unfinished job from storage and starts working on them. */
   async start(): Promise<void> {
     const jobs = await this.deps.store.listActive();
+    let count = 0;
     for (const job of jobs) {
+      // Interactions are handled from the moment the gateway is ready, which is before this runs: a job enqueued
+      // meanwhile is already here, maybe mid-step, and its stored copy must not replace it (that would submit it twice).
+      if (this.jobs.has(job.id)) continue;
       if (job.step === 'submitting' && job.generationId === undefined) {
-        // The process died between sending the POST and saving its answer. Luma has no idempotency key and no
-        // way to list jobs, so the job is sent again: the member is charged once (one reservation), but Luma
-        // may bill the operator twice for this narrow window (documented in the README).
+        // The process died between sending the POST and saving its answer (the one window left: a POST round trip
+        // plus one storage write). Luma has no idempotency key and no way to list jobs, so the job is sent again:
+        // the member gets one image and is charged once (one reservation), but Luma may bill the operator twice.
         this.log.warn({ jobId: job.id, userId: job.discord.userId }, 'resubmitting a job whose POST outcome was not saved before a restart');
         job.step = 'queued';
       }
       if (job.step === 'submitting') job.step = 'polling';
       this.jobs.set(job.id, job);
+      this.resumed.add(job.id);
+      count++;
     }
-    if (jobs.length > 0) this.log.info({ count: jobs.length }, 'resumed unfinished jobs');
+    if (count > 0) this.log.info({ count }, 'resumed unfinished jobs');
     this.wake();
   }
 
-  /** Stops taking work, lets running tasks finish (each ends with a save), and leaves the rest stored for the next start. */
-  async stop(timeoutMs = 8000): Promise<void> {
+  /**
+   * Stops taking work and lets running steps finish (each ends with a save). A step still waiting on the network
+   * after the grace period is cut; its record stays at its last saved step and the next start resumes it. Resolves
+   * when nothing of the engine runs any more, so storage can be closed.
+   */
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    if (await this.settled(graceMs)) return;
+    this.log.warn({ running: this.inFlight.size }, 'cutting running job steps short to shut down; they resume at the next start');
+    this.shutdown.abort(new ShutdownError('the bot is shutting down'));
+    await this.settled(1500);
+  }
+
+  private async settled(ms: number): Promise<boolean> {
+    if (this.inFlight.size === 0) return true;
+    const timeout = sleep(ms, false, { ref: false });
+    return Promise.race([Promise.allSettled([...this.inFlight]).then(() => true), timeout]);
+  }
+
+  /** True once stop() cut running steps: errors from then on are the shutdown's, not the job's. */
+  private get cut(): boolean {
+    return this.shutdown.signal.aborted;
   }
 
   /** Persists a new job and queues it. Resolves once it is stored: from then on a restart cannot lose it. */
@@ -135,6 +188,7 @@ export class JobEngine {
     job.progress = {};
     delete job.failure;
     delete job.notBefore;
+    delete job.originalUploadTried; // a new interaction, a new reply
     await this.deps.store.save(job);
     this.jobs.set(job.id, job);
     this.wake();
@@ -166,6 +220,7 @@ export class JobEngine {
     this.busy.set(job.id, task);
     const p = fn()
       .catch((err: unknown) => {
+        if (this.cut) return; // the shutdown's doing, not the job's: it resumes at the next start
         this.log.error({ err, jobId: job.id, task }, 'job task crashed');
         return this.fail(job, { kind: 'fail', failure: { code: 'internal', userMessage: 'Something went wrong on our side. This did not count against your quota.', ref: newReference(), retryable: true }, refund: true, log: 'error' });
       })
@@ -207,21 +262,32 @@ export class JobEngine {
       return true;
     };
 
-    // Submissions: within the account's limits, fairly.
+    // Submissions: within the account's limits, fairly. Who is at Luma is counted once per pass (not per
+    // candidate), so a pass stays linear in the number of jobs.
+    const atLuma = this.atLumaCounts();
     for (;;) {
-      const wait = this.submitSlotWait(now);
+      const wait = this.submitSlotWait(now, atLuma.total);
       if (wait > 0) {
         if (this.hasQueued()) nextDue = Math.min(nextDue, now + wait);
         break;
       }
-      const job = this.pickFair(now, due);
+      const job = this.pickFair(due, atLuma.byUser);
       if (!job) break;
       this.markServed(job);
+      // Counted now, not when the POST goes out (after an await): a pass that picks several jobs must see each.
+      this.postTimes.push(now);
+      atLuma.total++;
+      atLuma.byUser.set(job.discord.userId, (atLuma.byUser.get(job.discord.userId) ?? 0) + 1);
       this.run(job, 'submit', () => this.submit(job));
     }
 
-    let polls = [...this.busy.values()].filter((t) => t === 'poll').length;
-    let transfers = [...this.busy.values()].filter((t) => t === 'transfer').length;
+    let polls = 0;
+    let transfers = 0;
+    for (const t of this.busy.values()) {
+      if (t === 'poll') polls++;
+      else if (t === 'transfer') transfers++;
+    }
+    let queuedDueForProgress = false;
     for (const job of this.jobs.values()) {
       if (this.busy.has(job.id)) continue;
       if (job.step === 'polling') {
@@ -234,24 +300,27 @@ export class JobEngine {
           transfers++;
           this.run(job, 'transfer', () => this.transfer(job));
         }
+      } else if (job.step === 'failing') {
+        this.run(job, 'finish', () => this.finishFailure(job));
+      } else if (job.step === 'queued') {
+        const wait = this.progressWait(job, now, QUEUE_PROGRESS_FACTOR);
+        if (wait > 0) nextDue = Math.min(nextDue, now + wait);
+        else queuedDueForProgress = true;
       }
     }
 
-    // Members waiting in our queue see their place in it.
-    const positions = this.queuePositions();
-    for (const [id, position] of positions) {
-      const job = this.jobs.get(id);
-      if (!job || this.busy.has(id)) continue;
-      const wait = this.progressWait(job, now);
-      if (wait > 0) {
-        nextDue = Math.min(nextDue, now + wait);
-        continue;
-      }
-      if (progressText(job, { now, queuePosition: position }) !== job.progress.text) {
-        this.run(job, 'progress', () => this.editProgress(job, position));
+    // Members waiting in our queue see their place in it (worked out only when one of them is due an edit).
+    if (queuedDueForProgress) {
+      for (const [id, position] of this.queuePositions()) {
+        const job = this.jobs.get(id);
+        if (!job || this.busy.has(id) || this.progressWait(job, now, QUEUE_PROGRESS_FACTOR) > 0) continue;
+        if (progressText(job, { now, queuePosition: position }) !== job.progress.text) {
+          this.run(job, 'progress', () => this.editProgress(job, position));
+        }
       }
     }
 
+    this.pruneServed();
     if (nextDue !== Infinity) this.wakeAt(Math.max(0, nextDue - now));
   }
 
@@ -266,17 +335,29 @@ export class JobEngine {
     return false;
   }
 
-  /** Jobs at Luma now (sent, not finished there): what Luma's concurrency limit counts. */
-  private atLuma(): JobRecord[] {
-    return [...this.jobs.values()].filter(
-      (j) => j.step === 'submitting' || (j.step === 'polling' && j.lastLumaState !== 'completed' && j.lastLumaState !== 'failed'),
-    );
+  /** Whether Luma's concurrency limit counts this job now: sent (or being sent) and not finished there. */
+  private isAtLuma(j: JobRecord): boolean {
+    return j.step === 'submitting' || (j.step === 'polling' && j.lastLumaState !== 'completed' && j.lastLumaState !== 'failed');
+  }
+
+  private atLumaCounts(): { total: number; byUser: Map<string, number> } {
+    const byUser = new Map<string, number>();
+    let total = 0;
+    for (const j of this.jobs.values()) {
+      if (!this.isAtLuma(j)) continue;
+      total++;
+      byUser.set(j.discord.userId, (byUser.get(j.discord.userId) ?? 0) + 1);
+    }
+    return { total, byUser };
   }
 
   /** 0 when a POST may go now, else ms until one may. */
-  private submitSlotWait(now: number): number {
+  private submitSlotWait(now: number, atLuma: number): number {
+    if (now < this.postPausedUntil) return this.postPausedUntil - now;
     if (now >= this.concurrencyCapUntil) this.concurrencyCap = this.deps.config.lumaMaxConcurrentJobs;
-    if (this.atLuma().length >= this.concurrencyCap) {
+    if (atLuma >= this.concurrencyCap) {
+      // A slot frees when a poll sees one of ours finish, and that pass of the pump submits at once; the timer
+      // here only covers the cap's end.
       return now < this.concurrencyCapUntil ? Math.min(this.concurrencyCapUntil - now, 5000) : 1000;
     }
     while (this.postTimes.length > 0 && (this.postTimes[0] ?? 0) <= now - 60_000) this.postTimes.shift();
@@ -284,23 +365,17 @@ export class JobEngine {
     return 0;
   }
 
-  private inFlightOf(userId: string): number {
-    let n = 0;
-    for (const j of this.atLuma()) if (j.discord.userId === userId) n++;
-    return n;
-  }
-
   /**
    * Round-robin: the server served longest ago goes first, then within it the member served longest ago, then
    * that member's oldest job. A member at their in-flight cap is skipped, so one member's burst cannot hold
    * everybody else back.
    */
-  private pickFair(now: number, due: (j: JobRecord) => boolean, ignoreCaps = false): JobRecord | undefined {
+  private pickFair(due: (j: JobRecord) => boolean, atLumaByUser: ReadonlyMap<string, number>): JobRecord | undefined {
     let best: JobRecord | undefined;
     let bestKey: [number, number, number] | undefined;
     for (const job of this.jobs.values()) {
       if (job.step !== 'queued' || this.busy.has(job.id) || !due(job)) continue;
-      if (!ignoreCaps && this.inFlightOf(job.discord.userId) >= this.deps.config.maxJobsPerUser) continue;
+      if ((atLumaByUser.get(job.discord.userId) ?? 0) >= this.deps.config.maxJobsPerUser) continue;
       const key: [number, number, number] = [
         this.lastServedGuild.get(job.discord.guildId ?? `dm:${job.discord.userId}`) ?? -1,
         this.lastServedUser.get(job.discord.userId) ?? -1,
@@ -311,7 +386,6 @@ export class JobEngine {
         bestKey = key;
       }
     }
-    void now;
     return best;
   }
 
@@ -319,6 +393,22 @@ export class JobEngine {
     this.serveCounter++;
     this.lastServedGuild.set(job.discord.guildId ?? `dm:${job.discord.userId}`, this.serveCounter);
     this.lastServedUser.set(job.discord.userId, this.serveCounter);
+  }
+
+  /**
+   * The round-robin memory only matters for servers and members with work here; dropping the rest keeps it from
+   * growing with every member the bot ever served. One who comes back counts as not served lately, which is fair.
+   */
+  private pruneServed(): void {
+    if (this.lastServedUser.size <= 2 * this.jobs.size + 256) return;
+    const users = new Set<string>();
+    const guilds = new Set<string>();
+    for (const j of this.jobs.values()) {
+      users.add(j.discord.userId);
+      guilds.add(j.discord.guildId ?? `dm:${j.discord.userId}`);
+    }
+    for (const id of this.lastServedUser.keys()) if (!users.has(id)) this.lastServedUser.delete(id);
+    for (const id of this.lastServedGuild.keys()) if (!guilds.has(id)) this.lastServedGuild.delete(id);
   }
 
   /** 1-based positions of queued jobs, by simulating the fair picker over the current queue. */
@@ -357,35 +447,61 @@ export class JobEngine {
     job.submitAttempts += 1;
     delete job.notBefore;
     await this.deps.store.save(job);
-    this.postTimes.push(this.now());
     const log = this.log.child({ jobId: job.id, userId: job.discord.userId, guildId: job.discord.guildId });
     try {
       // No retries inside the client: every POST retry (429, 503, unreachable) goes back through the queue,
       // where it counts against the rate limits and a 503 for URL inputs turns into the base64 fallback at once.
-      const { generation, requestId } = await this.deps.luma.createGeneration(job.request, { maxRetries: 0 });
+      const { generation, requestId } = await this.deps.luma.createGeneration(job.request, { maxRetries: 0, signal: this.shutdown.signal });
+      // From the POST leaving until the save below completes is the one window in which a crash can still cost a
+      // second image at Luma (see start()): nothing but the in-memory quota mark and the save run in between.
       job.generationId = generation.id;
       job.submittedAt = this.now();
       job.lastLumaState = generation.state === 'processing' ? 'processing' : 'queued';
       job.step = 'polling';
       // Luma's median is ~30 s: the first poll comes soon to show "generating" early, then the regular cadence.
       job.notBefore = this.now() + Math.min(1000, this.deps.config.pollIntervalMs);
+      // Luma accepted the job: the reserved unit is spent. Marked before the save so the stored record says so.
+      await this.deps.quota?.commit(job);
       await this.deps.store.save(job);
       log.info({ generationId: generation.id, requestId, model: job.request.model }, 'submitted to Luma');
-      await this.deps.quota?.commit(job);
       await this.editProgress(job);
     } catch (err) {
+      if (this.cut && job.generationId === undefined) {
+        // Cut by the shutdown mid-POST: left `submitting`, so the next start sends it again (the POST may or may not
+        // have arrived; same window as a crash).
+        log.warn('POST cut short by the shutdown; the job is sent again at the next start');
+        return;
+      }
       const hasUrlInputs = !job.inlinedInputs && job.inputs.some((i) => 'url' in i.input && i.discordUrl !== undefined);
       const ref = newReference();
       const action = classifySubmitError(err, { hasUrlInputs, submitAttempts: job.submitAttempts, ref });
-      if (err instanceof RateLimitError && err.kind === 'concurrency') {
-        // Luma's own count says we are at the plan's limit (another process, or a lower plan than configured).
-        this.concurrencyCap = Math.max(1, Math.min(this.concurrencyCap, this.atLuma().length - 1));
-        this.concurrencyCapUntil = this.now() + CONCURRENCY_BACKOFF_MS;
-        log.warn({ cap: this.concurrencyCap }, 'Luma says too many concurrent jobs: lowering concurrency for a minute');
-      }
+      if (err instanceof RateLimitError) this.onSubmitRateLimited(err, job, log);
       log.warn({ err, action: action.kind, ref }, 'submit failed');
       await this.afterSubmitError(job, action);
     }
+  }
+
+  /** A POST refused with 429: hold further POSTs rather than send ones Luma will refuse too. */
+  private onSubmitRateLimited(err: RateLimitError, job: JobRecord, log: Logger): void {
+    const now = this.now();
+    if (err.kind === 'requests') {
+      // The per-minute window is the account's: every POST would be refused until it moves on.
+      this.postPausedUntil = Math.max(this.postPausedUntil, now + Math.max(1000, err.retryAfterMs ?? 5000));
+      log.warn({ pauseMs: this.postPausedUntil - now }, 'Luma says too many requests per minute: pausing submissions');
+      return;
+    }
+    // Luma's own count says the account is at its limit (a lower plan than configured, or another process using
+    // it). Our other jobs at Luma — this one excluded — are the most we can have there: a slot frees when a poll
+    // sees one of them finish.
+    let others = 0;
+    for (const j of this.jobs.values()) if (j !== job && this.isAtLuma(j)) others++;
+    this.concurrencyCap = Math.max(1, Math.min(this.concurrencyCap, others));
+    this.concurrencyCapUntil = now + CONCURRENCY_BACKOFF_MS;
+    if (others === 0) {
+      // None of ours is there: someone else holds the slots, and no poll of ours will see one free up.
+      this.postPausedUntil = Math.max(this.postPausedUntil, now + Math.min(CONCURRENCY_PROBE_MS, err.retryAfterMs ?? CONCURRENCY_PROBE_MS));
+    }
+    log.warn({ cap: this.concurrencyCap, ours: others }, 'Luma says too many concurrent jobs: lowering concurrency for a minute');
   }
 
   private async afterSubmitError(job: JobRecord, action: FailureAction): Promise<void> {
@@ -424,6 +540,7 @@ export class JobEngine {
         allowedOrigins: this.deps.config.discordCdnOrigins,
         acceptContentTypes: INPUT_MEDIA_TYPES,
         dispatcher: this.deps.http,
+        signal: this.shutdown.signal,
       });
       return { data: bytes.toString('base64'), media_type: contentType as InputMediaType };
     };
@@ -444,8 +561,9 @@ export class JobEngine {
     if (id === undefined) throw new Error('polling a job without a generation id');
     let generation: Generation;
     try {
-      ({ generation } = await this.deps.luma.getGeneration(id));
+      ({ generation } = await this.deps.luma.getGeneration(id, { signal: this.shutdown.signal }));
     } catch (err) {
+      if (this.cut) return; // cut by the shutdown: polled again after the next start
       if (err instanceof NotFoundError) {
         return this.fail(job, { kind: 'fail', failure: { code: 'not_found', userMessage: 'Luma no longer knows this job. This did not count against your quota; please try again.', retryable: true, ref: newReference() }, refund: true, log: 'error' });
       }
@@ -453,8 +571,11 @@ export class JobEngine {
       if (this.now() - lastOk > POLL_GIVE_UP_MS) {
         return this.fail(job, { kind: 'fail', failure: { code: 'poll_timeout', userMessage: 'The bot lost contact with Luma while your image was being made. This did not count against your quota; please try again.', retryable: true, ref: newReference() }, refund: true, log: 'error' });
       }
-      this.log.warn({ err, jobId: job.id, generationId: id }, 'poll failed; will poll again');
-      job.notBefore = this.now() + this.deps.config.pollIntervalMs * 2;
+      // The client already waited out short Retry-Afters; a longer one is honoured here, without holding a poll slot.
+      const retryAfter = err instanceof RateLimitError ? (err.retryAfterMs ?? 0) : 0;
+      const waitMs = Math.max(this.deps.config.pollIntervalMs * 2, retryAfter);
+      this.log.warn({ err, jobId: job.id, generationId: id, waitMs }, 'poll failed; will poll again');
+      job.notBefore = this.now() + waitMs;
       return;
     }
     this.lastPollOk.set(job.id, this.now());
@@ -498,6 +619,14 @@ export class JobEngine {
   private async transfer(job: JobRecord): Promise<void> {
     const log = this.log.child({ jobId: job.id, generationId: job.generationId, userId: job.discord.userId });
     if (job.step === 'delivering') {
+      // A previous process died mid-delivery. If it was uploading to the reply, that upload may have landed: when
+      // the reply (read with the bot token, which outlives the interaction's) shows the image, the job is done —
+      // uploading again is harmless, but if the token has died meanwhile a channel post would show it twice.
+      const already = await this.findDeliveredReply(job);
+      if (already) {
+        if (already.messageId) await this.deps.store.linkMessage(already.messageId, job.id);
+        return this.markDelivered(job, already);
+      }
       job.step = 'downloading'; // bytes are not kept across restarts: fetch them again
     }
     await this.editProgress(job);
@@ -509,6 +638,7 @@ export class JobEngine {
       return this.fail(job, { kind: 'fail', failure: { code: 'download_failed', userMessage: 'Your image was made, but the bot could not fetch it from Luma. This did not count against your quota; press Retry to try the download again.', retryable: true, ref: newReference() }, refund: true, log: 'error' });
     }
     job.step = 'delivering';
+    if (this.tokenUsable(job)) job.originalUploadTried = true;
     await this.deps.store.save(job);
     const name = resultFilename(job, image.contentType);
     let fitted: { data: Buffer; contentType: string; compressed: boolean };
@@ -529,21 +659,52 @@ export class JobEngine {
       },
     });
     if (delivered) {
-      job.step = 'done';
-      job.delivery = { ...delivered, ...(fitted.compressed ? { compressed: true } : {}), at: this.now() };
       if (delivered.messageId) await this.deps.store.linkMessage(delivered.messageId, job.id);
-      await this.deps.store.save(job);
-      this.forget(job);
       log.info({ via: delivered.via, bytes: file.data.length, compressed: fitted.compressed }, 'result delivered');
-      return;
+      return this.markDelivered(job, { ...delivered, ...(fitted.compressed ? { compressed: true } : {}) });
     }
-    // No route reached the member. Keep the bytes; they get them the next time they use the bot.
+    // No route reached the member. Keep the bytes; they get them the next time they use the bot. The hand-over
+    // list is written before the step, so a crash in between leaves the job `delivering` (tried again at the next
+    // start, and taken off the list if that works) rather than `undelivered` and on no list.
     await this.deps.store.putResult(job.id, image.bytes);
+    await this.deps.store.addUndelivered(job.discord.userId, job.id);
     job.step = 'undelivered';
     await this.deps.store.save(job);
-    await this.deps.store.addUndelivered(job.discord.userId, job.id);
     this.forget(job);
     log.warn('result kept: no Discord route reached the member; it will be handed over on their next interaction');
+  }
+
+  private async markDelivered(job: JobRecord, delivered: Omit<NonNullable<JobRecord['delivery']>, 'at'>): Promise<void> {
+    job.step = 'done';
+    job.delivery = { ...delivered, at: this.now() };
+    await this.deps.store.save(job);
+    // A job the previous process had put on the member's hand-over list just before dying reached them after all.
+    if (this.resumed.has(job.id)) await this.deps.store.removeUndelivered(job.discord.userId, job.id);
+    this.forget(job);
+  }
+
+  /** Whether the interaction token is still good for a reply edit (with a margin, so an upload does not race its end). */
+  private tokenUsable(job: JobRecord): boolean {
+    return this.now() < job.discord.tokenExpiresAt - TOKEN_MARGIN_MS;
+  }
+
+  /**
+   * After a restart: did the previous process's upload to the interaction reply land? Undefined when it did not, or
+   * when the bot cannot read the channel (then delivery goes on: the reply again while the token lives, else a
+   * channel post that may, rarely, be a second copy).
+   */
+  private async findDeliveredReply(job: JobRecord): Promise<Omit<NonNullable<JobRecord['delivery']>, 'at'> | undefined> {
+    const d = job.discord;
+    if (!job.originalUploadTried || !d.originalMessageId || !d.channelId) return undefined;
+    try {
+      const message = await this.deps.discord.fetchMessage(d.channelId, d.originalMessageId);
+      if (!message.attachments.some((a) => a.filename.startsWith(`luma-${job.id}.`))) return undefined;
+      this.log.info({ jobId: job.id, messageId: message.id }, 'the reply already shows the result: the upload before the restart landed');
+      return { via: 'original', messageId: message.id, channelId: message.channel_id };
+    } catch (err) {
+      this.log.debug({ err, jobId: job.id }, 'could not read the interaction reply to check for the result');
+      return undefined;
+    }
   }
 
   private async downloadResult(job: JobRecord): Promise<{ bytes: Buffer; contentType: string }> {
@@ -552,12 +713,12 @@ export class JobEngine {
       let url = this.freshUrls.get(job.id);
       if (url === undefined || attempt > 0) {
         // Output URLs expire after an hour and every GET mints a fresh one: after a restart or a 403, ask again.
-        const { generation } = await this.deps.luma.getGeneration(job.generationId ?? '');
+        const { generation } = await this.deps.luma.getGeneration(job.generationId ?? '', { signal: this.shutdown.signal });
         url = generation.output?.[0]?.url;
         if (!url) throw new Error('completed generation has no output URL');
       }
       try {
-        const r = await downloadImage(url, { maxBytes: MAX_RESULT_BYTES, timeoutMs: 60_000, dispatcher: this.deps.http });
+        const r = await downloadImage(url, { maxBytes: MAX_RESULT_BYTES, timeoutMs: 60_000, dispatcher: this.deps.http, signal: this.shutdown.signal });
         this.freshUrls.delete(job.id);
         return r;
       } catch (err) {
@@ -566,7 +727,7 @@ export class JobEngine {
         const retry = err instanceof DownloadError && (err.kind === 'http' || err.kind === 'timeout' || err.kind === 'network');
         if (!retry) throw err;
         this.log.warn({ err, jobId: job.id, attempt }, 'result download failed; fetching a fresh URL');
-        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+        await sleep(250 * 2 ** attempt, undefined, { signal: this.shutdown.signal });
       }
     }
     throw lastErr;
@@ -579,8 +740,11 @@ export class JobEngine {
   private async sendToMember(
     job: JobRecord,
     build: (mention: boolean) => OutgoingMessage,
-    opts: { onTooLarge?: () => Promise<void> } = {},
+    opts: { onTooLarge?: () => Promise<void>; nonce?: string } = {},
   ): Promise<{ via: 'original' | 'channel' | 'dm'; messageId?: string; channelId?: string } | undefined> {
+    // Discord drops a second post with the same nonce (for a few minutes) and returns the first: a post repeated
+    // after a crash lands once. Each kind of message has its own nonce, so a failure notice never stands in for a result.
+    const nonce = opts.nonce ?? job.nonce;
     const d = job.discord;
     const log = this.log.child({ jobId: job.id, userId: d.userId });
     const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
@@ -602,47 +766,66 @@ export class JobEngine {
       }
       return undefined;
     };
-    if (this.now() < d.tokenExpiresAt - TOKEN_MARGIN_MS) {
+    if (this.tokenUsable(job)) {
       const m = await attempt('original', () => this.deps.discord.editOriginal(d.applicationId, d.interactionToken, build(false)));
       if (m) return { via: 'original', messageId: m.id, channelId: m.channel_id };
     }
     if (d.channelId && !d.userInstalled && d.guildId) {
       const channelId = d.channelId;
-      const m = await attempt('channel', () => this.deps.discord.postChannelMessage(channelId, { ...build(true), nonce: job.nonce }));
+      const m = await attempt('channel', () => this.deps.discord.postChannelMessage(channelId, { ...build(true), nonce }));
       if (m) return { via: 'channel', messageId: m.id, channelId: m.channel_id };
     }
-    const m = await attempt('dm', () => this.deps.discord.directMessage(d.userId, { ...build(true), nonce: job.nonce }));
+    const m = await attempt('dm', () => this.deps.discord.directMessage(d.userId, { ...build(true), nonce }));
     if (m) return { via: 'dm', messageId: m.id, channelId: m.channel_id };
     return undefined;
   }
 
+  /**
+   * Records the failure (step `failing`, with whether the unit goes back), then refunds and tells the member. The
+   * record comes first: a crash after it resumes at finishFailure, which is safe to repeat.
+   */
   private async fail(job: JobRecord, action: FailureAction): Promise<void> {
     if (action.kind !== 'fail') throw new Error('fail() needs a fail action');
+    if (this.cut) return; // an error the shutdown caused: the job resumes from its last saved step
     const log = this.log.child({ jobId: job.id, generationId: job.generationId, userId: job.discord.userId, guildId: job.discord.guildId });
-    job.step = 'failed';
-    job.failure = action.failure;
+    job.step = 'failing';
+    job.failure = { ...action.failure, refund: action.refund, nonce: randomBytes(8).toString('hex') };
     delete job.notBefore;
     await this.deps.store.save(job);
-    this.forget(job);
     log[action.log]({ code: action.failure.code, ref: action.failure.ref, refund: action.refund }, 'job failed');
     if (action.operatorAlert) log.error({ alert: true }, `OPERATOR: ${action.operatorAlert}`);
-    if (action.refund) {
-      await this.deps.quota?.refund(job, action.failure.code).catch((err: unknown) => log.error({ err }, 'quota refund failed'));
+    await this.finishFailure(job);
+  }
+
+  /** The refund (idempotent in the quota module) and the notice (nonce-deduplicated) of a `failing` job, then `failed`. */
+  private async finishFailure(job: JobRecord): Promise<void> {
+    const log = this.log.child({ jobId: job.id, generationId: job.generationId, userId: job.discord.userId, guildId: job.discord.guildId });
+    const failure = job.failure;
+    if (failure?.refund) {
+      await this.deps.quota?.refund(job, failure.code).catch((err: unknown) => log.error({ err }, 'quota refund failed'));
     }
-    const sent = await this.sendToMember(job, (mention) => ({ ...failureMessage(job), ...(mention ? { content: `<@${job.discord.userId}>`, allowedUserMentions: [job.discord.userId] } : {}) }));
+    const sent = await this.sendToMember(
+      job,
+      (mention) => ({ ...failureMessage(job), ...(mention ? { content: `<@${job.discord.userId}>`, allowedUserMentions: [job.discord.userId] } : {}) }),
+      failure?.nonce ? { nonce: failure.nonce } : {},
+    );
     if (!sent) log.warn('could not tell the member about the failure on any route');
+    job.step = 'failed';
+    await this.deps.store.save(job);
+    this.forget(job);
   }
 
   private forget(job: JobRecord): void {
     this.jobs.delete(job.id);
     this.freshUrls.delete(job.id);
     this.lastPollOk.delete(job.id);
+    this.resumed.delete(job.id);
   }
 
-  private progressWait(job: JobRecord, now: number): number {
-    if (now >= job.discord.tokenExpiresAt - TOKEN_MARGIN_MS) return Infinity;
+  private progressWait(job: JobRecord, now: number, factor = 1): number {
+    if (!this.tokenUsable(job)) return Infinity;
     const last = job.progress.editedAt ?? 0;
-    return Math.max(0, last + this.deps.config.progressIntervalMs - now);
+    return Math.max(0, last + this.deps.config.progressIntervalMs * factor - now);
   }
 
   /** Edits the progress reply when its text changed and the last edit is old enough (one message, throttled). */
@@ -654,7 +837,8 @@ export class JobEngine {
     if (text === job.progress.text) return;
     job.progress = { text, editedAt: now };
     try {
-      await this.deps.discord.editOriginal(job.discord.applicationId, job.discord.interactionToken, { content: text });
+      const m = await this.deps.discord.editOriginal(job.discord.applicationId, job.discord.interactionToken, { content: text });
+      job.discord.originalMessageId ??= m.id; // saved with the next step
     } catch (err) {
       if (discordErrorCode(err) === DiscordCodes.InvalidWebhookToken || discordStatus(err) === 401) {
         job.discord.tokenExpiresAt = now; // dead token: stop editing; the result goes by channel message

@@ -68,8 +68,12 @@ export function classifyLumaFailure(code: FailureCode | string | null | undefine
 /** An error from POST /generations. `hasUrlInputs`: the request still sends images by URL (and could send bytes). */
 export function classifySubmitError(err: unknown, ctx: { hasUrlInputs: boolean; submitAttempts: number; ref: string }): FailureAction {
   if (err instanceof RateLimitError) {
-    // Luma rejects rather than queues; the job waits in our queue. The engine also lowers concurrency for a 'concurrency' 429.
-    return { kind: 'requeue', delayMs: Math.max(1000, err.retryAfterMs ?? 5000), reason: `luma 429 ${err.kind}` };
+    // Luma rejects rather than queues; the job waits in our queue, keeping its place. For "too many concurrent jobs"
+    // the engine lowers its concurrency cap, which holds every POST until one of ours finishes, so Luma's generic
+    // Retry-After of 60 s would only make the job wait longer than the slot does. For the per-minute limit the
+    // engine pauses all POSTs for the Retry-After.
+    if (err.kind === 'concurrency') return { kind: 'requeue', delayMs: 1000, reason: 'luma 429 concurrency' };
+    return { kind: 'requeue', delayMs: Math.max(1000, err.retryAfterMs ?? 5000), reason: 'luma 429 requests' };
   }
   if (err instanceof ServiceUnavailableError) {
     if (ctx.hasUrlInputs) return { kind: 'inline', reason: 'luma 503: URL ingestion down' };

@@ -55,6 +55,18 @@ export class JobStore {
     });
   }
 
+  /** Drops a job from the member's kept results (it reached them after all, e.g. when a restart retried it). */
+  async removeUndelivered(userId: string, jobId: string): Promise<void> {
+    const key = `jobs:undelivered:${userId}`;
+    await this.storage.withLock(key, async () => {
+      const ids = (await this.storage.get<string[]>(key)) ?? [];
+      if (!ids.includes(jobId)) return;
+      const rest = ids.filter((x) => x !== jobId);
+      if (rest.length > 0) await this.storage.set(key, rest);
+      else await this.storage.delete(key);
+    });
+  }
+
   async takeUndelivered(userId: string): Promise<string[]> {
     const key = `jobs:undelivered:${userId}`;
     return this.storage.withLock(key, async () => {

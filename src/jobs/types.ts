@@ -6,8 +6,9 @@ export type JobKind = 'imagine' | 'edit';
  * A job moves through explicit steps, and the record is written to storage before and after each one, so a
  * restarted process picks every unfinished job up where it was:
  *   queued → submitting → polling → downloading → delivering → done
- * and `failed` from anywhere. `undelivered` means the image exists but no Discord route reached the member
- * yet; it is handed over the next time they use the bot.
+ * and `failing` → `failed` from anywhere: `failing` records the decision (and whether the unit goes back) before
+ * the refund and the member's notice, so a crash between them cannot skip either. `undelivered` means the image
+ * exists but no Discord route reached the member yet; it is handed over the next time they use the bot.
  */
 export type JobStep =
   | 'queued'
@@ -15,11 +16,12 @@ export type JobStep =
   | 'polling'
   | 'downloading'
   | 'delivering'
+  | 'failing'
   | 'done'
   | 'failed'
   | 'undelivered';
 
-export const ACTIVE_STEPS: readonly JobStep[] = ['queued', 'submitting', 'polling', 'downloading', 'delivering'];
+export const ACTIVE_STEPS: readonly JobStep[] = ['queued', 'submitting', 'polling', 'downloading', 'delivering', 'failing'];
 
 /** An image the member gave us, kept so a URL input can be re-sent as base64 when Luma cannot fetch it. */
 export interface JobInput {
@@ -58,6 +60,8 @@ export interface JobDiscord {
   userInstalled: boolean;
   /** Largest attachment Discord accepts in this interaction, bytes. */
   attachmentSizeLimit: number;
+  /** Id of the interaction's reply message, learnt from the first progress edit (to check it after the token died). */
+  originalMessageId?: string;
 }
 
 export interface JobFailure {
@@ -69,6 +73,10 @@ export interface JobFailure {
   ref?: string;
   /** Whether the member may retry (a Retry button is offered). */
   retryable: boolean;
+  /** Set by the engine while `failing`: whether the quota unit goes back. */
+  refund?: boolean;
+  /** Discord nonce of the failure notice: fixed per failure, so a notice repeated after a crash is posted once. */
+  nonce?: string;
 }
 
 export interface JobRecord {
@@ -107,6 +115,11 @@ export interface JobRecord {
   };
   /** Discord message nonce, fixed per job, so a channel post repeated after a crash is deduplicated. */
   nonce: string;
+  /**
+   * Set (and saved) before the result is uploaded to the interaction reply: after a crash and a restart past the
+   * token's life, the reply is checked for the image before a channel post could show it a second time.
+   */
+  originalUploadTried?: boolean;
   failure?: JobFailure;
 }
 

@@ -1,0 +1,269 @@
+// Runs the REAL entry point (`node --import tsx src/index.ts`) as a child process against fakes started in the
+// test process, so tests can do what an operator's supervisor does: SIGKILL it mid-job, SIGTERM it, start it
+// again on the same storage — and read what it logged (LOG_FORMAT=json, one object a line).
+//
+//   const p = await startBotProcess({ env: { LUMA_MAX_CONCURRENT_JOBS: '1' } });
+//   ... p.discord.slashCommand(...) ...
+//   await p.kill('SIGKILL');        // resolves with { code, signal, afterMs }
+//   await p.start();                // same SQLite file, same fakes
+//   afterEach(() => p.close());     // kills whatever still runs, closes the fakes, removes the temp dir
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { APIMessage } from 'discord-api-types/v10';
+import { startFakeDiscord, type DispatchedInteraction, type FakeDiscord, type FakeDiscordOptions } from '../fakes/discord/server.js';
+import type { FakeLuma, FakeLumaOptions } from '../fakes/luma/api.js';
+import { startFakeLuma } from '../fakes/luma/server.js';
+import type { LogLine } from './harness.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ENTRY = join(ROOT, 'src/index.ts');
+
+/** Every child started here and not yet exited, so no test can leak a bot process (see killLeftoverBots). */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Time from kill() to exit, ms (from spawn when the process exited on its own). */
+  afterMs: number;
+}
+
+/** One run of the bot: a child process, its parsed log lines and its exit. */
+export class BotProcess {
+  readonly lines: LogLine[] = [];
+  /** stdout lines that were not JSON, and all of stderr (startup crashes land here). */
+  stray = '';
+  readonly exited: Promise<ExitInfo>;
+  private killedAt: number | undefined;
+  private exitInfo: ExitInfo | undefined;
+
+  constructor(
+    readonly child: ChildProcess,
+    sink: LogLine[],
+  ) {
+    const started = Date.now();
+    let buffered = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl).trim();
+        buffered = buffered.slice(nl + 1);
+        if (line === '') continue;
+        try {
+          const parsed = JSON.parse(line) as LogLine;
+          this.lines.push(parsed);
+          sink.push(parsed);
+        } catch {
+          this.stray += `${line}\n`;
+        }
+      }
+    });
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stray += chunk;
+    });
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        live.delete(child);
+        this.exitInfo = { code, signal, afterMs: Date.now() - (this.killedAt ?? started) };
+        resolve(this.exitInfo);
+      });
+    });
+  }
+
+  get running(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** Sends the signal and resolves when the process has exited. */
+  async kill(signal: NodeJS.Signals): Promise<ExitInfo> {
+    if (this.exitInfo) return this.exitInfo;
+    this.killedAt = Date.now();
+    this.child.kill(signal);
+    return this.exited;
+  }
+
+  /** Resolves with the first log line of this run matching `pred`; rejects if the process exits or time runs out. */
+  async waitForLog(pred: (l: LogLine) => boolean, timeoutMs = 20_000, what = 'a log line'): Promise<LogLine> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.lines.find(pred);
+      if (found) return found;
+      if (!this.running) throw new Error(`bot exited (${JSON.stringify(this.exitInfo)}) before ${what}\n${this.tail()}`);
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${this.tail()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** The last log messages and stray output, for failure messages. */
+  tail(n = 15): string {
+    const msgs = this.lines.slice(-n).map((l) => `  ${String(l.msg)}${l.err ? ` (${JSON.stringify((l.err as { message?: string }).message)})` : ''}`);
+    return `last log lines:\n${msgs.join('\n')}${this.stray ? `\nstderr/stray:\n${this.stray.slice(-2000)}` : ''}`;
+  }
+}
+
+export interface ProcessHarnessOptions {
+  /** Bot environment on top of the defaults (fake URLs, temp SQLite, json logs, POLL_INTERVAL_MS=100). */
+  env?: Record<string, string>;
+  luma?: FakeLumaOptions;
+  discord?: FakeDiscordOptions;
+}
+
+export interface ProcessHarness {
+  discord: FakeDiscord;
+  luma: FakeLuma;
+  env: Record<string, string>;
+  /** The current (or last) run. */
+  bot: BotProcess;
+  /** Log lines of every run, in order. */
+  lines: LogLine[];
+  /** Starts a new run on the same storage and (unless told not to) waits until it logged 'bot ready'. */
+  start(opts?: { waitReady?: boolean }): Promise<BotProcess>;
+  /** Signals the current run and waits for its exit. */
+  kill(signal: NodeJS.Signals): Promise<ExitInfo>;
+  /** Kills any run still alive, closes the fakes and removes the storage directory. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export async function startBotProcess(opts: ProcessHarnessOptions = {}): Promise<ProcessHarness> {
+  const discord = await startFakeDiscord(opts.discord);
+  const luma = await startFakeLuma(opts.luma);
+  const dir = mkdtempSync(join(tmpdir(), 'luma-bot-proc-'));
+  const env: Record<string, string> = {
+    DISCORD_TOKEN: discord.token,
+    DISCORD_API_URL: discord.apiUrl,
+    DISCORD_CDN_ORIGINS: discord.cdnOrigin,
+    LUMA_AGENTS_API_KEY: luma.apiKey,
+    LUMA_BASE_URL: luma.url,
+    STORAGE_URL: `sqlite://${join(dir, 'bot.sqlite')}`,
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'debug',
+    POLL_INTERVAL_MS: '100',
+    PROGRESS_INTERVAL_MS: '0',
+    QUOTA_DEFAULT_LIMIT: '50',
+    ...opts.env,
+  };
+  const lines: LogLine[] = [];
+  let closed = false;
+
+  const h: ProcessHarness = {
+    discord,
+    luma,
+    env,
+    lines,
+    bot: undefined as unknown as BotProcess,
+    async start({ waitReady = true } = {}) {
+      if (h.bot?.running) throw new Error('the previous bot process is still running');
+      // Only what the bot needs: no VITEST_* or NODE_OPTIONS from the test runner, and an explicit env wins over
+      // any .env file (dotenv never overrides a variable that is set).
+      const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, TMPDIR: tmpdir(), ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      live.add(child);
+      h.bot = new BotProcess(child, lines);
+      if (waitReady) await h.bot.waitForLog((l) => l.msg === 'bot ready', 30_000, "'bot ready'");
+      return h.bot;
+    },
+    kill: (signal) => h.bot.kill(signal),
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (h.bot?.running) await h.bot.kill('SIGKILL');
+      await discord.close();
+      await luma.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await h.start();
+  } catch (err) {
+    await h.close();
+    throw err;
+  }
+  return h;
+}
+
+/** For afterEach: SIGKILLs every bot child still running (a test that threw before its own cleanup). */
+export async function killLeftoverBots(): Promise<number> {
+  const children = [...live];
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          if (!child.kill('SIGKILL')) resolve();
+        }),
+    ),
+  );
+  return children.length;
+}
+
+// ——— Driving the bot through the fake Discord ———
+
+export interface Member {
+  id: string;
+  username: string;
+}
+
+let memberSeq = 0;
+/** A member id not used by any other test in this process. */
+export function newMember(name = 'member'): Member {
+  memberSeq++;
+  return { id: `6${String(process.pid % 10_000).padStart(4, '0')}${String(memberSeq).padStart(12, '0')}`, username: `${name}${memberSeq}` };
+}
+
+/** Runs /imagine as `user`; prompts should be unique per test so results can be told apart. */
+export function imagine(discord: FakeDiscord, user: Member, prompt: string, extra: { guildId?: string | null } = {}) {
+  return discord.slashCommand({ name: 'imagine', user, ...(extra.guildId !== undefined ? { guildId: extra.guildId } : {}), options: [{ name: 'prompt', type: 3, value: prompt }] });
+}
+
+export interface Delivery {
+  where: 'original' | 'followup' | 'channel' | 'dm';
+  message: APIMessage;
+}
+
+/**
+ * Every message, anywhere the bot can reach a member, that carries the result of the job with this prompt: the
+ * interaction's @original and followups, bot posts in every channel, DMs. Exactly-once means this has length 1.
+ */
+export function deliveriesOf(discord: FakeDiscord, i: DispatchedInteraction, prompt: string, user: Member): Delivery[] {
+  const isResult = (m: APIMessage) => m.attachments.length > 0 && m.embeds.some((e) => e.description === prompt);
+  const out: Delivery[] = [];
+  const original = discord.original(i.token);
+  if (original && isResult(original)) out.push({ where: 'original', message: original });
+  for (const m of discord.followups(i.token)) if (m.id !== original?.id && isResult(m)) out.push({ where: 'followup', message: m });
+  const dmIds = new Set(discord.dmMessages(user.id).map((m) => m.id));
+  const channels = new Set(discord.requestsTo('POST', /^\/channels\/\d+\/messages$/).map((r) => r.path.split('/')[2] ?? ''));
+  for (const c of channels) {
+    for (const m of discord.channelMessages(c)) if (isResult(m)) out.push({ where: dmIds.has(m.id) ? 'dm' : 'channel', message: m });
+  }
+  return out;
+}
+
+/** Waits until the result of this job was delivered somewhere, then returns every delivery of it. */
+export async function delivered(discord: FakeDiscord, i: DispatchedInteraction, prompt: string, user: Member, timeoutMs = 30_000): Promise<Delivery[]> {
+  await discord.waitFor(() => deliveriesOf(discord, i, prompt, user).length > 0, timeoutMs, `the result of "${prompt}"`);
+  return deliveriesOf(discord, i, prompt, user);
+}
+
+/** The member's used units today on the default server, as /quota tells them. */
+export async function quotaUsed(discord: FakeDiscord, user: Member): Promise<number> {
+  const q = await discord.slashCommand({ name: 'quota', user });
+  const text = await discord.waitFor(
+    () => {
+      const m = discord.original(q.token);
+      return m && /Used today: \*\*\d+\*\*/.test(m.content) ? m.content : undefined;
+    },
+    15_000,
+    'the /quota answer',
+  );
+  return Number(/Used today: \*\*(\d+)\*\*/.exec(text)?.[1]);
+}

@@ -1,0 +1,99 @@
+// Issue 6, item 3: Luma's limits. Jobs beyond them wait in a fair local queue instead of failing; a
+// "Too many concurrent jobs" 429 puts the job back and lowers the effective concurrency. The real bot process.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DispatchedInteraction } from '../fakes/discord/server.js';
+import { delivered, deliveriesOf, imagine, killLeftoverBots, newMember, startBotProcess, type ProcessHarness } from '../helpers/process.js';
+
+describe('Luma limits and the local queue', () => {
+  let h: ProcessHarness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+    await killLeftoverBots();
+  });
+
+  it('delivers 12 jobs at a configured limit of 10 while Luma allows only 8, backing off on its 429s with no failure', async () => {
+    h = await startBotProcess({ env: { LUMA_MAX_CONCURRENT_JOBS: '10' }, luma: { queuedMs: 100, processingMs: 1500 } });
+    h.luma.setRateLimit({ concurrent: 8 });
+    const members = Array.from({ length: 12 }, () => newMember());
+    const jobs = await Promise.all(members.map(async (m, n) => ({ m, prompt: `limits: picture ${n}`, i: await imagine(h!.discord, m, `limits: picture ${n}`) })));
+
+    for (const j of jobs) expect(await delivered(h.discord, j.i, j.prompt, j.m, 45_000)).toHaveLength(1);
+    const posts = h.luma.posts();
+    const refused = h.luma.requests.filter((r) => r.method === 'POST' && r.fault === undefined).length - h.luma.generations().length;
+    expect(refused).toBeGreaterThan(0);
+    expect(h.luma.generations()).toHaveLength(12);
+    expect(posts.length).toBe(12 + refused);
+    expect(h.lines.some((l) => String(l.msg).includes('lowering concurrency'))).toBe(true);
+    expect(h.lines.filter((l) => l.msg === 'job failed')).toHaveLength(0);
+    // After the first 429 the bot stops probing Luma with POSTs it knows will be refused.
+    expect(refused).toBeLessThanOrEqual(4);
+    for (const j of jobs) expect(deliveriesOf(h.discord, j.i, j.prompt, j.m)).toHaveLength(1);
+  });
+
+  it('serves a member with one job before most of the ten another member queued first', async () => {
+    h = await startBotProcess({ env: { LUMA_MAX_CONCURRENT_JOBS: '1' }, luma: { queuedMs: 50, processingMs: 250 } });
+    const a = newMember('a');
+    const b = newMember('b');
+    const aJobs: { prompt: string; i: DispatchedInteraction }[] = [];
+    for (let n = 0; n < 10; n++) aJobs.push({ prompt: `fair: a${n}`, i: await imagine(h.discord, a, `fair: a${n}`) });
+    await h.discord.waitFor(() => h?.discord.original(aJobs[9]!.i.token)?.content.includes('position'), 10_000, "A's last job queued");
+    const bJob = await imagine(h.discord, b, 'fair: b0');
+
+    expect(await delivered(h.discord, bJob, 'fair: b0', b, 30_000)).toHaveLength(1);
+    for (const j of aJobs) expect(await delivered(h.discord, j.i, j.prompt, a, 30_000)).toHaveLength(1);
+    const order = h.luma.posts().map((p) => (p.body as { user_id: string }).user_id);
+    expect(order).toHaveLength(11);
+    // B's job goes right after the job of A's that was at Luma when it arrived (or the one after): never last.
+    expect(order.indexOf(b.id)).toBeLessThanOrEqual(2);
+  });
+
+  it('keeps a member to two jobs at Luma at once and shows the others their place in the queue', async () => {
+    h = await startBotProcess();
+    const member = newMember();
+    for (let n = 0; n < 4; n++) h.luma.planNext({ hold: true });
+    const jobs: { prompt: string; i: DispatchedInteraction }[] = [];
+    for (let n = 0; n < 4; n++) jobs.push({ prompt: `cap: ${n}`, i: await imagine(h.discord, member, `cap: ${n}`) });
+    await h.discord.waitFor(() => h?.luma.generations().length === 2, 10_000, 'two jobs at Luma');
+    await h.discord.waitFor(() => h?.discord.original(jobs[3]!.i.token)?.content.includes('position 2'), 10_000, 'the queue positions');
+    expect(h.discord.original(jobs[2]!.i.token)?.content).toContain('position 1');
+    // Still two after a while: the cap holds, the other jobs wait rather than fail.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(h.luma.posts()).toHaveLength(2);
+
+    for (const g of h.luma.generations()) h.luma.release(g.id);
+    await h.discord.waitFor(() => h?.luma.generations().length === 4, 10_000, 'the other two jobs at Luma');
+    for (const g of h.luma.generations()) h.luma.release(g.id);
+    for (const j of jobs) expect(await delivered(h.discord, j.i, j.prompt, member)).toHaveLength(1);
+  });
+
+  it('holds jobs beyond the configured requests per minute in the queue instead of sending them', async () => {
+    h = await startBotProcess({ env: { LUMA_MAX_REQUESTS_PER_MINUTE: '2' } });
+    const members = [newMember(), newMember(), newMember()];
+    const jobs: { prompt: string; i: DispatchedInteraction }[] = [];
+    for (const [n, m] of members.entries()) jobs.push({ prompt: `rpm: ${n}`, i: await imagine(h.discord, m, `rpm: ${n}`) });
+
+    for (const [n, m] of members.slice(0, 2).entries()) expect(await delivered(h.discord, jobs[n]!.i, jobs[n]!.prompt, m)).toHaveLength(1);
+    await h.discord.waitFor(() => h?.discord.original(jobs[2]!.i.token)?.content.includes('position 1'), 10_000, 'the third job waiting');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(h.luma.posts()).toHaveLength(2);
+    expect(h.lines.filter((l) => l.msg === 'job failed')).toHaveLength(0);
+  });
+
+  it('pauses every submission for the Retry-After when Luma refuses one for the per-minute limit', async () => {
+    h = await startBotProcess();
+    h.luma.setRateLimit({ rpm: 2 });
+    const members = [newMember(), newMember(), newMember(), newMember()];
+    const jobs: { prompt: string; i: DispatchedInteraction }[] = [];
+    for (const [n, m] of members.entries()) {
+      jobs.push({ prompt: `luma rpm: ${n}`, i: await imagine(h.discord, m, `luma rpm: ${n}`) });
+      await h.discord.waitFor(() => h?.luma.posts().length === Math.min(n + 1, 3), 10_000, `POST ${n + 1}`);
+    }
+    await h.bot.waitForLog((l) => String(l.msg).includes('pausing submissions'), 10_000, 'the pause');
+    // The refused job and the one behind it wait; neither is sent into a limit Luma has just reported, nor failed.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(h.luma.posts()).toHaveLength(3);
+    expect(h.discord.original(jobs[3]!.i.token)?.content).toMatch(/position [12]/);
+    expect(h.lines.filter((l) => l.msg === 'job failed')).toHaveLength(0);
+  });
+});
