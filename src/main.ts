@@ -3,7 +3,7 @@ import { Agent } from 'undici';
 import { commands, components } from '../commands/index.js';
 import type { Config } from './config.js';
 import type { BotContext } from './context.js';
-import { DiscordResponder } from './discord/responder.js';
+import { DiscordResponder, UNLIMITED } from './discord/responder.js';
 import { createInteractionHandler } from './discord/router.js';
 import { JobEngine } from './jobs/engine.js';
 import { JobStore } from './jobs/store.js';
@@ -43,10 +43,13 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     throw err;
   }
 
-  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: config.discordApiUrl } });
+  // discord.js's own REST carries interaction callbacks (the 3-second defer) and the interaction webhook, which
+  // Discord exempts from its global limit, plus a few start-up calls: its client-side global limiter would only
+  // make a burst of commands miss the 3 s deadline. Our bot-token traffic goes through the responder's limited client.
+  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: config.discordApiUrl, globalRequestsPerSecond: UNLIMITED } });
   const shardKey = String(client.shard?.ids[0] ?? 0);
   const jobs = new JobStore(storage, shardKey);
-  const discord = new DiscordResponder(client.rest, config.discordApiUrl);
+  const discord = new DiscordResponder(config.discordApiUrl, config.discordToken);
   const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }) });
   const engine = new JobEngine({ config, luma, http, store: jobs, discord, logger, quota });
   const ctx: BotContext = { config, logger, storage, luma, http, engine, jobs, discord, quota };

@@ -26,17 +26,18 @@ export interface OutgoingMessage {
  * Everything the bot sends to Discord outside the first acknowledgement goes through here, by REST alone, so
  * a job resumed after a restart (with no discord.js Interaction object) takes the same path as a fresh one.
  *
- * Two REST clients: interaction webhooks (token in the URL, exempt from Discord's global limit) get their own
- * without the client-side global limiter, so hundreds of progress edits do not queue behind bot-token calls.
+ * Two REST clients, kept apart because Discord's global limit (50 requests/s) counts only bot-token requests:
+ * channel posts, DMs and message reads go through one with @discordjs/rest's global limiter; interaction
+ * webhooks (token in the URL, exempt from that limit) through one without it, so hundreds of progress edits
+ * neither queue behind bot-token calls nor push them into real global 429s.
  */
 export class DiscordResponder {
+  private readonly botRest: REST;
   private readonly webhookRest: REST;
 
-  constructor(
-    private readonly botRest: REST,
-    apiUrl: string,
-  ) {
-    this.webhookRest = new REST({ api: apiUrl, globalRequestsPerSecond: Number.MAX_SAFE_INTEGER, retries: 3 });
+  constructor(apiUrl: string, botToken: string) {
+    this.botRest = new REST({ api: apiUrl }).setToken(botToken);
+    this.webhookRest = new REST({ api: apiUrl, globalRequestsPerSecond: UNLIMITED, retries: 3 });
   }
 
   async editOriginal(applicationId: string, token: string, msg: OutgoingMessage): Promise<APIMessage> {
@@ -99,6 +100,9 @@ export class DiscordResponder {
     };
   }
 }
+
+/** No client-side global limiter: for routes Discord exempts from its global limit. */
+export const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 /** Discord error codes the delivery logic acts on. */
 export const DiscordCodes = {

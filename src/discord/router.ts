@@ -75,30 +75,42 @@ async function reportError(interaction: RepliableInteraction, err: unknown, log:
 }
 
 /**
- * Results that could not be delivered earlier are handed over the next time the member uses the bot. One that
- * fails again goes back on the list: a kept result is only dropped once it has reached the member.
+ * Results that could not be delivered earlier are handed over the next time the member uses the bot. Each leaves
+ * the list only once it has reached the member, so a crash or a failure mid-way loses none.
  */
 async function handOverUndelivered(interaction: RepliableInteraction, ctx: BotContext): Promise<void> {
   if (!interaction.deferred && !interaction.replied) return;
-  const ids = await ctx.jobs.takeUndelivered(interaction.user.id);
-  for (const id of ids) {
-    try {
-      const job = await ctx.jobs.get(id);
-      const bytes = await ctx.jobs.getResult(id);
-      if (!job || !bytes) continue;
-      const fitted = await fitToLimit(bytes, sniffImageType(bytes) ?? 'image/png', interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT);
-      const file = { name: resultFilename(job, fitted.contentType), data: fitted.data, contentType: fitted.contentType };
-      const msg = resultMessage(job, file, { mention: true, compressed: fitted.compressed });
-      const sent = await ctx.discord.followUp(interaction.applicationId, interaction.token, {
-        ...msg,
-        content: `<@${job.discord.userId}>, here is an image the bot could not deliver earlier.`,
-      });
-      job.step = 'done';
-      job.delivery = { via: 'original', messageId: sent.id, channelId: sent.channel_id, at: Date.now() };
-      await ctx.jobs.save(job);
-    } catch (err) {
-      await ctx.jobs.addUndelivered(interaction.user.id, id);
-      ctx.logger.warn({ err, jobId: id, userId: interaction.user.id }, 'kept result could not be handed over; will try again next time');
+  const userId = interaction.user.id;
+  if ((await ctx.jobs.listUndelivered(userId)).length === 0) return;
+  // Two interactions of one member at once must not hand the same image over twice.
+  await ctx.storage.withLock(`handover:${userId}`, async () => {
+    for (const id of await ctx.jobs.listUndelivered(userId)) {
+      try {
+        await handOver(interaction, ctx, id);
+      } catch (err) {
+        ctx.logger.warn({ err, jobId: id, userId }, 'kept result could not be handed over; will try again next time');
+      }
     }
+  });
+}
+
+async function handOver(interaction: RepliableInteraction, ctx: BotContext, id: string): Promise<void> {
+  const userId = interaction.user.id;
+  const job = await ctx.jobs.get(id);
+  const bytes = await ctx.jobs.getResult(id);
+  if (!job || !bytes || job.step !== 'undelivered') {
+    await ctx.jobs.removeUndelivered(userId, id);
+    return;
   }
+  const limit = interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT;
+  const fitted = await fitToLimit(bytes, sniffImageType(bytes) ?? 'image/png', limit);
+  const file = { name: resultFilename(job, fitted.contentType), data: fitted.data, contentType: fitted.contentType };
+  const sent = await ctx.discord.followUp(interaction.applicationId, interaction.token, {
+    ...resultMessage(job, file, { mention: true, compressed: fitted.compressed }),
+    content: `<@${userId}>, here is an image the bot could not deliver earlier.`,
+  });
+  job.step = 'done';
+  job.delivery = { via: 'original', messageId: sent.id, channelId: sent.channel_id, at: Date.now() };
+  await ctx.jobs.save(job);
+  await ctx.jobs.removeUndelivered(userId, id);
 }

@@ -67,13 +67,8 @@ export class JobStore {
     });
   }
 
-  async takeUndelivered(userId: string): Promise<string[]> {
-    const key = `jobs:undelivered:${userId}`;
-    return this.storage.withLock(key, async () => {
-      const ids = (await this.storage.get<string[]>(key)) ?? [];
-      if (ids.length > 0) await this.storage.delete(key);
-      return ids;
-    });
+  async listUndelivered(userId: string): Promise<string[]> {
+    return (await this.storage.get<string[]>(`jobs:undelivered:${userId}`)) ?? [];
   }
 
   /**
