@@ -213,7 +213,21 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
   return Object.freeze(config);
 }
 
-/** Reads `.env` (if present; real environment variables win) and the environment. For entry points only. */
+/**
+ * For entry points: reads `.env` (if present; real environment variables win) and the environment, and on a
+ * bad configuration prints the one message naming every problem and exits with EX_CONFIG (78), no stack trace.
+ */
+export async function loadConfigOrExit(purpose: 'bot' | 'deploy' = 'bot'): Promise<Config> {
+  try {
+    return await loadConfigFromEnvironment(purpose);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\nSee .env.example for every setting.\n`);
+    process.exit(78);
+  }
+}
+
+/** Reads `.env` (if present; real environment variables win) and the environment. */
 export async function loadConfigFromEnvironment(purpose: 'bot' | 'deploy' = 'bot'): Promise<Config> {
   const dotenv = await import('dotenv');
   dotenv.config({ quiet: true });

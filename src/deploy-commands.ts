@@ -2,7 +2,7 @@
 // what it registered, and exits. Guild-scoped when DISCORD_GUILD_ID is set (instant, for testing), else global.
 import { REST, Routes, type RESTPutAPIApplicationCommandsResult } from 'discord.js';
 import { commands } from '../commands/index.js';
-import { ConfigError, loadConfigFromEnvironment, type Config } from './config.js';
+import { loadConfigOrExit, type Config } from './config.js';
 
 export async function deployCommands(config: Config): Promise<RESTPutAPIApplicationCommandsResult> {
   const rest = new REST({ api: config.discordApiUrl }).setToken(config.discordToken);
@@ -16,16 +16,7 @@ export async function deployCommands(config: Config): Promise<RESTPutAPIApplicat
 }
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = await loadConfigFromEnvironment('deploy');
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`${err.message}\nSee .env.example for every setting.`);
-      process.exit(78);
-    }
-    throw err;
-  }
+  const config = await loadConfigOrExit('deploy');
   const registered = await deployCommands(config);
   const scope = config.discordGuildId ? `guild ${config.discordGuildId}` : 'global (may take up to an hour to appear everywhere)';
   console.log(`Registered ${registered.length} commands, ${scope}:`);

@@ -1,18 +1,9 @@
 // Entry point: `npm start`. Loads configuration, starts the bot, and shuts down cleanly on SIGTERM/SIGINT.
-import { ConfigError, loadConfigFromEnvironment } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { StartupError, startBot } from './main.js';
 
 async function run(): Promise<void> {
-  let config;
-  try {
-    config = await loadConfigFromEnvironment();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`${err.message}\nSee .env.example for every setting.`);
-      process.exit(78); // EX_CONFIG
-    }
-    throw err;
-  }
+  const config = await loadConfigOrExit();
   // Listening from the start: a SIGTERM while the bot is still starting (an orchestrator replacing it at once)
   // must end in the same clean exit 0, not a kill by signal. Starting then finishes and stops straight away.
   let bot: Awaited<ReturnType<typeof startBot>> | undefined;

@@ -3,20 +3,11 @@
 // Redis: quotas, the spend cap and job records are shared and locked across processes there.
 import { ShardingManager } from 'discord.js';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfigFromEnvironment } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { createLogger } from './logger.js';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = await loadConfigFromEnvironment();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`${err.message}\nSee .env.example for every setting.`);
-      process.exit(78);
-    }
-    throw err;
-  }
+  const config = await loadConfigOrExit();
   const logger = createLogger(config).child({ component: 'shards' });
   if (config.storageUrl.startsWith('sqlite://')) {
     logger.warn('STORAGE_URL is SQLite: shards on this machine share the file, but only Redis makes quota and spend-cap checks atomic across processes');
