@@ -371,27 +371,19 @@ export class JobEngine {
    * everybody else back.
    */
   private pickFair(due: (j: JobRecord) => boolean, atLumaByUser: ReadonlyMap<string, number>): JobRecord | undefined {
-    let best: JobRecord | undefined;
-    let bestKey: [number, number, number] | undefined;
-    for (const job of this.jobs.values()) {
-      if (job.step !== 'queued' || this.busy.has(job.id) || !due(job)) continue;
-      if ((atLumaByUser.get(job.discord.userId) ?? 0) >= this.deps.config.maxJobsPerUser) continue;
-      const key: [number, number, number] = [
-        this.lastServedGuild.get(job.discord.guildId ?? `dm:${job.discord.userId}`) ?? -1,
-        this.lastServedUser.get(job.discord.userId) ?? -1,
-        job.createdAt,
-      ];
-      if (!bestKey || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
-        best = job;
-        bestKey = key;
-      }
-    }
-    return best;
+    const eligible = [...this.jobs.values()].filter(
+      (job) =>
+        job.step === 'queued' &&
+        !this.busy.has(job.id) &&
+        due(job) &&
+        (atLumaByUser.get(job.discord.userId) ?? 0) < this.deps.config.maxJobsPerUser,
+    );
+    return fairest(eligible, this.lastServedGuild, this.lastServedUser);
   }
 
   private markServed(job: JobRecord): void {
     this.serveCounter++;
-    this.lastServedGuild.set(job.discord.guildId ?? `dm:${job.discord.userId}`, this.serveCounter);
+    this.lastServedGuild.set(guildKey(job), this.serveCounter);
     this.lastServedUser.set(job.discord.userId, this.serveCounter);
   }
 
@@ -405,7 +397,7 @@ export class JobEngine {
     const guilds = new Set<string>();
     for (const j of this.jobs.values()) {
       users.add(j.discord.userId);
-      guilds.add(j.discord.guildId ?? `dm:${j.discord.userId}`);
+      guilds.add(guildKey(j));
     }
     for (const id of this.lastServedUser.keys()) if (!users.has(id)) this.lastServedUser.delete(id);
     for (const id of this.lastServedGuild.keys()) if (!guilds.has(id)) this.lastServedGuild.delete(id);
@@ -421,19 +413,11 @@ export class JobEngine {
     let counter = this.serveCounter;
     const left = new Set(queued);
     while (left.size > 0) {
-      let best: JobRecord | undefined;
-      let bestKey: [number, number, number] | undefined;
-      for (const job of left) {
-        const key: [number, number, number] = [guilds.get(job.discord.guildId ?? `dm:${job.discord.userId}`) ?? -1, users.get(job.discord.userId) ?? -1, job.createdAt];
-        if (!bestKey || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
-          best = job;
-          bestKey = key;
-        }
-      }
+      const best = fairest(left, guilds, users);
       if (!best) break;
       left.delete(best);
       counter++;
-      guilds.set(best.discord.guildId ?? `dm:${best.discord.userId}`, counter);
+      guilds.set(guildKey(best), counter);
       users.set(best.discord.userId, counter);
       positions.set(best.id, positions.size + 1);
     }
@@ -846,4 +830,26 @@ export class JobEngine {
       this.log.debug({ err, jobId: job.id }, 'progress edit failed');
     }
   }
+}
+
+/** Round-robin key of a job's server; each member's DMs count as a server of their own. */
+function guildKey(job: JobRecord): string {
+  return job.discord.guildId ?? `dm:${job.discord.userId}`;
+}
+
+/**
+ * The job to serve next: from the server served longest ago, then its member served longest ago, then that
+ * member's oldest job. `guilds` / `users` hold when each was last served (a counter; absent = never).
+ */
+function fairest(jobs: Iterable<JobRecord>, guilds: ReadonlyMap<string, number>, users: ReadonlyMap<string, number>): JobRecord | undefined {
+  let best: JobRecord | undefined;
+  let bestKey: [number, number, number] | undefined;
+  for (const job of jobs) {
+    const key: [number, number, number] = [guilds.get(guildKey(job)) ?? -1, users.get(job.discord.userId) ?? -1, job.createdAt];
+    if (!bestKey || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
+      best = job;
+      bestKey = key;
+    }
+  }
+  return best;
 }

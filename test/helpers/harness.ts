@@ -58,11 +58,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const discord = opts.fakes?.discord ?? (await startFakeDiscord(opts.discord));
-  const luma = opts.fakes?.luma ?? (await startFakeLuma(opts.luma));
-  const dir = mkdtempSync(join(tmpdir(), 'luma-bot-test-'));
-  const env: Record<string, string> = {
+/**
+ * The environment that points the bot at the fakes, with a fresh SQLite file in `dir` and fast polling; `extra`
+ * overrides any of it. Both harnesses (in-process and child-process) start the bot with this.
+ */
+export function fakeEnv(discord: FakeDiscord, luma: FakeLuma, dir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
     DISCORD_TOKEN: discord.token,
     DISCORD_API_URL: discord.apiUrl,
     DISCORD_CDN_ORIGINS: discord.cdnOrigin,
@@ -72,8 +73,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     LOG_LEVEL: 'debug',
     POLL_INTERVAL_MS: '100',
     PROGRESS_INTERVAL_MS: '0',
-    ...opts.env,
+    ...extra,
   };
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const discord = opts.fakes?.discord ?? (await startFakeDiscord(opts.discord));
+  const luma = opts.fakes?.luma ?? (await startFakeLuma(opts.luma));
+  const dir = mkdtempSync(join(tmpdir(), 'luma-bot-test-'));
+  const env = fakeEnv(discord, luma, dir, opts.env);
   const config = loadConfig(env);
   const logs = new LogCapture();
   const boot = () => startBot(config, { logger: createLogger({ logLevel: config.logLevel, logFormat: 'json' }, logs.stream) });

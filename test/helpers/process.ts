@@ -16,7 +16,7 @@ import type { APIMessage } from 'discord-api-types/v10';
 import { startFakeDiscord, type DispatchedInteraction, type FakeDiscord, type FakeDiscordOptions } from '../fakes/discord/server.js';
 import type { FakeLuma, FakeLumaOptions } from '../fakes/luma/api.js';
 import { startFakeLuma } from '../fakes/luma/server.js';
-import type { LogLine } from './harness.js';
+import { fakeEnv, type LogLine } from './harness.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ENTRY = join(ROOT, 'src/index.ts');
@@ -135,20 +135,7 @@ export async function startBotProcess(opts: ProcessHarnessOptions = {}): Promise
   const discord = await startFakeDiscord(opts.discord);
   const luma = await startFakeLuma(opts.luma);
   const dir = mkdtempSync(join(tmpdir(), 'luma-bot-proc-'));
-  const env: Record<string, string> = {
-    DISCORD_TOKEN: discord.token,
-    DISCORD_API_URL: discord.apiUrl,
-    DISCORD_CDN_ORIGINS: discord.cdnOrigin,
-    LUMA_AGENTS_API_KEY: luma.apiKey,
-    LUMA_BASE_URL: luma.url,
-    STORAGE_URL: `sqlite://${join(dir, 'bot.sqlite')}`,
-    LOG_FORMAT: 'json',
-    LOG_LEVEL: 'debug',
-    POLL_INTERVAL_MS: '100',
-    PROGRESS_INTERVAL_MS: '0',
-    QUOTA_DEFAULT_LIMIT: '50',
-    ...opts.env,
-  };
+  const env = fakeEnv(discord, luma, dir, { LOG_FORMAT: 'json', QUOTA_DEFAULT_LIMIT: '50', ...opts.env });
   const lines: LogLine[] = [];
   let closed = false;
 

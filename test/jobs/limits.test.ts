@@ -55,8 +55,14 @@ describe('Luma limits and the local queue', () => {
     const jobs: { prompt: string; i: DispatchedInteraction }[] = [];
     for (let n = 0; n < 4; n++) jobs.push({ prompt: `cap: ${n}`, i: await imagine(h.discord, member, `cap: ${n}`) });
     await h.discord.waitFor(() => h?.luma.generations().length === 2, 10_000, 'two jobs at Luma');
-    await h.discord.waitFor(() => h?.discord.original(jobs[3]!.i.token)?.content.includes('position 2'), 10_000, 'the queue positions');
-    expect(h.discord.original(jobs[2]!.i.token)?.content).toContain('position 1');
+    // Each waiting reply is edited by its own task: wait for both rather than assume an order.
+    await h.discord.waitFor(
+      () =>
+        h?.discord.original(jobs[3]!.i.token)?.content.includes('position 2') &&
+        h.discord.original(jobs[2]!.i.token)?.content.includes('position 1'),
+      10_000,
+      'the queue positions',
+    );
     // Still two after a while: the cap holds, the other jobs wait rather than fail.
     await new Promise((r) => setTimeout(r, 500));
     expect(h.luma.posts()).toHaveLength(2);
