@@ -55,11 +55,16 @@ describe('Luma limits and the local queue', () => {
     const jobs: { prompt: string; i: DispatchedInteraction }[] = [];
     for (let n = 0; n < 4; n++) jobs.push({ prompt: `cap: ${n}`, i: await imagine(h.discord, member, `cap: ${n}`) });
     await h.discord.waitFor(() => h?.luma.generations().length === 2, 10_000, 'two jobs at Luma');
-    // Each waiting reply is edited by its own task: wait for both rather than assume an order.
+    // Under load the four commands' handlers may reach the queue in any order, so which two went to Luma is read
+    // from Luma; the other two show places 1 and 2. Each reply is edited by its own task: wait for both.
+    const sent = new Set(h.luma.generations().map((g) => g.request.prompt));
+    const waiting = jobs.filter((j) => !sent.has(j.prompt));
+    expect(waiting).toHaveLength(2);
     await h.discord.waitFor(
-      () =>
-        h?.discord.original(jobs[3]!.i.token)?.content.includes('position 2') &&
-        h.discord.original(jobs[2]!.i.token)?.content.includes('position 1'),
+      () => {
+        const places = waiting.map((j) => /position (\d+)/.exec(h?.discord.original(j.i.token)?.content ?? '')?.[1]);
+        return places.sort().join(',') === '1,2';
+      },
       10_000,
       'the queue positions',
     );
