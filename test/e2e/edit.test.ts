@@ -300,6 +300,11 @@ describe('"Edit image" on a message end to end', () => {
   it('edits an older result by the job id on its buttons when no message link was stored', async () => {
     const first = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'a red barn')] });
     const made = await result(h, first.token);
+    // The engine links the message to its job right after the upload lands: wait for that, then remove it.
+    for (let i = 0; i < 200 && (await h.bot.ctx.storage.get(`jobmsg:${made.id}`)) === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(await h.bot.ctx.storage.get(`jobmsg:${made.id}`)).toBeDefined();
     await h.bot.ctx.storage.delete(`jobmsg:${made.id}`);
     const menu = await h.discord.messageContextMenu({ name: 'Edit image', message: made });
     const modal = await h.discord.waitFor(() => modalOf(h, menu.id), 5000, 'the modal');
