@@ -30,7 +30,8 @@ import type { JobRecord } from '../src/jobs/types.js';
 /*
  * Right-click a message → Apps → "Edit image". The command answers with a modal (a modal must be the first
  * answer, so nothing slow happens before it); the modal's submit is a new interaction that carries only the
- * modal's custom_id, so that holds the target: `modal:editimg:<channel>:<message>:<image count>` (≤ 56 chars).
+ * modal's custom_id, so that holds the target: `modal:editimg:<channel>:<message>:<image count>[:<job id>]`
+ * (≤ 70 chars; the job id when the message is one of the bot's results).
  * The submit fetches the message again by REST, because attachment URLs are signed and expire, and the
  * member may submit long after opening the form.
  */
@@ -45,6 +46,8 @@ interface Target {
   messageId: string;
   /** Images the message showed when the form was opened (1 means no choice was asked for). */
   count: number;
+  /** Set when the message is one of the bot's results: its job, edited through its generation_id. */
+  jobId?: string;
 }
 
 const NO_IMAGE =
@@ -67,8 +70,9 @@ export const editImage: MessageMenuCommand = {
     // Its progress and failure messages carry no image, and are refused here like any other message.
     if (count === 0) throw new UserFacingError(NO_IMAGE, { code: 'no_image' });
     // A result of this bot is edited as a whole, by its generation_id: no choice to make.
-    const isResult = isOwnMessage(message, interaction.applicationId) && jobIdIn(message) !== undefined;
-    await interaction.showModal(editImageForm({ channelId: message.channelId, messageId: message.id, count: isResult ? 1 : count }));
+    const jobId = isOwnMessage(message, interaction.applicationId) ? jobIdIn(message) : undefined;
+    const target = { channelId: message.channelId, messageId: message.id, count: jobId !== undefined ? 1 : count };
+    await interaction.showModal(editImageForm(jobId !== undefined ? { ...target, jobId } : target));
   },
 };
 
@@ -88,8 +92,9 @@ export const editImageModal: ComponentHandler = {
       const source = resultAsSource(parent);
       await startJob(interaction, ctx, editJobSpec({ prompt, model, outputFormat, source, sourceLink, parentJobId: parent.id }));
     };
-    // A result of this bot: found by the link stored at delivery, with no need to read the message at all.
-    const linked = await ctx.jobs.jobForMessage(target.messageId);
+    // A result of this bot: named in the form itself, or found by the link stored at delivery — either way
+    // with no need to read the message at all.
+    const linked = target.jobId ?? (await ctx.jobs.jobForMessage(target.messageId));
     const linkedJob = linked !== undefined ? await finishedJob(ctx, linked) : undefined;
     if (linkedJob) return editResult(linkedJob);
 
@@ -118,7 +123,7 @@ export const editImageModal: ComponentHandler = {
 
 /** The form: the prompt, and — when the message holds several images — which one (1 = the first shown). */
 export function editImageForm(target: Target): APIModalInteractionResponseCallbackData {
-  const customId = `${PREFIX}:${target.channelId}:${target.messageId}:${target.count}`;
+  const customId = `${PREFIX}:${target.channelId}:${target.messageId}:${target.count}${target.jobId !== undefined ? `:${target.jobId}` : ''}`;
   if (target.count <= 1) return editPromptModal(customId, 'Edit this image');
   const form = editPromptModal(customId, 'Edit an image from this message');
   return {
@@ -145,12 +150,13 @@ export function editImageForm(target: Target): APIModalInteractionResponseCallba
 }
 
 function parseTarget(arg: string): Target {
-  const [channelId = '', messageId = '', countText = ''] = arg.split(':');
+  const [channelId = '', messageId = '', countText = '', jobId] = arg.split(':');
   const count = Number(countText);
-  if (!SNOWFLAKE.test(channelId) || !SNOWFLAKE.test(messageId) || !Number.isInteger(count) || count < 1 || count > 100) {
+  const badJobId = jobId !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(jobId);
+  if (!SNOWFLAKE.test(channelId) || !SNOWFLAKE.test(messageId) || !Number.isInteger(count) || count < 1 || count > 100 || badJobId) {
     throw new UserFacingError('This form is not valid any more. Right-click the message and choose "Edit image" again.', { code: 'bad_custom_id' });
   }
-  return { channelId, messageId, count };
+  return { channelId, messageId, count, ...(jobId !== undefined ? { jobId } : {}) };
 }
 
 function readImageNumber(interaction: ModalSubmitInteraction, count: number): number {
