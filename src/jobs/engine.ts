@@ -194,11 +194,7 @@ export class JobEngine {
     this.wake();
   }
 
-  /** Jobs of this member that are not finished yet. */
-  activeJobsOf(userId: string): JobRecord[] {
-    return [...this.jobs.values()].filter((j) => j.discord.userId === userId);
-  }
-
+  /** Unfinished jobs this process is working on. */
   get size(): number {
     return this.jobs.size;
   }
