@@ -93,6 +93,22 @@ describe('/imagine options, references and buttons', () => {
     expect((posts[1]?.body as { image_ref: unknown[] }).image_ref).toEqual([{ data: data.toString('base64'), media_type: 'image/png' }]);
   });
 
+  it('falls back to base64 data once when Luma cannot fetch a reference URL (422)', async () => {
+    h = await startHarness();
+    const data = solidPng(8, 8, [0, 0, 255]);
+    const a = h.discord.addAttachment({ filename: 'blue.png', contentType: 'image/png', data });
+    h.luma.fault({ method: 'POST', path: '/v1/generations' }, { status: 422, body: { detail: 'Failed to fetch image from URL' } });
+    const { token } = await h.discord.slashCommand({
+      name: 'imagine',
+      options: [opt.string('prompt', 'use blue'), opt.attachment('reference1', a.id)],
+      attachments: [a],
+    });
+    await done(h, token);
+    const posts = h.luma.posts();
+    expect(posts).toHaveLength(2);
+    expect((posts[1]?.body as { image_ref: unknown[] }).image_ref).toEqual([{ data: data.toString('base64'), media_type: 'image/png' }]);
+  });
+
   it('refuses a non-image attachment by name and sends nothing to Luma', async () => {
     h = await startHarness();
     const bad = h.discord.addAttachment({ filename: 'notes.txt', contentType: 'text/plain', data: Buffer.from('hello') });

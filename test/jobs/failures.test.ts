@@ -1,0 +1,51 @@
+// Issue 5's refund rule, per failure class: every failure the member did not cause gives the unit back;
+// content moderation (the member's prompt or image) keeps it. The engine refunds exactly when action.refund.
+import { describe, expect, it } from 'vitest';
+import { classifyLumaFailure, classifySubmitError, type FailureAction } from '../../src/jobs/failures.js';
+import { LumaConnectionError, makeAPIError } from '../../src/luma/errors.js';
+
+const refundOf = (a: FailureAction): boolean | 'requeued' | 'inlined' =>
+  a.kind === 'fail' ? a.refund : a.kind === 'requeue' ? 'requeued' : 'inlined';
+
+describe('which failures give the quota unit back', () => {
+  it.each([
+    ['content_moderated', false],
+    ['generation_failed', true],
+    ['output_not_found', true],
+    ['budget_exhausted', true],
+    ['image_too_large', true],
+    ['unsupported_format', true],
+    ['corrupt_input', true],
+    ['invalid_request', true],
+    ['something_new', true],
+  ])('Luma failure %s refunds: %s', (code, refund) => {
+    expect(refundOf(classifyLumaFailure(code, null, 'REF', 0))).toBe(refund);
+  });
+
+  it('puts a rate_limited generation back in the queue a few times, then fails it with a refund', () => {
+    expect(refundOf(classifyLumaFailure('rate_limited', null, 'REF', 0))).toBe('requeued');
+    expect(refundOf(classifyLumaFailure('rate_limited', null, 'REF', 3))).toBe(true);
+  });
+
+  it.each([400, 401, 402, 403, 413, 422, 500, 502])('HTTP %i on submit fails with a refund', (status) => {
+    const err = makeAPIError(status, { detail: 'x' }, {});
+    expect(refundOf(classifySubmitError(err, { hasUrlInputs: false, submitAttempts: 1, ref: 'REF' }))).toBe(true);
+  });
+
+  it('requeues a 429 and a 503, and sends URL inputs as data after a 503 or 422', () => {
+    const ctx = { hasUrlInputs: false, submitAttempts: 1, ref: 'REF' };
+    expect(refundOf(classifySubmitError(makeAPIError(429, { detail: 'Rate limit exceeded' }, { 'retry-after': '2' }), ctx))).toBe('requeued');
+    expect(refundOf(classifySubmitError(makeAPIError(503, { detail: 'down' }, {}), ctx))).toBe('requeued');
+    expect(refundOf(classifySubmitError(makeAPIError(503, { detail: 'down' }, {}), { ...ctx, hasUrlInputs: true }))).toBe('inlined');
+    expect(refundOf(classifySubmitError(makeAPIError(422, { detail: 'fetch failed' }, {}), { ...ctx, hasUrlInputs: true }))).toBe('inlined');
+  });
+
+  it('retries a POST that never left, and refunds one that may have arrived', () => {
+    const ctx = { hasUrlInputs: false, submitAttempts: 1, ref: 'REF' };
+    const refused = new LumaConnectionError('refused', { reachedServer: false, code: 'ECONNREFUSED' });
+    const reset = new LumaConnectionError('reset', { reachedServer: true, code: 'UND_ERR_SOCKET' });
+    expect(refundOf(classifySubmitError(refused, ctx))).toBe('requeued');
+    expect(refundOf(classifySubmitError(refused, { ...ctx, submitAttempts: 5 }))).toBe(true);
+    expect(refundOf(classifySubmitError(reset, ctx))).toBe(true);
+  });
+});
