@@ -11,6 +11,11 @@ const FINISHED_TTL_MS = 30 * 24 * 3600 * 1000;
  */
 export class JobStore {
   private readonly indexKey: string;
+  /**
+   * This process's copy of its shard's index (only this process writes it): a save that does not change whether
+   * the job is active — most of them, e.g. every poll — then costs no lock and no index read.
+   */
+  private activeIds: Set<string> | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -28,16 +33,20 @@ export class JobStore {
     job.updatedAt = Date.now();
     const active = ACTIVE_STEPS.includes(job.step);
     await this.storage.set(`job:${job.id}`, job, active ? undefined : FINISHED_TTL_MS);
+    if (this.activeIds?.has(job.id) === active) return;
     await this.storage.withLock(this.indexKey, async () => {
-      const ids = (await this.storage.get<string[]>(this.indexKey)) ?? [];
-      const has = ids.includes(job.id);
-      if (active && !has) await this.storage.set(this.indexKey, [...ids, job.id]);
-      if (!active && has) await this.storage.set(this.indexKey, ids.filter((x) => x !== job.id));
+      const ids = new Set((await this.storage.get<string[]>(this.indexKey)) ?? []);
+      const changed = active ? !ids.has(job.id) : ids.has(job.id);
+      if (active) ids.add(job.id);
+      else ids.delete(job.id);
+      if (changed) await this.storage.set(this.indexKey, [...ids]);
+      this.activeIds = ids;
     });
   }
 
   async listActive(): Promise<JobRecord[]> {
     const ids = (await this.storage.get<string[]>(this.indexKey)) ?? [];
+    this.activeIds = new Set(ids);
     const jobs: JobRecord[] = [];
     for (const id of ids) {
       const job = await this.get(id);
