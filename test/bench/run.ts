@@ -12,7 +12,7 @@
 //   --timeout-s N      give up after this long (180)
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { noisePng } from '../fakes/png.js';
+import { noisePng } from '../../dev/fakes/png.js';
 import { opt, startHarness } from '../helpers/harness.js';
 
 const { values } = parseArgs({

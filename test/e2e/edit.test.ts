@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { APIMessage } from 'discord.js';
-import { solidPng, tinyGif, tinyJpeg } from '../fakes/png.js';
+import { solidPng, tinyGif, tinyJpeg } from '../../dev/fakes/png.js';
 import { opt, startHarness, type Harness } from '../helpers/harness.js';
 
 interface ModalData {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { APIMessage } from 'discord.js';
 import { startHarness, opt, type Harness } from '../helpers/harness.js';
-import { solidPng, tinyGif, tinyJpeg } from '../fakes/png.js';
+import { solidPng, tinyGif, tinyJpeg } from '../../dev/fakes/png.js';
 
 const done = (h: Harness, token: string) =>
   h.discord.waitFor(() => {

@@ -6,9 +6,9 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { deployCommands } from '../../src/deploy-commands.js';
-import { startFakeDiscord, type FakeDiscord } from '../fakes/discord/server.js';
-import { startFakeLuma } from '../fakes/luma/server.js';
-import type { FakeLuma } from '../fakes/luma/api.js';
+import { startFakeDiscord, type FakeDiscord } from '../../dev/fakes/discord/server.js';
+import { startFakeLuma } from '../../dev/fakes/luma/server.js';
+import type { FakeLuma } from '../../dev/fakes/luma/api.js';
 
 const root = resolve(import.meta.dirname, '../..');
 

@@ -2,8 +2,8 @@ import { inflateSync } from 'node:zlib';
 
 import { describe, expect, it } from 'vitest';
 
-import { gifFrameCount, sniffImage } from './luma/inputs.js';
-import { crc32, encodePng, noisePng, pngSize, solidJpeg, tinyGif, tinyJpeg, tinyWebp } from './png.js';
+import { gifFrameCount, sniffImage } from '../../dev/fakes/luma/inputs.js';
+import { crc32, encodePng, noisePng, pngSize, solidJpeg, tinyGif, tinyJpeg, tinyWebp } from '../../dev/fakes/png.js';
 
 describe('test image encoders', () => {
   it('computes the standard CRC-32', () => {

@@ -6,9 +6,9 @@ import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startBot, type RunningBot } from '../../src/main.js';
-import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../fakes/discord/server.js';
-import { startFakeLuma } from '../fakes/luma/server.js';
-import type { FakeLuma, FakeLumaOptions } from '../fakes/luma/api.js';
+import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../../dev/fakes/discord/server.js';
+import { startFakeLuma } from '../../dev/fakes/luma/server.js';
+import type { FakeLuma, FakeLumaOptions } from '../../dev/fakes/luma/api.js';
 
 export interface LogLine {
   level: number;

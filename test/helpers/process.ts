@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIMessage } from 'discord-api-types/v10';
-import { startFakeDiscord, type DispatchedInteraction, type FakeDiscord, type FakeDiscordOptions } from '../fakes/discord/server.js';
-import type { FakeLuma, FakeLumaOptions } from '../fakes/luma/api.js';
-import { startFakeLuma } from '../fakes/luma/server.js';
+import { startFakeDiscord, type DispatchedInteraction, type FakeDiscord, type FakeDiscordOptions } from '../../dev/fakes/discord/server.js';
+import type { FakeLuma, FakeLumaOptions } from '../../dev/fakes/luma/api.js';
+import { startFakeLuma } from '../../dev/fakes/luma/server.js';
 import { fakeEnv, type LogLine } from './harness.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

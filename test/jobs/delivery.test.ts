@@ -2,7 +2,7 @@
 // output URL or the upload size — and when it cannot, the member is told. The real bot process against the fakes.
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { noisePng } from '../fakes/png.js';
+import { noisePng } from '../../dev/fakes/png.js';
 import { delivered, deliveriesOf, imagine, killLeftoverBots, newMember, quotaUsed, startBotProcess, type ProcessHarness } from '../helpers/process.js';
 
 describe('delivering results', () => {

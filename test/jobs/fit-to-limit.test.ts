@@ -2,7 +2,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { fitToLimit } from '../../src/images/fit.js';
-import { noisePng, solidPng } from '../fakes/png.js';
+import { noisePng, solidPng } from '../../dev/fakes/png.js';
 
 describe('fitToLimit', () => {
   it('returns an image that already fits untouched', async () => {

@@ -1,7 +1,7 @@
 // Issue 6, item 3: Luma's limits. Jobs beyond them wait in a fair local queue instead of failing; a
 // "Too many concurrent jobs" 429 puts the job back and lowers the effective concurrency. The real bot process.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DispatchedInteraction } from '../fakes/discord/server.js';
+import type { DispatchedInteraction } from '../../dev/fakes/discord/server.js';
 import { delivered, deliveriesOf, imagine, killLeftoverBots, newMember, startBotProcess, type ProcessHarness } from '../helpers/process.js';
 
 describe('Luma limits and the local queue', () => {

@@ -1,7 +1,7 @@
 import { PermissionFlagsBits } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
 import { periodEnd } from '../../src/quota/periods.js';
-import type { DispatchedInteraction, FakeUserInput, RecordedCallback } from '../fakes/discord/server.js';
+import type { DispatchedInteraction, FakeUserInput, RecordedCallback } from '../../dev/fakes/discord/server.js';
 import { opt, startHarness, type Harness, type HarnessOptions } from '../helpers/harness.js';
 
 const GUILD = '1200000000000000001';

@@ -17,8 +17,8 @@ import {
 import { ApplicationCommandOptionType, InteractionResponseType, Routes } from 'discord-api-types/v10';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { solidPng } from '../png.js';
-import { startFakeDiscord, type FakeDiscord } from './server.js';
+import { solidPng } from '../../../dev/fakes/png.js';
+import { startFakeDiscord, type FakeDiscord } from '../../../dev/fakes/discord/server.js';
 
 const UPLOAD_LIMIT = 256 * 1024;
 const ROLE_ID = '1300000000000000001';

@@ -4,8 +4,8 @@ import { inflateSync } from 'node:zlib';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { pngSize, solidPng, tinyGif, tinyJpeg, tinyWebp } from '../png.js';
-import { startFakeLuma, type FakeLuma, type FakeLumaOptions } from './server.js';
+import { pngSize, solidPng, tinyGif, tinyJpeg, tinyWebp } from '../../../dev/fakes/png.js';
+import { startFakeLuma, type FakeLuma, type FakeLumaOptions } from '../../../dev/fakes/luma/server.js';
 
 const started: FakeLuma[] = [];
 const servers: Server[] = [];
