@@ -22,6 +22,7 @@ import {
   type MessageSnapshot,
 } from '../src/discord/message-images.js';
 import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
+import { truncate } from '../src/discord/render.js';
 import { DiscordCodes, discordErrorCode, discordStatus } from '../src/discord/responder.js';
 import { refuseAnimatedGifs } from '../src/discord/still-images.js';
 import { UserFacingError } from '../src/errors.js';
@@ -169,7 +170,7 @@ function readImageNumber(interaction: ModalSubmitInteraction, count: number): nu
   }
   const n = Number(/^\s*#?\s*(\d{1,3})\s*$/.exec(raw)?.[1]);
   if (!Number.isInteger(n) || n < 1 || n > count) {
-    const shown = raw.trim() === '' ? 'nothing' : `"${raw.trim().slice(0, 20).replace(/[`"]/g, '')}"`;
+    const shown = raw.trim() === '' ? 'nothing' : `"${truncate(raw.trim(), 20).replace(/[`"]/g, '')}"`;
     throw new UserFacingError(`This message has ${count} images: say which one to edit with a number from 1 to ${count} (you wrote ${shown}).`, { code: 'bad_option' });
   }
   return n;

@@ -9,6 +9,7 @@ import {
   type ChatInputCommandInteraction,
 } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
+import { truncate } from '../src/discord/render.js';
 import { UserFacingError } from '../src/errors.js';
 import { describeLimit, limitProblem, MAX_LIMIT, MAX_ROLE_LIMITS, MAX_USER_OVERRIDES, MIN_LIMIT, type GuildQuotaSettings, type Limit } from '../src/quota/model.js';
 import { isPeriod, PERIODS, type Period } from '../src/quota/periods.js';
@@ -293,6 +294,6 @@ function readLimit(interaction: ChatInputCommandInteraction, opts: { allowUnlimi
 function readPeriod(interaction: ChatInputCommandInteraction): Period | undefined {
   const raw = interaction.options.getString('period');
   if (raw === null) return undefined;
-  if (!isPeriod(raw)) throw new UserFacingError(`The period must be one of ${PERIODS.join(', ')} (got "${raw.slice(0, 20)}"). Nothing was changed.`, { code: 'bad_option' });
+  if (!isPeriod(raw)) throw new UserFacingError(`The period must be one of ${PERIODS.join(', ')} (got "${truncate(raw, 20)}"). Nothing was changed.`, { code: 'bad_option' });
   return raw;
 }

@@ -1,6 +1,7 @@
 import { ComponentType, TextInputStyle, type APIModalInteractionResponseCallbackData, type ModalSubmitInteraction } from 'discord.js';
 import { MAX_PROMPT_LENGTH } from '../luma/types.js';
 import { readPrompt } from './options.js';
+import { truncate } from './render.js';
 
 /** Modal text inputs hold at most 4000 characters (less than a prompt's 6000). */
 const MODAL_PROMPT_MAX = Math.min(4000, MAX_PROMPT_LENGTH);
@@ -8,7 +9,7 @@ const MODAL_PROMPT_MAX = Math.min(4000, MAX_PROMPT_LENGTH);
 export function editPromptModal(customId: string, title = 'Edit this image'): APIModalInteractionResponseCallbackData {
   return {
     custom_id: customId,
-    title: title.slice(0, 45),
+    title: truncate(title, 45),
     components: [
       {
         type: ComponentType.ActionRow,

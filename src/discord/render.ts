@@ -5,10 +5,22 @@ import type { OutgoingMessage } from './responder.js';
 const BRAND_COLOUR = 0x7c3aed;
 const FAILURE_COLOUR = 0xdc2626;
 
-/** Discord embed descriptions hold 4096 characters; prompts hold 6000. */
+/** Whole user-perceived characters: an emoji (a surrogate pair, or several joined by ZWJ) is one. */
+const GRAPHEMES = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
+/**
+ * Shortens text to at most `max` UTF-16 units (Discord's limits: embed descriptions hold 4096, prompts hold 6000),
+ * ending in "…". It cuts between whole characters only: half an emoji is a lone surrogate, which Discord shows as
+ * a broken glyph or refuses with a 400.
+ */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
-  return `${text.slice(0, max - 1).trimEnd()}…`;
+  let end = 0;
+  for (const { segment } of GRAPHEMES.segment(text)) {
+    if (end + segment.length > max - 1) break;
+    end += segment.length;
+  }
+  return `${text.slice(0, end).trimEnd()}…`;
 }
 
 /** Keeps a member's prompt from pinging or breaking out of the quote it is shown in. */

@@ -1,0 +1,47 @@
+// Issue 9, item 12: text the bot shortens for Discord never ends in half an emoji.
+import { describe, expect, it } from 'vitest';
+import { quotePrompt, resultEmbed, truncate } from '../../src/discord/render.js';
+import type { JobRecord } from '../../src/jobs/types.js';
+
+/** A lone surrogate: half of a character outside the Basic Multilingual Plane. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+describe('truncate', () => {
+  it('never splits a surrogate pair, wherever the limit falls', () => {
+    const text = `ab ${'😀'.repeat(40)}`;
+    for (let max = 2; max < text.length; max++) {
+      const out = truncate(text, max);
+      expect(out.length).toBeLessThanOrEqual(max);
+      expect(out).not.toMatch(LONE_SURROGATE);
+      expect(out.endsWith('…')).toBe(true);
+    }
+  });
+
+  it('keeps emoji joined by ZWJ or skin-tone modifiers whole', () => {
+    const family = '👨‍👩‍👧‍👦';
+    const thumb = '👍🏽';
+    for (const emoji of [family, thumb]) {
+      const text = `x${emoji.repeat(10)}`;
+      for (let max = 2; max < text.length; max++) {
+        const body = truncate(text, max).slice(0, -1);
+        expect(body.slice(1).split(emoji).every((part) => part === '')).toBe(true);
+      }
+    }
+  });
+
+  it('leaves text within the limit alone', () => {
+    expect(truncate('a cat 🐈', 8)).toBe('a cat 🐈');
+  });
+
+  it('gives a whole embed description and quoted prompt when a long prompt of emoji is cut', () => {
+    const prompt = `${'x'.repeat(1497)}${'🌊'.repeat(50)}`;
+    const job = {
+      id: 'job1',
+      kind: 'imagine',
+      display: { prompt, model: 'uni-1', aspectRatio: null, style: 'auto', outputFormat: null, webSearch: false, references: 0 },
+      discord: { userId: '1' },
+    } as unknown as JobRecord;
+    expect(resultEmbed(job, 'a.png').description).not.toMatch(LONE_SURROGATE);
+    expect(quotePrompt(`${'y'.repeat(198)}${'🌊'.repeat(5)}`, 200)).not.toMatch(LONE_SURROGATE);
+  });
+});
