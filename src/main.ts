@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import type { BotContext } from './context.js';
 import { DiscordResponder, UNLIMITED } from './discord/responder.js';
 import { createInteractionHandler } from './discord/router.js';
+import { newReference } from './errors.js';
 import { JobEngine } from './jobs/engine.js';
 import { JobStore } from './jobs/store.js';
 import { createLogger, type Logger } from './logger.js';
@@ -58,7 +59,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   let accepting = true;
   client.on(Events.InteractionCreate, (interaction: Interaction) => {
     if (!accepting) return; // shutting down: let Discord show "did not respond" rather than half-start a job
-    void handle(interaction);
+    handle(interaction).catch((err: unknown) => logger.error({ err, ref: newReference(), interactionId: interaction.id }, 'interaction handler failed'));
   });
   client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
   client.on(Events.ShardDisconnect, (ev, id) => logger.warn({ code: ev.code, shard: id }, 'gateway disconnected'));
@@ -118,4 +119,26 @@ async function checkLumaKey(luma: LumaClient, logger: Logger): Promise<void> {
     }
     logger.warn({ err }, 'unexpected answer from Luma at start');
   }
+}
+
+export interface CrashHandlerOptions {
+  logger: Logger;
+  /** The normal shutdown path (the one SIGTERM takes), ending the process with this exit code. */
+  shutdown(reason: string, exitCode: number): void;
+}
+
+/**
+ * Last-resort handlers for what no boundary caught. A stray rejection is a bug on one path (one interaction,
+ * one job step), not a broken process: it is logged with a reference and the bot keeps serving. An uncaught
+ * exception may have left state half-changed, so the bot stops — through the same clean shutdown as SIGTERM
+ * (running steps saved, unfinished jobs resume at the next start) — with exit code 1, so a supervisor restarts it.
+ */
+export function installCrashHandlers(proc: NodeJS.EventEmitter, opts: CrashHandlerOptions): void {
+  proc.on('unhandledRejection', (reason: unknown) => {
+    opts.logger.error({ err: reason, ref: newReference() }, 'unhandled promise rejection; the bot keeps running');
+  });
+  proc.on('uncaughtException', (err: Error) => {
+    opts.logger.fatal({ err, ref: newReference() }, 'uncaught exception; shutting down');
+    opts.shutdown('uncaughtException', 1);
+  });
 }

@@ -24,15 +24,17 @@ export function createInteractionHandler(ctx: BotContext, commands: readonly Com
       guildId: interaction.guildId,
       channelId: interaction.channelId,
     });
+    // Every reply is awaited inside this try: a promise returned un-awaited would reject past the catch (e.g. a
+    // retired command answered after Discord dropped the interaction, 10062) and take the process down.
     try {
       if (interaction.isChatInputCommand()) {
         const cmd = byName.get(`slash:${interaction.commandName}`);
-        if (cmd?.kind !== 'slash') return unknown(interaction);
+        if (cmd?.kind !== 'slash') return await unknown(interaction);
         log.info({ command: interaction.commandName }, 'command');
         await cmd.execute(interaction, ctx);
       } else if (interaction.isMessageContextMenuCommand()) {
         const cmd = byName.get(`message:${interaction.commandName}`);
-        if (cmd?.kind !== 'message') return unknown(interaction);
+        if (cmd?.kind !== 'message') return await unknown(interaction);
         log.info({ command: interaction.commandName, targetId: interaction.targetId }, 'context menu');
         await cmd.execute(interaction, ctx);
       } else if (interaction.isButton() || interaction.isModalSubmit()) {
@@ -42,7 +44,7 @@ export function createInteractionHandler(ctx: BotContext, commands: readonly Com
         log.info({ customId: interaction.customId }, interaction.isButton() ? 'button' : 'modal');
         if (interaction.isButton() && handler?.button) await handler.button(interaction, arg, ctx);
         else if (interaction.isModalSubmit() && handler?.modal) await handler.modal(interaction, arg, ctx);
-        else return unknown(interaction);
+        else return await unknown(interaction);
       } else {
         return;
       }
