@@ -165,3 +165,17 @@ export function failureMessage(job: JobRecord): OutgoingMessage {
     replaceAttachments: true,
   };
 }
+
+/**
+ * The same message without embed or buttons, its text folded into `content` (Discord's 2000 characters): what is
+ * sent once more when Discord refuses a message with a 400, so a result it will not take in full still arrives.
+ */
+export function plainMessage(msg: OutgoingMessage): OutgoingMessage {
+  const lines = [msg.content ?? ''];
+  for (const e of msg.embeds ?? []) {
+    if (e.title) lines.push(`**${e.title}**`);
+    if (e.description) lines.push(e.description);
+    if (e.footer?.text) lines.push(`-# ${e.footer.text}`);
+  }
+  return { ...msg, content: truncate(lines.filter((l) => l !== '').join('\n'), 2000), embeds: [], components: [] };
+}

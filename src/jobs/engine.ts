@@ -14,7 +14,7 @@ import type { Generation, ImageInput, InputMediaType } from '../luma/types.js';
 import { INPUT_MEDIA_TYPES, MAX_INPUT_BYTES } from '../luma/types.js';
 import type { Logger } from '../logger.js';
 import { DiscordCodes, discordErrorCode, discordStatus, type DiscordResponder, type OutgoingMessage } from '../discord/responder.js';
-import { failureMessage, progressText, resultFilename, resultMessage } from '../discord/render.js';
+import { failureMessage, plainMessage, progressText, resultFilename, resultMessage } from '../discord/render.js';
 import { classifyLumaFailure, classifySubmitError, type FailureAction } from './failures.js';
 import type { JobStore } from './store.js';
 import type { JobRecord } from './types.js';
@@ -727,6 +727,9 @@ export class JobEngine {
     const nonce = opts.nonce ?? job.nonce;
     const d = job.discord;
     const log = this.log.child({ jobId: job.id, userId: d.userId });
+    // After a 400 (Discord refused the message's form), every route gets the plain form: no embed, no buttons.
+    let plain = false;
+    const message = (mention: boolean) => (plain ? plainMessage(build(mention)) : build(mention));
     const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
       for (let i = 0; i < 3; i++) {
         try {
@@ -740,6 +743,11 @@ export class JobEngine {
             continue;
           }
           log.warn({ err, route: what, code, status }, 'Discord delivery route failed');
+          if (status === 400 && !plain) {
+            plain = true;
+            log.warn({ route: what }, 'Discord refused the message (400); sending it once more without embed or buttons');
+            continue;
+          }
           if (status !== undefined && status >= 500) continue; // @discordjs/rest already retried; one more round
           return undefined;
         }
@@ -747,15 +755,15 @@ export class JobEngine {
       return undefined;
     };
     if (this.tokenUsable(job)) {
-      const m = await attempt('original', () => this.deps.discord.editOriginal(d.applicationId, d.interactionToken, build(false)));
+      const m = await attempt('original', () => this.deps.discord.editOriginal(d.applicationId, d.interactionToken, message(false)));
       if (m) return { via: 'original', messageId: m.id, channelId: m.channel_id };
     }
     if (d.channelId && !d.userInstalled && d.guildId) {
       const channelId = d.channelId;
-      const m = await attempt('channel', () => this.deps.discord.postChannelMessage(channelId, { ...build(true), nonce }));
+      const m = await attempt('channel', () => this.deps.discord.postChannelMessage(channelId, { ...message(true), nonce }));
       if (m) return { via: 'channel', messageId: m.id, channelId: m.channel_id };
     }
-    const m = await attempt('dm', () => this.deps.discord.directMessage(d.userId, { ...build(true), nonce }));
+    const m = await attempt('dm', () => this.deps.discord.directMessage(d.userId, { ...message(true), nonce }));
     if (m) return { via: 'dm', messageId: m.id, channelId: m.channel_id };
     return undefined;
   }
