@@ -21,6 +21,7 @@ import {
   messageLink,
   type MessageSnapshot,
 } from '../src/discord/message-images.js';
+import { refuseForeignJob } from '../src/discord/job-access.js';
 import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
 import { truncate } from '../src/discord/render.js';
 import { DiscordCodes, discordErrorCode, discordStatus } from '../src/discord/responder.js';
@@ -81,6 +82,11 @@ export const editImageModal: ComponentHandler = {
   prefix: PREFIX,
   async modal(interaction, arg, ctx) {
     const target = parseTarget(arg);
+    // The form is submitted where it was opened, on a message of that channel: a custom_id naming another
+    // channel is forged, and would make the bot read (and edit) a message the member may not see.
+    if (target.channelId !== interaction.channelId) {
+      throw new UserFacingError('This form does not belong to this channel. Right-click the message and choose "Edit image" again.', { code: 'bad_custom_id' });
+    }
     const prompt = readModalPrompt(interaction);
     const index = readImageNumber(interaction, target.count);
     await interaction.deferReply();
@@ -96,13 +102,13 @@ export const editImageModal: ComponentHandler = {
     // A result of this bot: named in the form itself, or found by the link stored at delivery — either way
     // with no need to read the message at all.
     const linked = target.jobId ?? (await ctx.jobs.jobForMessage(target.messageId));
-    const linkedJob = linked !== undefined ? await finishedJob(ctx, linked) : undefined;
+    const linkedJob = linked !== undefined ? await finishedJob(ctx, linked, interaction) : undefined;
     if (linkedJob) return editResult(linkedJob);
 
     const message = await fetchTarget(ctx, target);
     // Results delivered before that link existed still carry their job id in their buttons and footer.
     const carried = isOwnMessage(message, interaction.applicationId) ? jobIdIn(message) : undefined;
-    const carriedJob = carried !== undefined ? await finishedJob(ctx, carried) : undefined;
+    const carriedJob = carried !== undefined ? await finishedJob(ctx, carried, interaction) : undefined;
     if (carriedJob) return editResult(carriedJob);
 
     const images = imagesIn(message, origins);
@@ -176,9 +182,10 @@ function readImageNumber(interaction: ModalSubmitInteraction, count: number): nu
   return n;
 }
 
-async function finishedJob(ctx: BotContext, jobId: string): Promise<(JobRecord & { generationId: string }) | undefined> {
+async function finishedJob(ctx: BotContext, jobId: string, interaction: ModalSubmitInteraction): Promise<(JobRecord & { generationId: string }) | undefined> {
   const job = await ctx.jobs.get(jobId);
   if (!job || job.step !== 'done' || job.generationId === undefined) return undefined;
+  refuseForeignJob(job, interaction);
   return job as JobRecord & { generationId: string };
 }
 

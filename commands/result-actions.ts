@@ -1,6 +1,7 @@
-import type { ButtonInteraction } from 'discord.js';
+import type { BaseInteraction, ButtonInteraction } from 'discord.js';
 import type { ComponentHandler } from '../src/discord/command.js';
 import { startJob } from '../src/discord/flow.js';
+import { refuseForeignJob } from '../src/discord/job-access.js';
 import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
 import { CustomIds } from '../src/discord/render.js';
 import { UserFacingError } from '../src/errors.js';
@@ -13,11 +14,13 @@ import type { JobRecord } from '../src/jobs/types.js';
  * whose job failed.
  */
 
-async function loadJob(ctx: BotContext, id: string): Promise<JobRecord> {
+/** The job a button or modal names — only if it belongs where the click came from (custom_ids can be forged). */
+async function loadJob(ctx: BotContext, id: string, interaction: BaseInteraction): Promise<JobRecord> {
   const job = await ctx.jobs.get(id);
   if (!job) {
     throw new UserFacingError('This result is too old: the bot no longer has its details (results are kept for 30 days). Use /imagine to start again.', { code: 'job_gone' });
   }
+  refuseForeignJob(job, interaction);
   return job;
 }
 
@@ -28,7 +31,7 @@ function messageLink(job: JobRecord): string | undefined {
 }
 
 async function reroll(interaction: ButtonInteraction, id: string, ctx: BotContext): Promise<void> {
-  const parent = await loadJob(ctx, id);
+  const parent = await loadJob(ctx, id, interaction);
   await interaction.deferReply();
   const { user_id: _ignored, ...request } = parent.request;
   await startJob(interaction, ctx, {
@@ -48,7 +51,7 @@ export const rerollButton: ComponentHandler = {
 export const editButton: ComponentHandler = {
   prefix: 'job:edit',
   async button(interaction, id, ctx) {
-    const parent = await loadJob(ctx, id);
+    const parent = await loadJob(ctx, id, interaction);
     if (!parent.generationId || parent.step !== 'done') {
       throw new UserFacingError('This image cannot be edited: it was not finished.', { code: 'job_unfinished' });
     }
@@ -61,7 +64,7 @@ export const editModal: ComponentHandler = {
   prefix: 'modal:edit',
   async modal(interaction, id, ctx) {
     const prompt = readModalPrompt(interaction);
-    const parent = await loadJob(ctx, id);
+    const parent = await loadJob(ctx, id, interaction);
     if (!parent.generationId) throw new UserFacingError('This image cannot be edited: it was not finished.', { code: 'job_unfinished' });
     await interaction.deferReply();
     const source = { generation_id: parent.generationId };
@@ -95,7 +98,7 @@ export const editModal: ComponentHandler = {
 export const retryButton: ComponentHandler = {
   prefix: 'job:retry',
   async button(interaction, id, ctx) {
-    const parent = await loadJob(ctx, id);
+    const parent = await loadJob(ctx, id, interaction);
     if (parent.discord.userId !== interaction.user.id) {
       throw new UserFacingError('Only the member who made this request can retry it. You can run the command yourself.', { code: 'not_owner' });
     }

@@ -1,10 +1,11 @@
-import type { BaseInteraction, RepliableInteraction } from 'discord.js';
+import type { APIMessage, BaseInteraction, RepliableInteraction } from 'discord.js';
 import type { BotContext } from '../context.js';
 import { UserFacingError, apology, newReference } from '../errors.js';
 import { sniffImageType } from '../http/download.js';
 import { fitToLimit } from '../images/fit.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from '../jobs/create.js';
-import { resultMessage, resultFilename } from './render.js';
+import { plainMessage, resultMessage, resultFilename } from './render.js';
+import { discordStatus, type OutgoingMessage } from './responder.js';
 import { replyPrivately } from './reply.js';
 import type { Command, ComponentHandler } from './command.js';
 
@@ -107,10 +108,21 @@ async function handOver(interaction: RepliableInteraction, ctx: BotContext, id: 
   const limit = interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT;
   const fitted = await fitToLimit(bytes, sniffImageType(bytes) ?? 'image/png', limit);
   const file = { name: resultFilename(job, fitted.contentType), data: fitted.data, contentType: fitted.contentType };
-  const sent = await ctx.discord.followUp(interaction.applicationId, interaction.token, {
-    ...resultMessage(job, file, { mention: true, compressed: fitted.compressed }),
-    content: `<@${userId}>, here is an image the bot could not deliver earlier.`,
-  });
+  // Shown publicly only in the channel where it was asked for; anywhere else (another channel, another server)
+  // privately, and without buttons, which would not work there.
+  const here = interaction.channelId !== null && interaction.channelId === job.discord.channelId;
+  const full = resultMessage(job, file, { mention: here, compressed: fitted.compressed });
+  const message: OutgoingMessage = here
+    ? { ...full, content: `<@${userId}>, here is an image the bot could not deliver earlier.` }
+    : { ...full, content: 'Here is an image the bot could not deliver earlier (only you can see this).', components: [], ephemeral: true };
+  let sent: APIMessage;
+  try {
+    sent = await ctx.discord.followUp(interaction.applicationId, interaction.token, message);
+  } catch (err) {
+    if (discordStatus(err) !== 400) throw err;
+    // Discord refused the message's form: once more as plain text with the image.
+    sent = await ctx.discord.followUp(interaction.applicationId, interaction.token, plainMessage(message));
+  }
   job.step = 'done';
   job.delivery = { via: 'original', messageId: sent.id, channelId: sent.channel_id, at: Date.now() };
   await ctx.jobs.save(job);
