@@ -3,7 +3,7 @@
 import type { APIMessage } from 'discord.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { solidPng } from '../../dev/fakes/png.js';
-import { opt, startHarness, type Harness } from '../helpers/harness.js';
+import { opt, privateAnswer, startHarness, type Harness } from '../helpers/harness.js';
 import { newMember } from '../helpers/process.js';
 
 const GUILD_A = '1200000000000000001';
@@ -11,19 +11,6 @@ const GUILD_B = '1200000000000000002';
 const CHANNEL_A = '1300000000000000011';
 const CHANNEL_A2 = '1300000000000000012';
 const CHANNEL_B = '1300000000000000021';
-
-/** The private answer a member got: an ephemeral reply, or an ephemeral followup once the public deferral is gone. */
-function privateAnswer(h: Harness, interaction: { id: string; token: string }): Promise<string> {
-  return h.discord.waitFor(() => {
-    const cb = h.discord.callbacks(interaction.id)[0] as { type: number; data?: { content?: string; flags?: number } } | undefined;
-    if (cb?.type === 4 && ((cb.data?.flags ?? 0) & 64) === 64) return cb.data?.content ?? '';
-    if (cb?.type === 5) {
-      const f = h.discord.followups(interaction.token).find((m) => ((m.flags ?? 0) & 64) === 64);
-      if (f && h.discord.original(interaction.token) === undefined) return f.content;
-    }
-    return undefined;
-  }, 15_000, 'a private answer');
-}
 
 describe('custom_ids are not trusted alone', () => {
   let h: Harness;

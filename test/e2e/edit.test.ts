@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { APIMessage } from 'discord.js';
 import { solidPng, tinyGif, tinyJpeg } from '../../dev/fakes/png.js';
-import { opt, startHarness, type Harness } from '../helpers/harness.js';
+import { opt, privateAnswer, startHarness, type Harness } from '../helpers/harness.js';
 
 interface ModalData {
   custom_id: string;
@@ -19,22 +19,6 @@ function result(h: Harness, token: string): Promise<APIMessage> {
     const m = h.discord.original(token);
     return m && m.attachments.length > 0 ? m : undefined;
   }, 20_000, 'the result');
-}
-
-/**
- * The private answer a member got: an ephemeral reply (refused before the deferral), or an ephemeral followup
- * after the public "thinking…" was removed (refused after it).
- */
-async function privateAnswer(h: Harness, interaction: { id: string; token: string }): Promise<string> {
-  return h.discord.waitFor(() => {
-    const cb = h.discord.callbacks(interaction.id)[0] as { type: number; data?: { content?: string; flags?: number } } | undefined;
-    if (cb?.type === 4 && ((cb.data?.flags ?? 0) & 64) === 64) return cb.data?.content ?? '';
-    if (cb?.type === 5) {
-      const f = h.discord.followups(interaction.token).find((m) => ((m.flags ?? 0) & 64) === 64);
-      if (f && h.discord.original(interaction.token) === undefined) return f.content;
-    }
-    return undefined;
-  }, 15_000, 'a private answer');
 }
 
 function modalOf(h: Harness, interactionId: string): ModalData {

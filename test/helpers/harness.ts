@@ -117,3 +117,19 @@ export const opt = {
   user: (name: string, id: string) => ({ name, type: 6, value: id }),
   role: (name: string, id: string) => ({ name, type: 8, value: id }),
 };
+
+/**
+ * The private answer a member got: an ephemeral reply (refused before the deferral), or an ephemeral followup
+ * after the public "thinking…" was removed (refused after it).
+ */
+export function privateAnswer(h: Harness, interaction: { id: string; token: string }): Promise<string> {
+  return h.discord.waitFor(() => {
+    const cb = h.discord.callbacks(interaction.id)[0] as { type: number; data?: { content?: string; flags?: number } } | undefined;
+    if (cb?.type === 4 && ((cb.data?.flags ?? 0) & 64) === 64) return cb.data?.content ?? '';
+    if (cb?.type === 5) {
+      const f = h.discord.followups(interaction.token).find((m) => ((m.flags ?? 0) & 64) === 64);
+      if (f && h.discord.original(interaction.token) === undefined) return f.content;
+    }
+    return undefined;
+  }, 15_000, 'a private answer');
+}
