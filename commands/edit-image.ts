@@ -25,7 +25,6 @@ import { refuseForeignJob } from '../src/discord/job-access.js';
 import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
 import { truncate } from '../src/discord/render.js';
 import { DiscordCodes, discordErrorCode, discordStatus } from '../src/discord/responder.js';
-import { refuseAnimatedGifs } from '../src/discord/still-images.js';
 import { UserFacingError } from '../src/errors.js';
 import type { JobRecord } from '../src/jobs/types.js';
 
@@ -123,8 +122,7 @@ export const editImageModal: ComponentHandler = {
       );
     }
     const source = checkImage(candidate, 'source', origins);
-    await refuseAnimatedGifs([source], origins, ctx.http);
-    await startJob(interaction, ctx, editJobSpec({ prompt, model: 'uni-1', outputFormat: null, source, sourceLink }));
+    await startJob(interaction, ctx, editJobSpec({ prompt, model: 'uni-1', outputFormat: null, source, sourceLink }), () => ctx.stillImages.refuseAnimated([source]));
   },
 };
 

@@ -11,7 +11,6 @@ import { checkImage, fromAttachment } from '../src/discord/attachments.js';
 import { editJobSpec, MAX_EDIT_REFERENCES } from '../src/discord/edit-spec.js';
 import { startJob } from '../src/discord/flow.js';
 import { formatOption, modelOption, promptOption, readFormat, readModel, readPrompt, referenceOptions } from '../src/discord/options.js';
-import { refuseAnimatedGifs } from '../src/discord/still-images.js';
 import { UserFacingError } from '../src/errors.js';
 
 /*
@@ -52,10 +51,10 @@ export const edit: SlashCommand = {
     const outputFormat = readFormat(interaction);
 
     await interaction.deferReply();
-    // Downloading a GIF can take a few seconds, so it happens after the deferral; a refusal then replaces the
-    // public "thinking…" with a private message (router → replyPrivately).
-    await refuseAnimatedGifs([source, ...references], origins, ctx.http);
-    await startJob(interaction, ctx, editJobSpec({ prompt, model, outputFormat, source, references }));
+    // Reading a GIF can take a few seconds, so it happens after the deferral (and after the quota said yes); a
+    // refusal then replaces the public "thinking…" with a private message (router → replyPrivately).
+    const inputs = [source, ...references];
+    await startJob(interaction, ctx, editJobSpec({ prompt, model, outputFormat, source, references }), () => ctx.stillImages.refuseAnimated(inputs));
   },
 };
 

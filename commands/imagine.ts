@@ -2,7 +2,6 @@ import { ApplicationCommandType, InteractionContextType, ApplicationIntegrationT
 import type { SlashCommand } from '../src/discord/command.js';
 import { checkImage, fromAttachment } from '../src/discord/attachments.js';
 import { startJob } from '../src/discord/flow.js';
-import { refuseAnimatedGifs } from '../src/discord/still-images.js';
 import {
   aspectRatioOption,
   formatOption,
@@ -64,8 +63,6 @@ export const imagine: SlashCommand = {
     const webSearch = interaction.options.getBoolean('web_search') ?? false;
 
     await interaction.deferReply();
-    // Luma takes still GIFs only and would fail (after queueing) on an animated one: check the bytes now.
-    await refuseAnimatedGifs(inputs, ctx.config.discordCdnOrigins, ctx.http);
     const request: GenerationRequest = {
       prompt,
       model,
@@ -76,11 +73,13 @@ export const imagine: SlashCommand = {
       ...(webSearch ? { web_search: true } : {}),
       ...(inputs.length > 0 ? { image_ref: inputs.map((i) => i.input) } : {}),
     };
+    // Luma takes still GIFs only and would fail (after queueing) on an animated one: once the quota said yes,
+    // the GIFs' bytes are checked before the job is queued.
     await startJob(interaction, ctx, {
       kind: 'imagine',
       request,
       inputs,
       display: { prompt, model, aspectRatio, style, outputFormat, webSearch, references: inputs.length },
-    });
+    }, () => ctx.stillImages.refuseAnimated(inputs));
   },
 };

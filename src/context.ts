@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { Config } from './config.js';
 import type { DiscordResponder } from './discord/responder.js';
+import type { StillImageCheck } from './discord/still-images.js';
 import type { JobEngine } from './jobs/engine.js';
 import type { JobStore } from './jobs/store.js';
 import type { Logger } from './logger.js';
@@ -20,4 +21,6 @@ export interface BotContext {
   readonly jobs: JobStore;
   readonly discord: DiscordResponder;
   readonly quota: QuotaService;
+  /** Bot-wide, bounded checks that GIF inputs are still images. */
+  readonly stillImages: StillImageCheck;
 }

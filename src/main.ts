@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import type { BotContext } from './context.js';
 import { DiscordResponder, UNLIMITED } from './discord/responder.js';
 import { createInteractionHandler } from './discord/router.js';
+import { StillImageCheck } from './discord/still-images.js';
 import { newReference } from './errors.js';
 import { JobEngine } from './jobs/engine.js';
 import { JobStore } from './jobs/store.js';
@@ -53,7 +54,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const discord = new DiscordResponder(config.discordApiUrl, config.discordToken);
   const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }) });
   const engine = new JobEngine({ config, luma, http, store: jobs, discord, logger, quota });
-  const ctx: BotContext = { config, logger, storage, luma, http, engine, jobs, discord, quota };
+  const stillImages = new StillImageCheck({ origins: config.discordCdnOrigins, dispatcher: http });
+  const ctx: BotContext = { config, logger, storage, luma, http, engine, jobs, discord, quota, stillImages };
 
   const handle = createInteractionHandler(ctx, commands, components);
   let accepting = true;

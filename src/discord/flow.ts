@@ -15,10 +15,20 @@ export function requesterOf(interaction: BaseInteraction): Requester {
 /**
  * The shared tail of every command that makes an image: build the job, reserve quota (which may refuse with a
  * UserFacingError), store and queue it. The caller has already deferred; the engine takes over the reply.
+ * `check` runs after the quota said yes — checks that cost downloads (animated GIFs) are not done for a member
+ * who may not make the image anyway — and a refusal from it gives the unit back.
  */
-export async function startJob(interaction: BaseInteraction, ctx: BotContext, spec: JobSpec): Promise<JobRecord> {
+export async function startJob(interaction: BaseInteraction, ctx: BotContext, spec: JobSpec, check?: () => Promise<void>): Promise<JobRecord> {
   const job = jobFromInteraction(interaction, spec);
   await ctx.quota.reserve(job, requesterOf(interaction));
+  if (check) {
+    try {
+      await check();
+    } catch (err) {
+      await ctx.quota.refund(job, 'input_refused');
+      throw err;
+    }
+  }
   try {
     await ctx.engine.enqueue(job);
   } catch (err) {

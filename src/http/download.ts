@@ -44,6 +44,26 @@ export class DownloadError extends Error {
 }
 
 export async function downloadImage(url: string, opts: DownloadOptions): Promise<Downloaded> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const { contentType } = await streamImage(url, opts, (chunk) => {
+    chunks.push(chunk);
+    total += chunk.length;
+    return false;
+  });
+  return { bytes: Buffer.concat(chunks, total), contentType };
+}
+
+/**
+ * Like downloadImage (same checks, same errors), but hands each chunk to `inspect` instead of keeping it, and
+ * stops reading — dropping the connection — as soon as `inspect` returns true. For checks that need only the
+ * start of a file (is this GIF animated?), so a 50 MB file costs neither 50 MB of memory nor of bandwidth.
+ */
+export async function inspectImage(url: string, opts: DownloadOptions, inspect: (chunk: Buffer) => boolean): Promise<{ contentType: string; stoppedEarly: boolean }> {
+  return streamImage(url, opts, inspect);
+}
+
+async function streamImage(url: string, opts: DownloadOptions, onChunk: (chunk: Buffer) => boolean): Promise<{ contentType: string; stoppedEarly: boolean }> {
   opts.signal?.throwIfAborted();
   const target = checkURL(url, opts.allowedOrigins);
   // Presigned URLs carry their credentials in the query string: name only the host in messages.
@@ -94,14 +114,13 @@ export async function downloadImage(url: string, opts: DownloadOptions): Promise
       throw tooLarge(where, opts.maxBytes);
     }
 
-    const chunks: Buffer[] = [];
     let total = 0;
     for await (const chunk of body as AsyncIterable<Buffer>) {
       total += chunk.length;
       if (total > opts.maxBytes) throw tooLarge(where, opts.maxBytes);
-      chunks.push(chunk);
+      if (onChunk(chunk)) return { contentType, stoppedEarly: true };
     }
-    return { bytes: Buffer.concat(chunks, total), contentType };
+    return { contentType, stoppedEarly: false };
   } catch (err) {
     if (opts.signal?.aborted && !timedOut) throw opts.signal.reason;
     if (err instanceof DownloadError) throw err;
@@ -142,39 +161,92 @@ export function sniffImageType(bytes: Buffer): 'image/png' | 'image/jpeg' | 'ima
  * searching for marker bytes, which also occur inside compressed image data and colour tables.
  */
 export function isAnimatedGif(bytes: Buffer): boolean {
-  if (sniffImageType(bytes) !== 'image/gif' || bytes.length < 13) return false;
-  let pos = 13; // header (6) + logical screen descriptor (7)
-  const screenFlags = bytes[10] ?? 0;
-  if (screenFlags & 0x80) pos += 3 * 2 ** ((screenFlags & 0x07) + 1);
-
-  let frames = 0;
-  while (pos < bytes.length) {
-    const introducer = bytes[pos];
-    if (introducer === 0x2c) {
-      // Image descriptor: separator, left, top, width, height (2 each), flags.
-      frames++;
-      if (frames > 1) return true;
-      const flags = bytes[pos + 9];
-      if (flags === undefined) break;
-      pos += 10;
-      if (flags & 0x80) pos += 3 * 2 ** ((flags & 0x07) + 1);
-      pos += 1; // LZW minimum code size
-      pos = skipSubBlocks(bytes, pos);
-    } else if (introducer === 0x21) {
-      pos = skipSubBlocks(bytes, pos + 2); // introducer + label
-    } else {
-      break; // trailer (0x3b) or garbage
-    }
-  }
-  return false;
+  const scan = new GifFrameScanner();
+  scan.push(bytes);
+  return scan.animated;
 }
 
-function skipSubBlocks(bytes: Buffer, pos: number): number {
-  for (;;) {
-    const size = bytes[pos];
-    if (size === undefined) return bytes.length;
-    pos += 1 + size;
-    if (size === 0) return pos;
+/**
+ * Counts a GIF's frames from a stream, chunk by chunk, keeping nothing but a few header bytes: `done` turns true
+ * at the second image descriptor (animated), at the trailer (still) or at anything that is not a GIF block (not
+ * animated, as for a truncated or non-GIF file). Feed it until `done` and stop reading there.
+ */
+export class GifFrameScanner {
+  frames = 0;
+  done = false;
+  /** Bytes still to skip (colour tables, sub-block data). */
+  private skip = 0;
+  /** Bytes of the current fixed-size field collected so far, and how many it needs. */
+  private field: number[] = [];
+  private need = 13; // header (6) + logical screen descriptor (7)
+  private state: 'header' | 'block' | 'image' | 'label' | 'lzw' | 'subblock' = 'header';
+
+  get animated(): boolean {
+    return this.frames > 1;
+  }
+
+  /** Returns `done`. */
+  push(chunk: Buffer): boolean {
+    let pos = 0;
+    while (!this.done && pos < chunk.length) {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, chunk.length - pos);
+        this.skip -= n;
+        pos += n;
+        continue;
+      }
+      this.field.push(chunk[pos] ?? 0);
+      pos++;
+      if (this.field.length < this.need) continue;
+      const field = this.field;
+      this.field = [];
+      this.step(field);
+    }
+    return this.done;
+  }
+
+  private expect(state: GifFrameScanner['state'], need: number): void {
+    this.state = state;
+    this.need = need;
+  }
+
+  private step(f: number[]): void {
+    switch (this.state) {
+      case 'header': {
+        const magic = Buffer.from(f.slice(0, 6)).toString('latin1');
+        if (magic !== 'GIF87a' && magic !== 'GIF89a') {
+          this.done = true;
+          return;
+        }
+        const flags = f[10] ?? 0;
+        if (flags & 0x80) this.skip = 3 * 2 ** ((flags & 0x07) + 1);
+        return this.expect('block', 1);
+      }
+      case 'block':
+        if (f[0] === 0x2c) return this.expect('image', 9); // image descriptor: left, top, width, height, flags
+        if (f[0] === 0x21) return this.expect('label', 1); // extension: label, then sub-blocks
+        this.done = true; // trailer (0x3b) or garbage
+        return;
+      case 'image': {
+        this.frames++;
+        if (this.frames > 1) {
+          this.done = true;
+          return;
+        }
+        const flags = f[8] ?? 0;
+        if (flags & 0x80) this.skip = 3 * 2 ** ((flags & 0x07) + 1);
+        return this.expect('lzw', 1); // LZW minimum code size
+      }
+      case 'label':
+      case 'lzw':
+        return this.expect('subblock', 1);
+      case 'subblock': {
+        const size = f[0] ?? 0;
+        if (size === 0) return this.expect('block', 1);
+        this.skip = size;
+        return this.expect('subblock', 1);
+      }
+    }
   }
 }
 
