@@ -1,5 +1,4 @@
 import { Client, Events, GatewayIntentBits, type Interaction } from 'discord.js';
-import { Agent } from 'undici';
 import { commands, components } from '../commands/index.js';
 import type { Config } from './config.js';
 import type { BotContext } from './context.js';
@@ -7,6 +6,7 @@ import { DiscordResponder, UNLIMITED } from './discord/responder.js';
 import { createInteractionHandler } from './discord/router.js';
 import { StillImageCheck } from './discord/still-images.js';
 import { newReference } from './errors.js';
+import { createEgressAgent } from './http/egress.js';
 import { JobEngine } from './jobs/engine.js';
 import { JobStore } from './jobs/store.js';
 import { createLogger, type Logger } from './logger.js';
@@ -35,8 +35,9 @@ export interface StartOptions {
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<RunningBot> {
   const logger = opts.logger ?? createLogger(config);
   const storage = await createStorage(config.storageUrl, logger);
-  // One connection pool for every outgoing HTTP call of ours (Luma API, result and input downloads).
-  const http = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
+  // One connection pool for every outgoing HTTP call of ours (Luma API, result and input downloads). Beyond the
+  // configured origins it connects only over HTTPS to public addresses: Luma's answers name the result URLs.
+  const http = createEgressAgent({ trustedOrigins: [config.lumaBaseUrl, ...config.discordCdnOrigins], connections: 64, keepAliveTimeout: 10_000 });
   const luma = new LumaClient({ apiKey: config.lumaApiKey, baseURL: config.lumaBaseUrl, dispatcher: http, logger: logger.child({ component: 'luma' }) });
   try {
     await checkLumaKey(luma, logger);

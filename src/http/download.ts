@@ -3,6 +3,7 @@
 // followed, and the byte cap is enforced while streaming rather than trusting Content-Length.
 import { Agent, request, type Dispatcher } from 'undici';
 import { responseUntilAborted } from './abort.js';
+import { ForbiddenAddressError } from './egress.js';
 
 export interface DownloadOptions {
   /** Largest body accepted, in bytes; checked against Content-Length and while streaming. */
@@ -124,6 +125,9 @@ async function streamImage(url: string, opts: DownloadOptions, onChunk: (chunk: 
   } catch (err) {
     if (opts.signal?.aborted && !timedOut) throw opts.signal.reason;
     if (err instanceof DownloadError) throw err;
+    if (isForbiddenAddress(err)) {
+      throw new DownloadError('forbidden_origin', `Download refused: ${where} is not HTTPS to a public address`, { cause: err });
+    }
     const code = (err as { code?: unknown } | null)?.code;
     if (timedOut || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
       throw new DownloadError('timeout', `Download from ${where} timed out after ${timeoutMs} ms`, { cause: err });
@@ -138,6 +142,14 @@ async function streamImage(url: string, opts: DownloadOptions, onChunk: (chunk: 
     if (body && !body.readableEnded) body.on('error', noop).destroy();
     if (ownAgent) void ownAgent.close().catch(noop);
   }
+}
+
+/** The egress guard refused the connection (undici may wrap its error). */
+function isForbiddenAddress(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++, e = (e as { cause?: unknown }).cause) {
+    if (e instanceof ForbiddenAddressError) return true;
+  }
+  return false;
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);

@@ -64,6 +64,9 @@ export interface GenerationResult {
 
 type Method = 'GET' | 'POST';
 
+/** The largest answer read from Luma. A generation is a few hundred bytes; anything near this is not one. */
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+
 // Codes that mean the connection was never established, so no request bytes were sent.
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 const GET_RETRY_STATUSES = new Set([408, 409, 429]);
@@ -213,7 +216,7 @@ export class LumaClient {
       );
       const responseHeaders = flattenHeaders(res.headers);
       const requestId = responseHeaders['x-request-id'];
-      const text = redact(await res.body.text(), this.#apiKey);
+      const text = redact(await readCapped(res.body, MAX_RESPONSE_BYTES, `Luma API ${method} ${path}`, requestId), this.#apiKey);
 
       if (res.statusCode < 200 || res.statusCode >= 300) {
         throw makeAPIError(res.statusCode, parseJSON(text) ?? text, responseHeaders);
@@ -253,6 +256,21 @@ export class LumaClient {
       opts.signal?.removeEventListener('abort', onCallerAbort);
     }
   }
+}
+
+/** The body as text, refused (and the connection dropped) once it passes `max` bytes. */
+async function readCapped(body: Dispatcher.ResponseData['body'], max: number, what: string, requestId: string | undefined): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > max) {
+      body.on('error', () => undefined).destroy();
+      throw new LumaError(`${what}: the answer is larger than ${max} bytes`, { requestId });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
 }
 
 function isRetryable(method: Method, error: LumaError): boolean {

@@ -582,3 +582,24 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter({}, now)).toBeUndefined();
   });
 });
+
+describe('answer size', () => {
+  it('refuses an answer larger than 1 MB instead of reading it whole', async () => {
+    // A valid generation padded to 5 MB: a server (or something in between) gone wrong.
+    const huge = JSON.stringify({ ...GENERATION, padding: 'x'.repeat(5 * 1024 * 1024) });
+    const server = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(huge);
+    });
+    const err = await rejectionOf(client(server.url).getGeneration('gen_123'));
+    expect(err).toBeInstanceOf(LumaError);
+    expect((err as Error).message).toMatch(/larger than 1048576 bytes/);
+    expect(server.seen).toHaveLength(1); // not retried
+  });
+
+  it('reads an ordinary answer', async () => {
+    const server = await startServer((_req, res) => json(res, 200, { ...GENERATION, padding: 'x'.repeat(100_000) }));
+    const { generation } = await client(server.url).getGeneration('gen_123');
+    expect(generation.id).toBe('gen_123');
+  });
+});
