@@ -106,11 +106,14 @@ function safeString(value: unknown): string {
 
 /** Top-level fields of a log line: bytes never, long strings capped (the serializer covers `err`). */
 function boundFields(obj: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined; // copied only when something changes: the caller's object stays as it was
   for (const [key, value] of Object.entries(obj)) {
-    if (Buffer.isBuffer(value) || value instanceof Uint8Array) obj[key] = `[${value.length} bytes]`;
-    else if (typeof value === 'string' && value.length > MAX_FIELD_CHARS) obj[key] = cap(value);
+    let bounded: unknown = value;
+    if (Buffer.isBuffer(value) || value instanceof Uint8Array) bounded = `[${value.length} bytes]`;
+    else if (typeof value === 'string' && value.length > MAX_FIELD_CHARS) bounded = cap(value);
+    if (bounded !== value) (out ??= { ...obj })[key] = bounded;
   }
-  return obj;
+  return out ?? obj;
 }
 
 export function createLogger(
