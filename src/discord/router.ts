@@ -109,7 +109,7 @@ async function handOver(interaction: RepliableInteraction, ctx: BotContext, id: 
   const fitted = await fitToLimit(bytes, sniffImageType(bytes) ?? 'image/png', limit);
   const file = { name: resultFilename(job, fitted.contentType), data: fitted.data, contentType: fitted.contentType };
   // Shown publicly only in the channel where it was asked for; anywhere else (another channel, another server)
-  // privately, and without buttons, which would not work there.
+  // only to the member, and without buttons: a reroll from there would show the prompt where it was not asked.
   const here = interaction.channelId !== null && interaction.channelId === job.discord.channelId;
   const full = resultMessage(job, file, { mention: here, compressed: fitted.compressed });
   const message: OutgoingMessage = here
