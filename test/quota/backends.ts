@@ -41,6 +41,8 @@ export function namespaced(inner: Storage, ns: string): Storage & { cleanup(): P
     },
     delete: (key) => inner.delete(ns + key),
     withLock: (name, fn) => inner.withLock(ns + name, fn),
+    sweepExpired: () => inner.sweepExpired(),
+    alarm: inner.alarm,
     close: () => inner.close(),
     async cleanup() {
       for (const k of keys) await inner.delete(k);
