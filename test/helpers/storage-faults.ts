@@ -136,3 +136,14 @@ export async function sqliteExec(file: string, sql: string): Promise<void> {
     });
   });
 }
+
+/** Rows of a query on the file through a connection of its own. */
+export async function sqliteAll<T = Record<string, unknown>>(file: string, sql: string, ...params: unknown[]): Promise<T[]> {
+  const { default: sqlite3 } = await import('sqlite3');
+  return new Promise<T[]>((done, fail) => {
+    const db = new sqlite3.Database(file, (openErr) => {
+      if (openErr) return fail(openErr);
+      db.all(sql, params, (err, rows) => db.close(() => (err ? fail(err) : done(rows as T[]))));
+    });
+  });
+}
