@@ -8,7 +8,8 @@ import { jobRecordProblem } from '../../src/jobs/schema.js';
 import { JobStore } from '../../src/jobs/store.js';
 import { createStorage, type Storage } from '../../src/storage.js';
 import { sqliteExec } from '../helpers/storage-faults.js';
-import { capturingLogger, snowflake } from '../quota/backends.js';
+import { createClient } from '@keyv/redis';
+import { capturingLogger, openBackend, REDIS_URL, snowflake, type OpenBackend } from '../quota/backends.js';
 import { makeJob } from '../quota/fixtures.js';
 
 const sql = (s: string) => s.replace(/'/g, "''");
@@ -107,3 +108,38 @@ describe('bad job records in SQLite', () => {
     expect(await storage.get(`jobs:quarantine:${done.id}`)).toBeDefined();
   });
 });
+
+describe('bad job records in Redis', () => {
+  let backend: OpenBackend;
+  const { logger, lines } = capturingLogger();
+  beforeEach(async () => {
+    backend = await openBackend('redis', logger);
+    lines.length = 0;
+  });
+  afterEach(async () => {
+    await backend.close();
+  });
+
+  it('quarantines a truncated record and lists the good one', async () => {
+    const storage = backend.storage;
+    const store = new JobStore(storage, '0', { logger });
+    const good = makeJob({ userId: snowflake(), guildId: snowflake() });
+    const cut = makeJob({ userId: snowflake(), guildId: snowflake() });
+    await store.save(good);
+    await store.save(cut);
+    // Only this test's own key (under its unique prefix) is overwritten, through a client of its own.
+    const ns = storage.ns;
+    const client = createClient({ url: REDIS_URL });
+    await client.connect();
+    try {
+      const text = JSON.stringify({ value: cut });
+      await client.set(`bot::${ns}job:${cut.id}`, text.slice(0, text.length >> 1)); // keyv's key for it on Redis
+    } finally {
+      client.destroy();
+    }
+    expect((await new JobStore(storage, '0', { logger }).listActive()).map((j) => j.id)).toEqual([good.id]);
+    expect(lines.filter((l) => String(l.msg).startsWith('OPERATOR: a stored job record was bad'))).toHaveLength(1);
+    expect((await storage.get<{ problem: string }>(`jobs:quarantine:${cut.id}`))?.problem).toContain('not readable');
+  });
+});
+
