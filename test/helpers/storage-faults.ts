@@ -44,7 +44,9 @@ export async function lockSqliteFile(file: string): Promise<SqliteLock> {
       if (err) { console.error(err); process.exit(1); }
       console.log('locked');
     });
-    process.stdin.on('data', () => db.exec('ROLLBACK', () => db.close(() => process.exit(0))));
+    const release = () => db.exec('ROLLBACK', () => db.close(() => process.exit(0)));
+    process.stdin.on('data', release);
+    process.stdin.on('end', release); // the test process is gone: never hold the file for ever
   `;
   const child = spawn(process.execPath, ['-e', script, file], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   await waitForLine(child, /locked/, 'the SQLite lock holder');
@@ -98,6 +100,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     }
   }
   const running = child;
+  const killOnExit = () => running.kill('SIGKILL');
+  process.once('exit', killOnExit); // no redis-server outlives the test process
   const url = `redis://127.0.0.1:${port}`;
   /** CONFIG SET on this private server only (never on the shared one). */
   const configSet = async (name: string, value: string): Promise<void> => {
@@ -116,6 +120,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       await configSet('min-replicas-to-write', on ? '1' : '0');
     },
     stop: async () => {
+      process.off('exit', killOnExit);
       if (running.exitCode === null && running.signalCode === null) {
         const exited = new Promise<void>((done) => running.once('exit', () => done()));
         running.kill('SIGKILL');
