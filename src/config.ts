@@ -19,6 +19,14 @@ export interface Config {
   readonly lumaBaseUrl: string;
   /** `sqlite://path` (default) or `redis://…`. */
   readonly storageUrl: string;
+  /** How long a SQLite operation waits for a file another process holds locked before it fails, ms (STORAGE_BUSY_TIMEOUT_MS, default 10000). */
+  readonly storageBusyTimeoutMs: number;
+  /** How often expired records are deleted from storage, ms (STORAGE_SWEEP_INTERVAL_MS, default 3600000 = 1 h). */
+  readonly storageSweepIntervalMs: number;
+  /** How long a result no Discord route could deliver is kept for its member, ms (KEPT_RESULT_DAYS, default 14 days). */
+  readonly keptResultTtlMs: number;
+  /** Largest kept result, bytes; a bigger one is re-encoded to fit (KEPT_RESULT_MAX_MB, default 10 MB). */
+  readonly keptResultMaxBytes: number;
   readonly logLevel: LogLevel;
   readonly logFormat: 'auto' | 'json' | 'pretty';
   /** Shards `npm run start:shards` spawns (SHARD_COUNT); 'auto' asks Discord for its recommendation. */
@@ -191,6 +199,10 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     lumaApiKey,
     lumaBaseUrl: url('LUMA_BASE_URL', DEFAULT_LUMA_BASE_URL, ['https:', 'http:']),
     storageUrl,
+    storageBusyTimeoutMs: int('STORAGE_BUSY_TIMEOUT_MS', 10_000, 10, 600_000),
+    storageSweepIntervalMs: int('STORAGE_SWEEP_INTERVAL_MS', 3_600_000, 1000, 86_400_000),
+    keptResultTtlMs: int('KEPT_RESULT_DAYS', 14, 1, 365) * 86_400_000,
+    keptResultMaxBytes: int('KEPT_RESULT_MAX_MB', 10, 1, 500) * 1024 * 1024,
     logLevel: logLevelRaw as LogLevel,
     logFormat: logFormatRaw as Config['logFormat'],
     shardCount,

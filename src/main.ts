@@ -13,7 +13,7 @@ import { createLogger, type Logger } from './logger.js';
 import { LumaClient } from './luma/client.js';
 import { AuthenticationError, LumaConnectionError, NotFoundError, PermissionDeniedError } from './luma/errors.js';
 import { QuotaService } from './quota/service.js';
-import { createStorage } from './storage.js';
+import { createStorage, type Storage } from './storage.js';
 
 /** A problem that stops the bot at start, with a message for the operator (no stack trace needed). */
 export class StartupError extends Error {
@@ -34,7 +34,7 @@ export interface StartOptions {
 /** The composition root: builds every piece once and wires them together. Tests call this same function. */
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<RunningBot> {
   const logger = opts.logger ?? createLogger(config);
-  const storage = await createStorage(config.storageUrl, logger);
+  const storage = await createStorage(config.storageUrl, logger, { busyTimeoutMs: config.storageBusyTimeoutMs });
   // One connection pool for every outgoing HTTP call of ours (Luma API, result and input downloads). Beyond the
   // configured origins it connects only over HTTPS to public addresses: Luma's answers name the result URLs.
   const http = createEgressAgent({ trustedOrigins: [config.lumaBaseUrl, ...config.discordCdnOrigins], connections: 64, keepAliveTimeout: 10_000 });
@@ -51,7 +51,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   // make a burst of commands miss the 3 s deadline. Our bot-token traffic goes through the responder's limited client.
   const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: config.discordApiUrl, globalRequestsPerSecond: UNLIMITED } });
   const shardKey = String(client.shard?.ids[0] ?? 0);
-  const jobs = new JobStore(storage, shardKey);
+  const jobs = new JobStore(storage, shardKey, { logger, keptResultTtlMs: config.keptResultTtlMs, keptResultMaxBytes: config.keptResultMaxBytes });
   const discord = new DiscordResponder(config.discordApiUrl, config.discordToken);
   const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }) });
   const engine = new JobEngine({ config, luma, http, store: jobs, discord, logger, quota });
@@ -86,17 +86,42 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   }
   logger.info({ user: client.user?.tag, applicationId, guilds: client.guilds.cache.size, storage: storage.kind, shard: shardKey }, 'bot ready');
   await engine.start();
+  const sweeper = startSweeper(storage, config.storageSweepIntervalMs, logger);
 
   return {
     client,
     ctx,
     async stop() {
       accepting = false;
+      await sweeper.stop();
       await engine.stop();
       await client.destroy();
       await storage.close();
       await http.close();
       logger.info('bot stopped');
+    },
+  };
+}
+
+/**
+ * Deletes expired records now and then every `intervalMs` (keyv only drops an expired record when it is read, so
+ * on SQLite job records, kept results and markers would otherwise pile up for ever). Failures are logged and the
+ * next sweep tries again.
+ */
+function startSweeper(storage: Storage, intervalMs: number, logger: Logger): { stop(): Promise<void> } {
+  let running: Promise<void> = Promise.resolve();
+  const sweep = () => {
+    running = storage.sweepExpired().then(
+      (deleted) => logger[deleted > 0 ? 'info' : 'debug']({ deleted, storage: storage.kind }, 'storage swept of expired records'),
+      (err: unknown) => logger.warn({ err }, 'storage sweep failed; the next one tries again'),
+    );
+  };
+  sweep();
+  const timer = setInterval(sweep, intervalMs).unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
     },
   };
 }

@@ -3,15 +3,19 @@ import { dirname, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Keyv from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
-import KeyvRedis from '@keyv/redis';
+import KeyvRedis, { createClient, defaultReconnectStrategy } from '@keyv/redis';
 import type { Logger } from './logger.js';
 
 /**
  * Storage is one keyv instance; callers namespace their keys by prefix (`job:…`, `quota:…`). One instance
  * (rather than one per namespace) keeps a single SQLite connection / Redis client per process.
+ *
+ * Every operation either did what it says or throws a StorageError: keyv's default of swallowing store errors
+ * (a failed write "succeeds", a failed read is "not found") would let a quota reservation or a job save vanish.
  */
 export interface Storage {
   readonly kind: 'sqlite' | 'redis';
+  /** Throws StorageError when storage cannot be read, CorruptValueError when the stored text is not readable. */
   get<T>(key: string): Promise<T | undefined>;
   set(key: string, value: unknown, ttlMs?: number): Promise<void>;
   delete(key: string): Promise<void>;
@@ -20,7 +24,84 @@ export interface Storage {
    * (several shards share one Redis). Read-modify-write of a shared record must go through here.
    */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Deletes records whose time to live has passed; returns how many. keyv deletes an expired record only when it
+   * is read, so on SQLite nothing else ever does; Redis expires keys by itself (0).
+   */
+  sweepExpired(): Promise<number>;
+  /** Tells the operator, once per outage, that storage is failing; cleared by the next successful write. */
+  readonly alarm: StorageAlarm;
   close(): Promise<void>;
+}
+
+export interface StorageOptions {
+  /** How long an operation on a SQLite file another process holds locked waits before it fails, ms. */
+  busyTimeoutMs?: number;
+}
+
+/** Storage did not do what was asked (locked, full, unreachable, refusing writes): nothing may be assumed saved. */
+export class StorageError extends Error {
+  override name = 'StorageError';
+  constructor(
+    readonly op: 'get' | 'set' | 'delete' | 'lock' | 'sweep',
+    readonly key: string,
+    cause: unknown,
+  ) {
+    super(`storage ${op} of "${key}" failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** A stored value that is not readable (truncated, not JSON). Not transient: reading it again gives the same. */
+export class CorruptValueError extends Error {
+  override name = 'CorruptValueError';
+  constructor(
+    readonly key: string,
+    /** The stored text as it is, to quarantine it. */
+    readonly raw: string,
+  ) {
+    super(`the stored value of "${key}" is not readable (${raw.length} characters)`);
+  }
+}
+
+/** Stands in for a stored text keyv could not parse, so get() can tell it from a storage failure. */
+class Unreadable {
+  constructor(readonly raw: string) {}
+}
+
+/** Storage failures retried with back-off: `delaysMs` are the waits between attempts (so attempts = length + 1). */
+export async function retryStorage<T>(fn: () => Promise<T>, delaysMs: readonly number[], onRetry: (err: StorageError, attempt: number, delayMs: number) => void): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const delay = delaysMs[attempt - 1];
+      if (!(err instanceof StorageError) || delay === undefined) throw err;
+      onRetry(err, attempt, delay);
+      // Unref'd: a retry waiting must not keep a stopping process alive (the job resumes at the next start).
+      await new Promise((r) => setTimeout(r, delay).unref());
+    }
+  }
+}
+
+/** One `OPERATOR:` line per storage outage, however many jobs and commands it hits; a successful write ends it. */
+export class StorageAlarm {
+  private raised = false;
+  constructor(private readonly log: Logger) {}
+
+  raise(err: unknown, context: Record<string, unknown> = {}): void {
+    if (this.raised) return;
+    this.raised = true;
+    this.log.error(
+      { alert: true, err, ...context },
+      'OPERATOR: storage is failing (SQLite file locked or disk full, or Redis unreachable or refusing writes): new commands are refused with "try again shortly" and running jobs wait; check STORAGE_URL\'s database',
+    );
+  }
+
+  clear(): void {
+    if (!this.raised) return;
+    this.raised = false;
+    this.log.info('storage accepts writes again');
+  }
 }
 
 class LocalMutex {
@@ -49,41 +130,79 @@ interface RedisLike {
 const UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 /** A lock held longer than this is presumed to belong to a dead process. */
 const LOCK_TTL_MS = 15_000;
+export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+/** Expired rows deleted per statement, so a sweep never holds SQLite's write lock for long. */
+const SWEEP_BATCH = 500;
+const NAMESPACE = 'bot';
 
-export async function createStorage(url: string, logger: Logger): Promise<Storage> {
+export async function createStorage(url: string, logger: Logger, opts: StorageOptions = {}): Promise<Storage> {
   const mutex = new LocalMutex();
   let keyv: Keyv;
   let redis: RedisLike | undefined;
+  let sweep: () => Promise<number> = async () => 0;
   let kind: Storage['kind'];
   if (url.startsWith('sqlite://')) {
     const file = resolve(url.slice('sqlite://'.length));
     await mkdir(dirname(file), { recursive: true });
     // busyTimeout: two processes on one file (e.g. deploy-commands while the bot runs) wait instead of failing.
-    const store = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 10_000 });
-    keyv = new Keyv({ store, namespace: 'bot' });
+    const store = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+    keyv = new Keyv({ store, namespace: NAMESPACE, throwOnErrors: true });
     kind = 'sqlite';
+    // keyv stores `{"value":…,"expires":<ms>}` as text; a row that is not valid JSON is left for its reader to find.
+    const expired = `DELETE FROM keyv WHERE rowid IN (SELECT rowid FROM keyv WHERE key LIKE '${NAMESPACE}:%' AND
+      (CASE WHEN json_valid(value) THEN json_extract(value, '$.expires') END) < ? LIMIT ${SWEEP_BATCH}) RETURNING 1 AS gone`;
+    sweep = async () => {
+      let total = 0;
+      for (;;) {
+        const rows = (await store.query(expired, Date.now())) as unknown[];
+        total += rows.length;
+        if (rows.length < SWEEP_BATCH) return total;
+      }
+    };
   } else {
-    const store = new KeyvRedis(url);
-    keyv = new Keyv({ store, namespace: 'bot', useKeyPrefix: false });
+    // No offline queue: while Redis is unreachable a command fails at once instead of waiting for a reconnect
+    // that may never come (a reservation would hang the member's command for ever).
+    const client = createClient({ url, disableOfflineQueue: true, socket: { connectTimeout: 5000, reconnectStrategy: defaultReconnectStrategy } });
+    const store = new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: true });
+    keyv = new Keyv({ store, namespace: NAMESPACE, useKeyPrefix: false, throwOnErrors: true });
     redis = (await store.getClient()) as unknown as RedisLike;
     kind = 'redis';
   }
-  keyv.on('error', (err: unknown) => logger.error({ err }, 'storage error'));
+  keyv.on('error', (err: unknown) => logger.debug({ err }, 'storage error'));
+  const parse = keyv.deserialize;
+  keyv.deserialize = <V>(data: string) => {
+    try {
+      return parse?.<V>(data);
+    } catch {
+      return { value: new Unreadable(data) as V };
+    }
+  };
+  const alarm = new StorageAlarm(logger);
+
+  const guard = async <T>(op: StorageError['op'], key: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof StorageError || err instanceof CorruptValueError) throw err;
+      throw new StorageError(op, key, err);
+    }
+  };
 
   const distributedLock = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     if (!redis) return fn();
+    const client = redis;
     const key = `bot:lock:${name}`;
     const token = randomUUID();
     const deadline = Date.now() + LOCK_TTL_MS * 2;
     for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
-      if ((await redis.set(key, token, { NX: true, PX: LOCK_TTL_MS })) === 'OK') break;
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for storage lock ${name}`);
+      if ((await guard('lock', key, () => client.set(key, token, { NX: true, PX: LOCK_TTL_MS }))) === 'OK') break;
+      if (Date.now() > deadline) throw new StorageError('lock', key, new Error('timed out waiting for the lock'));
       await new Promise((r) => setTimeout(r, wait));
     }
     try {
       return await fn();
     } finally {
-      await redis.eval(UNLOCK, { keys: [key], arguments: [token] }).catch((err: unknown) => {
+      await client.eval(UNLOCK, { keys: [key], arguments: [token] }).catch((err: unknown) => {
         logger.warn({ err, lock: name }, 'could not release storage lock; it expires by itself');
       });
     }
@@ -91,14 +210,24 @@ export async function createStorage(url: string, logger: Logger): Promise<Storag
 
   return {
     kind,
-    get: async <T>(key: string) => (await keyv.get(key)) as T | undefined,
-    set: async (key, value, ttlMs) => {
-      await keyv.set(key, value, ttlMs);
-    },
-    delete: async (key) => {
-      await keyv.delete(key);
-    },
+    alarm,
+    get: <T>(key: string) =>
+      guard('get', key, async () => {
+        const value: unknown = await keyv.get(key);
+        if (value instanceof Unreadable) throw new CorruptValueError(key, value.raw);
+        return value as T | undefined;
+      }),
+    set: (key, value, ttlMs) =>
+      guard('set', key, async () => {
+        if ((await keyv.set(key, value, ttlMs)) === false) throw new Error('the store did not accept the write');
+        alarm.clear();
+      }),
+    delete: (key) =>
+      guard('delete', key, async () => {
+        await keyv.delete(key);
+      }),
     withLock: (name, fn) => mutex.run(name, () => distributedLock(name, fn)),
+    sweepExpired: () => guard('sweep', `${NAMESPACE}:*`, sweep),
     close: async () => {
       await keyv.disconnect();
     },

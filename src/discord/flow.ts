@@ -1,8 +1,10 @@
 import { GuildMember, type BaseInteraction } from 'discord.js';
 import type { BotContext } from '../context.js';
+import { UserFacingError } from '../errors.js';
 import { jobFromInteraction, type JobSpec } from '../jobs/create.js';
 import type { JobRecord } from '../jobs/types.js';
 import type { Requester } from '../quota/types.js';
+import { retryStorage, StorageError } from '../storage.js';
 
 export function requesterOf(interaction: BaseInteraction): Requester {
   const member = interaction.member;
@@ -12,28 +14,65 @@ export function requesterOf(interaction: BaseInteraction): Requester {
   return { userId: interaction.user.id, guildId: interaction.guildId, roleIds };
 }
 
+/** What a member is told when storage could not record their request: nothing happened, nothing was charged. */
+export const STORAGE_REFUSAL =
+  "The bot could not save your request because its storage is not answering right now, so nothing was made and nothing was charged. Please try again shortly.";
+
+/**
+ * Waits between attempts to give back the unit of a job that was reserved but could not be stored (about 10 minutes
+ * in all). The member is not kept waiting for it: they are answered after the first attempt.
+ */
+const REFUND_RETRY_DELAYS_MS = [1000, 5000, 15_000, 30_000, 60_000, 120_000, 120_000, 120_000, 120_000];
+
 /**
  * The shared tail of every command that makes an image: build the job, reserve quota (which may refuse with a
  * UserFacingError), store and queue it. The caller has already deferred; the engine takes over the reply.
  * `check` runs after the quota said yes — checks that cost downloads (animated GIFs) are not done for a member
- * who may not make the image anyway — and a refusal from it gives the unit back.
+ * who may not make the image anyway — and a refusal from it gives the unit back. When storage fails, the command
+ * is refused ("try again shortly") with nothing charged: a reservation that did not land charged nothing, and one
+ * whose job could not be stored is given back.
  */
 export async function startJob(interaction: BaseInteraction, ctx: BotContext, spec: JobSpec, check?: () => Promise<void>): Promise<JobRecord> {
   const job = jobFromInteraction(interaction, spec);
-  await ctx.quota.reserve(job, requesterOf(interaction));
+  try {
+    await ctx.quota.reserve(job, requesterOf(interaction));
+  } catch (err) {
+    throw refusalFor(err, ctx, job);
+  }
   if (check) {
     try {
       await check();
     } catch (err) {
-      await ctx.quota.refund(job, 'input_refused');
+      await giveBack(job, ctx, 'input_refused');
       throw err;
     }
   }
   try {
     await ctx.engine.enqueue(job);
   } catch (err) {
-    await ctx.quota.refund(job, 'enqueue_failed');
-    throw err;
+    await giveBack(job, ctx);
+    throw refusalFor(err, ctx, job);
   }
   return job;
+}
+
+function refusalFor(err: unknown, ctx: BotContext, job: JobRecord): unknown {
+  if (!(err instanceof StorageError)) return err;
+  ctx.storage.alarm.raise(err, { jobId: job.id, userId: job.discord.userId });
+  ctx.logger.warn({ err, jobId: job.id, userId: job.discord.userId }, 'storage failed: command refused, nothing charged');
+  return new UserFacingError(STORAGE_REFUSAL, { code: 'storage_unavailable' });
+}
+
+/** Refunds the job's reservation; if storage still refuses, keeps trying in the background after answering. */
+async function giveBack(job: JobRecord, ctx: BotContext, reason = 'enqueue_failed'): Promise<void> {
+  const refund = () => ctx.quota.refund(job, reason);
+  try {
+    await refund();
+    return;
+  } catch (err) {
+    ctx.logger.warn({ err, jobId: job.id }, 'refund of a job that could not be stored failed; retrying in the background');
+  }
+  void retryStorage(refund, REFUND_RETRY_DELAYS_MS, () => undefined).catch((err: unknown) => {
+    ctx.logger.error({ err, jobId: job.id, userId: job.discord.userId, units: job.quota?.units }, 'gave up refunding a job that could not be stored: the member keeps this charge until the period ends');
+  });
 }

@@ -171,7 +171,7 @@ export class JobEngine {
   /** Persists a new job and queues it. Resolves once it is stored: from then on a restart cannot lose it. */
   async enqueue(job: JobRecord): Promise<void> {
     job.step = 'queued';
-    await this.deps.store.save(job);
+    await this.deps.store.save(job, { newJob: true });
     this.jobs.set(job.id, job);
     this.log.info({ jobId: job.id, userId: job.discord.userId, guildId: job.discord.guildId, kind: job.kind }, 'job queued');
     this.wake();

@@ -1,13 +1,43 @@
-import type { Storage } from '../storage.js';
+import { sniffImageType } from '../http/download.js';
+import { fitToLimit } from '../images/fit.js';
+import type { Logger } from '../logger.js';
+import { CorruptValueError, retryStorage, StorageError, type Storage } from '../storage.js';
+import { jobRecordProblem } from './schema.js';
 import { ACTIVE_STEPS, type JobRecord } from './types.js';
 
 /** Finished jobs are kept this long so their buttons (reroll, edit, retry) keep working. */
 const FINISHED_TTL_MS = 30 * 24 * 3600 * 1000;
+/** A quarantined record is kept this long for the operator to look at, then storage drops it. */
+const QUARANTINE_TTL_MS = 30 * 24 * 3600 * 1000;
+/**
+ * Waits between attempts of a running job's save that storage refused (about a minute in all, plus each
+ * attempt's own wait on a locked SQLite file): long enough to ride out a lock or a Redis failover, short enough
+ * that the job then ends with a message instead of hanging.
+ */
+export const SAVE_RETRY_DELAYS_MS: readonly number[] = [500, 1000, 2000, 4000, 8000, 15_000, 30_000];
+/** A new job's first save: one quick retry, then the command is refused ("try again shortly"). */
+const NEW_JOB_RETRY_DELAYS_MS: readonly number[] = [250];
+
+export const DEFAULT_KEPT_RESULT_TTL_MS = 14 * 24 * 3600 * 1000;
+export const DEFAULT_KEPT_RESULT_MAX_BYTES = 10 * 1024 * 1024;
+
+export interface JobStoreOptions {
+  logger?: Logger;
+  /** Waits between save attempts, ms (SAVE_RETRY_DELAYS_MS). */
+  retryDelaysMs?: readonly number[];
+  /** How long a result that could not be delivered is kept for its member, ms. */
+  keptResultTtlMs?: number;
+  /** Largest kept result, bytes: a bigger one is re-encoded (WebP, then downscaled) to fit. */
+  keptResultMaxBytes?: number;
+}
 
 /**
  * Job records in storage, plus an index of the unfinished ones so a restart can find them. The index is per
  * shard: a job is worked on by the process that accepted it (the one Discord routed its guild to), so two
  * shards never write the same index.
+ *
+ * Records are checked when read (jobRecordProblem): one that is unreadable or of the wrong shape is moved to
+ * `jobs:quarantine:<id>` with one `OPERATOR:` line, and the bot goes on without it.
  */
 export class JobStore {
   private readonly indexKey: string;
@@ -16,36 +46,112 @@ export class JobStore {
    * the job is active — most of them, e.g. every poll — then costs no lock and no index read.
    */
   private activeIds: Set<string> | undefined;
+  private readonly log: Logger | undefined;
+  private readonly retryDelaysMs: readonly number[];
+  private readonly keptResultTtlMs: number;
+  private readonly keptResultMaxBytes: number;
 
   constructor(
     private readonly storage: Storage,
-    shardKey = '0',
+    private readonly shardKey = '0',
+    opts: JobStoreOptions = {},
   ) {
     this.indexKey = `jobs:active:${shardKey}`;
+    this.log = opts.logger?.child({ component: 'jobs' });
+    this.retryDelaysMs = opts.retryDelaysMs ?? SAVE_RETRY_DELAYS_MS;
+    this.keptResultTtlMs = opts.keptResultTtlMs ?? DEFAULT_KEPT_RESULT_TTL_MS;
+    this.keptResultMaxBytes = opts.keptResultMaxBytes ?? DEFAULT_KEPT_RESULT_MAX_BYTES;
   }
 
+  /** The job, checked; undefined when there is none or its record was bad (then it is quarantined). */
   async get(id: string): Promise<JobRecord | undefined> {
-    return this.storage.get<JobRecord>(`job:${id}`);
+    const key = `job:${id}`;
+    let value: unknown;
+    try {
+      value = await this.storage.get<unknown>(key);
+    } catch (err) {
+      if (!(err instanceof CorruptValueError)) throw err;
+      await this.quarantine(id, key, err.raw, 'the stored text is not readable (truncated or not JSON)', () => this.dropRecord(id));
+      return undefined;
+    }
+    if (value === undefined) return undefined;
+    const problem = jobRecordProblem(value, id);
+    if (problem === undefined) return value as JobRecord;
+    await this.quarantine(id, key, value, problem, () => this.dropRecord(id));
+    return undefined;
   }
 
-  /** Writes the record and keeps the active index in step with its step. */
-  async save(job: JobRecord): Promise<void> {
+  private async dropRecord(id: string): Promise<void> {
+    await this.storage.delete(`job:${id}`);
+    await this.updateIndex((ids) => ids.delete(id));
+  }
+
+  /**
+   * Writes the record and keeps the active index in step with its step. A write storage refuses is retried with
+   * back-off (a new job's only once: its command is refused instead); when every attempt failed, the operator is
+   * told (once per outage) and the StorageError is thrown.
+   */
+  async save(job: JobRecord, opts: { newJob?: boolean } = {}): Promise<void> {
+    const delays = opts.newJob ? NEW_JOB_RETRY_DELAYS_MS : this.retryDelaysMs;
+    try {
+      await retryStorage(
+        () => this.saveOnce(job),
+        delays,
+        (err, attempt, delayMs) => this.log?.warn({ err, jobId: job.id, step: job.step, attempt, delayMs }, 'job save failed; retrying'),
+      );
+    } catch (err) {
+      if (err instanceof StorageError) this.storage.alarm.raise(err, { jobId: job.id, step: job.step });
+      throw err;
+    }
+  }
+
+  private async saveOnce(job: JobRecord): Promise<void> {
     job.updatedAt = Date.now();
     const active = ACTIVE_STEPS.includes(job.step);
     await this.storage.set(`job:${job.id}`, job, active ? undefined : FINISHED_TTL_MS);
     if (this.activeIds?.has(job.id) === active) return;
+    await this.updateIndex((ids) => {
+      if (!active) return ids.delete(job.id);
+      if (ids.has(job.id)) return false;
+      ids.add(job.id);
+      return true;
+    });
+  }
+
+  /** Read-modify-write of this shard's index under its lock; `change` returns whether it changed anything. */
+  private async updateIndex(change: (ids: Set<string>) => boolean): Promise<void> {
     await this.storage.withLock(this.indexKey, async () => {
-      const ids = new Set((await this.storage.get<string[]>(this.indexKey)) ?? []);
-      const changed = active ? !ids.has(job.id) : ids.has(job.id);
-      if (active) ids.add(job.id);
-      else ids.delete(job.id);
-      if (changed) await this.storage.set(this.indexKey, [...ids]);
+      const ids = new Set(await this.readIndex());
+      if (change(ids)) await this.storage.set(this.indexKey, [...ids]);
       this.activeIds = ids;
     });
   }
 
+  /**
+   * The index's ids. An unreadable or wrong-shaped index is quarantined and replaced by its usable ids (written
+   * without the lock: only this process writes its shard's index, and this may run under the lock already).
+   */
+  private async readIndex(): Promise<string[]> {
+    let value: unknown;
+    try {
+      value = await this.storage.get<unknown>(this.indexKey);
+    } catch (err) {
+      if (!(err instanceof CorruptValueError)) throw err;
+      value = err.raw;
+    }
+    if (value === undefined) return [];
+    if (Array.isArray(value) && value.every((x) => typeof x === 'string')) return value as string[];
+    const ids = Array.isArray(value) ? value.filter((x): x is string => typeof x === 'string') : [];
+    await this.quarantine(`index:${this.shardKey}`, this.indexKey, value, 'the active-job index is not a list of job ids', () => this.storage.set(this.indexKey, ids));
+    return ids;
+  }
+
+  /**
+   * Every unfinished job of this shard. A bad record is quarantined and skipped: one broken job must not stop the
+   * bot from starting (under `restart: unless-stopped` that would be a restart loop that serves nobody).
+   */
   async listActive(): Promise<JobRecord[]> {
-    const ids = (await this.storage.get<string[]>(this.indexKey)) ?? [];
+    const ids = await this.readIndex();
     this.activeIds = new Set(ids);
     const jobs: JobRecord[] = [];
     for (const id of ids) {
@@ -55,29 +161,62 @@ export class JobStore {
     return jobs;
   }
 
+  /**
+   * Moves a bad record out of the way: kept under `jobs:quarantine:<id>` (with why) for the operator, removed
+   * from where it was (`remove`), and one `OPERATOR:` line. Never throws: if storage cannot do it now, the record
+   * is skipped and met again next time.
+   */
+  private async quarantine(id: string, key: string, value: unknown, problem: string, remove: () => Promise<void>): Promise<void> {
+    const quarantineKey = `jobs:quarantine:${id}`;
+    let moved = true;
+    try {
+      await this.storage.set(quarantineKey, { key, problem, at: Date.now(), value }, QUARANTINE_TTL_MS);
+      await remove();
+    } catch (err) {
+      moved = false;
+      this.log?.error({ err, key }, 'could not quarantine a bad record');
+    }
+    this.log?.error(
+      { alert: true, key, quarantineKey, problem, moved },
+      moved
+        ? `OPERATOR: a stored job record was bad and was moved aside (${key} → ${quarantineKey}: ${problem}); the bot goes on without it`
+        : `OPERATOR: a stored job record is bad (${key}: ${problem}) and could not be moved aside now; the bot skips it`,
+    );
+  }
+
   /** Results that exist but could not be delivered, per member, to hand over on their next interaction. */
   async addUndelivered(userId: string, jobId: string): Promise<void> {
     const key = `jobs:undelivered:${userId}`;
-    await this.storage.withLock(key, async () => {
-      const ids = (await this.storage.get<string[]>(key)) ?? [];
-      if (!ids.includes(jobId)) await this.storage.set(key, [...ids, jobId]);
-    });
+    await this.retrying({ jobId, what: 'kept-result list' }, () =>
+      this.storage.withLock(key, async () => {
+        const ids = await this.undeliveredIds(key);
+        // The list lives as long as the newest result on it.
+        await this.storage.set(key, ids.includes(jobId) ? ids : [...ids, jobId], this.keptResultTtlMs);
+      }),
+    );
   }
 
   /** Drops a job from the member's kept results (it reached them after all, e.g. when a restart retried it). */
   async removeUndelivered(userId: string, jobId: string): Promise<void> {
     const key = `jobs:undelivered:${userId}`;
-    await this.storage.withLock(key, async () => {
-      const ids = (await this.storage.get<string[]>(key)) ?? [];
-      if (!ids.includes(jobId)) return;
-      const rest = ids.filter((x) => x !== jobId);
-      if (rest.length > 0) await this.storage.set(key, rest);
-      else await this.storage.delete(key);
-    });
+    await this.retrying({ jobId, what: 'kept-result list' }, () =>
+      this.storage.withLock(key, async () => {
+        const ids = await this.undeliveredIds(key);
+        if (!ids.includes(jobId)) return;
+        const rest = ids.filter((x) => x !== jobId);
+        if (rest.length > 0) await this.storage.set(key, rest, this.keptResultTtlMs);
+        else await this.storage.delete(key);
+      }),
+    );
   }
 
   async listUndelivered(userId: string): Promise<string[]> {
-    return (await this.storage.get<string[]>(`jobs:undelivered:${userId}`)) ?? [];
+    return this.undeliveredIds(`jobs:undelivered:${userId}`);
+  }
+
+  private async undeliveredIds(key: string): Promise<string[]> {
+    const value = await this.readLenient(key);
+    return Array.isArray(value) ? value.filter((x): x is string => typeof x === 'string') : [];
   }
 
   /**
@@ -85,20 +224,47 @@ export class JobStore {
    * by its generation_id (no re-upload). Kept as long as the job record.
    */
   async linkMessage(messageId: string, jobId: string): Promise<void> {
-    await this.storage.set(`jobmsg:${messageId}`, jobId, FINISHED_TTL_MS);
+    await this.retrying({ jobId, what: 'message link' }, () => this.storage.set(`jobmsg:${messageId}`, jobId, FINISHED_TTL_MS));
   }
 
   /** The id of the job whose result is that Discord message, if the bot delivered it. */
   async jobForMessage(messageId: string): Promise<string | undefined> {
-    return this.storage.get<string>(`jobmsg:${messageId}`);
+    const v = await this.readLenient(`jobmsg:${messageId}`);
+    return typeof v === 'string' ? v : undefined;
   }
 
+  /**
+   * Keeps a result for its member for the kept-result lifetime, re-encoded to the size cap if it is larger (it is
+   * fitted to the member's upload limit again at hand-over anyway).
+   */
   async putResult(jobId: string, bytes: Buffer): Promise<void> {
-    await this.storage.set(`result:${jobId}`, bytes.toString('base64'), FINISHED_TTL_MS);
+    const fitted = await fitToLimit(bytes, sniffImageType(bytes) ?? 'image/png', this.keptResultMaxBytes);
+    if (fitted.compressed) this.log?.info({ jobId, bytes: bytes.length, kept: fitted.data.length }, 'kept result re-encoded to the size cap');
+    await this.retrying({ jobId, what: 'kept result' }, () => this.storage.set(`result:${jobId}`, fitted.data.toString('base64'), this.keptResultTtlMs));
   }
 
   async getResult(jobId: string): Promise<Buffer | undefined> {
-    const b64 = await this.storage.get<string>(`result:${jobId}`);
-    return b64 === undefined ? undefined : Buffer.from(b64, 'base64');
+    const b64 = await this.readLenient(`result:${jobId}`);
+    return typeof b64 === 'string' ? Buffer.from(b64, 'base64') : undefined;
+  }
+
+  /** A read of a small derived record where an unreadable value counts as none (the next write replaces it). */
+  private async readLenient(key: string): Promise<unknown> {
+    try {
+      return await this.storage.get<unknown>(key);
+    } catch (err) {
+      if (err instanceof CorruptValueError) return undefined;
+      throw err;
+    }
+  }
+
+  /** A write of a running job's data, retried like a save. */
+  private async retrying(ctx: { jobId: string; what: string }, fn: () => Promise<void>): Promise<void> {
+    try {
+      await retryStorage(fn, this.retryDelaysMs, (err, attempt, delayMs) => this.log?.warn({ err, ...ctx, attempt, delayMs }, 'job data write failed; retrying'));
+    } catch (err) {
+      if (err instanceof StorageError) this.storage.alarm.raise(err, ctx);
+      throw err;
+    }
   }
 }

@@ -3,7 +3,7 @@ import { UserFacingError } from '../errors.js';
 import type { JobRecord, QuotaCharge, QuotaReservation } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
 import type { Model } from '../luma/types.js';
-import type { Storage } from '../storage.js';
+import { retryStorage, type Storage } from '../storage.js';
 import { describeLimit, resolveAllowance, type Allowance, type GuildQuotaSettings, type Limit } from './model.js';
 import { discordTime, periodEnd, periodKey, periodPhrase, utcDay, type Period } from './periods.js';
 import { e4ToUsd, formatUsd, priceE4, unitsFor, usdToE4 } from './pricing.js';
@@ -25,6 +25,8 @@ export interface QuotaServiceDeps {
 
 /** Counters outlive their period by this much, so a late refund still finds its counter; then storage drops them. */
 const COUNTER_GRACE_MS = 7 * 86_400_000;
+/** Waits between attempts to put back a counter of a reservation that failed half-way, ms. */
+const UNDO_RETRY_DELAYS_MS = [100, 500, 2000];
 /** How long a refund is remembered, so a second refund of the same job (a copy of its record) does nothing. */
 const REFUND_MARKER_TTL_MS = 30 * 86_400_000;
 
@@ -90,6 +92,8 @@ export class QuotaService implements QuotaGate {
   private readonly now: () => number;
   private readonly log: Logger;
   private spendWarnedDay: string | undefined;
+  /** Per job: the counters (keys) a refund that has not finished yet already gave back. */
+  private readonly refundsInProgress = new Map<string, Set<string>>();
 
   constructor(private readonly deps: QuotaServiceDeps) {
     this.settings = new QuotaSettingsStore(deps.storage);
@@ -165,8 +169,8 @@ export class QuotaService implements QuotaGate {
           );
         }
       }
-      // Every check passed: count the request everywhere at once, still under every lock.
-      await Promise.all(charges.map((c, i) => this.deps.storage.set(c.key, (current[i] ?? 0) + c.amount, Math.max(1000, c.expiresAt - now))));
+      // Every check passed: count the request everywhere, still under every lock.
+      await this.chargeAll(job.id, charges, current, now);
     });
 
     const reservation: QuotaReservation = {
@@ -200,19 +204,25 @@ export class QuotaService implements QuotaGate {
     const now = this.now();
     const marker = quotaKeys.refunded(job.id);
     const billed = job.completedAt !== undefined || reason === 'uncertain';
+    // Charges already given back by an earlier attempt that failed half-way (storage refused a write): a retry
+    // must not give them back twice.
+    const done = this.refundsInProgress.get(job.id) ?? new Set<string>();
+    this.refundsInProgress.set(job.id, done);
     await this.withLocks(q.charges.map((c) => c.lock), async () => {
       if (await this.deps.storage.get<boolean>(marker)) return;
       for (const c of q.charges) {
         if (c.kind === 'spend' && billed) continue;
         // A counter already gone (its period long over) has nothing to give back to.
-        if (c.expiresAt <= now) continue;
+        if (c.expiresAt <= now || done.has(c.key)) continue;
         const value = (await this.deps.storage.get<number>(c.key)) ?? 0;
         // A counter an admin reset since may hold less than this charge: never go below zero.
         await this.deps.storage.set(c.key, Math.max(0, value - c.amount), c.expiresAt - now);
+        done.add(c.key);
       }
       await this.deps.storage.set(marker, true, REFUND_MARKER_TTL_MS);
       this.log.info({ jobId: job.id, userId: q.userId, guildId: q.guildId, units: q.units, usd: billed ? 0 : q.usd, periodKey: q.periodKey, reason }, 'quota refunded');
     });
+    this.refundsInProgress.delete(job.id);
     q.state = 'refunded';
     q.refundReason = reason;
   }
@@ -305,6 +315,30 @@ export class QuotaService implements QuotaGate {
       { alert: true, day, spentUsd: e4ToUsd(spentE4), capUsd: e4ToUsd(capE4) },
       `OPERATOR: the daily spend cap (SPEND_CAP_USD_PER_DAY = ${formatUsd(e4ToUsd(capE4))}) is reached; new image requests are refused until 00:00 UTC`,
     );
+  }
+
+  /**
+   * Adds every charge to its counter, one write at a time. Each write either lands or throws (a StorageError); when
+   * one fails, the counters already written are put back (still under the locks, so nobody saw them), and the
+   * reservation fails: the member is charged all of it or nothing.
+   */
+  private async chargeAll(jobId: string, charges: readonly QuotaCharge[], current: readonly number[], now: number): Promise<void> {
+    const ttl = (c: QuotaCharge) => Math.max(1000, c.expiresAt - now);
+    const written: QuotaCharge[] = [];
+    try {
+      for (const [i, c] of charges.entries()) {
+        await this.deps.storage.set(c.key, (current[i] ?? 0) + c.amount, ttl(c));
+        written.push(c);
+      }
+    } catch (err) {
+      for (const c of written) {
+        const before = current[charges.indexOf(c)] ?? 0;
+        await retryStorage(() => this.deps.storage.set(c.key, before, ttl(c)), UNDO_RETRY_DELAYS_MS, () => undefined).catch((undoErr: unknown) => {
+          this.log.error({ err: undoErr, jobId, key: c.key, amount: c.amount }, 'a reservation failed half-way and a counter it had raised could not be put back');
+        });
+      }
+      throw err;
+    }
   }
 
   /** Takes `names` one inside the other, in the order given (the fixed order above), then runs `fn`. */

@@ -31,6 +31,20 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('reads the storage settings, with their documented defaults and units', () => {
+    const d = loadConfig(valid);
+    expect(d.storageBusyTimeoutMs).toBe(10_000);
+    expect(d.storageSweepIntervalMs).toBe(3_600_000);
+    expect(d.keptResultTtlMs).toBe(14 * 86_400_000);
+    expect(d.keptResultMaxBytes).toBe(10 * 1024 * 1024);
+    const c = loadConfig({ ...valid, STORAGE_BUSY_TIMEOUT_MS: '250', STORAGE_SWEEP_INTERVAL_MS: '60000', KEPT_RESULT_DAYS: '3', KEPT_RESULT_MAX_MB: '25' });
+    expect([c.storageBusyTimeoutMs, c.storageSweepIntervalMs, c.keptResultTtlMs, c.keptResultMaxBytes]).toEqual([250, 60_000, 3 * 86_400_000, 25 * 1024 * 1024]);
+    const p = problems({ ...valid, STORAGE_SWEEP_INTERVAL_MS: '10', KEPT_RESULT_DAYS: '0', KEPT_RESULT_MAX_MB: 'big' }).join('\n');
+    expect(p).toMatch(/STORAGE_SWEEP_INTERVAL_MS must be a whole number from 1000/);
+    expect(p).toMatch(/KEPT_RESULT_DAYS must be a whole number from 1 to 365/);
+    expect(p).toMatch(/KEPT_RESULT_MAX_MB must be a whole number from 1 to 500/);
+  });
+
   it('names every problem at once, in one error', () => {
     const p = problems({ LUMA_BASE_URL: 'not a url', STORAGE_URL: 'mysql://x', LOG_LEVEL: 'loud', POLL_INTERVAL_MS: 'soon' });
     expect(p.join('\n')).toMatch(/DISCORD_TOKEN is required/);

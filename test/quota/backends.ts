@@ -30,9 +30,10 @@ export function capturingLogger(): { logger: Logger; lines: Array<Record<string,
 }
 
 /** Prefixes every key and lock name, and remembers the keys so `cleanup` deletes exactly those. */
-export function namespaced(inner: Storage, ns: string): Storage & { cleanup(): Promise<void> } {
+export function namespaced(inner: Storage, ns: string): Storage & { readonly ns: string; cleanup(): Promise<void> } {
   const keys = new Set<string>();
   return {
+    ns,
     kind: inner.kind,
     get: (key) => inner.get(ns + key),
     set: async (key, value, ttl) => {
@@ -41,6 +42,8 @@ export function namespaced(inner: Storage, ns: string): Storage & { cleanup(): P
     },
     delete: (key) => inner.delete(ns + key),
     withLock: (name, fn) => inner.withLock(ns + name, fn),
+    sweepExpired: () => inner.sweepExpired(),
+    alarm: inner.alarm,
     close: () => inner.close(),
     async cleanup() {
       for (const k of keys) await inner.delete(k);
@@ -50,7 +53,7 @@ export function namespaced(inner: Storage, ns: string): Storage & { cleanup(): P
 }
 
 export interface OpenBackend {
-  storage: Storage & { cleanup(): Promise<void> };
+  storage: Storage & { readonly ns: string; cleanup(): Promise<void> };
   /** A second, independent connection to the same data (another process, as far as locks go). */
   second(): Promise<Storage>;
   close(): Promise<void>;

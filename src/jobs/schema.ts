@@ -1,0 +1,108 @@
+import { MODELS } from '../luma/types.js';
+import type { JobStep } from './types.js';
+
+/**
+ * The shape check a job record passes when it is read back from storage: every field the engine, the renderer
+ * and the quota module read without looking is there with its type. A record that fails it (truncated by a full
+ * disk, hand-edited, written by an incompatible version) is quarantined rather than trusted, so one bad record
+ * never crashes start-up or the scheduler.
+ */
+const STEPS: readonly JobStep[] = ['queued', 'submitting', 'polling', 'downloading', 'delivering', 'failing', 'done', 'failed', 'undelivered'];
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+const orNull =
+  (check: (v: unknown) => boolean) =>
+  (v: unknown): boolean =>
+    v === null || check(v);
+const optional =
+  (check: (v: unknown) => boolean) =>
+  (v: unknown): boolean =>
+    v === undefined || check(v);
+
+/** The first field of `o` that fails its check, as `path: expected`; undefined when all pass. */
+function firstProblem(o: Obj, path: string, fields: Record<string, [check: (v: unknown) => boolean, expected: string]>): string | undefined {
+  for (const [name, [check, expected]] of Object.entries(fields)) {
+    if (!check(o[name])) return `${path}${name}: expected ${expected}`;
+  }
+  return undefined;
+}
+
+const isImageInput = (v: unknown): boolean => isObj(v) && (isStr(v.url) || isStr(v.generation_id) || (isStr(v.data) && isStr(v.media_type)));
+
+function requestProblem(v: unknown): string | undefined {
+  if (!isObj(v)) return 'request: expected an object';
+  return firstProblem(v, 'request.', {
+    prompt: [isStr, 'a string'],
+    model: [optional((m) => (MODELS as readonly unknown[]).includes(m)), MODELS.join(' or ')],
+    image_ref: [optional((r) => Array.isArray(r) && r.every(isImageInput)), 'a list of image inputs'],
+    source: [optional(isImageInput), 'an image input'],
+  });
+}
+
+function inputsProblem(v: unknown): string | undefined {
+  if (!Array.isArray(v)) return 'inputs: expected a list';
+  const bad = v.findIndex((i) => !isObj(i) || (i.role !== 'source' && i.role !== 'ref') || !isImageInput(i.input) || !isStr(i.filename));
+  return bad >= 0 ? `inputs[${bad}]: expected { role, input, filename }` : undefined;
+}
+
+function discordProblem(v: unknown): string | undefined {
+  if (!isObj(v)) return 'discord: expected an object';
+  return firstProblem(v, 'discord.', {
+    applicationId: [isStr, 'a string'],
+    interactionToken: [isStr, 'a string'],
+    tokenExpiresAt: [isNum, 'a number'],
+    interactionId: [isStr, 'a string'],
+    userId: [isStr, 'a string'],
+    channelId: [orNull(isStr), 'a string or null'],
+    guildId: [orNull(isStr), 'a string or null'],
+    userInstalled: [isBool, 'true or false'],
+    attachmentSizeLimit: [isNum, 'a number'],
+    originalMessageId: [optional(isStr), 'a string'],
+  });
+}
+
+function quotaProblem(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (!isObj(v)) return 'quota: expected an object';
+  return firstProblem(v, 'quota.', {
+    scope: [isStr, 'a string'],
+    userId: [isStr, 'a string'],
+    units: [isNum, 'a number'],
+    usd: [isNum, 'a number'],
+    periodKey: [isStr, 'a string'],
+    state: [(s) => s === 'reserved' || s === 'committed' || s === 'refunded', 'reserved, committed or refunded'],
+    charges: [(c) => Array.isArray(c) && c.every((x) => isObj(x) && isStr(x.key) && isStr(x.lock) && isNum(x.amount) && isNum(x.expiresAt)), 'a list of charges'],
+  });
+}
+
+function failureProblem(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (!isObj(v)) return 'failure: expected an object';
+  return firstProblem(v, 'failure.', { code: [isStr, 'a string'], userMessage: [isStr, 'a string'], retryable: [isBool, 'true or false'] });
+}
+
+/** Why `value` is not a job record with this id, or undefined when it is one. */
+export function jobRecordProblem(value: unknown, id: string): string | undefined {
+  if (!isObj(value)) return 'expected an object';
+  const top = firstProblem(value, '', {
+    id: [(v) => v === id, `the id ${JSON.stringify(id)}`],
+    kind: [(v) => v === 'imagine' || v === 'edit', 'imagine or edit'],
+    step: [(v) => (STEPS as readonly unknown[]).includes(v), STEPS.join(', ')],
+    createdAt: [isNum, 'a number'],
+    updatedAt: [isNum, 'a number'],
+    display: [(d) => isObj(d) && isStr(d.prompt), 'an object with a prompt'],
+    submitAttempts: [isNum, 'a number'],
+    progress: [isObj, 'an object'],
+    nonce: [isStr, 'a string'],
+    generationId: [optional(isStr), 'a string'],
+    parentJobId: [optional(isStr), 'a string'],
+    notBefore: [optional(isNum), 'a number'],
+    delivery: [optional(isObj), 'an object'],
+  });
+  return top ?? requestProblem(value.request) ?? inputsProblem(value.inputs) ?? discordProblem(value.discord) ?? quotaProblem(value.quota) ?? failureProblem(value.failure);
+}
+

@@ -1,0 +1,96 @@
+// Issue 9, item 8: storage does not grow for ever. keyv deletes an expired record only when it is read, so on
+// SQLite nothing did: job records, kept results and markers piled up. The sweep deletes expired rows (and only
+// those); kept results have a lifetime and a size cap.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { noisePng } from '../../dev/fakes/png.js';
+import { sniffImageType } from '../../src/http/download.js';
+import { JobStore } from '../../src/jobs/store.js';
+import { createStorage, type Storage } from '../../src/storage.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
+import { sqliteAll, sqliteExec } from '../helpers/storage-faults.js';
+import { capturingLogger } from '../quota/backends.js';
+
+const keys = async (file: string): Promise<string[]> => (await sqliteAll<{ key: string }>(file, 'SELECT key FROM keyv ORDER BY key')).map((r) => r.key);
+/** Rows already past their expiry, written as keyv writes them (nobody reads them, so keyv never drops them). */
+const insertExpired = (file: string, names: string[]) =>
+  sqliteExec(file, `INSERT INTO keyv(key, value) VALUES ${names.map((n) => `('bot:${n}', '{"value":"old","expires":${Date.now() - 60_000}}')`).join(',')}`);
+
+describe('the storage sweep on SQLite', () => {
+  let dir: string;
+  let file: string;
+  let storage: Storage;
+  const { logger } = capturingLogger();
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sweep-'));
+    file = join(dir, 'bot.sqlite');
+    storage = await createStorage(`sqlite://${file}`, logger);
+  });
+  afterEach(async () => {
+    await storage.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('deletes every expired row, in batches, and keeps live ones, ones without a lifetime and unreadable ones', async () => {
+    await storage.set('live', 1, 3_600_000);
+    await storage.set('forever', 2);
+    await insertExpired(file, Array.from({ length: 1234 }, (_, i) => `result:old${i}`));
+    await sqliteExec(file, `INSERT INTO keyv(key, value) VALUES ('bot:job:cut', '{"value":{"id":"cut","expi')`);
+    expect(await keys(file)).toHaveLength(1234 + 3);
+
+    expect(await storage.sweepExpired()).toBe(1234);
+    expect(await keys(file)).toEqual(['bot:forever', 'bot:job:cut', 'bot:live']);
+    expect(await storage.sweepExpired()).toBe(0);
+  });
+
+  it('keeps a result at most the size cap and for the kept-result lifetime, and its hand-over list as long', async () => {
+    const ttl = 2 * 86_400_000;
+    const store = new JobStore(storage, '0', { logger, keptResultTtlMs: ttl, keptResultMaxBytes: 200_000 });
+    const big = noisePng(700, 700);
+    expect(big.length).toBeGreaterThan(200_000);
+    const before = Date.now();
+    await store.putResult('job1', big);
+    await store.addUndelivered('user1', 'job1');
+    const kept = await store.getResult('job1');
+    expect(kept?.length).toBeLessThanOrEqual(200_000);
+    expect(sniffImageType(kept ?? Buffer.alloc(0))).toBe('image/webp');
+
+    const rows = await sqliteAll<{ key: string; expires: number }>(file, "SELECT key, json_extract(value, '$.expires') AS expires FROM keyv WHERE key IN ('bot:result:job1', 'bot:jobs:undelivered:user1')");
+    expect(rows).toHaveLength(2);
+    for (const r of rows) {
+      expect(r.expires).toBeGreaterThanOrEqual(before + ttl);
+      expect(r.expires).toBeLessThanOrEqual(Date.now() + ttl);
+    }
+  });
+
+  it('keeps a result under the cap as it is', async () => {
+    const store = new JobStore(storage, '0', { logger, keptResultMaxBytes: 10 * 1024 * 1024 });
+    const small = noisePng(64, 64);
+    await store.putResult('job2', small);
+    expect((await store.getResult('job2'))?.equals(small)).toBe(true);
+  });
+});
+
+describe('the running bot sweeps', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('deletes expired rows every STORAGE_SWEEP_INTERVAL_MS', async () => {
+    h = await startHarness({ env: { STORAGE_SWEEP_INTERVAL_MS: '1000' } });
+    const harness = h;
+    const file = harness.env.STORAGE_URL?.slice('sqlite://'.length) ?? '';
+    await insertExpired(file, ['jobmsg:1', 'quota:refunded:x', 'job:old']);
+    const swept = ['bot:jobmsg:1', 'bot:quota:refunded:x', 'bot:job:old'];
+    const logged = () => harness.logs.find((l) => l.msg === 'storage swept of expired records' && (l.deleted as number) >= 3);
+    for (const deadline = Date.now() + 20_000; !logged() || (await keys(file)).some((k) => swept.includes(k)); ) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the sweep; rows left: ${(await keys(file)).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+});
