@@ -3,6 +3,7 @@ import type { BotContext } from '../context.js';
 import { jobFromInteraction, type JobSpec } from '../jobs/create.js';
 import type { JobRecord } from '../jobs/types.js';
 import type { Requester } from '../quota/types.js';
+import { enforceGuildPolicy } from './policy.js';
 
 export function requesterOf(interaction: BaseInteraction): Requester {
   const member = interaction.member;
@@ -17,6 +18,7 @@ export function requesterOf(interaction: BaseInteraction): Requester {
  * UserFacingError), store and queue it. The caller has already deferred; the engine takes over the reply.
  */
 export async function startJob(interaction: BaseInteraction, ctx: BotContext, spec: JobSpec): Promise<JobRecord> {
+  await enforceGuildPolicy(interaction, ctx, spec);
   const job = jobFromInteraction(interaction, spec);
   await ctx.quota.reserve(job, requesterOf(interaction));
   try {

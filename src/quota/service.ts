@@ -9,6 +9,7 @@ import { discordTime, periodEnd, periodKey, periodPhrase, utcDay, type Period } 
 import { e4ToUsd, formatUsd, priceE4, unitsFor, usdToE4 } from './pricing.js';
 import { QuotaSettingsStore } from './settings.js';
 import type { QuotaGate, Requester } from './types.js';
+import { UsageLedger, usageLock, type UsageRow } from './usage.js';
 
 export type QuotaConfig = Pick<
   Config,
@@ -87,12 +88,15 @@ export interface GuildOverview {
  */
 export class QuotaService implements QuotaGate {
   readonly settings: QuotaSettingsStore;
+  /** A server's use per day, by member and model (for /quota-admin usage). */
+  readonly usage: UsageLedger;
   private readonly now: () => number;
   private readonly log: Logger;
   private spendWarnedDay: string | undefined;
 
   constructor(private readonly deps: QuotaServiceDeps) {
     this.settings = new QuotaSettingsStore(deps.storage);
+    this.usage = new UsageLedger(deps.storage);
     this.now = deps.now ?? Date.now;
     this.log = deps.logger;
   }
@@ -137,7 +141,9 @@ export class QuotaService implements QuotaGate {
       charges.push({ kind: 'spend', key: quotaKeys.spend(day), lock: locks.spend, amount: costE4, expiresAt: dayEnd + COUNTER_GRACE_MS });
     }
 
-    await this.withLocks(charges.map((c) => c.lock), async () => {
+    // The server's per-day record is written under its own lock, taken last, with the counters.
+    const daily = scope.kind === 'guild' ? scope.guildId : undefined;
+    await this.withLocks([...charges.map((c) => c.lock), ...(daily ? [usageLock(daily)] : [])], async () => {
       const current = await Promise.all(charges.map(async (c) => (await this.deps.storage.get<number>(c.key)) ?? 0));
       const used = current[0] ?? 0;
       if (limit !== 'unlimited' && used + units > limit) {
@@ -167,6 +173,7 @@ export class QuotaService implements QuotaGate {
       }
       // Every check passed: count the request everywhere at once, still under every lock.
       await Promise.all(charges.map((c, i) => this.deps.storage.set(c.key, (current[i] ?? 0) + c.amount, Math.max(1000, c.expiresAt - now))));
+      if (daily) await this.usage.add(daily, day, requester.userId, job.request.model ?? 'uni-1', { units, usdE4: costE4, jobs: 1 }, now);
     });
 
     const reservation: QuotaReservation = {
@@ -200,7 +207,7 @@ export class QuotaService implements QuotaGate {
     const now = this.now();
     const marker = quotaKeys.refunded(job.id);
     const billed = job.completedAt !== undefined || reason === 'uncertain';
-    await this.withLocks(q.charges.map((c) => c.lock), async () => {
+    await this.withLocks([...q.charges.map((c) => c.lock), ...(q.guildId !== null ? [usageLock(q.guildId)] : [])], async () => {
       if (await this.deps.storage.get<boolean>(marker)) return;
       for (const c of q.charges) {
         if (c.kind === 'spend' && billed) continue;
@@ -209,6 +216,11 @@ export class QuotaService implements QuotaGate {
         const value = (await this.deps.storage.get<number>(c.key)) ?? 0;
         // A counter an admin reset since may hold less than this charge: never go below zero.
         await this.deps.storage.set(c.key, Math.max(0, value - c.amount), c.expiresAt - now);
+      }
+      if (q.guildId !== null) {
+        // Back out of the day the units were taken on; the dollars stay when Luma billed the image anyway.
+        const usd = billed ? 0 : -usdToE4(q.usd);
+        await this.usage.add(q.guildId, utcDay(q.reservedAt), q.userId, job.request.model ?? 'uni-1', { units: -q.units, usdE4: usd, jobs: -1 }, now);
       }
       await this.deps.storage.set(marker, true, REFUND_MARKER_TTL_MS);
       this.log.info({ jobId: job.id, userId: q.userId, guildId: q.guildId, units: q.units, usd: billed ? 0 : q.usd, periodKey: q.periodKey, reason }, 'quota refunded');
@@ -268,6 +280,11 @@ export class QuotaService implements QuotaGate {
       await this.deps.storage.delete(key);
       return used;
     });
+  }
+
+  /** A server's use over the last `days` UTC days, by day, member and model. */
+  async usageRows(guildId: string, days: number): Promise<UsageRow[]> {
+    return this.usage.rows(guildId, days, this.now());
   }
 
   /** The operator's spend today, USD, and the cap (for logs and admin views). */
