@@ -27,5 +27,6 @@ export async function startJob(interaction: BaseInteraction, ctx: BotContext, sp
     await ctx.quota.refund(job, 'enqueue_failed');
     throw err;
   }
+  await ctx.jobs.addToHistory(job).catch((err: unknown) => ctx.logger.warn({ err, jobId: job.id }, 'could not add the job to the member’s history'));
   return job;
 }

@@ -1,4 +1,4 @@
-import { discordLocalizations, format, hasKey, t, type MessageKey } from './index.js';
+import { catalogues, discordLocalizations, format, hasKey, type MessageKey } from './index.js';
 
 /*
  * Discord localizations for command definitions, looked up by where a text sits, so the command modules keep
@@ -13,24 +13,24 @@ import { discordLocalizations, format, hasKey, t, type MessageKey } from './inde
 interface ChoiceLike {
   name: string;
   value: string | number;
-  name_localizations?: Record<string, string | null> | null;
+  name_localizations?: Record<string, string | null | undefined> | null;
 }
 interface OptionLike {
   type: number;
   name: string;
   description: string;
-  name_localizations?: Record<string, string | null> | null;
-  description_localizations?: Record<string, string | null> | null;
+  name_localizations?: Record<string, string | null | undefined> | null;
+  description_localizations?: Record<string, string | null | undefined> | null;
   options?: readonly OptionLike[];
   choices?: readonly ChoiceLike[];
 }
 interface CommandLike {
-  type?: number;
+  type?: number | undefined;
   name: string;
-  description?: string;
-  name_localizations?: Record<string, string | null> | null;
-  description_localizations?: Record<string, string | null> | null;
-  options?: readonly unknown[];
+  description?: string | undefined;
+  name_localizations?: Record<string, string | null | undefined> | null | undefined;
+  description_localizations?: Record<string, string | null | undefined> | null | undefined;
+  options?: readonly unknown[] | undefined;
 }
 
 /** One English text of a definition and the catalogue entry that translates it (undefined: none found). */
@@ -125,5 +125,5 @@ export function localizeCommand<T extends CommandLike>(data: T): T {
 
 /** The English text a catalogue entry gives for a definition text (to check the two are in step). */
 export function englishOf(text: DefinitionText): string | undefined {
-  return text.key ? format(t('en', text.key as never), text.vars) : undefined;
+  return text.key ? format(catalogues.en[text.key], text.vars) : undefined;
 }
