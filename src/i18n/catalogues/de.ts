@@ -159,7 +159,7 @@ export const de: Catalogue = {
   'opt.web_search.description': 'Das Modell sucht zuerst im Web nach Vorlagen (ein paar Sekunden langsamer)',
   'opt.reference.description': 'Referenzbild {n} für Stil oder Inhalt (PNG, JPEG, WebP, unbewegtes GIF; ≤ 50 MB)',
   'cmd.quota.name': 'kontingent',
-  'cmd.quota.description': 'Wie viele Bilder du noch erstellen kannst, was jedes Modell kostet und wann dein Kontingent zurückgesetzt wird',
+  'cmd.quota.description': 'Wie viele Bilder du noch machen kannst, was jedes Modell kostet, wann dein Kontingent neu beginnt',
   'cmd.history.name': 'verlauf',
   'cmd.history.description': 'Deine letzten Bilder auf diesem Server, mit Links und einem Knopf zum erneuten Senden',
   'cmd.quota-admin.description': 'Bild-Kontingente dieses Servers festlegen (Server verwalten)',
