@@ -24,7 +24,7 @@ export interface ChartInput {
 }
 
 const COLORS: Record<Model, string> = { 'uni-1': '#5865F2', 'uni-1-max': '#F0A020' };
-const FONT = "DejaVu Sans, Liberation Sans, Noto Sans CJK JP, Noto Sans, sans-serif";
+const FONT = "DejaVu Sans, Liberation Sans, IPAGothic, Noto Sans CJK JP, Noto Sans, sans-serif";
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
