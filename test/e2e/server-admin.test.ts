@@ -1,10 +1,11 @@
 import { PermissionFlagsBits } from 'discord-api-types/v10';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DispatchedInteraction, FakeUserInput, RecordedCallback } from '../../dev/fakes/discord/server.js';
+import type { DispatchedInteraction, FakeUserInput } from '../../dev/fakes/discord/server.js';
 import { CHART_HEIGHT, CHART_WIDTH } from '../../src/quota/chart.js';
 import { periodKey } from '../../src/quota/periods.js';
 import { quotaKeys } from '../../src/quota/service.js';
+import { privateAnswer as privateAnswerOf } from '../helpers/private-answer.js';
 import { opt, startHarness, type Harness } from '../helpers/harness.js';
 
 const GUILD = '1200000000000000001';
@@ -31,16 +32,7 @@ describe('server admins and members end to end', () => {
     return h;
   };
 
-  /** Text of whatever the bot answered privately: an ephemeral reply, deferral edit or followup. */
-  const privateAnswer = (i: DispatchedInteraction): string | undefined => {
-    const cb = h.discord.callbacks(i.id)[0] as (RecordedCallback & { data?: { content?: string; flags?: number } }) | undefined;
-    if (cb?.type === 4 && ((cb.data?.flags ?? 0) & EPHEMERAL) !== 0) return cb.data?.content;
-    const followup = h.discord.followups(i.token).find((m) => ((m.flags ?? 0) & EPHEMERAL) !== 0);
-    if (followup) return followup.content;
-    const original = h.discord.original(i.token);
-    if (original && ((original.flags ?? 0) & EPHEMERAL) !== 0 && original.content !== '') return original.content;
-    return undefined;
-  };
+  const privateAnswer = (i: DispatchedInteraction): string | undefined => privateAnswerOf(h.discord, i);
   const answer = (i: DispatchedInteraction, what: string): Promise<string> => h.discord.waitFor(() => privateAnswer(i), 15_000, what);
   const delivered = (i: DispatchedInteraction) =>
     h.discord.waitFor(() => ((h.discord.original(i.token)?.attachments.length ?? 0) > 0 ? true : undefined), 20_000, 'the result');
