@@ -14,7 +14,7 @@ import type { SlashCommand } from '../src/discord/command.js';
 import { UserFacingError } from '../src/errors.js';
 import { languageOf, t } from '../src/i18n/index.js';
 import { renderUsageChart } from '../src/quota/chart.js';
-import { MAX_LIMIT, MAX_ROLE_LIMITS, MAX_USER_OVERRIDES, MIN_LIMIT, type GuildQuotaSettings, type Limit } from '../src/quota/model.js';
+import { limitProblem, MAX_LIMIT, MAX_ROLE_LIMITS, MAX_USER_OVERRIDES, MIN_LIMIT, type GuildQuotaSettings, type Limit } from '../src/quota/model.js';
 import { isPeriod, PERIODS, type Period } from '../src/quota/periods.js';
 import { formatUsd, e4ToUsd } from '../src/quota/pricing.js';
 import { limitText, periodName, renderOverview } from '../src/quota/render.js';
@@ -308,7 +308,7 @@ function readLimit(interaction: ChatInputCommandInteraction, opts: { allowUnlimi
   if (value === null) {
     throw new UserFacingError(t(interaction.locale, opts.allowUnlimited ? 'qa.input.limitOrUnlimited' : 'qa.input.limit'), { code: 'bad_option' });
   }
-  if (!Number.isSafeInteger(value) || value < MIN_LIMIT || value > MAX_LIMIT) {
+  if (limitProblem(value) !== undefined) {
     const nf = new Intl.NumberFormat(languageOf(interaction.locale));
     throw new UserFacingError(t(interaction.locale, 'qa.input.range', { min: nf.format(MIN_LIMIT), max: nf.format(MAX_LIMIT), got: value }), { code: 'bad_option' });
   }

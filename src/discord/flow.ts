@@ -10,7 +10,7 @@ export function requesterOf(interaction: BaseInteraction): Requester {
   let roleIds: string[] = [];
   if (member instanceof GuildMember) roleIds = [...member.roles.cache.keys()];
   else if (member && Array.isArray(member.roles)) roleIds = member.roles;
-  return { userId: interaction.user.id, guildId: interaction.guildId, roleIds };
+  return { userId: interaction.user.id, guildId: interaction.guildId, roleIds, locale: interaction.locale };
 }
 
 /**

@@ -4,9 +4,11 @@ import type { JobRecord, QuotaCharge, QuotaReservation } from '../jobs/types.js'
 import type { Logger } from '../logger.js';
 import type { Model } from '../luma/types.js';
 import type { Storage } from '../storage.js';
-import { describeLimit, resolveAllowance, type Allowance, type GuildQuotaSettings, type Limit } from './model.js';
-import { discordTime, periodEnd, periodKey, periodPhrase, utcDay, type Period } from './periods.js';
+import { t, tn } from '../i18n/index.js';
+import { resolveAllowance, type Allowance, type GuildQuotaSettings, type Limit } from './model.js';
+import { discordTime, periodEnd, periodKey, utcDay, type Period } from './periods.js';
 import { e4ToUsd, formatUsd, priceE4, unitsFor, usdToE4 } from './pricing.js';
+import { limitText, periodName, periodPhrase } from './render.js';
 import { QuotaSettingsStore } from './settings.js';
 import type { QuotaGate, Requester } from './types.js';
 import { UsageLedger, usageLock, type UsageRow } from './usage.js';
@@ -127,6 +129,7 @@ export class QuotaService implements QuotaGate {
     const resetAt = periodEnd(period, now);
     const units = unitsFor(job.request.model, this.deps.config.quotaMaxWeight);
     const costE4 = priceE4(job.request);
+    const locale = requester.locale;
 
     const userCharge: QuotaCharge = { kind: 'member', key: quotaKeys.usage(scope, requester.userId, pKey), lock: locks.user(scope, requester.userId), amount: units, expiresAt: resetAt + COUNTER_GRACE_MS };
     const charges: QuotaCharge[] = [userCharge];
@@ -147,15 +150,14 @@ export class QuotaService implements QuotaGate {
       const current = await Promise.all(charges.map(async (c) => (await this.deps.storage.get<number>(c.key)) ?? 0));
       const used = current[0] ?? 0;
       if (limit !== 'unlimited' && used + units > limit) {
-        throw this.memberRefusal(scope, allowance, used, units, job.request.model ?? 'uni-1', resetAt);
+        throw this.memberRefusal(locale, scope, allowance, used, units, job.request.model ?? 'uni-1', resetAt);
       }
       if (serverTotal !== undefined) {
         const totalUsed = current[1] ?? 0;
         if (totalUsed + units > serverTotal) {
+          const vars = { used: totalUsed, total: serverTotal, when: periodPhrase(locale, period), relative: discordTime(resetAt), date: discordTime(resetAt, 'f') };
           throw new UserFacingError(
-            `This server has used ${totalUsed} of the ${serverTotal} units all its members share ${periodPhrase(period)}` +
-              `${totalUsed < serverTotal ? `, and this request needs ${units}` : ''}. ` +
-              `The server's quota resets ${discordTime(resetAt)} (${discordTime(resetAt, 'f')}).`,
+            totalUsed < serverTotal ? t(locale, 'quota.refuse.serverTotalNeeds', { ...vars, units: tn(locale, 'units', units) }) : t(locale, 'quota.refuse.serverTotal', vars),
             { code: 'quota_server_total' },
           );
         }
@@ -164,11 +166,7 @@ export class QuotaService implements QuotaGate {
         const spent = current[current.length - 1] ?? 0;
         if (spent + costE4 > capE4) {
           this.warnSpendCap(day, spent, capE4);
-          throw new UserFacingError(
-            `The bot has reached the daily spending limit its operator set, so no new images can be made right now. ` +
-              `It resets ${discordTime(dayEnd)} (midnight UTC). This did not count against your quota.`,
-            { code: 'quota_spend_cap' },
-          );
+          throw new UserFacingError(t(locale, 'quota.refuse.spendCap', { relative: discordTime(dayEnd) }), { code: 'quota_spend_cap' });
         }
       }
       // Every check passed: count the request everywhere at once, still under every lock.
@@ -293,24 +291,23 @@ export class QuotaService implements QuotaGate {
     return { usd: e4ToUsd(spent), capUsd: this.deps.config.spendCapUsdPerDay };
   }
 
-  private memberRefusal(scope: QuotaScope, allowance: Allowance, used: number, units: number, model: Model, resetAt: number): UserFacingError {
+  private memberRefusal(locale: string | undefined, scope: QuotaScope, allowance: Allowance, used: number, units: number, model: Model, resetAt: number): UserFacingError {
     const { limit, period } = allowance;
-    const where = scope.kind === 'guild' ? 'on this server' : 'in DMs and user-installed use';
-    const reset = `Your quota resets ${discordTime(resetAt)} (${discordTime(resetAt, 'f')}).`;
+    const where = t(locale, scope.kind === 'guild' ? 'quota.where.guild' : 'quota.where.personal');
+    const reset = { relative: discordTime(resetAt), date: discordTime(resetAt, 'f') };
     if (limit === 0) {
-      const who = scope.kind === 'guild' ? 'A server admin can change it with /quota-admin.' : "The bot's operator set it.";
-      return new UserFacingError(`You cannot make images ${where}: your limit is 0 units per ${period}. ${who}`, { code: 'quota_zero' });
+      const who = t(locale, scope.kind === 'guild' ? 'quota.refuse.zeroAdmin' : 'quota.refuse.zeroOperator');
+      return new UserFacingError(t(locale, 'quota.refuse.zero', { where, period: periodName(locale, period), who }), { code: 'quota_zero' });
     }
     const left = Math.max(0, (limit as number) - used);
     if (left > 0) {
       return new UserFacingError(
-        `An image with ${model} costs ${units} units, and you have ${left} of your ${describeLimit(limit, period)} left ${where}. ` +
-          `Use uni-1 (1 unit), or wait: ${reset.charAt(0).toLowerCase()}${reset.slice(1)}`,
+        t(locale, 'quota.refuse.notEnough', { model, cost: tn(locale, 'units', units), left, limit: limitText(locale, limit, period), where, standard: tn(locale, 'units', 1), ...reset }),
         { code: 'quota_exceeded' },
       );
     }
     return new UserFacingError(
-      `You have used your whole quota ${where}: ${used} of ${limit} units ${periodPhrase(period)} (your limit is ${describeLimit(limit, period)}). ${reset}`,
+      t(locale, 'quota.refuse.usedUp', { where, used, total: String(limit), when: periodPhrase(locale, period), limit: limitText(locale, limit, period), ...reset }),
       { code: 'quota_exceeded' },
     );
   }

@@ -198,6 +198,11 @@ describe('server admins and members end to end', () => {
     const refusalDe = await answer(await imagine(member, 'gore', { locale: 'de' }), 'the German refusal');
     expect(refusalDe).toContain('was dieser Server nicht erlaubt');
 
+    // A quota refusal is in the member's language too.
+    const setUser = await h.discord.slashCommand({ name: 'quota-admin', subcommand: 'set-user', options: [opt.user('user', member.id), opt.int('limit', 0)], user: admin, permissions: ADMIN_PERMISSIONS, locale: 'de' });
+    expect(await answer(setUser, 'the German admin reply')).toContain('bekommt jetzt **0 Einheiten pro Tag**');
+    expect(await answer(await imagine(member, 'a lighthouse', { locale: 'ja' }), 'the Japanese quota refusal')).toContain('このサーバーでは画像を作れません：上限は 1日あたり 0 ユニットです。');
+
     const notAdmin = await h.discord.slashCommand({ name: 'bot-admin', subcommand: 'show', user: member, locale: 'ja', permissions: String(PermissionFlagsBits.SendMessages) });
     expect(await answer(notAdmin, 'the refusal')).toContain('「サーバー管理」権限');
     expect(h.luma.posts()).toHaveLength(0);

@@ -39,6 +39,17 @@ export const en = {
   'quota.serverTotal': 'Whole server: {used} of {limit} shared units used {when}.',
   'quota.spendCap': "⚠️ The bot has reached its daily spending limit; new images can be made again {relative}.",
 
+  'quota.where.guild': "on this server",
+  'quota.where.personal': "in DMs and user-installed use",
+  'quota.refuse.zero': "You cannot make images {where}: your limit is 0 units per {period}. {who}",
+  'quota.refuse.zeroAdmin': "A server admin can change it with /quota-admin.",
+  'quota.refuse.zeroOperator': "The bot's operator set it.",
+  'quota.refuse.notEnough': "An image with {model} costs {cost}, and you have {left} of your {limit} left {where}. Use uni-1 ({standard}), or wait: your quota resets {relative} ({date}).",
+  'quota.refuse.usedUp': "You have used your whole quota {where}: {used} of {total} units {when} (your limit is {limit}). Your quota resets {relative} ({date}).",
+  'quota.refuse.serverTotal': "This server has used {used} of the {total} units all its members share {when}. The server's quota resets {relative} ({date}).",
+  'quota.refuse.serverTotalNeeds': "This server has used {used} of the {total} units all its members share {when}, and this request needs {units}. The server's quota resets {relative} ({date}).",
+  'quota.refuse.spendCap': "The bot has reached the daily spending limit its operator set, so no new images can be made right now. It resets {relative} (midnight UTC). This did not count against your quota.",
+
   // --- /quota-admin ------------------------------------------------------------------------------------
   'qa.show.title': '**Image quotas on this server**',
   'qa.show.period': 'Period: **{period}**{note} — resets {relative} ({date}), counted in UTC.',
