@@ -81,6 +81,12 @@ describe('server admins and members end to end', () => {
     await answer(await botAdmin('channels', 'clear'), 'the clear reply');
     await delivered(await imagine(member, 'a harbour', { channelId: GENERAL }));
     expect(h.luma.posts()).toHaveLength(2);
+
+    // Age-restricted channels only: the fake's channels are not, so the bot refuses everywhere.
+    expect(await answer(await botAdmin('channels', 'age-restricted', [opt.bool('required', true)]), 'the age reply')).toContain('only in age-restricted channels');
+    expect(await answer(await imagine(member, 'a harbour', { channelId: GENERAL }), 'the age refusal')).toContain('only in age-restricted channels');
+    expect(h.luma.posts()).toHaveLength(2);
+    expect(await usedToday(member.id)).toBe(2);
   });
 
   it('refuses a prompt with a blocked term privately, whatever its case or accents, and lets longer words through', async () => {
