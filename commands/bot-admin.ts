@@ -205,7 +205,7 @@ export const botAdmin: SlashCommand = {
 
 function readChannel(interaction: ChatInputCommandInteraction): string {
   const value = interaction.options.get('channel', true).value;
-  if (typeof value !== 'string' || !/^\d{17,20}$/.test(value)) throw new UserFacingError(t(interaction.locale, 'policy.channels.notListed', { channel: String(value) }), { code: 'bad_option' });
+  if (typeof value !== 'string' || !/^\d{17,20}$/.test(value)) throw new UserFacingError(t(interaction.locale, 'policy.channels.invalid'), { code: 'bad_option' });
   return value;
 }
 

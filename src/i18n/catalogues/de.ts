@@ -104,6 +104,7 @@ export const de: Catalogue = {
   'policy.channels.removed': '{channel} ist nicht mehr erlaubt.',
   'policy.channels.removedLast': '{channel} war der letzte erlaubte Kanal: Die Liste ist leer, der Bot funktioniert wieder überall.',
   'policy.channels.notListed': '{channel} stand nicht auf der Liste; nichts geändert.',
+  'policy.channels.invalid': "Das ist kein Kanal dieses Servers. Es wurde nichts geändert.",
   'policy.channels.cleared': 'Die Kanalliste ist geleert: Der Bot funktioniert wieder in jedem Kanal.',
   'policy.threads.on': 'Threads folgen jetzt ihrem Kanal: Wo ein Kanal erlaubt ist, sind es auch seine Threads.',
   'policy.threads.off': 'Threads werden jetzt abgelehnt, auch unter einem erlaubten Kanal.',

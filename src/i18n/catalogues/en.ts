@@ -114,6 +114,7 @@ export const en = {
   'policy.channels.removed': '{channel} is no longer allowed.',
   'policy.channels.removedLast': '{channel} was the last allowed channel: the list is empty, so the bot works everywhere again.',
   'policy.channels.notListed': '{channel} was not on the list; nothing changed.',
+  'policy.channels.invalid': "That is not a channel of this server. Nothing was changed.",
   'policy.channels.cleared': 'The channel list is cleared: the bot works in every channel again.',
   'policy.threads.on': 'Threads now follow their channel: where a channel is allowed, so are its threads.',
   'policy.threads.off': 'Threads are now refused, even under an allowed channel.',

@@ -104,6 +104,7 @@ export const es: Catalogue = {
   'policy.channels.removed': '{channel} ya no está permitido.',
   'policy.channels.removedLast': '{channel} era el último canal permitido: la lista está vacía y el bot vuelve a funcionar en todas partes.',
   'policy.channels.notListed': '{channel} no estaba en la lista; no cambió nada.',
+  'policy.channels.invalid': "Eso no es un canal de este servidor. No se cambió nada.",
   'policy.channels.cleared': 'Se vació la lista de canales: el bot vuelve a funcionar en todos los canales.',
   'policy.threads.on': 'Los hilos siguen ahora a su canal: donde un canal está permitido, también sus hilos.',
   'policy.threads.off': 'Los hilos se rechazan ahora, incluso bajo un canal permitido.',

@@ -104,6 +104,7 @@ export const fr: Catalogue = {
   'policy.channels.removed': '{channel} n’est plus autorisé.',
   'policy.channels.removedLast': '{channel} était le dernier salon autorisé : la liste est vide, le bot fonctionne de nouveau partout.',
   'policy.channels.notListed': '{channel} n’était pas dans la liste ; rien n’a changé.',
+  'policy.channels.invalid': "Ce n’est pas un salon de ce serveur. Rien n’a été modifié.",
   'policy.channels.cleared': 'La liste des salons est vidée : le bot fonctionne de nouveau dans tous les salons.',
   'policy.threads.on': 'Les fils suivent maintenant leur salon : là où un salon est autorisé, ses fils le sont aussi.',
   'policy.threads.off': 'Les fils sont maintenant refusés, même sous un salon autorisé.',

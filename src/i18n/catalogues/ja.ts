@@ -104,6 +104,7 @@ export const ja: Catalogue = {
   'policy.channels.removed': '{channel} は許可されなくなりました。',
   'policy.channels.removedLast': '{channel} は最後の許可チャンネルでした。リストが空になったので、ボットはまたどこでも使えます。',
   'policy.channels.notListed': '{channel} はリストにありませんでした。何も変わっていません。',
+  'policy.channels.invalid': "このサーバーのチャンネルではありません。何も変更していません。",
   'policy.channels.cleared': 'チャンネルリストを空にしました。ボットはまたすべてのチャンネルで使えます。',
   'policy.threads.on': 'スレッドは親チャンネルに従います。チャンネルが許可されていれば、そのスレッドも許可されます。',
   'policy.threads.off': 'スレッドは、許可チャンネルの下でも拒否されるようになりました。',

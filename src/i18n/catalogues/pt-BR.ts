@@ -104,6 +104,7 @@ export const ptBR: Catalogue = {
   'policy.channels.removed': '{channel} não é mais permitido.',
   'policy.channels.removedLast': '{channel} era o último canal permitido: a lista está vazia, e o bot volta a funcionar em todos.',
   'policy.channels.notListed': '{channel} não estava na lista; nada mudou.',
+  'policy.channels.invalid': "Isso não é um canal deste servidor. Nada foi alterado.",
   'policy.channels.cleared': 'A lista de canais foi limpa: o bot volta a funcionar em todos os canais.',
   'policy.threads.on': 'Os tópicos agora seguem o canal: onde um canal é permitido, seus tópicos também são.',
   'policy.threads.off': 'Os tópicos agora são recusados, mesmo sob um canal permitido.',
