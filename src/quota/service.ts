@@ -11,7 +11,7 @@ import { e4ToUsd, formatUsd, priceE4, unitsFor, usdToE4 } from './pricing.js';
 import { limitText, periodName, periodPhrase } from './render.js';
 import { QuotaSettingsStore } from './settings.js';
 import type { QuotaGate, Requester } from './types.js';
-import { UsageLedger, usageLock, type UsageRow } from './usage.js';
+import { UsageLedger, type UsageRow } from './usage.js';
 
 export type QuotaConfig = Pick<
   Config,
@@ -144,9 +144,9 @@ export class QuotaService implements QuotaGate {
       charges.push({ kind: 'spend', key: quotaKeys.spend(day), lock: locks.spend, amount: costE4, expiresAt: dayEnd + COUNTER_GRACE_MS });
     }
 
-    // The server's per-day record is written under its own lock, taken last, with the counters.
+    // The server's per-day figures are written with the counters, under the member's lock (see usage.ts).
     const daily = scope.kind === 'guild' ? scope.guildId : undefined;
-    await this.withLocks([...charges.map((c) => c.lock), ...(daily ? [usageLock(daily)] : [])], async () => {
+    await this.withLocks(charges.map((c) => c.lock), async () => {
       const current = await Promise.all(charges.map(async (c) => (await this.deps.storage.get<number>(c.key)) ?? 0));
       const used = current[0] ?? 0;
       if (limit !== 'unlimited' && used + units > limit) {
@@ -205,7 +205,7 @@ export class QuotaService implements QuotaGate {
     const now = this.now();
     const marker = quotaKeys.refunded(job.id);
     const billed = job.completedAt !== undefined || reason === 'uncertain';
-    await this.withLocks([...q.charges.map((c) => c.lock), ...(q.guildId !== null ? [usageLock(q.guildId)] : [])], async () => {
+    await this.withLocks(q.charges.map((c) => c.lock), async () => {
       if (await this.deps.storage.get<boolean>(marker)) return;
       for (const c of q.charges) {
         if (c.kind === 'spend' && billed) continue;

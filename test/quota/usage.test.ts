@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuotaService } from '../../src/quota/service.js';
 import { summarize, usageCsv } from '../../src/quota/usage-report.js';
-import { MAX_MEMBERS_PER_DAY, OTHERS, UsageLedger, USAGE_KEEP_DAYS, usageKey } from '../../src/quota/usage.js';
+import { MAX_MEMBERS_PER_DAY, OTHERS, UsageLedger, USAGE_KEEP_DAYS, usageKeys } from '../../src/quota/usage.js';
 import type { Requester } from '../../src/quota/types.js';
 import { BACKENDS, capturingLogger, openBackend, snowflake, type OpenBackend } from './backends.js';
 import { makeJob, quotaConfig } from './fixtures.js';
@@ -58,17 +58,22 @@ describe.each(BACKENDS)('usage per day on $name', ({ kind }) => {
     const guildId = snowflake();
     const now = at('2026-05-06T12:00:00Z');
     const cell = { units: 1, usdE4: 404, jobs: 1 };
-    // A day that already has the most members a record holds (written directly: a thousand adds take a while).
-    const full = Object.fromEntries(Array.from({ length: MAX_MEMBERS_PER_DAY }, (_, i) => [`m${i}`, { 'uni-1': cell }]));
-    await backend.storage.set(usageKey(guildId, '2026-05-06'), { v: 1, users: full }, 86_400_000);
+    // A day whose index already holds the most members it may (written directly: a thousand adds take a while).
+    await backend.storage.set(usageKeys.index(guildId, '2026-05-06'), Array.from({ length: MAX_MEMBERS_PER_DAY - 1 }, (_, i) => `m${i}`), 86_400_000);
+    await ledger.add(guildId, '2026-05-06', 'last', 'uni-1', cell, now);
     await ledger.add(guildId, '2026-05-06', 'late-1', 'uni-1', cell, now);
     await ledger.add(guildId, '2026-05-06', 'late-2', 'uni-1', cell, now);
+    await ledger.add(guildId, '2026-05-06', 'last', 'uni-1', cell, now);
+    // A refund of an overflow member comes back out of "others".
+    await ledger.add(guildId, '2026-05-06', 'late-1', 'uni-1', { units: -1, usdE4: -404, jobs: -1 }, now);
     const rows = await ledger.rows(guildId, 1, now);
-    expect(rows).toHaveLength(MAX_MEMBERS_PER_DAY + 1);
-    expect(rows.find((r) => r.userId === OTHERS)).toMatchObject({ units: 2, jobs: 2 });
+    expect(rows.map((r) => r.userId)).toEqual(['last', OTHERS]);
+    expect(rows.find((r) => r.userId === 'last')).toMatchObject({ units: 2, jobs: 2 });
+    expect(rows.find((r) => r.userId === OTHERS)).toMatchObject({ units: 1, jobs: 1, usdE4: 404 });
 
     const old = new Date(now - (USAGE_KEEP_DAYS + 2) * 86_400_000).toISOString().slice(0, 10);
     await ledger.add(guildId, old, 'm0', 'uni-1', cell, now);
-    expect(await ledger.rows(guildId, USAGE_KEEP_DAYS + 3, now)).toHaveLength(MAX_MEMBERS_PER_DAY + 1);
+    expect(await backend.storage.get(usageKeys.member(guildId, old, 'm0'))).toBeUndefined();
+    expect(await ledger.rows(guildId, USAGE_KEEP_DAYS + 3, now)).toHaveLength(2);
   });
 });
