@@ -18,6 +18,11 @@ ENV NODE_ENV=production \
     STORAGE_URL=sqlite:///app/data/bot.sqlite \
     LOG_FORMAT=json
 WORKDIR /app
+# Fonts for the text of /quota-admin usage charts (sharp draws SVG text through librsvg and fontconfig; the slim
+# image has no fonts at all): DejaVu for Latin, Greek and Cyrillic, IPA Gothic for Japanese.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-ipafont-gothic \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist

@@ -1,13 +1,15 @@
 import type { Command, ComponentHandler } from '../src/discord/command.js';
+import { botAdmin } from './bot-admin.js';
 import { edit } from './edit.js';
 import { editImage, editImageModal } from './edit-image.js';
+import { history, historyButtons } from './history.js';
 import { imagine } from './imagine.js';
 import { quota } from './quota.js';
 import { quotaAdmin } from './quota-admin.js';
 import { resultActions } from './result-actions.js';
 
 /** Every command, in one typed list: the interaction router and deploy-commands both read it. */
-export const commands: readonly Command[] = [imagine, edit, editImage, quota, quotaAdmin];
+export const commands: readonly Command[] = [imagine, edit, editImage, quota, quotaAdmin, botAdmin, history];
 
 /** Every button/modal handler, routed by custom_id prefix. */
-export const components: readonly ComponentHandler[] = [...resultActions, editImageModal];
+export const components: readonly ComponentHandler[] = [...resultActions, editImageModal, ...historyButtons];

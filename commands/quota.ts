@@ -22,6 +22,6 @@ export const quota: SlashCommand = {
       // Same rule as the job flow: in a server that did not install the bot, the member's personal quota applies.
       userInstalled: interaction.guildId !== null && interaction.authorizingIntegrationOwners.guildId === null,
     });
-    await interaction.editReply({ content: renderStatus(status), allowedMentions: { parse: [] } });
+    await interaction.editReply({ content: renderStatus(interaction.locale, status), allowedMentions: { parse: [] } });
   },
 };

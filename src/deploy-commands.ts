@@ -3,12 +3,14 @@
 import { REST, Routes, type RESTPutAPIApplicationCommandsResult } from 'discord.js';
 import { commands } from '../commands/index.js';
 import { loadConfigOrExit, type Config } from './config.js';
+import { localizeCommand } from './i18n/commands.js';
 
 export async function deployCommands(config: Config): Promise<RESTPutAPIApplicationCommandsResult> {
   const rest = new REST({ api: config.discordApiUrl }).setToken(config.discordToken);
   const applicationId =
     config.discordApplicationId ?? ((await rest.get(Routes.currentApplication())) as { id: string }).id;
-  const body = commands.map((c) => c.data);
+  // Names, descriptions and choices carry their translations (src/i18n), so each member sees their language.
+  const body = commands.map((c) => localizeCommand(c.data));
   const route = config.discordGuildId
     ? Routes.applicationGuildCommands(applicationId, config.discordGuildId)
     : Routes.applicationCommands(applicationId);

@@ -4,6 +4,7 @@ import { UserFacingError } from '../errors.js';
 import { jobFromInteraction, type JobSpec } from '../jobs/create.js';
 import type { JobRecord } from '../jobs/types.js';
 import type { Requester } from '../quota/types.js';
+import { enforceGuildPolicy } from './policy.js';
 import { retryStorage, StorageError } from '../storage.js';
 
 export function requesterOf(interaction: BaseInteraction): Requester {
@@ -11,7 +12,7 @@ export function requesterOf(interaction: BaseInteraction): Requester {
   let roleIds: string[] = [];
   if (member instanceof GuildMember) roleIds = [...member.roles.cache.keys()];
   else if (member && Array.isArray(member.roles)) roleIds = member.roles;
-  return { userId: interaction.user.id, guildId: interaction.guildId, roleIds };
+  return { userId: interaction.user.id, guildId: interaction.guildId, roleIds, locale: interaction.locale };
 }
 
 /** What a member is told when storage could not record their request: nothing happened, nothing was charged. */
@@ -33,6 +34,7 @@ const REFUND_RETRY_DELAYS_MS = [1000, 5000, 15_000, 30_000, 60_000, 120_000, 120
  * whose job could not be stored is given back.
  */
 export async function startJob(interaction: BaseInteraction, ctx: BotContext, spec: JobSpec, check?: () => Promise<void>): Promise<JobRecord> {
+  await enforceGuildPolicy(interaction, ctx, spec);
   const job = jobFromInteraction(interaction, spec);
   try {
     await ctx.quota.reserve(job, requesterOf(interaction));
@@ -53,6 +55,7 @@ export async function startJob(interaction: BaseInteraction, ctx: BotContext, sp
     await giveBack(job, ctx);
     throw refusalFor(err, ctx, job);
   }
+  await ctx.jobs.addToHistory(job).catch((err: unknown) => ctx.logger.warn({ err, jobId: job.id }, 'could not add the job to the member’s history'));
   return job;
 }
 

@@ -31,6 +31,10 @@ export interface JobStoreOptions {
   keptResultMaxBytes?: number;
 }
 
+/** Jobs remembered per member and server for /history. */
+export const HISTORY_MAX = 50;
+const historyKey = (guildId: string | null, userId: string): string => `jobs:history:${guildId ?? 'dm'}:${userId}`;
+
 /**
  * Job records in storage, plus an index of the unfinished ones so a restart can find them. The index is per
  * shard: a job is worked on by the process that accepted it (the one Discord routed its guild to), so two
@@ -232,6 +236,24 @@ export class JobStore {
     const v = await this.readLenient(`jobmsg:${messageId}`);
     return typeof v === 'string' ? v : undefined;
   }
+
+  /**
+   * Adds a job to its member's history on its server (or in DMs), newest first, for /history. Bounded: the list
+   * keeps HISTORY_MAX ids and lives as long as the job records it points to.
+   */
+  async addToHistory(job: JobRecord): Promise<void> {
+    const key = historyKey(job.discord.guildId, job.discord.userId);
+    await this.storage.withLock(key, async () => {
+      const ids = (await this.storage.get<string[]>(key)) ?? [];
+      await this.storage.set(key, [job.id, ...ids.filter((x) => x !== job.id)].slice(0, HISTORY_MAX), FINISHED_TTL_MS);
+    });
+  }
+
+  /** A member's job ids on a server (`null`: DMs and user-installed use), newest first. */
+  async history(guildId: string | null, userId: string): Promise<string[]> {
+    return (await this.storage.get<string[]>(historyKey(guildId, userId))) ?? [];
+  }
+
 
   /**
    * Keeps a result for its member for the kept-result lifetime, re-encoded to the size cap if it is larger (it is

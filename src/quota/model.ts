@@ -84,7 +84,3 @@ export function limitProblem(value: number, what = 'The limit'): string | undefi
   }
   return undefined;
 }
-
-export function describeLimit(limit: Limit, period: Period): string {
-  return limit === 'unlimited' ? 'unlimited' : `${limit} unit${limit === 1 ? '' : 's'} per ${period}`;
-}

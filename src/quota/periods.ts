@@ -55,16 +55,6 @@ export function utcDay(now: number): string {
   return new Date(now).toISOString().slice(0, 10);
 }
 
-/** "today", "this week", "this month" — for messages. */
-export function periodPhrase(period: Period): string {
-  return period === 'day' ? 'today' : `this ${period}`;
-}
-
-/** "per day", "per week", "per month". */
-export function perPeriod(period: Period): string {
-  return `per ${period}`;
-}
-
 /** Discord renders `<t:unix:R>` as "in 5 hours" in the reader's own locale, and `:f` as a full local date. */
 export function discordTime(ms: number, style: 'R' | 'f' | 'F' | 't' = 'R'): string {
   return `<t:${Math.floor(ms / 1000)}:${style}>`;

@@ -1,56 +1,73 @@
-import { describeLimit, type Limit, type LimitSource } from './model.js';
-import { discordTime, periodPhrase } from './periods.js';
+import { t, tn } from '../i18n/index.js';
+import type { Limit, LimitSource } from './model.js';
+import { discordTime, type Period } from './periods.js';
 import type { GuildOverview, QuotaStatus } from './service.js';
+
+/*
+ * What /quota and /quota-admin show, in the reader's language (`locale` is a Discord locale; English is the
+ * fallback). Times are Discord timestamps, which every client renders in its own language and time zone.
+ */
 
 /** Discord's message content limit. */
 const MAX_CONTENT = 2000;
 
-export function describeCosts(weights: QuotaStatus['weights']): string {
-  const max = weights['uni-1-max'];
-  return `uni-1 costs ${weights['uni-1']} unit, uni-1-max costs ${max} unit${max === 1 ? '' : 's'} per image`;
+type Locale = string | null | undefined;
+
+export function periodName(locale: Locale, period: Period): string {
+  return t(locale, `period.${period}`);
 }
 
-function describeSource(source: LimitSource): string {
+/** "today", "this week", "this month". */
+export function periodPhrase(locale: Locale, period: Period): string {
+  return t(locale, `period.this.${period}`);
+}
+
+/** "5 units per day", "unlimited". */
+export function limitText(locale: Locale, limit: Limit, period: Period): string {
+  return limit === 'unlimited' ? t(locale, 'limit.unlimited') : tn(locale, 'limit.per', limit, { period: periodName(locale, period) });
+}
+
+export function describeCosts(locale: Locale, weights: QuotaStatus['weights']): string {
+  return t(locale, 'quota.costsLine', { standard: tn(locale, 'units', weights['uni-1']), max: tn(locale, 'units', weights['uni-1-max']) });
+}
+
+function describeSource(locale: Locale, source: LimitSource): string {
   switch (source.kind) {
     case 'user':
-      return 'set for you by a server admin';
+      return t(locale, 'quota.source.user');
     case 'role':
-      return `from your role <@&${source.roleId}>`;
+      return t(locale, 'quota.source.role', { role: `<@&${source.roleId}>` });
     case 'default':
-      return source.configured ? "the server's default" : "the bot's default";
+      return t(locale, source.configured ? 'quota.source.default.configured' : 'quota.source.default.bot');
     case 'personal':
-      return "the bot's default for DMs and user-installed use";
+      return t(locale, 'quota.source.personal');
   }
 }
 
 /** What /quota answers. */
-export function renderStatus(s: QuotaStatus): string {
-  const where = s.scope.kind === 'guild' ? 'on this server' : 'in DMs and user-installed use';
+export function renderStatus(locale: Locale, s: QuotaStatus): string {
   const { limit, period } = s.allowance;
+  const when = periodPhrase(locale, period);
   const lines = [
-    `**Your image quota ${where}**`,
-    `Allowance: **${describeLimit(limit, period)}** (${describeSource(s.allowance.source)})`,
+    t(locale, s.scope.kind === 'guild' ? 'quota.title.guild' : 'quota.title.personal'),
+    t(locale, 'quota.allowance', { limit: limitText(locale, limit, period), source: describeSource(locale, s.allowance.source) }),
     limit === 'unlimited'
-      ? `Used ${periodPhrase(period)}: **${s.used}** units`
-      : `Used ${periodPhrase(period)}: **${s.used}** · Remaining: **${s.remaining}** units`,
-    `Resets ${discordTime(s.resetAt)} (${discordTime(s.resetAt, 'f')}; periods are counted in UTC).`,
-    `Costs: ${describeCosts(s.weights)}. Images that fail through no fault of yours are given back; images blocked by Luma's safety filter count.`,
+      ? t(locale, 'quota.usedUnlimited', { when, used: s.used })
+      : t(locale, 'quota.used', { when, used: s.used, remaining: String(s.remaining) }),
+    t(locale, 'quota.resets', { relative: discordTime(s.resetAt), date: discordTime(s.resetAt, 'f') }),
+    t(locale, 'quota.costs', { costs: describeCosts(locale, s.weights) }),
   ];
-  if (s.serverTotal) {
-    lines.push(`Whole server: ${s.serverTotal.used} of ${s.serverTotal.limit} shared units used ${periodPhrase(period)}.`);
-  }
-  if (s.spendCapResetAt !== undefined) {
-    lines.push(`⚠️ The bot has reached its daily spending limit; new images can be made again ${discordTime(s.spendCapResetAt)}.`);
-  }
+  if (s.serverTotal) lines.push(t(locale, 'quota.serverTotal', { used: s.serverTotal.used, limit: s.serverTotal.limit, when }));
+  if (s.spendCapResetAt !== undefined) lines.push(t(locale, 'quota.spendCap', { relative: discordTime(s.spendCapResetAt) }));
   return lines.join('\n');
 }
 
-function limitText(limit: Limit): string {
-  return limit === 'unlimited' ? 'unlimited' : String(limit);
+function bareLimit(locale: Locale, limit: Limit): string {
+  return limit === 'unlimited' ? t(locale, 'limit.unlimited') : String(limit);
 }
 
 /** Lines as long as fit in one message; the rest summarized. */
-function fit(head: string[], entries: string[], tail: string[]): string {
+function fit(locale: Locale, head: string[], entries: string[], tail: string[]): string {
   const fixed = [...head, ...tail].join('\n').length + 40;
   const shown: string[] = [];
   let length = fixed;
@@ -60,29 +77,35 @@ function fit(head: string[], entries: string[], tail: string[]): string {
     length += e.length + 1;
   }
   const more = entries.length - shown.length;
-  return [...head, ...shown, ...(more > 0 ? [`…and ${more} more`] : []), ...tail].join('\n');
+  return [...head, ...shown, ...(more > 0 ? [t(locale, 'common.andMore', { n: more })] : []), ...tail].join('\n');
 }
 
 /** What /quota-admin show answers. */
-export function renderOverview(o: GuildOverview, weights: QuotaStatus['weights']): string {
+export function renderOverview(locale: Locale, o: GuildOverview, weights: QuotaStatus['weights']): string {
   const s = o.settings;
+  const period = periodName(locale, o.period);
   const head = [
-    '**Image quotas on this server**',
-    `Period: **${o.period}**${s.period === undefined ? " (the bot's default)" : ''} — resets ${discordTime(o.resetAt)} (${discordTime(o.resetAt, 'f')}), counted in UTC.`,
+    t(locale, 'qa.show.title'),
+    t(locale, 'qa.show.period', {
+      period,
+      note: s.period === undefined ? t(locale, 'qa.show.periodBotDefault') : '',
+      relative: discordTime(o.resetAt),
+      date: discordTime(o.resetAt, 'f'),
+    }),
     s.defaultLimit !== undefined
-      ? `Default: **${describeLimit(s.defaultLimit, o.period)}**`
-      : `Default: **${describeLimit(o.fallback.limit, o.period)}** (the bot's default; set yours with /quota-admin set-default)`,
+      ? t(locale, 'qa.show.default', { limit: limitText(locale, s.defaultLimit, o.period) })
+      : t(locale, 'qa.show.defaultBot', { limit: limitText(locale, o.fallback.limit, o.period) }),
     s.serverTotal !== undefined
-      ? `Server total: **${s.serverTotal}** units per ${o.period}, ${o.serverTotalUsed} used ${periodPhrase(o.period)}`
-      : 'Server total: none',
+      ? t(locale, 'qa.show.total', { limit: s.serverTotal, period, used: o.serverTotalUsed, when: periodPhrase(locale, o.period) })
+      : t(locale, 'qa.show.totalNone'),
   ];
   const roles = Object.entries(s.roles);
   const users = Object.entries(s.users);
   const entries: string[] = [];
-  entries.push(roles.length === 0 ? 'Role limits: none' : `Role limits (${roles.length}; a member gets the most generous of theirs, instead of the default):`);
-  for (const [id, limit] of roles) entries.push(`• <@&${id}>: ${limitText(limit)}`);
-  entries.push(users.length === 0 ? 'Member overrides: none' : `Member overrides (${users.length}; these beat roles and the default):`);
-  for (const [id, limit] of users) entries.push(`• <@${id}>: ${limitText(limit)}`);
-  const tail = [`Costs: ${describeCosts(weights)}.`];
-  return fit(head, entries, tail);
+  entries.push(roles.length === 0 ? t(locale, 'qa.show.rolesNone') : t(locale, 'qa.show.roles', { n: roles.length }));
+  for (const [id, limit] of roles) entries.push(`• <@&${id}>: ${bareLimit(locale, limit)}`);
+  entries.push(users.length === 0 ? t(locale, 'qa.show.usersNone') : t(locale, 'qa.show.users', { n: users.length }));
+  for (const [id, limit] of users) entries.push(`• <@${id}>: ${bareLimit(locale, limit)}`);
+  const tail = [t(locale, 'qa.show.costs', { costs: describeCosts(locale, weights) })];
+  return fit(locale, head, entries, tail);
 }

@@ -4,11 +4,14 @@ import type { JobRecord, QuotaCharge, QuotaReservation } from '../jobs/types.js'
 import type { Logger } from '../logger.js';
 import type { Model } from '../luma/types.js';
 import { retryStorage, type Storage } from '../storage.js';
-import { describeLimit, resolveAllowance, type Allowance, type GuildQuotaSettings, type Limit } from './model.js';
-import { discordTime, periodEnd, periodKey, periodPhrase, utcDay, type Period } from './periods.js';
+import { t, tn } from '../i18n/index.js';
+import { resolveAllowance, type Allowance, type GuildQuotaSettings, type Limit } from './model.js';
+import { discordTime, periodEnd, periodKey, utcDay, type Period } from './periods.js';
 import { e4ToUsd, formatUsd, priceE4, unitsFor, usdToE4 } from './pricing.js';
+import { limitText, periodName, periodPhrase } from './render.js';
 import { QuotaSettingsStore } from './settings.js';
 import type { QuotaGate, Requester } from './types.js';
+import { UsageLedger, type UsageRow } from './usage.js';
 
 export type QuotaConfig = Pick<
   Config,
@@ -89,6 +92,8 @@ export interface GuildOverview {
  */
 export class QuotaService implements QuotaGate {
   readonly settings: QuotaSettingsStore;
+  /** A server's use per day, by member and model (for /quota-admin usage). */
+  readonly usage: UsageLedger;
   private readonly now: () => number;
   private readonly log: Logger;
   private spendWarnedDay: string | undefined;
@@ -97,6 +102,7 @@ export class QuotaService implements QuotaGate {
 
   constructor(private readonly deps: QuotaServiceDeps) {
     this.settings = new QuotaSettingsStore(deps.storage);
+    this.usage = new UsageLedger(deps.storage);
     this.now = deps.now ?? Date.now;
     this.log = deps.logger;
   }
@@ -127,6 +133,7 @@ export class QuotaService implements QuotaGate {
     const resetAt = periodEnd(period, now);
     const units = unitsFor(job.request.model, this.deps.config.quotaMaxWeight);
     const costE4 = priceE4(job.request);
+    const locale = requester.locale;
 
     const userCharge: QuotaCharge = { kind: 'member', key: quotaKeys.usage(scope, requester.userId, pKey), lock: locks.user(scope, requester.userId), amount: units, expiresAt: resetAt + COUNTER_GRACE_MS };
     const charges: QuotaCharge[] = [userCharge];
@@ -141,19 +148,20 @@ export class QuotaService implements QuotaGate {
       charges.push({ kind: 'spend', key: quotaKeys.spend(day), lock: locks.spend, amount: costE4, expiresAt: dayEnd + COUNTER_GRACE_MS });
     }
 
+    // The server's per-day figures are written with the counters, under the member's lock (see usage.ts).
+    const daily = scope.kind === 'guild' ? scope.guildId : undefined;
     await this.withLocks(charges.map((c) => c.lock), async () => {
       const current = await Promise.all(charges.map(async (c) => (await this.deps.storage.get<number>(c.key)) ?? 0));
       const used = current[0] ?? 0;
       if (limit !== 'unlimited' && used + units > limit) {
-        throw this.memberRefusal(scope, allowance, used, units, job.request.model ?? 'uni-1', resetAt);
+        throw this.memberRefusal(locale, scope, allowance, used, units, job.request.model ?? 'uni-1', resetAt);
       }
       if (serverTotal !== undefined) {
         const totalUsed = current[1] ?? 0;
         if (totalUsed + units > serverTotal) {
+          const vars = { used: totalUsed, total: serverTotal, when: periodPhrase(locale, period), relative: discordTime(resetAt), date: discordTime(resetAt, 'f') };
           throw new UserFacingError(
-            `This server has used ${totalUsed} of the ${serverTotal} units all its members share ${periodPhrase(period)}` +
-              `${totalUsed < serverTotal ? `, and this request needs ${units}` : ''}. ` +
-              `The server's quota resets ${discordTime(resetAt)} (${discordTime(resetAt, 'f')}).`,
+            totalUsed < serverTotal ? t(locale, 'quota.refuse.serverTotalNeeds', { ...vars, units: tn(locale, 'units', units) }) : t(locale, 'quota.refuse.serverTotal', vars),
             { code: 'quota_server_total' },
           );
         }
@@ -162,15 +170,18 @@ export class QuotaService implements QuotaGate {
         const spent = current[current.length - 1] ?? 0;
         if (spent + costE4 > capE4) {
           this.warnSpendCap(day, spent, capE4);
-          throw new UserFacingError(
-            `The bot has reached the daily spending limit its operator set, so no new images can be made right now. ` +
-              `It resets ${discordTime(dayEnd)} (midnight UTC). This did not count against your quota.`,
-            { code: 'quota_spend_cap' },
-          );
+          throw new UserFacingError(t(locale, 'quota.refuse.spendCap', { relative: discordTime(dayEnd) }), { code: 'quota_spend_cap' });
         }
       }
       // Every check passed: count the request everywhere, still under every lock.
       await this.chargeAll(job.id, charges, current, now);
+      if (daily) {
+        // The per-day usage figures are statistics for /quota-admin usage: a failed write there must not refuse a
+        // member who was charged correctly.
+        await this.usage
+          .add(daily, day, requester.userId, job.request.model ?? 'uni-1', { units, usdE4: costE4, jobs: 1 }, now)
+          .catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not record the day\'s usage figures'));
+      }
     });
 
     const reservation: QuotaReservation = {
@@ -218,6 +229,15 @@ export class QuotaService implements QuotaGate {
         // A counter an admin reset since may hold less than this charge: never go below zero.
         await this.deps.storage.set(c.key, Math.max(0, value - c.amount), c.expiresAt - now);
         done.add(c.key);
+      }
+      if (q.guildId !== null && !done.has('usage')) {
+        // Back out of the day the units were taken on; the dollars stay when Luma billed the image anyway. These
+        // are statistics: a failed write is logged, and never blocks the member's refund.
+        const usd = billed ? 0 : -usdToE4(q.usd);
+        await this.usage
+          .add(q.guildId, utcDay(q.reservedAt), q.userId, job.request.model ?? 'uni-1', { units: -q.units, usdE4: usd, jobs: -1 }, now)
+          .catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not take a refund out of the day\'s usage figures'));
+        done.add('usage');
       }
       await this.deps.storage.set(marker, true, REFUND_MARKER_TTL_MS);
       this.log.info({ jobId: job.id, userId: q.userId, guildId: q.guildId, units: q.units, usd: billed ? 0 : q.usd, periodKey: q.periodKey, reason }, 'quota refunded');
@@ -280,30 +300,34 @@ export class QuotaService implements QuotaGate {
     });
   }
 
+  /** A server's use over the last `days` UTC days, by day, member and model. */
+  async usageRows(guildId: string, days: number): Promise<UsageRow[]> {
+    return this.usage.rows(guildId, days, this.now());
+  }
+
   /** The operator's spend today, USD, and the cap (for logs and admin views). */
   async spendToday(): Promise<{ usd: number; capUsd: number | undefined }> {
     const spent = (await this.deps.storage.get<number>(quotaKeys.spend(utcDay(this.now())))) ?? 0;
     return { usd: e4ToUsd(spent), capUsd: this.deps.config.spendCapUsdPerDay };
   }
 
-  private memberRefusal(scope: QuotaScope, allowance: Allowance, used: number, units: number, model: Model, resetAt: number): UserFacingError {
+  private memberRefusal(locale: string | undefined, scope: QuotaScope, allowance: Allowance, used: number, units: number, model: Model, resetAt: number): UserFacingError {
     const { limit, period } = allowance;
-    const where = scope.kind === 'guild' ? 'on this server' : 'in DMs and user-installed use';
-    const reset = `Your quota resets ${discordTime(resetAt)} (${discordTime(resetAt, 'f')}).`;
+    const where = t(locale, scope.kind === 'guild' ? 'quota.where.guild' : 'quota.where.personal');
+    const reset = { relative: discordTime(resetAt), date: discordTime(resetAt, 'f') };
     if (limit === 0) {
-      const who = scope.kind === 'guild' ? 'A server admin can change it with /quota-admin.' : "The bot's operator set it.";
-      return new UserFacingError(`You cannot make images ${where}: your limit is 0 units per ${period}. ${who}`, { code: 'quota_zero' });
+      const who = t(locale, scope.kind === 'guild' ? 'quota.refuse.zeroAdmin' : 'quota.refuse.zeroOperator');
+      return new UserFacingError(t(locale, 'quota.refuse.zero', { where, period: periodName(locale, period), who }), { code: 'quota_zero' });
     }
     const left = Math.max(0, (limit as number) - used);
     if (left > 0) {
       return new UserFacingError(
-        `An image with ${model} costs ${units} units, and you have ${left} of your ${describeLimit(limit, period)} left ${where}. ` +
-          `Use uni-1 (1 unit), or wait: ${reset.charAt(0).toLowerCase()}${reset.slice(1)}`,
+        t(locale, 'quota.refuse.notEnough', { model, cost: tn(locale, 'units', units), left, limit: limitText(locale, limit, period), where, standard: tn(locale, 'units', 1), ...reset }),
         { code: 'quota_exceeded' },
       );
     }
     return new UserFacingError(
-      `You have used your whole quota ${where}: ${used} of ${limit} units ${periodPhrase(period)} (your limit is ${describeLimit(limit, period)}). ${reset}`,
+      t(locale, 'quota.refuse.usedUp', { where, used, total: String(limit), when: periodPhrase(locale, period), limit: limitText(locale, limit, period), ...reset }),
       { code: 'quota_exceeded' },
     );
   }

@@ -7,6 +7,8 @@ export interface Requester {
   guildId: string | null;
   /** Role ids of the member in that guild (empty in DMs). */
   roleIds: readonly string[];
+  /** The member's Discord locale, for the language of a refusal (English when absent). */
+  locale?: string;
 }
 
 /**

@@ -1,14 +1,14 @@
 import { PermissionFlagsBits } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
 import { periodEnd } from '../../src/quota/periods.js';
-import type { DispatchedInteraction, FakeUserInput, RecordedCallback } from '../../dev/fakes/discord/server.js';
+import type { DispatchedInteraction, FakeUserInput } from '../../dev/fakes/discord/server.js';
+import { privateAnswer as privateAnswerOf } from '../helpers/private-answer.js';
 import { opt, startHarness, type Harness, type HarnessOptions } from '../helpers/harness.js';
 
 const GUILD = '1200000000000000001';
 const SUPPORTER = '1250000000000000001';
 const admin: FakeUserInput = { id: '500000000000000100', username: 'admin' };
 const ADMIN_PERMISSIONS = String(PermissionFlagsBits.ManageGuild | PermissionFlagsBits.SendMessages | PermissionFlagsBits.ViewChannel);
-const EPHEMERAL = 64;
 
 let nextUser = 1;
 const newMember = (): FakeUserInput => ({ id: `5000000000000${String(nextUser++).padStart(5, '0')}`, username: `member${nextUser}` });
@@ -29,16 +29,7 @@ describe('quotas end to end', () => {
     return h;
   };
 
-  /** Text of whatever the bot answered privately to an interaction: an ephemeral reply, deferral edit or followup. */
-  const privateAnswer = (i: DispatchedInteraction): string | undefined => {
-    const cb = h.discord.callbacks(i.id)[0] as (RecordedCallback & { data?: { content?: string; flags?: number } }) | undefined;
-    if (cb?.type === 4 && ((cb.data?.flags ?? 0) & EPHEMERAL) !== 0) return cb.data?.content;
-    const followup = h.discord.followups(i.token).find((m) => ((m.flags ?? 0) & EPHEMERAL) !== 0);
-    if (followup) return followup.content;
-    const original = h.discord.original(i.token);
-    if (original && ((original.flags ?? 0) & EPHEMERAL) !== 0 && original.content !== '') return original.content;
-    return undefined;
-  };
+  const privateAnswer = (i: DispatchedInteraction): string | undefined => privateAnswerOf(h.discord, i);
   const answer = (i: DispatchedInteraction, what: string): Promise<string> => h.discord.waitFor(() => privateAnswer(i), 10_000, what);
 
   const imagine = (user: FakeUserInput, extra: { roles?: string[]; guildId?: string | null; model?: string } = {}) =>

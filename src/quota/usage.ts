@@ -1,0 +1,128 @@
+import { MODELS, type Model } from '../luma/types.js';
+import type { Storage } from '../storage.js';
+import { utcDay } from './periods.js';
+
+/*
+ * A server's use per UTC day, by member and model, for /quota-admin usage. Each member's day is a record of its
+ * own, written under the member's quota lock, which a reservation or refund already holds — so the figures always
+ * add up to the quota counters, and members never wait on each other. A day's index of members changes only at a
+ * member's first request of the day (under the server's usage lock). Bounded: records live USAGE_KEEP_DAYS days,
+ * and a day indexes at most MAX_MEMBERS_PER_DAY members; use beyond is summed under "others".
+ */
+
+export const USAGE_KEEP_DAYS = 92;
+export const MAX_MEMBERS_PER_DAY = 1000;
+/** The member id the overflow beyond MAX_MEMBERS_PER_DAY is summed under. */
+export const OTHERS = 'others';
+
+const DAY_MS = 86_400_000;
+
+export interface UsageCell {
+  units: number;
+  /** Ten-thousandths of a dollar (exact integer sums). */
+  usdE4: number;
+  /** Requests charged. */
+  jobs: number;
+}
+
+/** One member's (or the overflow's) use of each model on one day. */
+export type MemberDay = Partial<Record<Model, UsageCell>>;
+
+export const usageKeys = {
+  /** The day's index: member ids with a record that day. */
+  index: (guildId: string, day: string) => `quota:daily:${guildId}:${day}`,
+  member: (guildId: string, day: string, userId: string) => `quota:daily:${guildId}:${day}:${userId}`,
+};
+/** Guards a day's index and its "others" record. */
+export const usageLock = (guildId: string): string => `quota:daily:${guildId}`;
+
+function isModel(m: string): m is Model {
+  return (MODELS as readonly string[]).includes(m);
+}
+
+function normalizeMemberDay(raw: unknown): MemberDay | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const out: MemberDay = {};
+  for (const [model, cell] of Object.entries(raw as Record<string, unknown>)) {
+    if (!isModel(model) || typeof cell !== 'object' || cell === null) continue;
+    const c = cell as Partial<UsageCell>;
+    out[model] = { units: Number(c.units) || 0, usdE4: Number(c.usdE4) || 0, jobs: Number(c.jobs) || 0 };
+  }
+  return out;
+}
+
+function applyDelta(day: MemberDay, model: Model, delta: UsageCell): MemberDay {
+  const cell = day[model] ?? { units: 0, usdE4: 0, jobs: 0 };
+  return {
+    ...day,
+    [model]: { units: Math.max(0, cell.units + delta.units), usdE4: Math.max(0, cell.usdE4 + delta.usdE4), jobs: Math.max(0, cell.jobs + delta.jobs) },
+  };
+}
+
+/** One line of the figures: a member's use of a model on a day. */
+export interface UsageRow {
+  day: string;
+  userId: string;
+  model: Model;
+  units: number;
+  usdE4: number;
+  jobs: number;
+}
+
+export class UsageLedger {
+  constructor(private readonly storage: Storage) {}
+
+  /**
+   * Adds `delta` (negative for a refund) to a member's use of a model on `day`. The caller holds the member's
+   * quota lock. A day older than the kept window is left alone (its records are gone or about to be).
+   */
+  async add(guildId: string, day: string, userId: string, model: Model, delta: UsageCell, now: number): Promise<void> {
+    const keepUntil = Date.parse(`${day}T00:00:00Z`) + (USAGE_KEEP_DAYS + 1) * DAY_MS;
+    if (keepUntil <= now) return;
+    const ttl = keepUntil - now;
+    const key = usageKeys.member(guildId, day, userId);
+    const existing = normalizeMemberDay(await this.storage.get<unknown>(key));
+    if (existing) {
+      await this.storage.set(key, applyDelta(existing, model, delta), ttl);
+      return;
+    }
+    // The member's first record of the day: index it, or sum it under "others" when the day is full.
+    await this.storage.withLock(usageLock(guildId), async () => {
+      const indexKey = usageKeys.index(guildId, day);
+      const index = (await this.storage.get<string[]>(indexKey)) ?? [];
+      if (index.includes(userId) || index.length < MAX_MEMBERS_PER_DAY) {
+        if (delta.units < 0 && !index.includes(userId)) return; // nothing was recorded, nothing to take back
+        if (!index.includes(userId)) await this.storage.set(indexKey, [...index, userId], ttl);
+        await this.storage.set(key, applyDelta({}, model, delta), ttl);
+        return;
+      }
+      const othersKey = usageKeys.member(guildId, day, OTHERS);
+      const others = normalizeMemberDay(await this.storage.get<unknown>(othersKey)) ?? {};
+      await this.storage.set(othersKey, applyDelta(others, model, delta), ttl);
+    });
+  }
+
+  /** The rows of the last `days` UTC days up to the day of `now`, oldest first; empty cells left out. */
+  async rows(guildId: string, days: number, now: number): Promise<UsageRow[]> {
+    const perDay = await Promise.all(
+      lastDays(days, now).map(async (day) => {
+        const index = (await this.storage.get<string[]>(usageKeys.index(guildId, day))) ?? [];
+        const members = await Promise.all([...index, OTHERS].map(async (userId) => ({ userId, usage: normalizeMemberDay(await this.storage.get<unknown>(usageKeys.member(guildId, day, userId))) })));
+        const rows: UsageRow[] = [];
+        for (const { userId, usage } of members) {
+          for (const model of MODELS) {
+            const c = usage?.[model];
+            if (c && (c.units > 0 || c.jobs > 0 || c.usdE4 > 0)) rows.push({ day, userId, model, ...c });
+          }
+        }
+        return rows;
+      }),
+    );
+    return perDay.flat();
+  }
+}
+
+/** The UTC days `YYYY-MM-DD` of the last `n` days, ending with today, oldest first. */
+export function lastDays(n: number, now: number): string[] {
+  return Array.from({ length: n }, (_, i) => utcDay(now - (n - 1 - i) * DAY_MS));
+}
