@@ -34,7 +34,11 @@ const REFUND_RETRY_DELAYS_MS = [1000, 5000, 15_000, 30_000, 60_000, 120_000, 120
  * whose job could not be stored is given back.
  */
 export async function startJob(interaction: BaseInteraction, ctx: BotContext, spec: JobSpec, check?: () => Promise<void>): Promise<JobRecord> {
-  await enforceGuildPolicy(interaction, ctx, spec);
+  try {
+    await enforceGuildPolicy(interaction, ctx, spec);
+  } catch (err) {
+    throw refusalFor(err, ctx, { userId: interaction.user.id });
+  }
   const job = jobFromInteraction(interaction, spec);
   try {
     await ctx.quota.reserve(job, requesterOf(interaction));
@@ -59,10 +63,11 @@ export async function startJob(interaction: BaseInteraction, ctx: BotContext, sp
   return job;
 }
 
-function refusalFor(err: unknown, ctx: BotContext, job: JobRecord): unknown {
+function refusalFor(err: unknown, ctx: BotContext, who: JobRecord | { userId: string }): unknown {
   if (!(err instanceof StorageError)) return err;
-  ctx.storage.alarm.raise(err, { jobId: job.id, userId: job.discord.userId });
-  ctx.logger.warn({ err, jobId: job.id, userId: job.discord.userId }, 'storage failed: command refused, nothing charged');
+  const ids = 'discord' in who ? { jobId: who.id, userId: who.discord.userId } : who;
+  ctx.storage.alarm.raise(err, ids);
+  ctx.logger.warn({ err, ...ids }, 'storage failed: command refused, nothing charged');
   return new UserFacingError(STORAGE_REFUSAL, { code: 'storage_unavailable' });
 }
 
