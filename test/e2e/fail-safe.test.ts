@@ -130,6 +130,42 @@ describe('fail safe where nobody scripted the failure', () => {
     expect(await quotaUsed(h.discord, member)).toBe(1);
   });
 
+  // ——— item 11 ———
+
+  it('starts one redelivery for two quick Retry clicks', async () => {
+    h = await startHarness();
+    const harness = h;
+    const member = newMember();
+    harness.luma.fault({ method: 'GET', path: '/files/' }, ...Array.from({ length: 4 }, () => ({ status: 500 })));
+    const i = await imagine(harness.discord, member, 'retry twice: a harbour');
+    const failed = await harness.discord.waitFor(() => {
+      const m = harness.discord.original(i.token);
+      return m && JSON.stringify(m.embeds).includes('could not fetch it') ? m : undefined;
+    }, 30_000, 'the download failure');
+    await harness.discord.waitFor(() => harness.bot.ctx.engine.size === 0 || undefined, 10_000, 'the failure recorded');
+    const customId = `job:retry:${jobIdOf(failed)}`;
+    const clicks = await Promise.all([0, 1].map(() => harness.discord.button({ customId, user: member, message: { id: failed.id } })));
+    await harness.discord.waitFor(() => clicks.some((c) => deliveriesOf(harness.discord, c, 'retry twice: a harbour', member).length > 0) || undefined, 30_000, 'the redelivery');
+    await harness.discord.waitFor(() => harness.bot.ctx.engine.size === 0 || undefined, 10_000, 'the engine to be idle');
+    const all = clicks.flatMap((c) => deliveriesOf(harness.discord, c, 'retry twice: a harbour', member));
+    expect(all).toHaveLength(1);
+    const answers = JSON.stringify(clicks.map((c) => [harness.discord.callbacks(c.id), harness.discord.original(c.token), harness.discord.followups(c.token)]));
+    expect(answers).toMatch(/already being retried|not in a failed state any more/);
+    expect(harness.luma.posts()).toHaveLength(1);
+  });
+
+  it("tells whoever presses Reroll on a uni-1-max result what it costs them", async () => {
+    h = await startHarness();
+    const { token } = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'max: a comet'), opt.string('model', 'uni-1-max')] });
+    const result = await resultIn(h, token);
+    const presser = newMember('presser');
+    const rerollId = JSON.stringify(result.components).match(/job:reroll:[^"]+/)?.[0] ?? '';
+    const reroll = await h.discord.button({ customId: rerollId, message: result, user: presser });
+    await resultIn(h, reroll.token);
+    expect(JSON.stringify(h.discord.edits(reroll.token))).toContain('uni-1-max: 3 units of your quota');
+    expect(await quotaUsed(h.discord, presser)).toBe(3);
+  });
+
   // ——— item 13 ———
 
   it('keeps no interaction token in the record of a finished job', async () => {
