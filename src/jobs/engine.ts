@@ -547,7 +547,7 @@ export class JobEngine {
         // Luma is down or unreachable: the job keeps its place for the outage window, then fails with a refund.
         job.lumaUnavailableSince ??= this.now();
         if (this.now() - job.lumaUnavailableSince >= this.deps.config.lumaOutageWindowMs) return this.fail(job, lumaUnavailable(this.deps.config.lumaOutageWindowMs));
-      }
+      } else delete job.lumaUnavailableSince; // Luma answered (a 429): the outage is over
       job.step = 'queued';
       job.notBefore = this.now() + action.delayMs;
       await this.save(job);
