@@ -601,9 +601,10 @@ export class JobEngine {
   private async poll(job: JobRecord): Promise<void> {
     const id = job.generationId;
     if (id === undefined) throw new Error('polling a job without a generation id');
-    // Every job ends: one Luma accepted but never finished is given up, and its polling stops with it.
+    // Every job ends: one Luma accepted but has not finished (or answered for) within the maximum age is given up,
+    // and its polling stops with it. Checked after the GET, so a result that is ready (say after a long restart) is kept.
     const maxAge = this.deps.config.jobMaxAgeMs;
-    if (this.now() - (job.submittedAt ?? job.createdAt) > maxAge) return this.fail(job, jobTooOld(maxAge, newReference()));
+    const tooOld = (): boolean => this.now() - (job.submittedAt ?? job.createdAt) > maxAge;
     let generation: Generation;
     try {
       ({ generation } = await this.deps.luma.getGeneration(id, { signal: this.shutdown.signal }));
@@ -612,6 +613,7 @@ export class JobEngine {
       if (err instanceof NotFoundError) {
         return this.fail(job, { kind: 'fail', failure: { code: 'not_found', userMessage: 'Luma no longer knows this job. This did not count against your quota; please try again.', retryable: true, ref: newReference() }, refund: true, log: 'error' });
       }
+      if (tooOld()) return this.fail(job, jobTooOld(maxAge, newReference()));
       // Luma down (502), unreachable or erring: the job is kept, polled with back-off, for the outage window.
       const now = this.now();
       const first = job.lumaUnavailableSince === undefined;
@@ -667,6 +669,7 @@ export class JobEngine {
       }
       return this.fail(job, action);
     }
+    if (tooOld()) return this.fail(job, jobTooOld(maxAge, newReference()));
     job.notBefore = this.now() + this.deps.config.pollIntervalMs;
     if (previous !== job.lastLumaState) await this.save(job);
     await this.editProgress(job);
