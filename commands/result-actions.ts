@@ -6,6 +6,7 @@ import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
 import { CustomIds } from '../src/discord/render.js';
 import { UserFacingError } from '../src/errors.js';
 import type { BotContext } from '../src/context.js';
+import { withoutInlineData } from '../src/jobs/create.js';
 import type { JobRecord } from '../src/jobs/types.js';
 
 /*
@@ -21,6 +22,8 @@ async function loadJob(ctx: BotContext, id: string, interaction: BaseInteraction
     throw new UserFacingError('This result is too old: the bot no longer has its details (results are kept for 30 days). Use /imagine to start again.', { code: 'job_gone' });
   }
   refuseForeignJob(job, interaction);
+  // Records from older versions may hold the base64 of member images: a new job carries their URLs only.
+  withoutInlineData(job);
   return job;
 }
 
@@ -105,15 +108,32 @@ export const retryButton: ComponentHandler = {
     if (parent.step !== 'failed' && parent.step !== 'undelivered') {
       throw new UserFacingError('This request is not in a failed state any more.', { code: 'not_failed' });
     }
-    await interaction.deferReply();
-    if (parent.generationId && parent.completedAt !== undefined) {
-      // The image exists at Luma; only its delivery failed. Fetch and deliver it again, through this click's reply.
-      await ctx.engine.redeliver(parent, interaction);
-      return;
+    // A second click while the first is handled, or while the job it started runs: refused privately (the engine
+    // re-checks a redelivery under its own claim).
+    if (ctx.engine.isWorkingOn(parent.id) || retryClicks.has(parent.id)) {
+      throw new UserFacingError('This request is already being retried: the result will appear in the reply to your first click.', { code: 'already_retrying' });
     }
-    const { user_id: _ignored, ...request } = parent.request;
-    await startJob(interaction, ctx, { kind: parent.kind, request, inputs: parent.inputs, display: parent.display, parentJobId: parent.id });
+    retryClicks.add(parent.id);
+    try {
+      await retry(interaction, parent, ctx);
+    } finally {
+      retryClicks.delete(parent.id);
+    }
   },
 };
+
+/** Retry clicks being handled in this process, by failed job: two quick clicks start one retry. */
+const retryClicks = new Set<string>();
+
+async function retry(interaction: ButtonInteraction, parent: JobRecord, ctx: BotContext): Promise<void> {
+  await interaction.deferReply();
+  if (parent.generationId && parent.completedAt !== undefined) {
+    // The image exists at Luma; only its delivery failed. Fetch and deliver it again, through this click's reply.
+    await ctx.engine.redeliver(parent, interaction);
+    return;
+  }
+  const { user_id: _ignored, ...request } = parent.request;
+  await startJob(interaction, ctx, { kind: parent.kind, request, inputs: parent.inputs, display: parent.display, parentJobId: parent.id });
+}
 
 export const resultActions: readonly ComponentHandler[] = [rerollButton, editButton, editModal, retryButton];

@@ -42,6 +42,12 @@ export interface Config {
   readonly maxJobsPerUser: number;
   /** Downloads/uploads of result images running at once (bounds memory). */
   readonly transferConcurrency: number;
+  /** A job Luma accepted is given up (failed, unit refunded) this long after submission, ms (JOB_MAX_AGE_MS, default 30 min). */
+  readonly jobMaxAgeMs: number;
+  /** How long jobs are kept while Luma is unreachable or answers 502 (POSTs and polls retried), ms (LUMA_OUTAGE_WINDOW_MS, default 10 min). */
+  readonly lumaOutageWindowMs: number;
+  /** Most member image bytes, all inputs of one job together, sent inline as base64 when Luma cannot fetch their URLs (LUMA_INLINE_MAX_MB, default 25 MB). */
+  readonly lumaInlineMaxBytes: number;
   /** Units per period a member gets on a server whose admins set no default (QUOTA_DEFAULT_LIMIT, default 10). */
   readonly quotaDefaultLimit: Limit;
   /** The period of that default (QUOTA_DEFAULT_PERIOD, default day; calendar periods in UTC). */
@@ -212,6 +218,9 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     lumaMaxRequestsPerMinute: int('LUMA_MAX_REQUESTS_PER_MINUTE', 30, 1, 10_000),
     maxJobsPerUser: int('MAX_JOBS_PER_USER', 2, 1, 100),
     transferConcurrency: int('TRANSFER_CONCURRENCY', 4, 1, 64),
+    jobMaxAgeMs: int('JOB_MAX_AGE_MS', 30 * 60_000, 1000, 24 * 3600_000),
+    lumaOutageWindowMs: int('LUMA_OUTAGE_WINDOW_MS', 10 * 60_000, 0, 24 * 3600_000),
+    lumaInlineMaxBytes: int('LUMA_INLINE_MAX_MB', 25, 1, 500) * 1024 * 1024,
     quotaDefaultLimit: limit('QUOTA_DEFAULT_LIMIT', 10),
     quotaDefaultPeriod: period('QUOTA_DEFAULT_PERIOD', 'day'),
     quotaDmLimit: limit('QUOTA_DM_LIMIT', 5),

@@ -56,12 +56,16 @@ export function progressText(job: JobRecord, info: ProgressInfo): string {
     case 'queued':
     case 'submitting':
       line =
-        info.queuePosition !== undefined && info.queuePosition > 0
+        job.lumaUnavailableSince !== undefined
+          ? '⚠️ Luma is unavailable right now. Your request is kept and goes out by itself as soon as Luma is back.'
+          : info.queuePosition !== undefined && info.queuePosition > 0
           ? `⏳ Waiting in line — position ${info.queuePosition}. Your request starts as soon as a slot frees up.`
           : '⏳ Sending your request to Luma…';
       break;
     case 'polling': {
-      if (job.lastLumaState === 'processing' && job.processingAt !== undefined) {
+      if (job.lumaUnavailableSince !== undefined) {
+        line = '⚠️ Luma is not answering right now. Your image is kept, and the bot fetches it as soon as Luma is back.';
+      } else if (job.lastLumaState === 'processing' && job.processingAt !== undefined) {
         const elapsed = info.now - job.processingAt;
         const estimate =
           info.estimateMs !== undefined ? ` · usually about ${Math.max(5, Math.round(info.estimateMs / 5000) * 5)} s` : '';
@@ -79,7 +83,9 @@ export function progressText(job: JobRecord, info: ProgressInfo): string {
     default:
       line = '';
   }
-  return `${head}\n${line}`;
+  // What a uni-1-max image costs whoever asked (a Reroll or Edit of someone else's result is charged to the presser).
+  const cost = job.display.model === 'uni-1-max' && job.quota ? `\n💎 uni-1-max: ${job.quota.units} units of your quota` : '';
+  return `${head}\n${line}${cost}`;
 }
 
 export function resultFilename(job: JobRecord, contentType: string): string {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { BaseInteraction } from 'discord.js';
-import type { GenerationRequest } from '../luma/types.js';
+import type { GenerationRequest, ImageInput } from '../luma/types.js';
 import type { JobDisplay, JobInput, JobKind, JobRecord } from './types.js';
 
 /** Discord's interaction tokens last 15 minutes from the interaction's creation. */
@@ -50,4 +50,23 @@ export function jobFromInteraction(interaction: BaseInteraction, spec: JobSpec):
     progress: {},
     nonce: randomBytes(8).toString('hex').slice(0, 16),
   };
+}
+
+/**
+ * Puts Discord URLs back where a record written by an older version kept the base64 of a member's image (in
+ * `inputs` and in `request`); the bytes are fetched again when a POST needs them. Returns whether anything changed.
+ */
+export function withoutInlineData(job: Pick<JobRecord, 'request' | 'inputs'>): boolean {
+  let changed = false;
+  for (const input of job.inputs) {
+    if ('data' in input.input && input.discordUrl !== undefined) {
+      input.input = { url: input.discordUrl };
+      changed = true;
+    }
+  }
+  if (!changed) return false;
+  const source = job.inputs.find((i) => i.role === 'source');
+  if (source) job.request.source = source.input;
+  if (job.request.image_ref !== undefined) job.request.image_ref = job.inputs.filter((i) => i.role === 'ref').map((i): ImageInput => i.input);
+  return true;
 }

@@ -4,18 +4,28 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BaseInteraction } from 'discord.js';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
-import { jobFromInteraction } from './create.js';
-import { newReference } from '../errors.js';
+import { jobFromInteraction, withoutInlineData } from './create.js';
+import { newReference, UserFacingError } from '../errors.js';
 import { DownloadError, downloadImage } from '../http/download.js';
 import { fitToLimit } from '../images/fit.js';
 import type { LumaClient } from '../luma/client.js';
 import { NotFoundError, RateLimitError } from '../luma/errors.js';
-import type { Generation, ImageInput, InputMediaType } from '../luma/types.js';
-import { INPUT_MEDIA_TYPES, MAX_INPUT_BYTES } from '../luma/types.js';
+import type { Generation, GenerationRequest, ImageInput, InputMediaType } from '../luma/types.js';
+import { GENERATION_STATES, INPUT_MEDIA_TYPES, MAX_INPUT_BYTES } from '../luma/types.js';
 import type { Logger } from '../logger.js';
 import { DiscordCodes, discordErrorCode, discordStatus, type DiscordResponder, type OutgoingMessage } from '../discord/responder.js';
 import { failureMessage, plainMessage, progressText, resultFilename, resultMessage } from '../discord/render.js';
-import { classifyLumaFailure, classifySubmitError, type FailureAction } from './failures.js';
+import {
+  classifyLumaFailure,
+  classifySubmitError,
+  inlineTooLarge,
+  inputUnreachable,
+  jobTooOld,
+  lostContact,
+  lumaUnavailable,
+  unknownState,
+  type FailureAction,
+} from './failures.js';
 import type { JobStore } from './store.js';
 import type { JobRecord } from './types.js';
 
@@ -23,8 +33,11 @@ import type { JobRecord } from './types.js';
 export interface QuotaHooks {
   /** Luma accepted the job: the reserved unit is spent. */
   commit(job: JobRecord): Promise<void>;
-  /** The job failed for a reason the member did not cause: the unit goes back. */
-  refund(job: JobRecord, reason: string): Promise<void>;
+  /**
+   * The job failed: the unit goes back when the member did not cause it (`units`, default true), and the operator's
+   * spend goes back when Luma will not bill the job (the quota module decides from `reason`).
+   */
+  refund(job: JobRecord, reason: string, opts?: { units?: boolean }): Promise<void>;
 }
 
 export interface EngineDeps {
@@ -37,6 +50,9 @@ export interface EngineDeps {
     | 'maxJobsPerUser'
     | 'transferConcurrency'
     | 'discordCdnOrigins'
+    | 'jobMaxAgeMs'
+    | 'lumaOutageWindowMs'
+    | 'lumaInlineMaxBytes'
   >;
   luma: LumaClient;
   /** undici dispatcher for downloads (result images, member images for the base64 fallback). */
@@ -61,8 +77,8 @@ const CONCURRENCY_BACKOFF_MS = 60_000;
 const CONCURRENCY_PROBE_MS = 10_000;
 /** How long stop() lets running steps finish before cutting the ones still waiting on the network. */
 const STOP_GRACE_MS = 6000;
-/** A job whose polls keep failing is given up after this long without a successful answer. */
-const POLL_GIVE_UP_MS = 15 * 60_000;
+/** Tries of a save on the failure path before the job is let go anyway (storage down, full, or refusing the record). */
+const FAILURE_SAVE_ATTEMPTS = 3;
 const MAX_POLLS_AT_ONCE = 16;
 /**
  * A queued job's place changes every time anyone's job starts: re-showing it at the normal progress pace would
@@ -88,7 +104,6 @@ export class JobEngine {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly busy = new Map<string, Task>();
   private readonly freshUrls = new Map<string, string>();
-  private readonly lastPollOk = new Map<string, number>();
   private readonly postTimes: number[] = [];
   private readonly lastServedGuild = new Map<string, number>();
   private readonly lastServedUser = new Map<string, number>();
@@ -100,6 +115,10 @@ export class JobEngine {
   private postPausedUntil = 0;
   /** Jobs loaded by start(): they may have been half-delivered by the previous process. */
   private readonly resumed = new Set<string>();
+  /** Jobs whose failure is being finished: the refund and the notice happen once per job in this process. */
+  private readonly finishing = new Set<string>();
+  /** Jobs a Retry click is handing back to the engine right now (two quick clicks start one redelivery). */
+  private readonly redelivering = new Set<string>();
   /** Aborted when stop() gives up waiting: cuts Luma calls and downloads that hang. */
   private readonly shutdown = new AbortController();
   private timer: NodeJS.Timeout | undefined;
@@ -135,6 +154,8 @@ export class JobEngine {
         job.step = 'queued';
       }
       if (job.step === 'submitting') job.step = 'polling';
+      // A record from before inputs stopped holding bytes: keep the URLs only (bytes are fetched again per POST).
+      if (withoutInlineData(job)) job.inlinedInputs = true;
       this.jobs.set(job.id, job);
       this.resumed.add(job.id);
       count++;
@@ -171,7 +192,7 @@ export class JobEngine {
   /** Persists a new job and queues it. Resolves once it is stored: from then on a restart cannot lose it. */
   async enqueue(job: JobRecord): Promise<void> {
     job.step = 'queued';
-    await this.deps.store.save(job, { newJob: true });
+    await this.save(job, { newJob: true });
     this.jobs.set(job.id, job);
     this.log.info({ jobId: job.id, userId: job.discord.userId, guildId: job.discord.guildId, kind: job.kind }, 'job queued');
     this.wake();
@@ -180,18 +201,39 @@ export class JobEngine {
   /**
    * Takes a job whose image exists at Luma but never reached the member through delivery again, answering
    * through a new interaction (the Retry click). Not charged again: its unit was refunded when delivery failed.
+   * Two quick clicks start one redelivery: the second is refused (the record is read again under the claim, so a
+   * click that loaded the job before the first redelivery finished is refused too).
    */
   async redeliver(job: JobRecord, interaction: BaseInteraction): Promise<void> {
-    const fresh = jobFromInteraction(interaction, { kind: job.kind, request: job.request, inputs: job.inputs, display: job.display });
-    job.discord = fresh.discord;
-    job.step = 'downloading';
-    job.progress = {};
-    delete job.failure;
-    delete job.notBefore;
-    delete job.originalUploadTried; // a new interaction, a new reply
-    await this.deps.store.save(job);
-    this.jobs.set(job.id, job);
+    if (this.isWorkingOn(job.id)) throw alreadyRetrying();
+    this.redelivering.add(job.id);
+    try {
+      const current = (await this.deps.store.get(job.id)) ?? job;
+      if (this.jobs.has(job.id) || (current.step !== 'failed' && current.step !== 'undelivered')) throw alreadyRetrying();
+      job = current;
+      const fresh = jobFromInteraction(interaction, { kind: job.kind, request: job.request, inputs: job.inputs, display: job.display });
+      job.discord = fresh.discord;
+      job.step = 'downloading';
+      job.progress = {};
+      delete job.failure;
+      delete job.notBefore;
+      delete job.originalUploadTried; // a new interaction, a new reply
+      await this.save(job);
+      this.jobs.set(job.id, job);
+    } finally {
+      this.redelivering.delete(job.id);
+    }
     this.wake();
+  }
+
+  /**
+   * Whether this process is working on the job, or on a retry of it (a job made from it that is still running), or
+   * a Retry click is handing it back right now.
+   */
+  isWorkingOn(jobId: string): boolean {
+    if (this.jobs.has(jobId) || this.redelivering.has(jobId)) return true;
+    for (const j of this.jobs.values()) if (j.parentJobId === jobId) return true;
+    return false;
   }
 
   /** Unfinished jobs this process is working on. */
@@ -218,9 +260,14 @@ export class JobEngine {
       .catch((err: unknown) => {
         if (this.cut) return; // the shutdown's doing, not the job's: it resumes at the next start
         this.log.error({ err, jobId: job.id, task }, 'job task crashed');
+        // The failure path itself crashed: it does not start over (that looped, notifying the member each time).
+        if (job.step === 'failing' || job.step === 'failed') return this.forget(job);
         return this.fail(job, { kind: 'fail', failure: { code: 'internal', userMessage: 'Something went wrong on our side. This did not count against your quota.', ref: newReference(), retryable: true }, refund: true, log: 'error' });
       })
-      .catch((err: unknown) => this.log.error({ err, jobId: job.id }, 'could not record a job failure'))
+      .catch((err: unknown) => {
+        this.log.error({ err, jobId: job.id }, 'could not record a job failure');
+        this.forget(job);
+      })
       .finally(() => {
         this.busy.delete(job.id);
         this.inFlight.delete(p);
@@ -423,26 +470,36 @@ export class JobEngine {
   // ——— steps ———
 
   private async submit(job: JobRecord): Promise<void> {
+    const log = this.log.child({ jobId: job.id, userId: job.discord.userId, guildId: job.discord.guildId });
+    let body: GenerationRequest;
+    try {
+      body = job.inlinedInputs ? await this.inlineBody(job) : job.request;
+    } catch (err) {
+      if (this.cut) return;
+      log.warn({ err }, 'could not fetch the input images for the base64 fallback');
+      const tooLarge = err instanceof InlineTooLargeError || (err instanceof DownloadError && err.kind === 'too_large');
+      return this.fail(job, tooLarge ? inlineTooLarge(err instanceof InlineTooLargeError ? err.bytes : undefined, this.deps.config.lumaInlineMaxBytes) : inputUnreachable());
+    }
     job.step = 'submitting';
     job.submitAttempts += 1;
     delete job.notBefore;
-    await this.deps.store.save(job);
-    const log = this.log.child({ jobId: job.id, userId: job.discord.userId, guildId: job.discord.guildId });
+    await this.save(job);
     try {
-      // No retries inside the client: every POST retry (429, 503, unreachable) goes back through the queue,
+      // No retries inside the client: every POST retry (429, 502, 503, unreachable) goes back through the queue,
       // where it counts against the rate limits and a 503 for URL inputs turns into the base64 fallback at once.
-      const { generation, requestId } = await this.deps.luma.createGeneration(job.request, { maxRetries: 0, signal: this.shutdown.signal });
+      const { generation, requestId } = await this.deps.luma.createGeneration(body, { maxRetries: 0, signal: this.shutdown.signal });
       // From the POST leaving until the save below completes is the one window in which a crash can still cost a
       // second image at Luma (see start()): nothing but the in-memory quota mark and the save run in between.
       job.generationId = generation.id;
       job.submittedAt = this.now();
       job.lastLumaState = generation.state === 'processing' ? 'processing' : 'queued';
       job.step = 'polling';
+      delete job.lumaUnavailableSince;
       // Luma's median is ~30 s: the first poll comes soon to show "generating" early, then the regular cadence.
       job.notBefore = this.now() + Math.min(1000, this.deps.config.pollIntervalMs);
       // Luma accepted the job: the reserved unit is spent. Marked before the save so the stored record says so.
       await this.deps.quota?.commit(job);
-      await this.deps.store.save(job);
+      await this.save(job);
       log.info({ generationId: generation.id, requestId, model: job.request.model }, 'submitted to Luma');
       await this.editProgress(job);
     } catch (err) {
@@ -486,59 +543,68 @@ export class JobEngine {
 
   private async afterSubmitError(job: JobRecord, action: FailureAction): Promise<void> {
     if (action.kind === 'requeue') {
+      if (action.outage) {
+        // Luma is down or unreachable: the job keeps its place for the outage window, then fails with a refund.
+        job.lumaUnavailableSince ??= this.now();
+        if (this.now() - job.lumaUnavailableSince >= this.deps.config.lumaOutageWindowMs) return this.fail(job, lumaUnavailable(this.deps.config.lumaOutageWindowMs));
+      } else delete job.lumaUnavailableSince; // Luma answered (a 429): the outage is over
       job.step = 'queued';
       job.notBefore = this.now() + action.delayMs;
-      await this.deps.store.save(job);
+      await this.save(job);
+      if (action.outage) await this.editProgress(job);
       return;
     }
     if (action.kind === 'inline') {
-      try {
-        await this.inlineInputs(job);
-      } catch (err) {
-        this.log.warn({ err, jobId: job.id }, 'could not fetch an input image for the base64 fallback');
-        return this.fail(job, {
-          kind: 'fail',
-          failure: { code: 'input_unreachable', userMessage: 'Luma could not fetch one of your images, and the bot could not fetch it either. Please upload it again. This did not count against your quota.', retryable: false },
-          refund: true,
-          log: 'warn',
-        });
-      }
+      // The bytes are fetched from Discord for each POST from now on (submit), and never stored.
+      job.inlinedInputs = true;
       job.step = 'queued';
       delete job.notBefore;
-      await this.deps.store.save(job);
+      await this.save(job);
+      this.log.info({ jobId: job.id, inputs: job.inputs.length }, 'sending input images as base64 after Luma could not fetch their URLs');
       return;
     }
     return this.fail(job, action);
   }
 
-  /** Replaces every Discord URL input by its bytes (Luma could not fetch the URL, or URL ingestion is down). */
-  private async inlineInputs(job: JobRecord): Promise<void> {
-    const inline = async (input: ImageInput, discordUrl: string | undefined): Promise<ImageInput> => {
-      if (!('url' in input) || discordUrl === undefined) return input;
-      const { bytes, contentType } = await downloadImage(discordUrl, {
-        maxBytes: MAX_INPUT_BYTES,
-        allowedOrigins: this.deps.config.discordCdnOrigins,
-        acceptContentTypes: INPUT_MEDIA_TYPES,
-        dispatcher: this.deps.http,
-        signal: this.shutdown.signal,
-      });
-      return { data: bytes.toString('base64'), media_type: contentType as InputMediaType };
-    };
+  /**
+   * The request with every Discord URL input replaced by its bytes (Luma could not fetch the URL, or URL ingestion
+   * is down), built for one POST and never stored. The inputs together may not exceed LUMA_INLINE_MAX_MB.
+   */
+  private async inlineBody(job: JobRecord): Promise<GenerationRequest> {
+    const cap = this.deps.config.lumaInlineMaxBytes;
+    const toFetch = job.inputs.filter((i) => 'url' in i.input && i.discordUrl !== undefined);
+    const announced = toFetch.reduce((n, i) => n + (i.size ?? 0), 0);
+    if (announced > cap) throw new InlineTooLargeError(announced);
+    let total = 0;
+    const body: GenerationRequest = { ...job.request };
     const refs: ImageInput[] = [];
     for (const input of job.inputs) {
-      const replaced = await inline(input.input, input.discordUrl);
-      input.input = replaced;
-      if (input.role === 'source') job.request.source = replaced;
-      else refs.push(replaced);
+      let sent = input.input;
+      if ('url' in sent && input.discordUrl !== undefined) {
+        const { bytes, contentType } = await downloadImage(input.discordUrl, {
+          maxBytes: Math.min(MAX_INPUT_BYTES, cap - total),
+          allowedOrigins: this.deps.config.discordCdnOrigins,
+          acceptContentTypes: INPUT_MEDIA_TYPES,
+          dispatcher: this.deps.http,
+          signal: this.shutdown.signal,
+        });
+        total += bytes.length;
+        sent = { data: bytes.toString('base64'), media_type: contentType as InputMediaType };
+      }
+      if (input.role === 'source') body.source = sent;
+      else refs.push(sent);
     }
-    if (job.request.image_ref !== undefined) job.request.image_ref = refs;
-    job.inlinedInputs = true;
-    this.log.info({ jobId: job.id, inputs: job.inputs.length }, 'sending input images as base64 after Luma could not fetch their URLs');
+    if (body.image_ref !== undefined) body.image_ref = refs;
+    return body;
   }
 
   private async poll(job: JobRecord): Promise<void> {
     const id = job.generationId;
     if (id === undefined) throw new Error('polling a job without a generation id');
+    // Every job ends: one Luma accepted but has not finished (or answered for) within the maximum age is given up,
+    // and its polling stops with it. Checked after the GET, so a result that is ready (say after a long restart) is kept.
+    const maxAge = this.deps.config.jobMaxAgeMs;
+    const tooOld = (): boolean => this.now() - (job.submittedAt ?? job.createdAt) > maxAge;
     let generation: Generation;
     try {
       ({ generation } = await this.deps.luma.getGeneration(id, { signal: this.shutdown.signal }));
@@ -547,18 +613,35 @@ export class JobEngine {
       if (err instanceof NotFoundError) {
         return this.fail(job, { kind: 'fail', failure: { code: 'not_found', userMessage: 'Luma no longer knows this job. This did not count against your quota; please try again.', retryable: true, ref: newReference() }, refund: true, log: 'error' });
       }
-      const lastOk = this.lastPollOk.get(job.id) ?? job.submittedAt ?? this.now();
-      if (this.now() - lastOk > POLL_GIVE_UP_MS) {
-        return this.fail(job, { kind: 'fail', failure: { code: 'poll_timeout', userMessage: 'The bot lost contact with Luma while your image was being made. This did not count against your quota; please try again.', retryable: true, ref: newReference() }, refund: true, log: 'error' });
+      if (tooOld()) return this.fail(job, jobTooOld(maxAge, newReference()));
+      // Luma down (502), unreachable or erring: the job is kept, polled with back-off, for the outage window.
+      const now = this.now();
+      const first = job.lumaUnavailableSince === undefined;
+      const since = (job.lumaUnavailableSince ??= now);
+      if (now - since >= this.deps.config.lumaOutageWindowMs) {
+        return this.fail(job, lostContact(this.deps.config.lumaOutageWindowMs, newReference()));
       }
       // The client already waited out short Retry-Afters; a longer one is honoured here, without holding a poll slot.
       const retryAfter = err instanceof RateLimitError ? (err.retryAfterMs ?? 0) : 0;
-      const waitMs = Math.max(this.deps.config.pollIntervalMs * 2, retryAfter);
+      const backoff = Math.min(Math.max(this.deps.config.pollIntervalMs * 2, (now - since) / 2), 30_000) * (0.8 + 0.4 * Math.random());
+      const waitMs = Math.max(Math.round(backoff), retryAfter);
       this.log.warn({ err, jobId: job.id, generationId: id, waitMs }, 'poll failed; will poll again');
-      job.notBefore = this.now() + waitMs;
+      job.notBefore = now + waitMs;
+      if (first) {
+        await this.save(job);
+        await this.editProgress(job);
+      }
       return;
     }
-    this.lastPollOk.set(job.id, this.now());
+    if (job.lumaUnavailableSince !== undefined) {
+      delete job.lumaUnavailableSince;
+      job.progress.editedAt = 0; // show at once that Luma answers again
+      await this.save(job);
+    }
+    if (!(GENERATION_STATES as readonly string[]).includes(generation.state)) {
+      // `cancelled`, or anything newer than the API reference: the job cannot finish, and must not hold a slot.
+      return this.fail(job, unknownState(String(generation.state), newReference()));
+    }
     const previous = job.lastLumaState;
     job.lastLumaState = generation.state;
     if (generation.state === 'processing' && job.processingAt === undefined) job.processingAt = this.now();
@@ -569,7 +652,7 @@ export class JobEngine {
       if (url) this.freshUrls.set(job.id, url);
       job.step = 'downloading';
       delete job.notBefore;
-      await this.deps.store.save(job);
+      await this.save(job);
       return;
     }
     if (generation.state === 'failed') {
@@ -581,13 +664,14 @@ export class JobEngine {
         delete job.lastLumaState;
         job.step = 'queued';
         job.notBefore = this.now() + action.delayMs;
-        await this.deps.store.save(job);
+        await this.save(job);
         return;
       }
       return this.fail(job, action);
     }
+    if (tooOld()) return this.fail(job, jobTooOld(maxAge, newReference()));
     job.notBefore = this.now() + this.deps.config.pollIntervalMs;
-    if (previous !== job.lastLumaState) await this.deps.store.save(job);
+    if (previous !== job.lastLumaState) await this.save(job);
     await this.editProgress(job);
   }
 
@@ -619,7 +703,7 @@ export class JobEngine {
     }
     job.step = 'delivering';
     if (this.tokenUsable(job)) job.originalUploadTried = true;
-    await this.deps.store.save(job);
+    await this.save(job);
     const name = resultFilename(job, image.contentType);
     let fitted: { data: Buffer; contentType: string; compressed: boolean };
     try {
@@ -649,7 +733,7 @@ export class JobEngine {
     await this.deps.store.putResult(job.id, image.bytes);
     await this.deps.store.addUndelivered(job.discord.userId, job.id);
     job.step = 'undelivered';
-    await this.deps.store.save(job);
+    await this.save(job);
     this.forget(job);
     log.warn('result kept: no Discord route reached the member; it will be handed over on their next interaction');
   }
@@ -657,7 +741,7 @@ export class JobEngine {
   private async markDelivered(job: JobRecord, delivered: Omit<NonNullable<JobRecord['delivery']>, 'at'>): Promise<void> {
     job.step = 'done';
     job.delivery = { ...delivered, at: this.now() };
-    await this.deps.store.save(job);
+    await this.save(job);
     // A job the previous process had put on the member's hand-over list just before dying reached them after all.
     if (this.resumed.has(job.id)) await this.deps.store.removeUndelivered(job.discord.userId, job.id);
     this.forget(job);
@@ -770,44 +854,84 @@ export class JobEngine {
 
   /**
    * Records the failure (step `failing`, with whether the unit goes back), then refunds and tells the member. The
-   * record comes first: a crash after it resumes at finishFailure, which is safe to repeat.
+   * record comes first: a crash after it resumes at finishFailure, which is safe to repeat. Terminal: a save that
+   * storage refuses is tried a few times, the member is told once either way, and the job leaves memory.
    */
   private async fail(job: JobRecord, action: FailureAction): Promise<void> {
     if (action.kind !== 'fail') throw new Error('fail() needs a fail action');
     if (this.cut) return; // an error the shutdown caused: the job resumes from its last saved step
     const log = this.log.child({ jobId: job.id, generationId: job.generationId, userId: job.discord.userId, guildId: job.discord.guildId });
     job.step = 'failing';
-    job.failure = { ...action.failure, refund: action.refund, nonce: randomBytes(8).toString('hex') };
+    // One nonce per failure: a notice sent again (after a crash) lands once.
+    job.failure = { ...action.failure, refund: action.refund, nonce: job.failure?.nonce ?? randomBytes(8).toString('hex') };
     delete job.notBefore;
-    await this.deps.store.save(job);
+    await this.saveOnFailurePath(job, log);
     log[action.log]({ code: action.failure.code, ref: action.failure.ref, refund: action.refund }, 'job failed');
     if (action.operatorAlert) log.error({ alert: true }, `OPERATOR: ${action.operatorAlert}`);
     await this.finishFailure(job);
   }
 
-  /** The refund (idempotent in the quota module) and the notice (nonce-deduplicated) of a `failing` job, then `failed`. */
+  /**
+   * The refund (idempotent in the quota module) and the notice (nonce-deduplicated) of a `failing` job, then
+   * `failed`. Runs once per job in this process, and the job leaves memory whatever storage does.
+   */
   private async finishFailure(job: JobRecord): Promise<void> {
+    if (this.finishing.has(job.id)) return;
+    this.finishing.add(job.id);
     const log = this.log.child({ jobId: job.id, generationId: job.generationId, userId: job.discord.userId, guildId: job.discord.guildId });
-    const failure = job.failure;
-    if (failure?.refund) {
-      await this.deps.quota?.refund(job, failure.code).catch((err: unknown) => log.error({ err }, 'quota refund failed'));
+    try {
+      const failure = job.failure;
+      // The member's unit goes back when they did not cause the failure; the quota module also decides whether
+      // the operator's spend goes back (only when Luma will not bill the job).
+      await this.deps.quota?.refund(job, failure?.code ?? 'unknown', { units: failure?.refund === true }).catch((err: unknown) => log.error({ err }, 'quota refund failed'));
+      const sent = await this.sendToMember(
+        job,
+        (mention) => ({ ...failureMessage(job), ...(mention ? { content: `<@${job.discord.userId}>`, allowedUserMentions: [job.discord.userId] } : {}) }),
+        failure?.nonce ? { nonce: failure.nonce } : {},
+      );
+      if (!sent) log.warn('could not tell the member about the failure on any route');
+      job.step = 'failed';
+      await this.saveOnFailurePath(job, log);
+    } finally {
+      this.forget(job);
     }
-    const sent = await this.sendToMember(
-      job,
-      (mention) => ({ ...failureMessage(job), ...(mention ? { content: `<@${job.discord.userId}>`, allowedUserMentions: [job.discord.userId] } : {}) }),
-      failure?.nonce ? { nonce: failure.nonce } : {},
-    );
-    if (!sent) log.warn('could not tell the member about the failure on any route');
-    job.step = 'failed';
-    await this.deps.store.save(job);
-    this.forget(job);
+  }
+
+  /**
+   * Saves on the failure path, where nothing may loop: storage that refuses (down, full, a record it cannot take)
+   * is tried FAILURE_SAVE_ATTEMPTS times, then the failure goes on without the record. Returns whether it was saved.
+   */
+  private async saveOnFailurePath(job: JobRecord, log: Logger): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.save(job);
+        return true;
+      } catch (err) {
+        if (attempt >= FAILURE_SAVE_ATTEMPTS || this.cut) {
+          log.error({ err, step: job.step, attempts: attempt }, 'could not save the failed job; going on without the record');
+          return false;
+        }
+        log.warn({ err, step: job.step, attempt }, 'could not save the failed job; trying again');
+        await sleep(200 * 4 ** (attempt - 1));
+      }
+    }
+  }
+
+  /**
+   * Every write of a job record. An interaction token stays in the record only while the job can still use it:
+   * it is dropped once it expired or the job ended (a new click brings a new one).
+   */
+  private async save(job: JobRecord, opts: { newJob?: boolean } = {}): Promise<void> {
+    const ended = job.step === 'done' || job.step === 'failed' || job.step === 'undelivered';
+    if (job.discord.interactionToken !== '' && (ended || this.now() >= job.discord.tokenExpiresAt)) job.discord.interactionToken = '';
+    await this.deps.store.save(job, opts);
   }
 
   private forget(job: JobRecord): void {
     this.jobs.delete(job.id);
     this.freshUrls.delete(job.id);
-    this.lastPollOk.delete(job.id);
     this.resumed.delete(job.id);
+    this.finishing.delete(job.id);
   }
 
   private progressWait(job: JobRecord, now: number, factor = 1): number {
@@ -833,6 +957,17 @@ export class JobEngine {
       }
       this.log.debug({ err, jobId: job.id }, 'progress edit failed');
     }
+  }
+}
+
+function alreadyRetrying(): UserFacingError {
+  return new UserFacingError('This request is already being retried: its result will appear here or in the reply to the first click.', { code: 'already_retrying' });
+}
+
+class InlineTooLargeError extends Error {
+  override name = 'InlineTooLargeError';
+  constructor(readonly bytes: number) {
+    super(`input images of ${bytes} bytes are over the inline cap`);
   }
 }
 

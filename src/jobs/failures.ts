@@ -1,5 +1,6 @@
 import {
   AuthenticationError,
+  BadGatewayError,
   BadRequestError,
   InsufficientBalanceError,
   LumaAPIError,
@@ -18,7 +19,8 @@ import type { JobFailure } from './types.js';
  * except content moderation, which is the one the member caused (documented in the README).
  */
 export type FailureAction =
-  | { kind: 'requeue'; delayMs: number; reason: string }
+  /** `outage`: Luma is down or unreachable; the job waits in the queue for the outage window, then fails. */
+  | { kind: 'requeue'; delayMs: number; reason: string; outage?: boolean }
   | { kind: 'inline'; reason: string }
   | { kind: 'fail'; failure: JobFailure; refund: boolean; log: 'info' | 'warn' | 'error'; operatorAlert?: string };
 
@@ -77,8 +79,11 @@ export function classifySubmitError(err: unknown, ctx: { hasUrlInputs: boolean; 
   }
   if (err instanceof ServiceUnavailableError) {
     if (ctx.hasUrlInputs) return { kind: 'inline', reason: 'luma 503: URL ingestion down' };
-    if (ctx.submitAttempts < 5) return { kind: 'requeue', delayMs: 5000 * ctx.submitAttempts, reason: 'luma 503' };
-    return fail('http_503', `Luma is unavailable right now. ${TRY_AGAIN} Please try again in a few minutes.`, { retryable: true, log: 'warn' });
+    return { kind: 'requeue', delayMs: outageRetryDelayMs(ctx.submitAttempts), reason: 'luma 503', outage: true };
+  }
+  if (err instanceof BadGatewayError) {
+    // Luma's upstream is down: the docs say retry after 5–10 s; the job was refused before processing.
+    return { kind: 'requeue', delayMs: outageRetryDelayMs(ctx.submitAttempts), reason: 'luma 502: upstream down', outage: true };
   }
   if (err instanceof UnprocessableEntityError) {
     if (ctx.hasUrlInputs) return { kind: 'inline', reason: 'luma 422 for a URL input' };
@@ -109,11 +114,10 @@ export function classifySubmitError(err: unknown, ctx: { hasUrlInputs: boolean; 
     });
   }
   if (err instanceof LumaConnectionError && !err.reachedServer) {
-    if (ctx.submitAttempts < 5) return { kind: 'requeue', delayMs: 3000 * ctx.submitAttempts, reason: 'luma unreachable' };
-    return fail('network', `The bot cannot reach Luma right now. ${TRY_AGAIN} Please try again in a few minutes.`, { retryable: true, log: 'warn' });
+    return { kind: 'requeue', delayMs: outageRetryDelayMs(ctx.submitAttempts), reason: 'luma unreachable', outage: true };
   }
   if (err instanceof LumaConnectionError || err instanceof LumaAPIError) {
-    // The POST may have reached Luma (timeout after sending, reset, 500/502): retrying could bill a second image,
+    // The POST may have reached Luma (timeout after sending, reset, 500): retrying could bill a second image,
     // so the job ends here and the member decides.
     return fail('uncertain', `Luma did not answer properly (${err instanceof LumaAPIError ? `HTTP ${err.status}` : 'connection lost'}). ${TRY_AGAIN} Press Retry to try again.`, {
       ref: ctx.ref,
@@ -122,4 +126,54 @@ export function classifySubmitError(err: unknown, ctx: { hasUrlInputs: boolean; 
     });
   }
   return fail('internal', `Something went wrong on our side. ${TRY_AGAIN}`, { ref: ctx.ref, retryable: true, log: 'error' });
+}
+
+/** First wait after Luma went down, and the longest, ms: Luma says retry a 502 after 5–10 s. */
+const OUTAGE_RETRY_FIRST_MS = 5000;
+const OUTAGE_RETRY_MAX_MS = 30_000;
+
+/**
+ * How long a job waits before its next try while Luma is down: from 5 s, ×1.5 per try, at most 30 s, with ±20 %
+ * jitter so the jobs of an outage do not all come back in the same instant.
+ */
+export function outageRetryDelayMs(tries: number, random: () => number = Math.random): number {
+  const base = Math.min(OUTAGE_RETRY_FIRST_MS * 1.5 ** Math.max(0, tries - 1), OUTAGE_RETRY_MAX_MS);
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+const minutes = (ms: number): string => {
+  const m = Math.round(ms / 60_000);
+  return m >= 1 ? `${m} minute${m === 1 ? '' : 's'}` : `${Math.max(1, Math.round(ms / 1000))} seconds`;
+};
+
+/** Luma stayed down (502, unreachable) for the whole outage window: the job is given up. */
+export function lumaUnavailable(windowMs: number): FailureAction {
+  return fail('luma_unavailable', `Luma has been unavailable for more than ${minutes(windowMs)}, so the bot gave this request up. ${TRY_AGAIN} Press Retry once Luma is back.`, { retryable: true, log: 'warn' });
+}
+
+/** Luma accepted the job, then stopped answering its polls for the whole outage window. */
+export function lostContact(windowMs: number, ref: string): FailureAction {
+  return fail('poll_timeout', `The bot lost contact with Luma for more than ${minutes(windowMs)} while your image was being made, so it stopped waiting. ${TRY_AGAIN} Press Retry to try again.`, { ref, retryable: true, log: 'error' });
+}
+
+/** Luma accepted the job but it did not finish within the configured maximum age. */
+export function jobTooOld(maxAgeMs: number, ref: string): FailureAction {
+  return fail('job_too_old', `Luma did not finish this image within ${minutes(maxAgeMs)}, so the bot stopped waiting for it. ${TRY_AGAIN} Press Retry to try again.`, { ref, retryable: true, log: 'warn' });
+}
+
+/** Luma reported a state outside its API reference (e.g. `cancelled`): the bot cannot finish such a job. */
+export function unknownState(state: string, ref: string): FailureAction {
+  const shown = state.replace(/[^\w -]/g, '').slice(0, 40) || 'unknown';
+  return fail('unknown_state', `Luma reported this job as "${shown}", a state the bot does not know how to finish, so it stopped waiting for it. ${TRY_AGAIN} Press Retry to try again.`, { ref, retryable: true, log: 'error' });
+}
+
+/** Luma could not fetch the member's images by URL, and together they are over the inline cap. */
+export function inlineTooLarge(bytes: number | undefined, capBytes: number): FailureAction {
+  const mb = (n: number): string => `${(n / (1024 * 1024)).toFixed(1)} MB`;
+  return fail('inline_too_large', `Luma could not fetch your images from Discord, and together they are too large for the bot to send them itself (${bytes !== undefined ? `${mb(bytes)}; ` : ''}at most ${mb(capBytes)}). Use smaller images or fewer references. ${TRY_AGAIN}`, { log: 'warn' });
+}
+
+/** Luma could not fetch the member's images by URL, and neither could the bot. */
+export function inputUnreachable(): FailureAction {
+  return fail('input_unreachable', `Luma could not fetch one of your images, and the bot could not fetch it either. Please upload it again. ${TRY_AGAIN}`, { log: 'warn' });
 }

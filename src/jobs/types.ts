@@ -26,7 +26,10 @@ export const ACTIVE_STEPS: readonly JobStep[] = ['queued', 'submitting', 'pollin
 /** An image the member gave us, kept so a URL input can be re-sent as base64 when Luma cannot fetch it. */
 export interface JobInput {
   role: 'source' | 'ref';
-  /** What is sent to Luma now. */
+  /**
+   * What is sent to Luma: a URL or a generation id, never bytes. When Luma cannot fetch a URL, the base64 is built
+   * in memory for each POST from `discordUrl` and never stored (a record holding member images grew to many MB).
+   */
   input: ImageInput;
   /** Where the bytes can be fetched from again (a Discord CDN URL), if it is a Discord image. */
   discordUrl?: string;
@@ -49,7 +52,7 @@ export interface JobDisplay {
 
 export interface JobDiscord {
   applicationId: string;
-  /** Secret for 15 minutes: never logged (the logger redacts it). */
+  /** Secret for 15 minutes: never logged (the logger redacts it), and emptied in the record once it expired or the job ended. */
   interactionToken: string;
   tokenExpiresAt: number;
   interactionId: string;
@@ -95,8 +98,10 @@ export interface JobRecord {
   generationId?: string;
   /** Number of POSTs made for this job (more than one only after a certain non-arrival or a restart mid-POST). */
   submitAttempts: number;
-  /** Set once URL inputs were replaced by base64 data after Luma could not fetch them. */
+  /** Set once Luma could not fetch the URL inputs: each POST then sends them as base64, fetched again from Discord. */
   inlinedInputs?: boolean;
+  /** When Luma was first found down (502, unreachable) in the outage this job is waiting out; cleared when it answers. */
+  lumaUnavailableSince?: number;
   /** When the job may next be worked on (back-off after a 429, the next poll). */
   notBefore?: number;
   submittedAt?: number;
@@ -153,4 +158,6 @@ export interface QuotaReservation {
   reservedAt: number;
   state: 'reserved' | 'committed' | 'refunded';
   refundReason?: string;
+  /** Set when the refund gave back only the operator's spend: the member's units still count (content_moderated). */
+  unitsKept?: boolean;
 }

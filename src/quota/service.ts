@@ -33,6 +33,22 @@ const UNDO_RETRY_DELAYS_MS = [100, 500, 2000];
 /** How long a refund is remembered, so a second refund of the same job (a copy of its record) does nothing. */
 const REFUND_MARKER_TTL_MS = 30 * 86_400_000;
 
+/**
+ * Failures Luma refunds although it accepted the job (luma-api.md, "Failures"). Every other job Luma accepted is
+ * billed, however it ended for the member: a poll that lost contact, a 404, a crash after submit, a job given up.
+ */
+export const LUMA_REFUNDED_FAILURES: ReadonlySet<string> = new Set(['content_moderated', 'generation_failed', 'output_not_found']);
+
+/**
+ * Whether Luma bills the operator for a job that ended with `reason`: it accepted the job (a generation id, or a
+ * result) and does not refund that failure — or the POST may have reached Luma (`uncertain`), counted to be safe.
+ */
+export function lumaBills(job: Pick<JobRecord, 'generationId' | 'completedAt'>, reason: string): boolean {
+  if (reason === 'uncertain') return true;
+  if (job.generationId === undefined && job.completedAt === undefined) return false;
+  return !LUMA_REFUNDED_FAILURES.has(reason);
+}
+
 /** Whose settings and counters apply: a server's, or the member's own for DMs and user-installed use. */
 export type QuotaScope = { kind: 'guild'; guildId: string } | { kind: 'personal' };
 
@@ -205,16 +221,19 @@ export class QuotaService implements QuotaGate {
 
   /**
    * Gives a job's units back to the counters they were taken from — the period of the reservation, even if a
-   * new period has begun since. The operator's spend goes back too, unless Luma made the image (it is billed
-   * then, whatever happened to the delivery) or the POST may have reached Luma (`uncertain`). Idempotent: the
-   * job's state says so, and a marker in storage covers a second copy of the same job (e.g. one reloaded for Retry).
+   * new period has begun since — unless `units: false` (a failure the member caused: only the operator's spend
+   * is settled then). The operator's spend goes back only when Luma will not bill the job (see `lumaBills`).
+   * Idempotent: the job's state says so, and a marker in storage covers a second copy of the same job (e.g. one
+   * reloaded for Retry).
    */
-  async refund(job: JobRecord, reason: string): Promise<void> {
+  async refund(job: JobRecord, reason: string, opts: { units?: boolean } = {}): Promise<void> {
     const q = job.quota;
     if (!q || q.state === 'refunded') return;
+    const units = opts.units ?? true;
+    const billed = lumaBills(job, reason);
+    if (!units && billed) return; // nothing goes back
     const now = this.now();
     const marker = quotaKeys.refunded(job.id);
-    const billed = job.completedAt !== undefined || reason === 'uncertain';
     // Charges already given back by an earlier attempt that failed half-way (storage refused a write): a retry
     // must not give them back twice.
     const done = this.refundsInProgress.get(job.id) ?? new Set<string>();
@@ -222,7 +241,7 @@ export class QuotaService implements QuotaGate {
     await this.withLocks(q.charges.map((c) => c.lock), async () => {
       if (await this.deps.storage.get<boolean>(marker)) return;
       for (const c of q.charges) {
-        if (c.kind === 'spend' && billed) continue;
+        if (c.kind === 'spend' ? billed : !units) continue;
         // A counter already gone (its period long over) has nothing to give back to.
         if (c.expiresAt <= now || done.has(c.key)) continue;
         const value = (await this.deps.storage.get<number>(c.key)) ?? 0;
@@ -231,20 +250,22 @@ export class QuotaService implements QuotaGate {
         done.add(c.key);
       }
       if (q.guildId !== null && !done.has('usage')) {
-        // Back out of the day the units were taken on; the dollars stay when Luma billed the image anyway. These
+        // Back out of the day the units were taken on (unless the member keeps them); the dollars stay when Luma
+        // bills the image anyway. These
         // are statistics: a failed write is logged, and never blocks the member's refund.
         const usd = billed ? 0 : -usdToE4(q.usd);
         await this.usage
-          .add(q.guildId, utcDay(q.reservedAt), q.userId, job.request.model ?? 'uni-1', { units: -q.units, usdE4: usd, jobs: -1 }, now)
+          .add(q.guildId, utcDay(q.reservedAt), q.userId, job.request.model ?? 'uni-1', { units: units ? -q.units : 0, usdE4: usd, jobs: units ? -1 : 0 }, now)
           .catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not take a refund out of the day\'s usage figures'));
         done.add('usage');
       }
       await this.deps.storage.set(marker, true, REFUND_MARKER_TTL_MS);
-      this.log.info({ jobId: job.id, userId: q.userId, guildId: q.guildId, units: q.units, usd: billed ? 0 : q.usd, periodKey: q.periodKey, reason }, 'quota refunded');
+      this.log.info({ jobId: job.id, userId: q.userId, guildId: q.guildId, units: units ? q.units : 0, usd: billed ? 0 : q.usd, periodKey: q.periodKey, reason }, 'quota refunded');
     });
     this.refundsInProgress.delete(job.id);
     q.state = 'refunded';
     q.refundReason = reason;
+    if (!units) q.unitsKept = true;
   }
 
   /** A member's allowance, use and reset time, for /quota. */

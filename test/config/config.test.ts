@@ -83,4 +83,17 @@ describe('loadConfig', () => {
     expect(c.lumaBaseUrl).toBe('https://agents.lumalabs.ai/v1');
     expect(c.discordApplicationId).toBeUndefined();
   });
+
+  it('reads the job age limit, the outage window and the inline cap (issue 9), with their defaults', () => {
+    expect(loadConfig(valid)).toMatchObject({ jobMaxAgeMs: 1_800_000, lumaOutageWindowMs: 600_000, lumaInlineMaxBytes: 25 * 1024 * 1024 });
+    expect(loadConfig({ ...valid, JOB_MAX_AGE_MS: '60000', LUMA_OUTAGE_WINDOW_MS: '0', LUMA_INLINE_MAX_MB: '4' })).toMatchObject({
+      jobMaxAgeMs: 60_000,
+      lumaOutageWindowMs: 0,
+      lumaInlineMaxBytes: 4 * 1024 * 1024,
+    });
+    const p = problems({ ...valid, JOB_MAX_AGE_MS: '10', LUMA_OUTAGE_WINDOW_MS: 'ten', LUMA_INLINE_MAX_MB: '0' }).join('\n');
+    expect(p).toMatch(/JOB_MAX_AGE_MS must be a whole number from 1000/);
+    expect(p).toMatch(/LUMA_OUTAGE_WINDOW_MS must be a whole number/);
+    expect(p).toMatch(/LUMA_INLINE_MAX_MB must be a whole number from 1 to 500/);
+  });
 });

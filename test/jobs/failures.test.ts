@@ -1,7 +1,7 @@
 // Issue 5's refund rule, per failure class: every failure the member did not cause gives the unit back;
 // content moderation (the member's prompt or image) keeps it. The engine refunds exactly when action.refund.
 import { describe, expect, it } from 'vitest';
-import { classifyLumaFailure, classifySubmitError, type FailureAction } from '../../src/jobs/failures.js';
+import { classifyLumaFailure, classifySubmitError, outageRetryDelayMs, type FailureAction } from '../../src/jobs/failures.js';
 import { LumaConnectionError, makeAPIError } from '../../src/luma/errors.js';
 
 const refundOf = (a: FailureAction): boolean | 'requeued' | 'inlined' =>
@@ -27,7 +27,7 @@ describe('which failures give the quota unit back', () => {
     expect(refundOf(classifyLumaFailure('rate_limited', null, 'REF', 3))).toBe(true);
   });
 
-  it.each([400, 401, 402, 403, 413, 422, 500, 502])('HTTP %i on submit fails with a refund', (status) => {
+  it.each([400, 401, 402, 403, 413, 422, 500])('HTTP %i on submit fails with a refund', (status) => {
     const err = makeAPIError(status, { detail: 'x' }, {});
     expect(refundOf(classifySubmitError(err, { hasUrlInputs: false, submitAttempts: 1, ref: 'REF' }))).toBe(true);
   });
@@ -45,7 +45,26 @@ describe('which failures give the quota unit back', () => {
     const refused = new LumaConnectionError('refused', { reachedServer: false, code: 'ECONNREFUSED' });
     const reset = new LumaConnectionError('reset', { reachedServer: true, code: 'UND_ERR_SOCKET' });
     expect(refundOf(classifySubmitError(refused, ctx))).toBe('requeued');
-    expect(refundOf(classifySubmitError(refused, { ...ctx, submitAttempts: 5 }))).toBe(true);
     expect(refundOf(classifySubmitError(reset, ctx))).toBe(true);
+  });
+
+  // Issue 9, item 14: a short outage loses nothing. The engine keeps such jobs for LUMA_OUTAGE_WINDOW_MS.
+  it.each([
+    ['a 502 (upstream down)', makeAPIError(502, { detail: 'Bad Gateway' }, {})],
+    ['a 503 without URL inputs', makeAPIError(503, { detail: 'down' }, {})],
+    ['a refused connection', new LumaConnectionError('refused', { reachedServer: false, code: 'ECONNREFUSED' })],
+  ])('keeps a job through %s however many tries it took, as an outage', (_what, err) => {
+    for (const submitAttempts of [1, 5, 50]) {
+      const a = classifySubmitError(err, { hasUrlInputs: false, submitAttempts, ref: 'REF' });
+      expect(a.kind === 'requeue' && a.outage).toBe(true);
+    }
+  });
+
+  it('spaces outage retries from 5 s, growing to at most 30 s, with jitter', () => {
+    expect(outageRetryDelayMs(1, () => 0.5)).toBe(5000);
+    expect(outageRetryDelayMs(1, () => 0)).toBe(4000);
+    expect(outageRetryDelayMs(1, () => 1)).toBe(6000);
+    expect(outageRetryDelayMs(2, () => 0.5)).toBe(7500);
+    expect(outageRetryDelayMs(40, () => 0.5)).toBe(30_000);
   });
 });

@@ -338,6 +338,41 @@ describe.each(BACKENDS)('quotas on $name', ({ kind }) => {
     expect((await quota.status({ ...m, userInstalled: false })).used).toBe(0);
   });
 
+  it('keeps the spend of every job Luma accepted unless Luma refunds its failure (issue 9, item 11)', async () => {
+    const { reserve, member, quota, used } = setup({ quotaDefaultLimit: 100, spendCapUsdPerDay: 10 }, '2099-02-02T08:00:00Z');
+    const m = member();
+    const spent = async () => (await quota.spendToday()).usd;
+    // Accepted by Luma, then lost (poll_timeout, not_found, a crash after submit, gave up on its age): Luma bills it.
+    for (const reason of ['poll_timeout', 'not_found', 'internal', 'job_too_old', 'unknown_state', 'luma_unavailable']) {
+      const job = await reserve(m);
+      job.generationId = `gen_${reason}`;
+      const before = await spent();
+      await quota.refund(job, reason);
+      expect(await spent(), reason).toBeCloseTo(before, 10);
+    }
+    expect(await used(m)).toBe(0);
+    // Luma refunds these three itself: the operator's spend goes back too.
+    for (const reason of ['generation_failed', 'output_not_found']) {
+      const job = await reserve(m);
+      job.generationId = `gen_${reason}`;
+      const before = await spent();
+      await quota.refund(job, reason);
+      expect(await spent(), reason).toBeCloseTo(before - 0.0404, 10);
+    }
+    // Moderated: the member's unit counts (their prompt caused it), the operator is not billed.
+    const moderated = await reserve(m);
+    moderated.generationId = 'gen_moderated';
+    const before = await spent();
+    await quota.refund(moderated, 'content_moderated', { units: false });
+    expect(await spent()).toBeCloseTo(before - 0.0404, 10);
+    expect(await used(m)).toBe(1);
+    // Refused before Luma took it (no generation): nothing billed, all of it back.
+    const refused = await reserve(m);
+    await quota.refund(refused, 'luma_unavailable');
+    expect(await spent()).toBeCloseTo(before - 0.0404, 10);
+    expect(await used(m)).toBe(1);
+  });
+
   it('lets exactly 3 of 20 simultaneous requests through at a limit of 3', async () => {
     const { quota, member, jobFor, used } = setup({ quotaDefaultLimit: 3 });
     const m = member();

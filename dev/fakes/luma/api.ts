@@ -65,7 +65,7 @@ export interface FakeGeneration {
   /** The validated request body. */
   request: GenerationRequest;
   createdAt: number;
-  /** State now. */
+  /** State now (a planned `endState` outside the reference shows here as it is). */
   state: GenerationState;
   failureCode?: FailureCode;
   failureReason?: string;
@@ -86,6 +86,11 @@ export interface GenerationPlan {
   hold?: boolean;
   /** Output bytes for this generation (overrides outputImage). */
   output?: Buffer;
+  /**
+   * End in this state instead of completed/failed: a state outside the API reference (e.g. 'cancelled'), as a
+   * newer Luma might report. It has no output and no longer counts as active.
+   */
+  endState?: string;
 }
 
 export type FaultResponse =
@@ -129,6 +134,12 @@ export interface FakeLuma {
   setRateLimit(limits: RateLimits | undefined): void;
   /** While down, POSTs with any url input answer 503. */
   setUrlIngestionDown(down: boolean): void;
+  /**
+   * An outage of the API: while set, every request under /v1 (POST and GET) answers this status (e.g. 502, "upstream
+   * down") with a `{ detail }` body, creating nothing; generations already accepted go on. Output files still serve.
+   * undefined ends it.
+   */
+  setOutage(status: number | undefined): void;
   /** Generations queued or processing now. */
   activeCount(): number;
   /** Closes the server and destroys open sockets (so hung requests end). */

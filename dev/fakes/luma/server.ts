@@ -52,6 +52,7 @@ interface GenRecord {
   releasedAt: number | undefined;
   failWith: FailureCode | undefined;
   failureReason: string | undefined;
+  endState: string | undefined;
   output: Buffer | undefined;
   inputs: FakeInput[];
 }
@@ -110,6 +111,7 @@ export async function startFakeLuma(options: FakeLumaOptions = {}): Promise<Fake
   const postTimes: number[] = [];
   let rateLimit: RateLimits | undefined = options.rateLimit;
   let urlIngestionDown = false;
+  let outageStatus: number | undefined;
   // Output URLs are signed with the current epoch; bumping it invalidates every URL minted before.
   const signingKey = randomBytes(32);
   let urlEpoch = 0;
@@ -129,6 +131,7 @@ export async function startFakeLuma(options: FakeLumaOptions = {}): Promise<Fake
   const stateOf = (rec: GenRecord, at = now()): GenerationState => {
     if (at < queuedUntil(rec)) return 'queued';
     if (at < finishAt(rec)) return 'processing';
+    if (rec.endState !== undefined) return rec.endState as GenerationState;
     return rec.failWith ? 'failed' : 'completed';
   };
 
@@ -360,6 +363,7 @@ export async function startFakeLuma(options: FakeLumaOptions = {}): Promise<Fake
       releasedAt: undefined,
       failWith: plan.failWith ?? (animated ? 'unsupported_format' : undefined),
       failureReason: plan.failureReason ?? (animated && !plan.failWith ? `${animated.field}: animated GIFs are not supported` : undefined),
+      endState: plan.endState,
       output: plan.output,
       inputs,
     };
@@ -456,7 +460,8 @@ export async function startFakeLuma(options: FakeLumaOptions = {}): Promise<Fake
     };
     requests.push(record);
 
-    const fault = takeFault(method, target.pathname);
+    const outage = outageStatus !== undefined && target.pathname.startsWith('/v1/') ? { status: outageStatus } : undefined;
+    const fault = outage ?? takeFault(method, target.pathname);
     if (fault) {
       record.fault = fault;
       if ('reset' in fault) {
@@ -569,6 +574,9 @@ export async function startFakeLuma(options: FakeLumaOptions = {}): Promise<Fake
     },
     setUrlIngestionDown: (down) => {
       urlIngestionDown = down;
+    },
+    setOutage: (status) => {
+      outageStatus = status;
     },
     activeCount,
     close: async () => {

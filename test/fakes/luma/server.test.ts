@@ -362,3 +362,35 @@ describe('fake Luma: url inputs', () => {
     expect(host.hits).toEqual(['/page']);
   });
 });
+
+describe('fake Luma: outages and states outside the reference', () => {
+  it('answers 502 to every API request during an outage, creating nothing, while accepted generations go on', async () => {
+    const { fake, clock } = await start();
+    const before = await post(fake, { prompt: 'p' });
+    const id = String(before.json.id);
+    fake.setOutage(502);
+    const refused = await post(fake, { prompt: 'q' });
+    expect(refused.status).toBe(502);
+    expect(refused.json).toEqual({ detail: 'Bad Gateway' });
+    expect((await call(fake, 'GET', `/v1/generations/${id}`)).status).toBe(502);
+    expect(fake.generations()).toHaveLength(1);
+    clock.t += 5000;
+    fake.setOutage(undefined);
+    const after = await call(fake, 'GET', `/v1/generations/${id}`);
+    expect(after.json.state).toBe('completed');
+    const url = (after.json.output as { url: string }[])[0]!.url;
+    fake.setOutage(502);
+    expect((await fetch(url)).status).toBe(200); // output files are not the API
+  });
+
+  it('ends a planned generation in a state outside the API reference, with no output, no longer active', async () => {
+    const { fake, clock } = await start();
+    fake.planNext({ endState: 'cancelled' });
+    const id = String((await post(fake, { prompt: 'p' })).json.id);
+    expect(fake.activeCount()).toBe(1);
+    clock.t += 5000;
+    const got = await call(fake, 'GET', `/v1/generations/${id}`);
+    expect(got.json).toMatchObject({ state: 'cancelled', output: null, failure_code: null });
+    expect(fake.activeCount()).toBe(0);
+  });
+});
