@@ -27,12 +27,19 @@ export interface EntryProcess {
 }
 
 /** Starts `entry` (relative to the repository root); `onLog` gets every JSON log line it writes. */
+/** Children still running: killed if this process exits without stopping them (a crash, process.exit). */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export function startEntry(entry: string, opts: { env: Record<string, string>; cwd: string; onLog?: (line: BotLogLine) => void }): EntryProcess {
   const child = spawn(process.execPath, ['--import', TSX_LOADER, join(ROOT, entry)], {
     cwd: opts.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? opts.cwd, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
   let stray = '';
   if (child.stdout) {
     createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
@@ -48,7 +55,10 @@ export function startEntry(entry: string, opts: { env: Record<string, string>; c
     stray += chunk;
   });
   const exited = new Promise<number | string>((done) => {
-    child.once('exit', (code, signal) => done(code ?? signal ?? 'unknown'));
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      done(code ?? signal ?? 'unknown');
+    });
   });
   return {
     child,

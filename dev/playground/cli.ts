@@ -47,27 +47,34 @@ async function start() {
   }
 }
 
-console.log(lumaApiKey ? 'Playground: fake Discord + the REAL Luma API (LUMA_AGENTS_API_KEY is set; images cost credits)' : 'Playground: fake Discord + fake Luma (no accounts, nothing leaves this machine)');
-const playground = await start().catch((err: unknown) => {
-  console.error(`The playground could not start: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
-console.log(`\n  Open ${playground.url}\n`);
-if (values.data !== undefined) console.log(`  State is kept in ${playground.dataDir}`);
-console.log('  Ctrl-C stops the bot, the fakes and the page.');
-
+// Ctrl-C may come while the bot is still starting: stop as soon as there is something to stop.
 let stopping = false;
+const started: { playground?: Awaited<ReturnType<typeof start>> } = {};
 const stop = (): void => {
+  if (stopping && !started.playground) return;
   if (stopping) process.exit(130);
   stopping = true;
   console.log('\n  stopping…');
-  void playground.close().then(
+  if (started.playground) void shutdown(started.playground);
+};
+const shutdown = (running: Awaited<ReturnType<typeof start>>): Promise<never> =>
+  running.close().then(
     () => process.exit(0),
     (err: unknown) => {
       console.error(err);
       process.exit(1);
     },
   );
-};
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
+
+console.log(lumaApiKey ? 'Playground: fake Discord + the REAL Luma API (LUMA_AGENTS_API_KEY is set; images cost credits)' : 'Playground: fake Discord + fake Luma (no accounts, nothing leaves this machine)');
+const playground = await start().catch((err: unknown) => {
+  console.error(`The playground could not start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
+started.playground = playground;
+if (stopping) await shutdown(playground);
+console.log(`\n  Open ${playground.url}\n`);
+if (values.data !== undefined) console.log(`  State is kept in ${playground.dataDir}`);
+console.log('  Ctrl-C stops the bot, the fakes and the page.');

@@ -115,6 +115,8 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
   const ownDir = opts.dataDir === undefined;
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'luma-playground-'));
   mkdirSync(dataDir, { recursive: true });
+  // The bot's working directory: empty, so no `.env` (of a real deployment, or in --data) is ever read.
+  const workDir = mkdtempSync(join(tmpdir(), 'luma-playground-cwd-'));
 
   const discord = await startFakeDiscord({
     applicationName: 'Luma Bot',
@@ -183,18 +185,19 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
     }
     await discord.close();
     await luma?.close();
+    rmSync(workDir, { recursive: true, force: true });
     if (ownDir) rmSync(dataDir, { recursive: true, force: true });
   };
 
   try {
     // Register the commands with the real deploy script, as an operator does after install.
     log('registering commands (npm run deploy-commands)…');
-    const deploy = startEntry('src/deploy-commands.ts', { env, cwd: dataDir });
+    const deploy = startEntry('src/deploy-commands.ts', { env, cwd: workDir });
     const deployed = await deploy.exited;
     if (deployed !== 0) throw new Error(`deploy-commands failed (${deployed}):\n${deploy.stray()}`);
 
     log(`starting the bot against the fake Discord and ${luma ? 'the fake Luma' : 'the REAL Luma API'}…`);
-    const started = startEntry('src/index.ts', { env, cwd: dataDir, onLog });
+    const started = startEntry('src/index.ts', { env, cwd: workDir, onLog });
     live.bot = started;
     await new Promise<void>((ready, fail) => {
       const timer = setTimeout(() => fail(new Error(`the bot did not become ready within 60 s\n${started.stray()}`)), 60_000);

@@ -195,6 +195,9 @@ function switchPlace(place) {
   $('label[for="composer-input"]').textContent = label;
   $('#composer-input').placeholder = `${label} — type / for commands`;
   document.title = `${dm ? '@' + state.bot.name : '#general'} · Playground — Luma bot`;
+  $('#channel-topic').textContent = dm
+    ? 'Your DMs with the bot: commands work here too, and results land here when the bot cannot post in the channel.'
+    : 'Try the bot: type / for its commands, or right-click an image for Apps → Edit image.';
   renderMessages(true);
 }
 
@@ -233,10 +236,21 @@ function visible(m) {
   return !m.visibleTo || m.visibleTo === person().id;
 }
 
+let drawn = new Map();
+
 function renderMessages(scroll = true) {
   const list = $('#messages');
   const shown = [...state.messages.values()].filter(visible);
-  const nodes = shown.map(renderMessage);
+  // Unchanged messages keep their nodes (and loaded images); changed ones are drawn again.
+  const next = new Map();
+  const nodes = shown.map((m) => {
+    const key = `${state.me}|${JSON.stringify(m)}`;
+    const cached = drawn.get(m.id);
+    const node = cached?.key === key ? cached.node : renderMessage(m);
+    next.set(m.id, { key, node });
+    return node;
+  });
+  drawn = next;
   if (nodes.length === 0) {
     const dm = state.place === 'dm';
     nodes.push(
@@ -418,11 +432,11 @@ function jumpTarget(url) {
 /** The subset of Discord markdown the bot uses: **bold**, *italic*, `code`, mentions, links. */
 function markdown(text) {
   const out = [];
-  const pattern = /\*\*(.+?)\*\*|\*(.+?)\*|`([^`]+)`|<@!?(\d+)>|<#(\d+)>|<@&(\d+)>|\[([^\]]+)\]\((https?:\/\/[^)\s]+)\)|(https?:\/\/[^\s<]+)/g;
+  const pattern = /\*\*(.+?)\*\*|\*(.+?)\*|`([^`]+)`|<@!?(\d+)>|<#(\d+)>|<@&(\d+)>|\[([^\]]+)\]\((https?:\/\/[^)\s]+)\)|(https?:\/\/[^\s<]+)|<t:(-?\d+)(?::([tTdDfFR]))?>/g;
   let last = 0;
   for (const match of text.matchAll(pattern)) {
     if (match.index > last) out.push(text.slice(last, match.index));
-    const [, bold, italic, code, user, channel, role, linkText, linkUrl, bare] = match;
+    const [, bold, italic, code, user, channel, role, linkText, linkUrl, bare, seconds, style] = match;
     if (bold !== undefined) out.push(el('strong', {}, ...markdown(bold)));
     else if (italic !== undefined) out.push(el('em', {}, ...markdown(italic)));
     else if (code !== undefined) out.push(el('code', { text: code }));
@@ -431,10 +445,32 @@ function markdown(text) {
     else if (role !== undefined) out.push(el('span', { class: 'mention', text: `@${state.roles.find((r) => r.id === role)?.name ?? 'role'}` }));
     else if (linkUrl !== undefined) out.push(link(linkText, linkUrl));
     else if (bare !== undefined) out.push(link(/discord\.com\/channels\//.test(bare) ? 'jump to message' : bare, bare));
+    else if (seconds !== undefined) out.push(timestamp(Number(seconds) * 1000, style ?? 'f'));
     last = match.index + match[0].length;
   }
   if (last < text.length) out.push(text.slice(last));
   return out;
+}
+
+/** Discord's <t:seconds:style> markup, shown in the reader's locale and time zone. */
+function timestamp(ms, style) {
+  const date = new Date(ms);
+  const formats = {
+    t: { timeStyle: 'short' },
+    T: { timeStyle: 'medium' },
+    d: { dateStyle: 'short' },
+    D: { dateStyle: 'long' },
+    f: { dateStyle: 'long', timeStyle: 'short' },
+    F: { dateStyle: 'full', timeStyle: 'short' },
+  };
+  let text;
+  if (style === 'R') {
+    const diff = (ms - Date.now()) / 1000;
+    const units = [['year', 31536000], ['month', 2592000], ['day', 86400], ['hour', 3600], ['minute', 60], ['second', 1]];
+    const [unit, size] = units.find(([, n]) => Math.abs(diff) >= n) ?? ['second', 1];
+    text = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' }).format(Math.round(diff / size), unit);
+  } else text = new Intl.DateTimeFormat(undefined, formats[style] ?? formats.f).format(date);
+  return el('time', { class: 'stamp', datetime: date.toISOString(), title: date.toString(), text });
 }
 
 function link(text, url) {
@@ -666,6 +702,10 @@ function suggestions(text) {
     return null;
   }
   const word = /(?:^|\s)([\w-]*)$/.exec(text)?.[1] ?? '';
+  // While a value is being typed, only a word that starts an option's name brings the list back (the hint line
+  // names what is left), so writing a prompt is not covered by suggestions at every space.
+  const typingValue = Boolean(last && last.raw.trim() !== '');
+  if (typingValue && word === '') return null;
   const free = defs.filter((o) => !used.has(o.name) && o.name.startsWith(word));
   if (free.length === 0) return null;
   const base = text.slice(0, text.length - word.length);
@@ -673,8 +713,7 @@ function suggestions(text) {
   const items = free
     .sort((a, b) => Number(b.required === true) - Number(a.required === true))
     .map((o) => ({ label: o.name, desc: o.description, required: o.required === true, apply: () => (o.type === OPTION_TYPES.ATTACHMENT ? pickFileFor(o, `${base}${spacer}${o.name}:`) : setDraft(`${base}${spacer}${o.name}: `)) }));
-  // While a value is being typed, suggestions stay unselected so Enter still sends (arrow keys pick one).
-  const typingValue = Boolean(last && last.raw.trim() !== '' && !/\s$/.test(text));
+  // Mid-value, suggestions stay unselected so Enter still sends (arrow keys or Tab pick one).
   return { title: 'Options', items, highlight: !typingValue && word !== '' };
 }
 
@@ -809,7 +848,7 @@ function hint(text, error = false) {
   node.textContent = [
     current ? `${current.name}: ${current.description}` : draft.command.description,
     missing.length ? `required: ${missing.join(', ')}` : 'Enter sends',
-    optional ? `${optional} more option${optional === 1 ? '' : 's'} — type a name or press ↑/↓` : '',
+    optional ? `${optional} more option${optional === 1 ? '' : 's'}: type a name, e.g. ${defs.find((o) => !o.required && !used.has(o.name))?.name}` : '',
   ]
     .filter(Boolean)
     .join(' · ');
