@@ -112,4 +112,45 @@ describe('npm run playground', () => {
     expect(failures).toEqual([]);
     await page.close();
   });
+
+  it('switches between a member and a server admin, shows the quota refusal, and stages a Luma failure', async () => {
+    const page = await browser.newPage();
+    await page.goto(playground.url);
+    await expect.poll(() => page.locator('#connection').textContent()).toBe('live');
+    const box = page.locator('#composer-input');
+    const send = async (text: string) => {
+      await box.fill(text);
+      await box.press('Escape');
+      await box.press('Enter');
+    };
+
+    // The member is not offered /quota-admin (default_member_permissions: Manage Server); the admin is.
+    await box.fill('/quota');
+    await page.getByRole('option', { name: /\/quota\b/ }).first().waitFor();
+    expect(await page.getByRole('option', { name: /quota-admin/ }).count()).toBe(0);
+    await page.getByLabel(/Sam/).check();
+    await box.fill('/quota');
+    await page.getByRole('option', { name: /quota-admin/ }).waitFor();
+
+    await send('/quota-admin set-user user: @Alex limit: 0');
+    const adminReply = page.locator('.message.ephemeral', { hasText: /Alex.*now gets 0 units/ });
+    await adminReply.waitFor({ timeout: 20_000 });
+
+    // Private replies belong to whoever asked: Alex does not see Sam's, and gets his own refusal.
+    await page.getByLabel(/Alex/).check();
+    await expect.poll(() => adminReply.count()).toBe(0);
+    await send('/imagine prompt: a cake I may not have');
+    await page.locator('.message.ephemeral', { hasText: /limit is 0 units/ }).waitFor({ timeout: 20_000 });
+
+    // Chaos: the next generation is blocked by Luma's safety filter; the bot says so, and the switch disarms.
+    await page.getByLabel(/Sam/).check();
+    await page.getByRole('button', { name: /Moderation failure/ }).click();
+    await expect.poll(() => page.locator('[data-armed="moderation"]').textContent()).toBe('armed ×1');
+    await send('/imagine prompt: a storm the filter dislikes');
+    const failure = page.locator('.message', { has: page.locator('.embed-title', { hasText: 'The image could not be made' }) });
+    await failure.waitFor({ timeout: 30_000 });
+    expect(await failure.locator('.embed-description').textContent()).toContain('safety filter');
+    await expect.poll(() => page.locator('[data-armed="moderation"]').textContent()).toBe('');
+    await page.close();
+  });
 });

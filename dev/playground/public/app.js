@@ -226,7 +226,7 @@ function setTheme(choice) {
   } catch {
     // not saved: fine
   }
-  for (const b of document.querySelectorAll('[data-theme-choice]')) b.setAttribute('aria-checked', String(b.dataset.themeChoice === choice));
+  for (const b of document.querySelectorAll('[data-theme-choice]')) b.setAttribute('aria-pressed', String(b.dataset.themeChoice === choice));
 }
 
 // ── Messages ────────────────────────────────────────────────────────────────────────────────────────
