@@ -466,6 +466,9 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    // Only this page may act: another site open in the same browser (or one rebinding its DNS name to 127.0.0.1)
+    // must not start generations — with a real Luma key they cost money.
+    if (!sameSite(req)) return sendJson(res, 403, { error: 'requests to the playground must come from its own page' });
     if (req.method === 'POST' && url.pathname === '/api/upload') {
       const data = await readBody(req, MAX_UPLOAD_BYTES);
       const filename = (url.searchParams.get('filename') ?? 'upload').slice(0, 200) || 'upload';
@@ -499,7 +502,7 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
     });
   });
   live.web = server;
-  live.wss = new WebSocketServer({ server, path: '/ws' });
+  live.wss = new WebSocketServer({ server, path: '/ws', verifyClient: ({ req }: { req: IncomingMessage }) => sameSite(req) });
   live.wss.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -530,6 +533,15 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
       await cleanup();
     },
   };
+}
+
+/** The Host is this loopback server, and a browser's Origin (when sent) is the page itself. */
+function sameSite(req: IncomingMessage): boolean {
+  const port = (req.socket.localPort ?? 0).toString();
+  const hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+  if (!hosts.has(req.headers.host ?? '')) return false;
+  const origin = req.headers.origin;
+  return origin === undefined || hosts.has(origin.replace(/^http:\/\//, ''));
 }
 
 const TYPES: Record<string, string> = {

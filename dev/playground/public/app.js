@@ -333,7 +333,7 @@ function renderMessage(m) {
     );
   }
   li.append(body);
-  if (hasImage(m)) {
+  if (!loading) {
     li.append(
       el('button', {
         type: 'button',
@@ -362,9 +362,6 @@ function summary(m) {
   return [m.content, embed?.title, embed?.description].filter(Boolean).join(' — ').slice(0, 160) || (m.attachments.length ? 'an image' : '');
 }
 
-function hasImage(m) {
-  return m.attachments.some((a) => (a.content_type ?? '').startsWith('image/')) || m.embeds.some((e) => e.image?.url || e.thumbnail?.url);
-}
 
 function renderEmbed(e) {
   const box = el('article', { class: 'embed' });
