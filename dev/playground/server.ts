@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageFlags, PermissionFlagsBits, type APIAttachment, type APIMessage } from 'discord-api-types/v10';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { startFakeDiscord, type CommandOptionInput, type FakeDiscord } from '../fakes/discord/server.js';
+import { sanitizeFilename } from '../fakes/discord/messages.js';
 import type { FakeLuma } from '../fakes/luma/api.js';
 import { startFakeLuma } from '../fakes/luma/server.js';
 import { playgroundArt } from './art.js';
@@ -471,7 +472,8 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
     if (!sameSite(req)) return sendJson(res, 403, { error: 'requests to the playground must come from its own page' });
     if (req.method === 'POST' && url.pathname === '/api/upload') {
       const data = await readBody(req, MAX_UPLOAD_BYTES);
-      const filename = (url.searchParams.get('filename') ?? 'upload').slice(0, 200) || 'upload';
+      // Discord's clean-up of upload names (no paths, odd characters become underscores).
+      const filename = sanitizeFilename((url.searchParams.get('filename') ?? 'upload').slice(0, 200));
       const contentType = req.headers['content-type'] ?? 'application/octet-stream';
       const attachment = discord.addAttachment({ filename, contentType, data, channelId: CHANNEL_ID });
       uploads.set(attachment.id, attachment);
