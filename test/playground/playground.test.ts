@@ -113,7 +113,7 @@ describe('npm run playground', () => {
     await page.close();
   });
 
-  it('switches between a member and a server admin, shows the quota refusal, and stages a Luma failure', async () => {
+  it('switches between a member and a server admin, shows the quota refusal, and stages failures', async () => {
     const page = await browser.newPage();
     await page.goto(playground.url);
     await expect.poll(() => page.locator('#connection').textContent()).toBe('live');
@@ -151,6 +151,13 @@ describe('npm run playground', () => {
     await failure.waitFor({ timeout: 30_000 });
     expect(await failure.locator('.embed-description').textContent()).toContain('safety filter');
     await expect.poll(() => page.locator('[data-armed="moderation"]').textContent()).toBe('');
+
+    // Chaos: the interaction token dies once the bot has deferred; the result comes as a channel post mentioning Sam.
+    await page.getByRole('button', { name: /Expired token/ }).click();
+    await send('/imagine prompt: a kite over the harbour');
+    const posted = page.locator('.message', { hasText: '@Sam, your image is ready.' }).filter({ has: page.locator('.embed-description', { hasText: 'a kite over the harbour' }) });
+    await posted.waitFor({ timeout: 30_000 });
+    expect(await posted.locator('.reply-line').count()).toBe(0); // a post of the bot's own, not an interaction reply
     await page.close();
   });
 });
