@@ -106,6 +106,7 @@ describe('npm run playground', () => {
     await expect.poll(() => edited.first().locator('.embed-description').textContent()).toContain('make it snow');
     await expect.poll(() => loadedWidth(edited.first().locator('.embed img'))).toBeGreaterThan(0);
 
+    await edited.first().scrollIntoViewIfNeeded();
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'playground.png') });
     expect(external).toEqual([]);
