@@ -130,6 +130,7 @@ export class FakeDiscord {
   readonly #server: Server;
   readonly #rest: FakeRest;
   readonly #sessionWaitMs: number;
+  readonly #changeListeners = new Set<() => void>();
   #closed = false;
 
   /** Use startFakeDiscord(); the constructor expects a listening server. */
@@ -163,6 +164,7 @@ export class FakeDiscord {
     };
     this.gateway = new FakeGateway(server, gatewayOptions);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      res.once('close', () => this.#notifyChange());
       this.#onRequest(req, res).catch((error: unknown) => {
         if (!res.headersSent) {
           res.writeHead(500, { 'content-type': 'application/json' });
@@ -373,6 +375,19 @@ export class FakeDiscord {
       `fake Discord: timed out after ${timeoutMs} ms waiting for ${description}${cause}\n` +
         `recent requests:\n${recent || '  (none)'}`,
     );
+  }
+
+  /**
+   * Calls `listener` after every answered HTTP request (REST or CDN); returns the function that unsubscribes.
+   * Tools that mirror the fake's messages (the playground) redraw on it instead of polling.
+   */
+  onChange(listener: () => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
+  }
+
+  #notifyChange(): void {
+    for (const listener of this.#changeListeners) listener();
   }
 
   // ── Faults ────────────────────────────────────────────────────────────────────────────────────────
