@@ -1,4 +1,5 @@
 import type { Command, ComponentHandler } from '../src/discord/command.js';
+import { botStatus } from './bot-status.js';
 import { edit } from './edit.js';
 import { editImage, editImageModal } from './edit-image.js';
 import { imagine } from './imagine.js';
@@ -7,7 +8,7 @@ import { quotaAdmin } from './quota-admin.js';
 import { resultActions } from './result-actions.js';
 
 /** Every command, in one typed list: the interaction router and deploy-commands both read it. */
-export const commands: readonly Command[] = [imagine, edit, editImage, quota, quotaAdmin];
+export const commands: readonly Command[] = [imagine, edit, editImage, quota, quotaAdmin, botStatus];
 
 /** Every button/modal handler, routed by custom_id prefix. */
 export const components: readonly ComponentHandler[] = [...resultActions, editImageModal];

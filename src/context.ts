@@ -4,6 +4,7 @@ import type { DiscordResponder } from './discord/responder.js';
 import type { JobEngine } from './jobs/engine.js';
 import type { JobStore } from './jobs/store.js';
 import type { Logger } from './logger.js';
+import type { OperatorStatus } from './ops/status.js';
 import type { LumaClient } from './luma/client.js';
 import type { QuotaService } from './quota/service.js';
 import type { Storage } from './storage.js';
@@ -20,4 +21,6 @@ export interface BotContext {
   readonly jobs: JobStore;
   readonly discord: DiscordResponder;
   readonly quota: QuotaService;
+  /** The operator's figures (/bot-status): spend, queue, Luma limits, recent failures. */
+  readonly ops: { status(): Promise<OperatorStatus> };
 }

@@ -1,15 +1,19 @@
-import { Client, Events, GatewayIntentBits, type Interaction } from 'discord.js';
+import { Client, Events, GatewayIntentBits, RESTEvents, Status, type Interaction } from 'discord.js';
 import { Agent } from 'undici';
 import { commands, components } from '../commands/index.js';
 import type { Config } from './config.js';
 import type { BotContext } from './context.js';
 import { DiscordResponder, UNLIMITED } from './discord/responder.js';
 import { createInteractionHandler } from './discord/router.js';
+import { startHealthServer, type HealthServer } from './http/health-server.js';
 import { JobEngine } from './jobs/engine.js';
 import { JobStore } from './jobs/store.js';
 import { createLogger, type Logger } from './logger.js';
 import { LumaClient } from './luma/client.js';
 import { AuthenticationError, LumaConnectionError, NotFoundError, PermissionDeniedError } from './luma/errors.js';
+import { checkHealth, type GatewayState } from './ops/health.js';
+import { BotMetrics, type OpsSources } from './ops/metrics.js';
+import { readOperatorStatus, statusLogFields } from './ops/status.js';
 import { QuotaService } from './quota/service.js';
 import { createStorage } from './storage.js';
 
@@ -21,6 +25,8 @@ export class StartupError extends Error {
 export interface RunningBot {
   readonly client: Client;
   readonly ctx: BotContext;
+  /** The /healthz and /metrics server, when HTTP_PORT is set. */
+  readonly healthServer: HealthServer | undefined;
   /** Stops taking work, lets running steps finish and be saved, closes connections. */
   stop(): Promise<void>;
 }
@@ -29,13 +35,23 @@ export interface StartOptions {
   logger?: Logger;
 }
 
+/** How often the operator's figures are written to the log (the same as /bot-status shows). */
+const STATUS_LOG_INTERVAL_MS = 3_600_000;
+
 /** The composition root: builds every piece once and wires them together. Tests call this same function. */
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<RunningBot> {
   const logger = opts.logger ?? createLogger(config);
   const storage = await createStorage(config.storageUrl, logger);
   // One connection pool for every outgoing HTTP call of ours (Luma API, result and input downloads).
   const http = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
-  const luma = new LumaClient({ apiKey: config.lumaApiKey, baseURL: config.lumaBaseUrl, dispatcher: http, logger: logger.child({ component: 'luma' }) });
+  const metrics = new BotMetrics();
+  const luma = new LumaClient({
+    apiKey: config.lumaApiKey,
+    baseURL: config.lumaBaseUrl,
+    dispatcher: http,
+    logger: logger.child({ component: 'luma' }),
+    onAttemptError: (method, err) => metrics.lumaAttemptFailed(method, err),
+  });
   try {
     await checkLumaKey(luma, logger);
   } catch (err) {
@@ -50,9 +66,15 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const shardKey = String(client.shard?.ids[0] ?? 0);
   const jobs = new JobStore(storage, shardKey);
   const discord = new DiscordResponder(config.discordApiUrl, config.discordToken);
-  const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }) });
-  const engine = new JobEngine({ config, luma, http, store: jobs, discord, logger, quota });
-  const ctx: BotContext = { config, logger, storage, luma, http, engine, jobs, discord, quota };
+  const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }), onRefusal: (code) => metrics.quotaRefused(code) });
+  const engine = new JobEngine({ config, luma, http, store: jobs, discord, logger, quota, events: metrics });
+  const sources: OpsSources = { jobs: engine, spend: quota, gateway: () => gatewayState(client) };
+  metrics.observe(sources);
+  for (const rest of [client.rest, ...discord.restClients]) {
+    rest.on(RESTEvents.Response, (request, response) => metrics.discordResponse(response.status, request.path));
+  }
+  const ops = { status: () => readOperatorStatus(sources, metrics, { storage: storage.kind, shard: shardKey }) };
+  const ctx: BotContext = { config, logger, storage, luma, http, engine, jobs, discord, quota, ops };
 
   const handle = createInteractionHandler(ctx, commands, components);
   let accepting = true;
@@ -83,11 +105,29 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   logger.info({ user: client.user?.tag, applicationId, guilds: client.guilds.cache.size, storage: storage.kind, shard: shardKey }, 'bot ready');
   await engine.start();
 
+  const healthServer = config.httpPort === undefined ? undefined : await startHealthServer({
+    host: config.httpHost,
+    // One port per process: under start:shards, shard N listens on HTTP_PORT + N.
+    port: config.httpPort === 0 ? 0 : config.httpPort + Number(shardKey),
+    health: () => checkHealth({ gateway: () => gatewayState(client), storage, stopping: () => !accepting }),
+    metrics: () => metrics.render(),
+    logger,
+  });
+  const statusTimer = setInterval(() => {
+    ops.status().then(
+      (s) => logger.info(statusLogFields(s), 'operator status'),
+      (err: unknown) => logger.warn({ err }, 'could not read the operator status'),
+    );
+  }, STATUS_LOG_INTERVAL_MS).unref();
+
   return {
     client,
     ctx,
+    healthServer,
     async stop() {
       accepting = false;
+      clearInterval(statusTimer);
+      await healthServer?.close();
       await engine.stop();
       await client.destroy();
       await storage.close();
@@ -95,6 +135,15 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       logger.info('bot stopped');
     },
   };
+}
+
+/** Connected when every shard of this process has a live, identified gateway session. */
+function gatewayState(client: Client): GatewayState {
+  if (!client.isReady()) return { connected: false, reason: 'not logged in yet, or logged out' };
+  const down = client.ws.shards.filter((shard) => shard.status !== Status.Ready);
+  if (client.ws.shards.size === 0) return { connected: false, reason: 'no gateway shard' };
+  if (down.size > 0) return { connected: false, reason: down.map((shard) => `shard ${shard.id} is ${Status[shard.status]?.toLowerCase() ?? shard.status}`).join(', ') };
+  return { connected: true };
 }
 
 /**

@@ -21,6 +21,8 @@ export interface QuotaServiceDeps {
   config: QuotaConfig;
   /** The clock, ms since the epoch. Default Date.now. */
   now?: () => number;
+  /** Told of every refusal by its code (`quota_exceeded`, `quota_spend_cap`, …), for metrics. Must not throw. */
+  onRefusal?: (code: string) => void;
 }
 
 /** Counters outlive their period by this much, so a late refund still finds its counter; then storage drops them. */
@@ -167,6 +169,9 @@ export class QuotaService implements QuotaGate {
       }
       // Every check passed: count the request everywhere at once, still under every lock.
       await Promise.all(charges.map((c, i) => this.deps.storage.set(c.key, (current[i] ?? 0) + c.amount, Math.max(1000, c.expiresAt - now))));
+    }).catch((err: unknown) => {
+      if (err instanceof UserFacingError && err.options.code) this.deps.onRefusal?.(err.options.code);
+      throw err;
     });
 
     const reservation: QuotaReservation = {
