@@ -1,0 +1,58 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DispatchedInteraction, FakeUserInput } from '../../dev/fakes/discord/server.js';
+import { opt, startHarness, type Harness } from '../helpers/harness.js';
+
+/** The owner of the fake Discord's application (GET /applications/@me). */
+const OWNER: FakeUserInput = { id: '100000000000000001', username: 'owner' };
+const LISTED: FakeUserInput = { id: '700000000000000077', username: 'listed-operator' };
+const MEMBER: FakeUserInput = { id: '700000000000000078', username: 'member' };
+const EPHEMERAL = 64;
+
+describe('/bot-status', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  /** The private answer to an interaction (the deferred ephemeral reply, edited). */
+  const answer = (i: DispatchedInteraction): Promise<string> =>
+    h!.discord.waitFor(() => {
+      const m = h!.discord.original(i.token);
+      return m && ((m.flags ?? 0) & EPHEMERAL) !== 0 && m.content !== '' ? m.content : undefined;
+    }, 10_000, 'the /bot-status answer');
+  const status = (user: FakeUserInput, guildId?: string | null) =>
+    h!.discord.slashCommand({ name: 'bot-status', user, ...(guildId !== undefined ? { guildId } : {}) });
+
+  it("shows the application owner today's spend against the cap, the queue, Luma's limits and the last hour's failures", async () => {
+    h = await startHarness({ env: { SPEND_CAP_USD_PER_DAY: '2', LUMA_MAX_CONCURRENT_JOBS: '6', LUMA_MAX_REQUESTS_PER_MINUTE: '25', QUOTA_DEFAULT_LIMIT: 'unlimited' } });
+    const made = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'status: one image')] });
+    await h.discord.waitFor(() => (h!.discord.original(made.token)?.attachments.length ?? 0) > 0 || undefined, 20_000, 'the image');
+    h.luma.planNext({ failWith: 'content_moderated' });
+    const failed = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'status: one failure')] });
+    await h.discord.waitFor(() => h!.discord.original(failed.token)?.embeds.some((e) => e.title?.includes('could not be made')) || undefined, 20_000, 'the failure');
+
+    const text = await answer(await status(OWNER));
+    // Both jobs were charged: content_moderated counts (Luma bills it). 2 × $0.0404 of a $2 cap.
+    expect(text).toMatch(/Spend today \(UTC\):\*\* \$0\.0808 of \$2\.00 cap \(4 %\)/);
+    expect(text).toMatch(/Queue:\*\* 0 waiting · 0 at Luma · 0 being delivered/);
+    expect(text).toMatch(/Luma limits:\*\* 6 jobs at once · \d+ of 25 requests in the last minute/);
+    expect(text).toMatch(/Failures in the last hour:\*\* 1 — `content_moderated` ×1/);
+    expect(text).toMatch(/Discord gateway:\*\* connected/);
+  });
+
+  it('works in a DM with the bot and for users in OPERATOR_USER_IDS', async () => {
+    h = await startHarness({ env: { OPERATOR_USER_IDS: `800000000000000001, ${LISTED.id}` } });
+    expect(await answer(await status(LISTED))).toMatch(/Spend today \(UTC\):\*\* \$0\.00 \(no cap set/);
+    expect(await answer(await status(OWNER, null))).toMatch(/Failures in the last hour:\*\* none/);
+  });
+
+  it('refuses everyone else, privately, without showing a figure', async () => {
+    h = await startHarness({ env: { OPERATOR_USER_IDS: LISTED.id } });
+    const text = await answer(await status(MEMBER));
+    expect(text).toMatch(/Only the bot's operator can use \/bot-status/);
+    expect(text).not.toMatch(/Spend|Queue|\$/);
+    // Nothing else was said in the channel.
+    expect(h.discord.channelMessages(h.discord.channelId ?? '')).toHaveLength(0);
+  });
+});
