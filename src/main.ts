@@ -15,7 +15,7 @@ import { checkHealth, type GatewayState } from './ops/health.js';
 import { BotMetrics, type OpsSources } from './ops/metrics.js';
 import { readOperatorStatus, statusLogFields } from './ops/status.js';
 import { QuotaService } from './quota/service.js';
-import { createStorage } from './storage.js';
+import { createStorage, type Storage } from './storage.js';
 
 /** A problem that stops the bot at start, with a message for the operator (no stack trace needed). */
 export class StartupError extends Error {
@@ -35,13 +35,16 @@ export interface StartOptions {
   logger?: Logger;
 }
 
+/** How long storage may take to connect at start before the bot gives up with a message (Redis retries forever). */
+const STORAGE_CONNECT_TIMEOUT_MS = 15_000;
+
 /** How often the operator's figures are written to the log (the same as /bot-status shows). */
 const STATUS_LOG_INTERVAL_MS = 3_600_000;
 
 /** The composition root: builds every piece once and wires them together. Tests call this same function. */
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<RunningBot> {
   const logger = opts.logger ?? createLogger(config);
-  const storage = await createStorage(config.storageUrl, logger);
+  const storage = await connectStorage(config.storageUrl, logger);
   // One connection pool for every outgoing HTTP call of ours (Luma API, result and input downloads).
   const http = new Agent({ connections: 64, keepAliveTimeout: 10_000 });
   const metrics = new BotMetrics();
@@ -135,6 +138,32 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       logger.info('bot stopped');
     },
   };
+}
+
+/** createStorage, but a Redis that does not answer stops the start with a message instead of a silent wait. */
+async function connectStorage(url: string, logger: Logger): Promise<Storage> {
+  const pending = createStorage(url, logger);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), STORAGE_CONNECT_TIMEOUT_MS);
+  });
+  try {
+    const result = await Promise.race([pending, timedOut]);
+    if (result !== 'timeout') return result;
+  } finally {
+    clearTimeout(timer);
+  }
+  void pending.then((late) => late.close()).catch(() => undefined);
+  // Host and port only: the URL may carry a password.
+  let where = 'the configured server';
+  try {
+    where = new URL(url).host;
+  } catch {
+    // keep the generic wording
+  }
+  throw new StartupError(
+    `storage (Redis at ${where}) did not answer within ${STORAGE_CONNECT_TIMEOUT_MS / 1000} s. Check that Redis is running and reachable from here, and STORAGE_URL (host, port, password, rediss:// for TLS).`,
+  );
 }
 
 /** Connected when every shard of this process has a live, identified gateway session. */
