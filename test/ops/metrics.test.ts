@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DispatchedInteraction } from '../../dev/fakes/discord/server.js';
 import { opt, startHarness, type Harness } from '../helpers/harness.js';
@@ -69,5 +70,11 @@ describe('/metrics', () => {
     // Never a secret: the interaction webhook paths carry tokens.
     expect(text).not.toContain(h.discord.token);
     expect(text).not.toMatch(/webhooks\//);
+
+    // The sample Grafana dashboard only charts metrics the bot exposes.
+    const dashboard = readFileSync(new URL('../../ops/grafana-dashboard.json', import.meta.url), 'utf8');
+    const charted = new Set([...dashboard.matchAll(/\b((?:lumabot|nodejs|process)_\w+?)(?:_bucket|_count|_sum)?\{/g)].map((m) => m[1] ?? ''));
+    expect(charted.size).toBeGreaterThan(15);
+    for (const name of charted) expect(text, `the dashboard charts ${name}`).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
   });
 });
