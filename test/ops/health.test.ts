@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../helpers/harness.js';
+import { freePort } from '../helpers/ports.js';
 
 interface Healthz {
   status: number;
@@ -26,13 +26,6 @@ async function healthzUntil(h: Harness, status: number, what: string): Promise<H
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A Redis of this test's own, on a free port, that the test can stop (never the shared one on 6379). */
 interface OwnRedis {

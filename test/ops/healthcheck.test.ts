@@ -1,20 +1,13 @@
 // The container's HEALTHCHECK command against the real entry point, run as a child process like Docker runs both.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.js';
 import { killLeftoverBots, startBotProcess, type ProcessHarness } from '../helpers/process.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 /** Runs src/healthcheck.ts with the bot's environment; resolves with its exit code and output. */
 function healthcheck(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
