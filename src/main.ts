@@ -128,10 +128,10 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     ctx,
     healthServer,
     async stop() {
-      accepting = false;
+      accepting = false; // from here /healthz answers 503 "shutting down" until the server closes
       clearInterval(statusTimer);
-      await healthServer?.close();
       await engine.stop();
+      await healthServer?.close();
       await client.destroy();
       await storage.close();
       await http.close();

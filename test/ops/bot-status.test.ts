@@ -55,4 +55,32 @@ describe('/bot-status', () => {
     // Nothing else was said in the channel.
     expect(h.discord.channelMessages(h.discord.channelId ?? '')).toHaveLength(0);
   });
+
+  it('lets the accepted members of the team that owns the application in, and no one merely invited', async () => {
+    h = await startHarness();
+    const teamMember: FakeUserInput = { id: '700000000000000091', username: 'team-dev' };
+    const invited: FakeUserInput = { id: '700000000000000092', username: 'team-invited' };
+    // Discord's answer for an application a team owns (the fake's own application, with a team added).
+    const res = await fetch(`${h.discord.apiUrl}/v10/applications/@me`, { headers: { authorization: `Bot ${h.discord.token}` } });
+    const application = (await res.json()) as Record<string, unknown>;
+    const member = (user: FakeUserInput, membership_state: number) => ({
+      membership_state,
+      team_id: '900000000000000001',
+      permissions: ['*'],
+      role: 'developer',
+      user: { id: user.id, username: user.username, discriminator: '0', global_name: null, avatar: null },
+    });
+    const teamOwned = {
+      ...application,
+      owner: { id: '900000000000000001', username: 'team900000000000000001', discriminator: '0', global_name: null, avatar: null, flags: 1024 },
+      team: { id: '900000000000000001', name: 'Ops', icon: null, owner_user_id: teamMember.id, members: [member(teamMember, 2), member(invited, 1)] },
+    };
+    h.discord.fault({ method: 'GET', path: '/applications/@me' }, { status: 200, body: teamOwned }, { status: 200, body: teamOwned }, { status: 200, body: teamOwned });
+
+    expect(await answer(await status(teamMember))).toMatch(/Spend today \(UTC\)/);
+    expect(await answer(await status(invited))).toMatch(/Only the bot's operator can use/);
+    // The application's former owner is no longer its owner once a team holds it.
+    expect(await answer(await status(OWNER))).toMatch(/Only the bot's operator can use/);
+    expect(h.discord.pendingFaults).toBe(0);
+  });
 });
