@@ -51,6 +51,8 @@ export interface Config {
   readonly httpHost: string;
   /** Users who may run /bot-status besides the application's owner or team (OPERATOR_USER_IDS, default none). */
   readonly operatorUserIds: readonly string[];
+  /** How often the operator status is logged, ms (STATUS_LOG_INTERVAL_MS, default 3 600 000 = hourly; 0 = never). */
+  readonly statusLogIntervalMs: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -228,6 +230,7 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     httpPort: get('HTTP_PORT') === undefined ? undefined : int('HTTP_PORT', 0, 0, 65_535),
     httpHost,
     operatorUserIds,
+    statusLogIntervalMs: int('STATUS_LOG_INTERVAL_MS', 3_600_000, 0, 86_400_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

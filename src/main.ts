@@ -38,8 +38,6 @@ export interface StartOptions {
 /** How long storage may take to connect at start before the bot gives up with a message (Redis retries forever). */
 const STORAGE_CONNECT_TIMEOUT_MS = 15_000;
 
-/** How often the operator's figures are written to the log (the same as /bot-status shows). */
-const STATUS_LOG_INTERVAL_MS = 3_600_000;
 
 /** The composition root: builds every piece once and wires them together. Tests call this same function. */
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<RunningBot> {
@@ -116,12 +114,16 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     metrics: () => metrics.render(),
     logger,
   });
-  const statusTimer = setInterval(() => {
-    ops.status().then(
-      (s) => logger.info(statusLogFields(s), 'operator status'),
-      (err: unknown) => logger.warn({ err }, 'could not read the operator status'),
-    );
-  }, STATUS_LOG_INTERVAL_MS).unref();
+  // The /bot-status figures in the log, for operators who read logs rather than Discord.
+  const statusTimer =
+    config.statusLogIntervalMs > 0
+      ? setInterval(() => {
+          ops.status().then(
+            (s) => logger.info(statusLogFields(s), 'operator status'),
+            (err: unknown) => logger.warn({ err }, 'could not read the operator status'),
+          );
+        }, config.statusLogIntervalMs).unref()
+      : undefined;
 
   return {
     client,

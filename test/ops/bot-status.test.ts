@@ -83,4 +83,25 @@ describe('/bot-status', () => {
     expect(await answer(await status(OWNER))).toMatch(/Only the bot's operator can use/);
     expect(h.discord.pendingFaults).toBe(0);
   });
+
+  it('writes the same figures to the log every STATUS_LOG_INTERVAL_MS', async () => {
+    h = await startHarness({ env: { STATUS_LOG_INTERVAL_MS: '1000', SPEND_CAP_USD_PER_DAY: '3', LUMA_MAX_CONCURRENT_JOBS: '4' } });
+    h.luma.planNext({ failWith: 'generation_failed' });
+    const failed = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'status log: one failure')] });
+    await h.discord.waitFor(() => h!.discord.original(failed.token)?.embeds.some((e) => e.title?.includes('could not be made')) || undefined, 20_000, 'the failure');
+    // A line written after the member was told: by then the unit and the spend have been given back.
+    const from = h.logs.lines.length;
+    const line = await h.discord.waitFor(
+      () => h!.logs.lines.slice(from).find((l) => l.msg === 'operator status'),
+      20_000,
+      'an operator status line counting the failure',
+    );
+    expect(line).toMatchObject({ spendUsd: 0, spendCapUsd: 3, queued: 0, lumaConcurrency: 4, failuresLastHour: 1, failuresByCode: { generation_failed: 1 }, gatewayConnected: true });
+  });
+
+  it('logs no status line when STATUS_LOG_INTERVAL_MS is 0', async () => {
+    h = await startHarness({ env: { STATUS_LOG_INTERVAL_MS: '0', HTTP_PORT: '0' } });
+    expect(h.config.statusLogIntervalMs).toBe(0);
+    expect(h.logs.find((l) => l.msg === 'operator status')).toBeUndefined();
+  });
 });
