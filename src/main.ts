@@ -86,10 +86,36 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
   client.on(Events.ShardDisconnect, (ev, id) => logger.warn({ code: ev.code, shard: id }, 'gateway disconnected'));
 
+  // Up before the login, so an orchestrator sees "not logged in yet" (503) rather than a refused connection.
+  let healthServer: HealthServer | undefined;
+  if (config.httpPort !== undefined) {
+    // One port per process: under start:shards, shard N listens on HTTP_PORT + N.
+    const port = config.httpPort === 0 ? 0 : config.httpPort + Number(shardKey);
+    try {
+      healthServer = await startHealthServer({
+        host: config.httpHost,
+        port,
+        health: () => checkHealth({ gateway: () => gatewayState(client), storage, stopping: () => !accepting }),
+        metrics: () => metrics.render(),
+        logger,
+      });
+    } catch (err) {
+      await storage.close();
+      await client.destroy();
+      const code = (err as { code?: string }).code;
+      throw new StartupError(
+        code === 'EADDRINUSE'
+          ? `HTTP_PORT ${port} on ${config.httpHost} is already in use (another bot process?). Choose another HTTP_PORT, or leave it empty for no /healthz and /metrics.`
+          : `Could not serve /healthz and /metrics on ${config.httpHost}:${port} (${code ?? (err instanceof Error ? err.message : String(err))}). Check HTTP_HOST and HTTP_PORT.`,
+      );
+    }
+  }
+
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   try {
     await client.login(config.discordToken);
   } catch (err) {
+    await healthServer?.close();
     await storage.close();
     await client.destroy();
     const code = (err as { code?: string }).code;
@@ -106,14 +132,6 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   logger.info({ user: client.user?.tag, applicationId, guilds: client.guilds.cache.size, storage: storage.kind, shard: shardKey }, 'bot ready');
   await engine.start();
 
-  const healthServer = config.httpPort === undefined ? undefined : await startHealthServer({
-    host: config.httpHost,
-    // One port per process: under start:shards, shard N listens on HTTP_PORT + N.
-    port: config.httpPort === 0 ? 0 : config.httpPort + Number(shardKey),
-    health: () => checkHealth({ gateway: () => gatewayState(client), storage, stopping: () => !accepting }),
-    metrics: () => metrics.render(),
-    logger,
-  });
   // The /bot-status figures in the log, for operators who read logs rather than Discord.
   const statusTimer =
     config.statusLogIntervalMs > 0

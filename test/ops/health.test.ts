@@ -1,6 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/harness.js';
+import { startFakeDiscord } from '../../dev/fakes/discord/server.js';
+import { startFakeLuma } from '../../dev/fakes/luma/server.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { StartupError, startBot } from '../../src/main.js';
+import { LogCapture, fakeEnv, startHarness, type Harness } from '../helpers/harness.js';
 import { freePort } from '../helpers/ports.js';
 
 interface Healthz {
@@ -113,5 +122,30 @@ describe('/healthz', () => {
     // Back on the same port: the client reconnects by itself (and the bot can then stop cleanly).
     redis = await startOwnRedis(redis.port);
     await healthzUntil(h, 200, '/healthz to recover with storage');
+  });
+});
+
+describe('HTTP_PORT already in use', () => {
+  it('stops the start with a message naming the port, and leaves nothing running', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as { port: number }).port;
+    const discord = await startFakeDiscord();
+    const luma = await startFakeLuma();
+    const dir = mkdtempSync(join(tmpdir(), 'luma-bot-port-'));
+    try {
+      const config = loadConfig(fakeEnv(discord, luma, dir, { HTTP_PORT: String(port) }));
+      const logs = new LogCapture();
+      const started = startBot(config, { logger: createLogger({ logLevel: 'debug', logFormat: 'json' }, logs.stream) });
+      await expect(started).rejects.toThrow(StartupError);
+      await expect(started).rejects.toThrow(new RegExp(`HTTP_PORT ${port} on 127\\.0\\.0\\.1 is already in use`));
+      // It never logged in to the gateway.
+      expect(discord.gateway.identifyCount).toBe(0);
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
+      await discord.close();
+      await luma.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
