@@ -38,7 +38,6 @@ export interface StartOptions {
 /** How long storage may take to connect at start before the bot gives up with a message (Redis retries forever). */
 const STORAGE_CONNECT_TIMEOUT_MS = 15_000;
 
-
 /** The composition root: builds every piece once and wires them together. Tests call this same function. */
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<RunningBot> {
   const logger = opts.logger ?? createLogger(config);
@@ -189,8 +188,8 @@ async function connectStorage(url: string, logger: Logger): Promise<Storage> {
 /** Connected when every shard of this process has a live, identified gateway session. */
 function gatewayState(client: Client): GatewayState {
   if (!client.isReady()) return { connected: false, reason: 'not logged in yet, or logged out' };
-  const down = client.ws.shards.filter((shard) => shard.status !== Status.Ready);
   if (client.ws.shards.size === 0) return { connected: false, reason: 'no gateway shard' };
+  const down = client.ws.shards.filter((shard) => shard.status !== Status.Ready);
   if (down.size > 0) return { connected: false, reason: down.map((shard) => `shard ${shard.id} is ${Status[shard.status]?.toLowerCase() ?? shard.status}`).join(', ') };
   return { connected: true };
 }
