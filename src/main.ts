@@ -14,6 +14,7 @@ import { AuthenticationError, LumaConnectionError, NotFoundError, PermissionDeni
 import { checkHealth, type GatewayState } from './ops/health.js';
 import { BotMetrics, type OpsSources } from './ops/metrics.js';
 import { readOperatorStatus, statusLogFields } from './ops/status.js';
+import { within } from './ops/within.js';
 import { QuotaService } from './quota/service.js';
 import { createStorage, type Storage } from './storage.js';
 
@@ -162,16 +163,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
 /** createStorage, but a Redis that does not answer stops the start with a message instead of a silent wait. */
 async function connectStorage(url: string, logger: Logger): Promise<Storage> {
   const pending = createStorage(url, logger);
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), STORAGE_CONNECT_TIMEOUT_MS);
-  });
-  try {
-    const result = await Promise.race([pending, timedOut]);
-    if (result !== 'timeout') return result;
-  } finally {
-    clearTimeout(timer);
-  }
+  const result = await within(pending, STORAGE_CONNECT_TIMEOUT_MS);
+  if (result !== 'timeout') return result;
   void pending.then((late) => late.close()).catch(() => undefined);
   // Host and port only: the URL may carry a password.
   let where = 'the configured server';

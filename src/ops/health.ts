@@ -1,5 +1,6 @@
 // What /healthz answers: is this process connected to Discord's gateway, and does storage answer?
 import type { Storage } from '../storage.js';
+import { within } from './within.js';
 
 /** The gateway as main.ts sees it (from discord.js's shard status). */
 export interface GatewayState {
@@ -39,17 +40,9 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
 }
 
 async function probeStorage(storage: Pick<Storage, 'get'>, timeoutMs: number): Promise<string | undefined> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([
-      storage.get(PROBE_KEY).then(() => undefined),
-      new Promise<string>((resolve) => {
-        timer = setTimeout(() => resolve(`did not answer within ${timeoutMs} ms`), timeoutMs);
-      }),
-    ]);
+    return (await within(storage.get(PROBE_KEY), timeoutMs)) === 'timeout' ? `did not answer within ${timeoutMs} ms` : undefined;
   } catch (err) {
     return `failed: ${err instanceof Error ? err.message : String(err)}`;
-  } finally {
-    clearTimeout(timer);
   }
 }

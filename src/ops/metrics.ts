@@ -6,6 +6,7 @@ import type { JobEvents, LumaLimits } from '../jobs/events.js';
 import type { JobRecord, JobStep } from '../jobs/types.js';
 import { ACTIVE_STEPS } from '../jobs/types.js';
 import type { GatewayState } from './health.js';
+import { within } from './within.js';
 import { LumaAPIError, LumaConnectionError, LumaTimeoutError, type LumaError } from '../luma/errors.js';
 
 /** What the metrics read when scraped (the engine and the quota service implement these). */
@@ -231,18 +232,11 @@ export class BotMetrics implements JobEvents {
   private async readSpendOnce(): Promise<{ usd: number; capUsd: number | undefined } | undefined> {
     const spend = this.sources?.spend;
     if (!spend) return undefined;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        spend.spendToday(),
-        new Promise<undefined>((resolve) => {
-          timer = setTimeout(() => resolve(undefined), SPEND_READ_TIMEOUT_MS);
-        }),
-      ]);
+      const spent = await within(spend.spendToday(), SPEND_READ_TIMEOUT_MS);
+      return spent === 'timeout' ? undefined : spent;
     } catch {
       return undefined; // storage down: /healthz says so; the scrape still answers
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

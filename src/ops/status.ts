@@ -6,6 +6,10 @@ import { discordTime, periodEnd } from '../quota/periods.js';
 import { formatUsd } from '../quota/pricing.js';
 import type { GatewayState } from './health.js';
 import type { BotMetrics, OpsSources } from './metrics.js';
+import { within } from './within.js';
+
+/** /bot-status answers without the spend when storage takes longer than this. */
+const SPEND_READ_TIMEOUT_MS = 3000;
 
 export interface OperatorStatus {
   at: number;
@@ -29,9 +33,10 @@ export async function readOperatorStatus(
   const { steps, oldestQueuedAt } = sources.jobs.jobStats();
   let spend: OperatorStatus['spend'];
   try {
-    spend = await sources.spend.spendToday();
+    const spent = await within(sources.spend.spendToday(), SPEND_READ_TIMEOUT_MS);
+    spend = spent === 'timeout' ? undefined : spent;
   } catch {
-    spend = undefined;
+    spend = undefined; // storage down: the rest of the figures still help
   }
   return { at: now, spend, steps, oldestQueuedAt, limits: sources.jobs.lumaLimits(), failures: metrics.failuresLastHour(), gateway: sources.gateway(), ...where };
 }
