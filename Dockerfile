@@ -16,7 +16,8 @@ RUN npm run build && npm prune --omit=dev
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     STORAGE_URL=sqlite:///app/data/bot.sqlite \
-    LOG_FORMAT=json
+    LOG_FORMAT=json \
+    HTTP_PORT=9464
 WORKDIR /app
 # Fonts for the text of /quota-admin usage charts (sharp draws SVG text through librsvg and fontconfig; the slim
 # image has no fonts at all): DejaVu for Latin, Greek and Cyrillic, IPA Gothic for Japanese.
@@ -32,4 +33,8 @@ USER node
 VOLUME ["/app/data"]
 # SIGTERM → the bot stops taking work, saves, and exits within ~10 s; unfinished jobs resume at the next start.
 STOPSIGNAL SIGTERM
+# Healthy = connected to Discord's gateway and storage answers (GET /healthz on HTTP_PORT; a node script, as slim
+# images have no curl). It prints the bot's reasons, which `docker inspect` shows.
+EXPOSE 9464
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["node", "dist/src/healthcheck.js"]
 CMD ["node", "dist/src/index.js"]

@@ -12,7 +12,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'dev/**/*.ts', 'src/index.ts', 'src/deploy-commands.ts', 'src/shards.ts'],
+    files: ['test/**/*.ts', 'dev/**/*.ts', 'src/index.ts', 'src/deploy-commands.ts', 'src/invite-url.ts', 'src/shards.ts'],
     rules: { 'no-console': 'off' },
   },
 );

@@ -59,6 +59,14 @@ export interface Config {
   readonly quotaMaxWeight: number;
   /** Operator-wide spend cap per UTC day, USD (SPEND_CAP_USD_PER_DAY); undefined = no cap. */
   readonly spendCapUsdPerDay: number | undefined;
+  /** Port of the /healthz and /metrics server (HTTP_PORT); undefined = no server (default). 0 = any free port. */
+  readonly httpPort: number | undefined;
+  /** Address that server binds (HTTP_HOST, default 127.0.0.1: loopback only; 0.0.0.0 in a container). */
+  readonly httpHost: string;
+  /** Users who may run /bot-status besides the application's owner or team (OPERATOR_USER_IDS, default none). */
+  readonly operatorUserIds: readonly string[];
+  /** How often the operator status is logged, ms (STATUS_LOG_INTERVAL_MS, default 3 600 000 = hourly; 0 = never). */
+  readonly statusLogIntervalMs: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -74,6 +82,7 @@ export const DEFAULT_CDN_ORIGINS = [
 ] as const;
 export const DEFAULT_LUMA_BASE_URL = 'https://agents.lumalabs.ai/v1';
 export const DEFAULT_STORAGE_URL = 'sqlite://data/bot.sqlite';
+export const DEFAULT_HTTP_HOST = '127.0.0.1';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -193,6 +202,16 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     problems.push(`LOG_FORMAT must be auto, json or pretty (got "${logFormatRaw}").`);
   }
 
+  const httpHost = get('HTTP_HOST') ?? DEFAULT_HTTP_HOST;
+  if (!/^[\w.:-]+$/.test(httpHost)) problems.push(`HTTP_HOST must be an IP address or host name, like 127.0.0.1 or 0.0.0.0 (got "${httpHost}").`);
+  const operatorUserIds: string[] = [];
+  for (const part of (get('OPERATOR_USER_IDS') ?? '').split(',')) {
+    const id = part.trim();
+    if (id === '') continue;
+    if (/^\d{17,20}$/.test(id)) operatorUserIds.push(id);
+    else problems.push(`OPERATOR_USER_IDS must be Discord user ids (17–20 digits) separated by commas (got "${id}").`);
+  }
+
   const shardRaw = get('SHARD_COUNT') ?? 'auto';
   const shardCount = shardRaw === 'auto' ? 'auto' : int('SHARD_COUNT', 1, 1, 10_000);
 
@@ -229,6 +248,10 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     // units × $0.0404 bounds what an allowance can cost the operator.
     quotaMaxWeight: int('QUOTA_MAX_WEIGHT', 3, 1, 100),
     spendCapUsdPerDay: usd('SPEND_CAP_USD_PER_DAY'),
+    httpPort: get('HTTP_PORT') === undefined ? undefined : int('HTTP_PORT', 0, 0, 65_535),
+    httpHost,
+    operatorUserIds,
+    statusLogIntervalMs: int('STATUS_LOG_INTERVAL_MS', 3_600_000, 0, 86_400_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

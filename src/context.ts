@@ -5,6 +5,7 @@ import type { StillImageCheck } from './discord/still-images.js';
 import type { JobEngine } from './jobs/engine.js';
 import type { JobStore } from './jobs/store.js';
 import type { Logger } from './logger.js';
+import type { OperatorStatus } from './ops/status.js';
 import type { LumaClient } from './luma/client.js';
 import type { QuotaService } from './quota/service.js';
 import type { Storage } from './storage.js';
@@ -23,4 +24,6 @@ export interface BotContext {
   readonly quota: QuotaService;
   /** Bot-wide, bounded checks that GIF inputs are still images. */
   readonly stillImages: StillImageCheck;
+  /** The operator's figures (/bot-status): spend, queue, Luma limits, recent failures. */
+  readonly ops: { status(): Promise<OperatorStatus> };
 }

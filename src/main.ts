@@ -1,4 +1,4 @@
-import { Client, Events, GatewayIntentBits, type Interaction } from 'discord.js';
+import { Client, Events, GatewayIntentBits, RESTEvents, Status, type Interaction } from 'discord.js';
 import { commands, components } from '../commands/index.js';
 import type { Config } from './config.js';
 import type { BotContext } from './context.js';
@@ -7,11 +7,16 @@ import { createInteractionHandler } from './discord/router.js';
 import { StillImageCheck } from './discord/still-images.js';
 import { newReference } from './errors.js';
 import { createEgressAgent } from './http/egress.js';
+import { startHealthServer, type HealthServer } from './http/health-server.js';
 import { JobEngine } from './jobs/engine.js';
 import { JobStore } from './jobs/store.js';
 import { createLogger, type Logger } from './logger.js';
 import { LumaClient } from './luma/client.js';
 import { AuthenticationError, LumaConnectionError, NotFoundError, PermissionDeniedError } from './luma/errors.js';
+import { checkHealth, type GatewayState } from './ops/health.js';
+import { BotMetrics, type OpsSources } from './ops/metrics.js';
+import { readOperatorStatus, statusLogFields } from './ops/status.js';
+import { within } from './ops/within.js';
 import { QuotaService } from './quota/service.js';
 import { createStorage, type Storage } from './storage.js';
 
@@ -23,6 +28,8 @@ export class StartupError extends Error {
 export interface RunningBot {
   readonly client: Client;
   readonly ctx: BotContext;
+  /** The /healthz and /metrics server, when HTTP_PORT is set. */
+  readonly healthServer: HealthServer | undefined;
   /** Stops taking work, lets running steps finish and be saved, closes connections. */
   stop(): Promise<void>;
 }
@@ -31,14 +38,24 @@ export interface StartOptions {
   logger?: Logger;
 }
 
+/** How long storage may take to connect at start before the bot gives up with a message (Redis retries forever). */
+const STORAGE_CONNECT_TIMEOUT_MS = 15_000;
+
 /** The composition root: builds every piece once and wires them together. Tests call this same function. */
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<RunningBot> {
   const logger = opts.logger ?? createLogger(config);
-  const storage = await createStorage(config.storageUrl, logger, { busyTimeoutMs: config.storageBusyTimeoutMs });
+  const storage = await connectStorage(config.storageUrl, logger, config.storageBusyTimeoutMs);
   // One connection pool for every outgoing HTTP call of ours (Luma API, result and input downloads). Beyond the
   // configured origins it connects only over HTTPS to public addresses: Luma's answers name the result URLs.
   const http = createEgressAgent({ trustedOrigins: [config.lumaBaseUrl, ...config.discordCdnOrigins], connections: 64, keepAliveTimeout: 10_000 });
-  const luma = new LumaClient({ apiKey: config.lumaApiKey, baseURL: config.lumaBaseUrl, dispatcher: http, logger: logger.child({ component: 'luma' }) });
+  const metrics = new BotMetrics();
+  const luma = new LumaClient({
+    apiKey: config.lumaApiKey,
+    baseURL: config.lumaBaseUrl,
+    dispatcher: http,
+    logger: logger.child({ component: 'luma' }),
+    onAttemptError: (method, err) => metrics.lumaAttemptFailed(method, err),
+  });
   try {
     await checkLumaKey(luma, logger);
   } catch (err) {
@@ -53,10 +70,16 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const shardKey = String(client.shard?.ids[0] ?? 0);
   const jobs = new JobStore(storage, shardKey, { logger, keptResultTtlMs: config.keptResultTtlMs, keptResultMaxBytes: config.keptResultMaxBytes });
   const discord = new DiscordResponder(config.discordApiUrl, config.discordToken);
-  const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }) });
-  const engine = new JobEngine({ config, luma, http, store: jobs, discord, logger, quota });
+  const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }), onRefusal: (code) => metrics.quotaRefused(code) });
+  const engine = new JobEngine({ config, luma, http, store: jobs, discord, logger, quota, events: metrics });
   const stillImages = new StillImageCheck({ origins: config.discordCdnOrigins, dispatcher: http });
-  const ctx: BotContext = { config, logger, storage, luma, http, engine, jobs, discord, quota, stillImages };
+  const sources: OpsSources = { jobs: engine, spend: quota, gateway: () => gatewayState(client) };
+  metrics.observe(sources);
+  for (const rest of [client.rest, ...discord.restClients]) {
+    rest.on(RESTEvents.Response, (request, response) => metrics.discordResponse(response.status, request.path));
+  }
+  const ops = { status: () => readOperatorStatus(sources, metrics, { storage: storage.kind, shard: shardKey }) };
+  const ctx: BotContext = { config, logger, storage, luma, http, engine, jobs, discord, quota, stillImages, ops };
 
   const handle = createInteractionHandler(ctx, commands, components);
   let accepting = true;
@@ -67,10 +90,36 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
   client.on(Events.ShardDisconnect, (ev, id) => logger.warn({ code: ev.code, shard: id }, 'gateway disconnected'));
 
+  // Up before the login, so an orchestrator sees "not logged in yet" (503) rather than a refused connection.
+  let healthServer: HealthServer | undefined;
+  if (config.httpPort !== undefined) {
+    // One port per process: under start:shards, shard N listens on HTTP_PORT + N.
+    const port = config.httpPort === 0 ? 0 : config.httpPort + Number(shardKey);
+    try {
+      healthServer = await startHealthServer({
+        host: config.httpHost,
+        port,
+        health: () => checkHealth({ gateway: () => gatewayState(client), storage, stopping: () => !accepting }),
+        metrics: () => metrics.render(),
+        logger,
+      });
+    } catch (err) {
+      await storage.close();
+      await client.destroy();
+      const code = (err as { code?: string }).code;
+      throw new StartupError(
+        code === 'EADDRINUSE'
+          ? `HTTP_PORT ${port} on ${config.httpHost} is already in use (another bot process?). Choose another HTTP_PORT, or leave it empty for no /healthz and /metrics.`
+          : `Could not serve /healthz and /metrics on ${config.httpHost}:${port} (${code ?? (err instanceof Error ? err.message : String(err))}). Check HTTP_HOST and HTTP_PORT.`,
+      );
+    }
+  }
+
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   try {
     await client.login(config.discordToken);
   } catch (err) {
+    await healthServer?.close();
     await storage.close();
     await client.destroy();
     const code = (err as { code?: string }).code;
@@ -88,19 +137,60 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   await engine.start();
   const sweeper = startSweeper(storage, config.storageSweepIntervalMs, logger);
 
+  // The /bot-status figures in the log, for operators who read logs rather than Discord.
+  const statusTimer =
+    config.statusLogIntervalMs > 0
+      ? setInterval(() => {
+          ops.status().then(
+            (s) => logger.info(statusLogFields(s), 'operator status'),
+            (err: unknown) => logger.warn({ err }, 'could not read the operator status'),
+          );
+        }, config.statusLogIntervalMs).unref()
+      : undefined;
+
   return {
     client,
     ctx,
+    healthServer,
     async stop() {
-      accepting = false;
+      accepting = false; // from here /healthz answers 503 "shutting down" until the server closes
+      clearInterval(statusTimer);
       await sweeper.stop();
       await engine.stop();
+      await healthServer?.close();
       await client.destroy();
       await storage.close();
       await http.close();
       logger.info('bot stopped');
     },
   };
+}
+
+/** createStorage, but a Redis that does not answer stops the start with a message instead of a silent wait. */
+async function connectStorage(url: string, logger: Logger, busyTimeoutMs: number): Promise<Storage> {
+  const pending = createStorage(url, logger, { busyTimeoutMs });
+  const result = await within(pending, STORAGE_CONNECT_TIMEOUT_MS);
+  if (result !== 'timeout') return result;
+  void pending.then((late) => late.close()).catch(() => undefined);
+  // Host and port only: the URL may carry a password.
+  let where = 'the configured server';
+  try {
+    where = new URL(url).host;
+  } catch {
+    // keep the generic wording
+  }
+  throw new StartupError(
+    `storage (Redis at ${where}) did not answer within ${STORAGE_CONNECT_TIMEOUT_MS / 1000} s. Check that Redis is running and reachable from here, and STORAGE_URL (host, port, password, rediss:// for TLS).`,
+  );
+}
+
+/** Connected when every shard of this process has a live, identified gateway session. */
+function gatewayState(client: Client): GatewayState {
+  if (!client.isReady()) return { connected: false, reason: 'not logged in yet, or logged out' };
+  if (client.ws.shards.size === 0) return { connected: false, reason: 'no gateway shard' };
+  const down = client.ws.shards.filter((shard) => shard.status !== Status.Ready);
+  if (down.size > 0) return { connected: false, reason: down.map((shard) => `shard ${shard.id} is ${Status[shard.status]?.toLowerCase() ?? shard.status}`).join(', ') };
+  return { connected: true };
 }
 
 /**

@@ -40,6 +40,11 @@ export class DiscordResponder {
     this.webhookRest = new REST({ api: apiUrl, globalRequestsPerSecond: UNLIMITED, retries: 3 });
   }
 
+  /** Both REST clients, for observers of their responses (metrics count Discord's error statuses). */
+  get restClients(): readonly REST[] {
+    return [this.botRest, this.webhookRest];
+  }
+
   async editOriginal(applicationId: string, token: string, msg: OutgoingMessage): Promise<APIMessage> {
     return (await this.webhookRest.patch(Routes.webhookMessage(applicationId, token, '@original'), {
       auth: false,

@@ -27,7 +27,8 @@ import {
   type FailureAction,
 } from './failures.js';
 import type { JobStore } from './store.js';
-import type { JobRecord } from './types.js';
+import type { JobRecord, JobStep } from './types.js';
+import type { JobEvents, LumaLimits } from './events.js';
 
 /** What the quota module does at the engine's turning points (issue: quotas). */
 export interface QuotaHooks {
@@ -62,6 +63,8 @@ export interface EngineDeps {
   logger: Logger;
   quota?: QuotaHooks;
   now?: () => number;
+  /** Told at a job's turning points (metrics); optional. */
+  events?: JobEvents;
 }
 
 /** Interaction tokens live 15 minutes; stop using one a little before that so an upload does not race the end. */
@@ -195,6 +198,7 @@ export class JobEngine {
     await this.save(job, { newJob: true });
     this.jobs.set(job.id, job);
     this.log.info({ jobId: job.id, userId: job.discord.userId, guildId: job.discord.guildId, kind: job.kind }, 'job queued');
+    this.deps.events?.queued(job);
     this.wake();
   }
 
@@ -246,6 +250,31 @@ export class JobEngine {
     if (this.durations.length < 3) return undefined;
     const sorted = [...this.durations].sort((a, b) => a - b);
     return sorted[Math.floor(sorted.length / 2)];
+  }
+
+  /** For operators: jobs this process works on, by step, and when the oldest one still queued was made. */
+  jobStats(): { steps: Partial<Record<JobStep, number>>; oldestQueuedAt: number | undefined } {
+    const steps: Partial<Record<JobStep, number>> = {};
+    let oldestQueuedAt: number | undefined;
+    for (const j of this.jobs.values()) {
+      steps[j.step] = (steps[j.step] ?? 0) + 1;
+      if (j.step === 'queued') oldestQueuedAt = Math.min(oldestQueuedAt ?? Infinity, j.createdAt);
+    }
+    return { steps, oldestQueuedAt };
+  }
+
+  /** For operators: the Luma limits the scheduler applies now (what it learnt from Luma's 429s included). */
+  lumaLimits(): LumaLimits {
+    const now = this.now();
+    const lowered = now < this.concurrencyCapUntil;
+    return {
+      concurrency: lowered ? this.concurrencyCap : this.deps.config.lumaMaxConcurrentJobs,
+      configuredConcurrency: this.deps.config.lumaMaxConcurrentJobs,
+      concurrencyLoweredUntil: lowered ? this.concurrencyCapUntil : undefined,
+      requestsPerMinute: this.deps.config.lumaMaxRequestsPerMinute,
+      postsLastMinute: this.postTimes.filter((t) => t > now - 60_000).length,
+      pausedUntil: now < this.postPausedUntil ? this.postPausedUntil : undefined,
+    };
   }
 
   private wake(delayMs = 0): void {
@@ -501,6 +530,7 @@ export class JobEngine {
       await this.deps.quota?.commit(job);
       await this.save(job);
       log.info({ generationId: generation.id, requestId, model: job.request.model }, 'submitted to Luma');
+      this.deps.events?.submitted(job);
       await this.editProgress(job);
     } catch (err) {
       if (this.cut && job.generationId === undefined) {
@@ -649,6 +679,7 @@ export class JobEngine {
       const url = generation.output?.[0]?.url;
       job.completedAt = this.now();
       if (job.processingAt !== undefined) this.recordDuration(job.completedAt - job.processingAt);
+      this.deps.events?.completed(job);
       if (url) this.freshUrls.set(job.id, url);
       job.step = 'downloading';
       delete job.notBefore;
@@ -742,6 +773,7 @@ export class JobEngine {
     job.step = 'done';
     job.delivery = { ...delivered, at: this.now() };
     await this.save(job);
+    this.deps.events?.delivered(job);
     // A job the previous process had put on the member's hand-over list just before dying reached them after all.
     if (this.resumed.has(job.id)) await this.deps.store.removeUndelivered(job.discord.userId, job.id);
     this.forget(job);
@@ -867,6 +899,7 @@ export class JobEngine {
     delete job.notBefore;
     await this.saveOnFailurePath(job, log);
     log[action.log]({ code: action.failure.code, ref: action.failure.ref, refund: action.refund }, 'job failed');
+    this.deps.events?.failed(job, action.failure.code);
     if (action.operatorAlert) log.error({ alert: true }, `OPERATOR: ${action.operatorAlert}`);
     await this.finishFailure(job);
   }

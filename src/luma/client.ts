@@ -43,6 +43,8 @@ export interface LumaClientOptions {
   dispatcher?: Dispatcher;
   /** Gets one debug line per attempt. */
   logger?: Logger;
+  /** Told of every failed attempt, retried or not (metrics). Must not throw. */
+  onAttemptError?: (method: 'GET' | 'POST', error: LumaError) => void;
 }
 
 export interface RequestOptions {
@@ -82,6 +84,7 @@ export class LumaClient {
   readonly #retryMaxDelayMs: number;
   readonly #dispatcher: Dispatcher;
   readonly #logger: Logger | undefined;
+  readonly #onAttemptError: LumaClientOptions['onAttemptError'];
 
   constructor(opts: LumaClientOptions) {
     if (!opts.apiKey) throw new TypeError('LumaClient: apiKey is required');
@@ -93,6 +96,7 @@ export class LumaClient {
     this.#retryMaxDelayMs = opts.retryMaxDelayMs ?? 8_000;
     this.#dispatcher = opts.dispatcher ?? new Agent();
     this.#logger = opts.logger;
+    this.#onAttemptError = opts.onAttemptError;
   }
 
   /** POST /generations. Resolves with the queued generation. */
@@ -125,6 +129,7 @@ export class LumaClient {
         if (!(err instanceof LumaError)) throw err; // the caller's abort reason, or a bug
         error = err;
       }
+      this.#onAttemptError?.(method, error);
 
       const retryable = isRetryable(method, error);
       const delay = retryable && attempt < maxRetries ? this.#retryDelay(attempt, error) : undefined;

@@ -24,6 +24,8 @@ export interface QuotaServiceDeps {
   config: QuotaConfig;
   /** The clock, ms since the epoch. Default Date.now. */
   now?: () => number;
+  /** Told of every refusal by its code (`quota_exceeded`, `quota_spend_cap`, …), for metrics. Must not throw. */
+  onRefusal?: (code: string) => void;
 }
 
 /** Counters outlive their period by this much, so a late refund still finds its counter; then storage drops them. */
@@ -198,6 +200,9 @@ export class QuotaService implements QuotaGate {
           .add(daily, day, requester.userId, job.request.model ?? 'uni-1', { units, usdE4: costE4, jobs: 1 }, now)
           .catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not record the day\'s usage figures'));
       }
+    }).catch((err: unknown) => {
+      if (err instanceof UserFacingError && err.options.code) this.deps.onRefusal?.(err.options.code);
+      throw err;
     });
 
     const reservation: QuotaReservation = {

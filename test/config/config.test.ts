@@ -96,4 +96,21 @@ describe('loadConfig', () => {
     expect(p).toMatch(/LUMA_OUTAGE_WINDOW_MS must be a whole number/);
     expect(p).toMatch(/LUMA_INLINE_MAX_MB must be a whole number from 1 to 500/);
   });
+
+  it('serves no health endpoint by default, and loopback only when HTTP_PORT is set', () => {
+    const off = loadConfig(valid);
+    expect(off.httpPort).toBeUndefined();
+    expect(off.httpHost).toBe('127.0.0.1');
+    const on = loadConfig({ ...valid, HTTP_PORT: '9464', HTTP_HOST: '0.0.0.0' });
+    expect(on.httpPort).toBe(9464);
+    expect(on.httpHost).toBe('0.0.0.0');
+    expect(problems({ ...valid, HTTP_PORT: '70000' })[0]).toMatch(/HTTP_PORT must be a whole number from 0 to 65535/);
+    expect(problems({ ...valid, HTTP_HOST: 'http://x/' })[0]).toMatch(/HTTP_HOST must be an IP address or host name/);
+  });
+
+  it('reads OPERATOR_USER_IDS as a comma-separated list of Discord ids', () => {
+    expect(loadConfig(valid).operatorUserIds).toEqual([]);
+    expect(loadConfig({ ...valid, OPERATOR_USER_IDS: '100000000000000001, 200000000000000002,' }).operatorUserIds).toEqual(['100000000000000001', '200000000000000002']);
+    expect(problems({ ...valid, OPERATOR_USER_IDS: '100000000000000001,@alice' })[0]).toMatch(/OPERATOR_USER_IDS must be Discord user ids.*"@alice"/);
+  });
 });

@@ -9,6 +9,7 @@ import { deployCommands } from '../../src/deploy-commands.js';
 import { startFakeDiscord, type FakeDiscord } from '../../dev/fakes/discord/server.js';
 import { startFakeLuma } from '../../dev/fakes/luma/server.js';
 import type { FakeLuma } from '../../dev/fakes/luma/api.js';
+import { freePort } from '../helpers/ports.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -100,5 +101,27 @@ describe('starting the bot', () => {
     const registered = await deployCommands(config);
     expect(registered.map((c) => c.name)).toEqual(discord.registeredCommands().map((c) => c.name));
     expect(registered.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('stops with a message naming the Redis host, without its password, when Redis does not answer', async () => {
+    const port = await freePort(); // nothing listens there
+    const r = await run(
+      'src/index.ts',
+      { DISCORD_TOKEN: discord.token, DISCORD_API_URL: discord.apiUrl, LUMA_AGENTS_API_KEY: luma.apiKey, LUMA_BASE_URL: luma.url, STORAGE_URL: `redis://:s3cret-pass@127.0.0.1:${port}` },
+      90_000, // only a guard against hanging forever (what this test was written for); no timing is asserted
+    );
+    expect(r.stderr).toMatch(new RegExp(`Cannot start: storage \\(Redis at 127\\.0\\.0\\.1:${port}\\) did not answer`));
+    expect(r.code).toBe(78);
+    expect(r.stderr + r.stdout).not.toContain('s3cret-pass');
+  }, 120_000);
+
+  it('invite-url prints the install link of the token\'s application with both scopes and the computed permissions', async () => {
+    const r = await run('src/invite-url.ts', { DISCORD_TOKEN: discord.token, DISCORD_API_URL: discord.apiUrl });
+    expect(r.code).toBe(0);
+    const link = new URL(r.stdout.split('\n')[0] ?? '');
+    expect(link.searchParams.get('client_id')).toBe(discord.applicationId);
+    expect(link.searchParams.get('scope')).toBe('bot applications.commands');
+    expect(link.searchParams.get('permissions')).toBe('274878024704');
+    expect(r.stdout).toContain('AttachFiles');
   });
 });

@@ -1,0 +1,82 @@
+// The operator's HTTP endpoint (HTTP_PORT): GET /healthz for orchestrators and GET /metrics for Prometheus.
+// Plain node:http: two read-only routes do not need a framework. It binds loopback unless told otherwise, because
+// /metrics says how busy the bot is and what it spends.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../logger.js';
+import type { HealthReport } from '../ops/health.js';
+
+export interface HealthServerOptions {
+  host: string;
+  /** 0 = any free port (see `port` on the result). */
+  port: number;
+  health(): Promise<HealthReport>;
+  metrics(): Promise<{ contentType: string; body: string }>;
+  logger: Logger;
+}
+
+export interface HealthServer {
+  readonly host: string;
+  readonly port: number;
+  /** `http://host:port`, for logs and tests. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startHealthServer(opts: HealthServerOptions): Promise<HealthServer> {
+  const log = opts.logger.child({ component: 'http' });
+  const server = createServer((req, res) => {
+    handle(req, res, opts).catch((err: unknown) => {
+      log.error({ err, path: req.url }, 'health server request failed');
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n', req.method === 'HEAD');
+      else res.destroy();
+    });
+  });
+  // A scrape or probe that stalls must not hold a socket forever.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log.error({ err }, 'health server error'));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  log.info({ host: opts.host, port }, 'serving /healthz and /metrics');
+  return {
+    host: opts.host,
+    port,
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, opts: HealthServerOptions): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const head = req.method === 'HEAD';
+  if (req.method !== 'GET' && !head) {
+    res.setHeader('allow', 'GET, HEAD');
+    return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', false);
+  }
+  if (path === '/healthz') {
+    const report = await opts.health();
+    return send(res, report.ok ? 200 : 503, 'application/json; charset=utf-8', `${JSON.stringify({ status: report.ok ? 'ok' : 'unavailable', ...report })}\n`, head);
+  }
+  if (path === '/metrics') {
+    const { contentType, body } = await opts.metrics();
+    return send(res, 200, contentType, body, head);
+  }
+  return send(res, 404, 'text/plain; charset=utf-8', 'not found: try /healthz or /metrics\n', head);
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, head: boolean): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(head ? undefined : body);
+}

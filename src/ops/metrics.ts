@@ -1,0 +1,242 @@
+// Prometheus metrics for one bot process, on a prom-client Registry of its own (never the global default one: two
+// bots in one process, as in the tests, must not share counters). Built in the composition root and handed the
+// engine, the quota service and the clients' hooks there; nothing else imports prom-client.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { JobEvents, LumaLimits } from '../jobs/events.js';
+import type { JobRecord, JobStep } from '../jobs/types.js';
+import { ACTIVE_STEPS } from '../jobs/types.js';
+import type { GatewayState } from './health.js';
+import { within } from './within.js';
+import { LumaAPIError, LumaConnectionError, LumaTimeoutError, type LumaError } from '../luma/errors.js';
+
+/** What the metrics read when scraped (the engine and the quota service implement these). */
+export interface OpsSources {
+  jobs: {
+    jobStats(): { steps: Partial<Record<JobStep, number>>; oldestQueuedAt: number | undefined };
+    lumaLimits(): LumaLimits;
+  };
+  spend: { spendToday(): Promise<{ usd: number; capUsd: number | undefined }> };
+  gateway(): GatewayState;
+}
+
+/** A failure of the last hour, for /bot-status. */
+interface RecentFailure {
+  at: number;
+  code: string;
+}
+
+const HOUR_MS = 3_600_000;
+/** A scrape must answer even when storage hangs: the spend gauge is left out after this long. */
+const SPEND_READ_TIMEOUT_MS = 2000;
+/** Luma's median is ~30 s; uni-1-max and queues stretch it. */
+const GENERATION_BUCKETS = [5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600];
+const WAIT_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800];
+const DELIVERY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300];
+
+/**
+ * The bot's metrics. Implements the engine's JobEvents; `lumaAttemptFailed`, `discordResponse` and
+ * `quotaRefused` are the hooks main.ts gives the Luma client, the REST clients and the quota service.
+ */
+export class BotMetrics implements JobEvents {
+  readonly registry = new Registry();
+  private sources: OpsSources | undefined;
+  private readonly recent: RecentFailure[] = [];
+  private readonly now: () => number;
+  private spendRead: { at: number; result: Promise<{ usd: number; capUsd: number | undefined } | undefined> } | undefined;
+
+  private readonly queuedTotal: Counter<'kind'>;
+  private readonly failures: Counter<'code'>;
+  private readonly refusals: Counter<'code'>;
+  private readonly lumaErrors: Counter<'method' | 'status'>;
+  private readonly discordErrors: Counter<'status' | 'auth'>;
+  private readonly queueWait: Histogram;
+  private readonly generation: Histogram<'model'>;
+  private readonly delivery: Histogram<'via'>;
+
+  constructor(opts: { now?: () => number; defaultLabels?: Record<string, string> } = {}) {
+    this.now = opts.now ?? Date.now;
+    const registers = [this.registry];
+    if (opts.defaultLabels) this.registry.setDefaultLabels(opts.defaultLabels);
+    // Process CPU, memory, handles, GC and the event loop's delay (nodejs_eventloop_lag_*), from prom-client.
+    collectDefaultMetrics({ register: this.registry });
+
+    this.queuedTotal = new Counter({ name: 'lumabot_jobs_queued_total', help: 'Jobs accepted into the queue, by kind (imagine, edit).', labelNames: ['kind'], registers });
+    this.failures = new Counter({ name: 'lumabot_job_failures_total', help: 'Jobs that ended in a failure, by failure code (Luma failure_code, http_NNN, or ours).', labelNames: ['code'], registers });
+    this.refusals = new Counter({ name: 'lumabot_quota_refusals_total', help: 'Requests refused before reaching Luma by a quota, by code (quota_exceeded, quota_zero, quota_server_total, quota_spend_cap).', labelNames: ['code'], registers });
+    this.lumaErrors = new Counter({ name: 'lumabot_luma_errors_total', help: 'Failed Luma API attempts (retried ones included), by method and HTTP status, or network / timeout / bad_response. The start-up key check expects one 404.', labelNames: ['method', 'status'], registers });
+    this.discordErrors = new Counter({ name: 'lumabot_discord_errors_total', help: 'Discord REST answers of 400 or more, by status and auth (bot token, or interaction webhook).', labelNames: ['status', 'auth'], registers });
+    this.queueWait = new Histogram({ name: 'lumabot_queue_wait_seconds', help: 'From a job being queued to Luma accepting it, seconds.', buckets: WAIT_BUCKETS, registers });
+    this.generation = new Histogram({ name: 'lumabot_generation_duration_seconds', help: 'From Luma accepting a job to the image being ready there, seconds.', labelNames: ['model'], buckets: GENERATION_BUCKETS, registers });
+    this.delivery = new Histogram({ name: 'lumabot_delivery_duration_seconds', help: 'From the image being ready at Luma to the member having it on Discord, seconds, by route (original, channel, dm).', labelNames: ['via'], buckets: DELIVERY_BUCKETS, registers });
+
+    // collect() runs with `this` = the gauge; these arrows reach the metrics object.
+    const jobStats = () => this.sources?.jobs.jobStats();
+    const lumaLimits = () => this.sources?.jobs.lumaLimits();
+    const gateway = () => this.sources?.gateway();
+    const readSpend = () => this.readSpend();
+    const now = () => this.now();
+    new Gauge({
+      name: 'lumabot_jobs',
+      help: 'Unfinished jobs this process works on, by step.',
+      labelNames: ['step'],
+      registers,
+      collect() {
+        const stats = jobStats();
+        if (!stats) return;
+        for (const step of ACTIVE_STEPS) this.set({ step }, stats.steps[step] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'lumabot_queue_length',
+      help: "Jobs waiting in the bot's queue for a Luma slot.",
+      registers,
+      collect() {
+        const stats = jobStats();
+        if (stats) this.set(stats.steps.queued ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'lumabot_queue_oldest_wait_seconds',
+      help: 'How long the oldest job still in the queue has waited, seconds (0 when the queue is empty).',
+      registers,
+      collect() {
+        const stats = jobStats();
+        if (stats) this.set(stats.oldestQueuedAt === undefined ? 0 : Math.max(0, now() - stats.oldestQueuedAt) / 1000);
+      },
+    });
+    const limitGauge = (name: string, help: string, pick: (l: LumaLimits) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const limits = lumaLimits();
+          if (limits) this.set(pick(limits));
+        },
+      });
+    limitGauge('lumabot_luma_concurrency_limit', 'Jobs the scheduler lets be at Luma at once now (lower than configured for a minute after Luma says "too many concurrent jobs").', (l) => l.concurrency);
+    limitGauge('lumabot_luma_concurrency_configured', 'LUMA_MAX_CONCURRENT_JOBS.', (l) => l.configuredConcurrency);
+    limitGauge('lumabot_luma_requests_per_minute_limit', 'LUMA_MAX_REQUESTS_PER_MINUTE.', (l) => l.requestsPerMinute);
+    limitGauge('lumabot_luma_posts_last_minute', 'POSTs to Luma in the last 60 s.', (l) => l.postsLastMinute);
+    limitGauge('lumabot_luma_submissions_paused', '1 while submissions are paused after a per-minute 429 from Luma.', (l) => (l.pausedUntil === undefined ? 0 : 1));
+    new Gauge({
+      name: 'lumabot_gateway_connected',
+      help: "1 when every gateway shard of this process is connected to Discord, else 0.",
+      registers,
+      collect() {
+        const state = gateway();
+        if (state) this.set(state.connected ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'lumabot_spend_usd_today',
+      help: "USD spent on Luma today (UTC), from Luma's price table; shared by every process on one storage.",
+      registers,
+      async collect() {
+        const spend = await readSpend();
+        if (spend) this.set(spend.usd);
+      },
+    });
+    new Gauge({
+      name: 'lumabot_spend_cap_usd',
+      help: 'SPEND_CAP_USD_PER_DAY (absent when there is no cap).',
+      registers,
+      async collect() {
+        const spend = await readSpend();
+        if (spend?.capUsd !== undefined) this.set(spend.capUsd);
+      },
+    });
+  }
+
+  /** Connects what the scrape reads; called once the engine and the quota service exist. */
+  observe(sources: OpsSources): void {
+    this.sources = sources;
+  }
+
+  /** The Prometheus text exposition. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** Failures of the last hour in this process, by code, most frequent first. */
+  failuresLastHour(): { total: number; byCode: [string, number][] } {
+    this.prune();
+    const byCode = new Map<string, number>();
+    for (const f of this.recent) byCode.set(f.code, (byCode.get(f.code) ?? 0) + 1);
+    return { total: this.recent.length, byCode: [...byCode].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])) };
+  }
+
+  // ——— JobEvents ———
+
+  queued(job: JobRecord): void {
+    this.queuedTotal.inc({ kind: job.kind });
+  }
+
+  submitted(job: JobRecord): void {
+    if (job.submittedAt !== undefined) this.queueWait.observe(Math.max(0, job.submittedAt - job.createdAt) / 1000);
+  }
+
+  completed(job: JobRecord): void {
+    if (job.completedAt !== undefined && job.submittedAt !== undefined) {
+      this.generation.observe({ model: job.request.model ?? 'uni-1' }, Math.max(0, job.completedAt - job.submittedAt) / 1000);
+    }
+  }
+
+  delivered(job: JobRecord): void {
+    if (job.delivery && job.completedAt !== undefined) {
+      this.delivery.observe({ via: job.delivery.via }, Math.max(0, job.delivery.at - job.completedAt) / 1000);
+    }
+  }
+
+  failed(_job: JobRecord, code: string): void {
+    this.failures.inc({ code });
+    this.recent.push({ at: this.now(), code });
+    this.prune();
+  }
+
+  // ——— hooks for the clients ———
+
+  quotaRefused(code: string): void {
+    this.refusals.inc({ code });
+  }
+
+  lumaAttemptFailed(method: string, error: LumaError): void {
+    let status = 'bad_response';
+    if (error instanceof LumaAPIError) status = String(error.status);
+    else if (error instanceof LumaTimeoutError) status = 'timeout';
+    else if (error instanceof LumaConnectionError) status = 'network';
+    this.lumaErrors.inc({ method, status });
+  }
+
+  /** A Discord REST answer (the REST clients' `response` event); counts 4xx and 5xx. */
+  discordResponse(status: number, path: string): void {
+    if (status < 400) return;
+    // Only the kind of route, never the path: interaction webhook paths carry a secret token.
+    this.discordErrors.inc({ status: String(status), auth: /^\/(webhooks|interactions)\//.test(path) ? 'interaction' : 'bot' });
+  }
+
+  private prune(): void {
+    const from = this.now() - HOUR_MS;
+    let drop = 0;
+    while (drop < this.recent.length && (this.recent[drop]?.at ?? 0) < from) drop++;
+    if (drop > 0) this.recent.splice(0, drop);
+  }
+
+  /** One storage read per scrape, shared by the two spend gauges. */
+  private readSpend(): Promise<{ usd: number; capUsd: number | undefined } | undefined> {
+    const now = this.now();
+    if (!this.spendRead || now - this.spendRead.at > 1000) this.spendRead = { at: now, result: this.readSpendOnce() };
+    return this.spendRead.result;
+  }
+
+  private async readSpendOnce(): Promise<{ usd: number; capUsd: number | undefined } | undefined> {
+    const spend = this.sources?.spend;
+    if (!spend) return undefined;
+    try {
+      const spent = await within(spend.spendToday(), SPEND_READ_TIMEOUT_MS);
+      return spent === 'timeout' ? undefined : spent;
+    } catch {
+      return undefined; // storage down: /healthz says so; the scrape still answers
+    }
+  }
+}

@@ -1,0 +1,108 @@
+// The operator's view without a dashboard: today's spend against the cap, the queue, the Luma limits the scheduler
+// applies, failures of the last hour. Read by /bot-status and written to the log once an hour.
+import type { LumaLimits } from '../jobs/events.js';
+import type { JobStep } from '../jobs/types.js';
+import { discordTime, periodEnd } from '../quota/periods.js';
+import { formatUsd } from '../quota/pricing.js';
+import type { GatewayState } from './health.js';
+import type { BotMetrics, OpsSources } from './metrics.js';
+import { within } from './within.js';
+
+/** /bot-status answers without the spend when storage takes longer than this. */
+const SPEND_READ_TIMEOUT_MS = 3000;
+
+export interface OperatorStatus {
+  at: number;
+  /** Undefined when storage did not answer. */
+  spend: { usd: number; capUsd: number | undefined } | undefined;
+  steps: Partial<Record<JobStep, number>>;
+  oldestQueuedAt: number | undefined;
+  limits: LumaLimits;
+  failures: { total: number; byCode: [string, number][] };
+  gateway: GatewayState;
+  storage: string;
+  shard: string;
+}
+
+export async function readOperatorStatus(
+  sources: OpsSources,
+  metrics: Pick<BotMetrics, 'failuresLastHour'>,
+  where: { storage: string; shard: string },
+  now: number = Date.now(),
+): Promise<OperatorStatus> {
+  const { steps, oldestQueuedAt } = sources.jobs.jobStats();
+  let spend: OperatorStatus['spend'];
+  try {
+    const spent = await within(sources.spend.spendToday(), SPEND_READ_TIMEOUT_MS);
+    spend = spent === 'timeout' ? undefined : spent;
+  } catch {
+    spend = undefined; // storage down: the rest of the figures still help
+  }
+  return { at: now, spend, steps, oldestQueuedAt, limits: sources.jobs.lumaLimits(), failures: metrics.failuresLastHour(), gateway: sources.gateway(), ...where };
+}
+
+/** The figures as a short Discord message (timestamps in the reader's time zone). */
+export function renderOperatorStatus(s: OperatorStatus): string {
+  const lines = [`**Bot status** — this process (shard ${s.shard}, storage ${s.storage}), ${discordTime(s.at, 'f')}`];
+
+  if (!s.spend) lines.push('**Spend today (UTC):** unknown — storage did not answer.');
+  else if (s.spend.capUsd === undefined) lines.push(`**Spend today (UTC):** ${formatUsd(s.spend.usd)} (no cap set: SPEND_CAP_USD_PER_DAY)`);
+  else {
+    const pct = Math.round((s.spend.usd / s.spend.capUsd) * 100);
+    const reached = s.spend.usd >= s.spend.capUsd ? ' — **cap reached: new requests are refused**' : '';
+    lines.push(`**Spend today (UTC):** ${formatUsd(s.spend.usd)} of ${formatUsd(s.spend.capUsd)} cap (${pct} %)${reached}; resets ${discordTime(periodEnd('day', s.at))}`);
+  }
+
+  const n = (step: JobStep) => s.steps[step] ?? 0;
+  const queued = n('queued');
+  const oldest = queued > 0 && s.oldestQueuedAt !== undefined ? ` (oldest waiting ${duration(s.at - s.oldestQueuedAt)})` : '';
+  lines.push(
+    `**Queue:** ${queued} waiting${oldest} · ${n('submitting') + n('polling')} at Luma · ${n('downloading') + n('delivering')} being delivered` +
+      (n('failing') > 0 ? ` · ${n('failing')} failing` : ''),
+  );
+
+  const l = s.limits;
+  let limits = `**Luma limits:** ${l.concurrency} jobs at once`;
+  if (l.concurrencyLoweredUntil !== undefined) {
+    limits += ` (lowered from ${l.configuredConcurrency} after Luma said "too many concurrent jobs", until ${discordTime(l.concurrencyLoweredUntil, 't')})`;
+  }
+  limits += ` · ${l.postsLastMinute} of ${l.requestsPerMinute} requests in the last minute`;
+  if (l.pausedUntil !== undefined) limits += ` · submissions paused until ${discordTime(l.pausedUntil, 't')} (Luma's per-minute limit)`;
+  lines.push(limits);
+
+  const f = s.failures;
+  lines.push(
+    f.total === 0
+      ? '**Failures in the last hour:** none'
+      : `**Failures in the last hour:** ${f.total} — ${f.byCode.map(([code, count]) => `\`${code}\` ×${count}`).join(', ')}`,
+  );
+  lines.push(`**Discord gateway:** ${s.gateway.connected ? 'connected' : `down (${s.gateway.reason ?? 'unknown'})`}`);
+  return lines.join('\n');
+}
+
+/** The same figures as fields for one structured log line. */
+export function statusLogFields(s: OperatorStatus): Record<string, unknown> {
+  return {
+    spendUsd: s.spend?.usd,
+    spendCapUsd: s.spend?.capUsd,
+    queued: s.steps.queued ?? 0,
+    atLuma: (s.steps.submitting ?? 0) + (s.steps.polling ?? 0),
+    delivering: (s.steps.downloading ?? 0) + (s.steps.delivering ?? 0),
+    oldestQueuedMs: s.oldestQueuedAt === undefined ? undefined : s.at - s.oldestQueuedAt,
+    lumaConcurrency: s.limits.concurrency,
+    lumaConcurrencyConfigured: s.limits.configuredConcurrency,
+    lumaRequestsPerMinute: s.limits.requestsPerMinute,
+    lumaPostsLastMinute: s.limits.postsLastMinute,
+    failuresLastHour: s.failures.total,
+    failuresByCode: Object.fromEntries(s.failures.byCode),
+    gatewayConnected: s.gateway.connected,
+  };
+}
+
+function duration(ms: number): string {
+  const sec = Math.max(0, Math.round(ms / 1000));
+  if (sec < 60) return `${sec} s`;
+  const min = Math.floor(sec / 60);
+  if (min < 60) return `${min} min ${sec % 60} s`;
+  return `${Math.floor(min / 60)} h ${min % 60} min`;
+}

@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DispatchedInteraction, FakeUserInput } from '../../dev/fakes/discord/server.js';
+import { opt, startHarness, type Harness } from '../helpers/harness.js';
+
+/** The owner of the fake Discord's application (GET /applications/@me). */
+const OWNER: FakeUserInput = { id: '100000000000000001', username: 'owner' };
+const LISTED: FakeUserInput = { id: '700000000000000077', username: 'listed-operator' };
+const MEMBER: FakeUserInput = { id: '700000000000000078', username: 'member' };
+const EPHEMERAL = 64;
+
+describe('/bot-status', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  /** The private answer to an interaction (the deferred ephemeral reply, edited). */
+  const answer = (i: DispatchedInteraction): Promise<string> =>
+    h!.discord.waitFor(() => {
+      const m = h!.discord.original(i.token);
+      return m && ((m.flags ?? 0) & EPHEMERAL) !== 0 && m.content !== '' ? m.content : undefined;
+    }, 10_000, 'the /bot-status answer');
+  const status = (user: FakeUserInput, guildId?: string | null) =>
+    h!.discord.slashCommand({ name: 'bot-status', user, ...(guildId !== undefined ? { guildId } : {}) });
+
+  it("shows the application owner today's spend against the cap, the queue, Luma's limits and the last hour's failures", async () => {
+    h = await startHarness({ env: { SPEND_CAP_USD_PER_DAY: '2', LUMA_MAX_CONCURRENT_JOBS: '6', LUMA_MAX_REQUESTS_PER_MINUTE: '25', QUOTA_DEFAULT_LIMIT: 'unlimited' } });
+    const made = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'status: one image')] });
+    await h.discord.waitFor(() => (h!.discord.original(made.token)?.attachments.length ?? 0) > 0 || undefined, 20_000, 'the image');
+    h.luma.planNext({ failWith: 'content_moderated' });
+    const failed = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'status: one failure')] });
+    await h.discord.waitFor(() => h!.discord.original(failed.token)?.embeds.some((e) => e.title?.includes('could not be made')) || undefined, 20_000, 'the failure');
+
+    const text = await answer(await status(OWNER));
+    // Both jobs were charged: content_moderated counts (Luma bills it). 2 × $0.0404 of a $2 cap.
+    expect(text).toMatch(/Spend today \(UTC\):\*\* \$0\.0808 of \$2\.00 cap \(4 %\)/);
+    expect(text).toMatch(/Queue:\*\* 0 waiting · 0 at Luma · 0 being delivered/);
+    expect(text).toMatch(/Luma limits:\*\* 6 jobs at once · \d+ of 25 requests in the last minute/);
+    expect(text).toMatch(/Failures in the last hour:\*\* 1 — `content_moderated` ×1/);
+    expect(text).toMatch(/Discord gateway:\*\* connected/);
+  });
+
+  it('works in a DM with the bot and for users in OPERATOR_USER_IDS', async () => {
+    h = await startHarness({ env: { OPERATOR_USER_IDS: `800000000000000001, ${LISTED.id}` } });
+    expect(await answer(await status(LISTED))).toMatch(/Spend today \(UTC\):\*\* \$0\.00 \(no cap set/);
+    expect(await answer(await status(OWNER, null))).toMatch(/Failures in the last hour:\*\* none/);
+  });
+
+  it('refuses everyone else, privately, without showing a figure', async () => {
+    h = await startHarness({ env: { OPERATOR_USER_IDS: LISTED.id } });
+    const text = await answer(await status(MEMBER));
+    expect(text).toMatch(/Only the bot's operator can use \/bot-status/);
+    expect(text).not.toMatch(/Spend|Queue|\$/);
+    // Nothing else was said in the channel.
+    expect(h.discord.channelMessages(h.discord.channelId ?? '')).toHaveLength(0);
+  });
+
+  it('lets the accepted members of the team that owns the application in, and no one merely invited', async () => {
+    h = await startHarness();
+    const teamMember: FakeUserInput = { id: '700000000000000091', username: 'team-dev' };
+    const invited: FakeUserInput = { id: '700000000000000092', username: 'team-invited' };
+    // Discord's answer for an application a team owns (the fake's own application, with a team added).
+    const res = await fetch(`${h.discord.apiUrl}/v10/applications/@me`, { headers: { authorization: `Bot ${h.discord.token}` } });
+    const application = (await res.json()) as Record<string, unknown>;
+    const member = (user: FakeUserInput, membership_state: number) => ({
+      membership_state,
+      team_id: '900000000000000001',
+      permissions: ['*'],
+      role: 'developer',
+      user: { id: user.id, username: user.username, discriminator: '0', global_name: null, avatar: null },
+    });
+    const teamOwned = {
+      ...application,
+      owner: { id: '900000000000000001', username: 'team900000000000000001', discriminator: '0', global_name: null, avatar: null, flags: 1024 },
+      team: { id: '900000000000000001', name: 'Ops', icon: null, owner_user_id: teamMember.id, members: [member(teamMember, 2), member(invited, 1)] },
+    };
+    h.discord.fault({ method: 'GET', path: '/applications/@me' }, { status: 200, body: teamOwned }, { status: 200, body: teamOwned }, { status: 200, body: teamOwned });
+
+    expect(await answer(await status(teamMember))).toMatch(/Spend today \(UTC\)/);
+    expect(await answer(await status(invited))).toMatch(/Only the bot's operator can use/);
+    // The application's former owner is no longer its owner once a team holds it.
+    expect(await answer(await status(OWNER))).toMatch(/Only the bot's operator can use/);
+    expect(h.discord.pendingFaults).toBe(0);
+  });
+
+  it('writes the same figures to the log every STATUS_LOG_INTERVAL_MS', async () => {
+    h = await startHarness({ env: { STATUS_LOG_INTERVAL_MS: '1000', SPEND_CAP_USD_PER_DAY: '3', LUMA_MAX_CONCURRENT_JOBS: '4' } });
+    h.luma.planNext({ failWith: 'generation_failed' });
+    const failed = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'status log: one failure')] });
+    await h.discord.waitFor(() => h!.discord.original(failed.token)?.embeds.some((e) => e.title?.includes('could not be made')) || undefined, 20_000, 'the failure');
+    // A line written after the member was told: by then the unit and the spend have been given back.
+    const from = h.logs.lines.length;
+    const line = await h.discord.waitFor(
+      () => h!.logs.lines.slice(from).find((l) => l.msg === 'operator status'),
+      20_000,
+      'an operator status line counting the failure',
+    );
+    expect(line).toMatchObject({ spendUsd: 0, spendCapUsd: 3, queued: 0, lumaConcurrency: 4, failuresLastHour: 1, failuresByCode: { generation_failed: 1 }, gatewayConnected: true });
+  });
+
+  it('logs no status line when STATUS_LOG_INTERVAL_MS is 0', async () => {
+    h = await startHarness({ env: { STATUS_LOG_INTERVAL_MS: '0', HTTP_PORT: '0' } });
+    expect(h.config.statusLogIntervalMs).toBe(0);
+    expect(h.logs.find((l) => l.msg === 'operator status')).toBeUndefined();
+  });
+});
