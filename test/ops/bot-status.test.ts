@@ -33,8 +33,8 @@ describe('/bot-status', () => {
     await h.discord.waitFor(() => h!.discord.original(failed.token)?.embeds.some((e) => e.title?.includes('could not be made')) || undefined, 20_000, 'the failure');
 
     const text = await answer(await status(OWNER));
-    // Both jobs were charged: content_moderated counts (Luma bills it). 2 × $0.0404 of a $2 cap.
-    expect(text).toMatch(/Spend today \(UTC\):\*\* \$0\.0808 of \$2\.00 cap \(4 %\)/);
+    // Only the delivered job is spent: Luma refunds content_moderated, so the operator's spend takes it back. $0.0404 of a $2 cap.
+    expect(text).toMatch(/Spend today \(UTC\):\*\* \$0\.0404 of \$2\.00 cap \(2 %\)/);
     expect(text).toMatch(/Queue:\*\* 0 waiting · 0 at Luma · 0 being delivered/);
     expect(text).toMatch(/Luma limits:\*\* 6 jobs at once · \d+ of 25 requests in the last minute/);
     expect(text).toMatch(/Failures in the last hour:\*\* 1 — `content_moderated` ×1/);

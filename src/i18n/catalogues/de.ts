@@ -171,6 +171,7 @@ export const de: Catalogue = {
   'opt.reference.description': 'Referenzbild {n} für Stil oder Inhalt (PNG, JPEG, WebP, unbewegtes GIF; ≤ 50 MB)',
   'cmd.quota.name': 'kontingent',
   'cmd.quota.description': 'Wie viele Bilder du noch machen kannst, was jedes Modell kostet, wann dein Kontingent neu beginnt',
+  'cmd.bot-status.description': 'Nur für den Betreiber: heutige Ausgaben, Warteschlange, Luma-Limits und Fehler der letzten Stunde',
   'cmd.history.name': 'verlauf',
   'cmd.history.description': 'Deine letzten Bilder auf diesem Server, mit Links und einem Knopf zum erneuten Senden',
   'cmd.quota-admin.description': 'Bild-Kontingente dieses Servers festlegen (Server verwalten)',

@@ -183,6 +183,7 @@ export const en = {
   'opt.reference.description': 'Reference image {n} for style or content (PNG, JPEG, WebP, still GIF; ≤ 50 MB)',
   'cmd.quota.name': 'quota',
   'cmd.quota.description': 'How many images you can still make, what each model costs, and when your quota resets',
+  'cmd.bot-status.description': "Operator only: today's spend, the queue, Luma's limits and failures in the last hour",
   'cmd.history.name': 'history',
   'cmd.history.description': 'Your recent images on this server, with links and a button to send any again',
   'cmd.quota-admin.description': "Set this server's image quotas (Manage Server)",

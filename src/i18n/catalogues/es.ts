@@ -171,6 +171,7 @@ export const es: Catalogue = {
   'opt.reference.description': 'Imagen de referencia {n} de estilo o contenido (PNG, JPEG, WebP, GIF estático; ≤ 50 MB)',
   'cmd.quota.name': 'cuota',
   'cmd.quota.description': 'Cuántas imágenes puedes crear aún, cuánto cuesta cada modelo y cuándo se reinicia tu cuota',
+  'cmd.bot-status.description': 'Solo para el operador: gasto de hoy, la cola, los límites de Luma y los fallos de la última hora',
   'cmd.history.name': 'historial',
   'cmd.history.description': 'Tus imágenes recientes en este servidor, con enlaces y un botón para reenviarlas',
   'cmd.quota-admin.description': 'Fija las cuotas de imágenes de este servidor (Gestionar servidor)',

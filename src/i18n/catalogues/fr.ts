@@ -171,6 +171,7 @@ export const fr: Catalogue = {
   'opt.reference.description': 'Image de référence {n} pour le style ou le contenu (PNG, JPEG, WebP, GIF fixe ; ≤ 50 Mo)',
   'cmd.quota.name': 'quota',
   'cmd.quota.description': 'Combien d’images tu peux encore créer, le coût de chaque modèle, et quand ton quota repart',
+  'cmd.bot-status.description': 'Opérateur : dépenses du jour, file d’attente, limites de Luma, échecs de la dernière heure',
   'cmd.history.name': 'historique',
   'cmd.history.description': 'Tes images récentes sur ce serveur, avec liens et un bouton pour en renvoyer une',
   'cmd.quota-admin.description': 'Définir les quotas d’images de ce serveur (Gérer le serveur)',

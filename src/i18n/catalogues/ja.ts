@@ -171,6 +171,7 @@ export const ja: Catalogue = {
   'opt.reference.description': 'スタイルや内容の参考画像 {n}（PNG、JPEG、WebP、静止 GIF、50 MB 以下）',
   'cmd.quota.name': 'クォータ',
   'cmd.quota.description': 'あと何枚作れるか、各モデルの費用、クォータのリセット時刻',
+  'cmd.bot-status.description': '運営者専用：本日の支出、待ち行列、Lumaの上限、直近1時間の失敗',
   'cmd.history.name': '履歴',
   'cmd.history.description': 'このサーバーでの最近の画像。リンクと再送ボタン付き',
   'cmd.quota-admin.description': 'このサーバーの画像クォータを設定（サーバー管理）',

@@ -171,6 +171,7 @@ export const ptBR: Catalogue = {
   'opt.reference.description': 'Imagem de referência {n} de estilo ou conteúdo (PNG, JPEG, WebP, GIF estático; ≤ 50 MB)',
   'cmd.quota.name': 'cota',
   'cmd.quota.description': 'Quantas imagens você ainda pode fazer, quanto custa cada modelo e quando sua cota reinicia',
+  'cmd.bot-status.description': 'Só para o operador: gasto de hoje, a fila, os limites da Luma e as falhas da última hora',
   'cmd.history.name': 'historico',
   'cmd.history.description': 'Suas imagens recentes neste servidor, com links e um botão para enviar de novo',
   'cmd.quota-admin.description': 'Defina as cotas de imagens deste servidor (Gerenciar servidor)',
