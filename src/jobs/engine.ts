@@ -16,6 +16,7 @@ import type { Logger } from '../logger.js';
 import { DiscordCodes, discordErrorCode, discordStatus, type DiscordResponder, type OutgoingMessage } from '../discord/responder.js';
 import { failureMessage, progressText, resultFilename, resultMessage } from '../discord/render.js';
 import { classifyLumaFailure, classifySubmitError, type FailureAction } from './failures.js';
+import { LocalSubmitBudget, type PostTicket, type SubmitBudget } from './luma-budget.js';
 import type { JobStore } from './store.js';
 import type { JobRecord } from './types.js';
 
@@ -45,6 +46,8 @@ export interface EngineDeps {
   discord: DiscordResponder;
   logger: Logger;
   quota?: QuotaHooks;
+  /** When a POST may go (Luma's account limits). Default: a LocalSubmitBudget from the configured limits. */
+  budget?: SubmitBudget;
   now?: () => number;
 }
 
@@ -52,13 +55,6 @@ export interface EngineDeps {
 const TOKEN_MARGIN_MS = 45_000;
 /** The largest result we are willing to hold in memory. Luma's 2K PNGs are a few MB. */
 const MAX_RESULT_BYTES = 64 * 1024 * 1024;
-/** After a concurrency 429, the effective limit stays lowered this long. */
-const CONCURRENCY_BACKOFF_MS = 60_000;
-/**
- * A concurrency 429 while none of our jobs is at Luma means someone else holds the account's slots, and we cannot
- * see one free up: probe again after this long (Luma's own Retry-After, 60 s, is longer than members should wait).
- */
-const CONCURRENCY_PROBE_MS = 10_000;
 /** How long stop() lets running steps finish before cutting the ones still waiting on the network. */
 const STOP_GRACE_MS = 6000;
 /** A job whose polls keep failing is given up after this long without a successful answer. */
@@ -89,15 +85,12 @@ export class JobEngine {
   private readonly busy = new Map<string, Task>();
   private readonly freshUrls = new Map<string, string>();
   private readonly lastPollOk = new Map<string, number>();
-  private readonly postTimes: number[] = [];
   private readonly lastServedGuild = new Map<string, number>();
   private readonly lastServedUser = new Map<string, number>();
   private readonly durations: number[] = [];
   private serveCounter = 0;
-  private concurrencyCap: number;
-  private concurrencyCapUntil = 0;
-  /** No POST before this time (a per-minute 429, or a concurrency 429 with none of our jobs at Luma). */
-  private postPausedUntil = 0;
+  /** Luma's account limits: the pump picks who goes next, the budget says when. */
+  readonly budget: SubmitBudget;
   /** Jobs loaded by start(): they may have been half-delivered by the previous process. */
   private readonly resumed = new Set<string>();
   /** Aborted when stop() gives up waiting: cuts Luma calls and downloads that hang. */
@@ -113,7 +106,9 @@ export class JobEngine {
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? Date.now;
     this.log = deps.logger.child({ component: 'jobs' });
-    this.concurrencyCap = deps.config.lumaMaxConcurrentJobs;
+    this.budget =
+      deps.budget ??
+      new LocalSubmitBudget({ requestsPerMinute: deps.config.lumaMaxRequestsPerMinute, concurrentJobs: deps.config.lumaMaxConcurrentJobs, logger: this.log });
     // Every running poll, POST and download listens on this one signal (and stops listening when it ends): dozens
     // at once is normal, not a leak.
     setMaxListeners(0, this.shutdown.signal);
@@ -271,10 +266,10 @@ export class JobEngine {
       if (!job) break;
       this.markServed(job);
       // Counted now, not when the POST goes out (after an await): a pass that picks several jobs must see each.
-      this.postTimes.push(now);
+      const ticket = this.budget.recordPost(now);
       atLuma.total++;
       atLuma.byUser.set(job.discord.userId, (atLuma.byUser.get(job.discord.userId) ?? 0) + 1);
-      this.run(job, 'submit', () => this.submit(job));
+      this.run(job, 'submit', () => this.submit(job, ticket));
     }
 
     let polls = 0;
@@ -347,18 +342,12 @@ export class JobEngine {
     return { total, byUser };
   }
 
-  /** 0 when a POST may go now, else ms until one may. */
+  /**
+   * 0 when a POST may go now, else ms until one may: whenever the sliding minute has room and a concurrency slot
+   * is free (the budget's call), never spaced out — a queue that built up goes out as one burst.
+   */
   private submitSlotWait(now: number, atLuma: number): number {
-    if (now < this.postPausedUntil) return this.postPausedUntil - now;
-    if (now >= this.concurrencyCapUntil) this.concurrencyCap = this.deps.config.lumaMaxConcurrentJobs;
-    if (atLuma >= this.concurrencyCap) {
-      // A slot frees when a poll sees one of ours finish, and that pass of the pump submits at once; the timer
-      // here only covers the cap's end.
-      return now < this.concurrencyCapUntil ? Math.min(this.concurrencyCapUntil - now, 5000) : 1000;
-    }
-    while (this.postTimes.length > 0 && (this.postTimes[0] ?? 0) <= now - 60_000) this.postTimes.shift();
-    if (this.postTimes.length >= this.deps.config.lumaMaxRequestsPerMinute) return (this.postTimes[0] ?? now) + 60_000 - now;
-    return 0;
+    return this.budget.waitMs(now, atLuma);
   }
 
   /**
@@ -422,7 +411,7 @@ export class JobEngine {
 
   // ——— steps ———
 
-  private async submit(job: JobRecord): Promise<void> {
+  private async submit(job: JobRecord, ticket: PostTicket): Promise<void> {
     job.step = 'submitting';
     job.submitAttempts += 1;
     delete job.notBefore;
@@ -431,7 +420,8 @@ export class JobEngine {
     try {
       // No retries inside the client: every POST retry (429, 503, unreachable) goes back through the queue,
       // where it counts against the rate limits and a 503 for URL inputs turns into the base64 fallback at once.
-      const { generation, requestId } = await this.deps.luma.createGeneration(job.request, { maxRetries: 0, signal: this.shutdown.signal });
+      const { generation, requestId, rateWindow } = await this.deps.luma.createGeneration(job.request, { maxRetries: 0, signal: this.shutdown.signal });
+      this.budget.learn(ticket, this.now(), rateWindow);
       // From the POST leaving until the save below completes is the one window in which a crash can still cost a
       // second image at Luma (see start()): nothing but the in-memory quota mark and the save run in between.
       job.generationId = generation.id;
@@ -455,33 +445,27 @@ export class JobEngine {
       const hasUrlInputs = !job.inlinedInputs && job.inputs.some((i) => 'url' in i.input && i.discordUrl !== undefined);
       const ref = newReference();
       const action = classifySubmitError(err, { hasUrlInputs, submitAttempts: job.submitAttempts, ref });
-      if (err instanceof RateLimitError) this.onSubmitRateLimited(err, job, log);
+      if (err instanceof RateLimitError) this.onSubmitRateLimited(err, job, log, ticket);
+      else this.budget.postFailed(ticket, this.now());
       log.warn({ err, action: action.kind, ref }, 'submit failed');
       await this.afterSubmitError(job, action);
     }
   }
 
   /** A POST refused with 429: hold further POSTs rather than send ones Luma will refuse too. */
-  private onSubmitRateLimited(err: RateLimitError, job: JobRecord, log: Logger): void {
+  private onSubmitRateLimited(err: RateLimitError, job: JobRecord, log: Logger, ticket: PostTicket): void {
     const now = this.now();
     if (err.kind === 'requests') {
-      // The per-minute window is the account's: every POST would be refused until it moves on.
-      this.postPausedUntil = Math.max(this.postPausedUntil, now + Math.max(1000, err.retryAfterMs ?? 5000));
-      log.warn({ pauseMs: this.postPausedUntil - now }, 'Luma says too many requests per minute: pausing submissions');
+      const { limit, remaining, resetAt } = err;
+      const { pauseMs } = this.budget.rateLimited(ticket, now, { kind: 'requests', retryAfterMs: err.retryAfterMs, window: { limit, remaining, resetAt } });
+      log.warn({ pauseMs }, 'Luma says too many requests per minute: pausing submissions');
       return;
     }
-    // Luma's own count says the account is at its limit (a lower plan than configured, or another process using
-    // it). Our other jobs at Luma — this one excluded — are the most we can have there: a slot frees when a poll
-    // sees one of them finish.
+    // Our other jobs at Luma — this one excluded — are the most the account has room for now.
     let others = 0;
     for (const j of this.jobs.values()) if (j !== job && this.isAtLuma(j)) others++;
-    this.concurrencyCap = Math.max(1, Math.min(this.concurrencyCap, others));
-    this.concurrencyCapUntil = now + CONCURRENCY_BACKOFF_MS;
-    if (others === 0) {
-      // None of ours is there: someone else holds the slots, and no poll of ours will see one free up.
-      this.postPausedUntil = Math.max(this.postPausedUntil, now + Math.min(CONCURRENCY_PROBE_MS, err.retryAfterMs ?? CONCURRENCY_PROBE_MS));
-    }
-    log.warn({ cap: this.concurrencyCap, ours: others }, 'Luma says too many concurrent jobs: lowering concurrency for a minute');
+    const { concurrentJobs, pauseMs } = this.budget.rateLimited(ticket, now, { kind: 'concurrency', retryAfterMs: err.retryAfterMs, ourOthersActive: others });
+    log.warn({ cap: concurrentJobs, ours: others, pauseMs }, 'Luma says too many concurrent jobs: lowering concurrency, climbing back after a minute');
   }
 
   private async afterSubmitError(job: JobRecord, action: FailureAction): Promise<void> {

@@ -108,7 +108,7 @@ export async function startFakeLuma(options: FakeLumaOptions = {}): Promise<Fake
   const plans: GenerationPlan[] = [];
   const faults: { match: FaultMatch; queue: FaultResponse[] }[] = [];
   const postTimes: number[] = [];
-  let rateLimit: RateLimits | undefined = options.rateLimit;
+  let rateLimit: RateLimits | undefined = options.rateLimit ?? options.plan;
   let urlIngestionDown = false;
   // Output URLs are signed with the current epoch; bumping it invalidates every URL minted before.
   const signingKey = randomBytes(32);
@@ -455,6 +455,9 @@ export async function startFakeLuma(options: FakeLumaOptions = {}): Promise<Fake
       requestId,
     };
     requests.push(record);
+    res.on('finish', () => {
+      record.status = res.statusCode;
+    });
 
     const fault = takeFault(method, target.pathname);
     if (fault) {
@@ -495,6 +498,7 @@ export async function startFakeLuma(options: FakeLumaOptions = {}): Promise<Fake
         return;
       }
       if (error instanceof HttpError) {
+        if (error.status === 429) record.limitedBy = /concurrent/i.test(error.detail) ? 'concurrency' : 'requests';
         sendJson(res, error.status, { detail: error.detail }, error.headers);
       } else {
         log?.(`internal error: ${(error as Error).stack ?? String(error)}`);
