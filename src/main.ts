@@ -1,4 +1,5 @@
-import { Client, Events, GatewayIntentBits, type Interaction } from 'discord.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Client, Events, GatewayIntentBits, Options, type Interaction } from 'discord.js';
 import { Agent } from 'undici';
 import { commands, components } from '../commands/index.js';
 import type { Config } from './config.js';
@@ -21,6 +22,8 @@ export class StartupError extends Error {
 export interface RunningBot {
   readonly client: Client;
   readonly ctx: BotContext;
+  /** Event-loop delay since start, ms (also logged every minute with the `health` line and at stop). */
+  eventLoopDelay(): EventLoopDelay;
   /** Stops taking work, lets running steps finish and be saved, closes connections. */
   stop(): Promise<void>;
 }
@@ -28,6 +31,34 @@ export interface RunningBot {
 export interface StartOptions {
   logger?: Logger;
 }
+
+export interface EventLoopDelay {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** How often the `health` line (event-loop delay, jobs, Luma limits held to) is logged. */
+const HEALTH_LOG_MS = 60_000;
+
+/**
+ * discord.js caches every user, member and message an interaction mentions, for as long as the process lives. The
+ * bot reads none of them (it answers from the interaction's own payload and through REST), so those caches hold
+ * only the bot's own entries; guilds, channels and roles stay cached (roles decide quotas).
+ */
+const CACHE_LIMITS = Options.cacheWithLimits({
+  ...Options.DefaultMakeCacheSettings,
+  MessageManager: 0,
+  UserManager: { maxSize: 0, keepOverLimit: (user) => user.id === user.client.user.id },
+  GuildMemberManager: { maxSize: 0, keepOverLimit: (member) => member.id === member.client.user.id },
+  PresenceManager: 0,
+  ReactionManager: 0,
+  ReactionUserManager: 0,
+  ThreadMemberManager: 0,
+  VoiceStateManager: 0,
+  GuildMessageManager: 0,
+  DMMessageManager: 0,
+});
 
 /** The composition root: builds every piece once and wires them together. Tests call this same function. */
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<RunningBot> {
@@ -46,7 +77,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   // discord.js's own REST carries interaction callbacks (the 3-second defer) and the interaction webhook, which
   // Discord exempts from its global limit, plus a few start-up calls: its client-side global limiter would only
   // make a burst of commands miss the 3 s deadline. Our bot-token traffic goes through the responder's limited client.
-  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: config.discordApiUrl, globalRequestsPerSecond: UNLIMITED } });
+  const client = new Client({ intents: [GatewayIntentBits.Guilds], makeCache: CACHE_LIMITS, rest: { api: config.discordApiUrl, globalRequestsPerSecond: UNLIMITED } });
   const shardKey = String(client.shard?.ids[0] ?? 0);
   const jobs = new JobStore(storage, shardKey);
   const discord = new DiscordResponder(config.discordApiUrl, config.discordToken);
@@ -83,11 +114,32 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   logger.info({ user: client.user?.tag, applicationId, guilds: client.guilds.cache.size, storage: storage.kind, shard: shardKey }, 'bot ready');
   await engine.start();
 
+  // Measured from inside the bot, where a slow pass of the scheduler or a big synchronous job shows up.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const window = monitorEventLoopDelay({ resolution: 10 });
+  window.enable();
+  const eventLoopDelay = (h: ReturnType<typeof monitorEventLoopDelay> = loop): EventLoopDelay => ({
+    p50Ms: round(h.percentile(50) / 1e6),
+    p99Ms: round(h.percentile(99) / 1e6),
+    maxMs: round(h.max / 1e6),
+  });
+  const health = setInterval(() => {
+    logger.info({ eventLoopDelay: eventLoopDelay(window), jobs: engine.size, rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20), lumaLimits: engine.budget.limits(Date.now()) }, 'health');
+    window.reset();
+  }, HEALTH_LOG_MS);
+  health.unref();
+
   return {
     client,
     ctx,
+    eventLoopDelay: () => eventLoopDelay(),
     async stop() {
       accepting = false;
+      clearInterval(health);
+      loop.disable();
+      window.disable();
+      logger.info({ eventLoopDelay: eventLoopDelay() }, 'event-loop delay since start');
       await engine.stop();
       await client.destroy();
       await storage.close();
@@ -95,6 +147,10 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       logger.info('bot stopped');
     },
   };
+}
+
+function round(ms: number): number {
+  return Number.isFinite(ms) ? Math.round(ms * 10) / 10 : 0;
 }
 
 /**

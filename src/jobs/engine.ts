@@ -17,6 +17,7 @@ import { DiscordCodes, discordErrorCode, discordStatus, type DiscordResponder, t
 import { failureMessage, progressText, resultFilename, resultMessage } from '../discord/render.js';
 import { classifyLumaFailure, classifySubmitError, type FailureAction } from './failures.js';
 import { LocalSubmitBudget, type PostTicket, type SubmitBudget } from './luma-budget.js';
+import { TransferBudget, type TransferReservation } from './transfer-budget.js';
 import type { JobStore } from './store.js';
 import type { JobRecord } from './types.js';
 
@@ -36,7 +37,7 @@ export interface EngineDeps {
     | 'lumaMaxConcurrentJobs'
     | 'lumaMaxRequestsPerMinute'
     | 'maxJobsPerUser'
-    | 'transferConcurrency'
+    | 'transferBudgetBytes'
     | 'discordCdnOrigins'
   >;
   luma: LumaClient;
@@ -91,6 +92,8 @@ export class JobEngine {
   private serveCounter = 0;
   /** Luma's account limits: the pump picks who goes next, the budget says when. */
   readonly budget: SubmitBudget;
+  /** Result bytes held by running downloads/uploads, bounded by TRANSFER_BUDGET_MB. */
+  readonly transfers: TransferBudget;
   /** Jobs loaded by start(): they may have been half-delivered by the previous process. */
   private readonly resumed = new Set<string>();
   /** Aborted when stop() gives up waiting: cuts Luma calls and downloads that hang. */
@@ -106,6 +109,7 @@ export class JobEngine {
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? Date.now;
     this.log = deps.logger.child({ component: 'jobs' });
+    this.transfers = new TransferBudget(deps.config.transferBudgetBytes);
     this.budget =
       deps.budget ??
       new LocalSubmitBudget({ requestsPerMinute: deps.config.lumaMaxRequestsPerMinute, concurrentJobs: deps.config.lumaMaxConcurrentJobs, logger: this.log });
@@ -273,11 +277,7 @@ export class JobEngine {
     }
 
     let polls = 0;
-    let transfers = 0;
-    for (const t of this.busy.values()) {
-      if (t === 'poll') polls++;
-      else if (t === 'transfer') transfers++;
-    }
+    for (const t of this.busy.values()) if (t === 'poll') polls++;
     let queuedDueForProgress = false;
     for (const job of this.jobs.values()) {
       if (this.busy.has(job.id)) continue;
@@ -287,10 +287,9 @@ export class JobEngine {
           this.run(job, 'poll', () => this.poll(job));
         } else if (polls >= MAX_POLLS_AT_ONCE) nextDue = Math.min(nextDue, now + 50);
       } else if (job.step === 'downloading' || job.step === 'delivering') {
-        if (transfers < this.deps.config.transferConcurrency && due(job)) {
-          transfers++;
-          this.run(job, 'transfer', () => this.transfer(job));
-        }
+        // As many at once as their bytes fit in the budget: many small results together, a few huge ones bounded.
+        const reservation = due(job) ? this.transfers.tryAdmit() : undefined;
+        if (reservation) this.run(job, 'transfer', () => this.transfer(job, reservation).finally(reservation.release));
       } else if (job.step === 'failing') {
         this.run(job, 'finish', () => this.finishFailure(job));
       } else if (job.step === 'queued') {
@@ -580,7 +579,7 @@ export class JobEngine {
     if (this.durations.length > 25) this.durations.shift();
   }
 
-  private async transfer(job: JobRecord): Promise<void> {
+  private async transfer(job: JobRecord, reservation?: TransferReservation): Promise<void> {
     const log = this.log.child({ jobId: job.id, generationId: job.generationId, userId: job.discord.userId });
     if (job.step === 'delivering') {
       // A previous process died mid-delivery. If it was uploading to the reply, that upload may have landed: when
@@ -601,6 +600,7 @@ export class JobEngine {
       log.error({ err }, 'could not download the result');
       return this.fail(job, { kind: 'fail', failure: { code: 'download_failed', userMessage: 'Your image was made, but the bot could not fetch it from Luma. This did not count against your quota; press Retry to try the download again.', retryable: true, ref: newReference() }, refund: true, log: 'error' });
     }
+    reservation?.resize(image.bytes.length);
     job.step = 'delivering';
     if (this.tokenUsable(job)) job.originalUploadTried = true;
     await this.deps.store.save(job);
