@@ -66,6 +66,12 @@ const MAX_POLLS_AT_ONCE = 16;
  * edit every waiting reply every few seconds in a long queue. Its place is refreshed this many times less often.
  */
 const QUEUE_PROGRESS_FACTOR = 3;
+/**
+ * Further back in a long queue, the place is refreshed less often still: once more slowly per this many places
+ * ahead. A member at place 200 learns nothing from an edit every few seconds, and a burst of thousands would
+ * otherwise spend most of the bot's Discord traffic and CPU re-rendering places.
+ */
+const QUEUE_PROGRESS_PLACES = 25;
 const DOWNLOAD_ATTEMPTS = 4;
 
 type Task = 'submit' | 'poll' | 'transfer' | 'progress' | 'finish';
@@ -90,6 +96,8 @@ export class JobEngine {
   private readonly lastServedUser = new Map<string, number>();
   private readonly durations: number[] = [];
   private serveCounter = 0;
+  /** The queue's places, worked out at most once per progress interval (a simulation of the fair pick over the queue). */
+  private places: { at: number; positions: Map<string, number> } | undefined;
   /** Luma's account limits: the pump picks who goes next, the budget says when. */
   readonly budget: SubmitBudget;
   /** Result bytes held by running downloads/uploads, bounded by TRANSFER_BUDGET_MB. */
@@ -260,14 +268,18 @@ export class JobEngine {
     // Submissions: within the account's limits, fairly. Who is at Luma is counted once per pass (not per
     // candidate), so a pass stays linear in the number of jobs.
     const atLuma = this.atLumaCounts();
+    let candidates: Set<JobRecord> | undefined;
     for (;;) {
       const wait = this.submitSlotWait(now, atLuma.total);
       if (wait > 0) {
         if (this.hasQueued()) nextDue = Math.min(nextDue, now + wait);
         break;
       }
-      const job = this.pickFair(due, atLuma.byUser);
+      // Gathered once per pass: a pass that sends a burst of hundreds must not rescan every job for each of them.
+      candidates ??= this.queuedCandidates(due);
+      const job = this.pickFair(candidates, atLuma.byUser);
       if (!job) break;
+      candidates.delete(job);
       this.markServed(job);
       // Counted now, not when the POST goes out (after an await): a pass that picks several jobs must see each.
       const ticket = this.budget.recordPost(now);
@@ -301,9 +313,10 @@ export class JobEngine {
 
     // Members waiting in our queue see their place in it (worked out only when one of them is due an edit).
     if (queuedDueForProgress) {
-      for (const [id, position] of this.queuePositions()) {
+      for (const [id, position] of this.queuePositions(now)) {
         const job = this.jobs.get(id);
-        if (!job || this.busy.has(id) || this.progressWait(job, now, QUEUE_PROGRESS_FACTOR) > 0) continue;
+        const factor = QUEUE_PROGRESS_FACTOR * Math.max(1, Math.ceil(position / QUEUE_PROGRESS_PLACES));
+        if (!job || job.step !== 'queued' || this.busy.has(id) || this.progressWait(job, now, factor) > 0) continue;
         if (progressText(job, { now, queuePosition: position }) !== job.progress.text) {
           this.run(job, 'progress', () => this.editProgress(job, position));
         }
@@ -354,15 +367,16 @@ export class JobEngine {
    * that member's oldest job. A member at their in-flight cap is skipped, so one member's burst cannot hold
    * everybody else back.
    */
-  private pickFair(due: (j: JobRecord) => boolean, atLumaByUser: ReadonlyMap<string, number>): JobRecord | undefined {
-    const eligible = [...this.jobs.values()].filter(
-      (job) =>
-        job.step === 'queued' &&
-        !this.busy.has(job.id) &&
-        due(job) &&
-        (atLumaByUser.get(job.discord.userId) ?? 0) < this.deps.config.maxJobsPerUser,
-    );
-    return fairest(eligible, this.lastServedGuild, this.lastServedUser);
+  private pickFair(candidates: Iterable<JobRecord>, atLumaByUser: ReadonlyMap<string, number>): JobRecord | undefined {
+    const cap = this.deps.config.maxJobsPerUser;
+    return fairest(candidates, this.lastServedGuild, this.lastServedUser, (job) => (atLumaByUser.get(job.discord.userId) ?? 0) >= cap);
+  }
+
+  /** Queued jobs free to be sent now (not busy, not waiting out a delay). */
+  private queuedCandidates(due: (j: JobRecord) => boolean): Set<JobRecord> {
+    const out = new Set<JobRecord>();
+    for (const job of this.jobs.values()) if (job.step === 'queued' && !this.busy.has(job.id) && due(job)) out.add(job);
+    return out;
   }
 
   private markServed(job: JobRecord): void {
@@ -388,7 +402,14 @@ export class JobEngine {
   }
 
   /** 1-based positions of queued jobs, by simulating the fair picker over the current queue. */
-  private queuePositions(): Map<string, number> {
+  private queuePositions(now: number): Map<string, number> {
+    if (this.places && now - this.places.at < Math.max(500, this.deps.config.progressIntervalMs)) return this.places.positions;
+    const positions = this.computeQueuePositions();
+    this.places = { at: now, positions };
+    return positions;
+  }
+
+  private computeQueuePositions(): Map<string, number> {
     const queued = [...this.jobs.values()].filter((j) => j.step === 'queued' && !this.busy.has(j.id));
     const positions = new Map<string, number>();
     if (queued.length === 0) return positions;
@@ -821,15 +842,25 @@ function guildKey(job: JobRecord): string {
  * The job to serve next: from the server served longest ago, then its member served longest ago, then that
  * member's oldest job. `guilds` / `users` hold when each was last served (a counter; absent = never).
  */
-function fairest(jobs: Iterable<JobRecord>, guilds: ReadonlyMap<string, number>, users: ReadonlyMap<string, number>): JobRecord | undefined {
+function fairest(
+  jobs: Iterable<JobRecord>,
+  guilds: ReadonlyMap<string, number>,
+  users: ReadonlyMap<string, number>,
+  skip?: (job: JobRecord) => boolean,
+): JobRecord | undefined {
   let best: JobRecord | undefined;
-  let bestKey: [number, number, number] | undefined;
+  let bestGuild = 0;
+  let bestUser = 0;
   for (const job of jobs) {
-    const key: [number, number, number] = [guilds.get(guildKey(job)) ?? -1, users.get(job.discord.userId) ?? -1, job.createdAt];
-    if (!bestKey || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
-      best = job;
-      bestKey = key;
-    }
+    // Compared key by key, without building a key per job: this runs over the whole queue for every pick.
+    const g = guilds.get(guildKey(job)) ?? -1;
+    if (best && g > bestGuild) continue;
+    const u = users.get(job.discord.userId) ?? -1;
+    if (best && g === bestGuild && (u > bestUser || (u === bestUser && job.createdAt >= best.createdAt))) continue;
+    if (skip?.(job)) continue;
+    best = job;
+    bestGuild = g;
+    bestUser = u;
   }
   return best;
 }
