@@ -77,7 +77,11 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   // discord.js's own REST carries interaction callbacks (the 3-second defer) and the interaction webhook, which
   // Discord exempts from its global limit, plus a few start-up calls: its client-side global limiter would only
   // make a burst of commands miss the 3 s deadline. Our bot-token traffic goes through the responder's limited client.
-  const client = new Client({ intents: [GatewayIntentBits.Guilds], makeCache: CACHE_LIMITS, rest: { api: config.discordApiUrl, globalRequestsPerSecond: UNLIMITED } });
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds],
+    makeCache: CACHE_LIMITS,
+    rest: { api: config.discordApiUrl, globalRequestsPerSecond: UNLIMITED },
+  });
   const shardKey = String(client.shard?.ids[0] ?? 0);
   const jobs = new JobStore(storage, shardKey);
   const discord = new DiscordResponder(config.discordApiUrl, config.discordToken);

@@ -18,6 +18,7 @@ import { failureMessage, progressText, resultFilename, resultMessage } from '../
 import { classifyLumaFailure, classifySubmitError, type FailureAction } from './failures.js';
 import { LocalSubmitBudget, type PostTicket, type SubmitBudget } from './luma-budget.js';
 import { TransferBudget, type TransferReservation } from './transfer-budget.js';
+import { fairOrder } from './fair-order.js';
 import type { JobStore } from './store.js';
 import type { JobRecord } from './types.js';
 
@@ -72,6 +73,8 @@ const QUEUE_PROGRESS_FACTOR = 3;
  * otherwise spend most of the bot's Discord traffic and CPU re-rendering places.
  */
 const QUEUE_PROGRESS_PLACES = 25;
+/** A long queue's places are worked out at most this often (each time costs O(n log n) in the queue's length). */
+const PLACES_MIN_AGE_MS = 100;
 const DOWNLOAD_ATTEMPTS = 4;
 
 type Task = 'submit' | 'poll' | 'transfer' | 'progress' | 'finish';
@@ -290,7 +293,7 @@ export class JobEngine {
 
     let polls = 0;
     for (const t of this.busy.values()) if (t === 'poll') polls++;
-    let queuedDueForProgress = false;
+    const queuedDueForProgress: JobRecord[] = [];
     for (const job of this.jobs.values()) {
       if (this.busy.has(job.id)) continue;
       if (job.step === 'polling') {
@@ -307,16 +310,19 @@ export class JobEngine {
       } else if (job.step === 'queued') {
         const wait = this.progressWait(job, now, QUEUE_PROGRESS_FACTOR);
         if (wait > 0) nextDue = Math.min(nextDue, now + wait);
-        else queuedDueForProgress = true;
+        else queuedDueForProgress.push(job);
       }
     }
 
     // Members waiting in our queue see their place in it (worked out only when one of them is due an edit).
-    if (queuedDueForProgress) {
-      for (const [id, position] of this.queuePositions(now)) {
-        const job = this.jobs.get(id);
+    if (queuedDueForProgress.length > 0) {
+      const positions = this.queuePositions(now, queuedDueForProgress);
+      if (!positions) nextDue = Math.min(nextDue, now + PLACES_MIN_AGE_MS);
+      for (const job of positions ? queuedDueForProgress : []) {
+        const position = positions?.get(job.id);
+        if (position === undefined) continue;
         const factor = QUEUE_PROGRESS_FACTOR * Math.max(1, Math.ceil(position / QUEUE_PROGRESS_PLACES));
-        if (!job || job.step !== 'queued' || this.busy.has(id) || this.progressWait(job, now, factor) > 0) continue;
+        if (this.progressWait(job, now, factor) > 0) continue;
         if (progressText(job, { now, queuePosition: position }) !== job.progress.text) {
           this.run(job, 'progress', () => this.editProgress(job, position));
         }
@@ -402,30 +408,32 @@ export class JobEngine {
   }
 
   /** 1-based positions of queued jobs, by simulating the fair picker over the current queue. */
-  private queuePositions(now: number): Map<string, number> {
-    if (this.places && now - this.places.at < Math.max(500, this.deps.config.progressIntervalMs)) return this.places.positions;
+  /**
+   * Places in the queue, for the jobs due an edit. Worked out again when the last answer is older than a progress
+   * interval, or when one of `due` joined the queue since (a new job shows its place at once) — but in a long queue
+   * not more than once per PLACES_MIN_AGE_MS: undefined means "ask again after that".
+   */
+  private queuePositions(now: number, due: readonly JobRecord[]): Map<string, number> | undefined {
+    const places = this.places;
+    if (places) {
+      const age = now - places.at;
+      const stale = age >= Math.max(500, this.deps.config.progressIntervalMs) || due.some((j) => !places.positions.has(j.id));
+      if (!stale) return places.positions;
+      // Each working-out costs about a pass over the queue: a long queue is worked out less often (a short one at once).
+      if (age < Math.min(PLACES_MIN_AGE_MS, places.positions.size / 20)) return undefined;
+    }
     const positions = this.computeQueuePositions();
     this.places = { at: now, positions };
     return positions;
   }
 
   private computeQueuePositions(): Map<string, number> {
-    const queued = [...this.jobs.values()].filter((j) => j.step === 'queued' && !this.busy.has(j.id));
-    const positions = new Map<string, number>();
-    if (queued.length === 0) return positions;
-    const guilds = new Map(this.lastServedGuild);
-    const users = new Map(this.lastServedUser);
-    let counter = this.serveCounter;
-    const left = new Set(queued);
-    while (left.size > 0) {
-      const best = fairest(left, guilds, users);
-      if (!best) break;
-      left.delete(best);
-      counter++;
-      guilds.set(guildKey(best), counter);
-      users.set(best.discord.userId, counter);
-      positions.set(best.id, positions.size + 1);
+    const queued = [];
+    for (const j of this.jobs.values()) {
+      if (j.step === 'queued' && !this.busy.has(j.id)) queued.push({ id: j.id, createdAt: j.createdAt, guild: guildKey(j), userId: j.discord.userId });
     }
+    const positions = new Map<string, number>();
+    for (const j of fairOrder(queued, this.lastServedGuild, this.lastServedUser, this.serveCounter)) positions.set(j.id, positions.size + 1);
     return positions;
   }
 
