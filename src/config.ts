@@ -33,7 +33,7 @@ export interface Config {
   /** Jobs one member may have submitted to Luma at once; the rest wait in the queue. */
   readonly maxJobsPerUser: number;
   /**
-   * Result bytes that downloads/uploads may hold at once (TRANSFER_BUDGET_MB, default 48, in bytes here): as many
+   * Result bytes that downloads/uploads may hold at once (TRANSFER_BUDGET_MB, default 32, in bytes here): as many
    * results move together as fit, so small ones go by the hundred and big ones a few at a time.
    */
   readonly transferBudgetBytes: number;
@@ -202,7 +202,7 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     lumaMaxConcurrentJobs: int('LUMA_MAX_CONCURRENT_JOBS', 10, 1, 1000),
     lumaMaxRequestsPerMinute: int('LUMA_MAX_REQUESTS_PER_MINUTE', 30, 1, 10_000),
     maxJobsPerUser: int('MAX_JOBS_PER_USER', 2, 1, 100),
-    transferBudgetBytes: int('TRANSFER_BUDGET_MB', 48, 1, 4096) * 1024 * 1024,
+    transferBudgetBytes: int('TRANSFER_BUDGET_MB', 32, 1, 4096) * 1024 * 1024,
     quotaDefaultLimit: limit('QUOTA_DEFAULT_LIMIT', 10),
     quotaDefaultPeriod: period('QUOTA_DEFAULT_PERIOD', 'day'),
     quotaDmLimit: limit('QUOTA_DM_LIMIT', 5),

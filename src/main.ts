@@ -4,7 +4,7 @@ import { Agent } from 'undici';
 import { commands, components } from '../commands/index.js';
 import type { Config } from './config.js';
 import type { BotContext } from './context.js';
-import { DiscordResponder, UNLIMITED } from './discord/responder.js';
+import { DiscordResponder, REST_SWEEPS, UNLIMITED } from './discord/responder.js';
 import { createInteractionHandler } from './discord/router.js';
 import { JobEngine } from './jobs/engine.js';
 import { JobStore } from './jobs/store.js';
@@ -80,7 +80,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
     makeCache: CACHE_LIMITS,
-    rest: { api: config.discordApiUrl, globalRequestsPerSecond: UNLIMITED },
+    rest: { api: config.discordApiUrl, globalRequestsPerSecond: UNLIMITED, ...REST_SWEEPS },
   });
   const shardKey = String(client.shard?.ids[0] ?? 0);
   const jobs = new JobStore(storage, shardKey);

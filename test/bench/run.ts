@@ -16,9 +16,10 @@
 //   --queued-ms N      time queued at Luma (300)     --processing-ms N  mean processing time, ±50 % (3000)
 //   --poll-ms N        POLL_INTERVAL_MS (250)        --progress-ms N    PROGRESS_INTERVAL_MS (300)
 //   --image-px N       side of the noise PNG Luma returns (512 → ~0.8 MB)
-//   --transfer-mb N    TRANSFER_BUDGET_MB (48)       --timeout-s N      give up after this long (180; plan 300)
+//   --transfer-mb N    TRANSFER_BUDGET_MB (32)       --timeout-s N      give up after this long (180; plan 300)
 //   --cpu-prof DIR     write a V8 CPU profile of the bot into DIR (open it in Chrome DevTools)
 //   --heap-snapshot    ask the bot for a heap snapshot (into the working directory) when the last job was fired
+//   --log-level L      the bot's LOG_LEVEL (info: the bench reads the learned limits and the event-loop delay from it)
 //   --source           run the bot from its sources through tsx (as the tests do) instead of the build in dist/,
 //                      which `npm run bench` makes first (prebench); tsx costs the bot some 50 MB more RSS
 import { readFileSync } from 'node:fs';
@@ -46,9 +47,10 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     'heap-snapshot': { type: 'boolean' },
     source: { type: 'boolean' },
+    'log-level': { type: 'string' },
   },
 });
-type NumFlag = Exclude<keyof typeof values, 'plan' | 'burst' | 'cpu-prof' | 'heap-snapshot' | 'source'>;
+type NumFlag = Exclude<keyof typeof values, 'plan' | 'burst' | 'cpu-prof' | 'heap-snapshot' | 'source' | 'log-level'>;
 const num = (flag: NumFlag, fallback: number, max: number): number => {
   const raw = values[flag] ?? process.env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
   const n = raw === undefined ? fallback : Number(raw);
@@ -81,7 +83,7 @@ const SPREAD = MODE === 'plan' ? 2000 / 3500 : 0.5;
 const POLL_MS = Math.max(50, num('poll-ms', 250, 60_000));
 const PROGRESS_MS = num('progress-ms', 300, 60_000);
 const IMAGE_PX = Math.max(8, num('image-px', 512, 2048));
-const TRANSFER_MB = Math.max(1, num('transfer-mb', 48, 4096));
+const TRANSFER_MB = Math.max(1, num('transfer-mb', 32, 4096));
 const TIMEOUT_MS = Math.max(5, num('timeout-s', MODE === 'plan' ? 300 : 180, 1800)) * 1000;
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
@@ -107,6 +109,17 @@ function rss(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number | undefi
   }
 }
 
+/** CPU seconds a process has used (Linux: utime + stime from /proc/<pid>/stat, at 100 ticks a second). */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(): Promise<void> {
   const image = noisePng(IMAGE_PX, IMAGE_PX, 42);
   // Deterministic spread of processing times around the mean, so runs compare.
@@ -122,7 +135,7 @@ async function main(): Promise<void> {
   ];
   const h = await startBotProcess({
     env: {
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: values['log-level'] ?? 'info',
       POLL_INTERVAL_MS: String(POLL_MS),
       PROGRESS_INTERVAL_MS: String(PROGRESS_MS),
       LUMA_MAX_CONCURRENT_JOBS: String(CONCURRENCY),
@@ -156,6 +169,8 @@ async function main(): Promise<void> {
   // Plans are consumed in the order Luma accepts POSTs: the i-th accepted POST takes durations[i].
   for (const processingMs of durations) h.luma.planNext({ processingMs });
   const started = Date.now();
+  const botCpuAtStart = cpuSeconds(pid);
+  const fakesCpuAtStart = process.cpuUsage();
   const jobs: { token: string; prompt: string; member: string; firedAt: number }[] = [];
   for (let n = 0; n < JOBS; n++) {
     const member = `8000000000000${String(n % MEMBERS).padStart(5, '0')}`;
@@ -183,6 +198,10 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   clearInterval(sampler);
+  // Who was busy: on a loaded machine the fakes (this process) can be the bottleneck rather than the bot.
+  const botCpu = (cpuSeconds(pid) ?? NaN) - (botCpuAtStart ?? NaN);
+  const fakesUsage = process.cpuUsage(fakesCpuAtStart);
+  const fakesCpu = (fakesUsage.user + fakesUsage.system) / 1e6;
   await h.kill('SIGTERM');
   const loop = h.lines.find((l) => l.msg === 'event-loop delay since start')?.eventLoopDelay as { p50Ms: number; p99Ms: number; maxMs: number } | undefined;
 
@@ -246,7 +265,16 @@ async function main(): Promise<void> {
   console.log(`  Luma POSTs           ${posts.length} for ${JOBS} jobs (${generations.length} generations; duplicates ${Math.max(0, generations.length - JOBS)})`);
   console.log(`  Luma polls           ${gets} GETs (${(gets / Math.max(1, generations.length)).toFixed(1)} per job) · downloads ${downloads}`);
   console.log(`  failures             ${failures} shown to members · ${failedLogs} logged · ${unacknowledged} commands not acknowledged in 3 s · compressed uploads ${compressed} · Discord 429s ${discord429}`);
+  console.log(`  CPU                  bot ${botCpu.toFixed(1)} s · fakes and bench ${fakesCpu.toFixed(1)} s over ${sec(Date.now() - started)} (2 cores shared with whatever else runs)`);
   console.log(`  bot process          peak RSS ${mb(botPeakRss)} while working (start-up high-water mark ${mb(startupHwm)}) · event-loop delay (from inside the bot) p50 ${loop?.p50Ms ?? '—'} ms · p99 ${loop?.p99Ms ?? '—'} ms · max ${loop?.maxMs ?? '—'} ms`);
+
+  // What went wrong, if anything: the bot's warnings and errors by message.
+  const problems = new Map<string, number>();
+  for (const l of h.lines) if (l.level >= 40) problems.set(l.msg, (problems.get(l.msg) ?? 0) + 1);
+  if (problems.size > 0) {
+    const top = [...problems].sort((x, y) => y[1] - x[1]).slice(0, 6);
+    console.log(`  bot warnings/errors  ${top.map(([msg, n]) => `${n}× ${msg}`).join(' · ')}`);
+  }
 
   const ok = done === JOBS && failures === 0 && generations.length === JOBS;
   const d = pct(deliveries);
@@ -277,6 +305,7 @@ async function main(): Promise<void> {
       peakRssMB: botPeakRss === 0 ? null : Math.round(botPeakRss / 1024 / 1024),
       startupRssHwmMB: startupHwm === undefined ? null : Math.round(startupHwm / 1024 / 1024),
       eventLoopDelayMs: loop ?? null,
+      cpuSeconds: { bot: round(botCpu, 1), fakes: round(fakesCpu, 1) },
     }),
   );
 
