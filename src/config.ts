@@ -40,8 +40,11 @@ export interface Config {
   readonly lumaMaxRequestsPerMinute: number;
   /** Jobs one member may have submitted to Luma at once; the rest wait in the queue. */
   readonly maxJobsPerUser: number;
-  /** Downloads/uploads of result images running at once (bounds memory). */
-  readonly transferConcurrency: number;
+  /**
+   * Result bytes that downloads/uploads may hold at once (TRANSFER_BUDGET_MB, default 32, in bytes here): as many
+   * results move together as fit, so small ones go by the hundred and big ones a few at a time.
+   */
+  readonly transferBudgetBytes: number;
   /** A job Luma accepted is given up (failed, unit refunded) this long after submission, ms (JOB_MAX_AGE_MS, default 30 min). */
   readonly jobMaxAgeMs: number;
   /** How long jobs are kept while Luma is unreachable or answers 502 (POSTs and polls retried), ms (LUMA_OUTAGE_WINDOW_MS, default 10 min). */
@@ -236,7 +239,7 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     lumaMaxConcurrentJobs: int('LUMA_MAX_CONCURRENT_JOBS', 10, 1, 1000),
     lumaMaxRequestsPerMinute: int('LUMA_MAX_REQUESTS_PER_MINUTE', 30, 1, 10_000),
     maxJobsPerUser: int('MAX_JOBS_PER_USER', 2, 1, 100),
-    transferConcurrency: int('TRANSFER_CONCURRENCY', 4, 1, 64),
+    transferBudgetBytes: int('TRANSFER_BUDGET_MB', 32, 1, 4096) * 1024 * 1024,
     jobMaxAgeMs: int('JOB_MAX_AGE_MS', 30 * 60_000, 1000, 24 * 3600_000),
     lumaOutageWindowMs: int('LUMA_OUTAGE_WINDOW_MS', 10 * 60_000, 0, 24 * 3600_000),
     lumaInlineMaxBytes: int('LUMA_INLINE_MAX_MB', 25, 1, 500) * 1024 * 1024,

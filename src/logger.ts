@@ -132,5 +132,8 @@ export function createLogger(
   if (pretty) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } } });
   }
-  return pino(options);
+  // Written asynchronously: a synchronous write to stdout blocks the whole bot whenever the reader of the pipe (a
+  // container runtime, a log shipper) falls behind — in a burst of commands that is seconds in which no
+  // interaction gets its 3 s acknowledgement. pino flushes what is buffered when the process exits.
+  return pino(options, pino.destination({ dest: 1, sync: false }));
 }

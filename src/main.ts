@@ -1,8 +1,9 @@
-import { Client, Events, GatewayIntentBits, RESTEvents, Status, type Interaction } from 'discord.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Client, Events, GatewayIntentBits, Options, RESTEvents, Status, type Interaction } from 'discord.js';
 import { commands, components } from '../commands/index.js';
 import type { Config } from './config.js';
 import type { BotContext } from './context.js';
-import { DiscordResponder, UNLIMITED } from './discord/responder.js';
+import { DiscordResponder, REST_SWEEPS, UNLIMITED } from './discord/responder.js';
 import { createInteractionHandler } from './discord/router.js';
 import { StillImageCheck } from './discord/still-images.js';
 import { newReference } from './errors.js';
@@ -30,6 +31,8 @@ export interface RunningBot {
   readonly ctx: BotContext;
   /** The /healthz and /metrics server, when HTTP_PORT is set. */
   readonly healthServer: HealthServer | undefined;
+  /** Event-loop delay since start, ms (also logged every minute with the `health` line and at stop). */
+  eventLoopDelay(): EventLoopDelay;
   /** Stops taking work, lets running steps finish and be saved, closes connections. */
   stop(): Promise<void>;
 }
@@ -40,6 +43,34 @@ export interface StartOptions {
 
 /** How long storage may take to connect at start before the bot gives up with a message (Redis retries forever). */
 const STORAGE_CONNECT_TIMEOUT_MS = 15_000;
+
+export interface EventLoopDelay {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** How often the `health` line (event-loop delay, jobs, Luma limits held to) is logged. */
+const HEALTH_LOG_MS = 60_000;
+
+/**
+ * discord.js caches every user, member and message an interaction mentions, for as long as the process lives. The
+ * bot reads none of them (it answers from the interaction's own payload and through REST), so those caches hold
+ * only the bot's own entries; guilds, channels and roles stay cached (roles decide quotas).
+ */
+const CACHE_LIMITS = Options.cacheWithLimits({
+  ...Options.DefaultMakeCacheSettings,
+  MessageManager: 0,
+  UserManager: { maxSize: 0, keepOverLimit: (user) => user.id === user.client.user.id },
+  GuildMemberManager: { maxSize: 0, keepOverLimit: (member) => member.id === member.client.user.id },
+  PresenceManager: 0,
+  ReactionManager: 0,
+  ReactionUserManager: 0,
+  ThreadMemberManager: 0,
+  VoiceStateManager: 0,
+  GuildMessageManager: 0,
+  DMMessageManager: 0,
+});
 
 /** The composition root: builds every piece once and wires them together. Tests call this same function. */
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<RunningBot> {
@@ -66,7 +97,11 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   // discord.js's own REST carries interaction callbacks (the 3-second defer) and the interaction webhook, which
   // Discord exempts from its global limit, plus a few start-up calls: its client-side global limiter would only
   // make a burst of commands miss the 3 s deadline. Our bot-token traffic goes through the responder's limited client.
-  const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: config.discordApiUrl, globalRequestsPerSecond: UNLIMITED } });
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds],
+    makeCache: CACHE_LIMITS,
+    rest: { api: config.discordApiUrl, globalRequestsPerSecond: UNLIMITED, ...REST_SWEEPS },
+  });
   const shardKey = String(client.shard?.ids[0] ?? 0);
   const jobs = new JobStore(storage, shardKey, { logger, keptResultTtlMs: config.keptResultTtlMs, keptResultMaxBytes: config.keptResultMaxBytes });
   const discord = new DiscordResponder(config.discordApiUrl, config.discordToken);
@@ -148,13 +183,34 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
         }, config.statusLogIntervalMs).unref()
       : undefined;
 
+  // Measured from inside the bot, where a slow pass of the scheduler or a big synchronous job shows up.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const window = monitorEventLoopDelay({ resolution: 10 });
+  window.enable();
+  const eventLoopDelay = (h: ReturnType<typeof monitorEventLoopDelay> = loop): EventLoopDelay => ({
+    p50Ms: round(h.percentile(50) / 1e6),
+    p99Ms: round(h.percentile(99) / 1e6),
+    maxMs: round(h.max / 1e6),
+  });
+  const health = setInterval(() => {
+    logger.info({ eventLoopDelay: eventLoopDelay(window), jobs: engine.size, rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20), lumaLimits: engine.budget.limits(Date.now()) }, 'health');
+    window.reset();
+  }, HEALTH_LOG_MS);
+  health.unref();
+
   return {
     client,
     ctx,
     healthServer,
+    eventLoopDelay: () => eventLoopDelay(),
     async stop() {
       accepting = false; // from here /healthz answers 503 "shutting down" until the server closes
       clearInterval(statusTimer);
+      clearInterval(health);
+      loop.disable();
+      window.disable();
+      logger.info({ eventLoopDelay: eventLoopDelay() }, 'event-loop delay since start');
       await sweeper.stop();
       await engine.stop();
       await healthServer?.close();
@@ -214,6 +270,10 @@ function startSweeper(storage: Storage, intervalMs: number, logger: Logger): { s
       await running;
     },
   };
+}
+
+function round(ms: number): number {
+  return Number.isFinite(ms) ? Math.round(ms * 10) / 10 : 0;
 }
 
 /**

@@ -31,13 +31,20 @@ export interface OutgoingMessage {
  * webhooks (token in the URL, exempt from that limit) through one without it, so hundreds of progress edits
  * neither queue behind bot-token calls nor push them into real global 429s.
  */
+/**
+ * @discordjs/rest keeps a rate-limit bucket handler and hash for every route it has called — and each interaction's
+ * callback and webhook routes are routes of their own, used for 15 minutes at most. Its defaults keep them an hour
+ * and a day: thousands of dead entries after a burst. Swept after a few minutes of disuse here.
+ */
+export const REST_SWEEPS = { hashLifetime: 5 * 60_000, hashSweepInterval: 60_000, handlerSweepInterval: 60_000 } as const;
+
 export class DiscordResponder {
   private readonly botRest: REST;
   private readonly webhookRest: REST;
 
   constructor(apiUrl: string, botToken: string) {
-    this.botRest = new REST({ api: apiUrl }).setToken(botToken);
-    this.webhookRest = new REST({ api: apiUrl, globalRequestsPerSecond: UNLIMITED, retries: 3 });
+    this.botRest = new REST({ api: apiUrl, ...REST_SWEEPS }).setToken(botToken);
+    this.webhookRest = new REST({ api: apiUrl, globalRequestsPerSecond: UNLIMITED, retries: 3, ...REST_SWEEPS });
   }
 
   /** Both REST clients, for observers of their responses (metrics count Discord's error statuses). */

@@ -7,6 +7,7 @@ import { DEFAULT_ATTACHMENT_LIMIT } from '../jobs/create.js';
 import { plainMessage, resultMessage, resultFilename } from './render.js';
 import { discordStatus, type OutgoingMessage } from './responder.js';
 import { replyPrivately } from './reply.js';
+import { DiscordCodes, discordErrorCode } from './responder.js';
 import type { Command, ComponentHandler } from './command.js';
 
 /**
@@ -62,6 +63,13 @@ async function unknown(interaction: RepliableInteraction): Promise<void> {
 
 async function reportError(interaction: RepliableInteraction, err: unknown, log: BotContext['logger']): Promise<void> {
   let text: string;
+  if (discordErrorCode(err) === DiscordCodes.UnknownInteraction && !interaction.deferred && !interaction.replied) {
+    // Discord's 3 s to acknowledge had passed (the bot was overloaded or paused): nothing can reach the member
+    // through this interaction any more, and an error log with a stack and a reply that fails too would only make
+    // an overloaded bot slower for the interactions behind it.
+    log.warn('interaction expired before the bot could acknowledge it');
+    return;
+  }
   if (err instanceof UserFacingError) {
     log.info({ code: err.options.code, reason: err.message }, 'refused');
     text = err.message;

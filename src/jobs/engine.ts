@@ -26,6 +26,9 @@ import {
   unknownState,
   type FailureAction,
 } from './failures.js';
+import { LocalSubmitBudget, type PostTicket, type SubmitBudget } from './luma-budget.js';
+import { TransferBudget, type TransferReservation } from './transfer-budget.js';
+import { fairOrder } from './fair-order.js';
 import type { JobStore } from './store.js';
 import type { JobRecord, JobStep } from './types.js';
 import type { JobEvents, LumaLimits } from './events.js';
@@ -49,7 +52,7 @@ export interface EngineDeps {
     | 'lumaMaxConcurrentJobs'
     | 'lumaMaxRequestsPerMinute'
     | 'maxJobsPerUser'
-    | 'transferConcurrency'
+    | 'transferBudgetBytes'
     | 'discordCdnOrigins'
     | 'jobMaxAgeMs'
     | 'lumaOutageWindowMs'
@@ -62,6 +65,8 @@ export interface EngineDeps {
   discord: DiscordResponder;
   logger: Logger;
   quota?: QuotaHooks;
+  /** When a POST may go (Luma's account limits). Default: a LocalSubmitBudget from the configured limits. */
+  budget?: SubmitBudget;
   now?: () => number;
   /** Told at a job's turning points (metrics); optional. */
   events?: JobEvents;
@@ -71,23 +76,26 @@ export interface EngineDeps {
 const TOKEN_MARGIN_MS = 45_000;
 /** The largest result we are willing to hold in memory. Luma's 2K PNGs are a few MB. */
 const MAX_RESULT_BYTES = 64 * 1024 * 1024;
-/** After a concurrency 429, the effective limit stays lowered this long. */
-const CONCURRENCY_BACKOFF_MS = 60_000;
-/**
- * A concurrency 429 while none of our jobs is at Luma means someone else holds the account's slots, and we cannot
- * see one free up: probe again after this long (Luma's own Retry-After, 60 s, is longer than members should wait).
- */
-const CONCURRENCY_PROBE_MS = 10_000;
 /** How long stop() lets running steps finish before cutting the ones still waiting on the network. */
 const STOP_GRACE_MS = 6000;
 /** Tries of a save on the failure path before the job is let go anyway (storage down, full, or refusing the record). */
 const FAILURE_SAVE_ATTEMPTS = 3;
 const MAX_POLLS_AT_ONCE = 16;
+/** Longest spacing of the scheduler's passes (reached at 2,000 jobs in the process; 1 ms per 200 jobs). */
+const PUMP_MAX_GAP_MS = 10;
 /**
  * A queued job's place changes every time anyone's job starts: re-showing it at the normal progress pace would
  * edit every waiting reply every few seconds in a long queue. Its place is refreshed this many times less often.
  */
 const QUEUE_PROGRESS_FACTOR = 3;
+/**
+ * Further back in a long queue, the place is refreshed less often still: once more slowly per this many places
+ * ahead. A member at place 200 learns nothing from an edit every few seconds, and a burst of thousands would
+ * otherwise spend most of the bot's Discord traffic and CPU re-rendering places.
+ */
+const QUEUE_PROGRESS_PLACES = 25;
+/** A long queue's places are worked out at most this often (each time costs O(n log n) in the queue's length). */
+const PLACES_MIN_AGE_MS = 100;
 const DOWNLOAD_ATTEMPTS = 4;
 
 type Task = 'submit' | 'poll' | 'transfer' | 'progress' | 'finish';
@@ -107,15 +115,16 @@ export class JobEngine {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly busy = new Map<string, Task>();
   private readonly freshUrls = new Map<string, string>();
-  private readonly postTimes: number[] = [];
   private readonly lastServedGuild = new Map<string, number>();
   private readonly lastServedUser = new Map<string, number>();
   private readonly durations: number[] = [];
   private serveCounter = 0;
-  private concurrencyCap: number;
-  private concurrencyCapUntil = 0;
-  /** No POST before this time (a per-minute 429, or a concurrency 429 with none of our jobs at Luma). */
-  private postPausedUntil = 0;
+  /** The queue's places, worked out at most once per progress interval (a simulation of the fair pick over the queue). */
+  private places: { at: number; positions: Map<string, number> } | undefined;
+  /** Luma's account limits: the pump picks who goes next, the budget says when. */
+  readonly budget: SubmitBudget;
+  /** Result bytes held by running downloads/uploads, bounded by TRANSFER_BUDGET_MB. */
+  readonly transfers: TransferBudget;
   /** Jobs loaded by start(): they may have been half-delivered by the previous process. */
   private readonly resumed = new Set<string>();
   /** Jobs whose failure is being finished: the refund and the notice happen once per job in this process. */
@@ -126,6 +135,7 @@ export class JobEngine {
   private readonly shutdown = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
+  private lastPumpAt = 0;
   private repump = false;
   private stopped = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -135,7 +145,10 @@ export class JobEngine {
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? Date.now;
     this.log = deps.logger.child({ component: 'jobs' });
-    this.concurrencyCap = deps.config.lumaMaxConcurrentJobs;
+    this.transfers = new TransferBudget(deps.config.transferBudgetBytes);
+    this.budget =
+      deps.budget ??
+      new LocalSubmitBudget({ requestsPerMinute: deps.config.lumaMaxRequestsPerMinute, concurrentJobs: deps.config.lumaMaxConcurrentJobs, logger: this.log });
     // Every running poll, POST and download listens on this one signal (and stops listening when it ends): dozens
     // at once is normal, not a leak.
     setMaxListeners(0, this.shutdown.signal);
@@ -263,24 +276,26 @@ export class JobEngine {
     return { steps, oldestQueuedAt };
   }
 
-  /** For operators: the Luma limits the scheduler applies now (what it learnt from Luma's 429s included). */
+  /** For operators: the Luma limits the scheduler applies now (what it learnt from Luma's headers and 429s included). */
   lumaLimits(): LumaLimits {
     const now = this.now();
-    const lowered = now < this.concurrencyCapUntil;
+    const b = this.budget.limits(now);
     return {
-      concurrency: lowered ? this.concurrencyCap : this.deps.config.lumaMaxConcurrentJobs,
+      concurrency: b.concurrentJobs,
       configuredConcurrency: this.deps.config.lumaMaxConcurrentJobs,
-      concurrencyLoweredUntil: lowered ? this.concurrencyCapUntil : undefined,
-      requestsPerMinute: this.deps.config.lumaMaxRequestsPerMinute,
-      postsLastMinute: this.postTimes.filter((t) => t > now - 60_000).length,
-      pausedUntil: now < this.postPausedUntil ? this.postPausedUntil : undefined,
+      requestsPerMinute: b.requestsPerMinute,
+      postsLastMinute: b.windowUsed,
+      pausedUntil: b.pausedUntil > now ? b.pausedUntil : undefined,
     };
   }
 
   private wake(delayMs = 0): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.pump(), delayMs);
+    // A pass looks at every job: with thousands of them, passes are spaced a few ms apart (none for a small
+    // queue), so a stream of finishing tasks is handled in batches instead of one full pass each.
+    const gap = Math.min(PUMP_MAX_GAP_MS, this.jobs.size / 200);
+    this.timer = setTimeout(() => void this.pump(), Math.max(delayMs, this.lastPumpAt + gap - performance.now()));
   }
 
   private run(job: JobRecord, task: Task, fn: () => Promise<void>): void {
@@ -306,6 +321,7 @@ export class JobEngine {
   }
 
   private pump(): void {
+    this.lastPumpAt = performance.now();
     if (this.pumping) {
       this.repump = true;
       return;
@@ -337,29 +353,29 @@ export class JobEngine {
     // Submissions: within the account's limits, fairly. Who is at Luma is counted once per pass (not per
     // candidate), so a pass stays linear in the number of jobs.
     const atLuma = this.atLumaCounts();
+    let candidates: Set<JobRecord> | undefined;
     for (;;) {
       const wait = this.submitSlotWait(now, atLuma.total);
       if (wait > 0) {
         if (this.hasQueued()) nextDue = Math.min(nextDue, now + wait);
         break;
       }
-      const job = this.pickFair(due, atLuma.byUser);
+      // Gathered once per pass: a pass that sends a burst of hundreds must not rescan every job for each of them.
+      candidates ??= this.queuedCandidates(due);
+      const job = this.pickFair(candidates, atLuma.byUser);
       if (!job) break;
+      candidates.delete(job);
       this.markServed(job);
       // Counted now, not when the POST goes out (after an await): a pass that picks several jobs must see each.
-      this.postTimes.push(now);
+      const ticket = this.budget.recordPost(now);
       atLuma.total++;
       atLuma.byUser.set(job.discord.userId, (atLuma.byUser.get(job.discord.userId) ?? 0) + 1);
-      this.run(job, 'submit', () => this.submit(job));
+      this.run(job, 'submit', () => this.submit(job, ticket));
     }
 
     let polls = 0;
-    let transfers = 0;
-    for (const t of this.busy.values()) {
-      if (t === 'poll') polls++;
-      else if (t === 'transfer') transfers++;
-    }
-    let queuedDueForProgress = false;
+    for (const t of this.busy.values()) if (t === 'poll') polls++;
+    const queuedDueForProgress: JobRecord[] = [];
     for (const job of this.jobs.values()) {
       if (this.busy.has(job.id)) continue;
       if (job.step === 'polling') {
@@ -368,24 +384,27 @@ export class JobEngine {
           this.run(job, 'poll', () => this.poll(job));
         } else if (polls >= MAX_POLLS_AT_ONCE) nextDue = Math.min(nextDue, now + 50);
       } else if (job.step === 'downloading' || job.step === 'delivering') {
-        if (transfers < this.deps.config.transferConcurrency && due(job)) {
-          transfers++;
-          this.run(job, 'transfer', () => this.transfer(job));
-        }
+        // As many at once as their bytes fit in the budget: many small results together, a few huge ones bounded.
+        const reservation = due(job) ? this.transfers.tryAdmit() : undefined;
+        if (reservation) this.run(job, 'transfer', () => this.transfer(job, reservation).finally(reservation.release));
       } else if (job.step === 'failing') {
         this.run(job, 'finish', () => this.finishFailure(job));
       } else if (job.step === 'queued') {
         const wait = this.progressWait(job, now, QUEUE_PROGRESS_FACTOR);
         if (wait > 0) nextDue = Math.min(nextDue, now + wait);
-        else queuedDueForProgress = true;
+        else queuedDueForProgress.push(job);
       }
     }
 
     // Members waiting in our queue see their place in it (worked out only when one of them is due an edit).
-    if (queuedDueForProgress) {
-      for (const [id, position] of this.queuePositions()) {
-        const job = this.jobs.get(id);
-        if (!job || this.busy.has(id) || this.progressWait(job, now, QUEUE_PROGRESS_FACTOR) > 0) continue;
+    if (queuedDueForProgress.length > 0) {
+      const positions = this.queuePositions(now, queuedDueForProgress);
+      if (!positions) nextDue = Math.min(nextDue, now + PLACES_MIN_AGE_MS);
+      for (const job of positions ? queuedDueForProgress : []) {
+        const position = positions?.get(job.id);
+        if (position === undefined) continue;
+        const factor = QUEUE_PROGRESS_FACTOR * Math.max(1, Math.ceil(position / QUEUE_PROGRESS_PLACES));
+        if (this.progressWait(job, now, factor) > 0) continue;
         if (progressText(job, { now, queuePosition: position }) !== job.progress.text) {
           this.run(job, 'progress', () => this.editProgress(job, position));
         }
@@ -423,18 +442,12 @@ export class JobEngine {
     return { total, byUser };
   }
 
-  /** 0 when a POST may go now, else ms until one may. */
+  /**
+   * 0 when a POST may go now, else ms until one may: whenever the sliding minute has room and a concurrency slot
+   * is free (the budget's call), never spaced out — a queue that built up goes out as one burst.
+   */
   private submitSlotWait(now: number, atLuma: number): number {
-    if (now < this.postPausedUntil) return this.postPausedUntil - now;
-    if (now >= this.concurrencyCapUntil) this.concurrencyCap = this.deps.config.lumaMaxConcurrentJobs;
-    if (atLuma >= this.concurrencyCap) {
-      // A slot frees when a poll sees one of ours finish, and that pass of the pump submits at once; the timer
-      // here only covers the cap's end.
-      return now < this.concurrencyCapUntil ? Math.min(this.concurrencyCapUntil - now, 5000) : 1000;
-    }
-    while (this.postTimes.length > 0 && (this.postTimes[0] ?? 0) <= now - 60_000) this.postTimes.shift();
-    if (this.postTimes.length >= this.deps.config.lumaMaxRequestsPerMinute) return (this.postTimes[0] ?? now) + 60_000 - now;
-    return 0;
+    return this.budget.waitMs(now, atLuma);
   }
 
   /**
@@ -442,15 +455,16 @@ export class JobEngine {
    * that member's oldest job. A member at their in-flight cap is skipped, so one member's burst cannot hold
    * everybody else back.
    */
-  private pickFair(due: (j: JobRecord) => boolean, atLumaByUser: ReadonlyMap<string, number>): JobRecord | undefined {
-    const eligible = [...this.jobs.values()].filter(
-      (job) =>
-        job.step === 'queued' &&
-        !this.busy.has(job.id) &&
-        due(job) &&
-        (atLumaByUser.get(job.discord.userId) ?? 0) < this.deps.config.maxJobsPerUser,
-    );
-    return fairest(eligible, this.lastServedGuild, this.lastServedUser);
+  private pickFair(candidates: Iterable<JobRecord>, atLumaByUser: ReadonlyMap<string, number>): JobRecord | undefined {
+    const cap = this.deps.config.maxJobsPerUser;
+    return fairest(candidates, this.lastServedGuild, this.lastServedUser, (job) => (atLumaByUser.get(job.discord.userId) ?? 0) >= cap);
+  }
+
+  /** Queued jobs free to be sent now (not busy, not waiting out a delay). */
+  private queuedCandidates(due: (j: JobRecord) => boolean): Set<JobRecord> {
+    const out = new Set<JobRecord>();
+    for (const job of this.jobs.values()) if (job.step === 'queued' && !this.busy.has(job.id) && due(job)) out.add(job);
+    return out;
   }
 
   private markServed(job: JobRecord): void {
@@ -476,34 +490,45 @@ export class JobEngine {
   }
 
   /** 1-based positions of queued jobs, by simulating the fair picker over the current queue. */
-  private queuePositions(): Map<string, number> {
-    const queued = [...this.jobs.values()].filter((j) => j.step === 'queued' && !this.busy.has(j.id));
-    const positions = new Map<string, number>();
-    if (queued.length === 0) return positions;
-    const guilds = new Map(this.lastServedGuild);
-    const users = new Map(this.lastServedUser);
-    let counter = this.serveCounter;
-    const left = new Set(queued);
-    while (left.size > 0) {
-      const best = fairest(left, guilds, users);
-      if (!best) break;
-      left.delete(best);
-      counter++;
-      guilds.set(guildKey(best), counter);
-      users.set(best.discord.userId, counter);
-      positions.set(best.id, positions.size + 1);
+  /**
+   * Places in the queue, for the jobs due an edit. Worked out again when the last answer is older than a progress
+   * interval, or when one of `due` joined the queue since (a new job shows its place at once) — but in a long queue
+   * not more than once per PLACES_MIN_AGE_MS: undefined means "ask again after that".
+   */
+  private queuePositions(now: number, due: readonly JobRecord[]): Map<string, number> | undefined {
+    const places = this.places;
+    if (places) {
+      const age = now - places.at;
+      const stale = age >= Math.max(500, this.deps.config.progressIntervalMs) || due.some((j) => !places.positions.has(j.id));
+      if (!stale) return places.positions;
+      // Each working-out costs about a pass over the queue: a long queue is worked out less often (a short one at once).
+      if (age < Math.min(PLACES_MIN_AGE_MS, places.positions.size / 20)) return undefined;
     }
+    const positions = this.computeQueuePositions();
+    this.places = { at: now, positions };
+    return positions;
+  }
+
+  private computeQueuePositions(): Map<string, number> {
+    const queued = [];
+    for (const j of this.jobs.values()) {
+      if (j.step === 'queued' && !this.busy.has(j.id)) queued.push({ id: j.id, createdAt: j.createdAt, guild: guildKey(j), userId: j.discord.userId });
+    }
+    const positions = new Map<string, number>();
+    for (const j of fairOrder(queued, this.lastServedGuild, this.lastServedUser, this.serveCounter)) positions.set(j.id, positions.size + 1);
     return positions;
   }
 
   // ——— steps ———
 
-  private async submit(job: JobRecord): Promise<void> {
+  private async submit(job: JobRecord, ticket: PostTicket): Promise<void> {
     const log = this.log.child({ jobId: job.id, userId: job.discord.userId, guildId: job.discord.guildId });
     let body: GenerationRequest;
     try {
       body = job.inlinedInputs ? await this.inlineBody(job) : job.request;
     } catch (err) {
+      // No POST went out: the budget counts it as one that failed (it stays in the window, which errs on the safe side).
+      this.budget.postFailed(ticket, this.now());
       if (this.cut) return;
       log.warn({ err }, 'could not fetch the input images for the base64 fallback');
       const tooLarge = err instanceof InlineTooLargeError || (err instanceof DownloadError && err.kind === 'too_large');
@@ -516,7 +541,8 @@ export class JobEngine {
     try {
       // No retries inside the client: every POST retry (429, 502, 503, unreachable) goes back through the queue,
       // where it counts against the rate limits and a 503 for URL inputs turns into the base64 fallback at once.
-      const { generation, requestId } = await this.deps.luma.createGeneration(body, { maxRetries: 0, signal: this.shutdown.signal });
+      const { generation, requestId, rateWindow } = await this.deps.luma.createGeneration(body, { maxRetries: 0, signal: this.shutdown.signal });
+      this.budget.learn(ticket, this.now(), rateWindow);
       // From the POST leaving until the save below completes is the one window in which a crash can still cost a
       // second image at Luma (see start()): nothing but the in-memory quota mark and the save run in between.
       job.generationId = generation.id;
@@ -542,33 +568,27 @@ export class JobEngine {
       const hasUrlInputs = !job.inlinedInputs && job.inputs.some((i) => 'url' in i.input && i.discordUrl !== undefined);
       const ref = newReference();
       const action = classifySubmitError(err, { hasUrlInputs, submitAttempts: job.submitAttempts, ref });
-      if (err instanceof RateLimitError) this.onSubmitRateLimited(err, job, log);
+      if (err instanceof RateLimitError) this.onSubmitRateLimited(err, job, log, ticket);
+      else this.budget.postFailed(ticket, this.now());
       log.warn({ err, action: action.kind, ref }, 'submit failed');
       await this.afterSubmitError(job, action);
     }
   }
 
   /** A POST refused with 429: hold further POSTs rather than send ones Luma will refuse too. */
-  private onSubmitRateLimited(err: RateLimitError, job: JobRecord, log: Logger): void {
+  private onSubmitRateLimited(err: RateLimitError, job: JobRecord, log: Logger, ticket: PostTicket): void {
     const now = this.now();
     if (err.kind === 'requests') {
-      // The per-minute window is the account's: every POST would be refused until it moves on.
-      this.postPausedUntil = Math.max(this.postPausedUntil, now + Math.max(1000, err.retryAfterMs ?? 5000));
-      log.warn({ pauseMs: this.postPausedUntil - now }, 'Luma says too many requests per minute: pausing submissions');
+      const { limit, remaining, resetAt } = err;
+      const { pauseMs } = this.budget.rateLimited(ticket, now, { kind: 'requests', retryAfterMs: err.retryAfterMs, window: { limit, remaining, resetAt } });
+      log.warn({ pauseMs }, 'Luma says too many requests per minute: pausing submissions');
       return;
     }
-    // Luma's own count says the account is at its limit (a lower plan than configured, or another process using
-    // it). Our other jobs at Luma — this one excluded — are the most we can have there: a slot frees when a poll
-    // sees one of them finish.
+    // Our other jobs at Luma — this one excluded — are the most the account has room for now.
     let others = 0;
     for (const j of this.jobs.values()) if (j !== job && this.isAtLuma(j)) others++;
-    this.concurrencyCap = Math.max(1, Math.min(this.concurrencyCap, others));
-    this.concurrencyCapUntil = now + CONCURRENCY_BACKOFF_MS;
-    if (others === 0) {
-      // None of ours is there: someone else holds the slots, and no poll of ours will see one free up.
-      this.postPausedUntil = Math.max(this.postPausedUntil, now + Math.min(CONCURRENCY_PROBE_MS, err.retryAfterMs ?? CONCURRENCY_PROBE_MS));
-    }
-    log.warn({ cap: this.concurrencyCap, ours: others }, 'Luma says too many concurrent jobs: lowering concurrency for a minute');
+    const { concurrentJobs, pauseMs } = this.budget.rateLimited(ticket, now, { kind: 'concurrency', retryAfterMs: err.retryAfterMs, ourOthersActive: others });
+    log.warn({ cap: concurrentJobs, ours: others, pauseMs }, 'Luma says too many concurrent jobs: lowering concurrency, climbing back after a minute');
   }
 
   private async afterSubmitError(job: JobRecord, action: FailureAction): Promise<void> {
@@ -701,9 +721,22 @@ export class JobEngine {
       return this.fail(job, action);
     }
     if (tooOld()) return this.fail(job, jobTooOld(maxAge, newReference()));
-    job.notBefore = this.now() + this.deps.config.pollIntervalMs;
+    job.notBefore = this.now() + this.pollGapMs(job);
     if (previous !== job.lastLumaState) await this.save(job);
     await this.editProgress(job);
+  }
+
+  /**
+   * Time to the next poll of a job still at Luma: POLL_INTERVAL_MS near its expected end, up to twice that while
+   * it is far from it (by the median of recent jobs) — within Luma's 2–5 s at the default. Thousands of jobs at
+   * Luma then cost about half the GETs (each one CPU the bot's deliveries need) without a result waiting longer.
+   */
+  private pollGapMs(job: JobRecord): number {
+    const interval = this.deps.config.pollIntervalMs;
+    const estimate = this.estimateMs();
+    if (estimate === undefined || job.processingAt === undefined) return interval;
+    const remaining = estimate - (this.now() - job.processingAt);
+    return Math.round(Math.min(2 * interval, Math.max(interval, remaining / 2)));
   }
 
   private recordDuration(ms: number): void {
@@ -711,7 +744,7 @@ export class JobEngine {
     if (this.durations.length > 25) this.durations.shift();
   }
 
-  private async transfer(job: JobRecord): Promise<void> {
+  private async transfer(job: JobRecord, reservation?: TransferReservation): Promise<void> {
     const log = this.log.child({ jobId: job.id, generationId: job.generationId, userId: job.discord.userId });
     if (job.step === 'delivering') {
       // A previous process died mid-delivery. If it was uploading to the reply, that upload may have landed: when
@@ -732,6 +765,7 @@ export class JobEngine {
       log.error({ err }, 'could not download the result');
       return this.fail(job, { kind: 'fail', failure: { code: 'download_failed', userMessage: 'Your image was made, but the bot could not fetch it from Luma. This did not count against your quota; press Retry to try the download again.', retryable: true, ref: newReference() }, refund: true, log: 'error' });
     }
+    reservation?.resize(image.bytes.length);
     job.step = 'delivering';
     if (this.tokenUsable(job)) job.originalUploadTried = true;
     await this.save(job);
@@ -1013,15 +1047,25 @@ function guildKey(job: JobRecord): string {
  * The job to serve next: from the server served longest ago, then its member served longest ago, then that
  * member's oldest job. `guilds` / `users` hold when each was last served (a counter; absent = never).
  */
-function fairest(jobs: Iterable<JobRecord>, guilds: ReadonlyMap<string, number>, users: ReadonlyMap<string, number>): JobRecord | undefined {
+function fairest(
+  jobs: Iterable<JobRecord>,
+  guilds: ReadonlyMap<string, number>,
+  users: ReadonlyMap<string, number>,
+  skip?: (job: JobRecord) => boolean,
+): JobRecord | undefined {
   let best: JobRecord | undefined;
-  let bestKey: [number, number, number] | undefined;
+  let bestGuild = 0;
+  let bestUser = 0;
   for (const job of jobs) {
-    const key: [number, number, number] = [guilds.get(guildKey(job)) ?? -1, users.get(job.discord.userId) ?? -1, job.createdAt];
-    if (!bestKey || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
-      best = job;
-      bestKey = key;
-    }
+    // Compared key by key, without building a key per job: this runs over the whole queue for every pick.
+    const g = guilds.get(guildKey(job)) ?? -1;
+    if (best && g > bestGuild) continue;
+    const u = users.get(job.discord.userId) ?? -1;
+    if (best && g === bestGuild && (u > bestUser || (u === bestUser && job.createdAt >= best.createdAt))) continue;
+    if (skip?.(job)) continue;
+    best = job;
+    bestGuild = g;
+    bestUser = u;
   }
   return best;
 }

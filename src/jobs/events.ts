@@ -22,10 +22,9 @@ export interface LumaLimits {
   /** Jobs allowed at Luma at once now: the configured limit, or lower after Luma said "too many concurrent jobs". */
   concurrency: number;
   configuredConcurrency: number;
-  /** When a lowered concurrency goes back to the configured one, ms since the epoch. */
-  concurrencyLoweredUntil: number | undefined;
+  /** POSTs per sliding minute held to: the configured limit, or Luma's X-RateLimit-Limit when that is lower. */
   requestsPerMinute: number;
-  /** POSTs sent in the last minute. */
+  /** POSTs the last minute's window holds: ours, plus others' on the account that Luma's Remaining revealed. */
   postsLastMinute: number;
   /** No POST before this time (Luma's per-minute 429), ms since the epoch. */
   pausedUntil: number | undefined;

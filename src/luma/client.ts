@@ -18,7 +18,9 @@ import {
   LumaTimeoutError,
   RateLimitError,
   makeAPIError,
+  parseRateWindow,
   parseRetryAfter,
+  type RateWindow,
 } from './errors.js';
 
 export const DEFAULT_BASE_URL = 'https://agents.lumalabs.ai/v1';
@@ -62,6 +64,11 @@ export interface GenerationResult {
   generation: Generation;
   /** Luma's `X-Request-Id` response header. */
   requestId: string | undefined;
+  /**
+   * The account's per-minute window as this response reports it (`X-RateLimit-*`; every 201 of a POST carries
+   * them). The scheduler learns the plan's limits from it. Undefined when the response had none.
+   */
+  rateWindow: RateWindow | undefined;
 }
 
 type Method = 'GET' | 'POST';
@@ -124,7 +131,7 @@ export class LumaClient {
           { method, path, status: result.status, requestId: result.requestId, durationMs: ms(started), attempt },
           'luma request',
         );
-        return { generation: result.generation, requestId: result.requestId };
+        return { generation: result.generation, requestId: result.requestId, rateWindow: result.rateWindow };
       } catch (err) {
         if (!(err instanceof LumaError)) throw err; // the caller's abort reason, or a bug
         error = err;
@@ -174,7 +181,7 @@ export class LumaClient {
     payload: string | undefined,
     timeoutMs: number,
     opts: RequestOptions,
-  ): Promise<{ generation: Generation; requestId: string | undefined; status: number }> {
+  ): Promise<{ generation: Generation; requestId: string | undefined; rateWindow: RateWindow | undefined; status: number }> {
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.#apiKey}`,
       accept: 'application/json',
@@ -230,7 +237,7 @@ export class LumaClient {
       if (!isGeneration(generation)) {
         throw new LumaError(`Luma API ${res.statusCode}: unexpected response body`, { requestId });
       }
-      return { generation, requestId, status: res.statusCode };
+      return { generation, requestId, rateWindow: parseRateWindow(responseHeaders), status: res.statusCode };
     } catch (err) {
       if (err instanceof LumaError) throw err;
       if (opts.signal?.aborted && !timedOut) throw opts.signal.reason;

@@ -82,12 +82,33 @@ export class RateLimitError extends LumaAPIError {
   constructor(status: number, detail: string | undefined, headers: Record<string, string>) {
     super(status, detail, headers);
     this.retryAfterMs = parseRetryAfter(headers);
-    this.limit = parseNumber(headers['x-ratelimit-limit']);
-    this.remaining = parseNumber(headers['x-ratelimit-remaining']);
-    this.resetAt = parseReset(headers['x-ratelimit-reset']);
+    const window = parseRateWindow(headers);
+    this.limit = window?.limit;
+    this.remaining = window?.remaining;
+    this.resetAt = window?.resetAt;
     const hasRateLimitHeaders = Object.keys(headers).some((h) => h.startsWith('x-ratelimit-'));
     this.kind = /concurren/i.test(detail ?? '') || !hasRateLimitHeaders ? 'concurrency' : 'requests';
   }
+}
+
+/** Luma's view of the account's per-minute window, from the `X-RateLimit-*` headers of a 201 or an RPM 429. */
+export interface RateWindow {
+  /** X-RateLimit-Limit: the plan's POSTs per sliding minute. */
+  limit: number | undefined;
+  /** X-RateLimit-Remaining: POSTs left in the window, this one counted. */
+  remaining: number | undefined;
+  /** X-RateLimit-Reset: when the oldest POST in the window leaves it. */
+  resetAt: Date | undefined;
+}
+
+/** The rate-limit window a response reports; undefined when it carries none of the headers. */
+export function parseRateWindow(headers: Record<string, string>, now: number = Date.now()): RateWindow | undefined {
+  const window: RateWindow = {
+    limit: parseNumber(headers['x-ratelimit-limit']),
+    remaining: parseNumber(headers['x-ratelimit-remaining']),
+    resetAt: parseReset(headers['x-ratelimit-reset'], now),
+  };
+  return window.limit === undefined && window.remaining === undefined && window.resetAt === undefined ? undefined : window;
 }
 
 /** A 5xx other than 502 and 503. On a POST the job may have been created. */

@@ -116,8 +116,8 @@ export class BotMetrics implements JobEvents {
       });
     limitGauge('lumabot_luma_concurrency_limit', 'Jobs the scheduler lets be at Luma at once now (lower than configured for a minute after Luma says "too many concurrent jobs").', (l) => l.concurrency);
     limitGauge('lumabot_luma_concurrency_configured', 'LUMA_MAX_CONCURRENT_JOBS.', (l) => l.configuredConcurrency);
-    limitGauge('lumabot_luma_requests_per_minute_limit', 'LUMA_MAX_REQUESTS_PER_MINUTE.', (l) => l.requestsPerMinute);
-    limitGauge('lumabot_luma_posts_last_minute', 'POSTs to Luma in the last 60 s.', (l) => l.postsLastMinute);
+    limitGauge('lumabot_luma_requests_per_minute_limit', 'POSTs per minute the scheduler holds to: LUMA_MAX_REQUESTS_PER_MINUTE, or Luma\'s X-RateLimit-Limit when lower.', (l) => l.requestsPerMinute);
+    limitGauge('lumabot_luma_posts_last_minute', 'POSTs in the last 60 s window: ours, plus others\' on the account that Luma revealed.', (l) => l.postsLastMinute);
     limitGauge('lumabot_luma_submissions_paused', '1 while submissions are paused after a per-minute 429 from Luma.', (l) => (l.pausedUntil === undefined ? 0 : 1));
     new Gauge({
       name: 'lumabot_gateway_connected',

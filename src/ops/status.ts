@@ -63,8 +63,8 @@ export function renderOperatorStatus(s: OperatorStatus): string {
 
   const l = s.limits;
   let limits = `**Luma limits:** ${l.concurrency} jobs at once`;
-  if (l.concurrencyLoweredUntil !== undefined) {
-    limits += ` (lowered from ${l.configuredConcurrency} after Luma said "too many concurrent jobs", until ${discordTime(l.concurrencyLoweredUntil, 't')})`;
+  if (l.concurrency < l.configuredConcurrency) {
+    limits += ` (lowered from ${l.configuredConcurrency} after Luma said "too many concurrent jobs"; it climbs back one at a time)`;
   }
   limits += ` · ${l.postsLastMinute} of ${l.requestsPerMinute} requests in the last minute`;
   if (l.pausedUntil !== undefined) limits += ` · submissions paused until ${discordTime(l.pausedUntil, 't')} (Luma's per-minute limit)`;

@@ -1,22 +1,38 @@
-// `npm run bench [-- --jobs 200 --concurrency 20 ...]`: the fakes and the real bot (startBot, in this process),
-// N /imagine jobs fired at once with Luma's timing shortened about tenfold, and the figures that matter printed at
-// the end. Loopback only, bounded in jobs and time; it stops by itself. Timing goals live here, not in tests.
+// `npm run bench [-- --jobs 200 --concurrency 20 ...]`: the fakes in this process, the real bot (the entry point,
+// `src/index.ts`) as a child process, N /imagine jobs fired at once with Luma's timing shortened about tenfold,
+// and the figures that matter printed at the end: a table, then one JSON line. Loopback only, bounded in jobs and
+// time; it stops by itself. Timing goals live here, not in tests.
 //
-// Options (flags or BENCH_* environment variables):
-//   --jobs N           jobs to fire (200)            --members N      members they come from (50)
-//   --concurrency N    LUMA_MAX_CONCURRENT_JOBS (20) --per-member N   MAX_JOBS_PER_USER (2)
+// Modes:
+//   (default)          200 jobs from 50 members, concurrency 20, no per-minute limit worth the name
+//   --plan RPM/CONC    a fake Luma that enforces that plan (sliding-minute RPM, concurrency 429s); 60 jobs from 20
+//                      members with 2–6 s generations; reports wall time against the perfect-client floor and the
+//                      429s by kind. The bot is configured with the same limits (its ceiling) and learns the rest.
+//   --burst            2,000 jobs from 400 members, plan limits set high
+//
+// Options (flags or BENCH_* environment variables; each mode sets its own defaults):
+//   --jobs N           jobs to fire                  --members N        members they come from
+//   --concurrency N    LUMA_MAX_CONCURRENT_JOBS      --per-member N     MAX_JOBS_PER_USER (2)
 //   --queued-ms N      time queued at Luma (300)     --processing-ms N  mean processing time, ±50 % (3000)
-//   --poll-ms N        POLL_INTERVAL_MS (250)        --progress-ms N  PROGRESS_INTERVAL_MS (300)
+//   --poll-ms N        POLL_INTERVAL_MS (250)        --progress-ms N    PROGRESS_INTERVAL_MS (300)
 //   --image-px N       side of the noise PNG Luma returns (512 → ~0.8 MB)
-//   --transfers N      TRANSFER_CONCURRENCY (4)
-//   --timeout-s N      give up after this long (180)
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+//   --transfer-mb N    TRANSFER_BUDGET_MB (32)       --timeout-s N      give up after this long (180; plan 300)
+//   --cpu-prof DIR     write a V8 CPU profile of the bot into DIR (open it in Chrome DevTools)
+//   --heap-snapshot    ask the bot for a heap snapshot (into the working directory) when the last job was fired
+//   --log-level L      the bot's LOG_LEVEL (info: the bench reads the learned limits and the event-loop delay from it)
+//   --source           run the bot from its sources through tsx (as the tests do) instead of the build in dist/,
+//                      which `npm run bench` makes first (prebench); tsx costs the bot some 50 MB more RSS
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { noisePng } from '../../dev/fakes/png.js';
-import { opt, startHarness } from '../helpers/harness.js';
+import { opt } from '../helpers/harness.js';
+import { startBotProcess } from '../helpers/process.js';
+import { perfectClientFloorMs } from './floor.js';
 
 const { values } = parseArgs({
   options: {
+    plan: { type: 'string' },
+    burst: { type: 'boolean' },
     jobs: { type: 'string' },
     members: { type: 'string' },
     concurrency: { type: 'string' },
@@ -26,93 +42,149 @@ const { values } = parseArgs({
     'poll-ms': { type: 'string' },
     'progress-ms': { type: 'string' },
     'image-px': { type: 'string' },
-    transfers: { type: 'string' },
+    'transfer-mb': { type: 'string' },
     'timeout-s': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    'heap-snapshot': { type: 'boolean' },
+    source: { type: 'boolean' },
+    'log-level': { type: 'string' },
   },
 });
-const num = (flag: keyof typeof values, env: string, fallback: number, max: number): number => {
-  const raw = values[flag] ?? process.env[env];
+type NumFlag = Exclude<keyof typeof values, 'plan' | 'burst' | 'cpu-prof' | 'heap-snapshot' | 'source' | 'log-level'>;
+const num = (flag: NumFlag, fallback: number, max: number): number => {
+  const raw = values[flag] ?? process.env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
   const n = raw === undefined ? fallback : Number(raw);
   if (!Number.isFinite(n) || n < 0 || n > max) throw new Error(`--${flag} must be a number from 0 to ${max}`);
   return Math.floor(n);
 };
-const JOBS = Math.max(1, num('jobs', 'BENCH_JOBS', 200, 2000));
-const MEMBERS = Math.max(1, num('members', 'BENCH_MEMBERS', 50, 2000));
-const CONCURRENCY = Math.max(1, num('concurrency', 'BENCH_CONCURRENCY', 20, 1000));
-const PER_MEMBER = Math.max(1, num('per-member', 'BENCH_PER_MEMBER', 2, 100));
-const QUEUED_MS = num('queued-ms', 'BENCH_QUEUED_MS', 300, 60_000);
-const PROCESSING_MS = Math.max(1, num('processing-ms', 'BENCH_PROCESSING_MS', 3000, 120_000));
-const POLL_MS = Math.max(50, num('poll-ms', 'BENCH_POLL_MS', 250, 60_000));
-const PROGRESS_MS = num('progress-ms', 'BENCH_PROGRESS_MS', 300, 60_000);
-const IMAGE_PX = Math.max(8, num('image-px', 'BENCH_IMAGE_PX', 512, 2048));
-const TRANSFERS = Math.max(1, num('transfers', 'BENCH_TRANSFERS', 4, 64));
-const TIMEOUT_MS = Math.max(5, num('timeout-s', 'BENCH_TIMEOUT_S', 180, 1800)) * 1000;
+
+const planRaw = values.plan ?? process.env.BENCH_PLAN;
+const MODE: 'default' | 'plan' | 'burst' = planRaw !== undefined ? 'plan' : (values.burst ?? process.env.BENCH_BURST === '1') ? 'burst' : 'default';
+const PLAN = (() => {
+  if (planRaw === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(planRaw);
+  if (!m) throw new Error(`--plan must be RPM/CONCURRENT, e.g. 30/10, got ${JSON.stringify(planRaw)}`);
+  return { rpm: Math.max(1, Number(m[1])), concurrent: Math.max(1, Number(m[2])) };
+})();
+const defaults = {
+  default: { jobs: 200, members: 50, concurrency: 20 },
+  plan: { jobs: 60, members: 20, concurrency: PLAN?.concurrent ?? 10 },
+  burst: { jobs: 2000, members: 400, concurrency: 1000 },
+}[MODE];
+const JOBS = Math.max(1, num('jobs', defaults.jobs, 5000));
+const MEMBERS = Math.max(1, num('members', defaults.members, 5000));
+const CONCURRENCY = Math.max(1, num('concurrency', defaults.concurrency, 1000));
+const RPM = PLAN?.rpm ?? 10_000;
+const PER_MEMBER = Math.max(1, num('per-member', 2, 100));
+// Plan mode: generations of 2–6 s, as the issue's measurement (0.5 s queued, then 1.5–5.5 s processing).
+const QUEUED_MS = num('queued-ms', MODE === 'plan' ? 500 : 300, 60_000);
+const PROCESSING_MS = Math.max(1, num('processing-ms', MODE === 'plan' ? 3500 : 3000, 120_000));
+const SPREAD = MODE === 'plan' ? 2000 / 3500 : 0.5;
+const POLL_MS = Math.max(50, num('poll-ms', 250, 60_000));
+const PROGRESS_MS = num('progress-ms', 300, 60_000);
+const IMAGE_PX = Math.max(8, num('image-px', 512, 2048));
+const TRANSFER_MB = Math.max(1, num('transfer-mb', 32, 4096));
+const TIMEOUT_MS = Math.max(5, num('timeout-s', MODE === 'plan' ? 300 : 180, 1800)) * 1000;
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
-const ms = (n: number): string => (Number.isFinite(n) ? `${(n / 1000).toFixed(2)} s` : '—');
-const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(0)} MB`;
-const dist = (values: number[]): string => {
+const pct = (values: number[]) => {
   const s = [...values].sort((a, b) => a - b);
-  return `p50 ${ms(quantile(s, 0.5))} · p95 ${ms(quantile(s, 0.95))} · max ${ms(s.at(-1) ?? NaN)} (n=${s.length})`;
+  return { p50: quantile(s, 0.5), p95: quantile(s, 0.95), p99: quantile(s, 0.99), max: s.at(-1) ?? NaN, n: s.length };
 };
+const sec = (n: number): string => (Number.isFinite(n) ? `${(n / 1000).toFixed(2)} s` : '—');
+const dist = (values: number[]): string => {
+  const d = pct(values);
+  return `p50 ${sec(d.p50)} · p95 ${sec(d.p95)} · p99 ${sec(d.p99)} · max ${sec(d.max)} (n=${d.n})`;
+};
+const round = (n: number, digits = 0) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : null);
+
+/** A process's resident set now (`VmRSS`) or its high-water mark since start (`VmHWM`), bytes; Linux only. */
+function rss(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds a process has used (Linux: utime + stime from /proc/<pid>/stat, at 100 ticks a second). */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
 
 async function main(): Promise<void> {
   const image = noisePng(IMAGE_PX, IMAGE_PX, 42);
-  // Deterministic spread of processing times (±50 % around the mean), so runs compare.
+  // Deterministic spread of processing times around the mean, so runs compare.
   let seed = 7;
   const jitter = () => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return 0.5 + seed / 2 ** 31;
+    return 1 - SPREAD + 2 * SPREAD * (seed / 2 ** 31);
   };
-  const h = await startHarness({
+  const durations = Array.from({ length: JOBS }, () => Math.round(PROCESSING_MS * jitter()));
+  const nodeArgs = [
+    ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []),
+    ...(values['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2'] : []),
+  ];
+  const h = await startBotProcess({
     env: {
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: values['log-level'] ?? 'info',
       POLL_INTERVAL_MS: String(POLL_MS),
       PROGRESS_INTERVAL_MS: String(PROGRESS_MS),
       LUMA_MAX_CONCURRENT_JOBS: String(CONCURRENCY),
-      LUMA_MAX_REQUESTS_PER_MINUTE: '10000',
+      LUMA_MAX_REQUESTS_PER_MINUTE: String(RPM),
       MAX_JOBS_PER_USER: String(PER_MEMBER),
-      TRANSFER_CONCURRENCY: String(TRANSFERS),
+      TRANSFER_BUDGET_MB: String(TRANSFER_MB),
       QUOTA_DEFAULT_LIMIT: 'unlimited',
     },
-    luma: { queuedMs: QUEUED_MS, processingMs: PROCESSING_MS, outputImage: () => image },
+    luma: { queuedMs: QUEUED_MS, processingMs: PROCESSING_MS, outputImage: () => image, ...(PLAN ? { plan: PLAN } : {}) },
+    nodeArgs,
+    ...(values.source ? {} : { builtEntry: 'dist/src/index.js' }),
   });
-  const started = Date.now();
+  const pid = h.bot.child.pid;
+  const startupHwm = rss(pid, 'VmHWM');
+  // The bot's memory while it works (from the first command on), not the start-up's transient peak.
+  let botPeakRss = 0;
+  const sampler = setInterval(() => {
+    botPeakRss = Math.max(botPeakRss, rss(pid, 'VmRSS') ?? 0);
+  }, 100);
   const hardStop = setTimeout(() => {
     console.error(`bench: gave up after ${TIMEOUT_MS / 1000} s`);
     process.exit(1);
-  }, TIMEOUT_MS + 30_000);
+  }, TIMEOUT_MS + 60_000);
   hardStop.unref();
 
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
-  let peakRss = 0;
-  let peakHeap = 0;
-  const sampler = setInterval(() => {
-    const m = process.memoryUsage();
-    peakRss = Math.max(peakRss, m.rss);
-    peakHeap = Math.max(peakHeap, m.heapUsed);
-  }, 100);
-  const base = process.memoryUsage();
-
   console.log(
-    `bench: ${JOBS} jobs from ${MEMBERS} members · Luma ${QUEUED_MS} ms queued + ~${PROCESSING_MS} ms processing · concurrency ${CONCURRENCY} · ` +
-      `poll ${POLL_MS} ms · progress ${PROGRESS_MS} ms · ${TRANSFERS} transfers · result ${(image.length / 1024).toFixed(0)} kB`,
+    `bench (${MODE}): ${JOBS} jobs from ${MEMBERS} members · Luma ${QUEUED_MS} ms queued + ${PROCESSING_MS} ms ±${Math.round(SPREAD * 100)} % processing · ` +
+      `${PLAN ? `plan ${PLAN.rpm} RPM / ${PLAN.concurrent} concurrent (enforced by the fake)` : `concurrency ${CONCURRENCY}`} · ` +
+      `poll ${POLL_MS} ms · progress ${PROGRESS_MS} ms · transfers ${TRANSFER_MB} MB · result ${(image.length / 1024).toFixed(0)} kB`,
   );
-  const jobs: { token: string; prompt: string; firedAt: number }[] = [];
+  // Plans are consumed in the order Luma accepts POSTs: the i-th accepted POST takes durations[i].
+  for (const processingMs of durations) h.luma.planNext({ processingMs });
+  const started = Date.now();
+  const botCpuAtStart = cpuSeconds(pid);
+  const fakesCpuAtStart = process.cpuUsage();
+  const jobs: { token: string; prompt: string; member: string; firedAt: number }[] = [];
   for (let n = 0; n < JOBS; n++) {
-    h.luma.planNext({ processingMs: Math.round(PROCESSING_MS * jitter()) });
-    const member = n % MEMBERS;
+    const member = `8000000000000${String(n % MEMBERS).padStart(5, '0')}`;
     const prompt = `bench job ${n}`;
     const firedAt = Date.now();
     const { token } = await h.discord.slashCommand({
       name: 'imagine',
-      user: { id: `8000000000000${String(member).padStart(5, '0')}`, username: `bench${member}` },
+      user: { id: member, username: `bench${n % MEMBERS}` },
       options: [opt.string('prompt', prompt)],
     });
-    jobs.push({ token, prompt, firedAt });
+    jobs.push({ token, prompt, member, firedAt });
   }
   const firedIn = Date.now() - started;
+  if (values['heap-snapshot']) h.bot.child.kill('SIGUSR2');
 
   const finished = (t: string) => {
     const m = h.discord.original(t);
@@ -125,24 +197,34 @@ async function main(): Promise<void> {
     if (done === jobs.length) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const wall = Date.now() - started;
   clearInterval(sampler);
-  loop.disable();
+  // Who was busy: on a loaded machine the fakes (this process) can be the bottleneck rather than the bot.
+  const botCpu = (cpuSeconds(pid) ?? NaN) - (botCpuAtStart ?? NaN);
+  const fakesUsage = process.cpuUsage(fakesCpuAtStart);
+  const fakesCpu = (fakesUsage.user + fakesUsage.system) / 1e6;
+  await h.kill('SIGTERM');
+  const loop = h.lines.find((l) => l.msg === 'event-loop delay since start')?.eventLoopDelay as { p50Ms: number; p99Ms: number; maxMs: number } | undefined;
 
   // ——— figures ———
   const byPrompt = new Map(h.luma.generations().map((g) => [g.request.prompt, g]));
   const deliveries: number[] = [];
+  const acks: number[] = [];
   const progressLag: number[] = [];
   const readyToDelivered: number[] = [];
   const editsPerJob: number[] = [];
+  let lastDelivery = started;
   let failures = 0;
   let compressed = 0;
   for (const j of jobs) {
+    const ack = h.discord.callbacks(j.token)[0];
+    if (ack) acks.push(ack.at - j.firedAt);
     const edits = h.discord.edits(j.token);
     editsPerJob.push(edits.length);
     const upload = edits.find((e) => e.files.length > 0);
-    if (upload) deliveries.push(upload.at - j.firedAt);
-    else if (finished(j.token)) failures++;
+    if (upload) {
+      deliveries.push(upload.at - j.firedAt);
+      lastDelivery = Math.max(lastDelivery, upload.at);
+    } else if (finished(j.token)) failures++;
     if (upload && JSON.stringify(upload.json).includes('compressed')) compressed++;
     // How long after Luma started processing the member saw "Generating…": poll cadence + edit latency.
     const g = byPrompt.get(j.prompt);
@@ -151,29 +233,85 @@ async function main(): Promise<void> {
     // The bot's own share: from the image existing at Luma to the member having it (poll lag, download, upload).
     if (g && upload) readyToDelivered.push(upload.at - g.timing.finishAt);
   }
-  const posts = h.luma.posts().length;
-  const generations = h.luma.generations().length;
+  const wall = lastDelivery - started;
+  const posts = h.luma.posts();
+  const generations = h.luma.generations();
   const gets = h.luma.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/generations/')).length;
   const downloads = h.luma.requests.filter((r) => r.path.startsWith('/files/')).length;
-  const failedLogs = h.logs.filter((l) => l.msg === 'job failed').length;
+  const failedLogs = h.lines.filter((l) => l.msg === 'job failed').length;
   // Interactions never acknowledged within Discord's 3 s: no job was ever made for them.
   const unacknowledged = jobs.filter((j) => h.discord.callbacks(j.token).length === 0).length;
+  const discord429 = h.discord.requests.filter((r) => r.status === 429).length;
+  const luma429 = { requests: posts.filter((r) => r.limitedBy === 'requests').length, concurrency: posts.filter((r) => r.limitedBy === 'concurrency').length };
+  // Fairness: no member's second job goes to Luma before every member's first.
+  const order = [...generations].sort((a, b) => a.createdAt - b.createdAt).map((g) => g.request.user_id);
+  const firstRound = Math.min(MEMBERS, JOBS);
+  const fair = new Set(order.slice(0, firstRound)).size === firstRound;
+  const floor = PLAN ? perfectClientFloorMs(durations.map((d) => d + QUEUED_MS), PLAN.rpm, PLAN.concurrent) : undefined;
+  const learned = h.lines.filter((l) => l.msg === 'Luma limits changed').map((l) => ({ rpm: l.requestsPerMinute, concurrent: l.concurrentJobs }));
 
+  const mb = (n: number | undefined) => (n === undefined || n === 0 ? '—' : `${(n / 1024 / 1024).toFixed(0)} MB`);
   console.log('');
-  console.log(`  delivered            ${deliveries.length}/${JOBS} in ${ms(wall)} (fired in ${ms(firedIn)})${done < JOBS ? `  — ${JOBS - done} UNFINISHED at the time limit` : ''}`);
-  console.log(`  submit → delivery    ${dist(deliveries)}`);
-  console.log(`  ready at Luma → delivered  ${dist(readyToDelivered)}`);
+  console.log(`  delivered            ${deliveries.length}/${JOBS} in ${sec(wall)} (fired in ${sec(firedIn)})${done < JOBS ? `  — ${JOBS - done} UNFINISHED at the time limit` : ''}`);
+  if (floor !== undefined) {
+    console.log(`  perfect-client floor ${sec(floor)} · ratio ${(wall / floor).toFixed(2)}× · fairness ${fair ? 'kept' : 'BROKEN'} (first ${firstRound} POSTs from ${new Set(order.slice(0, firstRound)).size} members)`);
+  }
+  console.log(`  Luma 429s            ${luma429.requests} per-minute · ${luma429.concurrency} concurrency · learned limits ${learned.length === 0 ? 'unchanged' : learned.map((l) => `${String(l.rpm)}/${String(l.concurrent)}`).join(' → ')}`);
+  console.log(`  command → ack        ${dist(acks)}`);
+  console.log(`  command → delivery   ${dist(deliveries)}`);
+  console.log(`  ready at Luma → delivered (delivery overhead)  ${dist(readyToDelivered)}`);
   console.log(`  processing → "Generating…" shown  ${dist(progressLag)}`);
   console.log(`  progress edits/job   mean ${(editsPerJob.reduce((a, b) => a + b, 0) / Math.max(1, editsPerJob.length)).toFixed(1)}`);
-  console.log(`  Luma POSTs           ${posts} for ${JOBS} jobs (${generations} generations; duplicates ${Math.max(0, generations - JOBS)})`);
-  console.log(`  Luma polls           ${gets} GETs (${(gets / Math.max(1, generations)).toFixed(1)} per job) · downloads ${downloads}`);
-  console.log(`  failures             ${failures} shown to members · ${failedLogs} logged · ${unacknowledged} commands not acknowledged in 3 s · compressed uploads ${compressed}`);
-  console.log(`  memory (process, incl. fakes)  peak RSS ${mb(peakRss)} (start ${mb(base.rss)}) · peak heap ${mb(peakHeap)} (start ${mb(base.heapUsed)})`);
-  console.log(`  event-loop delay     p50 ${(loop.percentile(50) / 1e6).toFixed(1)} ms · p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms · max ${(loop.max / 1e6).toFixed(1)} ms`);
+  console.log(`  Luma POSTs           ${posts.length} for ${JOBS} jobs (${generations.length} generations; duplicates ${Math.max(0, generations.length - JOBS)})`);
+  console.log(`  Luma polls           ${gets} GETs (${(gets / Math.max(1, generations.length)).toFixed(1)} per job) · downloads ${downloads}`);
+  console.log(`  failures             ${failures} shown to members · ${failedLogs} logged · ${unacknowledged} commands not acknowledged in 3 s · compressed uploads ${compressed} · Discord 429s ${discord429}`);
+  console.log(`  CPU                  bot ${botCpu.toFixed(1)} s · fakes and bench ${fakesCpu.toFixed(1)} s over ${sec(Date.now() - started)} (2 cores shared with whatever else runs)`);
+  console.log(`  bot process          peak RSS ${mb(botPeakRss)} while working (start-up high-water mark ${mb(startupHwm)}) · event-loop delay (from inside the bot) p50 ${loop?.p50Ms ?? '—'} ms · p99 ${loop?.p99Ms ?? '—'} ms · max ${loop?.maxMs ?? '—'} ms`);
+
+  // What went wrong, if anything: the bot's warnings and errors by message.
+  const problems = new Map<string, number>();
+  for (const l of h.lines) if (l.level >= 40) problems.set(l.msg, (problems.get(l.msg) ?? 0) + 1);
+  if (problems.size > 0) {
+    const top = [...problems].sort((x, y) => y[1] - x[1]).slice(0, 6);
+    console.log(`  bot warnings/errors  ${top.map(([msg, n]) => `${n}× ${msg}`).join(' · ')}`);
+  }
+
+  const ok = done === JOBS && failures === 0 && generations.length === JOBS;
+  const d = pct(deliveries);
+  const o = pct(readyToDelivered);
+  const a = pct(acks);
+  console.log(
+    JSON.stringify({
+      bench: MODE,
+      ok,
+      jobs: JOBS,
+      members: MEMBERS,
+      plan: PLAN ?? null,
+      delivered: deliveries.length,
+      wallMs: wall,
+      floorMs: floor ?? null,
+      floorRatio: floor ? round(wall / floor, 3) : null,
+      fair,
+      luma429,
+      learnedLimits: learned,
+      ackMs: { p50: round(a.p50), p99: round(a.p99), max: round(a.max) },
+      deliveryMs: { p50: round(d.p50), p99: round(d.p99) },
+      overheadMs: { p50: round(o.p50), p95: round(o.p95), p99: round(o.p99), max: round(o.max) },
+      posts: posts.length,
+      duplicates: Math.max(0, generations.length - JOBS),
+      failures,
+      unacknowledged,
+      discord429,
+      peakRssMB: botPeakRss === 0 ? null : Math.round(botPeakRss / 1024 / 1024),
+      startupRssHwmMB: startupHwm === undefined ? null : Math.round(startupHwm / 1024 / 1024),
+      eventLoopDelayMs: loop ?? null,
+      cpuSeconds: { bot: round(botCpu, 1), fakes: round(fakesCpu, 1) },
+    }),
+  );
 
   await h.close();
   clearTimeout(hardStop);
-  process.exitCode = done === JOBS && failures === 0 && generations === JOBS ? 0 : 1;
+  process.exitCode = ok ? 0 : 1;
 }
 
 main().catch((err: unknown) => {

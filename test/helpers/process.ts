@@ -113,6 +113,10 @@ export interface ProcessHarnessOptions {
   env?: Record<string, string>;
   luma?: FakeLumaOptions;
   discord?: FakeDiscordOptions;
+  /** Extra node flags for the bot process (the bench's `--cpu-prof`, `--heapsnapshot-signal`). */
+  nodeArgs?: string[];
+  /** Run this compiled entry (`dist/src/index.js` after `npm run build`) instead of the sources through tsx. */
+  builtEntry?: string;
 }
 
 export interface ProcessHarness {
@@ -149,7 +153,8 @@ export async function startBotProcess(opts: ProcessHarnessOptions = {}): Promise
       if (h.bot?.running) throw new Error('the previous bot process is still running');
       // Only what the bot needs: no VITEST_* or NODE_OPTIONS from the test runner, and an explicit env wins over
       // any .env file (dotenv never overrides a variable that is set).
-      const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
+      const entry = opts.builtEntry ? [resolve(ROOT, opts.builtEntry)] : ['--import', 'tsx', ENTRY];
+      const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...entry], {
         cwd: ROOT,
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, TMPDIR: tmpdir(), ...env },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -100,17 +100,56 @@ describe('Luma limits and the local queue', () => {
   it('pauses every submission for the Retry-After when Luma refuses one for the per-minute limit', async () => {
     h = await startBotProcess();
     h.luma.setRateLimit({ rpm: 2 });
-    const members = [newMember(), newMember(), newMember(), newMember()];
-    const jobs: { prompt: string; i: DispatchedInteraction }[] = [];
-    for (const [n, m] of members.entries()) {
-      jobs.push({ prompt: `luma rpm: ${n}`, i: await imagine(h.discord, m, `luma rpm: ${n}`) });
-      await h.discord.waitFor(() => h?.luma.posts().length === Math.min(n + 1, 3), 10_000, `POST ${n + 1}`);
+    // Someone else on the account has used this minute's window: the bot cannot know before Luma says so.
+    for (const prompt of ['other client: 1', 'other client: 2']) {
+      const res = await fetch(`${h.luma.url}/generations`, { method: 'POST', headers: { authorization: `Bearer ${h.luma.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ prompt }) });
+      expect(res.status).toBe(201);
     }
+    const members = [newMember(), newMember()];
+    const jobs: { prompt: string; i: DispatchedInteraction }[] = [];
+    jobs.push({ prompt: 'luma rpm: 0', i: await imagine(h.discord, members[0]!, 'luma rpm: 0') });
     await h.bot.waitForLog((l) => String(l.msg).includes('pausing submissions'), 10_000, 'the pause');
+    jobs.push({ prompt: 'luma rpm: 1', i: await imagine(h.discord, members[1]!, 'luma rpm: 1') });
     // The refused job and the one behind it wait; neither is sent into a limit Luma has just reported, nor failed.
     await new Promise((r) => setTimeout(r, 1500));
     expect(h.luma.posts()).toHaveLength(3);
-    expect(h.discord.original(jobs[3]!.i.token)?.content).toMatch(/position [12]/);
+    expect(h.luma.posts()[2]?.limitedBy).toBe('requests');
+    for (const j of jobs) expect(h.discord.original(j.i.token)?.content).toMatch(/position [12]/);
     expect(h.lines.filter((l) => l.msg === 'job failed')).toHaveLength(0);
+  });
+
+  it("learns the plan's per-minute limit from the headers of Luma's 201 and holds the rest without drawing a 429", async () => {
+    // Configured for 30 a minute; the account's plan allows 3. The first 201 says so.
+    h = await startBotProcess({ env: { LUMA_MAX_REQUESTS_PER_MINUTE: '30' }, luma: { plan: { rpm: 3 } } });
+    const first = newMember();
+    const firstJob = await imagine(h.discord, first, 'learn: first');
+    expect(await delivered(h.discord, firstJob, 'learn: first', first)).toHaveLength(1);
+    const learned = await h.bot.waitForLog((l) => l.msg === 'Luma limits changed', 10_000, 'the learned limit');
+    expect(learned).toMatchObject({ requestsPerMinute: 3, learnedRequestsPerMinute: 3 });
+
+    const members = [newMember(), newMember(), newMember()];
+    const jobs = await Promise.all(members.map(async (m, n) => ({ m, prompt: `learn: ${n}`, i: await imagine(h!.discord, m, `learn: ${n}`) })));
+    await h.discord.waitFor(() => h?.luma.posts().length === 3, 10_000, 'two more POSTs');
+    const sent = new Set(h.luma.generations().map((g) => g.request.prompt));
+    const held = jobs.find((j) => !sent.has(j.prompt))!;
+    await h.discord.waitFor(() => h?.discord.original(held.i.token)?.content.includes('position 1'), 10_000, 'the fourth job waiting');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(h.luma.posts()).toHaveLength(3);
+    expect(h.luma.posts().filter((r) => r.status === 429)).toHaveLength(0);
+    expect(h.lines.filter((l) => l.msg === 'Luma limits changed')).toHaveLength(1);
+  });
+
+  it('keeps to the concurrency it knows of and never draws a "Too many concurrent jobs" from Luma', async () => {
+    h = await startBotProcess({ env: { LUMA_MAX_CONCURRENT_JOBS: '3', MAX_JOBS_PER_USER: '3' }, luma: { plan: { rpm: 100, concurrent: 3 }, queuedMs: 50, processingMs: 400 } });
+    const members = [newMember(), newMember()];
+    const jobs = [];
+    for (let n = 0; n < 8; n++) {
+      const m = members[n % 2]!;
+      jobs.push({ m, prompt: `slots: ${n}`, i: await imagine(h.discord, m, `slots: ${n}`) });
+    }
+    for (const j of jobs) expect(await delivered(h.discord, j.i, j.prompt, j.m, 45_000)).toHaveLength(1);
+    expect(h.luma.generations()).toHaveLength(8);
+    expect(h.luma.posts().filter((r) => r.limitedBy === 'concurrency')).toHaveLength(0);
+    expect(h.luma.posts()).toHaveLength(8);
   });
 });

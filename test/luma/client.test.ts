@@ -144,6 +144,15 @@ describe('LumaClient.createGeneration', () => {
     expect(seen?.headers['x-request-id']).toBeUndefined();
   });
 
+  it("hands over the rate-limit window a 201 reports, so the scheduler can learn the plan's limits", async () => {
+    const reset = Math.ceil(Date.now() / 1000) + 42;
+    const server = await startServer((_req, res) =>
+      json(res, 201, GENERATION, { 'x-ratelimit-limit': '30', 'x-ratelimit-remaining': '29', 'x-ratelimit-reset': String(reset) }),
+    );
+    const result = await client(server.url).createGeneration(BODY);
+    expect(result.rateWindow).toEqual({ limit: 30, remaining: 29, resetAt: new Date(reset * 1000) });
+  });
+
   it('sends the caller-supplied request id as X-Request-Id', async () => {
     const server = await startServer((req, res) =>
       json(res, 201, GENERATION, { 'x-request-id': String(req.headers['x-request-id']) }),

@@ -25,6 +25,12 @@ export interface FakeLumaOptions {
   outputImage?: (generation: FakeGeneration) => Buffer;
   /** POST limits. Default: none. */
   rateLimit?: RateLimits;
+  /**
+   * A Luma plan to enforce, as the real API does: `rpm` POSTs per sliding 60 s (429 `Rate limit exceeded` with a
+   * computed Retry-After and X-RateLimit-*; every 201 reports the window in the same headers) and `concurrent`
+   * jobs queued or processing (429 `Too many concurrent jobs`, Retry-After 60). Same as `rateLimit`, which wins.
+   */
+  plan?: RateLimits;
   /** Really GET `url` inputs (2xx + image/* required). Default true; false accepts any URL unread. */
   fetchUrls?: boolean;
   /** Time allowed to fetch a `url` input, in ms. Default 18_000. */
@@ -47,6 +53,10 @@ export interface RecordedRequest {
   requestId: string;
   /** The scripted fault this request met, if any. */
   fault?: FaultResponse;
+  /** The status answered, once the answer is sent (absent while pending or when the socket was dropped). */
+  status?: number;
+  /** For a 429 on POST /generations: which of the plan's limits refused it. */
+  limitedBy?: 'requests' | 'concurrency';
 }
 
 export interface FakeInput {

@@ -1,4 +1,4 @@
-// `npm run fake:luma [-- --port 8787 --queued-ms 2000 --processing-ms 8000 --rpm 30 --concurrent 10]`
+// `npm run fake:luma [-- --port 8787 --queued-ms 2000 --processing-ms 8000 --plan 30/10]` (or --rpm 30 --concurrent 10)
 // Runs the fake Luma API locally so the bot can be tried without spending credits. Ctrl-C stops it.
 import { parseArgs } from 'node:util';
 
@@ -21,12 +21,19 @@ const { values } = parseArgs({
     'processing-ms': { type: 'string' },
     rpm: { type: 'string' },
     concurrent: { type: 'string' },
+    plan: { type: 'string' },
     key: { type: 'string' },
   },
 });
 
-const rpm = intOption(values.rpm, 'rpm');
-const concurrent = intOption(values.concurrent, 'concurrent');
+// --plan RPM/CONCURRENT: Luma's two account limits in one flag, as the bench takes them.
+const [planRpm, planConcurrent] = values.plan === undefined ? [] : values.plan.split('/');
+if (values.plan !== undefined && (planRpm === undefined || planConcurrent === undefined)) {
+  console.error(`--plan must be RPM/CONCURRENT, e.g. 30/10, got ${JSON.stringify(values.plan)}`);
+  process.exit(2);
+}
+const rpm = intOption(values.rpm ?? planRpm, 'rpm');
+const concurrent = intOption(values.concurrent ?? planConcurrent, 'concurrent');
 const fake = await startFakeLuma({
   port: intOption(values.port ?? process.env.PORT, 'port') ?? 8787,
   // Real-ish timing so progress messages can be watched; Luma itself takes 30-60 s.

@@ -109,7 +109,7 @@ export async function startFakeLuma(options: FakeLumaOptions = {}): Promise<Fake
   const plans: GenerationPlan[] = [];
   const faults: { match: FaultMatch; queue: FaultResponse[] }[] = [];
   const postTimes: number[] = [];
-  let rateLimit: RateLimits | undefined = options.rateLimit;
+  let rateLimit: RateLimits | undefined = options.rateLimit ?? options.plan;
   let urlIngestionDown = false;
   let outageStatus: number | undefined;
   // Output URLs are signed with the current epoch; bumping it invalidates every URL minted before.
@@ -459,6 +459,9 @@ export async function startFakeLuma(options: FakeLumaOptions = {}): Promise<Fake
       requestId,
     };
     requests.push(record);
+    res.on('finish', () => {
+      record.status = res.statusCode;
+    });
 
     const outage = outageStatus !== undefined && target.pathname.startsWith('/v1/') ? { status: outageStatus } : undefined;
     const fault = outage ?? takeFault(method, target.pathname);
@@ -500,6 +503,7 @@ export async function startFakeLuma(options: FakeLumaOptions = {}): Promise<Fake
         return;
       }
       if (error instanceof HttpError) {
+        if (error.status === 429) record.limitedBy = /concurrent/i.test(error.detail) ? 'concurrency' : 'requests';
         sendJson(res, error.status, { detail: error.detail }, error.headers);
       } else {
         log?.(`internal error: ${(error as Error).stack ?? String(error)}`);

@@ -305,6 +305,27 @@ describe('fake Luma: rate limits', () => {
   });
 });
 
+describe('fake Luma: a plan', () => {
+  it('enforces a plan given at start, reports the window on every 201 and records which limit refused a POST', async () => {
+    const { fake, clock } = await start({ plan: { rpm: 3, concurrent: 2 } });
+    const a = await post(fake, { prompt: 'a' });
+    expect(a.status).toBe(201);
+    expect([a.headers.get('x-ratelimit-limit'), a.headers.get('x-ratelimit-remaining')]).toEqual(['3', '2']);
+    expect(Number(a.headers.get('x-ratelimit-reset'))).toBe(Math.ceil((clock.t + 60_000) / 1000));
+    clock.t += 1000;
+    expect((await post(fake, { prompt: 'b' })).headers.get('x-ratelimit-remaining')).toBe('1');
+    expect((await post(fake, { prompt: 'c' })).status).toBe(429); // the two are still at Luma
+    clock.t += 10_000;
+    expect((await post(fake, { prompt: 'd' })).status).toBe(429); // the window is full: c counted, d refused
+    expect(fake.posts().map((r) => [r.status, r.limitedBy])).toEqual([
+      [201, undefined],
+      [201, undefined],
+      [429, 'concurrency'],
+      [429, 'requests'],
+    ]);
+  });
+});
+
 describe('fake Luma: faults', () => {
   it('plays scripted responses in order, then behaves normally', async () => {
     const { fake } = await start();
