@@ -182,7 +182,9 @@ function readImageNumber(interaction: ModalSubmitInteraction, count: number): nu
 
 async function finishedJob(ctx: BotContext, jobId: string, interaction: ModalSubmitInteraction): Promise<(JobRecord & { generationId: string }) | undefined> {
   const job = await ctx.jobs.get(jobId);
-  if (!job || job.step !== 'done' || job.generationId === undefined) return undefined;
+  // Luma made the image (a result on its way to Discord counts: the member may open the menu on it the moment it
+  // shows, before the bot has recorded the delivery).
+  if (!job || job.generationId === undefined || (job.step !== 'done' && job.lastLumaState !== 'completed')) return undefined;
   refuseForeignJob(job, interaction);
   return job as JobRecord & { generationId: string };
 }
