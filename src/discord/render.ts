@@ -129,7 +129,8 @@ export function resultEmbed(job: JobRecord, filename: string, opts: { compressed
     color: BRAND_COLOUR,
     image: { url: `attachment://${filename}` },
     fields,
-    footer: { text: [t(locale, 'result.job', { id: job.id }), ...notes].join(' · ') },
+    // `job <id>` stays as is in every language: it is how "Edit image" finds the job of a result (message-images.ts).
+    footer: { text: [`job ${job.id}`, ...notes].join(' · ') },
   };
 }
 
@@ -183,7 +184,7 @@ export function failureMessage(job: JobRecord, opts: { public?: boolean } = {}):
         description: `${text}${ref}`,
         color: FAILURE_COLOUR,
         fields: [{ name: t(locale, 'failure.prompt'), value: quotePrompt(job.display.prompt, 1000) || '—' }],
-        footer: { text: t(locale, 'result.job', { id: job.id }) },
+        footer: { text: `job ${job.id}` },
       },
     ],
     components: f?.retryable

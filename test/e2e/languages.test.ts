@@ -1,7 +1,7 @@
 // Issue #14 item 5: what a member sees of a job is in their language; what the channel sees is in the server's.
 import type { APIEmbed } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHarness, opt, type Harness } from '../helpers/harness.js';
+import { startHarness, opt, privateAnswer, type Harness } from '../helpers/harness.js';
 
 const GUILD = '1200000000000000001';
 
@@ -38,9 +38,24 @@ describe('a job in the member’s and the server’s language', () => {
     expect(e?.title).toBe('Erstelltes Bild');
     expect(e?.fields?.map((f) => f.name)).toEqual(expect.arrayContaining(['Modell', 'Seitenverhältnis', 'Stil', 'Angefragt von', 'Dauer']));
     expect(e?.fields?.find((f) => f.name === 'Seitenverhältnis')?.value).toBe('automatisch');
-    expect(e?.footer?.text).toMatch(/^Auftrag /);
+    expect(e?.footer?.text).toMatch(/^job [\w-]+$/); // an identifier "Edit image" reads, in every language
     expect(labels(result)).toEqual(['Neu würfeln', 'Bearbeiten']);
     expect(JSON.stringify(result)).not.toMatch(/Imagined image|Requested by|Reroll/);
+
+    // Edit on the result opens the form in the German clicker's language.
+    const editId = ((result.components ?? []) as Array<{ components: Array<{ custom_id?: string }> }>)[0]?.components[1]?.custom_id ?? '';
+    type Modal = { type: number; data: { title: string; content?: string; components: Array<{ components: Array<{ label: string }> }> } };
+    // The upload shows before the job is recorded as done; until then Edit says (in German) it is not finished.
+    await harness.discord.waitFor(() => harness.logs.find((l) => l.msg === 'result delivered'), 10_000, 'the delivery log');
+    let modal: Modal | undefined;
+    for (let i = 0; i < 50 && modal?.type !== 9; i++) {
+      const click = await harness.discord.button({ customId: editId, message: { id: result.id }, user, locale: 'de' });
+      modal = await harness.discord.waitFor(() => harness.discord.callbacks(click.id)[0] as Modal | undefined, 10_000, 'the answer to Edit');
+      if (modal.type !== 9) expect(modal.data.content).toBe('Dieses Bild kann nicht bearbeitet werden: Es wurde nicht fertiggestellt.');
+    }
+    expect(modal?.type).toBe(9);
+    expect(modal?.data.title).toBe('Dieses Bild bearbeiten');
+    expect(modal?.data.components[0]?.components[0]?.label).toBe('Was soll sich ändern?');
   });
 
   it('keeps the public result embed in the server’s language when a German member asks on an English server', async () => {
@@ -105,5 +120,16 @@ describe('a job in the member’s and the server’s language', () => {
     expect(embed(post)?.title).toBe('No se pudo crear la imagen');
     expect(embed(post)?.description).toContain('El modelo falló al crear esta imagen. No se descontó de tu cuota.');
     expect(labels(post)).toEqual(['Reintentar']);
+  });
+
+  it('refuses in the member’s language: a blank prompt in Japanese, a forged Reroll in German, an unknown button in French', async () => {
+    const harness = (h = await start('en-US'));
+    const blank = await harness.discord.slashCommand({ name: 'imagine', locale: 'ja', options: [opt.string('prompt', '   ')] });
+    expect(await privateAnswer(harness, blank)).toBe('プロンプトが空です。作りたい画像を説明してください。');
+    const gone = await harness.discord.button({ customId: 'job:reroll:nosuchjob', locale: 'de' });
+    expect(await privateAnswer(harness, gone)).toMatch(/^Dieses Ergebnis ist zu alt/);
+    const unknown = await harness.discord.button({ customId: 'job:nothing:x', locale: 'fr' });
+    expect(await privateAnswer(harness, unknown)).toMatch(/^Cette version du bot ne connaît pas/);
+    expect(harness.luma.posts()).toHaveLength(0);
   });
 });
