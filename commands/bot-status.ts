@@ -9,6 +9,7 @@ import {
 } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
 import { UserFacingError } from '../src/errors.js';
+import { t } from '../src/i18n/index.js';
 import { renderOperatorStatus } from '../src/ops/status.js';
 
 /**
@@ -32,10 +33,7 @@ export const botStatus: SlashCommand = {
   async execute(interaction, ctx) {
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     if (!(await isOperator(interaction, ctx.config.operatorUserIds))) {
-      throw new UserFacingError(
-        "Only the bot's operator can use /bot-status: the owner of its Discord application (or a member of the team that owns it), or a user listed in OPERATOR_USER_IDS.",
-        { code: 'not_operator' },
-      );
+      throw new UserFacingError(t(interaction.locale, 'refuse.notOperator'), { code: 'not_operator' });
     }
     const status = await ctx.ops.status();
     await interaction.editReply({ content: renderOperatorStatus(status), allowedMentions: { parse: [] } });

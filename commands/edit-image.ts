@@ -26,6 +26,7 @@ import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
 import { truncate } from '../src/discord/render.js';
 import { DiscordCodes, discordErrorCode, discordStatus } from '../src/discord/responder.js';
 import { UserFacingError } from '../src/errors.js';
+import { t, tn } from '../src/i18n/index.js';
 import type { JobRecord } from '../src/jobs/types.js';
 
 /*
@@ -51,9 +52,6 @@ interface Target {
   jobId?: string;
 }
 
-const NO_IMAGE =
-  'This message has no image the bot can edit. "Edit image" works on messages with PNG, JPEG, WebP or still GIF attachments, or with image embeds. To edit a file from your device, use /edit.';
-
 export const editImage: MessageMenuCommand = {
   kind: 'message',
   data: {
@@ -69,22 +67,23 @@ export const editImage: MessageMenuCommand = {
     const message = fromDiscordMessage(interaction.targetMessage);
     const count = imagesIn(message, ctx.config.discordCdnOrigins).length;
     // Its progress and failure messages carry no image, and are refused here like any other message.
-    if (count === 0) throw new UserFacingError(NO_IMAGE, { code: 'no_image' });
+    if (count === 0) throw new UserFacingError(t(interaction.locale, 'refuse.editImage.noImage'), { code: 'no_image' });
     // A result of this bot is edited as a whole, by its generation_id: no choice to make.
     const jobId = isOwnMessage(message, interaction.applicationId) ? jobIdIn(message) : undefined;
     const target = { channelId: message.channelId, messageId: message.id, count: jobId !== undefined ? 1 : count };
-    await interaction.showModal(editImageForm(jobId !== undefined ? { ...target, jobId } : target));
+    await interaction.showModal(editImageForm(jobId !== undefined ? { ...target, jobId } : target, interaction.locale));
   },
 };
 
 export const editImageModal: ComponentHandler = {
   prefix: PREFIX,
   async modal(interaction, arg, ctx) {
-    const target = parseTarget(arg);
+    const locale = interaction.locale;
+    const target = parseTarget(arg, locale);
     // The form is submitted where it was opened, on a message of that channel: a custom_id naming another
     // channel is forged, and would make the bot read (and edit) a message the member may not see.
     if (target.channelId !== interaction.channelId) {
-      throw new UserFacingError('This form does not belong to this channel. Right-click the message and choose "Edit image" again.', { code: 'bad_custom_id' });
+      throw new UserFacingError(t(locale, 'refuse.editImage.otherChannel'), { code: 'bad_custom_id' });
     }
     const prompt = readModalPrompt(interaction);
     const index = readImageNumber(interaction, target.count);
@@ -104,7 +103,7 @@ export const editImageModal: ComponentHandler = {
     const linkedJob = linked !== undefined ? await finishedJob(ctx, linked, interaction) : undefined;
     if (linkedJob) return editResult(linkedJob);
 
-    const message = await fetchTarget(ctx, target);
+    const message = await fetchTarget(ctx, target, locale);
     // Results delivered before that link existed still carry their job id in their buttons and footer.
     const carried = isOwnMessage(message, interaction.applicationId) ? jobIdIn(message) : undefined;
     const carriedJob = carried !== undefined ? await finishedJob(ctx, carried, interaction) : undefined;
@@ -112,25 +111,22 @@ export const editImageModal: ComponentHandler = {
 
     const images = imagesIn(message, origins);
     if (images.length === 0) {
-      throw new UserFacingError('That message no longer has an image the bot can edit (it may have been edited). Pick another message, or use /edit.', { code: 'no_image' });
+      throw new UserFacingError(t(locale, 'refuse.editImage.imageGone'), { code: 'no_image' });
     }
     const candidate = images[index - 1];
     if (!candidate) {
-      throw new UserFacingError(
-        `That message now has ${plural(images.length, 'image')}, so there is no image ${index}. Right-click it and choose "Edit image" again.`,
-        { code: 'bad_option' },
-      );
+      throw new UserFacingError(t(locale, 'refuse.editImage.noSuchImage', { images: tn(locale, 'images', images.length), index }), { code: 'bad_option' });
     }
-    const source = checkImage(candidate, 'source', origins);
-    await startJob(interaction, ctx, editJobSpec({ prompt, model: 'uni-1', outputFormat: null, source, sourceLink }), () => ctx.stillImages.refuseAnimated([source]));
+    const source = checkImage(candidate, 'source', origins, locale);
+    await startJob(interaction, ctx, editJobSpec({ prompt, model: 'uni-1', outputFormat: null, source, sourceLink }), () => ctx.stillImages.refuseAnimated([source], locale));
   },
 };
 
 /** The form: the prompt, and — when the message holds several images — which one (1 = the first shown). */
-export function editImageForm(target: Target): APIModalInteractionResponseCallbackData {
+export function editImageForm(target: Target, locale?: string): APIModalInteractionResponseCallbackData {
   const customId = `${PREFIX}:${target.channelId}:${target.messageId}:${target.count}${target.jobId !== undefined ? `:${target.jobId}` : ''}`;
-  if (target.count <= 1) return editPromptModal(customId, 'Edit this image');
-  const form = editPromptModal(customId, 'Edit an image from this message');
+  if (target.count <= 1) return editPromptModal(customId, locale);
+  const form = editPromptModal(customId, locale, t(locale, 'modal.editFromMessage'));
   return {
     ...form,
     components: [
@@ -140,12 +136,12 @@ export function editImageForm(target: Target): APIModalInteractionResponseCallba
           {
             type: ComponentType.TextInput,
             custom_id: IMAGE_FIELD,
-            label: `Which image? A number from 1 to ${target.count}`,
+            label: truncate(t(locale, 'modal.which.label', { count: target.count }), 45),
             style: TextInputStyle.Short,
             min_length: 1,
             max_length: 3,
             required: true,
-            placeholder: 'Counted as shown: attachments first, then embedded images',
+            placeholder: truncate(t(locale, 'modal.which.placeholder'), 100),
           },
         ],
       },
@@ -154,12 +150,12 @@ export function editImageForm(target: Target): APIModalInteractionResponseCallba
   };
 }
 
-function parseTarget(arg: string): Target {
+function parseTarget(arg: string, locale: string): Target {
   const [channelId = '', messageId = '', countText = '', jobId] = arg.split(':');
   const count = Number(countText);
   const badJobId = jobId !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(jobId);
   if (!SNOWFLAKE.test(channelId) || !SNOWFLAKE.test(messageId) || !Number.isInteger(count) || count < 1 || count > 100 || badJobId) {
-    throw new UserFacingError('This form is not valid any more. Right-click the message and choose "Edit image" again.', { code: 'bad_custom_id' });
+    throw new UserFacingError(t(locale, 'refuse.editImage.badForm'), { code: 'bad_custom_id' });
   }
   return { channelId, messageId, count, ...(jobId !== undefined ? { jobId } : {}) };
 }
@@ -174,8 +170,8 @@ function readImageNumber(interaction: ModalSubmitInteraction, count: number): nu
   }
   const n = Number(/^\s*#?\s*(\d{1,3})\s*$/.exec(raw)?.[1]);
   if (!Number.isInteger(n) || n < 1 || n > count) {
-    const shown = raw.trim() === '' ? 'nothing' : `"${truncate(raw.trim(), 20).replace(/[`"]/g, '')}"`;
-    throw new UserFacingError(`This message has ${count} images: say which one to edit with a number from 1 to ${count} (you wrote ${shown}).`, { code: 'bad_option' });
+    const shown = raw.trim() === '' ? t(interaction.locale, 'refuse.editImage.wroteNothing') : `"${truncate(raw.trim(), 20).replace(/[`"]/g, '')}"`;
+    throw new UserFacingError(t(interaction.locale, 'refuse.editImage.whichImage', { count, shown }), { code: 'bad_option' });
   }
   return n;
 }
@@ -190,20 +186,17 @@ async function finishedJob(ctx: BotContext, jobId: string, interaction: ModalSub
 }
 
 /** The message as it is now, with fresh attachment URLs; a clear refusal when it is gone or out of the bot's sight. */
-async function fetchTarget(ctx: BotContext, target: Target): Promise<MessageSnapshot> {
+async function fetchTarget(ctx: BotContext, target: Target, locale: string): Promise<MessageSnapshot> {
   try {
     return fromApiMessage(await ctx.discord.fetchMessage(target.channelId, target.messageId));
   } catch (err) {
     const code = discordErrorCode(err);
     const status = discordStatus(err);
     if (code === DiscordCodes.UnknownMessage || code === UNKNOWN_CHANNEL || (code === undefined && status === 404)) {
-      throw new UserFacingError('That message is gone — it was deleted, so there is nothing to edit. If you still have the image, use /edit.', { code: 'message_gone' });
+      throw new UserFacingError(t(locale, 'refuse.editImage.messageGone'), { code: 'message_gone' });
     }
     if (code === DiscordCodes.MissingAccess || code === DiscordCodes.MissingPermissions || status === 403) {
-      throw new UserFacingError(
-        'The bot can no longer read that message: it cannot see that channel or read its history. A server admin can give the bot the View Channel and Read Message History permissions there — or save the image and use /edit.',
-        { code: 'message_unreadable' },
-      );
+      throw new UserFacingError(t(locale, 'refuse.editImage.unreadable'), { code: 'message_unreadable' });
     }
     throw err;
   }
@@ -212,6 +205,3 @@ async function fetchTarget(ctx: BotContext, target: Target): Promise<MessageSnap
 /** Discord's "Unknown Channel": the channel was deleted. */
 const UNKNOWN_CHANNEL = 10003;
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}

@@ -12,6 +12,7 @@ import { editJobSpec, MAX_EDIT_REFERENCES } from '../src/discord/edit-spec.js';
 import { startJob } from '../src/discord/flow.js';
 import { formatOption, modelOption, promptOption, readFormat, readModel, readPrompt, referenceOptions } from '../src/discord/options.js';
 import { UserFacingError } from '../src/errors.js';
+import { t } from '../src/i18n/index.js';
 
 /*
  * /edit: change an image the member attaches. No aspect-ratio or style option — Luma ignores the ratio for
@@ -42,11 +43,12 @@ export const edit: SlashCommand = {
   async execute(interaction, ctx) {
     const origins = ctx.config.discordCdnOrigins;
     // Everything that can be checked without I/O is checked before the deferral, so a refusal is private.
-    const prompt = readPrompt(interaction.options.getString('prompt'));
+    const locale = interaction.locale;
+    const prompt = readPrompt(interaction.options.getString('prompt'), locale);
     const attachment = interaction.options.getAttachment('image');
-    if (!attachment) throw new UserFacingError('Attach the image to edit in the `image` option.', { code: 'bad_attachment' });
-    const source = checkImage(fromAttachment(attachment), 'source', origins);
-    const references = readReferences(interaction).map((a) => checkImage(fromAttachment(a), 'ref', origins));
+    if (!attachment) throw new UserFacingError(t(locale, 'refuse.edit.noImage'), { code: 'bad_attachment' });
+    const source = checkImage(fromAttachment(attachment), 'source', origins, locale);
+    const references = readReferences(interaction).map((a) => checkImage(fromAttachment(a), 'ref', origins, locale));
     const model = readModel(interaction);
     const outputFormat = readFormat(interaction);
 
@@ -54,7 +56,7 @@ export const edit: SlashCommand = {
     // Reading a GIF can take a few seconds, so it happens after the deferral (and after the quota said yes); a
     // refusal then replaces the public "thinking…" with a private message (router → replyPrivately).
     const inputs = [source, ...references];
-    await startJob(interaction, ctx, editJobSpec({ prompt, model, outputFormat, source, references }), () => ctx.stillImages.refuseAnimated(inputs));
+    await startJob(interaction, ctx, editJobSpec({ prompt, model, outputFormat, source, references }), () => ctx.stillImages.refuseAnimated(inputs, locale));
   },
 };
 
@@ -68,7 +70,7 @@ function readReferences(interaction: ChatInputCommandInteraction): Attachment[] 
     .sort((a, b) => referenceNumber(a.name) - referenceNumber(b.name));
   if (options.length > MAX_EDIT_REFERENCES) {
     throw new UserFacingError(
-      `An edit takes the image plus at most ${MAX_EDIT_REFERENCES} references (Luma allows ${MAX_EDIT_REFERENCES + 1} images in all), and you attached ${options.length} references. Remove ${options.length - MAX_EDIT_REFERENCES} and try again.`,
+      t(interaction.locale, 'refuse.edit.tooManyRefs', { max: MAX_EDIT_REFERENCES, total: MAX_EDIT_REFERENCES + 1, count: options.length, remove: options.length - MAX_EDIT_REFERENCES }),
       { code: 'too_many_references' },
     );
   }

@@ -17,6 +17,7 @@ import {
   webSearchOption,
 } from '../src/discord/options.js';
 import { UserFacingError } from '../src/errors.js';
+import { t } from '../src/i18n/index.js';
 import type { JobInput } from '../src/jobs/types.js';
 import { MAX_IMAGE_REFS, PORTRAIT_RATIOS, type GenerationRequest } from '../src/luma/types.js';
 
@@ -41,22 +42,20 @@ export const imagine: SlashCommand = {
 
   async execute(interaction, ctx) {
     // Everything that can be checked without I/O is checked before the deferral, so a refusal is private.
-    const prompt = readPrompt(interaction.options.getString('prompt'));
+    const locale = interaction.locale;
+    const prompt = readPrompt(interaction.options.getString('prompt'), locale);
     const style = readStyle(interaction);
     let aspectRatio = readAspectRatio(interaction);
     if (style === 'manga') {
       if (aspectRatio !== null && !PORTRAIT_RATIOS.includes(aspectRatio)) {
-        throw new UserFacingError(
-          `The manga style needs a portrait shape, and ${aspectRatio} is not one. Pick 2:3, 9:16, 1:2 or 1:3 — or leave the aspect ratio empty and the bot uses 2:3.`,
-          { code: 'bad_option' },
-        );
+        throw new UserFacingError(t(locale, 'refuse.manga', { ratio: aspectRatio }), { code: 'bad_option' });
       }
       aspectRatio ??= '2:3';
     }
     const inputs: JobInput[] = [];
     for (let n = 1; n <= MAX_IMAGE_REFS.image; n++) {
       const att = interaction.options.getAttachment(`reference${n}`);
-      if (att) inputs.push(checkImage(fromAttachment(att), 'ref', ctx.config.discordCdnOrigins));
+      if (att) inputs.push(checkImage(fromAttachment(att), 'ref', ctx.config.discordCdnOrigins, locale));
     }
     const model = readModel(interaction);
     const outputFormat = readFormat(interaction);
@@ -80,6 +79,6 @@ export const imagine: SlashCommand = {
       request,
       inputs,
       display: { prompt, model, aspectRatio, style, outputFormat, webSearch, references: inputs.length },
-    }, () => ctx.stillImages.refuseAnimated(inputs));
+    }, () => ctx.stillImages.refuseAnimated(inputs, locale));
   },
 };

@@ -5,6 +5,7 @@ import { refuseForeignJob } from '../src/discord/job-access.js';
 import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
 import { CustomIds } from '../src/discord/render.js';
 import { UserFacingError } from '../src/errors.js';
+import { t } from '../src/i18n/index.js';
 import type { BotContext } from '../src/context.js';
 import { withoutInlineData } from '../src/jobs/create.js';
 import type { JobRecord } from '../src/jobs/types.js';
@@ -19,7 +20,7 @@ import type { JobRecord } from '../src/jobs/types.js';
 async function loadJob(ctx: BotContext, id: string, interaction: BaseInteraction): Promise<JobRecord> {
   const job = await ctx.jobs.get(id);
   if (!job) {
-    throw new UserFacingError('This result is too old: the bot no longer has its details (results are kept for 30 days). Use /imagine to start again.', { code: 'job_gone' });
+    throw new UserFacingError(t(interaction.locale, 'refuse.jobGone'), { code: 'job_gone' });
   }
   refuseForeignJob(job, interaction);
   // Records from older versions may hold the base64 of member images: a new job carries their URLs only.
@@ -56,10 +57,10 @@ export const editButton: ComponentHandler = {
   async button(interaction, id, ctx) {
     const parent = await loadJob(ctx, id, interaction);
     if (!parent.generationId || parent.step !== 'done') {
-      throw new UserFacingError('This image cannot be edited: it was not finished.', { code: 'job_unfinished' });
+      throw new UserFacingError(t(interaction.locale, 'refuse.unfinished'), { code: 'job_unfinished' });
     }
     // A modal must be the first answer to the click, so nothing slow happens before it.
-    await interaction.showModal(editPromptModal(CustomIds.editModal(id)));
+    await interaction.showModal(editPromptModal(CustomIds.editModal(id), interaction.locale));
   },
 };
 
@@ -68,7 +69,7 @@ export const editModal: ComponentHandler = {
   async modal(interaction, id, ctx) {
     const prompt = readModalPrompt(interaction);
     const parent = await loadJob(ctx, id, interaction);
-    if (!parent.generationId) throw new UserFacingError('This image cannot be edited: it was not finished.', { code: 'job_unfinished' });
+    if (!parent.generationId) throw new UserFacingError(t(interaction.locale, 'refuse.unfinished'), { code: 'job_unfinished' });
     await interaction.deferReply();
     const source = { generation_id: parent.generationId };
     const link = messageLink(parent);
@@ -103,15 +104,15 @@ export const retryButton: ComponentHandler = {
   async button(interaction, id, ctx) {
     const parent = await loadJob(ctx, id, interaction);
     if (parent.discord.userId !== interaction.user.id) {
-      throw new UserFacingError('Only the member who made this request can retry it. You can run the command yourself.', { code: 'not_owner' });
+      throw new UserFacingError(t(interaction.locale, 'refuse.notOwner'), { code: 'not_owner' });
     }
     if (parent.step !== 'failed' && parent.step !== 'undelivered') {
-      throw new UserFacingError('This request is not in a failed state any more.', { code: 'not_failed' });
+      throw new UserFacingError(t(interaction.locale, 'refuse.notFailed'), { code: 'not_failed' });
     }
     // A second click while the first is handled, or while the job it started runs: refused privately (the engine
     // re-checks a redelivery under its own claim).
     if (ctx.engine.isWorkingOn(parent.id) || retryClicks.has(parent.id)) {
-      throw new UserFacingError('This request is already being retried: the result will appear in the reply to your first click.', { code: 'already_retrying' });
+      throw new UserFacingError(t(interaction.locale, 'refuse.alreadyRetrying'), { code: 'already_retrying' });
     }
     retryClicks.add(parent.id);
     try {

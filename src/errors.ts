@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { t } from './i18n/index.js';
 
 /**
  * An error whose message is meant for the member who caused it (bad input, quota, moderation). The text is
@@ -19,6 +20,7 @@ export function newReference(): string {
   return randomBytes(4).toString('hex').toUpperCase();
 }
 
-export function apology(ref: string): string {
-  return `Something went wrong on our side. Please try again in a moment; if it keeps happening, give the bot's operator this reference: \`${ref}\`.`;
+/** The answer to an unexpected error, in the member's language (`locale`: their Discord locale). */
+export function apology(ref: string, locale?: string | null): string {
+  return t(locale, 'errors.apology', { ref });
 }

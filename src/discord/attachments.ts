@@ -1,5 +1,6 @@
 import type { Attachment } from 'discord.js';
 import { UserFacingError } from '../errors.js';
+import { t } from '../i18n/index.js';
 import type { JobInput } from '../jobs/types.js';
 import { INPUT_MEDIA_TYPES, MAX_INPUT_BYTES, type InputMediaType } from '../luma/types.js';
 
@@ -52,18 +53,18 @@ export function isAllowedOrigin(url: string, origins: readonly string[]): boolea
  * Checks a member's image before anything goes to Luma: an image type by content type and extension, at most
  * Luma's 50 MB, on Discord's CDN. Throws a UserFacingError that names the file.
  */
-export function checkImage(c: ImageCandidate, role: JobInput['role'], origins: readonly string[]): JobInput {
+export function checkImage(c: ImageCandidate, role: JobInput['role'], origins: readonly string[], locale?: string): JobInput {
   const type = mediaTypeOf(c);
   const label = `\`${c.filename.replace(/`/g, '')}\``;
   if (!type) {
-    throw new UserFacingError(`${label} is not an image Luma can use. Attach a PNG, JPEG, WebP or still GIF.`, { code: 'bad_attachment' });
+    throw new UserFacingError(t(locale, 'refuse.image.notImage', { file: label }), { code: 'bad_attachment' });
   }
   if (typeof c.size === 'number' && c.size > MAX_INPUT_BYTES) {
     const mb = (c.size / 1024 / 1024).toFixed(1);
-    throw new UserFacingError(`${label} is ${mb} MB; Luma takes images up to 50 MB. Use a smaller image.`, { code: 'bad_attachment' });
+    throw new UserFacingError(t(locale, 'refuse.image.tooLarge', { file: label, mb }), { code: 'bad_attachment' });
   }
   if (!isAllowedOrigin(c.url, origins)) {
-    throw new UserFacingError(`${label} is not hosted on Discord, so the bot will not fetch it. Upload the image to Discord instead.`, { code: 'bad_attachment' });
+    throw new UserFacingError(t(locale, 'refuse.image.notDiscord', { file: label }), { code: 'bad_attachment' });
   }
   return {
     role,

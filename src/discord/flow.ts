@@ -1,6 +1,7 @@
 import { GuildMember, type BaseInteraction } from 'discord.js';
 import type { BotContext } from '../context.js';
 import { UserFacingError } from '../errors.js';
+import { t } from '../i18n/index.js';
 import { jobFromInteraction, type JobSpec } from '../jobs/create.js';
 import type { JobRecord } from '../jobs/types.js';
 import type { Requester } from '../quota/types.js';
@@ -16,8 +17,7 @@ export function requesterOf(interaction: BaseInteraction): Requester {
 }
 
 /** What a member is told when storage could not record their request: nothing happened, nothing was charged. */
-export const STORAGE_REFUSAL =
-  "The bot could not save your request because its storage is not answering right now, so nothing was made and nothing was charged. Please try again shortly.";
+export const STORAGE_REFUSAL = t('en', 'refuse.storage');
 
 /**
  * Waits between attempts to give back the unit of a job that was reserved but could not be stored (about 10 minutes
@@ -37,13 +37,13 @@ export async function startJob(interaction: BaseInteraction, ctx: BotContext, sp
   try {
     await enforceGuildPolicy(interaction, ctx, spec);
   } catch (err) {
-    throw refusalFor(err, ctx, { userId: interaction.user.id });
+    throw refusalFor(err, ctx, { userId: interaction.user.id }, interaction.locale);
   }
   const job = jobFromInteraction(interaction, spec);
   try {
     await ctx.quota.reserve(job, requesterOf(interaction));
   } catch (err) {
-    throw refusalFor(err, ctx, job);
+    throw refusalFor(err, ctx, job, interaction.locale);
   }
   if (check) {
     try {
@@ -57,18 +57,18 @@ export async function startJob(interaction: BaseInteraction, ctx: BotContext, sp
     await ctx.engine.enqueue(job);
   } catch (err) {
     await giveBack(job, ctx);
-    throw refusalFor(err, ctx, job);
+    throw refusalFor(err, ctx, job, interaction.locale);
   }
   await ctx.jobs.addToHistory(job).catch((err: unknown) => ctx.logger.warn({ err, jobId: job.id }, 'could not add the job to the member’s history'));
   return job;
 }
 
-function refusalFor(err: unknown, ctx: BotContext, who: JobRecord | { userId: string }): unknown {
+function refusalFor(err: unknown, ctx: BotContext, who: JobRecord | { userId: string }, locale: string): unknown {
   if (!(err instanceof StorageError)) return err;
   const ids = 'discord' in who ? { jobId: who.id, userId: who.discord.userId } : who;
   ctx.storage.alarm.raise(err, ids);
   ctx.logger.warn({ err, ...ids }, 'storage failed: command refused, nothing charged');
-  return new UserFacingError(STORAGE_REFUSAL, { code: 'storage_unavailable' });
+  return new UserFacingError(t(locale, 'refuse.storage'), { code: 'storage_unavailable' });
 }
 
 /** Refunds the job's reservation; if storage still refuses, keeps trying in the background after answering. */

@@ -1,5 +1,6 @@
 import type { BaseInteraction } from 'discord.js';
 import { UserFacingError } from '../errors.js';
+import { t } from '../i18n/index.js';
 import type { JobRecord } from '../jobs/types.js';
 
 /**
@@ -20,8 +21,5 @@ export function jobBelongsHere(job: JobRecord, interaction: BaseInteraction): bo
 
 export function refuseForeignJob(job: JobRecord, interaction: BaseInteraction): void {
   if (jobBelongsHere(job, interaction)) return;
-  throw new UserFacingError(
-    'This belongs to an image made in another server or conversation, so it does not work here. Use /imagine or /edit to make your own.',
-    { code: 'foreign_job' },
-  );
+  throw new UserFacingError(t(interaction.locale, 'refuse.foreignJob'), { code: 'foreign_job' });
 }

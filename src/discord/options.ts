@@ -4,6 +4,7 @@ import {
   type ChatInputCommandInteraction,
 } from 'discord.js';
 import { UserFacingError } from '../errors.js';
+import { t } from '../i18n/index.js';
 import { ASPECT_RATIOS, MAX_PROMPT_LENGTH, type AspectRatio, type Model, type OutputFormat, type Style } from '../luma/types.js';
 
 /** Readable labels for the nine ratios, in the order members think of them. */
@@ -80,11 +81,11 @@ export function referenceOptions(count: number, first = 1): APIApplicationComman
 }
 
 /** The prompt, trimmed; an empty or over-long one is refused before any request. */
-export function readPrompt(raw: string | null | undefined): string {
+export function readPrompt(raw: string | null | undefined, locale?: string): string {
   const prompt = (raw ?? '').trim();
-  if (prompt.length === 0) throw new UserFacingError('The prompt is empty. Describe the image you want.', { code: 'bad_prompt' });
+  if (prompt.length === 0) throw new UserFacingError(t(locale, 'refuse.prompt.empty'), { code: 'bad_prompt' });
   if (prompt.length > MAX_PROMPT_LENGTH) {
-    throw new UserFacingError(`The prompt is ${prompt.length} characters long; Luma takes at most ${MAX_PROMPT_LENGTH}. Shorten it and try again.`, { code: 'bad_prompt' });
+    throw new UserFacingError(t(locale, 'refuse.prompt.tooLong', { length: prompt.length, max: MAX_PROMPT_LENGTH }), { code: 'bad_prompt' });
   }
   return prompt;
 }

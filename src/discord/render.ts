@@ -1,4 +1,6 @@
 import type { APIActionRowComponent, APIComponentInMessageActionRow, APIEmbed } from 'discord.js';
+import { t } from '../i18n/index.js';
+import { failureText } from '../jobs/failures.js';
 import type { JobRecord } from '../jobs/types.js';
 import type { OutgoingMessage } from './responder.js';
 
@@ -40,6 +42,18 @@ function coarseElapsed(ms: number): string {
   return formatDuration(Math.floor(ms / 5000) * 5000);
 }
 
+/**
+ * Which language a job's messages are in. The member's own (`interaction.locale`) for what answers them: progress
+ * edits of their reply, failure notices there. The server's (`guild_locale`, else the member's) for what the
+ * channel reads: the result embed and its buttons, channel posts and DMs sent after the token expired.
+ */
+export function memberLocale(job: Pick<JobRecord, 'discord'>): string | undefined {
+  return job.discord.locale;
+}
+export function publicLocale(job: Pick<JobRecord, 'discord'>): string | undefined {
+  return job.discord.guildLocale ?? job.discord.locale;
+}
+
 export interface ProgressInfo {
   now: number;
   /** 1-based place in the bot's own queue, when the job is waiting there. */
@@ -49,42 +63,42 @@ export interface ProgressInfo {
 }
 
 export function progressText(job: JobRecord, info: ProgressInfo): string {
-  const what = job.kind === 'edit' ? 'Editing' : 'Imagining';
-  const head = `**${what}:** ${quotePrompt(job.display.prompt, 200)}`;
+  const locale = memberLocale(job);
+  const head = t(locale, job.kind === 'edit' ? 'progress.editing' : 'progress.imagining', { prompt: quotePrompt(job.display.prompt, 200) });
   let line: string;
   switch (job.step) {
     case 'queued':
     case 'submitting':
       line =
         job.lumaUnavailableSince !== undefined
-          ? '⚠️ Luma is unavailable right now. Your request is kept and goes out by itself as soon as Luma is back.'
+          ? t(locale, 'progress.lumaDown')
           : info.queuePosition !== undefined && info.queuePosition > 0
-          ? `⏳ Waiting in line — position ${info.queuePosition}. Your request starts as soon as a slot frees up.`
-          : '⏳ Sending your request to Luma…';
+          ? t(locale, 'progress.waitingInLine', { position: info.queuePosition })
+          : t(locale, 'progress.sending');
       break;
     case 'polling': {
       if (job.lumaUnavailableSince !== undefined) {
-        line = '⚠️ Luma is not answering right now. Your image is kept, and the bot fetches it as soon as Luma is back.';
+        line = t(locale, 'progress.lumaSilent');
       } else if (job.lastLumaState === 'processing' && job.processingAt !== undefined) {
         const elapsed = info.now - job.processingAt;
         const estimate =
-          info.estimateMs !== undefined ? ` · usually about ${Math.max(5, Math.round(info.estimateMs / 5000) * 5)} s` : '';
-        line = `🎨 Generating… ${coarseElapsed(elapsed)} elapsed${estimate}`;
+          info.estimateMs !== undefined ? t(locale, 'progress.estimate', { seconds: Math.max(5, Math.round(info.estimateMs / 5000) * 5) }) : '';
+        line = t(locale, 'progress.generating', { elapsed: coarseElapsed(elapsed), estimate });
       } else {
         const since = job.submittedAt ?? job.createdAt;
-        line = `⏳ Queued at Luma — waiting ${coarseElapsed(info.now - since)}`;
+        line = t(locale, 'progress.queuedAtLuma', { elapsed: coarseElapsed(info.now - since) });
       }
       break;
     }
     case 'downloading':
     case 'delivering':
-      line = '📥 Finishing — fetching and uploading your image…';
+      line = t(locale, 'progress.finishing');
       break;
     default:
       line = '';
   }
   // What a uni-1-max image costs whoever asked (a Reroll or Edit of someone else's result is charged to the presser).
-  const cost = job.display.model === 'uni-1-max' && job.quota ? `\n💎 uni-1-max: ${job.quota.units} units of your quota` : '';
+  const cost = job.display.model === 'uni-1-max' && job.quota ? `\n${t(locale, 'progress.maxCost', { units: job.quota.units })}` : '';
   return `${head}\n${line}${cost}`;
 }
 
@@ -95,25 +109,27 @@ export function resultFilename(job: JobRecord, contentType: string): string {
 
 export function resultEmbed(job: JobRecord, filename: string, opts: { compressed?: boolean } = {}): APIEmbed {
   const d = job.display;
+  const locale = publicLocale(job);
   const took = job.completedAt !== undefined ? formatDuration(job.completedAt - job.createdAt) : undefined;
   const fields: APIEmbed['fields'] = [
-    { name: 'Model', value: d.model, inline: true },
-    ...(job.kind === 'imagine' ? [{ name: 'Aspect ratio', value: d.aspectRatio ?? 'auto', inline: true }] : []),
-    { name: 'Style', value: d.style, inline: true },
-    { name: 'Requested by', value: `<@${job.discord.userId}>`, inline: true },
+    { name: t(locale, 'result.model'), value: d.model, inline: true },
+    ...(job.kind === 'imagine' ? [{ name: t(locale, 'result.aspectRatio'), value: d.aspectRatio ?? t(locale, 'result.auto'), inline: true }] : []),
+    { name: t(locale, 'result.style'), value: d.style, inline: true },
+    { name: t(locale, 'result.requestedBy'), value: `<@${job.discord.userId}>`, inline: true },
   ];
-  if (took) fields.push({ name: 'Took', value: took, inline: true });
-  if (d.references > 0) fields.push({ name: 'References', value: String(d.references), inline: true });
-  if (d.webSearch) fields.push({ name: 'Web search', value: 'on', inline: true });
-  if (d.sourceLink) fields.push({ name: 'Edited from', value: d.sourceLink, inline: false });
+  if (took) fields.push({ name: t(locale, 'result.took'), value: took, inline: true });
+  if (d.references > 0) fields.push({ name: t(locale, 'result.references'), value: String(d.references), inline: true });
+  if (d.webSearch) fields.push({ name: t(locale, 'result.webSearch'), value: t(locale, 'result.on'), inline: true });
+  if (d.sourceLink) fields.push({ name: t(locale, 'result.editedFrom'), value: d.sourceLink, inline: false });
   const notes: string[] = [];
-  if (opts.compressed) notes.push('compressed to fit Discord’s upload limit');
+  if (opts.compressed) notes.push(t(locale, 'result.compressed'));
   return {
-    title: job.kind === 'edit' ? 'Edited image' : 'Imagined image',
+    title: t(locale, job.kind === 'edit' ? 'result.title.edit' : 'result.title.imagine'),
     description: truncate(job.display.prompt.replace(/@(everyone|here)/g, '@\u200b$1'), 1500),
     color: BRAND_COLOUR,
     image: { url: `attachment://${filename}` },
     fields,
+    // `job <id>` stays as is in every language: it is how "Edit image" finds the job of a result (message-images.ts).
     footer: { text: [`job ${job.id}`, ...notes].join(' · ') },
   };
 }
@@ -126,11 +142,12 @@ export const CustomIds = {
 } as const;
 
 export function resultButtons(job: JobRecord): APIActionRowComponent<APIComponentInMessageActionRow> {
+  const locale = publicLocale(job);
   return {
     type: 1,
     components: [
-      { type: 2, style: 2, label: 'Reroll', emoji: { name: '🎲' }, custom_id: CustomIds.reroll(job.id) },
-      { type: 2, style: 1, label: 'Edit', emoji: { name: '✏️' }, custom_id: CustomIds.edit(job.id) },
+      { type: 2, style: 2, label: t(locale, 'result.reroll'), emoji: { name: '🎲' }, custom_id: CustomIds.reroll(job.id) },
+      { type: 2, style: 1, label: t(locale, 'result.edit'), emoji: { name: '✏️' }, custom_id: CustomIds.edit(job.id) },
     ],
   };
 }
@@ -141,7 +158,7 @@ export function resultMessage(
   opts: { mention?: boolean; compressed?: boolean } = {},
 ): OutgoingMessage {
   return {
-    content: opts.mention ? `<@${job.discord.userId}>, your image is ready.` : '',
+    content: opts.mention ? t(publicLocale(job), 'result.ready', { user: `<@${job.discord.userId}>` }) : '',
     embeds: [resultEmbed(job, file.name, opts)],
     components: [resultButtons(job)],
     files: [file],
@@ -150,23 +167,28 @@ export function resultMessage(
   };
 }
 
-export function failureMessage(job: JobRecord): OutgoingMessage {
+/**
+ * The failure notice: in the member's language in their own reply, in the server's when it is posted in the
+ * channel or sent by DM after the token expired (`public`).
+ */
+export function failureMessage(job: JobRecord, opts: { public?: boolean } = {}): OutgoingMessage {
+  const locale = opts.public ? publicLocale(job) : memberLocale(job);
   const f = job.failure;
-  const text = f?.userMessage ?? 'This request could not be completed.';
-  const ref = f?.ref ? `\nReference: \`${f.ref}\`` : '';
+  const text = f ? failureText(locale, f) : t(locale, 'failure.generic');
+  const ref = f?.ref ? `\n${t(locale, 'failure.reference', { ref: f.ref })}` : '';
   return {
     content: '',
     embeds: [
       {
-        title: job.kind === 'edit' ? 'The edit did not work' : 'The image could not be made',
+        title: t(locale, job.kind === 'edit' ? 'failure.title.edit' : 'failure.title.imagine'),
         description: `${text}${ref}`,
         color: FAILURE_COLOUR,
-        fields: [{ name: 'Prompt', value: quotePrompt(job.display.prompt, 1000) || '—' }],
+        fields: [{ name: t(locale, 'failure.prompt'), value: quotePrompt(job.display.prompt, 1000) || '—' }],
         footer: { text: `job ${job.id}` },
       },
     ],
     components: f?.retryable
-      ? [{ type: 1, components: [{ type: 2, style: 1, label: 'Retry', emoji: { name: '🔁' }, custom_id: CustomIds.retry(job.id) }] }]
+      ? [{ type: 1, components: [{ type: 2, style: 1, label: t(locale, 'failure.retry'), emoji: { name: '🔁' }, custom_id: CustomIds.retry(job.id) }] }]
       : [],
     replaceAttachments: true,
   };

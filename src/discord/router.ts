@@ -2,6 +2,7 @@ import type { APIMessage, BaseInteraction, RepliableInteraction } from 'discord.
 import type { BotContext } from '../context.js';
 import { UserFacingError, apology, newReference } from '../errors.js';
 import { sniffImageType } from '../http/download.js';
+import { t } from '../i18n/index.js';
 import { fitToLimit } from '../images/fit.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from '../jobs/create.js';
 import { plainMessage, resultMessage, resultFilename } from './render.js';
@@ -58,7 +59,7 @@ export function createInteractionHandler(ctx: BotContext, commands: readonly Com
 }
 
 async function unknown(interaction: RepliableInteraction): Promise<void> {
-  await replyPrivately(interaction, 'This command or button is not known to this version of the bot. It may have been removed; try the slash commands again.');
+  await replyPrivately(interaction, t(interaction.locale, 'router.unknown'));
 }
 
 async function reportError(interaction: RepliableInteraction, err: unknown, log: BotContext['logger']): Promise<void> {
@@ -76,7 +77,7 @@ async function reportError(interaction: RepliableInteraction, err: unknown, log:
   } else {
     const ref = newReference();
     log.error({ err, ref }, 'interaction failed');
-    text = apology(ref);
+    text = apology(ref, interaction.locale);
   }
   try {
     await replyPrivately(interaction, text);
@@ -121,8 +122,8 @@ async function handOver(interaction: RepliableInteraction, ctx: BotContext, id: 
   const here = interaction.channelId !== null && interaction.channelId === job.discord.channelId;
   const full = resultMessage(job, file, { mention: here, compressed: fitted.compressed });
   const message: OutgoingMessage = here
-    ? { ...full, content: `<@${userId}>, here is an image the bot could not deliver earlier.` }
-    : { ...full, content: 'Here is an image the bot could not deliver earlier (only you can see this).', components: [], ephemeral: true };
+    ? { ...full, content: t(interaction.guildLocale ?? interaction.locale, 'result.handOver.public', { user: `<@${userId}>` }) }
+    : { ...full, content: t(interaction.locale, 'result.handOver.private'), components: [], ephemeral: true };
   let sent: APIMessage;
   try {
     sent = await ctx.discord.followUp(interaction.applicationId, interaction.token, message);

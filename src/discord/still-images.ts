@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { UserFacingError } from '../errors.js';
+import { t } from '../i18n/index.js';
 import { DownloadError, GifFrameScanner, inspectImage } from '../http/download.js';
 import type { JobInput } from '../jobs/types.js';
 import { INPUT_MEDIA_TYPES, MAX_INPUT_BYTES } from '../luma/types.js';
@@ -43,7 +44,7 @@ export class StillImageCheck {
   }
 
   /** Throws a UserFacingError naming the first input that is an animated GIF (or cannot be checked). */
-  async refuseAnimated(inputs: readonly JobInput[]): Promise<void> {
+  async refuseAnimated(inputs: readonly JobInput[], locale?: string): Promise<void> {
     for (const input of inputs) {
       if (input.contentType !== 'image/gif' || input.discordUrl === undefined) continue;
       const url = input.discordUrl;
@@ -58,22 +59,19 @@ export class StillImageCheck {
           );
         } catch (err) {
           if (!(err instanceof DownloadError)) throw err;
-          throw new UserFacingError(downloadProblem(label, err), { code: 'bad_attachment' });
+          throw new UserFacingError(downloadProblem(label, err, locale), { code: 'bad_attachment' });
         }
-      });
+      }, locale);
       if (scan.animated) {
-        throw new UserFacingError(
-          `${label} is an animated GIF, and Luma takes still images only. Use a still GIF, or a PNG, JPEG or WebP (for example one frame of the animation).`,
-          { code: 'animated_gif' },
-        );
+        throw new UserFacingError(t(locale, 'refuse.image.animated', { file: label }), { code: 'animated_gif' });
       }
     }
   }
 
-  private async inTurn<T>(fn: () => Promise<T>): Promise<T> {
+  private async inTurn<T>(fn: () => Promise<T>, locale?: string): Promise<T> {
     if (this.active >= this.concurrency) {
       if (this.waiting.length >= this.maxWaiting) {
-        throw new UserFacingError('The bot is checking a lot of images right now. Please try again in a minute; this did not count against your quota.', { code: 'busy' });
+        throw new UserFacingError(t(locale, 'refuse.busy'), { code: 'busy' });
       }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
@@ -90,15 +88,15 @@ export class StillImageCheck {
   }
 }
 
-function downloadProblem(label: string, err: DownloadError): string {
+function downloadProblem(label: string, err: DownloadError, locale: string | undefined): string {
   switch (err.kind) {
     case 'too_large':
-      return `${label} is larger than 50 MB; Luma takes images up to 50 MB. Use a smaller image.`;
+      return t(locale, 'refuse.image.over50', { file: label });
     case 'not_image':
-      return `${label} is not an image Luma can use. Attach a PNG, JPEG, WebP or still GIF.`;
+      return t(locale, 'refuse.image.notImage', { file: label });
     case 'forbidden_origin':
-      return `${label} is not hosted on Discord, so the bot will not fetch it. Upload the image to Discord instead.`;
+      return t(locale, 'refuse.image.notDiscord', { file: label });
     default:
-      return `The bot could not fetch ${label} from Discord to check it. Please try again in a moment, or upload the image again.`;
+      return t(locale, 'refuse.image.unfetchable', { file: label });
   }
 }

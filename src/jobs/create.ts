@@ -44,6 +44,8 @@ export function jobFromInteraction(interaction: BaseInteraction, spec: JobSpec):
       guildId: interaction.guildId,
       userInstalled: interaction.guildId !== null && !guildInstalled,
       attachmentSizeLimit: interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT,
+      locale: interaction.locale,
+      guildLocale: interaction.guildLocale,
     },
     ...(spec.parentJobId ? { parentJobId: spec.parentJobId } : {}),
     submitAttempts: 0,

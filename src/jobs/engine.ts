@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import { jobFromInteraction, withoutInlineData } from './create.js';
 import { newReference, UserFacingError } from '../errors.js';
 import { DownloadError, downloadImage } from '../http/download.js';
+import { t } from '../i18n/index.js';
 import { fitToLimit } from '../images/fit.js';
 import type { LumaClient } from '../luma/client.js';
 import { NotFoundError, RateLimitError } from '../luma/errors.js';
@@ -20,6 +21,7 @@ import {
   classifySubmitError,
   inlineTooLarge,
   inputUnreachable,
+  jobFailure,
   jobTooOld,
   lostContact,
   lumaUnavailable,
@@ -222,11 +224,11 @@ export class JobEngine {
    * click that loaded the job before the first redelivery finished is refused too).
    */
   async redeliver(job: JobRecord, interaction: BaseInteraction): Promise<void> {
-    if (this.isWorkingOn(job.id)) throw alreadyRetrying();
+    if (this.isWorkingOn(job.id)) throw alreadyRetrying(interaction.locale);
     this.redelivering.add(job.id);
     try {
       const current = (await this.deps.store.get(job.id)) ?? job;
-      if (this.jobs.has(job.id) || (current.step !== 'failed' && current.step !== 'undelivered')) throw alreadyRetrying();
+      if (this.jobs.has(job.id) || (current.step !== 'failed' && current.step !== 'undelivered')) throw alreadyRetrying(interaction.locale);
       job = current;
       const fresh = jobFromInteraction(interaction, { kind: job.kind, request: job.request, inputs: job.inputs, display: job.display });
       job.discord = fresh.discord;
@@ -306,7 +308,7 @@ export class JobEngine {
         this.log.error({ err, jobId: job.id, task }, 'job task crashed');
         // The failure path itself crashed: it does not start over (that looped, notifying the member each time).
         if (job.step === 'failing' || job.step === 'failed') return this.forget(job);
-        return this.fail(job, { kind: 'fail', failure: { code: 'internal', userMessage: 'Something went wrong on our side. This did not count against your quota.', ref: newReference(), retryable: true }, refund: true, log: 'error' });
+        return this.fail(job, { kind: 'fail', failure: jobFailure('internal', 'failure.internal', {}, { ref: newReference(), retryable: true }), refund: true, log: 'error' });
       })
       .catch((err: unknown) => {
         this.log.error({ err, jobId: job.id }, 'could not record a job failure');
@@ -661,7 +663,7 @@ export class JobEngine {
     } catch (err) {
       if (this.cut) return; // cut by the shutdown: polled again after the next start
       if (err instanceof NotFoundError) {
-        return this.fail(job, { kind: 'fail', failure: { code: 'not_found', userMessage: 'Luma no longer knows this job. This did not count against your quota; please try again.', retryable: true, ref: newReference() }, refund: true, log: 'error' });
+        return this.fail(job, { kind: 'fail', failure: jobFailure('not_found', 'failure.not_found', {}, { retryable: true, ref: newReference() }), refund: true, log: 'error' });
       }
       if (tooOld()) return this.fail(job, jobTooOld(maxAge, newReference()));
       // Luma down (502), unreachable or erring: the job is kept, polled with back-off, for the outage window.
@@ -763,7 +765,7 @@ export class JobEngine {
       image = await this.downloadResult(job);
     } catch (err) {
       log.error({ err }, 'could not download the result');
-      return this.fail(job, { kind: 'fail', failure: { code: 'download_failed', userMessage: 'Your image was made, but the bot could not fetch it from Luma. This did not count against your quota; press Retry to try the download again.', retryable: true, ref: newReference() }, refund: true, log: 'error' });
+      return this.fail(job, { kind: 'fail', failure: jobFailure('download_failed', 'failure.download_failed', {}, { retryable: true, ref: newReference() }), refund: true, log: 'error' });
     }
     reservation?.resize(image.bytes.length);
     job.step = 'delivering';
@@ -953,7 +955,7 @@ export class JobEngine {
       await this.deps.quota?.refund(job, failure?.code ?? 'unknown', { units: failure?.refund === true }).catch((err: unknown) => log.error({ err }, 'quota refund failed'));
       const sent = await this.sendToMember(
         job,
-        (mention) => ({ ...failureMessage(job), ...(mention ? { content: `<@${job.discord.userId}>`, allowedUserMentions: [job.discord.userId] } : {}) }),
+        (mention) => ({ ...failureMessage(job, { public: mention }), ...(mention ? { content: `<@${job.discord.userId}>`, allowedUserMentions: [job.discord.userId] } : {}) }),
         failure?.nonce ? { nonce: failure.nonce } : {},
       );
       if (!sent) log.warn('could not tell the member about the failure on any route');
@@ -1027,8 +1029,8 @@ export class JobEngine {
   }
 }
 
-function alreadyRetrying(): UserFacingError {
-  return new UserFacingError('This request is already being retried: its result will appear here or in the reply to the first click.', { code: 'already_retrying' });
+function alreadyRetrying(locale: string): UserFacingError {
+  return new UserFacingError(t(locale, 'job.alreadyRetrying'), { code: 'already_retrying' });
 }
 
 class InlineTooLargeError extends Error {

@@ -11,6 +11,7 @@ import {
   ServiceUnavailableError,
   UnprocessableEntityError,
 } from '../luma/errors.js';
+import { catalogues, format, hasKey, languageOf, t, tn, type MessageKey } from '../i18n/index.js';
 import type { FailureCode } from '../luma/types.js';
 import type { JobFailure } from './types.js';
 
@@ -24,12 +25,38 @@ export type FailureAction =
   | { kind: 'inline'; reason: string }
   | { kind: 'fail'; failure: JobFailure; refund: boolean; log: 'info' | 'warn' | 'error'; operatorAlert?: string };
 
-const TRY_AGAIN = 'This did not count against your quota.';
+type FailureVars = Readonly<Record<string, string | number>>;
 
-function fail(code: string, userMessage: string, o: Partial<Omit<Extract<FailureAction, { kind: 'fail' }>, 'kind' | 'failure'>> & { retryable?: boolean; ref?: string } = {}): FailureAction {
+/**
+ * The member's failure message in a language. A failure keeps its catalogue key and raw vars (`lumaSaid`: Luma's
+ * own words; `durationMs`: a window, shown in minutes), so the text is written in the language of wherever it
+ * is shown; a record from before the catalogue (no key) shows its stored English `userMessage`.
+ */
+export function failureText(locale: string | null | undefined, failure: Pick<JobFailure, 'key' | 'vars'> & { userMessage?: string }): string {
+  const key = failure.key;
+  if (key === undefined || !hasKey(key)) return failure.userMessage ?? '';
+  const raw = failure.vars ?? {};
+  const vars: Record<string, string | number> = { ...raw };
+  if ('lumaSaid' in raw) vars.why = typeof raw.lumaSaid === 'string' && raw.lumaSaid !== '' ? t(locale, 'failure.lumaSaid', { reason: raw.lumaSaid }) : '';
+  if (typeof raw.durationMs === 'number') vars.duration = durationText(locale, raw.durationMs);
+  return format(catalogues[languageOf(locale)][key], vars);
+}
+
+function durationText(locale: string | null | undefined, ms: number): string {
+  const m = Math.round(ms / 60_000);
+  return m >= 1 ? tn(locale, 'duration.minutes', m) : tn(locale, 'duration.seconds', Math.max(1, Math.round(ms / 1000)));
+}
+
+/** A failure as stored: its code, its message key and vars, and the English text (logs, older readers). */
+export function jobFailure(code: string, key: MessageKey, vars: FailureVars = {}, o: { retryable?: boolean; ref?: string } = {}): JobFailure {
+  const stored = { key, vars: { ...vars } };
+  return { code, userMessage: failureText('en', stored), ...stored, retryable: o.retryable ?? false, ...(o.ref ? { ref: o.ref } : {}) };
+}
+
+function fail(code: string, key: MessageKey, vars: FailureVars, o: Partial<Omit<Extract<FailureAction, { kind: 'fail' }>, 'kind' | 'failure'>> & { retryable?: boolean; ref?: string } = {}): FailureAction {
   return {
     kind: 'fail',
-    failure: { code, userMessage, retryable: o.retryable ?? false, ...(o.ref ? { ref: o.ref } : {}) },
+    failure: jobFailure(code, key, vars, o),
     refund: o.refund ?? true,
     log: o.log ?? 'info',
     ...(o.operatorAlert ? { operatorAlert: o.operatorAlert } : {}),
@@ -38,32 +65,32 @@ function fail(code: string, userMessage: string, o: Partial<Omit<Extract<Failure
 
 /** A generation that ended `failed` at Luma. */
 export function classifyLumaFailure(code: FailureCode | string | null | undefined, reason: string | null | undefined, ref: string, rateLimitedRetries: number): FailureAction {
-  const why = reason ? ` (Luma said: ${reason.slice(0, 200)})` : '';
+  const said = { lumaSaid: reason ? reason.slice(0, 200) : '' };
   switch (code) {
     case 'content_moderated':
-      return fail('content_moderated', "Luma's safety filter blocked this request — the prompt, an input image or the result. Try rewording the prompt or using a different image. Moderated requests count against your quota.", { refund: false });
+      return fail('content_moderated', 'failure.content_moderated', {}, { refund: false });
     case 'generation_failed':
-      return fail('generation_failed', `The model failed while making this image. ${TRY_AGAIN} Press Retry to try again.`, { retryable: true });
+      return fail('generation_failed', 'failure.generation_failed', {}, { retryable: true });
     case 'output_not_found':
-      return fail('output_not_found', `Luma made the image but could not store it. ${TRY_AGAIN} Press Retry to try again.`, { retryable: true });
+      return fail('output_not_found', 'failure.output_not_found', {}, { retryable: true });
     case 'budget_exhausted':
-      return fail('budget_exhausted', `The bot's Luma account has run out of credit, so no images can be made right now. The bot's operator has been told. ${TRY_AGAIN}`, {
+      return fail('budget_exhausted', 'failure.budget_exhausted', {}, {
         log: 'error',
         operatorAlert: 'Luma account budget exhausted: add funds at the Luma dashboard',
       });
     case 'image_too_large':
-      return fail('image_too_large', `An input image is too large for Luma${why}. Use a smaller image (under 50 MB; a few MB is best). ${TRY_AGAIN}`);
+      return fail('image_too_large', 'failure.image_too_large', said);
     case 'unsupported_format':
-      return fail('unsupported_format', `An input image is in a format Luma does not take${why}. Use PNG, JPEG, WebP or a still GIF. ${TRY_AGAIN}`);
+      return fail('unsupported_format', 'failure.unsupported_format', said);
     case 'corrupt_input':
-      return fail('corrupt_input', `An input image could not be read — it may be damaged${why}. Try another copy of it. ${TRY_AGAIN}`);
+      return fail('corrupt_input', 'failure.corrupt_input', said);
     case 'rate_limited':
       if (rateLimitedRetries < 3) return { kind: 'requeue', delayMs: 10_000 * (rateLimitedRetries + 1), reason: 'luma rate_limited' };
-      return fail('rate_limited', `Luma is too busy right now. ${TRY_AGAIN} Please try again in a few minutes.`, { retryable: true });
+      return fail('rate_limited', 'failure.rate_limited', {}, { retryable: true });
     case 'invalid_request':
-      return fail('invalid_request', `The bot sent Luma a request it did not accept — that is a bug on our side, not something you did. ${TRY_AGAIN}`, { ref, log: 'error', retryable: true });
+      return fail('invalid_request', 'failure.invalid_request', {}, { ref, log: 'error', retryable: true });
     default:
-      return fail(code ?? 'unknown', `The image could not be made${why}. ${TRY_AGAIN}`, { ref, log: 'error', retryable: true });
+      return fail(code ?? 'unknown', 'failure.unknown', said, { ref, log: 'error', retryable: true });
   }
 }
 
@@ -87,28 +114,28 @@ export function classifySubmitError(err: unknown, ctx: { hasUrlInputs: boolean; 
   }
   if (err instanceof UnprocessableEntityError) {
     if (ctx.hasUrlInputs) return { kind: 'inline', reason: 'luma 422 for a URL input' };
-    return fail('http_422', `Luma could not read one of the images${err.detail ? ` (${err.detail.slice(0, 200)})` : ''}. Make sure it is a PNG, JPEG, WebP or still GIF. ${TRY_AGAIN}`);
+    return fail('http_422', 'failure.http_422', { detail: detailOf(err.detail) });
   }
   if (err instanceof PayloadTooLargeError) {
-    return fail('http_413', `An input image is too large for Luma (50 MB at most; a few MB is best). ${TRY_AGAIN}`);
+    return fail('http_413', 'failure.http_413', {});
   }
   if (err instanceof BadRequestError) {
-    return fail('http_400', `Luma did not accept the request${err.detail ? ` (${err.detail.slice(0, 200)})` : ''}. This is most likely a bug on our side. ${TRY_AGAIN}`, { ref: ctx.ref, log: 'error', retryable: true });
+    return fail('http_400', 'failure.http_400', { detail: detailOf(err.detail) }, { ref: ctx.ref, log: 'error', retryable: true });
   }
   if (err instanceof AuthenticationError) {
-    return fail('http_401', `The bot's Luma API key was rejected, so no images can be made until the operator replaces it. ${TRY_AGAIN}`, {
+    return fail('http_401', 'failure.http_401', {}, {
       log: 'error',
       operatorAlert: 'Luma rejected the API key (401): set a valid LUMA_AGENTS_API_KEY',
     });
   }
   if (err instanceof InsufficientBalanceError) {
-    return fail('http_402', `The bot's Luma account has run out of credit, so no images can be made right now. The operator has been told. ${TRY_AGAIN}`, {
+    return fail('http_402', 'failure.http_402', {}, {
       log: 'error',
       operatorAlert: 'Luma answered 402 insufficient balance: add funds',
     });
   }
   if (err instanceof PermissionDeniedError) {
-    return fail('http_403', `The bot's Luma account is suspended, so no images can be made. The operator has been told. ${TRY_AGAIN}`, {
+    return fail('http_403', 'failure.http_403', {}, {
       log: 'error',
       operatorAlert: 'Luma answered 403: the account is suspended',
     });
@@ -119,13 +146,13 @@ export function classifySubmitError(err: unknown, ctx: { hasUrlInputs: boolean; 
   if (err instanceof LumaConnectionError || err instanceof LumaAPIError) {
     // The POST may have reached Luma (timeout after sending, reset, 500): retrying could bill a second image,
     // so the job ends here and the member decides.
-    return fail('uncertain', `Luma did not answer properly (${err instanceof LumaAPIError ? `HTTP ${err.status}` : 'connection lost'}). ${TRY_AGAIN} Press Retry to try again.`, {
+    return fail('uncertain', err instanceof LumaAPIError ? 'failure.uncertain.http' : 'failure.uncertain.connection', err instanceof LumaAPIError ? { status: err.status } : {}, {
       ref: ctx.ref,
       retryable: true,
       log: 'warn',
     });
   }
-  return fail('internal', `Something went wrong on our side. ${TRY_AGAIN}`, { ref: ctx.ref, retryable: true, log: 'error' });
+  return fail('internal', 'failure.internal', {}, { ref: ctx.ref, retryable: true, log: 'error' });
 }
 
 /** First wait after Luma went down, and the longest, ms: Luma says retry a 502 after 5–10 s. */
@@ -141,39 +168,39 @@ export function outageRetryDelayMs(tries: number, random: () => number = Math.ra
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
-const minutes = (ms: number): string => {
-  const m = Math.round(ms / 60_000);
-  return m >= 1 ? `${m} minute${m === 1 ? '' : 's'}` : `${Math.max(1, Math.round(ms / 1000))} seconds`;
-};
+/** Luma's detail of a 400 or 422, as shown after the sentence's subject: ` (…)`, or nothing. */
+const detailOf = (detail: string | undefined): string => (detail ? ` (${detail.slice(0, 200)})` : '');
 
 /** Luma stayed down (502, unreachable) for the whole outage window: the job is given up. */
 export function lumaUnavailable(windowMs: number): FailureAction {
-  return fail('luma_unavailable', `Luma has been unavailable for more than ${minutes(windowMs)}, so the bot gave this request up. ${TRY_AGAIN} Press Retry once Luma is back.`, { retryable: true, log: 'warn' });
+  return fail('luma_unavailable', 'failure.luma_unavailable', { durationMs: windowMs }, { retryable: true, log: 'warn' });
 }
 
 /** Luma accepted the job, then stopped answering its polls for the whole outage window. */
 export function lostContact(windowMs: number, ref: string): FailureAction {
-  return fail('poll_timeout', `The bot lost contact with Luma for more than ${minutes(windowMs)} while your image was being made, so it stopped waiting. ${TRY_AGAIN} Press Retry to try again.`, { ref, retryable: true, log: 'error' });
+  return fail('poll_timeout', 'failure.poll_timeout', { durationMs: windowMs }, { ref, retryable: true, log: 'error' });
 }
 
 /** Luma accepted the job but it did not finish within the configured maximum age. */
 export function jobTooOld(maxAgeMs: number, ref: string): FailureAction {
-  return fail('job_too_old', `Luma did not finish this image within ${minutes(maxAgeMs)}, so the bot stopped waiting for it. ${TRY_AGAIN} Press Retry to try again.`, { ref, retryable: true, log: 'warn' });
+  return fail('job_too_old', 'failure.job_too_old', { durationMs: maxAgeMs }, { ref, retryable: true, log: 'warn' });
 }
 
 /** Luma reported a state outside its API reference (e.g. `cancelled`): the bot cannot finish such a job. */
 export function unknownState(state: string, ref: string): FailureAction {
   const shown = state.replace(/[^\w -]/g, '').slice(0, 40) || 'unknown';
-  return fail('unknown_state', `Luma reported this job as "${shown}", a state the bot does not know how to finish, so it stopped waiting for it. ${TRY_AGAIN} Press Retry to try again.`, { ref, retryable: true, log: 'error' });
+  return fail('unknown_state', 'failure.unknown_state', { state: shown }, { ref, retryable: true, log: 'error' });
 }
 
 /** Luma could not fetch the member's images by URL, and together they are over the inline cap. */
 export function inlineTooLarge(bytes: number | undefined, capBytes: number): FailureAction {
   const mb = (n: number): string => `${(n / (1024 * 1024)).toFixed(1)} MB`;
-  return fail('inline_too_large', `Luma could not fetch your images from Discord, and together they are too large for the bot to send them itself (${bytes !== undefined ? `${mb(bytes)}; ` : ''}at most ${mb(capBytes)}). Use smaller images or fewer references. ${TRY_AGAIN}`, { log: 'warn' });
+  return bytes !== undefined
+    ? fail('inline_too_large', 'failure.inline_too_large.sized', { size: mb(bytes), cap: mb(capBytes) }, { log: 'warn' })
+    : fail('inline_too_large', 'failure.inline_too_large', { cap: mb(capBytes) }, { log: 'warn' });
 }
 
 /** Luma could not fetch the member's images by URL, and neither could the bot. */
 export function inputUnreachable(): FailureAction {
-  return fail('input_unreachable', `Luma could not fetch one of your images, and the bot could not fetch it either. Please upload it again. ${TRY_AGAIN}`, { log: 'warn' });
+  return fail('input_unreachable', 'failure.input_unreachable', {}, { log: 'warn' });
 }

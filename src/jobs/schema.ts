@@ -62,6 +62,8 @@ function discordProblem(v: unknown): string | undefined {
     userInstalled: [isBool, 'true or false'],
     attachmentSizeLimit: [isNum, 'a number'],
     originalMessageId: [optional(isStr), 'a string'],
+    locale: [optional(isStr), 'a string'],
+    guildLocale: [optional(orNull(isStr)), 'a string or null'],
   });
 }
 
@@ -82,7 +84,13 @@ function quotaProblem(v: unknown): string | undefined {
 function failureProblem(v: unknown): string | undefined {
   if (v === undefined) return undefined;
   if (!isObj(v)) return 'failure: expected an object';
-  return firstProblem(v, 'failure.', { code: [isStr, 'a string'], userMessage: [isStr, 'a string'], retryable: [isBool, 'true or false'] });
+  return firstProblem(v, 'failure.', {
+    code: [isStr, 'a string'],
+    userMessage: [isStr, 'a string'],
+    retryable: [isBool, 'true or false'],
+    key: [optional(isStr), 'a string'],
+    vars: [optional((x) => isObj(x) && Object.values(x).every((y) => isStr(y) || isNum(y))), 'strings and numbers by name'],
+  });
 }
 
 /** Why `value` is not a job record with this id, or undefined when it is one. */

@@ -63,6 +63,10 @@ export interface JobDiscord {
   userInstalled: boolean;
   /** Largest attachment Discord accepts in this interaction, bytes. */
   attachmentSizeLimit: number;
+  /** The member's Discord language (`interaction.locale`): their own replies. Absent in records from before it. */
+  locale?: string;
+  /** The server's language (`interaction.guildLocale`): public posts and the result embed. Null outside servers. */
+  guildLocale?: string | null;
   /** Id of the interaction's reply message, learnt from the first progress edit (to check it after the token died). */
   originalMessageId?: string;
 }
@@ -70,8 +74,12 @@ export interface JobDiscord {
 export interface JobFailure {
   /** Luma failure_code, an HTTP class (`http_401`), or one of ours (`delivery_failed`, `internal`). */
   code: string;
-  /** What the member is told. */
+  /** What the member is told, in English (logs; what a record from before the catalogue shows). */
   userMessage: string;
+  /** Catalogue key of the message, rendered in the reader's language where it is shown (src/jobs/failures.ts failureText). */
+  key?: string;
+  /** The message's raw placeholders. */
+  vars?: Record<string, string | number>;
   /** Reference id printed in the logs for failures that are our fault. */
   ref?: string;
   /** Whether the member may retry (a Retry button is offered). */

@@ -25,6 +25,18 @@ describe('the shape check of a job record', () => {
     expect(jobRecordProblem(JSON.parse(JSON.stringify(full)), full.id)).toBeUndefined();
   });
 
+  it('passes a record with the member’s and the server’s locale and a failure kept as key and values, and one without', () => {
+    const base = job();
+    const localized = {
+      ...base,
+      discord: { ...base.discord, locale: 'ja', guildLocale: null },
+      failure: { code: 'job_too_old', userMessage: 'Luma did not finish…', key: 'failure.job_too_old', vars: { durationMs: 600_000 }, retryable: true },
+    };
+    expect(jobRecordProblem(localized, localized.id)).toBeUndefined();
+    expect(jobRecordProblem({ ...base, discord: { ...base.discord, locale: 7 } }, base.id)).toContain('discord.locale: expected a string');
+    expect(jobRecordProblem({ ...localized, failure: { ...localized.failure, vars: { a: {} } } }, base.id)).toContain('failure.vars');
+  });
+
   it.each([
     ['not an object', () => 'text', 'expected an object'],
     ['another job’s id', () => ({ ...job(), id: 'other' }), 'id: expected'],

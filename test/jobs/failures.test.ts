@@ -1,7 +1,7 @@
 // Issue 5's refund rule, per failure class: every failure the member did not cause gives the unit back;
 // content moderation (the member's prompt or image) keeps it. The engine refunds exactly when action.refund.
 import { describe, expect, it } from 'vitest';
-import { classifyLumaFailure, classifySubmitError, outageRetryDelayMs, type FailureAction } from '../../src/jobs/failures.js';
+import { classifyLumaFailure, classifySubmitError, failureText, jobTooOld, lumaUnavailable, outageRetryDelayMs, type FailureAction } from '../../src/jobs/failures.js';
 import { LumaConnectionError, makeAPIError } from '../../src/luma/errors.js';
 
 const refundOf = (a: FailureAction): boolean | 'requeued' | 'inlined' =>
@@ -66,5 +66,35 @@ describe('which failures give the quota unit back', () => {
     expect(outageRetryDelayMs(1, () => 1)).toBe(6000);
     expect(outageRetryDelayMs(2, () => 0.5)).toBe(7500);
     expect(outageRetryDelayMs(40, () => 0.5)).toBe(30_000);
+  });
+});
+
+// Issue #14 item 5: a failure is kept as key + values and written in the language of whoever reads it.
+describe('failure messages in the reader’s language', () => {
+  const failureOf = (a: FailureAction) => {
+    if (a.kind !== 'fail') throw new Error('expected a failure');
+    return a.failure;
+  };
+
+  it('keeps the English text for the logs and writes it again in any language, Luma’s words included', () => {
+    const f = failureOf(classifyLumaFailure('unsupported_format', 'tiff is not supported', 'REF', 0));
+    expect(f.userMessage).toBe('An input image is in a format Luma does not take (Luma said: tiff is not supported). Use PNG, JPEG, WebP or a still GIF. This did not count against your quota.');
+    expect(failureText('en-US', f)).toBe(f.userMessage);
+    expect(failureText('de', f)).toBe('Ein Eingabebild hat ein Format, das Luma nicht annimmt (Luma meldet: tiff is not supported). Nimm PNG, JPEG, WebP oder ein unbewegtes GIF. Das wurde nicht auf dein Kontingent angerechnet.');
+    expect(failureText('ja', failureOf(classifyLumaFailure('unsupported_format', null, 'REF', 0)))).toBe('入力画像が Luma の対応していない形式です。PNG、JPEG、WebP、または静止 GIF を使ってください。クォータは消費されていません。');
+    // A language the bot does not speak gets English.
+    expect(failureText('ko', f)).toBe(f.userMessage);
+  });
+
+  it('writes durations in the reader’s words and plural forms', () => {
+    expect(failureOf(lumaUnavailable(60_000)).userMessage).toContain('more than 1 minute,');
+    expect(failureText('fr', failureOf(lumaUnavailable(600_000)))).toContain('depuis plus de 10 minutes,');
+    expect(failureText('pt-BR', failureOf(jobTooOld(20_000, 'REF')))).toContain('em 20 segundos,');
+    expect(failureText('es-419', failureOf(jobTooOld(60_000, 'REF')))).toContain('en 1 minuto,');
+  });
+
+  it('shows the stored English of a record written before failures had keys', () => {
+    expect(failureText('de', { userMessage: 'Old text.' })).toBe('Old text.');
+    expect(failureText('ja', { userMessage: 'Old text.', key: 'failure.no_such_key' })).toBe('Old text.');
   });
 });
