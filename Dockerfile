@@ -17,6 +17,9 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     STORAGE_URL=sqlite:///app/data/bot.sqlite \
     LOG_FORMAT=json
+# glibc gives every thread (libuv's pool, sqlite, sharp's libvips) its own malloc arena, and freed memory stays in
+# them: in a burst that is ~100 MB of resident memory the bot no longer uses. Two arenas keep it near the live size.
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
