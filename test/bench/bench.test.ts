@@ -39,7 +39,10 @@ describe('the perfect-client floor', () => {
 describe('npm run bench', () => {
   it('runs the plan mode against a fake that enforces the plan and reports the floor, the ratio and the 429s by kind', async () => {
     const r = await bench(['--plan', '6/2', '--jobs', '6', '--members', '3', '--queued-ms', '50', '--processing-ms', '300']);
-    expect(r).toMatchObject({ bench: 'plan', ok: true, delivered: 6, plan: { rpm: 6, concurrent: 2 }, fair: true, failures: 0 });
+    expect(r).toMatchObject({ bench: 'plan', ok: true, delivered: 6, plan: { rpm: 6, concurrent: 2 }, failures: 0 });
+    // A figure like the others: whether the first round of POSTs came from every member depends on the order the
+    // six commands reached the bot, which this machine's load decides. The fair pick is tested in test/jobs/limits.
+    expect(r.fair).toEqual(expect.any(Boolean));
     expect(r.floorMs).toEqual(expect.any(Number));
     expect(r.floorRatio).toEqual(expect.any(Number));
     expect(r.luma429).toEqual({ requests: expect.any(Number), concurrency: expect.any(Number) });
