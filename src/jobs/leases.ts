@@ -53,6 +53,7 @@ export class RedisJobLeases implements JobLeases {
   private readonly timer: NodeJS.Timeout;
   private readonly heartbeatKey: string;
   private closed = false;
+  private beaten = false;
 
   private constructor(
     private readonly redis: RedisScripts,
@@ -73,7 +74,14 @@ export class RedisJobLeases implements JobLeases {
 
   private async beat(): Promise<void> {
     if (this.closed) return;
-    await this.redis.eval("return redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])", { keys: [this.heartbeatKey], arguments: [String(this.leaseMs)] });
+    const previous = await this.redis.eval("local old = redis.call('GET', KEYS[1]) redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) return old", {
+      keys: [this.heartbeatKey],
+      arguments: [String(this.leaseMs)],
+    });
+    if (this.beaten && previous === null) {
+      this.log?.error({ alert: true, processId: this.processId, leaseMs: this.leaseMs }, 'OPERATOR: this process could not renew its job lease in time (Redis unreachable, or the process stalled): other processes may have taken its jobs over; raise JOB_LEASE_MS above Redis failover times');
+    }
+    this.beaten = true;
   }
 
   async claim(jobIds: readonly string[]): Promise<Set<string>> {
