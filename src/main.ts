@@ -10,7 +10,7 @@ import { newReference } from './errors.js';
 import { createEgressAgent } from './http/egress.js';
 import { startHealthServer, type HealthServer } from './http/health-server.js';
 import { JobEngine } from './jobs/engine.js';
-import { RedisJobLeases, type JobLeases } from './jobs/leases.js';
+import { RedisJobLeases, ShardJobLeases, type JobLeases } from './jobs/leases.js';
 import { RedisSubmitBudget } from './jobs/shared-budget.js';
 import { JobStore } from './jobs/store.js';
 import { createLogger, type Logger } from './logger.js';
@@ -110,7 +110,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const discord = new DiscordResponder(config.discordApiUrl, config.discordToken);
   const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }), onRefusal: (code) => metrics.quotaRefused(code) });
   // Redis: one Luma budget and job leases shared by every process on the account. SQLite: this process alone.
-  const shared = await sharedJobState(storage, config, logger);
+  const shared = await sharedJobState(storage, config, logger, { shard: Number(shardKey), count: client.options.shardCount ?? 1 });
   const engine = new JobEngine({ config, luma, http, store: jobs, discord, logger, quota, events: metrics, ...shared });
   const stillImages = new StillImageCheck({ origins: config.discordCdnOrigins, dispatcher: http });
   const sources: OpsSources = { jobs: engine, spend: quota, gateway: () => gatewayState(client) };
@@ -231,10 +231,17 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
 /**
  * With Redis storage, several processes share the Luma account and the jobs: the budget is taken atomically in
  * Redis, and each job is worked on by the process holding its lease (taken over within about JOB_LEASE_MS when
- * that process dies). With SQLite (one process) the engine's defaults: a local budget, every job its own.
+ * that process dies). With SQLite the engine's defaults: a local budget, every job its own (per shard when several
+ * shards share the file).
  */
-async function sharedJobState(storage: Storage, config: Config, logger: Logger): Promise<{ budget?: RedisSubmitBudget; leases?: JobLeases; takeoverIntervalMs?: number }> {
-  if (!storage.redis) return {};
+async function sharedJobState(
+  storage: Storage,
+  config: Config,
+  logger: Logger,
+  shard: { shard: number; count: number },
+): Promise<{ budget?: RedisSubmitBudget; leases?: JobLeases; takeoverIntervalMs?: number }> {
+  // Several shards on one SQLite file keep their own jobs, as before leases; one process owns them all.
+  if (!storage.redis) return shard.count > 1 ? { leases: new ShardJobLeases(storage, shard.shard, shard.count) } : {};
   const { client, prefix } = storage.redis;
   const log = logger.child({ component: 'jobs' });
   const leases = await RedisJobLeases.start(client, prefix, config.jobLeaseMs, log);

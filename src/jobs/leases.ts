@@ -4,10 +4,11 @@
 // of it). A job's owner is written in `lease:job:<jobId>`. Claiming a job is one atomic script: it succeeds when
 // the job has no owner, is ours already, or its owner's heartbeat has expired (the process died) — so two live
 // processes never both take a job, and a dead process's jobs are taken over within about JOB_LEASE_MS. A job's
-// owner record is dropped when the job ends. With SQLite (one process) every claim is ours: the same calls, no store.
+// owner record is dropped when the job ends. With SQLite (one process) every claim is ours: the same calls; with
+// several shards on one SQLite file, each keeps its own jobs (ShardJobLeases).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import type { RedisScripts } from '../storage.js';
+import { CorruptValueError, type RedisScripts, type Storage } from '../storage.js';
 
 export interface JobLeases {
   /** This process's id (in logs). */
@@ -20,6 +21,9 @@ export interface JobLeases {
   close(): Promise<void>;
 }
 
+/** An owner record outlives any job (JOB_MAX_AGE_MS is at most a day); it only guards against a leak. */
+const OWNER_TTL_MS = 2 * 24 * 3600_000;
+
 /** One process on its own storage (SQLite): every job it sees is its own. */
 export class LocalJobLeases implements JobLeases {
   readonly processId = randomUUID();
@@ -28,6 +32,54 @@ export class LocalJobLeases implements JobLeases {
   }
   async release(): Promise<void> {}
   async close(): Promise<void> {}
+}
+
+/**
+ * Several processes on one SQLite file (`start:shards` without Redis): SQLite has no atomic claim across processes
+ * and no heartbeat, so a job stays with the shard that took it (`lease:job:<jobId>` = `<shard>/<count>`), as it did
+ * before leases; when the shard count changed, shard 0 of the new layout takes over the jobs of the old one. Jobs of
+ * a shard that died wait for its restart (use Redis for takeover).
+ */
+export class ShardJobLeases implements JobLeases {
+  readonly processId: string;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly shard: number,
+    private readonly shardCount: number,
+  ) {
+    this.processId = `${shard}/${shardCount}`;
+  }
+
+  async claim(jobIds: readonly string[]): Promise<Set<string>> {
+    const mine = new Set<string>();
+    for (const id of jobIds) {
+      const owner = await this.owner(id);
+      const otherLayout = owner !== undefined && owner.split('/')[1] !== String(this.shardCount);
+      if (owner !== undefined && owner !== this.processId && !(this.shard === 0 && otherLayout)) continue;
+      if (owner !== this.processId) await this.storage.set(`lease:job:${id}`, this.processId, OWNER_TTL_MS);
+      mine.add(id);
+    }
+    return mine;
+  }
+
+  async release(jobId: string): Promise<void> {
+    try {
+      if ((await this.owner(jobId)) === this.processId) await this.storage.delete(`lease:job:${jobId}`);
+    } catch {
+      // an owner record left behind expires by itself
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private async owner(jobId: string): Promise<string | undefined> {
+    const value = await this.storage.get<unknown>(`lease:job:${jobId}`).catch((err: unknown) => {
+      if (err instanceof CorruptValueError) return undefined;
+      throw err;
+    });
+    return typeof value === 'string' ? value : undefined;
+  }
 }
 
 /** KEYS: none. ARGV: me, key prefix, owner-record ttl ms, job ids. Returns the ids claimed. */
@@ -45,8 +97,6 @@ return mine`;
 
 const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
-/** An owner record outlives any job (JOB_MAX_AGE_MS is at most a day); it only guards against a leak. */
-const OWNER_TTL_MS = 2 * 24 * 3600_000;
 
 export class RedisJobLeases implements JobLeases {
   readonly processId = randomUUID();

@@ -168,12 +168,14 @@ export class JobStore {
   }
 
   /**
-   * The per-shard indexes of earlier versions (`jobs:active:<shard>`, for this shard and shards 0–63, whatever the
-   * shard count was): their jobs join the shared index, once per process.
+   * The per-shard indexes of earlier versions (`jobs:active:<shard>`; on Redis for this shard and shards 0–63,
+   * whatever the shard count was; on SQLite this shard's): their jobs join the shared index, once per process.
    */
   private async foldLegacyIndex(): Promise<void> {
     if (this.legacyFolded) return;
-    const shards = new Set([this.shardKey, ...Array.from({ length: LEGACY_SHARDS }, (_, n) => String(n))]);
+    // On SQLite (no atomic claim across processes) a shard folds only its own: its jobs stay its own.
+    const others = this.storage.kind === 'redis' ? Array.from({ length: LEGACY_SHARDS }, (_, n) => String(n)) : [];
+    const shards = new Set([this.shardKey, ...others]);
     for (const shard of shards) await this.foldLegacyShard(`jobs:active:${shard}`);
     this.legacyFolded = true;
   }

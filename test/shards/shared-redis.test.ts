@@ -3,30 +3,16 @@
 // stranded). Each test has its own key prefix (STORAGE_NAMESPACE) on the shared local Redis, deleted afterwards.
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createClient } from '@keyv/redis';
 import { startFakeDiscord, type FakeDiscord } from '../../dev/fakes/discord/server.js';
 import { startFakeLuma } from '../../dev/fakes/luma/server.js';
 import type { FakeLuma } from '../../dev/fakes/luma/api.js';
+import { deleteNamespace, REDIS_URL, testNamespace } from '../helpers/redis-keys.js';
 import { delivered, deliveriesOf, imagine, killLeftoverBots, newMember, startBotProcess, type ProcessHarness } from '../helpers/process.js';
-
-const REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** A guild id Discord routes to shard `shard` of `count` ((id >> 22) % count). */
 function guildOnShard(shard: number, count: number): string {
   const base = BigInt(`0x${randomBytes(5).toString('hex')}`) * BigInt(count) + BigInt(shard);
   return String((base << 22n) | BigInt(randomBytes(2).readUInt16BE() & 0x3fffff));
-}
-
-async function deleteKeys(prefix: string): Promise<void> {
-  const client = createClient({ url: REDIS_URL });
-  await client.connect();
-  try {
-    const keys: string[] = [];
-    for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) keys.push(...(Array.isArray(batch) ? batch : [batch]));
-    if (keys.length > 0) await client.del(keys);
-  } finally {
-    client.destroy();
-  }
 }
 
 describe('bot processes sharing one Redis', () => {
@@ -37,12 +23,12 @@ describe('bot processes sharing one Redis', () => {
     for (const h of harnesses.splice(0)) await h.close();
     await killLeftoverBots();
     for (const f of fakes.splice(0)) await f.close();
-    if (ns) await deleteKeys(`${ns}:`);
+    if (ns) await deleteNamespace(ns);
     ns = '';
   });
 
   const sharedEnv = (extra: Record<string, string> = {}) => {
-    ns ||= `t${randomBytes(6).toString('hex')}`;
+    ns ||= testNamespace();
     return { STORAGE_URL: REDIS_URL, STORAGE_NAMESPACE: ns, JOB_LEASE_MS: '1500', ...extra };
   };
 
