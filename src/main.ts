@@ -218,7 +218,6 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       logger.info({ eventLoopDelay: eventLoopDelay() }, 'event-loop delay since start');
       await sweeper.stop();
       await engine.stop();
-      await engine.budget.close?.();
       await healthServer?.close();
       await client.destroy();
       await storage.close();

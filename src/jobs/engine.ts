@@ -233,6 +233,8 @@ export class JobEngine {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     clearInterval(this.takeoverTimer);
+    // A job still waiting for a shared Luma slot gives up now (it stays queued and resumes later), not after the grace.
+    await this.budget.close?.();
     await this.takingOver;
     if (!(await this.settled(graceMs))) {
       this.log.warn({ running: this.inFlight.size }, 'cutting running job steps short to shut down; they resume at the next start');

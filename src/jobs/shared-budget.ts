@@ -13,6 +13,7 @@
 // among the processes, a free slot goes to the waiting job that was queued first — a job cannot be overtaken by a
 // younger one from another process, as long as both are waiting at Redis.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import type { RateWindow } from '../luma/errors.js';
 import type { RedisScripts } from '../storage.js';
@@ -24,6 +25,9 @@ const CONCURRENCY_RETRY_MS = 250;
 const BEHIND_RETRY_MS = 50;
 /** Back-off after Redis failed to answer an acquire, ms (the job keeps its pick and waits). */
 const REDIS_RETRY_MS = 1000;
+
+/** A waiting job keeps its place this long past the time it was told to ask again, ms. */
+const WAITER_GRACE_MS = 1000;
 
 const NOW_LUA = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
 
@@ -49,14 +53,21 @@ if room > ahead then
   redis.call('ZREM', KEYS[4], job)
   return {1, room - 1}
 end
-redis.call('ZADD', KEYS[3], since, job)
-redis.call('ZADD', KEYS[4], now + lease, job)
+local wait = ${BEHIND_RETRY_MS}
 if rpm - used <= 0 then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {0, math.max(1, tonumber(oldest[2]) + ${RPM_WINDOW_MS} - now)}
+  wait = math.max(1, tonumber(oldest[2]) + ${RPM_WINDOW_MS} - now)
+elseif conc - active <= 0 then
+  wait = ${CONCURRENCY_RETRY_MS}
 end
-if conc - active <= 0 then return {0, ${CONCURRENCY_RETRY_MS}} end
-return {0, ${BEHIND_RETRY_MS}}`;
+-- Waiting, in the queue of every process: until just after it asks again (a dead process's place lapses then).
+redis.call('ZADD', KEYS[3], since, job)
+redis.call('ZADD', KEYS[4], now + wait + ${WAITER_GRACE_MS}, job)
+return {0, wait}`;
+
+/** KEYS: waiters, waiters-until. ARGV: job ids that stopped waiting. */
+const UNWAIT = `for i = 1, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) redis.call('ZREM', KEYS[2], ARGV[i]) end
+return #ARGV`;
 
 /** KEYS: slots. ARGV: lease ms, job ids. Holds (or keeps holding) a slot for each job: they are at Luma. */
 const HOLD = `${NOW_LUA}
@@ -94,10 +105,13 @@ export class RedisSubmitBudget implements SubmitBudget {
   private retryAt = 0;
   /** Jobs of ours holding a concurrency slot, renewed while we live. */
   private readonly held = new Set<string>();
+  /** Jobs of ours waiting at Redis for a slot. */
+  private readonly waiting = new Set<string>();
   /** Ticket → the member naming its POST in Redis. */
   private readonly postIds = new Map<PostTicket, string>();
   private readonly renewTimer: NodeJS.Timeout;
-  private closed = false;
+  /** Aborted by close(): waiting acquires give up at once (the process is stopping; the job resumes later). */
+  private readonly closing = new AbortController();
 
   constructor(private readonly opts: SharedBudgetOptions) {
     this.local = new LocalSubmitBudget(opts);
@@ -131,7 +145,7 @@ export class RedisSubmitBudget implements SubmitBudget {
     const postId = this.postIds.get(ticket) ?? randomUUID();
     try {
       for (;;) {
-        if (this.closed) throw new Error('the shared Luma budget is closed');
+        this.closing.signal.throwIfAborted();
         let wait: number;
         try {
           const reply = (await this.opts.redis.eval(ACQUIRE, {
@@ -139,11 +153,18 @@ export class RedisSubmitBudget implements SubmitBudget {
             arguments: [String(this.local.limits(Date.now()).requestsPerMinute), String(this.concurrency()), jobId, String(queuedAt), String(this.opts.leaseMs), postId],
           })) as [number, number];
           if (Number(reply[0]) === 1) {
+            // Closed while Redis answered: the POST must not go (another process may take the job over now).
+            if (this.closed) {
+              this.settle('', jobId);
+              this.closing.signal.throwIfAborted();
+            }
+            this.waiting.delete(jobId);
             this.held.add(jobId);
             this.room = Number(reply[1]);
             return;
           }
           wait = Number(reply[1]);
+          this.waiting.add(jobId);
           this.room = 0;
         } catch (err) {
           if (this.closed) throw err;
@@ -151,11 +172,19 @@ export class RedisSubmitBudget implements SubmitBudget {
           wait = REDIS_RETRY_MS;
         }
         this.retryAt = Math.max(this.retryAt, Date.now() + wait);
-        await new Promise((r) => setTimeout(r, wait));
+        await sleep(wait, undefined, { signal: this.closing.signal }).catch(() => this.closing.signal.throwIfAborted());
       }
+    } catch (err) {
+      // Given up (the process is stopping): our place in the queue must not hold anybody back.
+      if (this.waiting.delete(jobId)) void this.unwait([jobId]);
+      throw err;
     } finally {
       this.pending--;
     }
+  }
+
+  private async unwait(jobIds: string[]): Promise<void> {
+    await this.opts.redis.eval(UNWAIT, { keys: [this.keys.waiters, this.keys.waitersUntil], arguments: jobIds }).catch((err: unknown) => this.opts.logger?.debug({ err }, 'could not leave the queue for Luma slots; our place lapses by itself'));
   }
 
   /** The job left Luma (finished there, refused, or never reached it): its concurrency slot frees for everyone. */
@@ -193,8 +222,12 @@ export class RedisSubmitBudget implements SubmitBudget {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
+    this.closing.abort(new Error('the shared Luma budget is closed: the process is stopping'));
     clearInterval(this.renewTimer);
+  }
+
+  private get closed(): boolean {
+    return this.closing.signal.aborted;
   }
 
   /** The concurrency to ask Redis for: the configured one, or lower after a 429 (as the local estimate says). */

@@ -62,6 +62,37 @@ describe('shared budget and leases on Redis', () => {
     await waiting;
   });
 
+  it('ends an acquire waiting for a slot when the process stops, without taking the slot', async () => {
+    const holder = await budget({ concurrent: 1 });
+    const stopping = await budget({ concurrent: 1 });
+    const third = await budget({ concurrent: 1 });
+    await holder.acquire(holder.recordPost(Date.now()), 'job-held', 1);
+    const waiting = stopping.acquire(stopping.recordPost(Date.now()), 'job-waiting', 2);
+    await new Promise((r) => setTimeout(r, 100));
+    await stopping.close();
+    await expect(waiting).rejects.toThrow(/closed/);
+    holder.release('job-held');
+    // The stopped process's job never got the slot: the next one does.
+    await third.acquire(third.recordPost(Date.now()), 'job-next', 3);
+  });
+
+  it('lets a dead process’s waiting job lose its place in the queue, so it holds nobody back', async () => {
+    const holder = await budget({ concurrent: 1 });
+    const victimStorage = await connect();
+    const victim = new RedisSubmitBudget({ redis: victimStorage.redis.client, prefix: victimStorage.redis.prefix, leaseMs: 60_000, requestsPerMinute: 100, concurrentJobs: 1 });
+    budgets.push(victim);
+    const later = await budget({ concurrent: 1 });
+    await holder.acquire(holder.recordPost(Date.now()), 'job-held', 1);
+    const dying = victim.acquire(victim.recordPost(Date.now()), 'job-of-the-dead', 2).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 100));
+    await victimStorage.close(); // its connection is gone: it can neither ask again nor leave the queue
+    holder.release('job-held');
+    // Queued after the dead one, and still served once the dead one's place lapsed (well before JOB_LEASE_MS).
+    await later.acquire(later.recordPost(Date.now()), 'job-later', 3);
+    await victim.close();
+    await dying;
+  });
+
   it('counts every process’s POSTs in one window', async () => {
     const a = await budget({ rpm: 2, concurrent: 10 });
     const b = await budget({ rpm: 2, concurrent: 10 });
