@@ -8,7 +8,7 @@
 // several shards on one SQLite file, each keeps its own jobs (ShardJobLeases).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import { CorruptValueError, type RedisScripts, type Storage } from '../storage.js';
+import { CorruptValueError, StorageError, type RedisScripts, type Storage } from '../storage.js';
 
 export interface JobLeases {
   /** This process's id (in logs). */
@@ -136,8 +136,13 @@ export class RedisJobLeases implements JobLeases {
 
   async claim(jobIds: readonly string[]): Promise<Set<string>> {
     if (jobIds.length === 0) return new Set();
-    const mine = (await this.redis.eval(CLAIM, { keys: [], arguments: [this.processId, this.prefix, String(OWNER_TTL_MS), ...jobIds] })) as string[];
-    return new Set(mine);
+    try {
+      const mine = (await this.redis.eval(CLAIM, { keys: [], arguments: [this.processId, this.prefix, String(OWNER_TTL_MS), ...jobIds] })) as string[];
+      return new Set(mine);
+    } catch (err) {
+      // A storage failure like any other: a new command is refused with "try again shortly", a scan tries again.
+      throw new StorageError('lock', `lease:job:${jobIds[0] ?? ''}`, err);
+    }
   }
 
   async release(jobId: string): Promise<void> {
