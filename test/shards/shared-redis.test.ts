@@ -84,6 +84,39 @@ describe('bot processes sharing one Redis', () => {
     expect(deliveriesOf(discord, onA, 'takeover: the orphan', member)).toHaveLength(1);
   }, 90_000);
 
+  it('delivers once when the process is killed -9 while its upload to the reply lands, and another takes the job over', async () => {
+    const guilds = [guildOnShard(0, 2), guildOnShard(1, 2)];
+    const discord = await startFakeDiscord({ guilds: guilds.map((id) => ({ id })) });
+    const luma = await startFakeLuma();
+    fakes.push(discord, luma);
+    // Progress edits throttled to one, so the next PATCH of the reply after it is the upload itself.
+    const env = (shard: number) => sharedEnv({ SHARDS: String(shard), SHARD_COUNT: '2', PROGRESS_INTERVAL_MS: '60000' });
+    const a = await startBotProcess({ env: env(0), fakes: { discord, luma } });
+    harnesses.push(a);
+    const b = await startBotProcess({ env: env(1), fakes: { discord, luma } });
+    harnesses.push(b);
+    const member = newMember();
+    const prompt = 'takeover mid-delivery: a lighthouse';
+    luma.planNext({ hold: true });
+    const i = await imagine(discord, member, prompt, { guildId: guilds[0] ?? '' });
+    await discord.waitFor(() => discord.edits(i.token).length === 1 && luma.generations()[0]?.state === 'processing', 10_000, 'the first progress edit');
+    discord.fault({ method: 'PATCH', path: /\/messages\/@original$/ }, { pass: true, delayMs: 1500 });
+    luma.release(luma.generations()[0]?.id ?? '');
+    await discord.waitFor(() => discord.requestsTo('PATCH', /\/messages\/@original$/).some((r) => r.fault && r.files.length > 0), 10_000, 'the held upload');
+    await a.kill('SIGKILL');
+
+    await b.bot.waitForLog((l) => l.msg === 'took over jobs whose process stopped renewing its lease', 20_000, 'the takeover');
+    await b.bot.waitForLog((l) => l.msg === 'result delivered' || String(l.msg).startsWith('the reply already shows the result'), 20_000, 'the end of the job');
+    // Once for the member: one message, the reply, showing one image. (When the takeover checks the reply before
+    // the held upload has landed, it uploads again — onto the same reply, which replaces the attachment.)
+    const d = deliveriesOf(discord, i, prompt, member);
+    expect(d.map((x) => x.where)).toEqual(['original']);
+    expect(d[0]?.message.attachments).toHaveLength(1);
+    expect(new Set(discord.edits(i.token).map((e) => e.messageId)).size).toBe(1);
+    expect(discord.requestsTo('POST', /^\/channels\/\d+\/messages$/)).toHaveLength(0);
+    expect(luma.posts()).toHaveLength(1);
+  }, 90_000);
+
   it('strands nothing when the shard count changes between runs: one process finishes what two shards started', async () => {
     const guilds = [guildOnShard(0, 2), guildOnShard(1, 2)];
     const discord = await startFakeDiscord({ guilds: guilds.map((id) => ({ id })) });
