@@ -21,6 +21,13 @@ export interface Config {
   readonly storageUrl: string;
   /** How long a SQLite operation waits for a file another process holds locked before it fails, ms (STORAGE_BUSY_TIMEOUT_MS, default 10000). */
   readonly storageBusyTimeoutMs: number;
+  /** Prefix of every key the bot writes, so several bots (or test runs) can share one Redis (STORAGE_NAMESPACE, default "bot"). */
+  readonly storageNamespace: string;
+  /**
+   * How long a process's hold on the jobs it works on lasts without renewal, ms (JOB_LEASE_MS, default 30000): after
+   * a process dies, another one takes its jobs over within about this long (Redis); renewed every third of it.
+   */
+  readonly jobLeaseMs: number;
   /** How often expired records are deleted from storage, ms (STORAGE_SWEEP_INTERVAL_MS, default 3600000 = 1 h). */
   readonly storageSweepIntervalMs: number;
   /** How long a result no Discord route could deliver is kept for its member, ms (KEPT_RESULT_DAYS, default 14 days). */
@@ -196,6 +203,11 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     problems.push(`STORAGE_URL must start with sqlite:// or redis:// (got "${storageUrl}").`);
   }
 
+  const storageNamespace = get('STORAGE_NAMESPACE') ?? 'bot';
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(storageNamespace)) {
+    problems.push(`STORAGE_NAMESPACE must be 1–64 letters, digits, dots, dashes or underscores (got "${storageNamespace}").`);
+  }
+
   const logLevelRaw = (get('LOG_LEVEL') ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevelRaw as LogLevel)) {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevelRaw}").`);
@@ -227,6 +239,8 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     lumaApiKey,
     lumaBaseUrl: url('LUMA_BASE_URL', DEFAULT_LUMA_BASE_URL, ['https:', 'http:']),
     storageUrl,
+    storageNamespace,
+    jobLeaseMs: int('JOB_LEASE_MS', 30_000, 1000, 600_000),
     storageBusyTimeoutMs: int('STORAGE_BUSY_TIMEOUT_MS', 10_000, 10, 600_000),
     storageSweepIntervalMs: int('STORAGE_SWEEP_INTERVAL_MS', 3_600_000, 1000, 86_400_000),
     keptResultTtlMs: int('KEPT_RESULT_DAYS', 14, 1, 365) * 86_400_000,

@@ -10,6 +10,8 @@ import { newReference } from './errors.js';
 import { createEgressAgent } from './http/egress.js';
 import { startHealthServer, type HealthServer } from './http/health-server.js';
 import { JobEngine } from './jobs/engine.js';
+import { RedisJobLeases, ShardJobLeases, type JobLeases } from './jobs/leases.js';
+import { RedisSubmitBudget } from './jobs/shared-budget.js';
 import { JobStore } from './jobs/store.js';
 import { createLogger, type Logger } from './logger.js';
 import { LumaClient } from './luma/client.js';
@@ -19,7 +21,7 @@ import { BotMetrics, type OpsSources } from './ops/metrics.js';
 import { readOperatorStatus, statusLogFields } from './ops/status.js';
 import { within } from './ops/within.js';
 import { QuotaService } from './quota/service.js';
-import { createStorage, type Storage } from './storage.js';
+import { createStorage, type Storage, type StorageOptions } from './storage.js';
 
 /** A problem that stops the bot at start, with a message for the operator (no stack trace needed). */
 export class StartupError extends Error {
@@ -75,7 +77,7 @@ const CACHE_LIMITS = Options.cacheWithLimits({
 /** The composition root: builds every piece once and wires them together. Tests call this same function. */
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<RunningBot> {
   const logger = opts.logger ?? createLogger(config);
-  const storage = await connectStorage(config.storageUrl, logger, config.storageBusyTimeoutMs);
+  const storage = await connectStorage(config.storageUrl, logger, { busyTimeoutMs: config.storageBusyTimeoutMs, namespace: config.storageNamespace });
   // One connection pool for every outgoing HTTP call of ours (Luma API, result and input downloads). Beyond the
   // configured origins it connects only over HTTPS to public addresses: Luma's answers name the result URLs.
   const http = createEgressAgent({ trustedOrigins: [config.lumaBaseUrl, ...config.discordCdnOrigins], connections: 64, keepAliveTimeout: 10_000 });
@@ -102,11 +104,14 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     makeCache: CACHE_LIMITS,
     rest: { api: config.discordApiUrl, globalRequestsPerSecond: UNLIMITED, ...REST_SWEEPS },
   });
-  const shardKey = String(client.shard?.ids[0] ?? 0);
+  // Under start:shards the manager names the shard; a process started on its own may be given one (SHARDS).
+  const shardKey = String(client.shard?.ids[0] ?? (Array.isArray(client.options.shards) ? client.options.shards[0] : 0) ?? 0);
   const jobs = new JobStore(storage, shardKey, { logger, keptResultTtlMs: config.keptResultTtlMs, keptResultMaxBytes: config.keptResultMaxBytes });
   const discord = new DiscordResponder(config.discordApiUrl, config.discordToken);
   const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }), onRefusal: (code) => metrics.quotaRefused(code) });
-  const engine = new JobEngine({ config, luma, http, store: jobs, discord, logger, quota, events: metrics });
+  // Redis: one Luma budget and job leases shared by every process on the account. SQLite: this process alone.
+  const shared = await sharedJobState(storage, config, logger, { shard: Number(shardKey), count: client.options.shardCount ?? 1 });
+  const engine = new JobEngine({ config, luma, http, store: jobs, discord, logger, quota, events: metrics, ...shared });
   const stillImages = new StillImageCheck({ origins: config.discordCdnOrigins, dispatcher: http });
   const sources: OpsSources = { jobs: engine, spend: quota, gateway: () => gatewayState(client) };
   metrics.observe(sources);
@@ -222,9 +227,31 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   };
 }
 
+/**
+ * With Redis storage, several processes share the Luma account and the jobs: the budget is taken atomically in
+ * Redis, and each job is worked on by the process holding its lease (taken over within about JOB_LEASE_MS when
+ * that process dies). With SQLite the engine's defaults: a local budget, every job its own (per shard when several
+ * shards share the file).
+ */
+async function sharedJobState(
+  storage: Storage,
+  config: Config,
+  logger: Logger,
+  shard: { shard: number; count: number },
+): Promise<{ budget?: RedisSubmitBudget; leases?: JobLeases; takeoverIntervalMs?: number }> {
+  // Several shards on one SQLite file keep their own jobs, as before leases; one process owns them all.
+  if (!storage.redis) return shard.count > 1 ? { leases: new ShardJobLeases(storage, shard.shard, shard.count) } : {};
+  const { client, prefix } = storage.redis;
+  const log = logger.child({ component: 'jobs' });
+  const leases = await RedisJobLeases.start(client, prefix, config.jobLeaseMs, log);
+  const budget = new RedisSubmitBudget({ redis: client, prefix, leaseMs: config.jobLeaseMs, requestsPerMinute: config.lumaMaxRequestsPerMinute, concurrentJobs: config.lumaMaxConcurrentJobs, logger: log });
+  log.info({ processId: leases.processId, leaseMs: config.jobLeaseMs }, 'sharing the Luma budget and jobs with the other processes on this Redis');
+  return { budget, leases, takeoverIntervalMs: Math.max(100, Math.floor(config.jobLeaseMs / 3)) };
+}
+
 /** createStorage, but a Redis that does not answer stops the start with a message instead of a silent wait. */
-async function connectStorage(url: string, logger: Logger, busyTimeoutMs: number): Promise<Storage> {
-  const pending = createStorage(url, logger, { busyTimeoutMs });
+async function connectStorage(url: string, logger: Logger, opts: StorageOptions): Promise<Storage> {
+  const pending = createStorage(url, logger, opts);
   const result = await within(pending, STORAGE_CONNECT_TIMEOUT_MS);
   if (result !== 'timeout') return result;
   void pending.then((late) => late.close()).catch(() => undefined);

@@ -1,6 +1,6 @@
 // `npm run start:shards`: runs the bot as several processes, one discord.js shard each, for large bots.
 // Every shard is the ordinary entry point (index.js); they share state through STORAGE_URL, which should then be
-// Redis: quotas, the spend cap and job records are shared and locked across processes there.
+// Redis: quotas, the spend cap, job records, the Luma budget and job leases are shared across processes there.
 import { ShardingManager } from 'discord.js';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from './config.js';
@@ -10,7 +10,9 @@ async function main(): Promise<void> {
   const config = await loadConfigOrExit();
   const logger = createLogger(config).child({ component: 'shards' });
   if (config.storageUrl.startsWith('sqlite://')) {
-    logger.warn('STORAGE_URL is SQLite: shards on this machine share the file, but only Redis makes quota and spend-cap checks atomic across processes');
+    logger.warn(
+      'STORAGE_URL is SQLite: shards on this machine share the file, but only Redis makes quota and spend-cap checks atomic across processes, shares one Luma budget between them (each shard holds to LUMA_MAX_* on its own here) and lets a live shard take over the jobs of one that died',
+    );
   }
   const manager = new ShardingManager(fileURLToPath(new URL('./index.js', import.meta.url)), {
     token: config.discordToken,

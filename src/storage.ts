@@ -29,12 +29,24 @@ export interface Storage {
    * is read, so on SQLite nothing else ever does; Redis expires keys by itself (0).
    */
   sweepExpired(): Promise<number>;
+  /**
+   * The raw Redis client, for what needs atomic scripts across processes (the shared Luma budget, job leases);
+   * undefined on SQLite. Its keys must start with `prefix`.
+   */
+  readonly redis?: { readonly client: RedisScripts; readonly prefix: string } | undefined;
   /** Tells the operator, once per outage, that storage is failing; cleared by the next successful write. */
   readonly alarm: StorageAlarm;
   close(): Promise<void>;
 }
 
+/** The part of the Redis client scripts need: EVAL with keys and arguments (numbers and strings come back as Redis returns them). */
+export interface RedisScripts {
+  eval(script: string, opts: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
 export interface StorageOptions {
+  /** Prefix of every key (STORAGE_NAMESPACE), default "bot". */
+  namespace?: string;
   /** How long an operation on a SQLite file another process holds locked waits before it fails, ms. */
   busyTimeoutMs?: number;
 }
@@ -133,9 +145,9 @@ const LOCK_TTL_MS = 15_000;
 export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 /** Expired rows deleted per statement, so a sweep never holds SQLite's write lock for long. */
 const SWEEP_BATCH = 500;
-const NAMESPACE = 'bot';
 
 export async function createStorage(url: string, logger: Logger, opts: StorageOptions = {}): Promise<Storage> {
+  const NAMESPACE = opts.namespace ?? 'bot';
   const mutex = new LocalMutex();
   let keyv: Keyv;
   let redis: RedisLike | undefined;
@@ -191,7 +203,7 @@ export async function createStorage(url: string, logger: Logger, opts: StorageOp
   const distributedLock = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     if (!redis) return fn();
     const client = redis;
-    const key = `bot:lock:${name}`;
+    const key = `${NAMESPACE}:lock:${name}`;
     const token = randomUUID();
     const deadline = Date.now() + LOCK_TTL_MS * 2;
     for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
@@ -211,6 +223,7 @@ export async function createStorage(url: string, logger: Logger, opts: StorageOp
   return {
     kind,
     alarm,
+    redis: redis ? { client: redis, prefix: `${NAMESPACE}:` } : undefined,
     get: <T>(key: string) =>
       guard('get', key, async () => {
         const value: unknown = await keyv.get(key);

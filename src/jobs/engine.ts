@@ -29,6 +29,7 @@ import {
   type FailureAction,
 } from './failures.js';
 import { LocalSubmitBudget, type PostTicket, type SubmitBudget } from './luma-budget.js';
+import { LocalJobLeases, type JobLeases } from './leases.js';
 import { TransferBudget, type TransferReservation } from './transfer-budget.js';
 import { fairOrder } from './fair-order.js';
 import type { JobStore } from './store.js';
@@ -69,6 +70,12 @@ export interface EngineDeps {
   quota?: QuotaHooks;
   /** When a POST may go (Luma's account limits). Default: a LocalSubmitBudget from the configured limits. */
   budget?: SubmitBudget;
+  /**
+   * Which jobs this process works on (leases.ts), and how often it looks for jobs whose process died, ms
+   * (JOB_LEASE_MS). Default: a LocalJobLeases (every job is ours: one process on its own storage), no takeover scan.
+   */
+  leases?: JobLeases;
+  takeoverIntervalMs?: number;
   now?: () => number;
   /** Told at a job's turning points (metrics); optional. */
   events?: JobEvents;
@@ -136,6 +143,10 @@ export class JobEngine {
   /** Aborted when stop() gives up waiting: cuts Luma calls and downloads that hang. */
   private readonly shutdown = new AbortController();
   private timer: NodeJS.Timeout | undefined;
+  /** Which jobs are ours (a lease each); the takeover scan's timer. */
+  readonly leases: JobLeases;
+  private takeoverTimer: NodeJS.Timeout | undefined;
+  private takingOver: Promise<void> | undefined;
   private pumping = false;
   private lastPumpAt = 0;
   private repump = false;
@@ -148,6 +159,7 @@ export class JobEngine {
     this.now = deps.now ?? Date.now;
     this.log = deps.logger.child({ component: 'jobs' });
     this.transfers = new TransferBudget(deps.config.transferBudgetBytes);
+    this.leases = deps.leases ?? new LocalJobLeases();
     this.budget =
       deps.budget ??
       new LocalSubmitBudget({ requestsPerMinute: deps.config.lumaMaxRequestsPerMinute, concurrentJobs: deps.config.lumaMaxConcurrentJobs, logger: this.log });
@@ -156,14 +168,42 @@ export class JobEngine {
     setMaxListeners(0, this.shutdown.signal);
   }
 
-  /** Loads every unfinished job from storage and starts working on them. */
+  /**
+   * Loads every unfinished job no live process holds (its own from before a restart, a dead process's) and starts
+   * working on them; then looks for such jobs every takeoverIntervalMs (another process may die).
+   */
   async start(): Promise<void> {
-    const jobs = await this.deps.store.listActive();
+    const count = await this.takeOver();
+    if (count > 0) this.log.info({ count, processId: this.leases.processId }, 'resumed unfinished jobs');
+    this.wake();
+    const every = this.deps.takeoverIntervalMs;
+    if (every !== undefined && every > 0) {
+      this.takeoverTimer = setInterval(() => {
+        if (this.takingOver || this.stopped) return;
+        this.takingOver = this.takeOver()
+          .then((n) => {
+            if (n > 0) this.log.warn({ count: n, processId: this.leases.processId }, 'took over jobs whose process stopped renewing its lease');
+            if (n > 0) this.wake();
+          })
+          .catch((err: unknown) => this.log.warn({ err }, 'could not look for jobs to take over; trying again'))
+          .finally(() => (this.takingOver = undefined));
+      }, every).unref();
+    }
+  }
+
+  /** Claims the unfinished jobs nobody live holds and resumes each at its saved step; returns how many. */
+  private async takeOver(): Promise<number> {
+    const ids = (await this.deps.store.activeJobIds()).filter((id) => !this.jobs.has(id));
+    if (ids.length === 0) return 0;
+    const claimed = await this.leases.claim(ids);
+    if (claimed.size === 0) return 0;
+    const jobs = await this.deps.store.listActive(claimed);
     let count = 0;
+    const atLuma: string[] = [];
     for (const job of jobs) {
       // Interactions are handled from the moment the gateway is ready, which is before this runs: a job enqueued
       // meanwhile is already here, maybe mid-step, and its stored copy must not replace it (that would submit it twice).
-      if (this.jobs.has(job.id)) continue;
+      if (this.jobs.has(job.id) || this.stopped) continue;
       if (job.step === 'submitting' && job.generationId === undefined) {
         // The process died between sending the POST and saving its answer (the one window left: a POST round trip
         // plus one storage write). Luma has no idempotency key and no way to list jobs, so the job is sent again:
@@ -176,10 +216,14 @@ export class JobEngine {
       if (withoutInlineData(job)) job.inlinedInputs = true;
       this.jobs.set(job.id, job);
       this.resumed.add(job.id);
+      if (this.isAtLuma(job)) atLuma.push(job.id);
       count++;
     }
-    if (count > 0) this.log.info({ count }, 'resumed unfinished jobs');
-    this.wake();
+    // Jobs Luma is working on count against the account's concurrency from now on, held by us.
+    this.budget.hold?.(atLuma);
+    // Claimed but not ours to work on (ended meanwhile, or a bad record): nobody needs to own them.
+    for (const id of claimed) if (!this.jobs.has(id)) void this.leases.release(id);
+    return count;
   }
 
   /**
@@ -190,10 +234,17 @@ export class JobEngine {
   async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (await this.settled(graceMs)) return;
-    this.log.warn({ running: this.inFlight.size }, 'cutting running job steps short to shut down; they resume at the next start');
-    this.shutdown.abort(new ShutdownError('the bot is shutting down'));
-    await this.settled(1500);
+    clearInterval(this.takeoverTimer);
+    // A job still waiting for a shared Luma slot gives up now (it stays queued and resumes later), not after the grace.
+    await this.budget.close?.();
+    await this.takingOver;
+    if (!(await this.settled(graceMs))) {
+      this.log.warn({ running: this.inFlight.size }, 'cutting running job steps short to shut down; they resume at the next start');
+      this.shutdown.abort(new ShutdownError('the bot is shutting down'));
+      await this.settled(1500);
+    }
+    // Every step is saved: another process may take our unfinished jobs over at once.
+    await this.leases.close();
   }
 
   private async settled(ms: number): Promise<boolean> {
@@ -210,6 +261,8 @@ export class JobEngine {
   /** Persists a new job and queues it. Resolves once it is stored: from then on a restart cannot lose it. */
   async enqueue(job: JobRecord): Promise<void> {
     job.step = 'queued';
+    // Ours before it is in the index, so no other process's takeover scan can take it.
+    await this.leases.claim([job.id]);
     await this.save(job, { newJob: true });
     this.jobs.set(job.id, job);
     this.log.info({ jobId: job.id, userId: job.discord.userId, guildId: job.discord.guildId, kind: job.kind }, 'job queued');
@@ -237,6 +290,7 @@ export class JobEngine {
       delete job.failure;
       delete job.notBefore;
       delete job.originalUploadTried; // a new interaction, a new reply
+      if (!(await this.leases.claim([job.id])).has(job.id)) throw alreadyRetrying();
       await this.save(job);
       this.jobs.set(job.id, job);
     } finally {
@@ -527,6 +581,14 @@ export class JobEngine {
     const log = this.log.child({ jobId: job.id, userId: job.discord.userId, guildId: job.discord.guildId });
     let body: GenerationRequest;
     try {
+      // A budget shared by several processes (Redis) takes the account-wide slot here, before anything is sent.
+      await this.budget.acquire?.(ticket, job.id, job.createdAt);
+    } catch (err) {
+      this.budget.postFailed(ticket, this.now());
+      if (!this.stopped) log.warn({ err }, 'could not take a Luma slot; the job waits for the next start');
+      return;
+    }
+    try {
       body = job.inlinedInputs ? await this.inlineBody(job) : job.request;
     } catch (err) {
       // No POST went out: the budget counts it as one that failed (it stays in the window, which errs on the safe side).
@@ -572,6 +634,7 @@ export class JobEngine {
       const action = classifySubmitError(err, { hasUrlInputs, submitAttempts: job.submitAttempts, ref });
       if (err instanceof RateLimitError) this.onSubmitRateLimited(err, job, log, ticket);
       else this.budget.postFailed(ticket, this.now());
+      if (job.generationId === undefined) this.budget.release?.(job.id);
       log.warn({ err, action: action.kind, ref }, 'submit failed');
       await this.afterSubmitError(job, action);
     }
@@ -696,6 +759,7 @@ export class JobEngine {
     }
     const previous = job.lastLumaState;
     job.lastLumaState = generation.state;
+    if (!this.isAtLuma(job)) this.budget.release?.(job.id);
     if (generation.state === 'processing' && job.processingAt === undefined) job.processingAt = this.now();
     if (generation.state === 'completed') {
       const url = generation.output?.[0]?.url;
@@ -997,6 +1061,8 @@ export class JobEngine {
   }
 
   private forget(job: JobRecord): void {
+    this.budget.release?.(job.id);
+    void this.leases.release(job.id);
     this.jobs.delete(job.id);
     this.freshUrls.delete(job.id);
     this.resumed.delete(job.id);

@@ -73,6 +73,15 @@ export interface SubmitBudget {
   /** Any other outcome. It stays counted (it may have reached Luma), from the time its outcome was known. */
   postFailed(ticket: PostTicket, at: number): void;
   limits(now: number): BudgetLimits;
+  /**
+   * A shared implementation's atomic step (issue #12): the job's submit awaits it after recordPost and before its
+   * POST; it resolves when the account-wide window and a concurrency slot are this job's. Absent: nothing to await.
+   */
+  acquire?(ticket: PostTicket, jobId: string, queuedAt: number): Promise<void>;
+  /** The job is no longer at Luma (finished there, or its POST did not create it): its slot frees. */
+  release?(jobId: string): void;
+  /** These jobs are at Luma already (resumed, taken over): they hold slots. */
+  hold?(jobIds: readonly string[]): void;
   /** Releases what a shared implementation holds (connections, timers). */
   close?(): Promise<void>;
 }

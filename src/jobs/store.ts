@@ -18,6 +18,9 @@ export const SAVE_RETRY_DELAYS_MS: readonly number[] = [500, 1000, 2000, 4000, 8
 /** A new job's first save: one quick retry, then the command is refused ("try again shortly"). */
 const NEW_JOB_RETRY_DELAYS_MS: readonly number[] = [250];
 
+/** Per-shard indexes of earlier versions looked for at start (shards 0 to this − 1). */
+const LEGACY_SHARDS = 64;
+
 export const DEFAULT_KEPT_RESULT_TTL_MS = 14 * 24 * 3600 * 1000;
 export const DEFAULT_KEPT_RESULT_MAX_BYTES = 10 * 1024 * 1024;
 
@@ -36,9 +39,11 @@ export const HISTORY_MAX = 50;
 const historyKey = (guildId: string | null, userId: string): string => `jobs:history:${guildId ?? 'dm'}:${userId}`;
 
 /**
- * Job records in storage, plus an index of the unfinished ones so a restart can find them. The index is per
- * shard: a job is worked on by the process that accepted it (the one Discord routed its guild to), so two
- * shards never write the same index.
+ * Job records in storage, plus one index of the unfinished ones (`jobs:active`) so a restart — or another
+ * process taking over a dead one's jobs — can find them. Which process works on a job is not the index's business
+ * but its lease's (leases.ts): the index is shared by every process and shard, so changing the shard count strands
+ * nothing. Before leases the index was per shard (`jobs:active:<shard>`); this process's old one is folded into
+ * the shared one at start.
  *
  * Records are checked when read (jobRecordProblem): one that is unreadable or of the wrong shape is moved to
  * `jobs:quarantine:<id>` with one `OPERATOR:` line, and the bot goes on without it.
@@ -46,11 +51,13 @@ const historyKey = (guildId: string | null, userId: string): string => `jobs:his
 export class JobStore {
   private readonly indexKey: string;
   /**
-   * This process's copy of its shard's index (only this process writes it): a save that does not change whether
-   * the job is active — most of them, e.g. every poll — then costs no lock and no index read.
+   * This process's copy of the index: a save of a job known to be in it — most of them, e.g. every poll — then
+   * costs no lock and no index read. (Other processes add and remove only their own jobs, so a job of ours the copy
+   * lists is in the index; a job that ends is always taken out under the lock.)
    */
   private activeIds: Set<string> | undefined;
   private readonly log: Logger | undefined;
+  private legacyFolded = false;
   private readonly retryDelaysMs: readonly number[];
   private readonly keptResultTtlMs: number;
   private readonly keptResultMaxBytes: number;
@@ -60,7 +67,7 @@ export class JobStore {
     private readonly shardKey = '0',
     opts: JobStoreOptions = {},
   ) {
-    this.indexKey = `jobs:active:${shardKey}`;
+    this.indexKey = 'jobs:active';
     this.log = opts.logger?.child({ component: 'jobs' });
     this.retryDelaysMs = opts.retryDelaysMs ?? SAVE_RETRY_DELAYS_MS;
     this.keptResultTtlMs = opts.keptResultTtlMs ?? DEFAULT_KEPT_RESULT_TTL_MS;
@@ -113,7 +120,7 @@ export class JobStore {
     job.updatedAt = Date.now();
     const active = ACTIVE_STEPS.includes(job.step);
     await this.storage.set(`job:${job.id}`, job, active ? undefined : FINISHED_TTL_MS);
-    if (this.activeIds?.has(job.id) === active) return;
+    if (active && this.activeIds?.has(job.id) === true) return;
     await this.updateIndex((ids) => {
       if (!active) return ids.delete(job.id);
       if (ids.has(job.id)) return false;
@@ -133,7 +140,8 @@ export class JobStore {
 
   /**
    * The index's ids. An unreadable or wrong-shaped index is quarantined and replaced by its usable ids (written
-   * without the lock: only this process writes its shard's index, and this may run under the lock already).
+   * without the lock, as this may run under the lock already: at worst another process's concurrent change is
+   * lost, and its next save of that job puts it back).
    */
   private async readIndex(): Promise<string[]> {
     let value: unknown;
@@ -146,17 +154,52 @@ export class JobStore {
     if (value === undefined) return [];
     if (Array.isArray(value) && value.every((x) => typeof x === 'string')) return value as string[];
     const ids = Array.isArray(value) ? value.filter((x): x is string => typeof x === 'string') : [];
-    await this.quarantine(`index:${this.shardKey}`, this.indexKey, value, 'the active-job index is not a list of job ids', () => this.storage.set(this.indexKey, ids));
+    await this.quarantine('index', this.indexKey, value, 'the active-job index is not a list of job ids', () => this.storage.set(this.indexKey, ids));
+    return ids;
+  }
+
+  /** The ids of every unfinished job, of every process (after folding in this shard's index from before leases). */
+  async activeJobIds(): Promise<string[]> {
+    await this.foldLegacyIndex();
+    const ids = await this.readIndex();
+    for (const id of ids) this.activeIds?.add(id);
+    this.activeIds ??= new Set(ids);
     return ids;
   }
 
   /**
-   * Every unfinished job of this shard. A bad record is quarantined and skipped: one broken job must not stop the
-   * bot from starting (under `restart: unless-stopped` that would be a restart loop that serves nobody).
+   * The per-shard indexes of earlier versions (`jobs:active:<shard>`; on Redis for this shard and shards 0–63,
+   * whatever the shard count was; on SQLite this shard's): their jobs join the shared index, once per process.
    */
-  async listActive(): Promise<JobRecord[]> {
-    const ids = await this.readIndex();
-    this.activeIds = new Set(ids);
+  private async foldLegacyIndex(): Promise<void> {
+    if (this.legacyFolded) return;
+    // On SQLite (no atomic claim across processes) a shard folds only its own: its jobs stay its own.
+    const others = this.storage.kind === 'redis' ? Array.from({ length: LEGACY_SHARDS }, (_, n) => String(n)) : [];
+    const shards = new Set([this.shardKey, ...others]);
+    for (const shard of shards) await this.foldLegacyShard(`jobs:active:${shard}`);
+    this.legacyFolded = true;
+  }
+
+  private async foldLegacyShard(legacyKey: string): Promise<void> {
+    const legacy = await this.storage.get<unknown>(legacyKey).catch(() => undefined);
+    if (Array.isArray(legacy)) {
+      const ids = legacy.filter((x): x is string => typeof x === 'string');
+      await this.updateIndex((all) => {
+        const before = all.size;
+        for (const id of ids) all.add(id);
+        return all.size !== before;
+      });
+      await this.storage.delete(legacyKey);
+      this.log?.info({ jobs: ids.length, legacyKey }, 'folded the per-shard job index into the shared one');
+    }
+  }
+
+  /**
+   * Unfinished jobs by id (all of them by default). A bad record is quarantined and skipped: one broken job must
+   * not stop the bot from starting (under `restart: unless-stopped` that would be a restart loop that serves nobody).
+   */
+  async listActive(only?: Iterable<string>): Promise<JobRecord[]> {
+    const ids = only ?? (await this.activeJobIds());
     const jobs: JobRecord[] = [];
     for (const id of ids) {
       const job = await this.get(id);

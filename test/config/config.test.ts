@@ -45,6 +45,16 @@ describe('loadConfig', () => {
     expect(p).toMatch(/KEPT_RESULT_MAX_MB must be a whole number from 1 to 500/);
   });
 
+  it('reads the key namespace and the job lease (issue 12), with their defaults', () => {
+    const d = loadConfig(valid);
+    expect([d.storageNamespace, d.jobLeaseMs]).toEqual(['bot', 30_000]);
+    const c = loadConfig({ ...valid, STORAGE_NAMESPACE: 'bot-eu.2', JOB_LEASE_MS: '5000' });
+    expect([c.storageNamespace, c.jobLeaseMs]).toEqual(['bot-eu.2', 5000]);
+    const p = problems({ ...valid, STORAGE_NAMESPACE: 'a b:*', JOB_LEASE_MS: '10' }).join('\n');
+    expect(p).toMatch(/STORAGE_NAMESPACE must be 1–64 letters/);
+    expect(p).toMatch(/JOB_LEASE_MS must be a whole number from 1000/);
+  });
+
   it('names every problem at once, in one error', () => {
     const p = problems({ LUMA_BASE_URL: 'not a url', STORAGE_URL: 'mysql://x', LOG_LEVEL: 'loud', POLL_INTERVAL_MS: 'soon' });
     expect(p.join('\n')).toMatch(/DISCORD_TOKEN is required/);

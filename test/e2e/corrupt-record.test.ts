@@ -21,12 +21,12 @@ describe('a corrupt job record at start', () => {
     await h.discord.waitFor(() => h?.luma.generations().length === 1, 10_000, 'the good job at Luma');
     await h.kill('SIGKILL');
 
-    // A second unfinished job whose record was cut in the middle of a write, listed in the shard's index.
+    // A second unfinished job whose record was cut in the middle of a write, listed in the active-job index.
     const file = h.env.STORAGE_URL?.slice('sqlite://'.length) ?? '';
     await sqliteExec(
       file,
       `INSERT INTO keyv(key, value) VALUES('bot:job:cutInHalf', '{"value":{"id":"cutInHalf","kind":"imagine","step":"polling","disc');
-       UPDATE keyv SET value = json_set(value, '$.value[#]', 'cutInHalf') WHERE key = 'bot:jobs:active:0';`,
+       UPDATE keyv SET value = json_set(value, '$.value[#]', 'cutInHalf') WHERE key = 'bot:jobs:active';`,
     );
 
     const bot = await h.start();

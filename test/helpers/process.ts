@@ -113,6 +113,8 @@ export interface ProcessHarnessOptions {
   env?: Record<string, string>;
   luma?: FakeLumaOptions;
   discord?: FakeDiscordOptions;
+  /** Fakes shared with another harness (several bot processes on one Discord or one Luma); not closed by close(). */
+  fakes?: { discord?: FakeDiscord; luma?: FakeLuma };
   /** Extra node flags for the bot process (the bench's `--cpu-prof`, `--heapsnapshot-signal`). */
   nodeArgs?: string[];
   /** Run this compiled entry (`dist/src/index.js` after `npm run build`) instead of the sources through tsx. */
@@ -136,8 +138,8 @@ export interface ProcessHarness {
 }
 
 export async function startBotProcess(opts: ProcessHarnessOptions = {}): Promise<ProcessHarness> {
-  const discord = await startFakeDiscord(opts.discord);
-  const luma = await startFakeLuma(opts.luma);
+  const discord = opts.fakes?.discord ?? (await startFakeDiscord(opts.discord));
+  const luma = opts.fakes?.luma ?? (await startFakeLuma(opts.luma));
   const dir = mkdtempSync(join(tmpdir(), 'luma-bot-proc-'));
   const env = fakeEnv(discord, luma, dir, { LOG_FORMAT: 'json', QUOTA_DEFAULT_LIMIT: '50', ...opts.env });
   const lines: LogLine[] = [];
@@ -169,8 +171,8 @@ export async function startBotProcess(opts: ProcessHarnessOptions = {}): Promise
       if (closed) return;
       closed = true;
       if (h.bot?.running) await h.bot.kill('SIGKILL');
-      await discord.close();
-      await luma.close();
+      if (!opts.fakes?.discord) await discord.close();
+      if (!opts.fakes?.luma) await luma.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -94,7 +94,7 @@ describe('bad job records in SQLite', () => {
     }
     expect((await storage.get<{ problem: string }>(`jobs:quarantine:${truncated.id}`))?.problem).toContain('not readable');
     expect((await storage.get<{ problem: string }>(`jobs:quarantine:${wrong.id}`))?.problem).toContain('discord');
-    expect(await storage.get(`jobs:active:0`)).toEqual([good.id]);
+    expect(await storage.get(`jobs:active`)).toEqual([good.id]);
 
     // Met once: a second start finds nothing bad any more.
     await new JobStore(storage, '0', { logger }).listActive();
@@ -105,9 +105,9 @@ describe('bad job records in SQLite', () => {
     const store = new JobStore(storage, '0', { logger });
     const good = makeJob({ userId: snowflake(), guildId: snowflake() });
     await store.save(good);
-    await storage.set('jobs:active:0', [good.id, 42, { no: 'id' }]);
+    await storage.set('jobs:active', [good.id, 42, { no: 'id' }]);
     expect((await new JobStore(storage, '0', { logger }).listActive()).map((j) => j.id)).toEqual([good.id]);
-    expect(await storage.get('jobs:active:0')).toEqual([good.id]);
+    expect(await storage.get('jobs:active')).toEqual([good.id]);
     expect(lines.filter((l) => String(l.msg).startsWith('OPERATOR:'))).toHaveLength(1);
   });
 

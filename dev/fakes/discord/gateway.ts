@@ -83,13 +83,19 @@ export class FakeGateway {
   }
 
   /**
-   * Sends a dispatch (op 0) to every session. Sessions whose socket dropped but may resume get it on RESUME.
+   * Sends a dispatch (op 0) to every session that Discord would send it to: an event of a guild goes to the shard
+   * that guild is on (`(guild_id >> 22) % shard_count`), one without a guild (DMs) to shard 0 — so several bot
+   * processes, one shard each, each get their own. Sessions whose socket dropped but may resume get it on RESUME.
    * Resolves with the number of live sockets it was written to.
    */
   async dispatch(t: string, d: unknown): Promise<number> {
     const writes: Array<Promise<void>> = [];
+    const guildId = (d as { guild_id?: unknown } | null)?.guild_id;
     for (const session of this.#sessions.values()) {
       if (!session.ready) continue;
+      const [shard, count] = session.shard;
+      const onShard = typeof guildId === 'string' && /^\d+$/.test(guildId) ? Number((BigInt(guildId) >> 22n) % BigInt(count)) : 0;
+      if (onShard !== shard) continue;
       session.seq += 1;
       const frame = JSON.stringify({ op: GatewayOpcodes.Dispatch, t, s: session.seq, d });
       if (session.socket && session.socket.readyState === session.socket.OPEN) {
