@@ -290,7 +290,7 @@ export class JobEngine {
       delete job.failure;
       delete job.notBefore;
       delete job.originalUploadTried; // a new interaction, a new reply
-      if (!(await this.leases.claim([job.id])).has(job.id)) throw alreadyRetrying();
+      if (!(await this.leases.claim([job.id])).has(job.id)) throw alreadyRetrying(interaction.locale);
       await this.save(job);
       this.jobs.set(job.id, job);
     } finally {
