@@ -158,6 +158,13 @@ export async function createStorage(url: string, logger: Logger, opts: StorageOp
     await mkdir(dirname(file), { recursive: true });
     // busyTimeout: two processes on one file (e.g. deploy-commands while the bot runs) wait instead of failing.
     const store = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+    // WAL with synchronous=NORMAL: a save is an append to the log, synced only at checkpoints, instead of a
+    // rollback-journal transaction with several fsyncs (about ten saves a job: a burst's CPU went from ~22 s to
+    // ~14 s for 600 jobs). Durability: a committed save survives the process dying (kill -9, a crash, OOM);
+    // only an OS crash or power loss can lose the last transactions before a checkpoint. The file stays
+    // consistent either way. WAL also lets a reader (deploy-commands, a backup) read while the bot writes.
+    await store.query('PRAGMA journal_mode=WAL');
+    await store.query('PRAGMA synchronous=NORMAL');
     keyv = new Keyv({ store, namespace: NAMESPACE, throwOnErrors: true });
     kind = 'sqlite';
     // keyv stores `{"value":…,"expires":<ms>}` as text; a row that is not valid JSON is left for its reader to find.

@@ -757,7 +757,6 @@ export class JobEngine {
       // `cancelled`, or anything newer than the API reference: the job cannot finish, and must not hold a slot.
       return this.fail(job, unknownState(String(generation.state), newReference()));
     }
-    const previous = job.lastLumaState;
     job.lastLumaState = generation.state;
     if (!this.isAtLuma(job)) this.budget.release?.(job.id);
     if (generation.state === 'processing' && job.processingAt === undefined) job.processingAt = this.now();
@@ -769,7 +768,8 @@ export class JobEngine {
       if (url) this.freshUrls.set(job.id, url);
       job.step = 'downloading';
       delete job.notBefore;
-      await this.save(job);
+      // Not saved: a restart finds the job `polling`, and one GET tells it the same (the URL is not stored
+      // anyway). The next save is `delivering`, once the bytes are here.
       return;
     }
     if (generation.state === 'failed') {
@@ -788,7 +788,8 @@ export class JobEngine {
     }
     if (tooOld()) return this.fail(job, jobTooOld(maxAge, newReference()));
     job.notBefore = this.now() + this.pollGapMs(job);
-    if (previous !== job.lastLumaState) await this.save(job);
+    // A new Luma state alone is not saved: a restart polls the job again and learns it (only the "generating for"
+    // time then counts from the restart). Saved with the job's next step.
     await this.editProgress(job);
   }
 

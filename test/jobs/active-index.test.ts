@@ -1,0 +1,73 @@
+// Issue 11 (throughput): the active-job index is one record of every active id. Saved once per change it was
+// rewritten 2,000 times in a row for a burst of 2,000 commands, and each acknowledgement waited behind the queue;
+// changes that arrive while a write is in flight now go together in the next write (a group commit).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JobStore } from '../../src/jobs/store.js';
+import { createStorage, StorageError, type Storage } from '../../src/storage.js';
+import { capturingLogger, snowflake } from '../quota/backends.js';
+import { makeJob } from '../quota/fixtures.js';
+
+describe('the active-job index', () => {
+  let dir: string;
+  let storage: Storage;
+  /** Writes of the index record, and a switch to make them fail as a full disk would. */
+  let indexWrites: number;
+  let refuseIndex: boolean;
+  const { logger } = capturingLogger();
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'active-index-'));
+    const real = await createStorage(`sqlite://${join(dir, 'bot.sqlite')}`, logger);
+    indexWrites = 0;
+    refuseIndex = false;
+    storage = {
+      ...real,
+      kind: real.kind,
+      alarm: real.alarm,
+      set: async (key, value, ttl) => {
+        if (key.startsWith('jobs:active:')) {
+          indexWrites++;
+          if (refuseIndex) throw new StorageError('set', key, new Error('database or disk is full'));
+        }
+        return real.set(key, value, ttl);
+      },
+    };
+  });
+  afterEach(async () => {
+    await storage.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('stores 300 jobs saved at once in a few index writes, and a fresh process lists every one of them', async () => {
+    const store = new JobStore(storage, '0', { logger });
+    const jobs = Array.from({ length: 300 }, () => makeJob({ userId: snowflake(), guildId: snowflake() }));
+    await Promise.all(jobs.map((j) => store.save(j, { newJob: true })));
+    expect(indexWrites).toBeLessThan(30);
+
+    const listed = await new JobStore(storage, '0', { logger }).listActive();
+    expect(listed.map((j) => j.id).sort()).toEqual(jobs.map((j) => j.id).sort());
+
+    // Finished together: taken off together, and none is left behind.
+    const before = indexWrites;
+    await Promise.all(jobs.map((j) => store.save({ ...j, step: 'done' })));
+    expect(indexWrites - before).toBeLessThan(30);
+    expect(await new JobStore(storage, '0', { logger }).listActive()).toEqual([]);
+  });
+
+  it('fails every save of a batch whose index write failed, and stores them once storage takes writes again', async () => {
+    const store = new JobStore(storage, '0', { logger, retryDelaysMs: [] });
+    const jobs = Array.from({ length: 20 }, () => makeJob({ userId: snowflake(), guildId: snowflake() }));
+    refuseIndex = true;
+    const results = await Promise.allSettled(jobs.map((j) => store.save(j)));
+    expect(results.every((r) => r.status === 'rejected' && r.reason instanceof StorageError)).toBe(true);
+    expect(await new JobStore(storage, '0', { logger }).listActive()).toEqual([]);
+
+    refuseIndex = false;
+    await Promise.all(jobs.map((j) => store.save(j)));
+    const listed = await new JobStore(storage, '0', { logger }).listActive();
+    expect(listed.map((j) => j.id).sort()).toEqual(jobs.map((j) => j.id).sort());
+  });
+});
