@@ -133,7 +133,7 @@ export class JobStore {
   }
 
   /**
-   * Read-modify-write of this shard's index under its lock; `change` returns whether it changed anything. Resolves
+   * Read-modify-write of the active index under its lock; `change` returns whether it changed anything. Resolves
    * once the index holding the change is stored. Changes that arrive while a write is in flight go together in the
    * next one (a group commit): the index is one record of every active id, so a burst of 2,000 new jobs written one
    * by one rewrote ~80 KB 2,000 times in a row, and each new job's acknowledgement waited behind the queue.
