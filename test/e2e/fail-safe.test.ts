@@ -103,6 +103,9 @@ describe('fail safe where nobody scripted the failure', () => {
     const member = newMember();
     h.luma.planNext({ endState: 'cancelled' });
     const first = await imagine(h.discord, member, 'cancelled at Luma');
+    // The planned state goes to the next POST: the first job must be the one at Luma before the second is asked for
+    // (under load two commands' handlers may reach the queue in either order).
+    await h.discord.waitFor(() => h?.luma.generations().length === 1 || undefined, 15_000, 'the first job at Luma');
     const second = await imagine(h.discord, member, 'after the cancelled one');
     const m = await failureIn(h, first.token);
     expect(text(m)).toMatch(/"cancelled"/);
