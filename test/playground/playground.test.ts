@@ -16,6 +16,11 @@ let playground: Playground;
 let browser: BrowserContext;
 let profile: string;
 
+/** expect.poll waits 1 s by default: too short for a page and a bot process on a loaded 2-core machine. */
+const POLL = { timeout: 20_000 };
+/** A whole scenario through the page: many steps, each a wait on a condition. */
+const SCENARIO_MS = 180_000;
+
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does it)`);
   profile = mkdtempSync(join(tmpdir(), 'playground-chromium-'));
@@ -68,7 +73,7 @@ describe('npm run playground', () => {
     const failures: string[] = [];
     page.on('pageerror', (e) => failures.push(e.message));
     await page.goto(playground.url);
-    await expect.poll(() => page.locator('#connection').textContent()).toBe('live');
+    await expect.poll(() => page.locator('#connection').textContent(), POLL).toBe('live');
 
     // The picker suggests /imagine from the registered commands; Enter takes it and opens its prompt.
     const box = page.getByRole('combobox', { name: 'Message #general' });
@@ -76,7 +81,7 @@ describe('npm run playground', () => {
     await box.pressSequentially('/ima');
     await page.getByRole('option', { name: /\/imagine/ }).waitFor();
     await box.press('Enter');
-    await expect.poll(() => box.inputValue()).toBe('/imagine prompt: ');
+    await expect.poll(() => box.inputValue(), POLL).toBe('/imagine prompt: ');
     await box.pressSequentially('a lighthouse on a cliff at dusk');
     await box.press('Enter');
 
@@ -85,8 +90,8 @@ describe('npm run playground', () => {
     await page.locator('.message .content', { hasText: /Generating…|Queued at Luma|Sending your request|Finishing/ }).first().waitFor({ timeout: 30_000 });
     const first = results(page, 'Imagined image');
     await first.first().waitFor({ timeout: 30_000 });
-    await expect.poll(() => loadedWidth(first.first().locator('.embed img'))).toBeGreaterThan(0);
-    await expect.poll(() => first.first().locator('.reply-line').textContent()).toContain('Alex used /imagine');
+    await expect.poll(() => loadedWidth(first.first().locator('.embed img')), POLL).toBeGreaterThan(0);
+    await expect.poll(() => first.first().locator('.reply-line').textContent(), POLL).toContain('Alex used /imagine');
 
     // Reroll: a second result of the same prompt.
     await first.first().getByRole('button', { name: /Reroll/ }).click();
@@ -103,8 +108,8 @@ describe('npm run playground', () => {
     await dialog.getByRole('button', { name: 'Submit' }).click();
     const edited = results(page, 'Edited image');
     await edited.first().waitFor({ timeout: 30_000 });
-    await expect.poll(() => edited.first().locator('.embed-description').textContent()).toContain('make it snow');
-    await expect.poll(() => loadedWidth(edited.first().locator('.embed img'))).toBeGreaterThan(0);
+    await expect.poll(() => edited.first().locator('.embed-description').textContent(), POLL).toContain('make it snow');
+    await expect.poll(() => loadedWidth(edited.first().locator('.embed img')), POLL).toBeGreaterThan(0);
 
     await edited.first().scrollIntoViewIfNeeded();
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -112,12 +117,12 @@ describe('npm run playground', () => {
     expect(external).toEqual([]);
     expect(failures).toEqual([]);
     await page.close();
-  });
+  }, SCENARIO_MS);
 
   it('switches between a member and a server admin, shows the quota refusal, and stages failures', async () => {
     const page = await browser.newPage();
     await page.goto(playground.url);
-    await expect.poll(() => page.locator('#connection').textContent()).toBe('live');
+    await expect.poll(() => page.locator('#connection').textContent(), POLL).toBe('live');
     const box = page.locator('#composer-input');
     const send = async (text: string) => {
       await box.fill(text);
@@ -139,19 +144,19 @@ describe('npm run playground', () => {
 
     // Private replies belong to whoever asked: Alex does not see Sam's, and gets his own refusal.
     await page.getByLabel(/Alex/).check();
-    await expect.poll(() => adminReply.count()).toBe(0);
+    await expect.poll(() => adminReply.count(), POLL).toBe(0);
     await send('/imagine prompt: a cake I may not have');
     await page.locator('.message.ephemeral', { hasText: /limit is 0 units/ }).waitFor({ timeout: 20_000 });
 
     // Chaos: the next generation is blocked by Luma's safety filter; the bot says so, and the switch disarms.
     await page.getByLabel(/Sam/).check();
     await page.getByRole('button', { name: /Moderation failure/ }).click();
-    await expect.poll(() => page.locator('[data-armed="moderation"]').textContent()).toBe('armed ×1');
+    await expect.poll(() => page.locator('[data-armed="moderation"]').textContent(), POLL).toBe('armed ×1');
     await send('/imagine prompt: a storm the filter dislikes');
     const failure = page.locator('.message', { has: page.locator('.embed-title', { hasText: 'The image could not be made' }) });
     await failure.waitFor({ timeout: 30_000 });
     expect(await failure.locator('.embed-description').textContent()).toContain('safety filter');
-    await expect.poll(() => page.locator('[data-armed="moderation"]').textContent()).toBe('');
+    await expect.poll(() => page.locator('[data-armed="moderation"]').textContent(), POLL).toBe('');
 
     // Chaos: the interaction token dies once the bot has deferred; the result comes as a channel post mentioning Sam.
     await page.getByRole('button', { name: /Expired token/ }).click();
@@ -160,5 +165,5 @@ describe('npm run playground', () => {
     await posted.waitFor({ timeout: 30_000 });
     expect(await posted.locator('.reply-line').count()).toBe(0); // a post of the bot's own, not an interaction reply
     await page.close();
-  });
+  }, SCENARIO_MS);
 });
