@@ -1,4 +1,5 @@
 // Starts the fakes and the real bot (the production startBot, configured with the fakes' URLs) for one test.
+import { privateAnswer as privateAnswerOf } from './private-answer.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,12 +125,9 @@ export const opt = {
  */
 export function privateAnswer(h: Harness, interaction: { id: string; token: string }): Promise<string> {
   return h.discord.waitFor(() => {
-    const cb = h.discord.callbacks(interaction.id)[0] as { type: number; data?: { content?: string; flags?: number } } | undefined;
-    if (cb?.type === 4 && ((cb.data?.flags ?? 0) & 64) === 64) return cb.data?.content ?? '';
-    if (cb?.type === 5) {
-      const f = h.discord.followups(interaction.token).find((m) => ((m.flags ?? 0) & 64) === 64);
-      if (f && h.discord.original(interaction.token) === undefined) return f.content;
-    }
-    return undefined;
+    // After a public deferral the member sees the private answer once the public placeholder is gone.
+    const deferredPublicly = h.discord.callbacks(interaction.id)[0]?.type === 5 && h.discord.original(interaction.token) !== undefined;
+    const answer = privateAnswerOf(h.discord, interaction);
+    return deferredPublicly && ((h.discord.original(interaction.token)?.flags ?? 0) & 64) === 0 ? undefined : answer;
   }, 15_000, 'a private answer');
 }
