@@ -5,6 +5,7 @@ import { commands, components } from '../commands/index.js';
 import type { Config } from './config.js';
 import type { BotContext } from './context.js';
 import { DiscordResponder, REST_SWEEPS, UNLIMITED } from './discord/responder.js';
+import { DiscordDeliverer } from './discord/deliverer.js';
 import { createInteractionHandler } from './discord/router.js';
 import { StillImageCheck } from './discord/still-images.js';
 import { newReference } from './errors.js';
@@ -117,7 +118,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }), onRefusal: (code) => metrics.quotaRefused(code) });
   // Redis: one Luma budget and job leases shared by every process on the account. SQLite: this process alone.
   const shared = await sharedJobState(storage, config, logger, { shard: Number(shardKey), count: client.options.shardCount ?? 1 });
-  const engine = new JobEngine({ config, luma, http, store: jobs, discord, logger, quota, events: metrics, ...shared });
+  const deliverer = new DiscordDeliverer(discord, logger);
+  const engine = new JobEngine({ config, luma, http, store: jobs, deliverer, logger, quota, events: metrics, ...shared });
   const stillImages = new StillImageCheck({ origins: config.discordCdnOrigins, dispatcher: http });
   const sources: OpsSources = { jobs: engine, spend: quota, gateway: () => gatewayState(client) };
   metrics.observe(sources);

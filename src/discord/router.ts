@@ -1,12 +1,8 @@
-import type { APIMessage, BaseInteraction, RepliableInteraction } from 'discord.js';
+import type { BaseInteraction, RepliableInteraction } from 'discord.js';
 import type { BotContext } from '../context.js';
 import { UserFacingError, apology, newReference } from '../errors.js';
-import { sniffImageType } from '../http/download.js';
 import { t } from '../i18n/index.js';
-import { fitToLimit } from '../images/fit.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from '../jobs/create.js';
-import { plainMessage, resultMessage, resultFilename } from './render.js';
-import { discordStatus, type OutgoingMessage } from './responder.js';
 import { replyPrivately } from './reply.js';
 import { DiscordCodes, discordErrorCode } from './responder.js';
 import type { Command, ComponentHandler } from './command.js';
@@ -86,54 +82,16 @@ async function reportError(interaction: RepliableInteraction, err: unknown, log:
   }
 }
 
-/**
- * Results that could not be delivered earlier are handed over the next time the member uses the bot. Each leaves
- * the list only once it has reached the member, so a crash or a failure mid-way loses none.
- */
+/** Kept results go to the member through this interaction, now that it is acknowledged. */
 async function handOverUndelivered(interaction: RepliableInteraction, ctx: BotContext): Promise<void> {
   if (!interaction.deferred && !interaction.replied) return;
-  const userId = interaction.user.id;
-  if ((await ctx.jobs.listUndelivered(userId)).length === 0) return;
-  // Two interactions of one member at once must not hand the same image over twice.
-  await ctx.storage.withLock(`handover:${userId}`, async () => {
-    for (const id of await ctx.jobs.listUndelivered(userId)) {
-      try {
-        await handOver(interaction, ctx, id);
-      } catch (err) {
-        ctx.logger.warn({ err, jobId: id, userId }, 'kept result could not be handed over; will try again next time');
-      }
-    }
+  await ctx.engine.handOverUndelivered({
+    userId: interaction.user.id,
+    applicationId: interaction.applicationId,
+    interactionToken: interaction.token,
+    channelId: interaction.channelId,
+    locale: interaction.locale,
+    guildLocale: interaction.guildLocale,
+    attachmentSizeLimit: interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT,
   });
-}
-
-async function handOver(interaction: RepliableInteraction, ctx: BotContext, id: string): Promise<void> {
-  const userId = interaction.user.id;
-  const job = await ctx.jobs.get(id);
-  const bytes = await ctx.jobs.getResult(id);
-  if (!job || !bytes || job.step !== 'undelivered') {
-    await ctx.jobs.removeUndelivered(userId, id);
-    return;
-  }
-  const limit = interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT;
-  const fitted = await fitToLimit(bytes, sniffImageType(bytes) ?? 'image/png', limit);
-  const file = { name: resultFilename(job, fitted.contentType), data: fitted.data, contentType: fitted.contentType };
-  // Shown publicly only in the channel where it was asked for; anywhere else (another channel, another server)
-  // only to the member, and without buttons: a reroll from there would show the prompt where it was not asked.
-  const here = interaction.channelId !== null && interaction.channelId === job.discord.channelId;
-  const full = resultMessage(job, file, { mention: here, compressed: fitted.compressed });
-  const message: OutgoingMessage = here
-    ? { ...full, content: t(interaction.guildLocale ?? interaction.locale, 'result.handOver.public', { user: `<@${userId}>` }) }
-    : { ...full, content: t(interaction.locale, 'result.handOver.private'), components: [], ephemeral: true };
-  let sent: APIMessage;
-  try {
-    sent = await ctx.discord.followUp(interaction.applicationId, interaction.token, message);
-  } catch (err) {
-    if (discordStatus(err) !== 400) throw err;
-    // Discord refused the message's form: once more as plain text with the image.
-    sent = await ctx.discord.followUp(interaction.applicationId, interaction.token, plainMessage(message));
-  }
-  job.step = 'done';
-  job.delivery = { via: 'original', messageId: sent.id, channelId: sent.channel_id, at: Date.now() };
-  await ctx.jobs.save(job);
-  await ctx.jobs.removeUndelivered(userId, id);
 }

@@ -6,7 +6,7 @@ import type { Dispatcher } from 'undici';
 import type { Config } from '../config.js';
 import { jobFromInteraction, withoutInlineData } from './create.js';
 import { newReference, UserFacingError } from '../errors.js';
-import { DownloadError, downloadImage } from '../http/download.js';
+import { DownloadError, downloadImage, sniffImageType } from '../http/download.js';
 import { t } from '../i18n/index.js';
 import { fitToLimit } from '../images/fit.js';
 import type { LumaClient } from '../luma/client.js';
@@ -14,8 +14,7 @@ import { NotFoundError, RateLimitError } from '../luma/errors.js';
 import type { Generation, GenerationRequest, ImageInput, InputMediaType } from '../luma/types.js';
 import { GENERATION_STATES, INPUT_MEDIA_TYPES, MAX_INPUT_BYTES } from '../luma/types.js';
 import type { Logger } from '../logger.js';
-import { DiscordCodes, discordErrorCode, discordStatus, type DiscordResponder, type OutgoingMessage } from '../discord/responder.js';
-import { failureMessage, plainMessage, progressText, resultFilename, resultMessage } from '../discord/render.js';
+import { tokenUsable, type Deliverer, type Delivered, type HandOverTarget, type ResultImage } from './deliverer.js';
 import {
   classifyLumaFailure,
   classifySubmitError,
@@ -65,7 +64,8 @@ export interface EngineDeps {
   /** undici dispatcher for downloads (result images, member images for the base64 fallback). */
   http: Dispatcher;
   store: JobStore;
-  discord: DiscordResponder;
+  /** How results, failures and progress reach the member. */
+  deliverer: Deliverer;
   logger: Logger;
   quota?: QuotaHooks;
   /** When a POST may go (Luma's account limits). Default: a LocalSubmitBudget from the configured limits. */
@@ -81,8 +81,6 @@ export interface EngineDeps {
   events?: JobEvents;
 }
 
-/** Interaction tokens live 15 minutes; stop using one a little before that so an upload does not race the end. */
-const TOKEN_MARGIN_MS = 45_000;
 /** The largest result we are willing to hold in memory. Luma's 2K PNGs are a few MB. */
 const MAX_RESULT_BYTES = 64 * 1024 * 1024;
 /** How long stop() lets running steps finish before cutting the ones still waiting on the network. */
@@ -461,7 +459,7 @@ export class JobEngine {
         if (position === undefined) continue;
         const factor = QUEUE_PROGRESS_FACTOR * Math.max(1, Math.ceil(position / QUEUE_PROGRESS_PLACES));
         if (this.progressWait(job, now, factor) > 0) continue;
-        if (progressText(job, { now, queuePosition: position }) !== job.progress.text) {
+        if (this.deps.deliverer.progressText(job, { now, queuePosition: position }) !== job.progress.text) {
           this.run(job, 'progress', () => this.editProgress(job, position));
         }
       }
@@ -815,9 +813,9 @@ export class JobEngine {
     const log = this.log.child({ jobId: job.id, generationId: job.generationId, userId: job.discord.userId });
     if (job.step === 'delivering') {
       // A previous process died mid-delivery. If it was uploading to the reply, that upload may have landed: when
-      // the reply (read with the bot token, which outlives the interaction's) shows the image, the job is done —
-      // uploading again is harmless, but if the token has died meanwhile a channel post would show it twice.
-      const already = await this.findDeliveredReply(job);
+      // the reply shows the image, the job is done — uploading again is harmless, but if the token has died
+      // meanwhile a channel post would show it twice.
+      const already = await this.deps.deliverer.findDelivered(job);
       if (already) {
         if (already.messageId) await this.deps.store.linkMessage(already.messageId, job.id);
         return this.markDelivered(job, already);
@@ -836,28 +834,18 @@ export class JobEngine {
     job.step = 'delivering';
     if (this.tokenUsable(job)) job.originalUploadTried = true;
     await this.save(job);
-    const name = resultFilename(job, image.contentType);
-    let fitted: { data: Buffer; contentType: string; compressed: boolean };
+    let sent: ResultImage;
     try {
-      fitted = await fitToLimit(image.bytes, image.contentType, job.discord.attachmentSizeLimit);
+      sent = await fitToLimit(image.bytes, image.contentType, job.discord.attachmentSizeLimit);
     } catch (err) {
       log.error({ err }, 'could not shrink the result to the upload limit');
-      fitted = { data: image.bytes, contentType: image.contentType, compressed: false };
+      sent = { data: image.bytes, contentType: image.contentType, compressed: false };
     }
-    const file = { name: fitted.compressed ? resultFilename(job, fitted.contentType) : name, data: fitted.data, contentType: fitted.contentType };
-    const delivered = await this.sendToMember(job, (mention) => resultMessage(job, file, { mention, compressed: fitted.compressed }), {
-      onTooLarge: async () => {
-        const smaller = await fitToLimit(image.bytes, image.contentType, Math.floor(Math.min(job.discord.attachmentSizeLimit, file.data.length) * 0.8));
-        file.data = smaller.data;
-        file.contentType = smaller.contentType;
-        file.name = resultFilename(job, smaller.contentType);
-        fitted = smaller;
-      },
-    });
-    if (delivered) {
+    const delivered = await this.deps.deliverer.result(job, sent, async (maxBytes) => (sent = await fitToLimit(image.bytes, image.contentType, maxBytes)));
+    if (delivered.outcome === 'delivered') {
       if (delivered.messageId) await this.deps.store.linkMessage(delivered.messageId, job.id);
-      log.info({ via: delivered.via, bytes: file.data.length, compressed: fitted.compressed }, 'result delivered');
-      return this.markDelivered(job, { ...delivered, ...(fitted.compressed ? { compressed: true } : {}) });
+      log.info({ via: delivered.via, bytes: sent.data.length, compressed: sent.compressed }, 'result delivered');
+      return this.markDelivered(job, { ...routeOf(delivered), ...(sent.compressed ? { compressed: true } : {}) });
     }
     // No route reached the member. Keep the bytes; they get them the next time they use the bot. The hand-over
     // list is written before the step, so a crash in between leaves the job `delivering` (tried again at the next
@@ -880,28 +868,8 @@ export class JobEngine {
     this.forget(job);
   }
 
-  /** Whether the interaction token is still good for a reply edit (with a margin, so an upload does not race its end). */
   private tokenUsable(job: JobRecord): boolean {
-    return this.now() < job.discord.tokenExpiresAt - TOKEN_MARGIN_MS;
-  }
-
-  /**
-   * After a restart: did the previous process's upload to the interaction reply land? Undefined when it did not, or
-   * when the bot cannot read the channel (then delivery goes on: the reply again while the token lives, else a
-   * channel post that may, rarely, be a second copy).
-   */
-  private async findDeliveredReply(job: JobRecord): Promise<Omit<NonNullable<JobRecord['delivery']>, 'at'> | undefined> {
-    const d = job.discord;
-    if (!job.originalUploadTried || !d.originalMessageId || !d.channelId) return undefined;
-    try {
-      const message = await this.deps.discord.fetchMessage(d.channelId, d.originalMessageId);
-      if (!message.attachments.some((a) => a.filename.startsWith(`luma-${job.id}.`))) return undefined;
-      this.log.info({ jobId: job.id, messageId: message.id }, 'the reply already shows the result: the upload before the restart landed');
-      return { via: 'original', messageId: message.id, channelId: message.channel_id };
-    } catch (err) {
-      this.log.debug({ err, jobId: job.id }, 'could not read the interaction reply to check for the result');
-      return undefined;
-    }
+    return tokenUsable(job, this.now());
   }
 
   private async downloadResult(job: JobRecord): Promise<{ bytes: Buffer; contentType: string }> {
@@ -928,61 +896,6 @@ export class JobEngine {
       }
     }
     throw lastErr;
-  }
-
-  /**
-   * Reaches the member by the best route still open: the deferred reply while its token lives, else a channel
-   * message that mentions them, else a DM. Returns how it was delivered, or undefined when nothing worked.
-   */
-  private async sendToMember(
-    job: JobRecord,
-    build: (mention: boolean) => OutgoingMessage,
-    opts: { onTooLarge?: () => Promise<void>; nonce?: string } = {},
-  ): Promise<{ via: 'original' | 'channel' | 'dm'; messageId?: string; channelId?: string } | undefined> {
-    // Discord drops a second post with the same nonce (for a few minutes) and returns the first: a post repeated
-    // after a crash lands once. Each kind of message has its own nonce, so a failure notice never stands in for a result.
-    const nonce = opts.nonce ?? job.nonce;
-    const d = job.discord;
-    const log = this.log.child({ jobId: job.id, userId: d.userId });
-    // After a 400 (Discord refused the message's form), every route gets the plain form: no embed, no buttons.
-    let plain = false;
-    const message = (mention: boolean) => (plain ? plainMessage(build(mention)) : build(mention));
-    const attempt = async <T>(what: string, fn: () => Promise<T>): Promise<T | undefined> => {
-      for (let i = 0; i < 3; i++) {
-        try {
-          return await fn();
-        } catch (err) {
-          const code = discordErrorCode(err);
-          const status = discordStatus(err);
-          if ((code === DiscordCodes.RequestEntityTooLarge || status === 413) && opts.onTooLarge) {
-            log.warn({ route: what }, 'Discord refused the upload as too large; compressing further');
-            await opts.onTooLarge();
-            continue;
-          }
-          log.warn({ err, route: what, code, status }, 'Discord delivery route failed');
-          if (status === 400 && !plain) {
-            plain = true;
-            log.warn({ route: what }, 'Discord refused the message (400); sending it once more without embed or buttons');
-            continue;
-          }
-          if (status !== undefined && status >= 500) continue; // @discordjs/rest already retried; one more round
-          return undefined;
-        }
-      }
-      return undefined;
-    };
-    if (this.tokenUsable(job)) {
-      const m = await attempt('original', () => this.deps.discord.editOriginal(d.applicationId, d.interactionToken, message(false)));
-      if (m) return { via: 'original', messageId: m.id, channelId: m.channel_id };
-    }
-    if (d.channelId && !d.userInstalled && d.guildId) {
-      const channelId = d.channelId;
-      const m = await attempt('channel', () => this.deps.discord.postChannelMessage(channelId, { ...message(true), nonce }));
-      if (m) return { via: 'channel', messageId: m.id, channelId: m.channel_id };
-    }
-    const m = await attempt('dm', () => this.deps.discord.directMessage(d.userId, { ...message(true), nonce }));
-    if (m) return { via: 'dm', messageId: m.id, channelId: m.channel_id };
-    return undefined;
   }
 
   /**
@@ -1018,12 +931,8 @@ export class JobEngine {
       // The member's unit goes back when they did not cause the failure; the quota module also decides whether
       // the operator's spend goes back (only when Luma will not bill the job).
       await this.deps.quota?.refund(job, failure?.code ?? 'unknown', { units: failure?.refund === true }).catch((err: unknown) => log.error({ err }, 'quota refund failed'));
-      const sent = await this.sendToMember(
-        job,
-        (mention) => ({ ...failureMessage(job, { public: mention }), ...(mention ? { content: `<@${job.discord.userId}>`, allowedUserMentions: [job.discord.userId] } : {}) }),
-        failure?.nonce ? { nonce: failure.nonce } : {},
-      );
-      if (!sent) log.warn('could not tell the member about the failure on any route');
+      const sent = await this.deps.deliverer.failure(job);
+      if (sent.outcome !== 'delivered') log.warn('could not tell the member about the failure on any route');
       job.step = 'failed';
       await this.saveOnFailurePath(job, log);
     } finally {
@@ -1081,19 +990,52 @@ export class JobEngine {
     const now = this.now();
     if (this.progressWait(job, now) > 0) return;
     const estimate = this.estimateMs();
-    const text = progressText(job, { now, ...(queuePosition !== undefined ? { queuePosition } : {}), ...(estimate !== undefined ? { estimateMs: estimate } : {}) });
+    const text = this.deps.deliverer.progressText(job, { now, ...(queuePosition !== undefined ? { queuePosition } : {}), ...(estimate !== undefined ? { estimateMs: estimate } : {}) });
     if (text === job.progress.text) return;
     job.progress = { text, editedAt: now };
-    try {
-      const m = await this.deps.discord.editOriginal(job.discord.applicationId, job.discord.interactionToken, { content: text });
-      job.discord.originalMessageId ??= m.id; // saved with the next step
-    } catch (err) {
-      if (discordErrorCode(err) === DiscordCodes.InvalidWebhookToken || discordStatus(err) === 401) {
-        job.discord.tokenExpiresAt = now; // dead token: stop editing; the result goes by channel message
-      }
-      this.log.debug({ err, jobId: job.id }, 'progress edit failed');
-    }
+    const shown = await this.deps.deliverer.progress(job, text);
+    if (shown.outcome === 'shown') job.discord.originalMessageId ??= shown.messageId; // saved with the next step
+    // A dead token: stop editing; the result goes by channel message.
+    else if (shown.outcome === 'token-expired') job.discord.tokenExpiresAt = now;
   }
+
+  /**
+   * Results that could not be delivered earlier are handed over the next time the member uses the bot. Each leaves
+   * the list only once it has reached the member, so a crash or a failure mid-way loses none.
+   */
+  async handOverUndelivered(to: HandOverTarget): Promise<void> {
+    const { userId } = to;
+    if ((await this.deps.store.listUndelivered(userId)).length === 0) return;
+    // Two interactions of one member at once must not hand the same image over twice.
+    await this.deps.store.withHandOverLock(userId, async () => {
+      for (const id of await this.deps.store.listUndelivered(userId)) {
+        try {
+          await this.handOver(id, to);
+        } catch (err) {
+          this.log.warn({ err, jobId: id, userId }, 'kept result could not be handed over; will try again next time');
+        }
+      }
+    });
+  }
+
+  private async handOver(id: string, to: HandOverTarget): Promise<void> {
+    const job = await this.deps.store.get(id);
+    const bytes = await this.deps.store.getResult(id);
+    if (!job || !bytes || job.step !== 'undelivered') {
+      await this.deps.store.removeUndelivered(to.userId, id);
+      return;
+    }
+    const image = await fitToLimit(bytes, sniffImageType(bytes) ?? 'image/png', to.attachmentSizeLimit);
+    const delivered = await this.deps.deliverer.handOver(job, image, to);
+    job.step = 'done';
+    job.delivery = { ...delivered, at: this.now() };
+    await this.deps.store.save(job);
+    await this.deps.store.removeUndelivered(to.userId, id);
+  }
+}
+
+function routeOf(d: Delivered): Delivered {
+  return { via: d.via, ...(d.messageId !== undefined ? { messageId: d.messageId } : {}), ...(d.channelId !== undefined ? { channelId: d.channelId } : {}) };
 }
 
 function alreadyRetrying(locale: string): UserFacingError {

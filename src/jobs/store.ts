@@ -289,6 +289,11 @@ export class JobStore {
     );
   }
 
+  /** Runs `fn` as the only hand-over of this member's kept results (two interactions at once must not send one twice). */
+  async withHandOverLock(userId: string, fn: () => Promise<void>): Promise<void> {
+    await this.storage.withLock(`handover:${userId}`, fn);
+  }
+
   async listUndelivered(userId: string): Promise<string[]> {
     return this.undeliveredIds(`jobs:undelivered:${userId}`);
   }
