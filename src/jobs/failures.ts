@@ -204,3 +204,18 @@ export function inlineTooLarge(bytes: number | undefined, capBytes: number): Fai
 export function inputUnreachable(): FailureAction {
   return fail('input_unreachable', 'failure.input_unreachable', {}, { log: 'warn' });
 }
+
+/** A step crashed on something unexpected: our fault, logged with the reference. */
+export function internalFailure(ref: string): FailureAction {
+  return fail('internal', 'failure.internal', {}, { ref, retryable: true, log: 'error' });
+}
+
+/** Luma no longer knows a generation it accepted. */
+export function generationNotFound(ref: string): FailureAction {
+  return fail('not_found', 'failure.not_found', {}, { ref, retryable: true, log: 'error' });
+}
+
+/** The finished image could not be fetched from Luma. */
+export function downloadFailed(ref: string): FailureAction {
+  return fail('download_failed', 'failure.download_failed', {}, { ref, retryable: true, log: 'error' });
+}

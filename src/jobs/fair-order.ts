@@ -1,7 +1,41 @@
-// The order in which the scheduler's fair pick would serve a queue, worked out in O(n log n) so a queue of
-// thousands can show every member their place. The rule (see JobEngine.pickFair): the server served longest ago
-// first, then within it the member served longest ago, then that member's oldest job; serving one makes its
-// server and its member the most recently served.
+// The fair pick (`fairest`), and the order in which it would serve a queue, worked out in O(n log n) so a queue
+// of thousands can show every member their place. The rule: the server served longest ago first, then within it
+// the member served longest ago, then that member's oldest job; serving one makes its server and its member the
+// most recently served.
+
+import type { JobRecord } from './types.js';
+
+/** Round-robin key of a job's server; each member's DMs count as a server of their own. */
+export function guildKey(job: JobRecord): string {
+  return job.discord.guildId ?? `dm:${job.discord.userId}`;
+}
+
+/**
+ * The job to serve next: from the server served longest ago, then its member served longest ago, then that
+ * member's oldest job. `guilds` / `users` hold when each was last served (a counter; absent = never).
+ */
+export function fairest(
+  jobs: Iterable<JobRecord>,
+  guilds: ReadonlyMap<string, number>,
+  users: ReadonlyMap<string, number>,
+  skip?: (job: JobRecord) => boolean,
+): JobRecord | undefined {
+  let best: JobRecord | undefined;
+  let bestGuild = 0;
+  let bestUser = 0;
+  for (const job of jobs) {
+    // Compared key by key, without building a key per job: this runs over the whole queue for every pick.
+    const g = guilds.get(guildKey(job)) ?? -1;
+    if (best && g > bestGuild) continue;
+    const u = users.get(job.discord.userId) ?? -1;
+    if (best && g === bestGuild && (u > bestUser || (u === bestUser && job.createdAt >= best.createdAt))) continue;
+    if (skip?.(job)) continue;
+    best = job;
+    bestGuild = g;
+    bestUser = u;
+  }
+  return best;
+}
 
 /** What the order needs of a queued job. */
 export interface FairJob {

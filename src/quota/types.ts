@@ -1,5 +1,15 @@
-import type { QuotaHooks } from '../jobs/engine.js';
 import type { JobRecord } from '../jobs/types.js';
+
+/** What the quota module does at the engine's turning points. */
+export interface QuotaHooks {
+  /** Luma accepted the job: the reserved unit is spent. */
+  commit(job: JobRecord): Promise<void>;
+  /**
+   * The job failed: the unit goes back when the member did not cause it (`units`, default true), and the operator's
+   * spend goes back when Luma will not bill the job (the quota module decides from `reason`).
+   */
+  refund(job: JobRecord, reason: string, opts?: { units?: boolean }): Promise<void>;
+}
 
 /** Who is asking, as far as quotas care. */
 export interface Requester {
