@@ -10,7 +10,7 @@ import {
 import type { BotContext } from '../src/context.js';
 import { checkImage } from '../src/discord/attachments.js';
 import type { ComponentHandler, MessageMenuCommand } from '../src/discord/command.js';
-import { editJobSpec, resultAsSource } from '../src/discord/edit-spec.js';
+import { editJobSpec, resultAsSource } from '../src/jobs/edit-spec.js';
 import { startJob } from '../src/discord/flow.js';
 import {
   fromApiMessage,

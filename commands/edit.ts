@@ -8,7 +8,7 @@ import {
 } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
 import { checkImage, fromAttachment } from '../src/discord/attachments.js';
-import { editJobSpec, MAX_EDIT_REFERENCES } from '../src/discord/edit-spec.js';
+import { editJobSpec, MAX_EDIT_REFERENCES } from '../src/jobs/edit-spec.js';
 import { startJob } from '../src/discord/flow.js';
 import { formatOption, modelOption, promptOption, readFormat, readModel, readPrompt, referenceOptions } from '../src/discord/options.js';
 import { UserFacingError } from '../src/errors.js';

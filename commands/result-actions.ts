@@ -2,6 +2,7 @@ import type { BaseInteraction, ButtonInteraction } from 'discord.js';
 import type { ComponentHandler } from '../src/discord/command.js';
 import { startJob } from '../src/discord/flow.js';
 import { refuseForeignJob } from '../src/discord/job-access.js';
+import { jobOrigin } from '../src/discord/job-from-interaction.js';
 import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
 import { CustomIds } from '../src/discord/render.js';
 import { UserFacingError } from '../src/errors.js';
@@ -130,7 +131,7 @@ async function retry(interaction: ButtonInteraction, parent: JobRecord, ctx: Bot
   await interaction.deferReply();
   if (parent.generationId && parent.completedAt !== undefined) {
     // The image exists at Luma; only its delivery failed. Fetch and deliver it again, through this click's reply.
-    await ctx.engine.redeliver(parent, interaction);
+    await ctx.engine.redeliver(parent, jobOrigin(interaction));
     return;
   }
   const { user_id: _ignored, ...request } = parent.request;

@@ -2,7 +2,7 @@ import type { BaseInteraction, RepliableInteraction } from 'discord.js';
 import type { BotContext } from '../context.js';
 import { UserFacingError, apology, newReference } from '../errors.js';
 import { t } from '../i18n/index.js';
-import { DEFAULT_ATTACHMENT_LIMIT } from '../jobs/create.js';
+import { DEFAULT_ATTACHMENT_LIMIT } from './job-from-interaction.js';
 import { replyPrivately } from './reply.js';
 import { DiscordCodes, discordErrorCode } from './responder.js';
 import type { Command, ComponentHandler } from './command.js';

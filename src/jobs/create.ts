@@ -1,12 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { BaseInteraction } from 'discord.js';
 import type { GenerationRequest, ImageInput } from '../luma/types.js';
-import type { JobDisplay, JobInput, JobKind, JobRecord } from './types.js';
-
-/** Discord's interaction tokens last 15 minutes from the interaction's creation. */
-export const INTERACTION_TOKEN_TTL_MS = 15 * 60_000;
-/** Discord's default per-attachment limit for bots, when the interaction does not say. */
-export const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
+import type { JobDiscord, JobDisplay, JobInput, JobKind, JobRecord } from './types.js';
 
 /** Short, URL- and custom_id-safe job ids. */
 export function newJobId(): string {
@@ -21,32 +15,18 @@ export interface JobSpec {
   parentJobId?: string;
 }
 
-/** Builds a job record for an interaction: the request carries the member's Discord id as Luma's `user_id`. */
-export function jobFromInteraction(interaction: BaseInteraction, spec: JobSpec): JobRecord {
-  const now = Date.now();
-  const guildInstalled = interaction.authorizingIntegrationOwners.guildId !== null;
+/** A new job record for `spec`, answering to `origin`: the request carries the member's id as Luma's `user_id`. */
+export function newJob(spec: JobSpec, origin: JobDiscord, now = Date.now()): JobRecord {
   return {
     id: newJobId(),
     kind: spec.kind,
     step: 'queued',
     createdAt: now,
     updatedAt: now,
-    request: { ...spec.request, user_id: interaction.user.id },
+    request: { ...spec.request, user_id: origin.userId },
     inputs: spec.inputs,
     display: spec.display,
-    discord: {
-      applicationId: interaction.applicationId,
-      interactionToken: interaction.token,
-      interactionId: interaction.id,
-      tokenExpiresAt: interaction.createdTimestamp + INTERACTION_TOKEN_TTL_MS,
-      userId: interaction.user.id,
-      channelId: interaction.channelId,
-      guildId: interaction.guildId,
-      userInstalled: interaction.guildId !== null && !guildInstalled,
-      attachmentSizeLimit: interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT,
-      locale: interaction.locale,
-      guildLocale: interaction.guildLocale,
-    },
+    discord: origin,
     ...(spec.parentJobId ? { parentJobId: spec.parentJobId } : {}),
     submitAttempts: 0,
     progress: {},

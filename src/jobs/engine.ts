@@ -1,13 +1,12 @@
-import type { BaseInteraction } from 'discord.js';
 import { UserFacingError } from '../errors.js';
 import { t } from '../i18n/index.js';
-import { jobFromInteraction, withoutInlineData } from './create.js';
+import { withoutInlineData } from './create.js';
 import type { HandOverTarget } from './deliverer.js';
 import type { LumaLimits } from './events.js';
 import { JobRuntime, type EngineDeps } from './runtime.js';
 import { Scheduler } from './scheduler.js';
 import { handOverUndelivered } from './steps/hand-over.js';
-import type { JobRecord, JobStep } from './types.js';
+import type { JobDiscord, JobRecord, JobStep } from './types.js';
 
 export type { EngineDeps } from './runtime.js';
 
@@ -143,8 +142,7 @@ export class JobEngine {
    * failed. Two quick clicks start one redelivery: the second is refused (the record is read again under the claim,
    * so a click that loaded the job before the first redelivery finished is refused too).
    */
-  async redeliver(job: JobRecord, interaction: BaseInteraction): Promise<void> {
-    const origin = jobFromInteraction(interaction, { kind: job.kind, request: job.request, inputs: job.inputs, display: job.display }).discord;
+  async redeliver(job: JobRecord, origin: JobDiscord): Promise<void> {
     const rt = this.rt;
     if (this.isWorkingOn(job.id)) throw alreadyRetrying(origin.locale);
     this.redelivering.add(job.id);

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { UserFacingError } from '../errors.js';
-import type { JobRecord, QuotaCharge, QuotaReservation } from '../jobs/types.js';
+import type { JobRecord } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
 import type { Model } from '../luma/types.js';
 import { retryStorage, type Storage } from '../storage.js';
@@ -10,7 +10,7 @@ import { discordTime, periodEnd, periodKey, utcDay, type Period } from './period
 import { e4ToUsd, formatUsd, priceE4, unitsFor, usdToE4 } from './pricing.js';
 import { limitText, periodName, periodPhrase } from './render.js';
 import { QuotaSettingsStore } from './settings.js';
-import type { QuotaGate, Requester } from './types.js';
+import type { QuotaCharge, QuotaGate, QuotaReservation, Requester } from './types.js';
 import { UsageLedger, type UsageRow } from './usage.js';
 
 export type QuotaConfig = Pick<

@@ -29,3 +29,37 @@ export interface Requester {
 export interface QuotaGate extends QuotaHooks {
   reserve(job: JobRecord, requester: Requester): Promise<void>;
 }
+
+/** One counter a reservation added to, so a refund takes back exactly that, from that period. */
+export interface QuotaCharge {
+  /** The member's counter, the server's total, or the operator's daily spend. */
+  kind: 'member' | 'server' | 'spend';
+  /** Storage key of the counter (it names its period, e.g. `quota:use:guild:1:2:day:2026-05-04`). */
+  key: string;
+  /** The lock guarding that counter. */
+  lock: string;
+  /** Units, or ten-thousandths of a dollar for the spend counter. */
+  amount: number;
+  /** When the counter may be dropped from storage (its period's end plus a grace period), ms. */
+  expiresAt: number;
+}
+
+/** What the quota module reserved for a job (service.ts): opaque to the engine, kept on the job record. */
+export interface QuotaReservation {
+  /** `guild:<id>`, or `dm` for DMs and user-installed use. */
+  scope: string;
+  userId: string;
+  guildId: string | null;
+  units: number;
+  /** What the request costs the operator, USD, from Luma's price table. */
+  usd: number;
+  /** The period the units were taken from (`day:2026-05-04`, `week:…`, `month:2026-05`). */
+  periodKey: string;
+  /** Counters incremented, in lock order: the member's, the server total's, the operator's daily spend. */
+  charges: QuotaCharge[];
+  reservedAt: number;
+  state: 'reserved' | 'committed' | 'refunded';
+  refundReason?: string;
+  /** Set when the refund gave back only the operator's spend: the member's units still count (content_moderated). */
+  unitsKept?: boolean;
+}

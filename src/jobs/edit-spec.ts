@@ -1,5 +1,5 @@
-import type { JobSpec } from '../jobs/create.js';
-import type { JobInput, JobRecord } from '../jobs/types.js';
+import type { JobSpec } from './create.js';
+import type { JobInput, JobRecord } from './types.js';
 import { MAX_IMAGE_REFS, type Model, type OutputFormat } from '../luma/types.js';
 
 /**
