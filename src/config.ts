@@ -2,6 +2,7 @@
 
 import { MAX_LIMIT, type Limit } from './quota/model.js';
 import { isPeriod, PERIODS, type Period } from './quota/periods.js';
+import { DEFAULT_BASE_URL } from './luma/types.js';
 
 export interface Config {
   /** Bot token (secret). */
@@ -90,7 +91,6 @@ export const DEFAULT_CDN_ORIGINS = [
   'https://images-ext-1.discordapp.net',
   'https://images-ext-2.discordapp.net',
 ] as const;
-export const DEFAULT_LUMA_BASE_URL = 'https://agents.lumalabs.ai/v1';
 export const DEFAULT_STORAGE_URL = 'sqlite://data/bot.sqlite';
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
 
@@ -237,7 +237,7 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     discordApiUrl: url('DISCORD_API_URL', DEFAULT_DISCORD_API_URL, ['https:', 'http:']),
     discordCdnOrigins,
     lumaApiKey,
-    lumaBaseUrl: url('LUMA_BASE_URL', DEFAULT_LUMA_BASE_URL, ['https:', 'http:']),
+    lumaBaseUrl: url('LUMA_BASE_URL', DEFAULT_BASE_URL, ['https:', 'http:']),
     storageUrl,
     storageNamespace,
     jobLeaseMs: int('JOB_LEASE_MS', 30_000, 1000, 600_000),

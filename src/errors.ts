@@ -8,7 +8,7 @@ import { t } from './i18n/index.js';
 export class UserFacingError extends Error {
   constructor(
     message: string,
-    readonly options: { ephemeral?: boolean; code?: string } = {},
+    readonly options: { code?: string } = {},
   ) {
     super(message);
     this.name = 'UserFacingError';

@@ -207,7 +207,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     maxMs: round(h.max / 1e6),
   });
   const health = setInterval(() => {
-    logger.info({ eventLoopDelay: eventLoopDelay(window), jobs: engine.size, rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20), lumaLimits: engine.budget.limits(Date.now()) }, 'health');
+    logger.info({ eventLoopDelay: eventLoopDelay(window), jobs: engine.jobStats().total, rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20), lumaLimits: engine.budget.limits(Date.now()) }, 'health');
     window.reset();
   }, HEALTH_LOG_MS);
   health.unref();

@@ -180,25 +180,20 @@ export class JobEngine {
     return false;
   }
 
-  /** Unfinished jobs this process is working on. */
-  get size(): number {
-    return this.rt.jobs.size;
-  }
-
   /** Median processing time of recent jobs, ms. */
   estimateMs(): number | undefined {
     return this.rt.estimateMs();
   }
 
-  /** For operators: jobs this process works on, by step, and when the oldest one still queued was made. */
-  jobStats(): { steps: Partial<Record<JobStep, number>>; oldestQueuedAt: number | undefined } {
+  /** For operators: jobs this process works on, in all and by step, and when the oldest one still queued was made. */
+  jobStats(): { total: number; steps: Partial<Record<JobStep, number>>; oldestQueuedAt: number | undefined } {
     const steps: Partial<Record<JobStep, number>> = {};
     let oldestQueuedAt: number | undefined;
     for (const j of this.rt.jobs.values()) {
       steps[j.step] = (steps[j.step] ?? 0) + 1;
       if (j.step === 'queued') oldestQueuedAt = Math.min(oldestQueuedAt ?? Infinity, j.createdAt);
     }
-    return { steps, oldestQueuedAt };
+    return { total: this.rt.jobs.size, steps, oldestQueuedAt };
   }
 
   /** For operators: the Luma limits the scheduler applies now (what it learnt from Luma's headers and 429s included). */

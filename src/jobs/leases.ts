@@ -1,4 +1,4 @@
-// Which process works on which job (issue #12): a job belongs to the process holding its lease, not to a shard.
+// Which process works on which job: a job belongs to the process holding its lease, not to a shard.
 //
 // Each process has an id and a heartbeat key (`lease:proc:<id>`, expiring after JOB_LEASE_MS, renewed every third
 // of it). A job's owner is written in `lease:job:<jobId>`. Claiming a job is one atomic script: it succeeds when

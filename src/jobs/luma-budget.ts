@@ -56,7 +56,7 @@ export type PostTicket = string;
  *
  * Nothing here assumes the state is this process's alone: the engine passes in its own count of jobs at Luma
  * (`ourActive`) and re-asks on every pass, and reports every POST and every answer. A shared implementation
- * (several processes on one Luma account, issue #12) keeps its view in step with a store in the background —
+ * (several processes on one Luma account) keeps its view in step with a store in the background —
  * writing through what it is told, reading the others' POSTs and active jobs — and answers waitMs from the last
  * synchronised view; being a little stale only makes it hold a POST back a little longer or, at worst, draw one
  * 429, which it is told about and learns from.
@@ -74,7 +74,7 @@ export interface SubmitBudget {
   postFailed(ticket: PostTicket, at: number): void;
   limits(now: number): BudgetLimits;
   /**
-   * A shared implementation's atomic step (issue #12): the job's submit awaits it after recordPost and before its
+   * A shared implementation's atomic step: the job's submit awaits it after recordPost and before its
    * POST; it resolves when the account-wide window and a concurrency slot are this job's. Absent: nothing to await.
    */
   acquire?(ticket: PostTicket, jobId: string, queuedAt: number): Promise<void>;

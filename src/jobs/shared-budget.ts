@@ -1,4 +1,4 @@
-// One Luma budget for every process on the account (issue #12): with Redis storage, the sliding minute of POSTs
+// One Luma budget for every process on the account: with Redis storage, the sliding minute of POSTs
 // and the jobs at Luma are counted in Redis, and a POST slot is taken there atomically (one Lua script) before
 // the POST goes out. N processes together then never send more POSTs per minute, nor have more jobs at Luma at
 // once, than the account's limits, and the operator configures the plan once (LUMA_MAX_*).

@@ -10,7 +10,7 @@ import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import { responseUntilAborted } from '../http/abort.js';
 import type { Logger } from 'pino';
-import type { Generation, GenerationRequest } from './types.js';
+import { DEFAULT_BASE_URL, type Generation, type GenerationRequest } from './types.js';
 import {
   LumaAPIError,
   LumaConnectionError,
@@ -22,8 +22,6 @@ import {
   parseRetryAfter,
   type RateWindow,
 } from './errors.js';
-
-export const DEFAULT_BASE_URL = 'https://agents.lumalabs.ai/v1';
 
 export interface LumaClientOptions {
   /** Sent as `Authorization: Bearer <key>`. Never logged nor put in error messages. */
@@ -169,7 +167,7 @@ export class LumaClient {
         return Math.min(retryAfter, this.#retryMaxDelayMs);
       }
     }
-    // Exponential backoff with ±25 % jitter (as openai-node): spreads simultaneous retries from many jobs
+    // Exponential backoff with ±25 % jitter: spreads simultaneous retries from many jobs
     // without the very short waits full jitter allows, which would hammer a server that is just recovering.
     const base = Math.min(this.#retryBaseDelayMs * 2 ** attempt, this.#retryMaxDelayMs);
     return Math.min(base * (0.75 + Math.random() * 0.5), this.#retryMaxDelayMs);

@@ -1,4 +1,4 @@
-// Wire types of the Luma Agents API (POST/GET /v1/generations). See ../shared/docs/luma-api.md.
+// Wire types of the Luma Agents API (POST/GET /v1/generations), as its API reference describes them.
 
 export const MODELS = ['uni-1', 'uni-1-max'] as const;
 export type Model = (typeof MODELS)[number];
@@ -17,9 +17,11 @@ export type Style = (typeof STYLES)[number];
 export const OUTPUT_FORMATS = ['png', 'jpeg'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
+/** Luma's API, unless LUMA_BASE_URL says otherwise. */
+export const DEFAULT_BASE_URL = 'https://agents.lumalabs.ai/v1';
 export const MAX_PROMPT_LENGTH = 6000;
 export const MAX_USER_ID_LENGTH = 256;
-/** Reference images allowed per request type (for image_edit the source is not counted here). */
+/** Reference images allowed per request type, as Luma's docs give them (whether an edit's source is among them is not stated). */
 export const MAX_IMAGE_REFS: Record<GenerationType, number> = { image: 9, image_edit: 8 };
 /** Largest input image Luma accepts (413 above it). */
 export const MAX_INPUT_BYTES = 50 * 1024 * 1024;

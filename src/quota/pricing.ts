@@ -1,7 +1,7 @@
 import type { GenerationRequest, Model } from '../luma/types.js';
 
 /**
- * Luma's pay-as-you-go prices (../shared/docs/luma-api.md), in ten-thousandths of a dollar so that sums stay
+ * Luma's pay-as-you-go prices (from its API reference), in ten-thousandths of a dollar so that sums stay
  * exact integers in the spend counter (0.0404 + 0.0030 in floating point is not 0.0434).
  */
 const PRICE_E4: Record<Model, { text: number; oneReference: number; perFurtherReference: number }> = {

@@ -10,7 +10,7 @@ import { discordTime, periodEnd, periodKey, utcDay, type Period } from './period
 import { e4ToUsd, formatUsd, priceE4, unitsFor, usdToE4 } from './pricing.js';
 import { limitText, periodName, periodPhrase } from './render.js';
 import { QuotaSettingsStore } from './settings.js';
-import type { QuotaCharge, QuotaGate, QuotaReservation, Requester } from './types.js';
+import type { QuotaCharge, QuotaHooks, QuotaReservation, Requester } from './types.js';
 import { UsageLedger, type UsageRow } from './usage.js';
 
 export type QuotaConfig = Pick<
@@ -108,7 +108,7 @@ export interface GuildOverview {
  * accepts it, and gives them back when the job fails for a reason the member did not cause. Counters are keyed by
  * scope + member + period, so a new period simply starts a new counter.
  */
-export class QuotaService implements QuotaGate {
+export class QuotaService implements QuotaHooks {
   readonly settings: QuotaSettingsStore;
   /** A server's use per day, by member and model (for /quota-admin usage). */
   readonly usage: UsageLedger;
@@ -141,6 +141,10 @@ export class QuotaService implements QuotaGate {
     return { allowance: resolveAllowance(settings, userId, roles, { limit: c.quotaDefaultLimit, period: c.quotaDefaultPeriod }), settings };
   }
 
+  /**
+   * Runs before anything goes to Luma: records a reservation on `job.quota`, or throws a UserFacingError saying why
+   * not and when the quota resets.
+   */
   async reserve(job: JobRecord, requester: Requester): Promise<void> {
     if (job.quota && job.quota.state !== 'refunded') return; // this job already holds its units
     const now = this.now();

@@ -21,15 +21,6 @@ export interface Requester {
   locale?: string;
 }
 
-/**
- * The quota gate the job flow calls. `reserve` runs before anything goes to Luma: it either records a
- * reservation on `job.quota` or throws a UserFacingError saying why not and when the quota resets.
- * `commit` / `refund` come from the engine as the job goes on.
- */
-export interface QuotaGate extends QuotaHooks {
-  reserve(job: JobRecord, requester: Requester): Promise<void>;
-}
-
 /** One counter a reservation added to, so a refund takes back exactly that, from that period. */
 export interface QuotaCharge {
   /** The member's counter, the server's total, or the operator's daily spend. */
