@@ -96,30 +96,18 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     logger: logger.child({ component: 'luma' }),
     onAttemptError: (method, err) => metrics.lumaAttemptFailed(method, err),
   });
-  try {
-    await checkLumaKey(luma, logger);
-  } catch (err) {
+  await checkLumaKey(luma, logger).catch(async (err: unknown) => {
     await storage.close();
     throw err;
-  }
-
-  // discord.js's own REST carries interaction callbacks (the 3-second defer) and the interaction webhook, which
-  // Discord exempts from its global limit, plus a few start-up calls: its client-side global limiter would only
-  // make a burst of commands miss the 3 s deadline. Our bot-token traffic goes through the responder's limited client.
-  const client = new Client({
-    intents: [GatewayIntentBits.Guilds],
-    makeCache: CACHE_LIMITS,
-    rest: { api: config.discordApiUrl, globalRequestsPerSecond: UNLIMITED, ...REST_SWEEPS },
   });
-  // Under start:shards the manager names the shard; a process started on its own may be given one (SHARDS).
-  const shardKey = String(client.shard?.ids[0] ?? (Array.isArray(client.options.shards) ? client.options.shards[0] : 0) ?? 0);
+
+  const { client, shardKey } = discordClient(config);
   const jobs = new JobStore(storage, shardKey, { logger, keptResultTtlMs: config.keptResultTtlMs, keptResultMaxBytes: config.keptResultMaxBytes });
   const discord = new DiscordResponder(config.discordApiUrl, config.discordToken);
   const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }), onRefusal: (code) => metrics.quotaRefused(code) });
   // Redis: one Luma budget and job leases shared by every process on the account. SQLite: this process alone.
   const shared = await sharedJobState(storage, config, logger, { shard: Number(shardKey), count: client.options.shardCount ?? 1 });
-  const deliverer = new DiscordDeliverer(discord, logger);
-  const engine = new JobEngine({ config, luma, http, store: jobs, deliverer, logger, quota, events: metrics, ...shared });
+  const engine = new JobEngine({ config, luma, http, store: jobs, deliverer: new DiscordDeliverer(discord, logger), logger, quota, events: metrics, ...shared });
   const stillImages = new StillImageCheck({ origins: config.discordCdnOrigins, dispatcher: http });
   const sources: OpsSources = { jobs: engine, spend: quota, gateway: () => gatewayState(client) };
   metrics.observe(sources);
@@ -129,101 +117,41 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const ops = { status: () => readOperatorStatus(sources, metrics, { storage: storage.kind, shard: shardKey }) };
   const ctx: BotContext = { config, logger, storage, luma, http, engine, jobs, discord, quota, stillImages, ops };
 
-  const handle = createInteractionHandler(ctx, commands, components);
   let accepting = true;
-  client.on(Events.InteractionCreate, (interaction: Interaction) => {
-    if (!accepting) return; // shutting down: let Discord show "did not respond" rather than half-start a job
-    handle(interaction).catch((err: unknown) => logger.error({ err, ref: newReference(), interactionId: interaction.id }, 'interaction handler failed'));
-  });
-  client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
-  client.on(Events.ShardDisconnect, (ev, id) => logger.warn({ code: ev.code, shard: id }, 'gateway disconnected'));
+  listen(client, createInteractionHandler(ctx, commands, components), logger, () => accepting);
 
   // Up before the login, so an orchestrator sees "not logged in yet" (503) rather than a refused connection.
-  let healthServer: HealthServer | undefined;
-  if (config.httpPort !== undefined) {
-    // One port per process: under start:shards, shard N listens on HTTP_PORT + N.
-    const port = config.httpPort === 0 ? 0 : config.httpPort + Number(shardKey);
-    try {
-      healthServer = await startHealthServer({
-        host: config.httpHost,
-        port,
-        health: () => checkHealth({ gateway: () => gatewayState(client), storage, stopping: () => !accepting }),
-        metrics: () => metrics.render(),
-        logger,
-      });
-    } catch (err) {
+  const healthServer = await serveHealth(config, shardKey, {
+    health: () => checkHealth({ gateway: () => gatewayState(client), storage, stopping: () => !accepting }),
+    metrics: () => metrics.render(),
+    logger,
+    closeOnFailure: async () => {
       await storage.close();
       await client.destroy();
-      const code = (err as { code?: string }).code;
-      throw new StartupError(
-        code === 'EADDRINUSE'
-          ? `HTTP_PORT ${port} on ${config.httpHost} is already in use (another bot process?). Choose another HTTP_PORT, or leave it empty for no /healthz and /metrics.`
-          : `Could not serve /healthz and /metrics on ${config.httpHost}:${port} (${code ?? (err instanceof Error ? err.message : String(err))}). Check HTTP_HOST and HTTP_PORT.`,
-      );
-    }
-  }
-
-  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-  try {
-    await client.login(config.discordToken);
-  } catch (err) {
+    },
+  });
+  await login(client, config.discordToken, async () => {
     await healthServer?.close();
     await storage.close();
     await client.destroy();
-    const code = (err as { code?: string }).code;
-    if (code === 'TokenInvalid' || (err as { status?: number }).status === 401) {
-      throw new StartupError('Discord rejected DISCORD_TOKEN. Copy the bot token again from the Discord developer portal (Bot tab → Reset Token) into DISCORD_TOKEN.');
-    }
-    throw err;
-  }
-  await ready;
-  const applicationId = client.application?.id;
-  if (config.discordApplicationId && applicationId && config.discordApplicationId !== applicationId) {
-    logger.warn({ configured: config.discordApplicationId, actual: applicationId }, 'DISCORD_APPLICATION_ID does not match the token’s application; using the token’s');
-  }
-  logger.info({ user: client.user?.tag, applicationId, guilds: client.guilds.cache.size, storage: storage.kind, shard: shardKey }, 'bot ready');
+  });
+  logReady(client, config, logger, { storage: storage.kind, shard: shardKey });
   await engine.start();
   const sweeper = startSweeper(storage, config.storageSweepIntervalMs, logger);
 
-  // The /bot-status figures in the log, for operators who read logs rather than Discord.
-  const statusTimer =
-    config.statusLogIntervalMs > 0
-      ? setInterval(() => {
-          ops.status().then(
-            (s) => logger.info(statusLogFields(s), 'operator status'),
-            (err: unknown) => logger.warn({ err }, 'could not read the operator status'),
-          );
-        }, config.statusLogIntervalMs).unref()
-      : undefined;
-
-  // Measured from inside the bot, where a slow pass of the scheduler or a big synchronous job shows up.
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
-  const window = monitorEventLoopDelay({ resolution: 10 });
-  window.enable();
-  const eventLoopDelay = (h: ReturnType<typeof monitorEventLoopDelay> = loop): EventLoopDelay => ({
-    p50Ms: round(h.percentile(50) / 1e6),
-    p99Ms: round(h.percentile(99) / 1e6),
-    maxMs: round(h.max / 1e6),
-  });
-  const health = setInterval(() => {
-    logger.info({ eventLoopDelay: eventLoopDelay(window), jobs: engine.jobStats().total, rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20), lumaLimits: engine.budget.limits(Date.now()) }, 'health');
-    window.reset();
-  }, HEALTH_LOG_MS);
-  health.unref();
+  const statusLog = startStatusLog(ops, config.statusLogIntervalMs, logger);
+  const healthLog = startHealthLog(engine, logger);
 
   return {
     client,
     ctx,
     healthServer,
-    eventLoopDelay: () => eventLoopDelay(),
+    eventLoopDelay: () => healthLog.sinceStart(),
     async stop() {
       accepting = false; // from here /healthz answers 503 "shutting down" until the server closes
-      clearInterval(statusTimer);
-      clearInterval(health);
-      loop.disable();
-      window.disable();
-      logger.info({ eventLoopDelay: eventLoopDelay() }, 'event-loop delay since start');
+      statusLog.stop();
+      healthLog.stop();
+      logger.info({ eventLoopDelay: healthLog.sinceStart() }, 'event-loop delay since start');
       await sweeper.stop();
       await engine.stop();
       await healthServer?.close();
@@ -231,6 +159,124 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       await storage.close();
       await http.close();
       logger.info('bot stopped');
+    },
+  };
+}
+
+/**
+ * The gateway client. discord.js's own REST carries interaction callbacks (the 3-second defer) and the interaction
+ * webhook, which Discord exempts from its global limit, plus a few start-up calls: its client-side global limiter
+ * would only make a burst of commands miss the 3 s deadline. Our bot-token traffic goes through the responder's
+ * limited client. Under start:shards the manager names the shard; a process started on its own may be given one
+ * (SHARDS).
+ */
+function discordClient(config: Config): { client: Client; shardKey: string } {
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds],
+    makeCache: CACHE_LIMITS,
+    rest: { api: config.discordApiUrl, globalRequestsPerSecond: UNLIMITED, ...REST_SWEEPS },
+  });
+  const shardKey = String(client.shard?.ids[0] ?? (Array.isArray(client.options.shards) ? client.options.shards[0] : 0) ?? 0);
+  return { client, shardKey };
+}
+
+/** Interactions go to `handle` while `accepting` (shutting down: Discord shows "did not respond" rather than a half-started job). */
+function listen(client: Client, handle: (interaction: Interaction) => Promise<void>, logger: Logger, accepting: () => boolean): void {
+  client.on(Events.InteractionCreate, (interaction: Interaction) => {
+    if (!accepting()) return;
+    handle(interaction).catch((err: unknown) => logger.error({ err, ref: newReference(), interactionId: interaction.id }, 'interaction handler failed'));
+  });
+  client.on(Events.Error, (err) => logger.error({ err }, 'discord client error'));
+  client.on(Events.ShardDisconnect, (ev, id) => logger.warn({ code: ev.code, shard: id }, 'gateway disconnected'));
+}
+
+function logReady(client: Client, config: Config, logger: Logger, where: { storage: string; shard: string }): void {
+  const applicationId = client.application?.id;
+  if (config.discordApplicationId && applicationId && config.discordApplicationId !== applicationId) {
+    logger.warn({ configured: config.discordApplicationId, actual: applicationId }, 'DISCORD_APPLICATION_ID does not match the token’s application; using the token’s');
+  }
+  logger.info({ user: client.user?.tag, applicationId, guilds: client.guilds.cache.size, ...where }, 'bot ready');
+}
+
+/**
+ * Serves /healthz and /metrics when HTTP_PORT is set; one port per process: under start:shards, shard N listens on
+ * HTTP_PORT + N. A port that cannot be served stops the start with a message (after `closeOnFailure`).
+ */
+async function serveHealth(
+  config: Config,
+  shardKey: string,
+  o: Pick<Parameters<typeof startHealthServer>[0], 'health' | 'metrics' | 'logger'> & { closeOnFailure(): Promise<void> },
+): Promise<HealthServer | undefined> {
+  if (config.httpPort === undefined) return undefined;
+  const port = config.httpPort === 0 ? 0 : config.httpPort + Number(shardKey);
+  try {
+    return await startHealthServer({ host: config.httpHost, port, health: o.health, metrics: o.metrics, logger: o.logger });
+  } catch (err) {
+    await o.closeOnFailure();
+    const code = (err as { code?: string }).code;
+    throw new StartupError(
+      code === 'EADDRINUSE'
+        ? `HTTP_PORT ${port} on ${config.httpHost} is already in use (another bot process?). Choose another HTTP_PORT, or leave it empty for no /healthz and /metrics.`
+        : `Could not serve /healthz and /metrics on ${config.httpHost}:${port} (${code ?? (err instanceof Error ? err.message : String(err))}). Check HTTP_HOST and HTTP_PORT.`,
+    );
+  }
+}
+
+/** Logs in and waits for the gateway to be ready; a refused token stops the start with a message (after `closeOnFailure`). */
+async function login(client: Client, token: string, closeOnFailure: () => Promise<void>): Promise<void> {
+  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+  try {
+    await client.login(token);
+  } catch (err) {
+    await closeOnFailure();
+    const code = (err as { code?: string }).code;
+    if (code === 'TokenInvalid' || (err as { status?: number }).status === 401) {
+      throw new StartupError('Discord rejected DISCORD_TOKEN. Copy the bot token again from the Discord developer portal (Bot tab → Reset Token) into DISCORD_TOKEN.');
+    }
+    throw err;
+  }
+  await ready;
+}
+
+/** The /bot-status figures in the log, for operators who read logs rather than Discord (none when the interval is 0). */
+function startStatusLog(ops: BotContext['ops'], intervalMs: number, logger: Logger): { stop(): void } {
+  const timer =
+    intervalMs > 0
+      ? setInterval(() => {
+          ops.status().then(
+            (s) => logger.info(statusLogFields(s), 'operator status'),
+            (err: unknown) => logger.warn({ err }, 'could not read the operator status'),
+          );
+        }, intervalMs).unref()
+      : undefined;
+  return { stop: () => clearInterval(timer) };
+}
+
+/**
+ * The `health` line every HEALTH_LOG_MS: event-loop delay over the last interval, jobs, memory, Luma limits held
+ * to. The delay is measured from inside the bot, where a slow pass of the scheduler or a big synchronous job shows up.
+ */
+function startHealthLog(engine: JobEngine, logger: Logger): { sinceStart(): EventLoopDelay; stop(): void } {
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const window = monitorEventLoopDelay({ resolution: 10 });
+  window.enable();
+  const delay = (h: ReturnType<typeof monitorEventLoopDelay>): EventLoopDelay => ({
+    p50Ms: round(h.percentile(50) / 1e6),
+    p99Ms: round(h.percentile(99) / 1e6),
+    maxMs: round(h.max / 1e6),
+  });
+  const timer = setInterval(() => {
+    logger.info({ eventLoopDelay: delay(window), jobs: engine.jobStats().total, rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20), lumaLimits: engine.budget.limits(Date.now()) }, 'health');
+    window.reset();
+  }, HEALTH_LOG_MS);
+  timer.unref();
+  return {
+    sinceStart: () => delay(loop),
+    stop() {
+      clearInterval(timer);
+      loop.disable();
+      window.disable();
     },
   };
 }
