@@ -60,7 +60,7 @@ export interface JobDiscord {
   userId: string;
   channelId: string | null;
   guildId: string | null;
-  /** 0 guild install, 1 user install: a user-installed bot cannot post in the channel by itself. */
+  /** Used in a server through the member's own install of the bot (not the server's): it cannot post in the channel by itself. */
   userInstalled: boolean;
   /** Largest attachment Discord accepts in this interaction, bytes. */
   attachmentSizeLimit: number;
