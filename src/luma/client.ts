@@ -180,13 +180,6 @@ export class LumaClient {
     timeoutMs: number,
     opts: RequestOptions,
   ): Promise<{ generation: Generation; requestId: string | undefined; rateWindow: RateWindow | undefined; status: number }> {
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${this.#apiKey}`,
-      accept: 'application/json',
-    };
-    if (payload !== undefined) headers['content-type'] = 'application/json';
-    if (opts.requestId !== undefined) headers['x-request-id'] = opts.requestId;
-
     // One controller per attempt, aborted by our timer or by the caller's signal.
     const controller = new AbortController();
     let timedOut = false;
@@ -200,21 +193,13 @@ export class LumaClient {
     // undici calls onRequestStart on a connected socket right before writing the request; until then nothing
     // has left this process, whatever error follows. That is what makes a POST retry safe.
     let sent = false;
-    const dispatcher = this.#dispatcher.compose(
-      (dispatch) => (dispatchOpts, handler) =>
-        dispatch(
-          dispatchOpts,
-          new SendTracker(handler, () => {
-            sent = true;
-          }),
-        ),
-    );
+    const dispatcher = this.#dispatcher.compose((dispatch) => (dispatchOpts, handler) => dispatch(dispatchOpts, new SendTracker(handler, () => (sent = true))));
 
     try {
       const res = await responseUntilAborted(
         request(`${this.baseURL}${path}`, {
           method,
-          headers,
+          headers: this.#headers(payload !== undefined, opts.requestId),
           body: payload ?? null,
           dispatcher,
           signal: controller.signal,
@@ -239,32 +224,36 @@ export class LumaClient {
     } catch (err) {
       if (err instanceof LumaError) throw err;
       if (opts.signal?.aborted && !timedOut) throw opts.signal.reason;
-      const code = errorCode(err);
-      const reachedServer = sent && !(code !== undefined && NOT_SENT_CODES.has(code));
-      if (timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-        throw new LumaTimeoutError(`Luma API ${method} ${path} timed out after ${timeoutMs} ms`, {
-          cause: err,
-          reachedServer,
-          code: code ?? 'ETIMEDOUT',
-        });
-      }
-      if (code === 'UND_ERR_CONNECT_TIMEOUT') {
-        throw new LumaTimeoutError(`Luma API ${method} ${path}: connect timeout`, {
-          cause: err,
-          reachedServer: false,
-          code,
-        });
-      }
-      const why = err instanceof Error ? redact(err.message, this.#apiKey) : 'unknown error';
-      throw new LumaConnectionError(`Luma API ${method} ${path} connection error: ${why}`, {
-        cause: err,
-        reachedServer,
-        code,
-      });
+      throw this.#transportError(err, { method, path, timeoutMs, timedOut, sent });
     } finally {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onCallerAbort);
     }
+  }
+
+  #headers(hasBody: boolean, requestId: string | undefined): Record<string, string> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#apiKey}`, accept: 'application/json' };
+    if (hasBody) headers['content-type'] = 'application/json';
+    if (requestId !== undefined) headers['x-request-id'] = requestId;
+    return headers;
+  }
+
+  /**
+   * What an attempt that got no answer is reported as: a timeout (ours or undici's), or a connection error;
+   * `reachedServer` says whether the request may have arrived (a POST that may have arrived is not retried).
+   */
+  #transportError(err: unknown, a: { method: Method; path: string; timeoutMs: number; timedOut: boolean; sent: boolean }): LumaError {
+    const { method, path } = a;
+    const code = errorCode(err);
+    const reachedServer = a.sent && !(code !== undefined && NOT_SENT_CODES.has(code));
+    if (a.timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+      return new LumaTimeoutError(`Luma API ${method} ${path} timed out after ${a.timeoutMs} ms`, { cause: err, reachedServer, code: code ?? 'ETIMEDOUT' });
+    }
+    if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return new LumaTimeoutError(`Luma API ${method} ${path}: connect timeout`, { cause: err, reachedServer: false, code });
+    }
+    const why = err instanceof Error ? redact(err.message, this.#apiKey) : 'unknown error';
+    return new LumaConnectionError(`Luma API ${method} ${path} connection error: ${why}`, { cause: err, reachedServer, code });
   }
 }
 
