@@ -10,6 +10,7 @@ import {
 import type { BotContext } from '../src/context.js';
 import { checkImage } from '../src/discord/attachments.js';
 import type { ComponentHandler, MessageMenuCommand } from '../src/discord/command.js';
+import { CustomIds, Prefixes, readEditImageTarget, type EditImageTarget } from '../src/discord/custom-ids.js';
 import { editJobSpec, resultAsSource } from '../src/discord/edit-spec.js';
 import { startJob } from '../src/discord/flow.js';
 import {
@@ -32,25 +33,14 @@ import type { JobRecord } from '../src/jobs/types.js';
 /*
  * Right-click a message → Apps → "Edit image". The command answers with a modal (a modal must be the first
  * answer, so nothing slow happens before it); the modal's submit is a new interaction that carries only the
- * modal's custom_id, so that holds the target: `modal:editimg:<channel>:<message>:<image count>[:<job id>]`
- * (≤ 70 chars; the job id when the message is one of the bot's results).
+ * modal's custom_id, so that holds the target (custom-ids.ts): the message, how many images it showed, and the
+ * job id when the message is one of the bot's results.
  * The submit fetches the message again by REST, because attachment URLs are signed and expire, and the
  * member may submit long after opening the form.
  */
 
-const PREFIX = 'modal:editimg';
-const SNOWFLAKE = /^\d{15,21}$/;
 /** The form's text input for the image number (shown only when there is a choice). */
 const IMAGE_FIELD = 'image';
-
-interface Target {
-  channelId: string;
-  messageId: string;
-  /** Images the message showed when the form was opened (1 means no choice was asked for). */
-  count: number;
-  /** Set when the message is one of the bot's results: its job, edited through its generation_id. */
-  jobId?: string;
-}
 
 export const editImage: MessageMenuCommand = {
   kind: 'message',
@@ -76,7 +66,7 @@ export const editImage: MessageMenuCommand = {
 };
 
 export const editImageModal: ComponentHandler = {
-  prefix: PREFIX,
+  prefix: Prefixes.editImageModal,
   async modal(interaction, arg, ctx) {
     const locale = interaction.locale;
     const target = parseTarget(arg, locale);
@@ -123,8 +113,8 @@ export const editImageModal: ComponentHandler = {
 };
 
 /** The form: the prompt, and — when the message holds several images — which one (1 = the first shown). */
-export function editImageForm(target: Target, locale?: string): APIModalInteractionResponseCallbackData {
-  const customId = `${PREFIX}:${target.channelId}:${target.messageId}:${target.count}${target.jobId !== undefined ? `:${target.jobId}` : ''}`;
+export function editImageForm(target: EditImageTarget, locale?: string): APIModalInteractionResponseCallbackData {
+  const customId = CustomIds.editImageModal(target);
   if (target.count <= 1) return editPromptModal(customId, locale);
   const form = editPromptModal(customId, locale, t(locale, 'modal.editFromMessage'));
   return {
@@ -150,14 +140,10 @@ export function editImageForm(target: Target, locale?: string): APIModalInteract
   };
 }
 
-function parseTarget(arg: string, locale: string): Target {
-  const [channelId = '', messageId = '', countText = '', jobId] = arg.split(':');
-  const count = Number(countText);
-  const badJobId = jobId !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(jobId);
-  if (!SNOWFLAKE.test(channelId) || !SNOWFLAKE.test(messageId) || !Number.isInteger(count) || count < 1 || count > 100 || badJobId) {
-    throw new UserFacingError(t(locale, 'refuse.editImage.badForm'), { code: 'bad_custom_id' });
-  }
-  return { channelId, messageId, count, ...(jobId !== undefined ? { jobId } : {}) };
+function parseTarget(arg: string, locale: string): EditImageTarget {
+  const target = readEditImageTarget(arg);
+  if (!target) throw new UserFacingError(t(locale, 'refuse.editImage.badForm'), { code: 'bad_custom_id' });
+  return target;
 }
 
 function readImageNumber(interaction: ModalSubmitInteraction, count: number): number {
@@ -186,7 +172,7 @@ async function finishedJob(ctx: BotContext, jobId: string, interaction: ModalSub
 }
 
 /** The message as it is now, with fresh attachment URLs; a clear refusal when it is gone or out of the bot's sight. */
-async function fetchTarget(ctx: BotContext, target: Target, locale: string): Promise<MessageSnapshot> {
+async function fetchTarget(ctx: BotContext, target: EditImageTarget, locale: string): Promise<MessageSnapshot> {
   try {
     return fromApiMessage(await ctx.discord.fetchMessage(target.channelId, target.messageId));
   } catch (err) {

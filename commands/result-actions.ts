@@ -3,7 +3,7 @@ import type { ComponentHandler } from '../src/discord/command.js';
 import { startJob } from '../src/discord/flow.js';
 import { refuseForeignJob } from '../src/discord/job-access.js';
 import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
-import { CustomIds } from '../src/discord/render.js';
+import { CustomIds, Prefixes } from '../src/discord/custom-ids.js';
 import { UserFacingError } from '../src/errors.js';
 import { t } from '../src/i18n/index.js';
 import type { BotContext } from '../src/context.js';
@@ -48,12 +48,12 @@ async function reroll(interaction: ButtonInteraction, id: string, ctx: BotContex
 }
 
 export const rerollButton: ComponentHandler = {
-  prefix: 'job:reroll',
+  prefix: Prefixes.reroll,
   button: reroll,
 };
 
 export const editButton: ComponentHandler = {
-  prefix: 'job:edit',
+  prefix: Prefixes.edit,
   async button(interaction, id, ctx) {
     const parent = await loadJob(ctx, id, interaction);
     if (!parent.generationId || parent.step !== 'done') {
@@ -65,7 +65,7 @@ export const editButton: ComponentHandler = {
 };
 
 export const editModal: ComponentHandler = {
-  prefix: 'modal:edit',
+  prefix: Prefixes.editModal,
   async modal(interaction, id, ctx) {
     const prompt = readModalPrompt(interaction);
     const parent = await loadJob(ctx, id, interaction);
@@ -100,7 +100,7 @@ export const editModal: ComponentHandler = {
 };
 
 export const retryButton: ComponentHandler = {
-  prefix: 'job:retry',
+  prefix: Prefixes.retry,
   async button(interaction, id, ctx) {
     const parent = await loadJob(ctx, id, interaction);
     if (parent.discord.userId !== interaction.user.id) {

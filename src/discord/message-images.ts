@@ -3,6 +3,7 @@
 // APIMessage of a REST fetch — through one small snapshot type.
 import type { APIEmbed, APIMessage, Message } from 'discord.js';
 import { fromAttachment, isAllowedOrigin, isSupportedImage, type ImageCandidate } from './attachments.js';
+import { jobIdOfButton } from './custom-ids.js';
 
 interface SnapshotAttachment extends ImageCandidate {
   /** The media-proxy copy of the attachment (same path as `url`). */
@@ -89,7 +90,6 @@ export function isOwnMessage(message: MessageSnapshot, applicationId: string): b
   return message.authorId === applicationId || message.applicationId === applicationId || message.webhookId === applicationId;
 }
 
-const JOB_CUSTOM_ID = /^job:(?:edit|reroll|retry):([A-Za-z0-9_-]{1,32})$/;
 const JOB_FOOTER = /^job ([A-Za-z0-9_-]{1,32})(?: |$)/;
 
 /**
@@ -116,10 +116,8 @@ function findCustomId(components: unknown): string | undefined {
   }
   if (typeof components !== 'object' || components === null) return undefined;
   const c = components as { custom_id?: unknown; components?: unknown; component?: unknown; accessory?: unknown };
-  if (typeof c.custom_id === 'string') {
-    const m = JOB_CUSTOM_ID.exec(c.custom_id);
-    if (m?.[1]) return m[1];
-  }
+  const fromButton = typeof c.custom_id === 'string' ? jobIdOfButton(c.custom_id) : undefined;
+  if (fromButton !== undefined) return fromButton;
   return findCustomId(c.components) ?? findCustomId(c.component) ?? findCustomId(c.accessory);
 }
 

@@ -2,6 +2,7 @@ import type { APIActionRowComponent, APIComponentInMessageActionRow, APIEmbed } 
 import { t } from '../i18n/index.js';
 import { failureText } from '../jobs/failures.js';
 import type { JobRecord } from '../jobs/types.js';
+import { CustomIds } from './custom-ids.js';
 import type { OutgoingMessage } from './responder.js';
 
 const BRAND_COLOUR = 0x7c3aed;
@@ -133,13 +134,6 @@ export function resultEmbed(job: JobRecord, filename: string, opts: { compressed
     footer: { text: [`job ${job.id}`, ...notes].join(' · ') },
   };
 }
-
-export const CustomIds = {
-  reroll: (jobId: string) => `job:reroll:${jobId}`,
-  edit: (jobId: string) => `job:edit:${jobId}`,
-  retry: (jobId: string) => `job:retry:${jobId}`,
-  editModal: (jobId: string) => `modal:edit:${jobId}`,
-} as const;
 
 export function resultButtons(job: JobRecord): APIActionRowComponent<APIComponentInMessageActionRow> {
   const locale = publicLocale(job);
