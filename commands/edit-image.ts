@@ -11,7 +11,7 @@ import type { BotContext } from '../src/context.js';
 import { checkImage } from '../src/discord/attachments.js';
 import type { ComponentHandler, MessageMenuCommand } from '../src/discord/command.js';
 import { CustomIds, Prefixes, readEditImageTarget, type EditImageTarget } from '../src/discord/custom-ids.js';
-import { editJobSpec, resultAsSource } from '../src/discord/edit-spec.js';
+import { editJobSpec, isGenerated, resultEditSpec, type GeneratedJob } from '../src/discord/edit-spec.js';
 import { startJob } from '../src/discord/flow.js';
 import {
   fromApiMessage,
@@ -28,7 +28,6 @@ import { truncate } from '../src/discord/render.js';
 import { DiscordCodes, discordErrorCode, discordStatus } from '../src/discord/responder.js';
 import { UserFacingError } from '../src/errors.js';
 import { t, tn } from '../src/i18n/index.js';
-import type { JobRecord } from '../src/jobs/types.js';
 
 /*
  * Right-click a message → Apps → "Edit image". The command answers with a modal (a modal must be the first
@@ -81,23 +80,15 @@ export const editImageModal: ComponentHandler = {
 
     const origins = ctx.config.discordCdnOrigins;
     const sourceLink = messageLink(interaction.guildId, target.channelId, target.messageId);
-    const editResult = async (parent: JobRecord & { generationId: string }): Promise<void> => {
-      const model = parent.request.model ?? 'uni-1';
-      const outputFormat = parent.request.output_format ?? null;
-      const source = resultAsSource(parent);
-      await startJob(interaction, ctx, editJobSpec({ prompt, model, outputFormat, source, sourceLink, parentJobId: parent.id }));
-    };
-    // A result of this bot: named in the form itself, or found by the link stored at delivery — either way
-    // with no need to read the message at all.
-    const linked = target.jobId ?? (await ctx.jobs.jobForMessage(target.messageId));
-    const linkedJob = linked !== undefined ? await finishedJob(ctx, linked, interaction) : undefined;
-    if (linkedJob) return editResult(linkedJob);
+    // A result of this bot, named in the form when it was opened: edited through its generation_id, with no need
+    // to read the message again.
+    const parent = target.jobId !== undefined ? await finishedJob(ctx, target.jobId, interaction) : undefined;
+    if (parent) {
+      await startJob(interaction, ctx, resultEditSpec(parent, prompt, sourceLink));
+      return;
+    }
 
     const message = await fetchTarget(ctx, target, locale);
-    // Results delivered before that link existed still carry their job id in their buttons and footer.
-    const carried = isOwnMessage(message, interaction.applicationId) ? jobIdIn(message) : undefined;
-    const carriedJob = carried !== undefined ? await finishedJob(ctx, carried, interaction) : undefined;
-    if (carriedJob) return editResult(carriedJob);
 
     const images = imagesIn(message, origins);
     if (images.length === 0) {
@@ -162,13 +153,13 @@ function readImageNumber(interaction: ModalSubmitInteraction, count: number): nu
   return n;
 }
 
-async function finishedJob(ctx: BotContext, jobId: string, interaction: ModalSubmitInteraction): Promise<(JobRecord & { generationId: string }) | undefined> {
+async function finishedJob(ctx: BotContext, jobId: string, interaction: ModalSubmitInteraction): Promise<GeneratedJob | undefined> {
   const job = await ctx.jobs.get(jobId);
   // Luma made the image (a result on its way to Discord counts: the member may open the menu on it the moment it
   // shows, before the bot has recorded the delivery).
-  if (!job || job.generationId === undefined || (job.step !== 'done' && job.lastLumaState !== 'completed')) return undefined;
+  if (!job || !isGenerated(job) || (job.step !== 'done' && job.lastLumaState !== 'completed')) return undefined;
   refuseForeignJob(job, interaction);
-  return job as JobRecord & { generationId: string };
+  return job;
 }
 
 /** The message as it is now, with fresh attachment URLs; a clear refusal when it is gone or out of the bot's sight. */

@@ -1,16 +1,9 @@
-import {
-  ApplicationCommandOptionType,
-  ApplicationCommandType,
-  ApplicationIntegrationType,
-  InteractionContextType,
-  type Attachment,
-  type ChatInputCommandInteraction,
-} from 'discord.js';
+import { ApplicationCommandOptionType, ApplicationCommandType, ApplicationIntegrationType, InteractionContextType } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
 import { checkImage, fromAttachment } from '../src/discord/attachments.js';
 import { editJobSpec, MAX_EDIT_REFERENCES } from '../src/discord/edit-spec.js';
 import { startJob } from '../src/discord/flow.js';
-import { formatOption, modelOption, promptOption, readFormat, readModel, readPrompt, referenceOptions } from '../src/discord/options.js';
+import { formatOption, modelOption, promptOption, readFormat, readModel, readPrompt, readReferences, referenceOptions } from '../src/discord/options.js';
 import { UserFacingError } from '../src/errors.js';
 import { t } from '../src/i18n/index.js';
 
@@ -48,7 +41,15 @@ export const edit: SlashCommand = {
     const attachment = interaction.options.getAttachment('image');
     if (!attachment) throw new UserFacingError(t(locale, 'refuse.edit.noImage'), { code: 'bad_attachment' });
     const source = checkImage(fromAttachment(attachment), 'source', origins, locale);
-    const references = readReferences(interaction).map((a) => checkImage(fromAttachment(a), 'ref', origins, locale));
+    const attached = readReferences(interaction, 'image');
+    if (attached.length > MAX_EDIT_REFERENCES) {
+      const count = attached.length;
+      throw new UserFacingError(
+        t(locale, 'refuse.edit.tooManyRefs', { max: MAX_EDIT_REFERENCES, total: MAX_EDIT_REFERENCES + 1, count, remove: count - MAX_EDIT_REFERENCES }),
+        { code: 'too_many_references' },
+      );
+    }
+    const references = attached.map((a) => checkImage(fromAttachment(a), 'ref', origins, locale));
     const model = readModel(interaction);
     const outputFormat = readFormat(interaction);
 
@@ -59,25 +60,3 @@ export const edit: SlashCommand = {
     await startJob(interaction, ctx, editJobSpec({ prompt, model, outputFormat, source, references }), () => ctx.stillImages.refuseAnimated(inputs, locale));
   },
 };
-
-/**
- * Every attachment option besides the source, in reference-number order. Counted from what arrived rather than
- * from the options this version defines: a command registered by an older deploy may offer more.
- */
-function readReferences(interaction: ChatInputCommandInteraction): Attachment[] {
-  const options = interaction.options.data
-    .filter((o) => o.type === ApplicationCommandOptionType.Attachment && o.name !== 'image')
-    .sort((a, b) => referenceNumber(a.name) - referenceNumber(b.name));
-  if (options.length > MAX_EDIT_REFERENCES) {
-    throw new UserFacingError(
-      t(interaction.locale, 'refuse.edit.tooManyRefs', { max: MAX_EDIT_REFERENCES, total: MAX_EDIT_REFERENCES + 1, count: options.length, remove: options.length - MAX_EDIT_REFERENCES }),
-      { code: 'too_many_references' },
-    );
-  }
-  return options.flatMap((o) => (o.attachment ? [o.attachment] : []));
-}
-
-function referenceNumber(name: string): number {
-  const n = Number(/(\d+)$/.exec(name)?.[1]);
-  return Number.isFinite(n) ? n : Number.MAX_SAFE_INTEGER;
-}

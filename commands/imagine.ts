@@ -11,6 +11,7 @@ import {
   readFormat,
   readModel,
   readPrompt,
+  readReferences,
   readStyle,
   referenceOptions,
   styleOption,
@@ -18,7 +19,6 @@ import {
 } from '../src/discord/options.js';
 import { UserFacingError } from '../src/errors.js';
 import { t } from '../src/i18n/index.js';
-import type { JobInput } from '../src/jobs/types.js';
 import { MAX_IMAGE_REFS, PORTRAIT_RATIOS, type GenerationRequest } from '../src/luma/types.js';
 
 export const imagine: SlashCommand = {
@@ -52,11 +52,10 @@ export const imagine: SlashCommand = {
       }
       aspectRatio ??= '2:3';
     }
-    const inputs: JobInput[] = [];
-    for (let n = 1; n <= MAX_IMAGE_REFS.image; n++) {
-      const att = interaction.options.getAttachment(`reference${n}`);
-      if (att) inputs.push(checkImage(fromAttachment(att), 'ref', ctx.config.discordCdnOrigins, locale));
-    }
+    // Luma takes at most nine references with a prompt; more than the definition offers are not read.
+    const inputs = readReferences(interaction)
+      .slice(0, MAX_IMAGE_REFS.image)
+      .map((a) => checkImage(fromAttachment(a), 'ref', ctx.config.discordCdnOrigins, locale));
     const model = readModel(interaction);
     const outputFormat = readFormat(interaction);
     const webSearch = interaction.options.getBoolean('web_search') ?? false;

@@ -2,8 +2,10 @@ import type { BaseInteraction, ButtonInteraction } from 'discord.js';
 import type { ComponentHandler } from '../src/discord/command.js';
 import { startJob } from '../src/discord/flow.js';
 import { refuseForeignJob } from '../src/discord/job-access.js';
+import { messageLink } from '../src/discord/message-images.js';
 import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
 import { CustomIds, Prefixes } from '../src/discord/custom-ids.js';
+import { isGenerated, resultEditSpec } from '../src/discord/edit-spec.js';
 import { UserFacingError } from '../src/errors.js';
 import { t } from '../src/i18n/index.js';
 import type { BotContext } from '../src/context.js';
@@ -28,10 +30,11 @@ async function loadJob(ctx: BotContext, id: string, interaction: BaseInteraction
   return job;
 }
 
-function messageLink(job: JobRecord): string | undefined {
+/** Where the result was delivered, shown under the edit as "Edited from". */
+function resultLink(job: JobRecord): string | undefined {
   const d = job.delivery;
   if (!d?.messageId || !d.channelId) return undefined;
-  return `https://discord.com/channels/${job.discord.guildId ?? '@me'}/${d.channelId}/${d.messageId}`;
+  return messageLink(job.discord.guildId, d.channelId, d.messageId);
 }
 
 async function reroll(interaction: ButtonInteraction, id: string, ctx: BotContext): Promise<void> {
@@ -69,33 +72,9 @@ export const editModal: ComponentHandler = {
   async modal(interaction, id, ctx) {
     const prompt = readModalPrompt(interaction);
     const parent = await loadJob(ctx, id, interaction);
-    if (!parent.generationId) throw new UserFacingError(t(interaction.locale, 'refuse.unfinished'), { code: 'job_unfinished' });
+    if (!isGenerated(parent)) throw new UserFacingError(t(interaction.locale, 'refuse.unfinished'), { code: 'job_unfinished' });
     await interaction.deferReply();
-    const source = { generation_id: parent.generationId };
-    const link = messageLink(parent);
-    await startJob(interaction, ctx, {
-      kind: 'edit',
-      // Editing our own result by generation_id: no re-upload, and the cheapest way to edit.
-      request: {
-        prompt,
-        type: 'image_edit',
-        model: parent.request.model ?? 'uni-1',
-        source,
-        ...(parent.request.output_format ? { output_format: parent.request.output_format } : {}),
-      },
-      inputs: [{ role: 'source', input: source, filename: `luma-${parent.id}` }],
-      display: {
-        prompt,
-        model: parent.request.model ?? 'uni-1',
-        aspectRatio: null,
-        style: 'auto',
-        outputFormat: parent.request.output_format ?? null,
-        webSearch: false,
-        references: 0,
-        ...(link ? { sourceLink: link } : {}),
-      },
-      parentJobId: parent.id,
-    });
+    await startJob(interaction, ctx, resultEditSpec(parent, prompt, resultLink(parent)));
   },
 };
 

@@ -1,6 +1,7 @@
 import {
   ApplicationCommandOptionType,
   type APIApplicationCommandBasicOption,
+  type Attachment,
   type ChatInputCommandInteraction,
 } from 'discord.js';
 import { UserFacingError } from '../errors.js';
@@ -78,6 +79,23 @@ export function referenceOptions(count: number, first = 1): APIApplicationComman
     name: `reference${first + i}`,
     description: `Reference image ${first + i} for style or content (PNG, JPEG, WebP, still GIF; ≤ 50 MB)`,
   }));
+}
+
+/**
+ * The reference images a member attached, in reference-number order: every attachment option but `source` (the
+ * image /edit changes). Read from what arrived rather than from the options this version defines, so a command
+ * registered by an older deploy, which may offer more, is seen as it is.
+ */
+export function readReferences(interaction: ChatInputCommandInteraction, source?: string): Attachment[] {
+  return interaction.options.data
+    .filter((o) => o.type === ApplicationCommandOptionType.Attachment && o.name !== source)
+    .sort((a, b) => referenceNumber(a.name) - referenceNumber(b.name))
+    .flatMap((o) => (o.attachment ? [o.attachment] : []));
+}
+
+function referenceNumber(name: string): number {
+  const n = Number(/(\d+)$/.exec(name)?.[1]);
+  return Number.isFinite(n) ? n : Number.MAX_SAFE_INTEGER;
 }
 
 /** The prompt, trimmed; an empty or over-long one is refused before any request. */
