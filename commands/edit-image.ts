@@ -12,7 +12,7 @@ import { checkImage } from '../src/discord/attachments.js';
 import type { ComponentHandler, MessageMenuCommand } from '../src/discord/command.js';
 import { CustomIds, Prefixes, readEditImageTarget, type EditImageTarget } from '../src/discord/custom-ids.js';
 import { editJobSpec, isGenerated, resultEditSpec, type GeneratedJob } from '../src/discord/edit-spec.js';
-import { startJob } from '../src/discord/flow.js';
+import { startJob } from '../src/discord/start-job.js';
 import {
   fromApiMessage,
   fromDiscordMessage,

@@ -2,7 +2,7 @@ import { ApplicationCommandOptionType, ApplicationCommandType, ApplicationIntegr
 import type { SlashCommand } from '../src/discord/command.js';
 import { checkImage, fromAttachment } from '../src/discord/attachments.js';
 import { editJobSpec, MAX_EDIT_REFERENCES } from '../src/discord/edit-spec.js';
-import { startJob } from '../src/discord/flow.js';
+import { startJob } from '../src/discord/start-job.js';
 import { formatOption, modelOption, promptOption, readFormat, readModel, readPrompt, readReferences, referenceOptions } from '../src/discord/options.js';
 import { UserFacingError } from '../src/errors.js';
 import { t } from '../src/i18n/index.js';

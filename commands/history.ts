@@ -10,7 +10,7 @@ import {
 } from 'discord.js';
 import type { BotContext } from '../src/context.js';
 import type { ComponentHandler, SlashCommand } from '../src/discord/command.js';
-import { startJob } from '../src/discord/flow.js';
+import { startJob } from '../src/discord/start-job.js';
 import { UserFacingError } from '../src/errors.js';
 import { t } from '../src/i18n/index.js';
 import { HISTORY_MAX } from '../src/jobs/store.js';

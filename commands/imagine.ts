@@ -1,7 +1,7 @@
 import { ApplicationCommandType, InteractionContextType, ApplicationIntegrationType } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
 import { checkImage, fromAttachment } from '../src/discord/attachments.js';
-import { startJob } from '../src/discord/flow.js';
+import { startJob } from '../src/discord/start-job.js';
 import {
   aspectRatioOption,
   formatOption,

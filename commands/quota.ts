@@ -1,6 +1,6 @@
 import { ApplicationCommandType, ApplicationIntegrationType, InteractionContextType, MessageFlags } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
-import { requesterOf } from '../src/discord/flow.js';
+import { requesterOf } from '../src/discord/start-job.js';
 import { renderStatus } from '../src/quota/render.js';
 
 /** `/quota`: a member's own allowance, use and reset time. Private, and available wherever /imagine is. */

@@ -1,6 +1,6 @@
 import type { BaseInteraction, ButtonInteraction } from 'discord.js';
 import type { ComponentHandler } from '../src/discord/command.js';
-import { startJob } from '../src/discord/flow.js';
+import { startJob } from '../src/discord/start-job.js';
 import { refuseForeignJob } from '../src/discord/job-access.js';
 import { messageLink } from '../src/discord/message-images.js';
 import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
