@@ -8,24 +8,14 @@ import {
   type ModalSubmitInteraction,
 } from 'discord.js';
 import type { BotContext } from '../src/context.js';
-import { checkImage } from '../src/discord/attachments.js';
 import type { ComponentHandler, MessageMenuCommand } from '../src/discord/command.js';
 import { CustomIds, Prefixes, readEditImageTarget, type EditImageTarget } from '../src/discord/custom-ids.js';
 import { editJobSpec, isGenerated, resultEditSpec, type GeneratedJob } from '../src/discord/edit-spec.js';
 import { startJob } from '../src/discord/start-job.js';
-import {
-  fromApiMessage,
-  fromDiscordMessage,
-  imagesIn,
-  isOwnMessage,
-  jobIdIn,
-  messageLink,
-  type MessageSnapshot,
-} from '../src/discord/message-images.js';
+import { fromDiscordMessage, isOwnMessage, jobIdIn, messageLink } from '../src/discord/message-images.js';
 import { refuseForeignJob } from '../src/discord/job-access.js';
 import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
 import { truncate } from '../src/discord/render.js';
-import { DiscordCodes, discordErrorCode, discordStatus } from '../src/discord/responder.js';
 import { UserFacingError } from '../src/errors.js';
 import { t, tn } from '../src/i18n/index.js';
 
@@ -34,8 +24,8 @@ import { t, tn } from '../src/i18n/index.js';
  * answer, so nothing slow happens before it); the modal's submit is a new interaction that carries only the
  * modal's custom_id, so that holds the target (custom-ids.ts): the message, how many images it showed, and the
  * job id when the message is one of the bot's results.
- * The submit fetches the message again by REST, because attachment URLs are signed and expire, and the
- * member may submit long after opening the form.
+ * The submit fetches the message again by REST (except a bot result, edited through its generation_id), because
+ * attachment URLs are signed and expire, and the member may submit long after opening the form.
  */
 
 /** The form's text input for the image number (shown only when there is a choice). */
@@ -54,7 +44,7 @@ export const editImage: MessageMenuCommand = {
 
   async execute(interaction, ctx) {
     const message = fromDiscordMessage(interaction.targetMessage);
-    const count = imagesIn(message, ctx.config.discordCdnOrigins).length;
+    const count = ctx.inputs.inMessage(message).length;
     // Its progress and failure messages carry no image, and are refused here like any other message.
     if (count === 0) throw new UserFacingError(t(interaction.locale, 'refuse.editImage.noImage'), { code: 'no_image' });
     // A result of this bot is edited as a whole, by its generation_id: no choice to make.
@@ -78,7 +68,6 @@ export const editImageModal: ComponentHandler = {
     const index = readImageNumber(interaction, target.count);
     await interaction.deferReply();
 
-    const origins = ctx.config.discordCdnOrigins;
     const sourceLink = messageLink(interaction.guildId, target.channelId, target.messageId);
     // A result of this bot, named in the form when it was opened: edited through its generation_id, with no need
     // to read the message again.
@@ -88,9 +77,9 @@ export const editImageModal: ComponentHandler = {
       return;
     }
 
-    const message = await fetchTarget(ctx, target, locale);
+    const message = await ctx.messages.fetch(target.channelId, target.messageId, locale);
 
-    const images = imagesIn(message, origins);
+    const images = ctx.inputs.inMessage(message);
     if (images.length === 0) {
       throw new UserFacingError(t(locale, 'refuse.editImage.imageGone'), { code: 'no_image' });
     }
@@ -98,8 +87,8 @@ export const editImageModal: ComponentHandler = {
     if (!candidate) {
       throw new UserFacingError(t(locale, 'refuse.editImage.noSuchImage', { images: tn(locale, 'images', images.length), index }), { code: 'bad_option' });
     }
-    const source = checkImage(candidate, 'source', origins, locale);
-    await startJob(interaction, ctx, editJobSpec({ prompt, model: 'uni-1', outputFormat: null, source, sourceLink }), () => ctx.stillImages.refuseAnimated([source], locale));
+    const source = ctx.inputs.check(candidate, 'source', locale);
+    await startJob(interaction, ctx, editJobSpec({ prompt, model: 'uni-1', outputFormat: null, source, sourceLink }), () => ctx.inputs.refuseAnimated([source], locale));
   },
 };
 
@@ -161,24 +150,3 @@ async function finishedJob(ctx: BotContext, jobId: string, interaction: ModalSub
   refuseForeignJob(job, interaction);
   return job;
 }
-
-/** The message as it is now, with fresh attachment URLs; a clear refusal when it is gone or out of the bot's sight. */
-async function fetchTarget(ctx: BotContext, target: EditImageTarget, locale: string): Promise<MessageSnapshot> {
-  try {
-    return fromApiMessage(await ctx.discord.fetchMessage(target.channelId, target.messageId));
-  } catch (err) {
-    const code = discordErrorCode(err);
-    const status = discordStatus(err);
-    if (code === DiscordCodes.UnknownMessage || code === UNKNOWN_CHANNEL || (code === undefined && status === 404)) {
-      throw new UserFacingError(t(locale, 'refuse.editImage.messageGone'), { code: 'message_gone' });
-    }
-    if (code === DiscordCodes.MissingAccess || code === DiscordCodes.MissingPermissions || status === 403) {
-      throw new UserFacingError(t(locale, 'refuse.editImage.unreadable'), { code: 'message_unreadable' });
-    }
-    throw err;
-  }
-}
-
-/** Discord's "Unknown Channel": the channel was deleted. */
-const UNKNOWN_CHANNEL = 10003;
-

@@ -1,6 +1,5 @@
 import { ApplicationCommandOptionType, ApplicationCommandType, ApplicationIntegrationType, InteractionContextType } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
-import { checkImage, fromAttachment } from '../src/discord/attachments.js';
 import { editJobSpec, MAX_EDIT_REFERENCES } from '../src/discord/edit-spec.js';
 import { startJob } from '../src/discord/start-job.js';
 import { formatOption, modelOption, promptOption, readFormat, readModel, readPrompt, readReferences, referenceOptions } from '../src/discord/options.js';
@@ -34,13 +33,12 @@ export const edit: SlashCommand = {
   },
 
   async execute(interaction, ctx) {
-    const origins = ctx.config.discordCdnOrigins;
     // Everything that can be checked without I/O is checked before the deferral, so a refusal is private.
     const locale = interaction.locale;
     const prompt = readPrompt(interaction.options.getString('prompt'), locale);
     const attachment = interaction.options.getAttachment('image');
     if (!attachment) throw new UserFacingError(t(locale, 'refuse.edit.noImage'), { code: 'bad_attachment' });
-    const source = checkImage(fromAttachment(attachment), 'source', origins, locale);
+    const source = ctx.inputs.check(attachment, 'source', locale);
     const attached = readReferences(interaction, 'image');
     if (attached.length > MAX_EDIT_REFERENCES) {
       const count = attached.length;
@@ -49,7 +47,7 @@ export const edit: SlashCommand = {
         { code: 'too_many_references' },
       );
     }
-    const references = attached.map((a) => checkImage(fromAttachment(a), 'ref', origins, locale));
+    const references = attached.map((a) => ctx.inputs.check(a, 'ref', locale));
     const model = readModel(interaction);
     const outputFormat = readFormat(interaction);
 
@@ -57,6 +55,6 @@ export const edit: SlashCommand = {
     // Reading a GIF can take a few seconds, so it happens after the deferral (and after the quota said yes); a
     // refusal then replaces the public "thinking…" with a private message (router → replyPrivately).
     const inputs = [source, ...references];
-    await startJob(interaction, ctx, editJobSpec({ prompt, model, outputFormat, source, references }), () => ctx.stillImages.refuseAnimated(inputs, locale));
+    await startJob(interaction, ctx, editJobSpec({ prompt, model, outputFormat, source, references }), () => ctx.inputs.refuseAnimated(inputs, locale));
   },
 };

@@ -1,6 +1,5 @@
 import { ApplicationCommandType, InteractionContextType, ApplicationIntegrationType } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
-import { checkImage, fromAttachment } from '../src/discord/attachments.js';
 import { startJob } from '../src/discord/start-job.js';
 import {
   aspectRatioOption,
@@ -55,7 +54,7 @@ export const imagine: SlashCommand = {
     // Luma takes at most nine references with a prompt; more than the definition offers are not read.
     const inputs = readReferences(interaction)
       .slice(0, MAX_IMAGE_REFS.image)
-      .map((a) => checkImage(fromAttachment(a), 'ref', ctx.config.discordCdnOrigins, locale));
+      .map((a) => ctx.inputs.check(a, 'ref', locale));
     const model = readModel(interaction);
     const outputFormat = readFormat(interaction);
     const webSearch = interaction.options.getBoolean('web_search') ?? false;
@@ -78,6 +77,6 @@ export const imagine: SlashCommand = {
       request,
       inputs,
       display: { prompt, model, aspectRatio, style, outputFormat, webSearch, references: inputs.length },
-    }, () => ctx.stillImages.refuseAnimated(inputs, locale));
+    }, () => ctx.inputs.refuseAnimated(inputs, locale));
   },
 };

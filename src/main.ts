@@ -6,6 +6,8 @@ import type { Config } from './config.js';
 import type { BotContext } from './context.js';
 import { DiscordResponder, REST_SWEEPS, UNLIMITED } from './discord/responder.js';
 import { createInteractionHandler } from './discord/router.js';
+import { inputImages } from './discord/input-images.js';
+import { messageReader } from './discord/messages.js';
 import { StillImageCheck } from './discord/still-images.js';
 import { newReference } from './errors.js';
 import { createEgressAgent } from './http/egress.js';
@@ -125,7 +127,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     rest.on(RESTEvents.Response, (request, response) => metrics.discordResponse(response.status, request.path));
   }
   const ops = { status: () => readOperatorStatus(sources, metrics, { storage: storage.kind, shard: shardKey }) };
-  const ctx: BotContext = { config, logger, storage, luma, http, engine, jobs, discord, quota, stillImages, ops };
+  const inputs = inputImages(config.discordCdnOrigins, stillImages);
+  const ctx: BotContext = { config, logger, storage, luma, engine, jobs, discord, quota, inputs, messages: messageReader(discord), ops };
 
   const handle = createInteractionHandler(ctx, commands, components);
   let accepting = true;

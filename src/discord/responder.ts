@@ -118,6 +118,8 @@ export const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
 /** Discord error codes the delivery logic acts on. */
 export const DiscordCodes = {
+  /** The channel was deleted. */
+  UnknownChannel: 10003,
   UnknownMessage: 10008,
   UnknownInteraction: 10062,
   MissingAccess: 50001,
