@@ -18,10 +18,10 @@ export const Prefixes = {
   editImageModal: 'modal:editimg',
 } as const;
 
-/** A job id as the bot makes them: short, URL- and custom_id-safe. */
-const JOB_ID_CHARS = '[A-Za-z0-9_-]{1,32}';
-const JOB_ID = new RegExp(`^${JOB_ID_CHARS}$`);
-const RESULT_BUTTON = new RegExp(`^job:(?:edit|reroll|retry):(${JOB_ID_CHARS})$`);
+/** A job id as the bot makes them (short, URL- and custom_id-safe), as a regular-expression source. */
+export const JOB_ID_PATTERN = '[A-Za-z0-9_-]{1,32}';
+const JOB_ID = new RegExp(`^${JOB_ID_PATTERN}$`);
+const RESULT_BUTTON = new RegExp(`^job:(?:edit|reroll|retry):(${JOB_ID_PATTERN})$`);
 
 /** What an "Edit image" form is about; the form's submit carries nothing else. */
 export interface EditImageTarget {

@@ -3,7 +3,7 @@
 // APIMessage of a REST fetch — through one small snapshot type.
 import type { APIEmbed, APIMessage, Message } from 'discord.js';
 import { fromAttachment, isAllowedOrigin, isSupportedImage, type ImageCandidate } from './attachments.js';
-import { jobIdOfButton } from './custom-ids.js';
+import { JOB_ID_PATTERN, jobIdOfButton } from './custom-ids.js';
 
 interface SnapshotAttachment extends ImageCandidate {
   /** The media-proxy copy of the attachment (same path as `url`). */
@@ -93,9 +93,9 @@ export function isOwnMessage(message: MessageSnapshot, applicationId: string): b
   return message.authorId === applicationId || message.applicationId === applicationId || message.webhookId === applicationId;
 }
 
-const JOB_FOOTER = /^job ([A-Za-z0-9_-]{1,32})(?: |$)/;
+const JOB_FOOTER = new RegExp(`^job (${JOB_ID_PATTERN})(?: |$)`);
 /** The footer's line in a result Discord took only in plain form (render.ts `plainMessage`): `-# job <id>`. */
-const PLAIN_JOB_FOOTER = /^-# job ([A-Za-z0-9_-]{1,32})(?: |$)/gm;
+const PLAIN_JOB_FOOTER = new RegExp(`^-# job (${JOB_ID_PATTERN})(?: |$)`, 'gm');
 
 /**
  * The job id a bot result carries: in its buttons' custom_ids (`job:edit:<id>`), its embed footer (`job <id>`), or
