@@ -59,7 +59,7 @@ export const editButton: ComponentHandler = {
   prefix: Prefixes.edit,
   async button(interaction, id, ctx) {
     const parent = await loadJob(ctx, id, interaction);
-    if (!parent.generationId || parent.step !== 'done') {
+    if (!isGenerated(parent) || parent.step !== 'done') {
       throw new UserFacingError(t(interaction.locale, 'refuse.unfinished'), { code: 'job_unfinished' });
     }
     // A modal must be the first answer to the click, so nothing slow happens before it.
