@@ -62,6 +62,9 @@ type SubcommandsIn<Options, Prefix extends string> = Options extends readonly Op
 /** The subcommand a member used — named `group sub` inside a group — and its options: one member per subcommand. */
 export type Subcommand<D extends Definition> = SubcommandsIn<D['options'], ''>;
 
+/** The options of one subcommand, by its name. */
+export type SubcommandOptions<D extends Definition, N extends Subcommand<D>['name']> = Extract<Subcommand<D>, { readonly name: N }>['options'];
+
 /** One handler per subcommand of a definition; the compiler asks for every one and for no other. */
 export type SubcommandHandlers<D extends Definition, Args extends unknown[]> = {
   readonly [S in Subcommand<D> as S['name']]: (options: S['options'], ...args: Args) => Promise<void>;

@@ -72,13 +72,10 @@ export const de: Catalogue = {
   'qa.clear.user': '{user} hat keine Ausnahme mehr; es gelten die Rollen oder der Standard.',
   'qa.clear.userNone': '{user} hatte keine Ausnahme; nichts geändert.',
   'qa.clear.total': 'Das Server-Gesamtlimit ist entfernt: Es gilt nur noch das Limit jedes Mitglieds.',
-  'qa.input.whichRole': 'Gib eine Rolle an. Es wurde nichts geändert.',
-  'qa.input.whichMember': 'Gib ein Mitglied an. Es wurde nichts geändert.',
   'qa.input.notRole': 'Das ist keine Rolle dieses Servers. Es wurde nichts geändert.',
   'qa.input.notMember': 'Das ist kein Mitglied dieses Servers. Es wurde nichts geändert.',
   'qa.input.both': 'Gib entweder ein Limit oder unlimited:True an, nicht beides. Es wurde nichts geändert.',
   'qa.input.limitOrUnlimited': 'Gib ein Limit (ganze Zahl an Einheiten) oder unlimited:True an. Es wurde nichts geändert.',
-  'qa.input.limit': 'Gib ein Limit an (ganze Zahl an Einheiten). Es wurde nichts geändert.',
   'qa.input.range': 'Das Limit muss eine ganze Zahl von {min} bis {max} sein (angegeben: {got}). Es wurde nichts geändert.',
   'qa.input.period': 'Der Zeitraum muss eins von {list} sein (angegeben: „{got}“). Es wurde nichts geändert.',
 

@@ -80,13 +80,10 @@ export const en = {
   'qa.clear.user': '{user} no longer has an override; their roles or the default apply.',
   'qa.clear.userNone': '{user} had no override; nothing changed.',
   'qa.clear.total': 'The server-wide total is removed: only each member’s own limit applies.',
-  'qa.input.whichRole': 'Say which role. Nothing was changed.',
-  'qa.input.whichMember': 'Say which member. Nothing was changed.',
   'qa.input.notRole': 'That is not a role of this server. Nothing was changed.',
   'qa.input.notMember': 'That is not a member of this server. Nothing was changed.',
   'qa.input.both': 'Give either a limit or unlimited:True, not both. Nothing was changed.',
   'qa.input.limitOrUnlimited': 'Give a limit (a whole number of units) or unlimited:True. Nothing was changed.',
-  'qa.input.limit': 'Give a limit (a whole number of units). Nothing was changed.',
   'qa.input.range': 'The limit must be a whole number from {min} to {max} (got {got}). Nothing was changed.',
   'qa.input.period': 'The period must be one of {list} (got "{got}"). Nothing was changed.',
 

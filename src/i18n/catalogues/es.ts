@@ -72,13 +72,10 @@ export const es: Catalogue = {
   'qa.clear.user': '{user} ya no tiene excepción; se aplican sus roles o el predeterminado.',
   'qa.clear.userNone': '{user} no tenía excepción; no cambió nada.',
   'qa.clear.total': 'Se quitó el total del servidor: solo se aplica el límite de cada miembro.',
-  'qa.input.whichRole': 'Indica un rol. No se cambió nada.',
-  'qa.input.whichMember': 'Indica un miembro. No se cambió nada.',
   'qa.input.notRole': 'Eso no es un rol de este servidor. No se cambió nada.',
   'qa.input.notMember': 'Eso no es un miembro de este servidor. No se cambió nada.',
   'qa.input.both': 'Da un límite o unlimited:True, no ambos. No se cambió nada.',
   'qa.input.limitOrUnlimited': 'Da un límite (un número entero de unidades) o unlimited:True. No se cambió nada.',
-  'qa.input.limit': 'Da un límite (un número entero de unidades). No se cambió nada.',
   'qa.input.range': 'El límite debe ser un número entero de {min} a {max} (recibido: {got}). No se cambió nada.',
   'qa.input.period': 'El periodo debe ser uno de {list} (recibido: «{got}»). No se cambió nada.',
 

@@ -72,13 +72,10 @@ export const fr: Catalogue = {
   'qa.clear.user': '{user} n’a plus d’exception ; ses rôles ou la valeur par défaut s’appliquent.',
   'qa.clear.userNone': '{user} n’avait pas d’exception ; rien n’a changé.',
   'qa.clear.total': 'Le total du serveur est supprimé : seule la limite de chaque membre s’applique.',
-  'qa.input.whichRole': 'Indique un rôle. Rien n’a été modifié.',
-  'qa.input.whichMember': 'Indique un membre. Rien n’a été modifié.',
   'qa.input.notRole': 'Ce n’est pas un rôle de ce serveur. Rien n’a été modifié.',
   'qa.input.notMember': 'Ce n’est pas un membre de ce serveur. Rien n’a été modifié.',
   'qa.input.both': 'Donne soit une limite, soit unlimited:True, pas les deux. Rien n’a été modifié.',
   'qa.input.limitOrUnlimited': 'Donne une limite (un nombre entier d’unités) ou unlimited:True. Rien n’a été modifié.',
-  'qa.input.limit': 'Donne une limite (un nombre entier d’unités). Rien n’a été modifié.',
   'qa.input.range': 'La limite doit être un nombre entier de {min} à {max} (reçu : {got}). Rien n’a été modifié.',
   'qa.input.period': 'La période doit être l’une de {list} (reçu : « {got} »). Rien n’a été modifié.',
 

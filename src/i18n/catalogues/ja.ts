@@ -72,13 +72,10 @@ export const ja: Catalogue = {
   'qa.clear.user': '{user} の個別設定を削除しました。ロールまたは既定値が適用されます。',
   'qa.clear.userNone': '{user} には個別設定がありませんでした。何も変わっていません。',
   'qa.clear.total': 'サーバー合計を削除しました。各メンバーの上限だけが適用されます。',
-  'qa.input.whichRole': 'ロールを指定してください。何も変更していません。',
-  'qa.input.whichMember': 'メンバーを指定してください。何も変更していません。',
   'qa.input.notRole': 'このサーバーのロールではありません。何も変更していません。',
   'qa.input.notMember': 'このサーバーのメンバーではありません。何も変更していません。',
   'qa.input.both': '上限か unlimited:True のどちらか一方を指定してください。何も変更していません。',
   'qa.input.limitOrUnlimited': '上限（ユニットの整数）か unlimited:True を指定してください。何も変更していません。',
-  'qa.input.limit': '上限（ユニットの整数）を指定してください。何も変更していません。',
   'qa.input.range': '上限は {min} から {max} までの整数にしてください（指定値：{got}）。何も変更していません。',
   'qa.input.period': '期間は {list} のいずれかにしてください（指定値：「{got}」）。何も変更していません。',
 

@@ -72,13 +72,10 @@ export const ptBR: Catalogue = {
   'qa.clear.user': '{user} não tem mais exceção; valem seus cargos ou o padrão.',
   'qa.clear.userNone': '{user} não tinha exceção; nada mudou.',
   'qa.clear.total': 'O total do servidor foi removido: vale só o limite de cada membro.',
-  'qa.input.whichRole': 'Diga qual cargo. Nada foi alterado.',
-  'qa.input.whichMember': 'Diga qual membro. Nada foi alterado.',
   'qa.input.notRole': 'Isso não é um cargo deste servidor. Nada foi alterado.',
   'qa.input.notMember': 'Isso não é um membro deste servidor. Nada foi alterado.',
   'qa.input.both': 'Dê um limite ou unlimited:True, não os dois. Nada foi alterado.',
   'qa.input.limitOrUnlimited': 'Dê um limite (um número inteiro de unidades) ou unlimited:True. Nada foi alterado.',
-  'qa.input.limit': 'Dê um limite (um número inteiro de unidades). Nada foi alterado.',
   'qa.input.range': 'O limite deve ser um número inteiro de {min} a {max} (recebido: {got}). Nada foi alterado.',
   'qa.input.period': 'O período deve ser um de {list} (recebido: "{got}"). Nada foi alterado.',
 
