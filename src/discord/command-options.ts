@@ -37,10 +37,13 @@ type ValueOf<T extends ApplicationCommandOptionType> = T extends ApplicationComm
         ? Attachment
         : string;
 
-/** The values of a list of (non-nesting) option definitions, by name. */
+/**
+ * The values of a list of (non-nesting) option definitions, by name. An option whose name is typed as any string
+ * (declared with a wide annotation instead of `as const`) gets no key, so reading it does not compile.
+ */
 export type OptionValues<Options> = Options extends readonly OptionDefinition[]
   ? {
-      readonly [O in Exclude<Options[number], { readonly type: Nesting }> as O['name']]: O extends { readonly required: true }
+      readonly [O in Exclude<Options[number], { readonly type: Nesting }> as string extends O['name'] ? never : O['name']]: O extends { readonly required: true }
         ? ValueOf<O['type']>
         : ValueOf<O['type']> | null;
     }

@@ -89,6 +89,15 @@ describe('readOptions', () => {
     void options.promt;
   });
 
+  it('offers no option whose name the compiler cannot know', () => {
+    const wide: { type: ApplicationCommandOptionType.String; name: string; description: string } = { type: ApplicationCommandOptionType.String, name: 'style', description: 's' };
+    const data = { type: ApplicationCommandType.ChatInput, name: 'wide', description: 'w', options: [wide] } as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+    const options = readOptions(interaction([{ name: 'style', type: ApplicationCommandOptionType.String, value: 'manga' }]), data);
+    expect(options).toEqual({ style: 'manga' });
+    // @ts-expect-error: `name: string` gives no key to read by
+    void options.style;
+  });
+
   it('throws when a required option is missing or an option arrives with another type than defined', () => {
     expect(() => readOptions(interaction([]), flat)).toThrow(/prompt/);
     expect(() =>
