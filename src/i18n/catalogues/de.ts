@@ -308,7 +308,6 @@ export const de: Catalogue = {
   'refuse.storage': 'Der Bot konnte deine Anfrage nicht speichern, weil sein Speicher gerade nicht antwortet; es wurde also nichts erstellt und nichts berechnet. Bitte versuch es gleich noch einmal.',
   'refuse.foreignJob': 'Das gehört zu einem Bild aus einem anderen Server oder Gespräch und funktioniert daher hier nicht. Mit /imagine oder /edit machst du dein eigenes.',
   'refuse.manga': 'Der Manga-Stil braucht ein Hochformat, und {ratio} ist keins. Wähle 2:3, 9:16, 1:2 oder 1:3 — oder lass das Seitenverhältnis leer, dann nimmt der Bot 2:3.',
-  'refuse.edit.noImage': 'Häng das zu bearbeitende Bild an die Option `image` an.',
   'refuse.edit.tooManyRefs': 'Eine Bearbeitung nimmt das Bild und höchstens {max} Referenzen (Luma erlaubt insgesamt {total} Bilder), und du hast {count} Referenzen angehängt. Entferne {remove} und versuch es noch einmal.',
   'refuse.editImage.noImage': 'Diese Nachricht hat kein Bild, das der Bot bearbeiten kann. „Edit image“ funktioniert bei Nachrichten mit PNG-, JPEG-, WebP- oder unbewegten GIF-Anhängen oder mit eingebetteten Bildern. Um eine Datei von deinem Gerät zu bearbeiten, nutze /edit.',
   'refuse.editImage.otherChannel': 'Dieses Formular gehört nicht zu diesem Kanal. Klick die Nachricht mit rechts an und wähle erneut „Edit image“.',

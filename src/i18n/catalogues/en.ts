@@ -320,7 +320,6 @@ export const en = {
   'refuse.storage': 'The bot could not save your request because its storage is not answering right now, so nothing was made and nothing was charged. Please try again shortly.',
   'refuse.foreignJob': 'This belongs to an image made in another server or conversation, so it does not work here. Use /imagine or /edit to make your own.',
   'refuse.manga': 'The manga style needs a portrait shape, and {ratio} is not one. Pick 2:3, 9:16, 1:2 or 1:3 — or leave the aspect ratio empty and the bot uses 2:3.',
-  'refuse.edit.noImage': 'Attach the image to edit in the `image` option.',
   'refuse.edit.tooManyRefs': 'An edit takes the image plus at most {max} references (Luma allows {total} images in all), and you attached {count} references. Remove {remove} and try again.',
   'refuse.editImage.noImage': 'This message has no image the bot can edit. "Edit image" works on messages with PNG, JPEG, WebP or still GIF attachments, or with image embeds. To edit a file from your device, use /edit.',
   'refuse.editImage.otherChannel': 'This form does not belong to this channel. Right-click the message and choose "Edit image" again.',

@@ -308,7 +308,6 @@ export const es: Catalogue = {
   'refuse.storage': 'El bot no pudo guardar tu solicitud porque su almacenamiento no responde ahora mismo, así que no se creó ni se cobró nada. Vuelve a intentarlo en breve.',
   'refuse.foreignJob': 'Esto pertenece a una imagen creada en otro servidor o conversación, así que aquí no funciona. Usa /imagine o /edit para crear la tuya.',
   'refuse.manga': 'El estilo manga necesita un formato vertical, y {ratio} no lo es. Elige 2:3, 9:16, 1:2 o 1:3 — o deja vacía la relación de aspecto y el bot usará 2:3.',
-  'refuse.edit.noImage': 'Adjunta la imagen que quieres editar en la opción `image`.',
   'refuse.edit.tooManyRefs': 'Una edición admite la imagen más {max} referencias como máximo (Luma permite {total} imágenes en total), y adjuntaste {count} referencias. Quita {remove} y vuelve a intentarlo.',
   'refuse.editImage.noImage': 'Este mensaje no tiene ninguna imagen que el bot pueda editar. «Edit image» funciona con mensajes que tengan adjuntos PNG, JPEG, WebP o GIF estático, o imágenes incrustadas. Para editar un archivo de tu dispositivo, usa /edit.',
   'refuse.editImage.otherChannel': 'Este formulario no pertenece a este canal. Haz clic derecho en el mensaje y vuelve a elegir «Edit image».',

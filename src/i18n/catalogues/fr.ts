@@ -308,7 +308,6 @@ export const fr: Catalogue = {
   'refuse.storage': 'Le bot n’a pas pu enregistrer ta demande car son stockage ne répond pas pour le moment : rien n’a été créé ni décompté. Réessaie dans un instant.',
   'refuse.foreignJob': 'Ceci appartient à une image créée dans un autre serveur ou une autre conversation, cela ne fonctionne donc pas ici. Utilise /imagine ou /edit pour créer la tienne.',
   'refuse.manga': 'Le style manga demande un format portrait, et {ratio} n’en est pas un. Choisis 2:3, 9:16, 1:2 ou 1:3 — ou laisse le format vide et le bot prendra 2:3.',
-  'refuse.edit.noImage': 'Joins l’image à retoucher dans l’option `image`.',
   'refuse.edit.tooManyRefs': 'Une retouche accepte l’image plus {max} références au maximum (Luma autorise {total} images en tout), et tu as joint {count} références. Retires-en {remove} et réessaie.',
   'refuse.editImage.noImage': 'Ce message ne contient aucune image que le bot peut retoucher. « Edit image » fonctionne sur les messages avec des pièces jointes PNG, JPEG, WebP ou GIF fixe, ou avec des images intégrées. Pour retoucher un fichier de ton appareil, utilise /edit.',
   'refuse.editImage.otherChannel': 'Ce formulaire n’appartient pas à ce salon. Fais un clic droit sur le message et choisis de nouveau « Edit image ».',

@@ -308,7 +308,6 @@ export const ja: Catalogue = {
   'refuse.storage': 'ボットのストレージが現在応答しないため、リクエストを保存できませんでした。何も作成されず、何も消費されていません。少し待ってからもう一度お試しください。',
   'refuse.foreignJob': 'これは別のサーバーまたは会話で作られた画像のものなので、ここでは使えません。/imagine か /edit で自分の画像を作ってください。',
   'refuse.manga': 'マンガスタイルには縦長の形が必要ですが、{ratio} は縦長ではありません。2:3、9:16、1:2、1:3 のいずれかを選ぶか、アスペクト比を空にすると 2:3 になります。',
-  'refuse.edit.noImage': '編集する画像を `image` オプションに添付してください。',
   'refuse.edit.tooManyRefs': '編集では画像 1 枚と参照画像 {max} 枚までを使えます（Luma は合計 {total} 枚まで）が、参照画像が {count} 枚添付されています。{remove} 枚減らしてもう一度お試しください。',
   'refuse.editImage.noImage': 'このメッセージにはボットが編集できる画像がありません。「Edit image」は PNG、JPEG、WebP、静止 GIF の添付ファイルか、埋め込み画像のあるメッセージで使えます。端末のファイルを編集するには /edit を使ってください。',
   'refuse.editImage.otherChannel': 'このフォームはこのチャンネルのものではありません。メッセージを右クリックして、もう一度「Edit image」を選んでください。',

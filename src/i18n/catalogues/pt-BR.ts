@@ -308,7 +308,6 @@ export const ptBR: Catalogue = {
   'refuse.storage': 'O bot não conseguiu salvar seu pedido porque o armazenamento dele não está respondendo agora, então nada foi feito e nada foi cobrado. Tente de novo daqui a pouco.',
   'refuse.foreignJob': 'Isto pertence a uma imagem feita em outro servidor ou conversa, então não funciona aqui. Use /imagine ou /edit para fazer a sua.',
   'refuse.manga': 'O estilo mangá precisa de um formato retrato, e {ratio} não é. Escolha 2:3, 9:16, 1:2 ou 1:3 — ou deixe a proporção vazia e o bot usa 2:3.',
-  'refuse.edit.noImage': 'Anexe a imagem a editar na opção `image`.',
   'refuse.edit.tooManyRefs': 'Uma edição aceita a imagem mais no máximo {max} referências (a Luma permite {total} imagens no total), e você anexou {count} referências. Remova {remove} e tente de novo.',
   'refuse.editImage.noImage': 'Esta mensagem não tem nenhuma imagem que o bot consiga editar. "Edit image" funciona em mensagens com anexos PNG, JPEG, WebP ou GIF estático, ou com imagens incorporadas. Para editar um arquivo do seu dispositivo, use /edit.',
   'refuse.editImage.otherChannel': 'Este formulário não pertence a este canal. Clique com o botão direito na mensagem e escolha "Edit image" de novo.',
