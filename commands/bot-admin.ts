@@ -100,13 +100,19 @@ interface PolicyCall {
   /** Logs a change of the server's policy (never the blocked terms themselves). */
   changed(detail: Record<string, unknown>): void;
   /**
-   * Changes the policy under its storage lock. The interaction is deferred first: waiting for the lock must not
-   * risk Discord's 3 s to answer.
+   * Defers the answer (privately) before a write that waits for a storage lock: another writer holding it must
+   * not make the command miss Discord's 3 s to answer.
    */
-  update<T>(change: (p: GuildPolicy) => T): Promise<{ policy: GuildPolicy; result: T }>;
+  beforeLockedWrite(): Promise<void>;
 }
 
 const answer = (call: PolicyCall, content: string): Promise<void> => replyPrivately(call.interaction, content);
+
+/** Changes the server's policy under its lock. */
+async function update<T>(call: PolicyCall, change: (p: GuildPolicy) => T): Promise<{ policy: GuildPolicy; result: T }> {
+  await call.beforeLockedWrite();
+  return call.store.update(call.guildId, change);
+}
 const quoted = (terms: readonly string[]): string => terms.map((x) => `\`${x.replace(/`/g, "'")}\``).join(', ');
 
 const handlers: SubcommandHandlers<typeof data, [PolicyCall]> = {
@@ -116,7 +122,7 @@ const handlers: SubcommandHandlers<typeof data, [PolicyCall]> = {
 
   async 'channels add'(options, call) {
     const channelId = channelIdOf(options.channel, call.locale);
-    const { policy, result } = await call.update((p) => {
+    const { policy, result } = await update(call, (p) => {
       if (p.channels.includes(channelId)) return 'already' as const;
       if (p.channels.length >= MAX_CHANNELS) throw new UserFacingError(t(call.locale, 'policy.channels.tooMany', { max: MAX_CHANNELS }), { code: 'too_many' });
       p.channels.push(channelId);
@@ -132,7 +138,7 @@ const handlers: SubcommandHandlers<typeof data, [PolicyCall]> = {
 
   async 'channels remove'(options, call) {
     const channelId = channelIdOf(options.channel, call.locale);
-    const { policy, result: had } = await call.update((p) => {
+    const { policy, result: had } = await update(call, (p) => {
       const had = p.channels.includes(channelId);
       p.channels = p.channels.filter((c) => c !== channelId);
       return had;
@@ -144,7 +150,7 @@ const handlers: SubcommandHandlers<typeof data, [PolicyCall]> = {
   },
 
   async 'channels clear'(_options, call) {
-    await call.update((p) => {
+    await update(call, (p) => {
       p.channels = [];
     });
     call.changed({ cleared: 'channels' });
@@ -152,7 +158,7 @@ const handlers: SubcommandHandlers<typeof data, [PolicyCall]> = {
   },
 
   async 'channels threads'({ inherit }, call) {
-    await call.update((p) => {
+    await update(call, (p) => {
       p.threadsInherit = inherit;
     });
     call.changed({ threadsInherit: inherit });
@@ -160,7 +166,7 @@ const handlers: SubcommandHandlers<typeof data, [PolicyCall]> = {
   },
 
   async 'channels age-restricted'({ required }, call) {
-    await call.update((p) => {
+    await update(call, (p) => {
       p.requireAgeRestricted = required;
     });
     call.changed({ requireAgeRestricted: required });
@@ -169,7 +175,7 @@ const handlers: SubcommandHandlers<typeof data, [PolicyCall]> = {
 
   async 'terms add'(options, call) {
     const terms = termsOf(options.terms, call.locale);
-    const { policy, result: added } = await call.update((p) => {
+    const { policy, result: added } = await update(call, (p) => {
       const fresh = terms.filter((term) => !p.blockedTerms.some((x) => foldText(x) === foldText(term)));
       if (p.blockedTerms.length + fresh.length > MAX_TERMS) {
         throw new UserFacingError(t(call.locale, 'policy.terms.tooMany', { max: MAX_TERMS, count: p.blockedTerms.length }), { code: 'too_many' });
@@ -183,7 +189,7 @@ const handlers: SubcommandHandlers<typeof data, [PolicyCall]> = {
 
   async 'terms remove'(options, call) {
     const terms = termsOf(options.terms, call.locale).map(foldText);
-    const { result: removed } = await call.update((p) => {
+    const { result: removed } = await update(call, (p) => {
       const removed = p.blockedTerms.filter((x) => terms.includes(foldText(x)));
       p.blockedTerms = p.blockedTerms.filter((x) => !terms.includes(foldText(x)));
       return removed;
@@ -193,7 +199,7 @@ const handlers: SubcommandHandlers<typeof data, [PolicyCall]> = {
   },
 
   async 'terms clear'(_options, call) {
-    await call.update((p) => {
+    await update(call, (p) => {
       p.blockedTerms = [];
     });
     call.changed({ cleared: 'terms' });
@@ -216,9 +222,8 @@ export const botAdmin: SlashCommand = {
       guildId,
       store,
       changed: (detail) => log.info(detail, 'server policy changed'),
-      async update(change) {
+      async beforeLockedWrite() {
         if (!interaction.deferred) await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-        return store.update(guildId, change);
       },
     });
   },

@@ -26,7 +26,10 @@ interface Definition {
 
 type Nesting = ApplicationCommandOptionType.Subcommand | ApplicationCommandOptionType.SubcommandGroup;
 
-/** User, role, channel and mentionable options give the id they carry: the resolved objects may be absent. */
+/**
+ * User, role, channel and mentionable options give the id they carry: the commands need only the id, and
+ * discord.js's getters for them would also require the resolved user, role or channel.
+ */
 type ValueOf<T extends ApplicationCommandOptionType> = T extends ApplicationCommandOptionType.String
   ? string
   : T extends ApplicationCommandOptionType.Integer | ApplicationCommandOptionType.Number
