@@ -1,5 +1,12 @@
-import { ApplicationCommandOptionType, ApplicationCommandType, ApplicationIntegrationType, InteractionContextType } from 'discord.js';
+import {
+  ApplicationCommandOptionType,
+  ApplicationCommandType,
+  ApplicationIntegrationType,
+  InteractionContextType,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
+import { readOptions } from '../src/discord/command-options.js';
 import { editJobSpec, MAX_EDIT_REFERENCES } from '../src/discord/edit-spec.js';
 import { startJob } from '../src/discord/start-job.js';
 import { formatOption, modelOption, promptOption, readFormat, readModel, readPrompt, readReferences, referenceOptions } from '../src/discord/options.js';
@@ -10,35 +17,36 @@ import { t } from '../src/i18n/index.js';
  * /edit: change an image the member attaches. No aspect-ratio or style option — Luma ignores the ratio for
  * image_edit (the output follows the source), and an option that does nothing misleads.
  */
+const data = {
+  type: ApplicationCommandType.ChatInput,
+  name: 'edit',
+  description: 'Change an image with Luma: attach it and say what should change',
+  options: [
+    {
+      type: ApplicationCommandOptionType.Attachment,
+      name: 'image',
+      description: 'The image to edit (PNG, JPEG, WebP, still GIF; ≤ 50 MB)',
+      required: true,
+    },
+    promptOption('What should change (up to 6000 characters)'),
+    modelOption,
+    formatOption,
+    ...referenceOptions(MAX_EDIT_REFERENCES),
+  ],
+  contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
+  integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
+} as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
 export const edit: SlashCommand = {
   kind: 'slash',
-  data: {
-    type: ApplicationCommandType.ChatInput,
-    name: 'edit',
-    description: 'Change an image with Luma: attach it and say what should change',
-    options: [
-      {
-        type: ApplicationCommandOptionType.Attachment,
-        name: 'image',
-        description: 'The image to edit (PNG, JPEG, WebP, still GIF; ≤ 50 MB)',
-        required: true,
-      },
-      promptOption('What should change (up to 6000 characters)'),
-      modelOption,
-      formatOption,
-      ...referenceOptions(MAX_EDIT_REFERENCES),
-    ],
-    contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
-    integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
-  },
+  data,
 
   async execute(interaction, ctx) {
     // Everything that can be checked without I/O is checked before the deferral, so a refusal is private.
     const locale = interaction.locale;
-    const prompt = readPrompt(interaction.options.getString('prompt'), locale);
-    const attachment = interaction.options.getAttachment('image');
-    if (!attachment) throw new UserFacingError(t(locale, 'refuse.edit.noImage'), { code: 'bad_attachment' });
-    const source = ctx.inputs.check(attachment, 'source', locale);
+    const options = readOptions(interaction, data);
+    const prompt = readPrompt(options.prompt, locale);
+    const source = ctx.inputs.check(options.image, 'source', locale);
     const attached = readReferences(interaction, 'image');
     if (attached.length > MAX_EDIT_REFERENCES) {
       const count = attached.length;
@@ -48,8 +56,8 @@ export const edit: SlashCommand = {
       );
     }
     const references = attached.map((a) => ctx.inputs.check(a, 'ref', locale));
-    const model = readModel(interaction);
-    const outputFormat = readFormat(interaction);
+    const model = readModel(options.model);
+    const outputFormat = readFormat(options.format);
 
     await interaction.deferReply();
     // Reading a GIF can take a few seconds, so it happens after the deferral (and after the quota said yes); a
