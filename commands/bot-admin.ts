@@ -15,6 +15,7 @@ import type { SlashCommand } from '../src/discord/command.js';
 import { requireManageGuild } from '../src/discord/admin.js';
 import { readSubcommand, runSubcommand, type SubcommandHandlers } from '../src/discord/command-options.js';
 import { replyPrivately } from '../src/discord/reply.js';
+import { isSnowflake } from '../src/discord/snowflake.js';
 import { UserFacingError } from '../src/errors.js';
 import { MAX_CHANNELS, type GuildPolicy } from '../src/guild-settings/model.js';
 import { channelList, renderPolicy } from '../src/guild-settings/render.js';
@@ -230,7 +231,7 @@ export const botAdmin: SlashCommand = {
 };
 
 function channelIdOf(value: string, locale: Locale): string {
-  if (!/^\d{17,20}$/.test(value)) throw new UserFacingError(t(locale, 'policy.channels.invalid'), { code: 'bad_option' });
+  if (!isSnowflake(value)) throw new UserFacingError(t(locale, 'policy.channels.invalid'), { code: 'bad_option' });
   return value;
 }
 

@@ -15,6 +15,7 @@ import { requireManageGuild } from '../src/discord/admin.js';
 import type { SlashCommand } from '../src/discord/command.js';
 import { readSubcommand, runSubcommand, type SubcommandHandlers, type SubcommandOptions } from '../src/discord/command-options.js';
 import { replyPrivately } from '../src/discord/reply.js';
+import { isSnowflake } from '../src/discord/snowflake.js';
 import { truncate } from '../src/discord/render.js';
 import { UserFacingError } from '../src/errors.js';
 import { languageOf, t } from '../src/i18n/index.js';
@@ -318,7 +319,7 @@ export const quotaAdmin: SlashCommand = {
 
 /** A role or user option's id; only the id is needed, so the resolved role or user is not required. */
 function snowflakeOf(locale: Locale, value: string, kind: 'role' | 'user'): string {
-  if (!/^\d{17,20}$/.test(value)) throw new UserFacingError(t(locale, kind === 'role' ? 'qa.input.notRole' : 'qa.input.notMember'), { code: 'bad_option' });
+  if (!isSnowflake(value)) throw new UserFacingError(t(locale, kind === 'role' ? 'qa.input.notRole' : 'qa.input.notMember'), { code: 'bad_option' });
   return value;
 }
 
@@ -390,7 +391,7 @@ async function memberNames(interaction: ChatInputCommandInteraction, ids: readon
   const names = new Map<string, string>();
   await Promise.all(
     ids
-      .filter((id) => /^\d{17,20}$/.test(id))
+      .filter(isSnowflake)
       .map(async (id) => {
         try {
           const member = await interaction.guild?.members.fetch(id);
