@@ -6,11 +6,21 @@ import {
   Team,
   TeamMemberMembershipState,
   type BaseInteraction,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
 import { UserFacingError } from '../src/errors.js';
 import { t } from '../src/i18n/index.js';
 import { renderOperatorStatus } from '../src/ops/status.js';
+
+const data = {
+  type: ApplicationCommandType.ChatInput,
+  name: 'bot-status',
+  description: "Operator only: today's spend, the queue, Luma's limits and failures in the last hour",
+  contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
+  integration_types: [ApplicationIntegrationType.GuildInstall],
+  default_member_permissions: '0',
+} as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 /**
  * `/bot-status`: the operator's figures — today's spend against the cap, the queue, the Luma limits in force and
@@ -21,14 +31,7 @@ import { renderOperatorStatus } from '../src/ops/status.js';
  */
 export const botStatus: SlashCommand = {
   kind: 'slash',
-  data: {
-    type: ApplicationCommandType.ChatInput,
-    name: 'bot-status',
-    description: "Operator only: today's spend, the queue, Luma's limits and failures in the last hour",
-    contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
-    integration_types: [ApplicationIntegrationType.GuildInstall],
-    default_member_permissions: '0',
-  },
+  data,
 
   async execute(interaction, ctx) {
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });

@@ -8,49 +8,28 @@ import {
   type ModalSubmitInteraction,
 } from 'discord.js';
 import type { BotContext } from '../src/context.js';
-import { checkImage } from '../src/discord/attachments.js';
 import type { ComponentHandler, MessageMenuCommand } from '../src/discord/command.js';
-import { editJobSpec, resultAsSource } from '../src/jobs/edit-spec.js';
-import { startJob } from '../src/discord/flow.js';
-import {
-  fromApiMessage,
-  fromDiscordMessage,
-  imagesIn,
-  isOwnMessage,
-  jobIdIn,
-  messageLink,
-  type MessageSnapshot,
-} from '../src/discord/message-images.js';
+import { CustomIds, Prefixes, readEditImageTarget, type EditImageTarget } from '../src/discord/custom-ids.js';
+import { editJobSpec, isGenerated, resultEditSpec, type GeneratedJob } from '../src/jobs/edit-spec.js';
+import { startJob } from '../src/discord/start-job.js';
+import { fromDiscordMessage, isOwnMessage, jobIdIn, messageLink } from '../src/discord/message-images.js';
 import { refuseForeignJob } from '../src/discord/job-access.js';
 import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
 import { truncate } from '../src/discord/render.js';
-import { DiscordCodes, discordErrorCode, discordStatus } from '../src/discord/responder.js';
 import { UserFacingError } from '../src/errors.js';
 import { t, tn } from '../src/i18n/index.js';
-import type { JobRecord } from '../src/jobs/types.js';
 
 /*
  * Right-click a message → Apps → "Edit image". The command answers with a modal (a modal must be the first
  * answer, so nothing slow happens before it); the modal's submit is a new interaction that carries only the
- * modal's custom_id, so that holds the target: `modal:editimg:<channel>:<message>:<image count>[:<job id>]`
- * (≤ 70 chars; the job id when the message is one of the bot's results).
- * The submit fetches the message again by REST, because attachment URLs are signed and expire, and the
- * member may submit long after opening the form.
+ * modal's custom_id, so that holds the target (custom-ids.ts): the message, how many images it showed, and the
+ * job id when the message is one of the bot's results.
+ * The submit fetches the message again by REST (except a bot result, edited through its generation_id), because
+ * attachment URLs are signed and expire, and the member may submit long after opening the form.
  */
 
-const PREFIX = 'modal:editimg';
-const SNOWFLAKE = /^\d{15,21}$/;
 /** The form's text input for the image number (shown only when there is a choice). */
 const IMAGE_FIELD = 'image';
-
-interface Target {
-  channelId: string;
-  messageId: string;
-  /** Images the message showed when the form was opened (1 means no choice was asked for). */
-  count: number;
-  /** Set when the message is one of the bot's results: its job, edited through its generation_id. */
-  jobId?: string;
-}
 
 export const editImage: MessageMenuCommand = {
   kind: 'message',
@@ -65,7 +44,7 @@ export const editImage: MessageMenuCommand = {
 
   async execute(interaction, ctx) {
     const message = fromDiscordMessage(interaction.targetMessage);
-    const count = imagesIn(message, ctx.config.discordCdnOrigins).length;
+    const count = ctx.inputs.inMessage(message).length;
     // Its progress and failure messages carry no image, and are refused here like any other message.
     if (count === 0) throw new UserFacingError(t(interaction.locale, 'refuse.editImage.noImage'), { code: 'no_image' });
     // A result of this bot is edited as a whole, by its generation_id: no choice to make.
@@ -76,7 +55,7 @@ export const editImage: MessageMenuCommand = {
 };
 
 export const editImageModal: ComponentHandler = {
-  prefix: PREFIX,
+  prefix: Prefixes.editImageModal,
   async modal(interaction, arg, ctx) {
     const locale = interaction.locale;
     const target = parseTarget(arg, locale);
@@ -89,27 +68,18 @@ export const editImageModal: ComponentHandler = {
     const index = readImageNumber(interaction, target.count);
     await interaction.deferReply();
 
-    const origins = ctx.config.discordCdnOrigins;
     const sourceLink = messageLink(interaction.guildId, target.channelId, target.messageId);
-    const editResult = async (parent: JobRecord & { generationId: string }): Promise<void> => {
-      const model = parent.request.model ?? 'uni-1';
-      const outputFormat = parent.request.output_format ?? null;
-      const source = resultAsSource(parent);
-      await startJob(interaction, ctx, editJobSpec({ prompt, model, outputFormat, source, sourceLink, parentJobId: parent.id }));
-    };
-    // A result of this bot: named in the form itself, or found by the link stored at delivery — either way
-    // with no need to read the message at all.
-    const linked = target.jobId ?? (await ctx.jobs.jobForMessage(target.messageId));
-    const linkedJob = linked !== undefined ? await finishedJob(ctx, linked, interaction) : undefined;
-    if (linkedJob) return editResult(linkedJob);
+    // A result of this bot, named in the form when it was opened: edited through its generation_id, with no need
+    // to read the message again.
+    const parent = target.jobId !== undefined ? await finishedJob(ctx, target.jobId, interaction) : undefined;
+    if (parent) {
+      await startJob(interaction, ctx, resultEditSpec(parent, prompt, sourceLink));
+      return;
+    }
 
-    const message = await fetchTarget(ctx, target, locale);
-    // Results delivered before that link existed still carry their job id in their buttons and footer.
-    const carried = isOwnMessage(message, interaction.applicationId) ? jobIdIn(message) : undefined;
-    const carriedJob = carried !== undefined ? await finishedJob(ctx, carried, interaction) : undefined;
-    if (carriedJob) return editResult(carriedJob);
+    const message = await ctx.messages.fetch(target.channelId, target.messageId, locale);
 
-    const images = imagesIn(message, origins);
+    const images = ctx.inputs.inMessage(message);
     if (images.length === 0) {
       throw new UserFacingError(t(locale, 'refuse.editImage.imageGone'), { code: 'no_image' });
     }
@@ -117,14 +87,14 @@ export const editImageModal: ComponentHandler = {
     if (!candidate) {
       throw new UserFacingError(t(locale, 'refuse.editImage.noSuchImage', { images: tn(locale, 'images', images.length), index }), { code: 'bad_option' });
     }
-    const source = checkImage(candidate, 'source', origins, locale);
-    await startJob(interaction, ctx, editJobSpec({ prompt, model: 'uni-1', outputFormat: null, source, sourceLink }), () => ctx.stillImages.refuseAnimated([source], locale));
+    const source = ctx.inputs.check(candidate, 'source', locale);
+    await startJob(interaction, ctx, editJobSpec({ prompt, model: 'uni-1', outputFormat: null, source, sourceLink }), () => ctx.inputs.refuseAnimated([source], locale));
   },
 };
 
 /** The form: the prompt, and — when the message holds several images — which one (1 = the first shown). */
-export function editImageForm(target: Target, locale?: string): APIModalInteractionResponseCallbackData {
-  const customId = `${PREFIX}:${target.channelId}:${target.messageId}:${target.count}${target.jobId !== undefined ? `:${target.jobId}` : ''}`;
+export function editImageForm(target: EditImageTarget, locale?: string): APIModalInteractionResponseCallbackData {
+  const customId = CustomIds.editImageModal(target);
   if (target.count <= 1) return editPromptModal(customId, locale);
   const form = editPromptModal(customId, locale, t(locale, 'modal.editFromMessage'));
   return {
@@ -150,14 +120,10 @@ export function editImageForm(target: Target, locale?: string): APIModalInteract
   };
 }
 
-function parseTarget(arg: string, locale: string): Target {
-  const [channelId = '', messageId = '', countText = '', jobId] = arg.split(':');
-  const count = Number(countText);
-  const badJobId = jobId !== undefined && !/^[A-Za-z0-9_-]{1,32}$/.test(jobId);
-  if (!SNOWFLAKE.test(channelId) || !SNOWFLAKE.test(messageId) || !Number.isInteger(count) || count < 1 || count > 100 || badJobId) {
-    throw new UserFacingError(t(locale, 'refuse.editImage.badForm'), { code: 'bad_custom_id' });
-  }
-  return { channelId, messageId, count, ...(jobId !== undefined ? { jobId } : {}) };
+function parseTarget(arg: string, locale: string): EditImageTarget {
+  const target = readEditImageTarget(arg);
+  if (!target) throw new UserFacingError(t(locale, 'refuse.editImage.badForm'), { code: 'bad_custom_id' });
+  return target;
 }
 
 function readImageNumber(interaction: ModalSubmitInteraction, count: number): number {
@@ -176,32 +142,11 @@ function readImageNumber(interaction: ModalSubmitInteraction, count: number): nu
   return n;
 }
 
-async function finishedJob(ctx: BotContext, jobId: string, interaction: ModalSubmitInteraction): Promise<(JobRecord & { generationId: string }) | undefined> {
+async function finishedJob(ctx: BotContext, jobId: string, interaction: ModalSubmitInteraction): Promise<GeneratedJob | undefined> {
   const job = await ctx.jobs.get(jobId);
   // Luma made the image (a result on its way to Discord counts: the member may open the menu on it the moment it
   // shows, before the bot has recorded the delivery).
-  if (!job || job.generationId === undefined || (job.step !== 'done' && job.lastLumaState !== 'completed')) return undefined;
+  if (!job || !isGenerated(job) || (job.step !== 'done' && job.lastLumaState !== 'completed')) return undefined;
   refuseForeignJob(job, interaction);
-  return job as JobRecord & { generationId: string };
+  return job;
 }
-
-/** The message as it is now, with fresh attachment URLs; a clear refusal when it is gone or out of the bot's sight. */
-async function fetchTarget(ctx: BotContext, target: Target, locale: string): Promise<MessageSnapshot> {
-  try {
-    return fromApiMessage(await ctx.discord.fetchMessage(target.channelId, target.messageId));
-  } catch (err) {
-    const code = discordErrorCode(err);
-    const status = discordStatus(err);
-    if (code === DiscordCodes.UnknownMessage || code === UNKNOWN_CHANNEL || (code === undefined && status === 404)) {
-      throw new UserFacingError(t(locale, 'refuse.editImage.messageGone'), { code: 'message_gone' });
-    }
-    if (code === DiscordCodes.MissingAccess || code === DiscordCodes.MissingPermissions || status === 403) {
-      throw new UserFacingError(t(locale, 'refuse.editImage.unreadable'), { code: 'message_unreadable' });
-    }
-    throw err;
-  }
-}
-
-/** Discord's "Unknown Channel": the channel was deleted. */
-const UNKNOWN_CHANNEL = 10003;
-

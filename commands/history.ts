@@ -7,10 +7,11 @@ import {
   InteractionContextType,
   MessageFlags,
   type ButtonInteraction,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { BotContext } from '../src/context.js';
 import type { ComponentHandler, SlashCommand } from '../src/discord/command.js';
-import { startJob } from '../src/discord/flow.js';
+import { startJob } from '../src/discord/start-job.js';
 import { UserFacingError } from '../src/errors.js';
 import { t } from '../src/i18n/index.js';
 import { HISTORY_MAX } from '../src/jobs/store.js';
@@ -91,15 +92,17 @@ export async function historyPage(ctx: BotContext, locale: Locale, guildId: stri
   return { content: lines.join('\n'), components };
 }
 
+const data = {
+  type: ApplicationCommandType.ChatInput,
+  name: 'history',
+  description: 'Your recent images on this server, with links and a button to send any again',
+  contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
+  integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
+} as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
 export const history: SlashCommand = {
   kind: 'slash',
-  data: {
-    type: ApplicationCommandType.ChatInput,
-    name: 'history',
-    description: 'Your recent images on this server, with links and a button to send any again',
-    contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
-    integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
-  },
+  data,
 
   async execute(interaction, ctx) {
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });

@@ -1,7 +1,7 @@
-import { ApplicationCommandType, InteractionContextType, ApplicationIntegrationType } from 'discord.js';
+import { ApplicationCommandType, InteractionContextType, ApplicationIntegrationType, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
-import { checkImage, fromAttachment } from '../src/discord/attachments.js';
-import { startJob } from '../src/discord/flow.js';
+import { readOptions } from '../src/discord/command-options.js';
+import { startJob } from '../src/discord/start-job.js';
 import {
   aspectRatioOption,
   formatOption,
@@ -11,6 +11,7 @@ import {
   readFormat,
   readModel,
   readPrompt,
+  readReferences,
   readStyle,
   referenceOptions,
   styleOption,
@@ -18,48 +19,49 @@ import {
 } from '../src/discord/options.js';
 import { UserFacingError } from '../src/errors.js';
 import { t } from '../src/i18n/index.js';
-import type { JobInput } from '../src/jobs/types.js';
 import { MAX_IMAGE_REFS, PORTRAIT_RATIOS, type GenerationRequest } from '../src/luma/types.js';
+
+const data = {
+  type: ApplicationCommandType.ChatInput,
+  name: 'imagine',
+  description: 'Make an image from a text prompt with Luma',
+  options: [
+    promptOption('What to draw (up to 6000 characters)'),
+    aspectRatioOption,
+    modelOption,
+    styleOption,
+    formatOption,
+    webSearchOption,
+    ...referenceOptions(MAX_IMAGE_REFS.image),
+  ],
+  contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
+  integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
+} as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 export const imagine: SlashCommand = {
   kind: 'slash',
-  data: {
-    type: ApplicationCommandType.ChatInput,
-    name: 'imagine',
-    description: 'Make an image from a text prompt with Luma',
-    options: [
-      promptOption('What to draw (up to 6000 characters)'),
-      aspectRatioOption,
-      modelOption,
-      styleOption,
-      formatOption,
-      webSearchOption,
-      ...referenceOptions(MAX_IMAGE_REFS.image),
-    ],
-    contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
-    integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
-  },
+  data,
 
   async execute(interaction, ctx) {
     // Everything that can be checked without I/O is checked before the deferral, so a refusal is private.
     const locale = interaction.locale;
-    const prompt = readPrompt(interaction.options.getString('prompt'), locale);
-    const style = readStyle(interaction);
-    let aspectRatio = readAspectRatio(interaction);
+    const options = readOptions(interaction, data);
+    const prompt = readPrompt(options.prompt, locale);
+    const style = readStyle(options.style);
+    let aspectRatio = readAspectRatio(options.aspect_ratio);
     if (style === 'manga') {
       if (aspectRatio !== null && !PORTRAIT_RATIOS.includes(aspectRatio)) {
         throw new UserFacingError(t(locale, 'refuse.manga', { ratio: aspectRatio }), { code: 'bad_option' });
       }
       aspectRatio ??= '2:3';
     }
-    const inputs: JobInput[] = [];
-    for (let n = 1; n <= MAX_IMAGE_REFS.image; n++) {
-      const att = interaction.options.getAttachment(`reference${n}`);
-      if (att) inputs.push(checkImage(fromAttachment(att), 'ref', ctx.config.discordCdnOrigins, locale));
-    }
-    const model = readModel(interaction);
-    const outputFormat = readFormat(interaction);
-    const webSearch = interaction.options.getBoolean('web_search') ?? false;
+    // Luma takes at most nine references with a prompt; more than the definition offers are not read.
+    const inputs = readReferences(interaction)
+      .slice(0, MAX_IMAGE_REFS.image)
+      .map((a) => ctx.inputs.check(a, 'ref', locale));
+    const model = readModel(options.model);
+    const outputFormat = readFormat(options.format);
+    const webSearch = options.web_search ?? false;
 
     await interaction.deferReply();
     const request: GenerationRequest = {
@@ -79,6 +81,6 @@ export const imagine: SlashCommand = {
       request,
       inputs,
       display: { prompt, model, aspectRatio, style, outputFormat, webSearch, references: inputs.length },
-    }, () => ctx.stillImages.refuseAnimated(inputs, locale));
+    }, () => ctx.inputs.refuseAnimated(inputs, locale));
   },
 };

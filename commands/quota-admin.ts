@@ -7,13 +7,19 @@ import {
   PermissionFlagsBits,
   type APIApplicationCommandBasicOption,
   type ChatInputCommandInteraction,
+  type Locale,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { BotContext } from '../src/context.js';
 import { requireManageGuild } from '../src/discord/admin.js';
 import type { SlashCommand } from '../src/discord/command.js';
+import { readSubcommand, runSubcommand, type SubcommandHandlers, type SubcommandOptions } from '../src/discord/command-options.js';
+import { replyPrivately } from '../src/discord/reply.js';
+import { isSnowflake } from '../src/discord/snowflake.js';
 import { truncate } from '../src/discord/render.js';
 import { UserFacingError } from '../src/errors.js';
 import { languageOf, t } from '../src/i18n/index.js';
+import type { Logger } from '../src/logger.js';
 import { renderUsageChart } from '../src/quota/chart.js';
 import { limitProblem, MAX_LIMIT, MAX_ROLE_LIMITS, MAX_USER_OVERRIDES, MIN_LIMIT, type GuildQuotaSettings, type Limit } from '../src/quota/model.js';
 import { isPeriod, PERIODS, type Period } from '../src/quota/periods.js';
@@ -28,22 +34,24 @@ import { OTHERS, USAGE_KEEP_DAYS } from '../src/quota/usage.js';
  * loosen, so the handler checks Manage Server again before it reads or changes anything.
  */
 
-const limitOption = (description: string, required = false): APIApplicationCommandBasicOption => ({
-  type: ApplicationCommandOptionType.Integer,
-  name: 'limit',
-  description,
-  required,
-  min_value: MIN_LIMIT,
-  max_value: MAX_LIMIT,
-});
+// Checked against Discord's option type where it is used: a `satisfies` here would widen `required` to boolean.
+const limitOption = <const R extends boolean>(description: string, required: R) =>
+  ({
+    type: ApplicationCommandOptionType.Integer,
+    name: 'limit',
+    description,
+    required,
+    min_value: MIN_LIMIT,
+    max_value: MAX_LIMIT,
+  }) as const;
 
-const unlimitedOption: APIApplicationCommandBasicOption = {
+const unlimitedOption = {
   type: ApplicationCommandOptionType.Boolean,
   name: 'unlimited',
   description: 'No limit at all (instead of a number)',
-};
+} as const satisfies APIApplicationCommandBasicOption;
 
-const periodOption: APIApplicationCommandBasicOption = {
+const periodOption = {
   type: ApplicationCommandOptionType.String,
   name: 'period',
   description: 'How often the quota resets (UTC); leave empty to keep the current period',
@@ -52,7 +60,7 @@ const periodOption: APIApplicationCommandBasicOption = {
     { name: 'week · resets Monday 00:00 UTC', value: 'week' },
     { name: 'month · resets on the 1st, 00:00 UTC', value: 'month' },
   ],
-};
+} as const satisfies APIApplicationCommandBasicOption;
 
 /** `/quota-admin usage period:` choices, in days (at most the days kept, USAGE_KEEP_DAYS). */
 const USAGE_PERIODS = { '7d': 7, '30d': 30, '90d': 90 } as const satisfies Record<string, number>;
@@ -61,265 +69,280 @@ const isUsagePeriod = (v: string): v is UsagePeriod => Object.hasOwn(USAGE_PERIO
 
 const CLEARABLE = ['default', 'role', 'user', 'server-total'] as const;
 type Clearable = (typeof CLEARABLE)[number];
+const isClearable = (v: string): v is Clearable => (CLEARABLE as readonly string[]).includes(v);
 
-export const quotaAdmin: SlashCommand = {
-  kind: 'slash',
-  data: {
-    type: ApplicationCommandType.ChatInput,
-    name: 'quota-admin',
-    description: "Set this server's image quotas (Manage Server)",
-    default_member_permissions: PermissionFlagsBits.ManageGuild.toString(),
-    contexts: [InteractionContextType.Guild],
-    integration_types: [ApplicationIntegrationType.GuildInstall],
-    options: [
-      { type: ApplicationCommandOptionType.Subcommand, name: 'show', description: "Show this server's quota settings" },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'set-default',
-        description: 'Set how many units a member gets per period when no role limit or override applies',
-        options: [limitOption('Units per period (0 turns images off for members without a role limit)', true), periodOption],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'set-role',
-        description: "Set a role's limit; a member gets the most generous of their roles' limits",
-        options: [
-          { type: ApplicationCommandOptionType.Role, name: 'role', description: 'The role', required: true },
-          limitOption('Units per period for members with this role'),
-          unlimitedOption,
-        ],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'set-user',
-        description: "Override one member's limit (beats their roles and the default)",
-        options: [
-          { type: ApplicationCommandOptionType.User, name: 'user', description: 'The member', required: true },
-          limitOption('Units per period for this member'),
-          unlimitedOption,
-        ],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'set-server-total',
-        description: 'Cap the units the whole server may use per period, shared by everyone',
-        options: [limitOption('Units per period for the whole server', true)],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'reset-user',
-        description: "Set a member's use this period back to zero",
-        options: [{ type: ApplicationCommandOptionType.User, name: 'user', description: 'The member', required: true }],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'clear',
-        description: 'Remove a setting so the one below it applies again',
-        options: [
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'what',
-            description: 'Which setting to remove',
-            required: true,
-            choices: [
-              { name: "default · back to the bot's default limit and period", value: 'default' },
-              { name: 'role · a role limit (give the role)', value: 'role' },
-              { name: "user · a member's override (give the user)", value: 'user' },
-              { name: 'server-total · no server-wide cap', value: 'server-total' },
-            ],
-          },
-          { type: ApplicationCommandOptionType.Role, name: 'role', description: 'The role, for what: role' },
-          { type: ApplicationCommandOptionType.User, name: 'user', description: 'The member, for what: user' },
-        ],
-      },
-      {
-        type: ApplicationCommandOptionType.Subcommand,
-        name: 'usage',
-        description: "Chart and CSV of this server's use per day, by model and member",
-        options: [
-          {
-            type: ApplicationCommandOptionType.String,
-            name: 'period',
-            description: 'Which days to show (default: the last 30)',
-            choices: [
-              { name: 'last 7 days', value: '7d' },
-              { name: 'last 30 days', value: '30d' },
-              { name: 'last 90 days', value: '90d' },
-            ],
-          },
-        ],
-      },
-    ],
+const data = {
+  type: ApplicationCommandType.ChatInput,
+  name: 'quota-admin',
+  description: "Set this server's image quotas (Manage Server)",
+  default_member_permissions: PermissionFlagsBits.ManageGuild.toString(),
+  contexts: [InteractionContextType.Guild],
+  integration_types: [ApplicationIntegrationType.GuildInstall],
+  options: [
+    { type: ApplicationCommandOptionType.Subcommand, name: 'show', description: "Show this server's quota settings" },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'set-default',
+      description: 'Set how many units a member gets per period when no role limit or override applies',
+      options: [limitOption('Units per period (0 turns images off for members without a role limit)', true), periodOption],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'set-role',
+      description: "Set a role's limit; a member gets the most generous of their roles' limits",
+      options: [
+        { type: ApplicationCommandOptionType.Role, name: 'role', description: 'The role', required: true },
+        limitOption('Units per period for members with this role', false),
+        unlimitedOption,
+      ],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'set-user',
+      description: "Override one member's limit (beats their roles and the default)",
+      options: [
+        { type: ApplicationCommandOptionType.User, name: 'user', description: 'The member', required: true },
+        limitOption('Units per period for this member', false),
+        unlimitedOption,
+      ],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'set-server-total',
+      description: 'Cap the units the whole server may use per period, shared by everyone',
+      options: [limitOption('Units per period for the whole server', true)],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'reset-user',
+      description: "Set a member's use this period back to zero",
+      options: [{ type: ApplicationCommandOptionType.User, name: 'user', description: 'The member', required: true }],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'clear',
+      description: 'Remove a setting so the one below it applies again',
+      options: [
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'what',
+          description: 'Which setting to remove',
+          required: true,
+          choices: [
+            { name: "default · back to the bot's default limit and period", value: 'default' },
+            { name: 'role · a role limit (give the role)', value: 'role' },
+            { name: "user · a member's override (give the user)", value: 'user' },
+            { name: 'server-total · no server-wide cap', value: 'server-total' },
+          ],
+        },
+        { type: ApplicationCommandOptionType.Role, name: 'role', description: 'The role, for what: role' },
+        { type: ApplicationCommandOptionType.User, name: 'user', description: 'The member, for what: user' },
+      ],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'usage',
+      description: "Chart and CSV of this server's use per day, by model and member",
+      options: [
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'period',
+          description: 'Which days to show (default: the last 30)',
+          choices: [
+            { name: 'last 7 days', value: '7d' },
+            { name: 'last 30 days', value: '30d' },
+            { name: 'last 90 days', value: '90d' },
+          ],
+        },
+      ],
+    },
+  ],
+} as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+/** What every subcommand's handler works with: the checked server and the private answer. */
+interface QuotaCall {
+  readonly interaction: ChatInputCommandInteraction;
+  readonly ctx: BotContext;
+  readonly locale: Locale;
+  readonly guildId: string;
+  readonly log: Logger;
+  /**
+   * Defers the answer (privately) before a write that waits for a storage lock: another writer holding it must
+   * not make the command miss Discord's 3 s to answer.
+   */
+  beforeLockedWrite(): Promise<void>;
+}
+
+const answer = (call: QuotaCall, content: string): Promise<void> => replyPrivately(call.interaction, content);
+
+/** Changes the server's settings under their lock and logs what changed. */
+async function update(call: QuotaCall, change: (s: GuildQuotaSettings) => void, detail: Record<string, unknown>): Promise<GuildQuotaSettings> {
+  await call.beforeLockedWrite();
+  const s = await call.ctx.quota.settings.update(call.guildId, change);
+  call.log.info(detail, 'quota settings changed');
+  return s;
+}
+
+async function currentPeriod(call: QuotaCall): Promise<Period> {
+  return (await call.ctx.quota.settings.get(call.guildId)).period ?? call.ctx.config.quotaDefaultPeriod;
+}
+
+const handlers: SubcommandHandlers<typeof data, [QuotaCall]> = {
+  async show(_options, call) {
+    await answer(call, renderOverview(call.locale, await call.ctx.quota.overview(call.guildId), call.ctx.quota.weights));
   },
 
-  async execute(interaction, ctx) {
-    const guildId = requireManageGuild(interaction);
-    const locale = interaction.locale;
-    const service = ctx.quota;
-    const sub = interaction.options.getSubcommand(true);
-    const log = ctx.logger.child({ component: 'quota', guildId, adminId: interaction.user.id, subcommand: sub });
-    const reply = async (content: string): Promise<void> => {
-      await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
-    };
-    const update = async (change: (s: GuildQuotaSettings) => void, detail: Record<string, unknown>): Promise<GuildQuotaSettings> => {
-      const s = await service.settings.update(guildId, change);
-      log.info(detail, 'quota settings changed');
-      return s;
-    };
+  usage: ({ period }, call) => showUsage(period, call),
 
-    switch (sub) {
-      case 'show': {
-        await reply(renderOverview(locale, await service.overview(guildId), service.weights));
-        return;
-      }
-      case 'usage':
-        await usage(interaction, ctx, guildId);
-        return;
-      case 'set-default': {
-        const limit = readLimit(interaction, { allowUnlimited: false }) as number;
-        const period = readPeriod(interaction);
-        const s = await update((s) => {
-          s.defaultLimit = limit;
-          if (period !== undefined) s.period = period;
-        }, { limit, period });
-        const current = s.period ?? ctx.config.quotaDefaultPeriod;
-        await reply(t(locale, 'qa.setDefault.done', { limit: limitText(locale, limit, current) }) + (period !== undefined ? t(locale, 'qa.setDefault.freshCount') : ''));
-        return;
-      }
-      case 'set-role': {
-        const role = { id: readId(interaction, 'role') };
-        const limit = readLimit(interaction, { allowUnlimited: true });
-        await update((s) => {
-          if (s.roles[role.id] === undefined && Object.keys(s.roles).length >= MAX_ROLE_LIMITS) {
-            throw new UserFacingError(t(locale, 'qa.setRole.tooMany', { max: MAX_ROLE_LIMITS }), { code: 'too_many' });
-          }
-          s.roles[role.id] = limit;
-        }, { roleId: role.id, limit });
-        await reply(t(locale, 'qa.setRole.done', { role: `<@&${role.id}>`, limit: limitText(locale, limit, await currentPeriod()) }));
-        return;
-      }
-      case 'set-user': {
-        const user = { id: readId(interaction, 'user') };
-        const limit = readLimit(interaction, { allowUnlimited: true });
-        await update((s) => {
-          if (s.users[user.id] === undefined && Object.keys(s.users).length >= MAX_USER_OVERRIDES) {
-            throw new UserFacingError(t(locale, 'qa.setUser.tooMany', { max: MAX_USER_OVERRIDES }), { code: 'too_many' });
-          }
-          s.users[user.id] = limit;
-        }, { userId: user.id, limit });
-        await reply(t(locale, 'qa.setUser.done', { user: `<@${user.id}>`, limit: limitText(locale, limit, await currentPeriod()) }));
-        return;
-      }
-      case 'set-server-total': {
-        const limit = readLimit(interaction, { allowUnlimited: false }) as number;
-        await update((s) => {
-          s.serverTotal = limit;
-        }, { serverTotal: limit });
-        await reply(t(locale, 'qa.setTotal.done', { limit, period: periodName(locale, await currentPeriod()) }));
-        return;
-      }
-      case 'reset-user': {
-        const user = { id: readId(interaction, 'user') };
-        const was = await service.resetUser(guildId, user.id);
-        log.info({ userId: user.id, was }, 'quota usage reset');
-        await reply(t(locale, 'qa.reset.done', { user: `<@${user.id}>`, was }));
-        return;
-      }
-      case 'clear': {
-        const what = interaction.options.getString('what', true);
-        if (!(CLEARABLE as readonly string[]).includes(what)) {
-          throw new UserFacingError(t(locale, 'qa.clear.badWhat', { list: CLEARABLE.join(', ') }), { code: 'bad_option' });
-        }
-        await reply(await clear(what as Clearable));
-        return;
-      }
-      default:
-        throw new UserFacingError(t(locale, 'common.unknownSubcommand', { name: sub }), { code: 'bad_option' });
-    }
+  async 'set-default'(options, call) {
+    const { locale } = call;
+    const limit = wholeLimit(locale, options.limit);
+    const period = periodOf(locale, options.period);
+    const s = await update(call, (s) => {
+      s.defaultLimit = limit;
+      if (period !== undefined) s.period = period;
+    }, { limit, period });
+    const current = s.period ?? call.ctx.config.quotaDefaultPeriod;
+    await answer(call, t(locale, 'qa.setDefault.done', { limit: limitText(locale, limit, current) }) + (period !== undefined ? t(locale, 'qa.setDefault.freshCount') : ''));
+  },
 
-    async function currentPeriod(): Promise<Period> {
-      return (await service.settings.get(guildId)).period ?? ctx.config.quotaDefaultPeriod;
-    }
-
-    async function clear(what: Clearable): Promise<string> {
-      switch (what) {
-        case 'default':
-          await update((s) => {
-            delete s.defaultLimit;
-            delete s.period;
-          }, { cleared: what });
-          return t(locale, 'qa.clear.default', { limit: limitText(locale, ctx.config.quotaDefaultLimit, ctx.config.quotaDefaultPeriod) });
-        case 'role': {
-          const role = optionalId(interaction, 'role');
-          if (!role) throw new UserFacingError(t(locale, 'qa.clear.whichRole'), { code: 'bad_option' });
-          let had = false;
-          await update((s) => {
-            had = s.roles[role.id] !== undefined;
-            delete s.roles[role.id];
-          }, { cleared: what, roleId: role.id });
-          return t(locale, had ? 'qa.clear.role' : 'qa.clear.roleNone', { role: `<@&${role.id}>` });
-        }
-        case 'user': {
-          const user = optionalId(interaction, 'user');
-          if (!user) throw new UserFacingError(t(locale, 'qa.clear.whichUser'), { code: 'bad_option' });
-          let had = false;
-          await update((s) => {
-            had = s.users[user.id] !== undefined;
-            delete s.users[user.id];
-          }, { cleared: what, userId: user.id });
-          return t(locale, had ? 'qa.clear.user' : 'qa.clear.userNone', { user: `<@${user.id}>` });
-        }
-        case 'server-total':
-          await update((s) => {
-            delete s.serverTotal;
-          }, { cleared: what });
-          return t(locale, 'qa.clear.total');
+  async 'set-role'(options, call) {
+    const { locale } = call;
+    const roleId = snowflakeOf(locale, options.role, 'role');
+    const limit = limitOrUnlimited(locale, options.limit, options.unlimited);
+    await update(call, (s) => {
+      if (s.roles[roleId] === undefined && Object.keys(s.roles).length >= MAX_ROLE_LIMITS) {
+        throw new UserFacingError(t(locale, 'qa.setRole.tooMany', { max: MAX_ROLE_LIMITS }), { code: 'too_many' });
       }
+      s.roles[roleId] = limit;
+    }, { roleId, limit });
+    await answer(call, t(locale, 'qa.setRole.done', { role: `<@&${roleId}>`, limit: limitText(locale, limit, await currentPeriod(call)) }));
+  },
+
+  async 'set-user'(options, call) {
+    const { locale } = call;
+    const userId = snowflakeOf(locale, options.user, 'user');
+    const limit = limitOrUnlimited(locale, options.limit, options.unlimited);
+    await update(call, (s) => {
+      if (s.users[userId] === undefined && Object.keys(s.users).length >= MAX_USER_OVERRIDES) {
+        throw new UserFacingError(t(locale, 'qa.setUser.tooMany', { max: MAX_USER_OVERRIDES }), { code: 'too_many' });
+      }
+      s.users[userId] = limit;
+    }, { userId, limit });
+    await answer(call, t(locale, 'qa.setUser.done', { user: `<@${userId}>`, limit: limitText(locale, limit, await currentPeriod(call)) }));
+  },
+
+  async 'set-server-total'(options, call) {
+    const limit = wholeLimit(call.locale, options.limit);
+    await update(call, (s) => {
+      s.serverTotal = limit;
+    }, { serverTotal: limit });
+    await answer(call, t(call.locale, 'qa.setTotal.done', { limit, period: periodName(call.locale, await currentPeriod(call)) }));
+  },
+
+  async 'reset-user'(options, call) {
+    const userId = snowflakeOf(call.locale, options.user, 'user');
+    await call.beforeLockedWrite();
+    const was = await call.ctx.quota.resetUser(call.guildId, userId);
+    call.log.info({ userId, was }, 'quota usage reset');
+    await answer(call, t(call.locale, 'qa.reset.done', { user: `<@${userId}>`, was }));
+  },
+
+  async clear(options, call) {
+    if (!isClearable(options.what)) {
+      throw new UserFacingError(t(call.locale, 'qa.clear.badWhat', { list: CLEARABLE.join(', ') }), { code: 'bad_option' });
     }
+    await answer(call, await clearers[options.what](options, call));
   },
 };
 
-/**
- * The id a role or user option carries. Only the id is needed, so it is read from the option itself rather than
- * from the resolved role/user objects (which discord.js requires for getRole/getUser).
- */
-function readId(interaction: ChatInputCommandInteraction, name: 'role' | 'user'): string {
-  const found = optionalId(interaction, name);
-  if (!found) throw new UserFacingError(t(interaction.locale, name === 'role' ? 'qa.input.whichRole' : 'qa.input.whichMember'), { code: 'bad_option' });
-  return found.id;
+/** `/quota-admin clear what:…`: removes one setting and says what applies now. */
+const clearers: Record<Clearable, (options: SubcommandOptions<typeof data, 'clear'>, call: QuotaCall) => Promise<string>> = {
+  async default(_options, call) {
+    await update(call, (s) => {
+      delete s.defaultLimit;
+      delete s.period;
+    }, { cleared: 'default' });
+    const { quotaDefaultLimit, quotaDefaultPeriod } = call.ctx.config;
+    return t(call.locale, 'qa.clear.default', { limit: limitText(call.locale, quotaDefaultLimit, quotaDefaultPeriod) });
+  },
+
+  async role(options, call) {
+    if (options.role === null) throw new UserFacingError(t(call.locale, 'qa.clear.whichRole'), { code: 'bad_option' });
+    const roleId = snowflakeOf(call.locale, options.role, 'role');
+    let had = false;
+    await update(call, (s) => {
+      had = s.roles[roleId] !== undefined;
+      delete s.roles[roleId];
+    }, { cleared: 'role', roleId });
+    return t(call.locale, had ? 'qa.clear.role' : 'qa.clear.roleNone', { role: `<@&${roleId}>` });
+  },
+
+  async user(options, call) {
+    if (options.user === null) throw new UserFacingError(t(call.locale, 'qa.clear.whichUser'), { code: 'bad_option' });
+    const userId = snowflakeOf(call.locale, options.user, 'user');
+    let had = false;
+    await update(call, (s) => {
+      had = s.users[userId] !== undefined;
+      delete s.users[userId];
+    }, { cleared: 'user', userId });
+    return t(call.locale, had ? 'qa.clear.user' : 'qa.clear.userNone', { user: `<@${userId}>` });
+  },
+
+  async 'server-total'(_options, call) {
+    await update(call, (s) => {
+      delete s.serverTotal;
+    }, { cleared: 'server-total' });
+    return t(call.locale, 'qa.clear.total');
+  },
+};
+
+export const quotaAdmin: SlashCommand = {
+  kind: 'slash',
+  data,
+
+  async execute(interaction, ctx) {
+    const guildId = requireManageGuild(interaction);
+    const subcommand = readSubcommand(interaction, data);
+    await runSubcommand(handlers, subcommand, {
+      interaction,
+      ctx,
+      locale: interaction.locale,
+      guildId,
+      log: ctx.logger.child({ component: 'quota', guildId, adminId: interaction.user.id, subcommand: subcommand.name }),
+      async beforeLockedWrite() {
+        if (!interaction.deferred) await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+      },
+    });
+  },
+};
+
+/** A role or user option's id; only the id is needed, so the resolved role or user is not required. */
+function snowflakeOf(locale: Locale, value: string, kind: 'role' | 'user'): string {
+  if (!isSnowflake(value)) throw new UserFacingError(t(locale, kind === 'role' ? 'qa.input.notRole' : 'qa.input.notMember'), { code: 'bad_option' });
+  return value;
 }
 
-function optionalId(interaction: ChatInputCommandInteraction, name: 'role' | 'user'): { id: string } | undefined {
-  const value = interaction.options.get(name)?.value;
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || !/^\d{17,20}$/.test(value)) {
-    throw new UserFacingError(t(interaction.locale, name === 'role' ? 'qa.input.notRole' : 'qa.input.notMember'), { code: 'bad_option' });
-  }
-  return { id: value };
-}
-
-/** The `limit` / `unlimited` pair: exactly one of them, the number a whole number within bounds. */
-function readLimit(interaction: ChatInputCommandInteraction, opts: { allowUnlimited: boolean }): Limit {
-  const value = interaction.options.getInteger('limit');
-  const unlimited = opts.allowUnlimited ? interaction.options.getBoolean('unlimited') : null;
-  if (unlimited === true && value !== null) {
-    throw new UserFacingError(t(interaction.locale, 'qa.input.both'), { code: 'bad_option' });
-  }
-  if (unlimited === true) return 'unlimited';
-  if (value === null) {
-    throw new UserFacingError(t(interaction.locale, opts.allowUnlimited ? 'qa.input.limitOrUnlimited' : 'qa.input.limit'), { code: 'bad_option' });
-  }
+/** A limit given as a number: a whole number within bounds. */
+function wholeLimit(locale: Locale, value: number): number {
   if (limitProblem(value) !== undefined) {
-    const nf = new Intl.NumberFormat(languageOf(interaction.locale));
-    throw new UserFacingError(t(interaction.locale, 'qa.input.range', { min: nf.format(MIN_LIMIT), max: nf.format(MAX_LIMIT), got: value }), { code: 'bad_option' });
+    const nf = new Intl.NumberFormat(languageOf(locale));
+    throw new UserFacingError(t(locale, 'qa.input.range', { min: nf.format(MIN_LIMIT), max: nf.format(MAX_LIMIT), got: value }), { code: 'bad_option' });
   }
   return value;
 }
 
-function readPeriod(interaction: ChatInputCommandInteraction): Period | undefined {
-  const raw = interaction.options.getString('period');
+/** The `limit` / `unlimited` pair: exactly one of them. */
+function limitOrUnlimited(locale: Locale, value: number | null, unlimited: boolean | null): Limit {
+  if (unlimited === true && value !== null) throw new UserFacingError(t(locale, 'qa.input.both'), { code: 'bad_option' });
+  if (unlimited === true) return 'unlimited';
+  if (value === null) throw new UserFacingError(t(locale, 'qa.input.limitOrUnlimited'), { code: 'bad_option' });
+  return wholeLimit(locale, value);
+}
+
+function periodOf(locale: Locale, raw: string | null): Period | undefined {
   if (raw === null) return undefined;
-  if (!isPeriod(raw)) throw new UserFacingError(t(interaction.locale, 'qa.input.period', { list: PERIODS.join(', '), got: truncate(raw, 20) }), { code: 'bad_option' });
+  if (!isPeriod(raw)) throw new UserFacingError(t(locale, 'qa.input.period', { list: PERIODS.join(', '), got: truncate(raw, 20) }), { code: 'bad_option' });
   return raw;
 }
 
@@ -327,9 +350,9 @@ function readPeriod(interaction: ChatInputCommandInteraction): Period | undefine
  * `/quota-admin usage`: the server's units per day stacked by model, and its top members, as a PNG chart; the
  * same figures as CSV (day, member, model, units, USD, requests). Private, like every admin answer.
  */
-async function usage(interaction: ChatInputCommandInteraction, ctx: BotContext, guildId: string): Promise<void> {
-  const locale = interaction.locale;
-  const raw = interaction.options.getString('period') ?? '30d';
+async function showUsage(period: string | null, call: QuotaCall): Promise<void> {
+  const { interaction, ctx, guildId, locale } = call;
+  const raw = period ?? '30d';
   if (!isUsagePeriod(raw)) throw new UserFacingError(t(locale, 'usage.badPeriod', { list: Object.keys(USAGE_PERIODS).join(', ') }), { code: 'bad_option' });
   const days = USAGE_PERIODS[raw];
   // Reading up to 90 day records and drawing can take longer than Discord's 3 s to answer.
@@ -368,7 +391,7 @@ async function memberNames(interaction: ChatInputCommandInteraction, ids: readon
   const names = new Map<string, string>();
   await Promise.all(
     ids
-      .filter((id) => /^\d{17,20}$/.test(id))
+      .filter(isSnowflake)
       .map(async (id) => {
         try {
           const member = await interaction.guild?.members.fetch(id);

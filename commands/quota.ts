@@ -1,18 +1,20 @@
-import { ApplicationCommandType, ApplicationIntegrationType, InteractionContextType, MessageFlags } from 'discord.js';
+import { ApplicationCommandType, ApplicationIntegrationType, InteractionContextType, MessageFlags, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
-import { requesterOf } from '../src/discord/flow.js';
+import { requesterOf } from '../src/discord/start-job.js';
 import { renderStatus } from '../src/quota/render.js';
+
+const data = {
+  type: ApplicationCommandType.ChatInput,
+  name: 'quota',
+  description: 'How many images you can still make, what each model costs, and when your quota resets',
+  contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
+  integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
+} as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 /** `/quota`: a member's own allowance, use and reset time. Private, and available wherever /imagine is. */
 export const quota: SlashCommand = {
   kind: 'slash',
-  data: {
-    type: ApplicationCommandType.ChatInput,
-    name: 'quota',
-    description: 'How many images you can still make, what each model costs, and when your quota resets',
-    contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
-    integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
-  },
+  data,
 
   async execute(interaction, ctx) {
     const service = ctx.quota;

@@ -1,10 +1,12 @@
 import type { BaseInteraction, ButtonInteraction } from 'discord.js';
 import type { ComponentHandler } from '../src/discord/command.js';
-import { startJob } from '../src/discord/flow.js';
+import { startJob } from '../src/discord/start-job.js';
 import { refuseForeignJob } from '../src/discord/job-access.js';
 import { jobOrigin } from '../src/discord/job-from-interaction.js';
+import { messageLink } from '../src/discord/message-images.js';
 import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
-import { CustomIds } from '../src/discord/render.js';
+import { CustomIds, Prefixes } from '../src/discord/custom-ids.js';
+import { isGenerated, resultEditSpec } from '../src/jobs/edit-spec.js';
 import { UserFacingError } from '../src/errors.js';
 import { t } from '../src/i18n/index.js';
 import type { BotContext } from '../src/context.js';
@@ -29,10 +31,11 @@ async function loadJob(ctx: BotContext, id: string, interaction: BaseInteraction
   return job;
 }
 
-function messageLink(job: JobRecord): string | undefined {
+/** Where the result was delivered, shown under the edit as "Edited from". */
+function resultLink(job: JobRecord): string | undefined {
   const d = job.delivery;
   if (!d?.messageId || !d.channelId) return undefined;
-  return `https://discord.com/channels/${job.discord.guildId ?? '@me'}/${d.channelId}/${d.messageId}`;
+  return messageLink(job.discord.guildId, d.channelId, d.messageId);
 }
 
 async function reroll(interaction: ButtonInteraction, id: string, ctx: BotContext): Promise<void> {
@@ -49,15 +52,15 @@ async function reroll(interaction: ButtonInteraction, id: string, ctx: BotContex
 }
 
 export const rerollButton: ComponentHandler = {
-  prefix: 'job:reroll',
+  prefix: Prefixes.reroll,
   button: reroll,
 };
 
 export const editButton: ComponentHandler = {
-  prefix: 'job:edit',
+  prefix: Prefixes.edit,
   async button(interaction, id, ctx) {
     const parent = await loadJob(ctx, id, interaction);
-    if (!parent.generationId || parent.step !== 'done') {
+    if (!isGenerated(parent) || parent.step !== 'done') {
       throw new UserFacingError(t(interaction.locale, 'refuse.unfinished'), { code: 'job_unfinished' });
     }
     // A modal must be the first answer to the click, so nothing slow happens before it.
@@ -66,42 +69,18 @@ export const editButton: ComponentHandler = {
 };
 
 export const editModal: ComponentHandler = {
-  prefix: 'modal:edit',
+  prefix: Prefixes.editModal,
   async modal(interaction, id, ctx) {
     const prompt = readModalPrompt(interaction);
     const parent = await loadJob(ctx, id, interaction);
-    if (!parent.generationId) throw new UserFacingError(t(interaction.locale, 'refuse.unfinished'), { code: 'job_unfinished' });
+    if (!isGenerated(parent)) throw new UserFacingError(t(interaction.locale, 'refuse.unfinished'), { code: 'job_unfinished' });
     await interaction.deferReply();
-    const source = { generation_id: parent.generationId };
-    const link = messageLink(parent);
-    await startJob(interaction, ctx, {
-      kind: 'edit',
-      // Editing our own result by generation_id: no re-upload, and the cheapest way to edit.
-      request: {
-        prompt,
-        type: 'image_edit',
-        model: parent.request.model ?? 'uni-1',
-        source,
-        ...(parent.request.output_format ? { output_format: parent.request.output_format } : {}),
-      },
-      inputs: [{ role: 'source', input: source, filename: `luma-${parent.id}` }],
-      display: {
-        prompt,
-        model: parent.request.model ?? 'uni-1',
-        aspectRatio: null,
-        style: 'auto',
-        outputFormat: parent.request.output_format ?? null,
-        webSearch: false,
-        references: 0,
-        ...(link ? { sourceLink: link } : {}),
-      },
-      parentJobId: parent.id,
-    });
+    await startJob(interaction, ctx, resultEditSpec(parent, prompt, resultLink(parent)));
   },
 };
 
 export const retryButton: ComponentHandler = {
-  prefix: 'job:retry',
+  prefix: Prefixes.retry,
   async button(interaction, id, ctx) {
     const parent = await loadJob(ctx, id, interaction);
     if (parent.discord.userId !== interaction.user.id) {

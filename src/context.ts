@@ -1,7 +1,7 @@
-import type { Dispatcher } from 'undici';
 import type { Config } from './config.js';
+import type { InputImages } from './discord/input-images.js';
+import type { MessageReader } from './discord/messages.js';
 import type { DiscordResponder } from './discord/responder.js';
-import type { StillImageCheck } from './discord/still-images.js';
 import type { JobEngine } from './jobs/engine.js';
 import type { JobStore } from './jobs/store.js';
 import type { Logger } from './logger.js';
@@ -16,14 +16,14 @@ export interface BotContext {
   readonly logger: Logger;
   readonly storage: Storage;
   readonly luma: LumaClient;
-  /** The one undici pool for our own downloads (member images we check, results). */
-  readonly http: Dispatcher;
   readonly engine: JobEngine;
   readonly jobs: JobStore;
   readonly discord: DiscordResponder;
   readonly quota: QuotaService;
-  /** Bot-wide, bounded checks that GIF inputs are still images. */
-  readonly stillImages: StillImageCheck;
+  /** Members' images taken in by commands: allowed origins, type and size, no animated GIF. */
+  readonly inputs: InputImages;
+  /** Messages read by REST ("Edit image"). */
+  readonly messages: MessageReader;
   /** The operator's figures (/bot-status): spend, queue, Luma limits, recent failures. */
   readonly ops: { status(): Promise<OperatorStatus> };
 }

@@ -1,6 +1,6 @@
 // `npm run deploy-commands`: registers every command definition with Discord (PUT of the full list), prints
 // what it registered, and exits. Guild-scoped when DISCORD_GUILD_ID is set (instant, for testing), else global.
-import { REST, Routes, type RESTPutAPIApplicationCommandsResult } from 'discord.js';
+import { ApplicationCommandType, REST, Routes, type RESTPutAPIApplicationCommandsResult } from 'discord.js';
 import { commands } from '../commands/index.js';
 import { loadConfigOrExit, type Config } from './config.js';
 import { localizeCommand } from './i18n/commands.js';
@@ -23,8 +23,8 @@ async function main(): Promise<void> {
   const scope = config.discordGuildId ? `guild ${config.discordGuildId}` : 'global (may take up to an hour to appear everywhere)';
   console.log(`Registered ${registered.length} commands, ${scope}:`);
   for (const c of registered) {
-    const kind = c.type === 1 ? 'slash' : c.type === 3 ? 'message menu' : c.type === 2 ? 'user menu' : `type ${c.type}`;
-    console.log(`  ${c.type === 1 ? '/' : ''}${c.name}  (${kind}, id ${c.id})`);
+    const kind = c.type === ApplicationCommandType.ChatInput ? 'slash' : c.type === ApplicationCommandType.Message ? 'message menu' : c.type === ApplicationCommandType.User ? 'user menu' : `type ${c.type}`;
+    console.log(`  ${c.type === ApplicationCommandType.ChatInput ? '/' : ''}${c.name}  (${kind}, id ${c.id})`);
   }
 }
 

@@ -7,6 +7,8 @@ import type { BotContext } from './context.js';
 import { DiscordResponder, REST_SWEEPS, UNLIMITED } from './discord/responder.js';
 import { DiscordDeliverer } from './discord/deliverer.js';
 import { createInteractionHandler } from './discord/router.js';
+import { inputImages } from './discord/input-images.js';
+import { messageReader } from './discord/messages.js';
 import { StillImageCheck } from './discord/still-images.js';
 import { newReference } from './errors.js';
 import { createEgressAgent } from './http/egress.js';
@@ -115,7 +117,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     rest.on(RESTEvents.Response, (request, response) => metrics.discordResponse(response.status, request.path));
   }
   const ops = { status: () => readOperatorStatus(sources, metrics, { storage: storage.kind, shard: shardKey }) };
-  const ctx: BotContext = { config, logger, storage, luma, http, engine, jobs, discord, quota, stillImages, ops };
+  const inputs = inputImages(config.discordCdnOrigins, stillImages);
+  const ctx: BotContext = { config, logger, storage, luma, engine, jobs, discord, quota, inputs, messages: messageReader(discord), ops };
 
   let accepting = true;
   listen(client, createInteractionHandler(ctx, commands, components), logger, () => accepting);

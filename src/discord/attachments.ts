@@ -29,7 +29,7 @@ function mediaTypeOf(c: ImageCandidate): InputMediaType | undefined {
   const ext = c.filename.split('.').pop()?.toLowerCase() ?? '';
   const byExt = EXTENSIONS[ext];
   if (ct !== undefined && ct !== '') {
-    // Both must agree where both are present: a .png named file served as text/html is not an image.
+    // The content type, when Discord gives one, decides over the name: a .png served as text/html is not an image.
     if (!(INPUT_MEDIA_TYPES as readonly string[]).includes(ct)) return undefined;
     return ct as InputMediaType;
   }

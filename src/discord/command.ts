@@ -23,7 +23,7 @@ export interface MessageMenuCommand {
 
 export type Command = SlashCommand | MessageMenuCommand;
 
-/** Buttons and modals are routed by the first two parts of their custom_id (`job:reroll:<id>` → `job:reroll`). */
+/** Buttons and modals are routed by their custom_id's prefix (`job:reroll:<id>` → `job:reroll`; see custom-ids.ts). */
 export interface ComponentHandler {
   readonly prefix: string;
   button?(interaction: ButtonInteraction, arg: string, ctx: BotContext): Promise<void>;

@@ -1,4 +1,4 @@
-import { OAuth2Scopes, PermissionFlagsBits, PermissionsBitField } from 'discord.js';
+import { ApplicationIntegrationType, OAuth2Scopes, PermissionFlagsBits, PermissionsBitField } from 'discord.js';
 
 /**
  * The channel permissions the bot uses, and why. Nothing else: no Administrator, no Manage Messages, no
@@ -33,7 +33,7 @@ export function inviteUrl(applicationId: string, guildId?: string): string {
     client_id: applicationId,
     scope: INVITE_SCOPES.join(' '),
     permissions: botPermissions().toString(),
-    integration_type: '0',
+    integration_type: String(ApplicationIntegrationType.GuildInstall),
   });
   if (guildId) {
     params.set('guild_id', guildId);

@@ -3,6 +3,7 @@
 // APIMessage of a REST fetch — through one small snapshot type.
 import type { APIEmbed, APIMessage, Message } from 'discord.js';
 import { fromAttachment, isAllowedOrigin, isSupportedImage, type ImageCandidate } from './attachments.js';
+import { JOB_ID_PATTERN, jobIdOfButton } from './custom-ids.js';
 
 interface SnapshotAttachment extends ImageCandidate {
   /** The media-proxy copy of the attachment (same path as `url`). */
@@ -16,6 +17,7 @@ export interface MessageSnapshot {
   authorId: string;
   applicationId: string | null;
   webhookId: string | null;
+  content: string;
   attachments: SnapshotAttachment[];
   embeds: APIEmbed[];
   /** Components as JSON (only custom_ids are read). */
@@ -29,6 +31,7 @@ export function fromApiMessage(m: APIMessage): MessageSnapshot {
     authorId: m.author.id,
     applicationId: m.application_id ?? null,
     webhookId: m.webhook_id ?? null,
+    content: m.content,
     attachments: m.attachments.map((a) => ({
       url: a.url,
       filename: a.filename,
@@ -48,6 +51,7 @@ export function fromDiscordMessage(m: Message): MessageSnapshot {
     authorId: m.author.id,
     applicationId: m.applicationId,
     webhookId: m.webhookId,
+    content: m.content,
     attachments: [...m.attachments.values()].map((a) => ({ ...fromAttachment(a), proxyUrl: a.proxyURL })),
     embeds: m.embeds.map((e) => e.data),
     components: m.components.map((c) => c.toJSON()),
@@ -89,12 +93,14 @@ export function isOwnMessage(message: MessageSnapshot, applicationId: string): b
   return message.authorId === applicationId || message.applicationId === applicationId || message.webhookId === applicationId;
 }
 
-const JOB_CUSTOM_ID = /^job:(?:edit|reroll|retry):([A-Za-z0-9_-]{1,32})$/;
-const JOB_FOOTER = /^job ([A-Za-z0-9_-]{1,32})(?: |$)/;
+const JOB_FOOTER = new RegExp(`^job (${JOB_ID_PATTERN})(?: |$)`);
+/** The footer's line in a result Discord took only in plain form (render.ts `plainMessage`): `-# job <id>`. */
+const PLAIN_JOB_FOOTER = new RegExp(`^-# job (${JOB_ID_PATTERN})(?: |$)`, 'gm');
 
 /**
- * The job id a bot result carries: in its buttons' custom_ids (`job:edit:<id>`) or its embed footer (`job <id>`).
- * For results delivered before the message→job link was stored, and as a check that a message is a result.
+ * The job id a bot result carries: in its buttons' custom_ids (`job:edit:<id>`), its embed footer (`job <id>`), or
+ * for a result sent in plain form the last line of that footer in its text. A message that carries none is not
+ * edited as a result.
  */
 export function jobIdIn(message: MessageSnapshot): string | undefined {
   const fromComponents = findCustomId(message.components);
@@ -103,7 +109,8 @@ export function jobIdIn(message: MessageSnapshot): string | undefined {
     const m = JOB_FOOTER.exec(embed.footer?.text ?? '');
     if (m?.[1]) return m[1];
   }
-  return undefined;
+  // The last such line: the footer comes after the prompt, which a member wrote.
+  return [...message.content.matchAll(PLAIN_JOB_FOOTER)].at(-1)?.[1];
 }
 
 function findCustomId(components: unknown): string | undefined {
@@ -116,10 +123,8 @@ function findCustomId(components: unknown): string | undefined {
   }
   if (typeof components !== 'object' || components === null) return undefined;
   const c = components as { custom_id?: unknown; components?: unknown; component?: unknown; accessory?: unknown };
-  if (typeof c.custom_id === 'string') {
-    const m = JOB_CUSTOM_ID.exec(c.custom_id);
-    if (m?.[1]) return m[1];
-  }
+  const fromButton = typeof c.custom_id === 'string' ? jobIdOfButton(c.custom_id) : undefined;
+  if (fromButton !== undefined) return fromButton;
   return findCustomId(c.components) ?? findCustomId(c.component) ?? findCustomId(c.accessory);
 }
 

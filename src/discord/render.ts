@@ -1,7 +1,8 @@
-import type { APIActionRowComponent, APIComponentInMessageActionRow, APIEmbed } from 'discord.js';
+import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIComponentInMessageActionRow, type APIEmbed } from 'discord.js';
 import { t } from '../i18n/index.js';
 import { failureText } from '../jobs/failures.js';
 import type { JobRecord } from '../jobs/types.js';
+import { CustomIds } from './custom-ids.js';
 import type { OutgoingMessage } from './responder.js';
 
 const BRAND_COLOUR = 0x7c3aed;
@@ -134,20 +135,13 @@ export function resultEmbed(job: JobRecord, filename: string, opts: { compressed
   };
 }
 
-export const CustomIds = {
-  reroll: (jobId: string) => `job:reroll:${jobId}`,
-  edit: (jobId: string) => `job:edit:${jobId}`,
-  retry: (jobId: string) => `job:retry:${jobId}`,
-  editModal: (jobId: string) => `modal:edit:${jobId}`,
-} as const;
-
 export function resultButtons(job: JobRecord): APIActionRowComponent<APIComponentInMessageActionRow> {
   const locale = publicLocale(job);
   return {
-    type: 1,
+    type: ComponentType.ActionRow,
     components: [
-      { type: 2, style: 2, label: t(locale, 'result.reroll'), emoji: { name: '🎲' }, custom_id: CustomIds.reroll(job.id) },
-      { type: 2, style: 1, label: t(locale, 'result.edit'), emoji: { name: '✏️' }, custom_id: CustomIds.edit(job.id) },
+      { type: ComponentType.Button, style: ButtonStyle.Secondary, label: t(locale, 'result.reroll'), emoji: { name: '🎲' }, custom_id: CustomIds.reroll(job.id) },
+      { type: ComponentType.Button, style: ButtonStyle.Primary, label: t(locale, 'result.edit'), emoji: { name: '✏️' }, custom_id: CustomIds.edit(job.id) },
     ],
   };
 }
@@ -188,7 +182,14 @@ export function failureMessage(job: JobRecord, opts: { public?: boolean } = {}):
       },
     ],
     components: f?.retryable
-      ? [{ type: 1, components: [{ type: 2, style: 1, label: t(locale, 'failure.retry'), emoji: { name: '🔁' }, custom_id: CustomIds.retry(job.id) }] }]
+      ? [
+          {
+            type: ComponentType.ActionRow,
+            components: [
+              { type: ComponentType.Button, style: ButtonStyle.Primary, label: t(locale, 'failure.retry'), emoji: { name: '🔁' }, custom_id: CustomIds.retry(job.id) },
+            ],
+          },
+        ]
       : [],
     replaceAttachments: true,
   };

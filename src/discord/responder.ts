@@ -1,4 +1,4 @@
-import { REST, DiscordAPIError, Routes, type RawFile } from 'discord.js';
+import { REST, DiscordAPIError, MessageFlags, Routes, type RawFile } from 'discord.js';
 import type { APIEmbed, APIActionRowComponent, APIComponentInMessageActionRow, APIMessage } from 'discord.js';
 
 export interface OutgoingFile {
@@ -18,9 +18,16 @@ export interface OutgoingMessage {
   replaceAttachments?: boolean;
   /** Channel posts only: Discord drops a second message with the same nonce, so a post repeated after a crash lands once. */
   nonce?: string;
+  /** Follow-ups only: seen by the member alone. */
   ephemeral?: boolean;
-  messageReference?: { messageId: string; channelId: string; guildId?: string | null };
 }
+
+/**
+ * @discordjs/rest keeps a rate-limit bucket handler and hash for every route it has called — and each interaction's
+ * callback and webhook routes are routes of their own, used for 15 minutes at most. Its defaults keep them an hour
+ * and a day: thousands of dead entries after a burst. Swept after a few minutes of disuse here.
+ */
+export const REST_SWEEPS = { hashLifetime: 5 * 60_000, hashSweepInterval: 60_000, handlerSweepInterval: 60_000 } as const;
 
 /**
  * Everything the bot sends to Discord outside the first acknowledgement goes through here, by REST alone, so
@@ -31,12 +38,6 @@ export interface OutgoingMessage {
  * webhooks (token in the URL, exempt from that limit) through one without it, so hundreds of progress edits
  * neither queue behind bot-token calls nor push them into real global 429s.
  */
-/**
- * @discordjs/rest keeps a rate-limit bucket handler and hash for every route it has called — and each interaction's
- * callback and webhook routes are routes of their own, used for 15 minutes at most. Its defaults keep them an hour
- * and a day: thousands of dead entries after a burst. Swept after a few minutes of disuse here.
- */
-export const REST_SWEEPS = { hashLifetime: 5 * 60_000, hashSweepInterval: 60_000, handlerSweepInterval: 60_000 } as const;
 
 export class DiscordResponder {
   private readonly botRest: REST;
@@ -64,7 +65,7 @@ export class DiscordResponder {
     return (await this.webhookRest.post(Routes.webhook(applicationId, token), {
       auth: false,
       query: new URLSearchParams({ wait: 'true' }),
-      body: { ...this.body(msg), ...(msg.ephemeral ? { flags: 64 } : {}) },
+      body: { ...this.body(msg), ...(msg.ephemeral ? { flags: MessageFlags.Ephemeral } : {}) },
       ...this.files(msg),
     })) as APIMessage;
   }
@@ -72,14 +73,6 @@ export class DiscordResponder {
   async postChannelMessage(channelId: string, msg: OutgoingMessage): Promise<APIMessage> {
     const body: Record<string, unknown> = this.body(msg);
     if (msg.nonce) Object.assign(body, { nonce: msg.nonce, enforce_nonce: true });
-    if (msg.messageReference) {
-      body.message_reference = {
-        message_id: msg.messageReference.messageId,
-        channel_id: msg.messageReference.channelId,
-        ...(msg.messageReference.guildId ? { guild_id: msg.messageReference.guildId } : {}),
-        fail_if_not_exists: false,
-      };
-    }
     return (await this.botRest.post(Routes.channelMessages(channelId), { body, ...this.files(msg) })) as APIMessage;
   }
 
@@ -116,16 +109,16 @@ export class DiscordResponder {
 /** No client-side global limiter: for routes Discord exempts from its global limit. */
 export const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
-/** Discord error codes the delivery logic acts on. */
+/** Discord error codes the bot acts on: in delivery, in reading a message, in the interaction router. */
 export const DiscordCodes = {
+  /** The channel was deleted. */
+  UnknownChannel: 10003,
   UnknownMessage: 10008,
   UnknownInteraction: 10062,
   MissingAccess: 50001,
-  CannotDM: 50007,
   MissingPermissions: 50013,
   InvalidWebhookToken: 50027,
   RequestEntityTooLarge: 40005,
-  AlreadyAcknowledged: 40060,
 } as const;
 
 export function discordErrorCode(err: unknown): number | undefined {

@@ -6,6 +6,7 @@ import { DEFAULT_ATTACHMENT_LIMIT } from './job-from-interaction.js';
 import { replyPrivately } from './reply.js';
 import { DiscordCodes, discordErrorCode } from './responder.js';
 import type { Command, ComponentHandler } from './command.js';
+import { splitCustomId } from './custom-ids.js';
 
 /**
  * The one place interactions enter: finds the handler, runs it, and turns any error into a message. A
@@ -37,9 +38,8 @@ export function createInteractionHandler(ctx: BotContext, commands: readonly Com
         log.info({ command: interaction.commandName, targetId: interaction.targetId }, 'context menu');
         await cmd.execute(interaction, ctx);
       } else if (interaction.isButton() || interaction.isModalSubmit()) {
-        const parts = interaction.customId.split(':');
-        const handler = byPrefix.get(`${parts[0]}:${parts[1]}`);
-        const arg = parts.slice(2).join(':');
+        const { prefix, arg } = splitCustomId(interaction.customId);
+        const handler = byPrefix.get(prefix);
         log.info({ customId: interaction.customId }, interaction.isButton() ? 'button' : 'modal');
         if (interaction.isButton() && handler?.button) await handler.button(interaction, arg, ctx);
         else if (interaction.isModalSubmit() && handler?.modal) await handler.modal(interaction, arg, ctx);

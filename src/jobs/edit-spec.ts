@@ -49,7 +49,29 @@ export function editJobSpec(e: EditInputs): JobSpec {
   };
 }
 
+/** A job Luma made an image for: it can be edited through its generation_id. */
+export type GeneratedJob = JobRecord & { generationId: string };
+
+export function isGenerated(job: JobRecord): job is GeneratedJob {
+  return Boolean(job.generationId);
+}
+
 /** A finished bot result as an edit source: by its generation_id, the cheapest way and with no re-upload. */
-export function resultAsSource(job: JobRecord & { generationId: string }): JobInput {
+export function resultAsSource(job: GeneratedJob): JobInput {
   return { role: 'source', input: { generation_id: job.generationId }, filename: `luma-${job.id}` };
+}
+
+/**
+ * The edit of one of the bot's results, from its Edit button and from "Edit image" alike: the result's model and
+ * format, its image as the source, and the new job linked to it.
+ */
+export function resultEditSpec(parent: GeneratedJob, prompt: string, sourceLink?: string): JobSpec {
+  return editJobSpec({
+    prompt,
+    model: parent.request.model ?? 'uni-1',
+    outputFormat: parent.request.output_format ?? null,
+    source: resultAsSource(parent),
+    ...(sourceLink !== undefined ? { sourceLink } : {}),
+    parentJobId: parent.id,
+  });
 }

@@ -1,4 +1,4 @@
-// Issue 9, item 7: GIF inputs are checked for animation bot-wide bounded, and only as far as their second frame.
+// GIF inputs are checked for animation, bounded bot-wide, and read only as far as their second frame.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';

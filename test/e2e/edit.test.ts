@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { APIMessage } from 'discord.js';
 import { solidPng, tinyGif, tinyJpeg } from '../../dev/fakes/png.js';
 import { opt, privateAnswer, startHarness, type Harness } from '../helpers/harness.js';
@@ -26,6 +26,9 @@ function modalOf(h: Harness, interactionId: string): ModalData {
   expect(cb?.type).toBe(9);
   return cb?.data as ModalData;
 }
+
+/** Discord's refusal of a message's form (an embed it will not take). */
+const INVALID_FORM = { status: 400, body: { message: 'Invalid Form Body', code: 50035, errors: {} } };
 
 function fieldIds(modal: ModalData): string[] {
   return modal.components.flatMap((row) => row.components.map((c) => c.custom_id));
@@ -281,25 +284,6 @@ describe('"Edit image" on a message end to end', () => {
     expect(h.discord.callbacks(i.id).map((c) => c.type)).toEqual([4]);
   });
 
-  it('edits an older result by the job id on its buttons when no message link was stored, without reading the message', async () => {
-    const first = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'a red barn')] });
-    const made = await result(h, first.token);
-    // The engine links the message to its job right after the upload lands: wait for that, then remove it.
-    for (let i = 0; i < 200 && (await h.bot.ctx.storage.get(`jobmsg:${made.id}`)) === undefined; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    expect(await h.bot.ctx.storage.get(`jobmsg:${made.id}`)).toBeDefined();
-    await h.bot.ctx.storage.delete(`jobmsg:${made.id}`);
-    const menu = await h.discord.messageContextMenu({ name: 'Edit image', message: made });
-    const modal = await h.discord.waitFor(() => modalOf(h, menu.id), 5000, 'the modal');
-    const submit = await h.discord.modalSubmit({ customId: modal.custom_id, fields: { prompt: 'at night' } });
-    await result(h, submit.token);
-    expect(h.luma.posts()[1]?.body).toMatchObject({ source: { generation_id: h.luma.generations()[0]!.id } });
-    // The job id travels in the form's custom_id, read from the buttons when the menu was opened.
-    expect(modal.custom_id.split(':')).toHaveLength(6);
-    expect(h.discord.requestsTo('GET', `/channels/${made.channel_id}/messages/${made.id}`)).toHaveLength(0);
-  });
-
   it('fetches the message again when its attachment URLs have expired, and edits with the fresh URL', async () => {
     const photo = h.discord.addAttachment({ filename: 'old.png', contentType: 'image/png', data: green });
     const message = h.discord.addMessage({ attachments: [photo] });
@@ -365,5 +349,71 @@ describe('"Edit image" on a message end to end', () => {
     const submit = await h.discord.modalSubmit({ customId: modal.custom_id, fields: { prompt: 'x' } });
     expect(await privateAnswer(h, submit)).toMatch(/poster\.png.*up to 50 MB/);
     expect(h.luma.posts()).toHaveLength(0);
+  });
+});
+
+describe('the Edit button under a result', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('opens a form, and its submit edits the result through its generation_id with its model and format, pointing back to it', async () => {
+    const first = await h.discord.slashCommand({
+      name: 'imagine',
+      options: [opt.string('prompt', 'a red barn'), opt.string('model', 'uni-1-max'), opt.string('format', 'jpeg'), opt.string('aspect_ratio', '16:9')],
+    });
+    const made = await result(h, first.token);
+    const jobId = /job:edit:([\w-]+)/.exec(JSON.stringify(made.components))?.[1] ?? '';
+    expect(jobId).not.toBe('');
+    // The button offers an edit once the delivery is recorded.
+    await vi.waitFor(async () => expect((await h.bot.ctx.jobs.get(jobId))?.step).toBe('done'), { timeout: 15_000 });
+
+    const click = await h.discord.button({ customId: `job:edit:${jobId}`, message: { id: made.id } });
+    const modal = await h.discord.waitFor(() => modalOf(h, click.id), 5000, 'the modal');
+    expect(modal.custom_id).toBe(`modal:edit:${jobId}`);
+    expect(fieldIds(modal)).toEqual(['prompt']);
+    const submit = await h.discord.modalSubmit({ customId: modal.custom_id, fields: { prompt: 'at dusk' } });
+    const msg = await result(h, submit.token);
+
+    const body = h.luma.posts()[1]?.body as Record<string, unknown>;
+    expect(body).toMatchObject({ type: 'image_edit', prompt: 'at dusk', model: 'uni-1-max', output_format: 'jpeg', source: { generation_id: h.luma.generations()[0]!.id } });
+    // No aspect ratio: the output follows the source.
+    expect(Object.keys(body).sort()).toEqual(['model', 'output_format', 'prompt', 'source', 'type', 'user_id']);
+    const link = `https://discord.com/channels/${h.discord.guildId}/${made.channel_id}/${made.id}`;
+    expect(JSON.stringify(msg.embeds[0]?.fields)).toContain(link);
+    expect(h.discord.requestsTo('GET', `/channels/${made.channel_id}/messages/${made.id}`)).toHaveLength(0);
+  });
+});
+
+describe('"Edit image" on a result Discord took only in plain form', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it('edits it through its generation_id, by the job id in its text, without reading the message again', async () => {
+    // One progress edit at the start, then none: the next edit of the reply is the result, refused once in full.
+    h = await startHarness({ env: { PROGRESS_INTERVAL_MS: '60000' } });
+    const { discord, luma } = h;
+    luma.planNext({ hold: true });
+    const first = await discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'a red barn')] });
+    await discord.waitFor(() => luma.generations().at(-1)?.state === 'processing' && discord.edits(first.token).length > 0, 15_000, 'the job at Luma');
+    discord.fault({ method: 'PATCH', path: /^\/webhooks\/\d+\/[^/]+\/messages\/@original$/ }, INVALID_FORM);
+    luma.release(luma.generations().at(-1)?.id ?? '');
+    const made = await result(h, first.token);
+    expect(made.embeds).toEqual([]);
+    expect(made.components ?? []).toEqual([]);
+
+    const menu = await discord.messageContextMenu({ name: 'Edit image', message: made });
+    const modal = await discord.waitFor(() => modalOf(h!, menu.id), 5000, 'the modal');
+    const submit = await discord.modalSubmit({ customId: modal.custom_id, fields: { prompt: 'at night' } });
+    await result(h, submit.token);
+    expect(luma.posts()[1]?.body).toMatchObject({ type: 'image_edit', source: { generation_id: luma.generations()[0]!.id } });
+    expect(discord.requestsTo('GET', `/channels/${made.channel_id}/messages/${made.id}`)).toHaveLength(0);
   });
 });

@@ -1,4 +1,4 @@
-import { PermissionFlagsBits } from 'discord-api-types/v10';
+import { InteractionResponseType, PermissionFlagsBits } from 'discord-api-types/v10';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DispatchedInteraction, FakeUserInput } from '../../dev/fakes/discord/server.js';
@@ -91,8 +91,10 @@ describe('server admins and members end to end', () => {
 
   it('refuses a prompt with a blocked term privately, whatever its case or accents, and lets longer words through', async () => {
     await start();
-    const added = await answer(await botAdmin('terms', 'add', [opt.string('terms', 'dragon, crème brûlée')]), 'the admin reply');
-    expect(added).toContain('2 on the list');
+    const add = await botAdmin('terms', 'add', [opt.string('terms', 'dragon, crème brûlée')]);
+    expect(await answer(add, 'the admin reply')).toContain('2 on the list');
+    // A change waits for the server's policy lock, so the command defers (privately) before it.
+    expect(h.discord.callbacks(add.id)[0]).toMatchObject({ type: InteractionResponseType.DeferredChannelMessageWithSource, data: { flags: EPHEMERAL } });
 
     const member = newMember();
     for (const prompt of ['A DRAGON at dusk', 'a Creme  Brulee on a plate']) {
@@ -129,7 +131,7 @@ describe('server admins and members end to end', () => {
       const edit = h.discord.edits(i.token).find((e) => e.files.length === 2);
       return edit?.files;
     }, 20_000, 'the chart and the CSV');
-    expect(h.discord.callbacks(i.id)[0]).toMatchObject({ type: 5, data: { flags: EPHEMERAL } });
+    expect(h.discord.callbacks(i.id)[0]).toMatchObject({ type: InteractionResponseType.DeferredChannelMessageWithSource, data: { flags: EPHEMERAL } });
     expect(privateAnswer(i)).toContain('5 units, 3 images');
 
     const png = files.find((f) => f.filename?.endsWith('.png'));

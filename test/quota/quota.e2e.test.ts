@@ -1,4 +1,4 @@
-import { PermissionFlagsBits } from 'discord-api-types/v10';
+import { InteractionResponseType, MessageFlags, PermissionFlagsBits } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
 import { periodEnd } from '../../src/quota/periods.js';
 import type { DispatchedInteraction, FakeUserInput } from '../../dev/fakes/discord/server.js';
@@ -73,6 +73,8 @@ describe('quotas end to end', () => {
     await start();
     const set = await quotaAdmin('set-default', [opt.int('limit', 1), opt.string('period', 'day')]);
     expect(await answer(set, 'the admin reply')).toContain('1 unit per day');
+    // The change waits for the server's settings lock, so the command defers (privately) before it.
+    expect(h.discord.callbacks(set.id)[0]).toMatchObject({ type: InteractionResponseType.DeferredChannelMessageWithSource, data: { flags: MessageFlags.Ephemeral } });
     const member = newMember();
     await delivered(await imagine(member));
     const second = await imagine(member);

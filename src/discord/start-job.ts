@@ -17,9 +17,6 @@ export function requesterOf(interaction: BaseInteraction): Requester {
   return { userId: interaction.user.id, guildId: interaction.guildId, roleIds, locale: interaction.locale };
 }
 
-/** What a member is told when storage could not record their request: nothing happened, nothing was charged. */
-export const STORAGE_REFUSAL = t('en', 'refuse.storage');
-
 /**
  * Waits between attempts to give back the unit of a job that was reserved but could not be stored (about 10 minutes
  * in all). The member is not kept waiting for it: they are answered after the first attempt.
