@@ -1,6 +1,7 @@
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIComponentInMessageActionRow, type APIEmbed } from 'discord.js';
 import { t } from '../i18n/index.js';
 import { failureText } from '../jobs/failures.js';
+import type { ProgressInfo } from '../jobs/deliverer.js';
 import type { JobRecord } from '../jobs/types.js';
 import { CustomIds } from './custom-ids.js';
 import type { OutgoingMessage } from './responder.js';
@@ -53,14 +54,6 @@ export function memberLocale(job: Pick<JobRecord, 'discord'>): string | undefine
 }
 export function publicLocale(job: Pick<JobRecord, 'discord'>): string | undefined {
   return job.discord.guildLocale ?? job.discord.locale;
-}
-
-export interface ProgressInfo {
-  now: number;
-  /** 1-based place in the bot's own queue, when the job is waiting there. */
-  queuePosition?: number;
-  /** Typical processing time from recent jobs, ms. */
-  estimateMs?: number;
 }
 
 export function progressText(job: JobRecord, info: ProgressInfo): string {
