@@ -21,6 +21,11 @@ export interface DownloadOptions {
    * handler API undici 7 cannot drive. Without one, a private Agent is made for this call.
    */
   dispatcher?: Dispatcher;
+  /**
+   * Where a body of announced length goes: a buffer of exactly that many bytes (the transfer budget lends them).
+   * Default: a new one.
+   */
+  allocate?: (bytes: number) => Buffer;
 }
 
 export interface Downloaded {
@@ -52,7 +57,7 @@ export async function downloadImage(url: string, opts: DownloadOptions): Promise
   const chunks: Buffer[] = [];
   let total = 0;
   const { contentType } = await streamImage(url, opts, (chunk, declared) => {
-    if (total === 0 && declared !== undefined) whole = Buffer.allocUnsafeSlow(declared);
+    if (total === 0 && declared !== undefined) whole = opts.allocate?.(declared) ?? Buffer.allocUnsafeSlow(declared);
     if (whole && total + chunk.length <= whole.length) chunk.copy(whole, total);
     else {
       // More than announced: keep what came so far as chunks and go on without the buffer.

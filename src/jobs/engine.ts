@@ -827,7 +827,7 @@ export class JobEngine {
     await this.editProgress(job);
     let image: { bytes: Buffer; contentType: string };
     try {
-      image = await this.downloadResult(job);
+      image = await this.downloadResult(job, reservation);
     } catch (err) {
       log.error({ err }, 'could not download the result');
       return this.fail(job, { kind: 'fail', failure: jobFailure('download_failed', 'failure.download_failed', {}, { retryable: true, ref: newReference() }), refund: true, log: 'error' });
@@ -904,7 +904,9 @@ export class JobEngine {
     }
   }
 
-  private async downloadResult(job: JobRecord): Promise<{ bytes: Buffer; contentType: string }> {
+  private async downloadResult(job: JobRecord, reservation?: TransferReservation): Promise<{ bytes: Buffer; contentType: string }> {
+    // The result goes into a buffer the transfer budget lends until the transfer ends (see transfer-budget.ts).
+    const allocate = reservation ? { allocate: (bytes: number) => reservation.buffer(bytes) } : {};
     let lastErr: unknown;
     for (let attempt = 0; attempt < DOWNLOAD_ATTEMPTS; attempt++) {
       let url = this.freshUrls.get(job.id);
@@ -915,7 +917,7 @@ export class JobEngine {
         if (!url) throw new Error('completed generation has no output URL');
       }
       try {
-        const r = await downloadImage(url, { maxBytes: MAX_RESULT_BYTES, timeoutMs: 60_000, dispatcher: this.deps.http, signal: this.shutdown.signal });
+        const r = await downloadImage(url, { maxBytes: MAX_RESULT_BYTES, timeoutMs: 60_000, dispatcher: this.deps.http, signal: this.shutdown.signal, ...allocate });
         this.freshUrls.delete(job.id);
         return r;
       } catch (err) {
