@@ -40,7 +40,7 @@ export class TransferBudget {
   private held = 0;
   private running = 0;
   private readonly recent: number[] = [];
-  /** Buffers of finished transfers, for the next ones; at most capacityBytes of them. */
+  /** Buffers of finished transfers, for the next ones; at most capacityBytes, and about what is in flight. */
   private readonly idle: Buffer[] = [];
   private idleBytes = 0;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -119,7 +119,10 @@ export class TransferBudget {
   }
 
   private giveBack(buffer: Buffer): void {
-    if (this.idleBytes + buffer.length <= this.capacityBytes) {
+    // As many idle bytes as the transfers running now hold, and room for two more: what the next admissions will
+    // ask for, not what the busiest moment needed.
+    const keep = Math.min(this.capacityBytes, this.held + 2 * this.estimate());
+    if (this.idleBytes + buffer.length <= keep) {
       this.idle.push(buffer);
       this.idleBytes += buffer.length;
     }
