@@ -40,7 +40,7 @@ export class TransferBudget {
   private held = 0;
   private running = 0;
   private readonly recent: number[] = [];
-  /** Buffers of finished transfers, for the next ones; at most capacityBytes, and about what is in flight. */
+  /** Buffers of finished transfers, for the next ones: with those in use at most capacityBytes. */
   private readonly idle: Buffer[] = [];
   private idleBytes = 0;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -119,9 +119,9 @@ export class TransferBudget {
   }
 
   private giveBack(buffer: Buffer): void {
-    // As many idle bytes as the transfers running now hold, and room for two more: what the next admissions will
-    // ask for, not what the busiest moment needed.
-    const keep = Math.min(this.capacityBytes, this.held + 2 * this.estimate());
+    // Buffers in use and idle ones together stay within the budget; and no more idle bytes than the transfers
+    // running now hold plus two more: what the next admissions will ask for, not what the busiest moment needed.
+    const keep = Math.min(this.capacityBytes - this.held, this.held + 2 * this.estimate());
     if (this.idleBytes + buffer.length <= keep) {
       this.idle.push(buffer);
       this.idleBytes += buffer.length;
