@@ -35,7 +35,8 @@ function blobView(data: Uint8Array, type: string): Blob {
     async *stream(): AsyncGenerator<Uint8Array> {
       for (let at = 0; at < data.byteLength; at += PIECE_BYTES) yield data.subarray(at, at + PIECE_BYTES);
     },
-    arrayBuffer: () => Promise.resolve(data.slice().buffer),
+    // A copy of just these bytes: a Buffer's slice() is a view, and its .buffer may be a larger pooled one.
+    arrayBuffer: () => Promise.resolve(new Uint8Array(data).buffer),
   };
   // Not a Blob for TypeScript; FormData and undici check only the shape above, which is the point (no copy).
   return view as unknown as Blob;
