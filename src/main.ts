@@ -1,5 +1,4 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import sharp from 'sharp';
 import { Client, Events, GatewayIntentBits, Options, RESTEvents, Status, type Interaction } from 'discord.js';
 import { commands, components } from '../commands/index.js';
 import type { Config } from './config.js';
@@ -81,11 +80,6 @@ const CACHE_LIMITS = Options.cacheWithLimits({
 /** The composition root: builds every piece once and wires them together. Tests call this same function. */
 export async function startBot(config: Config, opts: StartOptions = {}): Promise<RunningBot> {
   const logger = opts.logger ?? createLogger(config);
-  // sharp keeps decoded images and open files in libvips's cache (up to 50 MB, 20 files, 100 operations) and
-  // runs each operation on a thread per core: the bot never re-reads an image, and runs a few fits at once, so
-  // the cache only held memory and the threads added malloc arenas.
-  sharp.cache(false);
-  sharp.concurrency(1);
   const storage = await connectStorage(config.storageUrl, logger, { busyTimeoutMs: config.storageBusyTimeoutMs, namespace: config.storageNamespace });
   // One connection pool for every outgoing HTTP call of ours (Luma API, result and input downloads). Beyond the
   // configured origins it connects only over HTTPS to public addresses: Luma's answers name the result URLs.

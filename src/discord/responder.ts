@@ -1,5 +1,7 @@
-import { REST, DiscordAPIError, MessageFlags, Routes, type RawFile } from 'discord.js';
+import { REST, DiscordAPIError, MessageFlags, Routes } from 'discord.js';
 import type { APIEmbed, APIActionRowComponent, APIComponentInMessageActionRow, APIMessage } from 'discord.js';
+import { sniffImageType } from '../http/download.js';
+import { multipartForm } from '../http/multipart.js';
 
 export interface OutgoingFile {
   name: string;
@@ -56,8 +58,7 @@ export class DiscordResponder {
   async editOriginal(applicationId: string, token: string, msg: OutgoingMessage): Promise<APIMessage> {
     return (await this.webhookRest.patch(Routes.webhookMessage(applicationId, token, '@original'), {
       auth: false,
-      body: this.body(msg),
-      ...this.files(msg),
+      ...this.payload(this.body(msg), msg),
     })) as APIMessage;
   }
 
@@ -65,15 +66,14 @@ export class DiscordResponder {
     return (await this.webhookRest.post(Routes.webhook(applicationId, token), {
       auth: false,
       query: new URLSearchParams({ wait: 'true' }),
-      body: { ...this.body(msg), ...(msg.ephemeral ? { flags: MessageFlags.Ephemeral } : {}) },
-      ...this.files(msg),
+      ...this.payload({ ...this.body(msg), ...(msg.ephemeral ? { flags: MessageFlags.Ephemeral } : {}) }, msg),
     })) as APIMessage;
   }
 
   async postChannelMessage(channelId: string, msg: OutgoingMessage): Promise<APIMessage> {
     const body: Record<string, unknown> = this.body(msg);
     if (msg.nonce) Object.assign(body, { nonce: msg.nonce, enforce_nonce: true });
-    return (await this.botRest.post(Routes.channelMessages(channelId), { body, ...this.files(msg) })) as APIMessage;
+    return (await this.botRest.post(Routes.channelMessages(channelId), this.payload(body, msg))) as APIMessage;
   }
 
   async directMessage(userId: string, msg: OutgoingMessage): Promise<APIMessage> {
@@ -98,11 +98,11 @@ export class DiscordResponder {
     return body;
   }
 
-  private files(msg: OutgoingMessage): { files?: RawFile[] } {
-    if (!msg.files || msg.files.length === 0) return {};
-    return {
-      files: msg.files.map((f) => ({ name: f.name, data: f.data, ...(f.contentType ? { contentType: f.contentType } : {}) })),
-    };
+  /** The request's body: JSON, or with files a multipart form that sends their bytes without copying them. */
+  private payload(body: Record<string, unknown>, msg: OutgoingMessage): { body: unknown; passThroughBody?: boolean } {
+    if (!msg.files || msg.files.length === 0) return { body };
+    const files = msg.files.map((f) => ({ name: f.name, data: f.data, contentType: f.contentType ?? sniffImageType(f.data) ?? 'application/octet-stream' }));
+    return { body: multipartForm(body, files), passThroughBody: true };
   }
 }
 

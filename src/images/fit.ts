@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from './sharp.js';
 
 export interface FittedImage {
   data: Buffer;
@@ -20,9 +20,11 @@ const MIN_WIDTH = 64;
  * untouched when they already fit. Each further attempt is sized from the last one's overshoot (bytes grow with the
  * pixel count) rather than stepping through fixed sizes, so a 2K image takes two or three encodes, not twenty — each
  * one is a few hundred ms of CPU on a small machine. Sharp encodes off the main thread; callers bound how many run.
+ * An image that already fits never loads sharp.
  */
 export async function fitToLimit(data: Buffer, contentType: string, limitBytes: number): Promise<FittedImage> {
   if (data.length <= limitBytes) return { data, contentType, compressed: false };
+  const sharp = await loadSharp();
   // Decoded once; every attempt encodes from the same pixels.
   const { data: pixels, info } = await sharp(data).rotate().raw().toBuffer({ resolveWithObject: true });
   const raw = { raw: { width: info.width, height: info.height, channels: info.channels } } as const;

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from '../images/sharp.js';
 import { MODELS, type Model } from '../luma/types.js';
 
 /*
@@ -103,5 +103,6 @@ export function usageChartSvg(input: ChartInput): string {
 
 /** The chart as a PNG of CHART_WIDTH × CHART_HEIGHT pixels. */
 export async function renderUsageChart(input: ChartInput): Promise<Buffer> {
+  const sharp = await loadSharp();
   return sharp(Buffer.from(usageChartSvg(input))).png().toBuffer();
 }

@@ -19,11 +19,16 @@
 //   --transfer-mb N    TRANSFER_BUDGET_MB (32)       --timeout-s N      give up after this long (180; plan 300)
 //   --cpu-prof DIR     write a V8 CPU profile of the bot into DIR (open it in Chrome DevTools)
 //   --heap-snapshot    ask the bot for a heap snapshot (into the working directory) when the last job was fired
+//   --memory-trace     sample the bot's process.memoryUsage() every 100 ms (test/bench/memory-sampler.mjs) and
+//                      report where its memory was at the peak: V8's heap, Buffers and ArrayBuffers, the rest
 //   --malloc-arena-max N  MALLOC_ARENA_MAX for the bot (2, as the Docker image; 0 leaves glibc's default)
 //   --log-level L      the bot's LOG_LEVEL (info: the bench reads the learned limits and the event-loop delay from it)
 //   --source           run the bot from its sources through tsx (as the tests do) instead of the build in dist/,
 //                      which `npm run bench` makes first (prebench); tsx costs the bot some 50 MB more RSS
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { noisePng } from '../../dev/fakes/png.js';
 import { opt } from '../helpers/harness.js';
@@ -47,12 +52,13 @@ const { values } = parseArgs({
     'timeout-s': { type: 'string' },
     'cpu-prof': { type: 'string' },
     'heap-snapshot': { type: 'boolean' },
+    'memory-trace': { type: 'boolean' },
     source: { type: 'boolean' },
     'log-level': { type: 'string' },
     'malloc-arena-max': { type: 'string' },
   },
 });
-type NumFlag = Exclude<keyof typeof values, 'plan' | 'burst' | 'cpu-prof' | 'heap-snapshot' | 'source' | 'log-level'>;
+type NumFlag = Exclude<keyof typeof values, 'plan' | 'burst' | 'cpu-prof' | 'heap-snapshot' | 'memory-trace' | 'source' | 'log-level'>;
 const num = (flag: NumFlag, fallback: number, max: number): number => {
   const raw = values[flag] ?? process.env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
   const n = raw === undefined ? fallback : Number(raw);
@@ -88,6 +94,7 @@ const IMAGE_PX = Math.max(8, num('image-px', 512, 2048));
 const TRANSFER_MB = Math.max(1, num('transfer-mb', 32, 4096));
 const ARENAS = num('malloc-arena-max', 2, 64);
 const TIMEOUT_MS = Math.max(5, num('timeout-s', MODE === 'plan' ? 300 : 180, 1800)) * 1000;
+const MEMORY_TRACE = values['memory-trace'] ? join(mkdtempSync(join(tmpdir(), 'bench-memory-')), 'trace.jsonl') : undefined;
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
 const pct = (values: number[]) => {
@@ -123,6 +130,27 @@ function cpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
+interface MemorySample {
+  t: number;
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+/** The bot's memory sample with the highest RSS, and the most ArrayBuffer memory seen, from the sampler's file. */
+function memoryAtPeak(file: string): { peak: MemorySample; arrayBuffersMax: number } | undefined {
+  let samples: MemorySample[];
+  try {
+    samples = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as MemorySample);
+  } catch {
+    return undefined;
+  }
+  const peak = samples.reduce<MemorySample | undefined>((best, s) => (best === undefined || s.rss > best.rss ? s : best), undefined);
+  return peak && { peak, arrayBuffersMax: Math.max(...samples.map((s) => s.arrayBuffers)) };
+}
+
 async function main(): Promise<void> {
   const image = noisePng(IMAGE_PX, IMAGE_PX, 42);
   // Deterministic spread of processing times around the mean, so runs compare.
@@ -135,6 +163,7 @@ async function main(): Promise<void> {
   const nodeArgs = [
     ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []),
     ...(values['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2'] : []),
+    ...(MEMORY_TRACE ? ['--import', pathToFileURL(resolve(dirname(fileURLToPath(import.meta.url)), 'memory-sampler.mjs')).href] : []),
   ];
   const h = await startBotProcess({
     env: {
@@ -146,6 +175,7 @@ async function main(): Promise<void> {
       MAX_JOBS_PER_USER: String(PER_MEMBER),
       TRANSFER_BUDGET_MB: String(TRANSFER_MB),
       QUOTA_DEFAULT_LIMIT: 'unlimited',
+      ...(MEMORY_TRACE ? { BENCH_MEMORY_TRACE: MEMORY_TRACE } : {}),
       // As the Docker image runs it: glibc's per-thread malloc arenas otherwise keep ~100 MB of freed memory.
       ...(ARENAS > 0 ? { MALLOC_ARENA_MAX: String(ARENAS) } : {}),
     },
@@ -176,17 +206,17 @@ async function main(): Promise<void> {
   const started = Date.now();
   const botCpuAtStart = cpuSeconds(pid);
   const fakesCpuAtStart = process.cpuUsage();
-  const jobs: { token: string; prompt: string; member: string; firedAt: number }[] = [];
+  const jobs: { id: string; token: string; prompt: string; member: string; firedAt: number }[] = [];
   for (let n = 0; n < JOBS; n++) {
     const member = `8000000000000${String(n % MEMBERS).padStart(5, '0')}`;
     const prompt = `bench job ${n}`;
     const firedAt = Date.now();
-    const { token } = await h.discord.slashCommand({
+    const { id, token } = await h.discord.slashCommand({
       name: 'imagine',
       user: { id: member, username: `bench${n % MEMBERS}` },
       options: [opt.string('prompt', prompt)],
     });
-    jobs.push({ token, prompt, member, firedAt });
+    jobs.push({ id, token, prompt, member, firedAt });
   }
   const firedIn = Date.now() - started;
   if (values['heap-snapshot']) h.bot.child.kill('SIGUSR2');
@@ -214,6 +244,12 @@ async function main(): Promise<void> {
   const byPrompt = new Map(h.luma.generations().map((g) => [g.request.prompt, g]));
   const deliveries: number[] = [];
   const acks: number[] = [];
+  // Where an acknowledgement's time goes: reaching the bot's handler (gateway, parsing, a busy event loop), then
+  // from the handler to the callback's arrival at Discord (the deferral's REST call).
+  const handledAt = new Map<unknown, number>();
+  for (const l of h.lines) if (l.msg === 'command' && typeof l.time === 'number') handledAt.set(l.interactionId, l.time);
+  const toHandler: number[] = [];
+  const handlerToAck: number[] = [];
   const progressLag: number[] = [];
   const readyToDelivered: number[] = [];
   const editsPerJob: number[] = [];
@@ -223,6 +259,9 @@ async function main(): Promise<void> {
   for (const j of jobs) {
     const ack = h.discord.callbacks(j.token)[0];
     if (ack) acks.push(ack.at - j.firedAt);
+    const handled = handledAt.get(j.id);
+    if (handled !== undefined) toHandler.push(handled - j.firedAt);
+    if (handled !== undefined && ack) handlerToAck.push(ack.at - handled);
     const edits = h.discord.edits(j.token);
     editsPerJob.push(edits.length);
     const upload = edits.find((e) => e.files.length > 0);
@@ -286,6 +325,8 @@ async function main(): Promise<void> {
   }
   console.log(`  Luma 429s            ${luma429.requests} per-minute · ${luma429.concurrency} concurrency · learned limits ${learned.length === 0 ? 'unchanged' : learned.map((l) => `${String(l.rpm)}/${String(l.concurrent)}`).join(' → ')}`);
   console.log(`  command → ack        ${dist(acks)}`);
+  console.log(`    … → bot's handler  ${dist(toHandler)}`);
+  console.log(`    handler → ack      ${dist(handlerToAck)}`);
   console.log(`  command → delivery   ${dist(deliveries)}`);
   console.log(`  ready at Luma → delivered (delivery overhead)  ${dist(readyToDelivered)}`);
   console.log(`  processing → "Generating…" shown  ${dist(progressLag)}`);
@@ -296,12 +337,26 @@ async function main(): Promise<void> {
   console.log(`  CPU                  bot ${botCpu.toFixed(1)} s · fakes and bench ${fakesCpu.toFixed(1)} s over ${sec(Date.now() - started)} (2 cores shared with whatever else runs)`);
   console.log(`  bot process          peak RSS ${mb(botPeakRss)} while working (start-up high-water mark ${mb(startupHwm)}) · event-loop delay (from inside the bot) p50 ${loop?.p50Ms ?? '—'} ms · p99 ${loop?.p99Ms ?? '—'} ms · max ${loop?.maxMs ?? '—'} ms`);
 
+  const memory = MEMORY_TRACE ? memoryAtPeak(MEMORY_TRACE) : undefined;
+  if (memory) {
+    const { peak, arrayBuffersMax } = memory;
+    console.log(
+      `  memory at the peak   RSS ${peak.rss} MB = V8 heap ${peak.heapTotal} MB (${peak.heapUsed} used) + Buffers/ArrayBuffers ${peak.arrayBuffers} MB + ` +
+        `${peak.rss - peak.heapTotal - peak.arrayBuffers} MB other native memory (code, libraries, the allocator's free lists) · ArrayBuffers at most ${arrayBuffersMax} MB · trace ${MEMORY_TRACE}`,
+    );
+  }
+
   // What went wrong, if anything: the bot's warnings and errors by message.
-  const problems = new Map<string, number>();
-  for (const l of h.lines) if (l.level >= 40) problems.set(l.msg, (problems.get(l.msg) ?? 0) + 1);
+  const problems = new Map<string, { n: number; why: string }>();
+  for (const l of h.lines) {
+    if (l.level < 40) continue;
+    const seen = problems.get(l.msg);
+    const err = l.err as { message?: unknown } | undefined;
+    problems.set(l.msg, { n: (seen?.n ?? 0) + 1, why: seen?.why ?? (typeof err?.message === 'string' ? ` (first: ${err.message.slice(0, 120)})` : '') });
+  }
   if (problems.size > 0) {
-    const top = [...problems].sort((x, y) => y[1] - x[1]).slice(0, 6);
-    console.log(`  bot warnings/errors  ${top.map(([msg, n]) => `${n}× ${msg}`).join(' · ')}`);
+    const top = [...problems].sort((x, y) => y[1].n - x[1].n).slice(0, 6);
+    console.log(`  bot warnings/errors  ${top.map(([msg, { n, why }]) => `${n}× ${msg}${why}`).join(' · ')}`);
   }
 
   const ok = done === JOBS && failures === 0 && generations.length === JOBS;
@@ -322,7 +377,7 @@ async function main(): Promise<void> {
       fair,
       luma429,
       learnedLimits: learned,
-      ackMs: { p50: round(a.p50), p99: round(a.p99), max: round(a.max) },
+      ackMs: { p50: round(a.p50), p99: round(a.p99), max: round(a.max), toHandlerP99: round(pct(toHandler).p99), handlerToAckP99: round(pct(handlerToAck).p99) },
       deliveryMs: { p50: round(d.p50), p99: round(d.p99) },
       overheadMs: { p50: round(o.p50), p95: round(o.p95), p99: round(o.p99), max: round(o.max) },
       posts: posts.length,
@@ -334,6 +389,7 @@ async function main(): Promise<void> {
       startupRssHwmMB: startupHwm === undefined ? null : Math.round(startupHwm / 1024 / 1024),
       eventLoopDelayMs: loop ?? null,
       cpuSeconds: { bot: round(botCpu, 1), fakes: round(fakesCpu, 1) },
+      ...(memory ? { memoryAtPeakMB: memory.peak } : {}),
     }),
   );
 

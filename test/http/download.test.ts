@@ -75,6 +75,19 @@ describe('downloadImage', () => {
     expect(result.bytes.equals(PNG_BYTES)).toBe(true);
   });
 
+  it('returns a body that came in many chunks whole, with and without Content-Length', async () => {
+    const big = Buffer.concat([PNG_BYTES, Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251))]);
+    for (const withLength of [true, false]) {
+      const server = await startServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'image/png', ...(withLength ? { 'content-length': big.length } : {}) });
+        for (let at = 0; at < big.length; at += 10_000) res.write(big.subarray(at, at + 10_000));
+        res.end();
+      });
+      const result = await downloadImage(server.url, { maxBytes: 1_000_000 });
+      expect(result.bytes.equals(big)).toBe(true);
+    }
+  });
+
   it('accepts a body exactly at the cap', async () => {
     const server = await startServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'image/png' });

@@ -1,5 +1,5 @@
 // Issue 11, item 3: transfers are bounded by the bytes they hold, not by a count.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { TransferBudget } from '../../src/jobs/transfer-budget.js';
 
 const MB = 1024 * 1024;
@@ -49,5 +49,34 @@ describe('the transfer budget', () => {
     r.release(); // idempotent
     expect(budget.count).toBe(0);
     expect(budget.tryAdmit()).toBeDefined();
+  });
+
+  it('lends a finished transfer\'s buffer to the next one, never one still in use, and frees idle buffers', () => {
+    vi.useFakeTimers();
+    try {
+      const budget = new TransferBudget(8 * MB);
+      const seed = budget.tryAdmit()!;
+      seed.resize(700_000);
+      const a = budget.tryAdmit()!;
+      const b = budget.tryAdmit()!;
+      const bufA = a.buffer(700_000);
+      const bufB = b.buffer(700_000);
+      expect(bufA.length).toBe(700_000);
+      expect(bufA.buffer).not.toBe(bufB.buffer);
+      a.release();
+      expect(budget.idleBufferBytes).toBeGreaterThanOrEqual(700_000);
+      const c = budget.tryAdmit()!;
+      const bufC = c.buffer(650_000); // about the same size: a's memory again
+      expect(bufC.buffer).toBe(bufA.buffer);
+      expect(bufC.length).toBe(650_000);
+      expect(c.buffer(100_000).buffer).not.toBe(bufA.buffer); // far smaller: not a 700 kB buffer for it
+      c.release();
+      b.release();
+      seed.release();
+      vi.advanceTimersByTime(5_000);
+      expect(budget.idleBufferBytes).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -33,7 +33,7 @@ export async function transfer(rt: JobRuntime, job: JobRecord, reservation?: Tra
   await rt.editProgress(job);
   let image: { bytes: Buffer; contentType: string };
   try {
-    image = await downloadResult(rt, job);
+    image = await downloadResult(rt, job, reservation);
   } catch (err) {
     log.error({ err }, 'could not download the result');
     return fail(rt, job, downloadFailed(newReference()));
@@ -76,7 +76,9 @@ async function markDelivered(rt: JobRuntime, job: JobRecord, delivered: Omit<Non
   rt.forget(job);
 }
 
-async function downloadResult(rt: JobRuntime, job: JobRecord): Promise<{ bytes: Buffer; contentType: string }> {
+async function downloadResult(rt: JobRuntime, job: JobRecord, reservation?: TransferReservation): Promise<{ bytes: Buffer; contentType: string }> {
+  // The result goes into a buffer the transfer budget lends until the transfer ends (see transfer-budget.ts).
+  const allocate = reservation ? { allocate: (bytes: number) => reservation.buffer(bytes) } : {};
   let lastErr: unknown;
   for (let attempt = 0; attempt < DOWNLOAD_ATTEMPTS; attempt++) {
     let url = rt.freshUrls.get(job.id);
@@ -87,7 +89,7 @@ async function downloadResult(rt: JobRuntime, job: JobRecord): Promise<{ bytes: 
       if (!url) throw new Error('completed generation has no output URL');
     }
     try {
-      const r = await downloadImage(url, { maxBytes: MAX_RESULT_BYTES, timeoutMs: 60_000, dispatcher: rt.deps.http, signal: rt.signal });
+      const r = await downloadImage(url, { maxBytes: MAX_RESULT_BYTES, timeoutMs: 60_000, dispatcher: rt.deps.http, signal: rt.signal, ...allocate });
       rt.freshUrls.delete(job.id);
       return r;
     } catch (err) {
