@@ -1,7 +1,8 @@
 // Entry point: `npm start`. Loads configuration, starts the bot, and shuts down cleanly on SIGTERM/SIGINT.
 import { loadConfigOrExit } from './config.js';
 import { createLogger } from './logger.js';
-import { StartupError, installCrashHandlers, startBot } from './main.js';
+import { installCrashHandlers } from './crash-handlers.js';
+import { StartupError, startBot } from './main.js';
 
 async function run(): Promise<void> {
   const config = await loadConfigOrExit();

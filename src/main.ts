@@ -1,4 +1,3 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client, Events, GatewayIntentBits, Options, RESTEvents, Status, type Interaction } from 'discord.js';
 import { commands, components } from '../commands/index.js';
 import type { Config } from './config.js';
@@ -21,10 +20,11 @@ import { LumaClient } from './luma/client.js';
 import { AuthenticationError, LumaConnectionError, NotFoundError, PermissionDeniedError } from './luma/errors.js';
 import { checkHealth, type GatewayState } from './ops/health.js';
 import { BotMetrics, type OpsSources } from './ops/metrics.js';
-import { readOperatorStatus, statusLogFields } from './ops/status.js';
+import { startHealthLog, startStatusLog, type EventLoopDelay } from './ops/periodic-logs.js';
+import { readOperatorStatus } from './ops/status.js';
 import { within } from './ops/within.js';
 import { QuotaService } from './quota/service.js';
-import { createStorage, type Storage, type StorageOptions } from './storage.js';
+import { createStorage, startSweeper, type Storage, type StorageOptions } from './storage.js';
 
 /** A problem that stops the bot at start, with a message for the operator (no stack trace needed). */
 export class StartupError extends Error {
@@ -48,15 +48,6 @@ export interface StartOptions {
 
 /** How long storage may take to connect at start before the bot gives up with a message (Redis retries forever). */
 const STORAGE_CONNECT_TIMEOUT_MS = 15_000;
-
-export interface EventLoopDelay {
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-}
-
-/** How often the `health` line (event-loop delay, jobs, Luma limits held to) is logged. */
-const HEALTH_LOG_MS = 60_000;
 
 /**
  * discord.js caches every user, member and message an interaction mentions, for as long as the process lives. The
@@ -235,48 +226,7 @@ async function login(client: Client, token: string, closeOnFailure: () => Promis
   await ready;
 }
 
-/** The /bot-status figures in the log, for operators who read logs rather than Discord (none when the interval is 0). */
-function startStatusLog(ops: BotContext['ops'], intervalMs: number, logger: Logger): { stop(): void } {
-  const timer =
-    intervalMs > 0
-      ? setInterval(() => {
-          ops.status().then(
-            (s) => logger.info(statusLogFields(s), 'operator status'),
-            (err: unknown) => logger.warn({ err }, 'could not read the operator status'),
-          );
-        }, intervalMs).unref()
-      : undefined;
-  return { stop: () => clearInterval(timer) };
-}
 
-/**
- * The `health` line every HEALTH_LOG_MS: event-loop delay over the last interval, jobs, memory, Luma limits held
- * to. The delay is measured from inside the bot, where a slow pass of the scheduler or a big synchronous job shows up.
- */
-function startHealthLog(engine: JobEngine, logger: Logger): { sinceStart(): EventLoopDelay; stop(): void } {
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
-  const window = monitorEventLoopDelay({ resolution: 10 });
-  window.enable();
-  const delay = (h: ReturnType<typeof monitorEventLoopDelay>): EventLoopDelay => ({
-    p50Ms: round(h.percentile(50) / 1e6),
-    p99Ms: round(h.percentile(99) / 1e6),
-    maxMs: round(h.max / 1e6),
-  });
-  const timer = setInterval(() => {
-    logger.info({ eventLoopDelay: delay(window), jobs: engine.jobStats().total, rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20), lumaLimits: engine.budget.limits(Date.now()) }, 'health');
-    window.reset();
-  }, HEALTH_LOG_MS);
-  timer.unref();
-  return {
-    sinceStart: () => delay(loop),
-    stop() {
-      clearInterval(timer);
-      loop.disable();
-      window.disable();
-    },
-  };
-}
 
 /**
  * With Redis storage, several processes share the Luma account and the jobs: the budget is taken atomically in
@@ -327,32 +277,7 @@ function gatewayState(client: Client): GatewayState {
   return { connected: true };
 }
 
-/**
- * Deletes expired records now and then every `intervalMs` (keyv only drops an expired record when it is read, so
- * on SQLite job records, kept results and markers would otherwise pile up for ever). Failures are logged and the
- * next sweep tries again.
- */
-function startSweeper(storage: Storage, intervalMs: number, logger: Logger): { stop(): Promise<void> } {
-  let running: Promise<void> = Promise.resolve();
-  const sweep = () => {
-    running = storage.sweepExpired().then(
-      (deleted) => logger[deleted > 0 ? 'info' : 'debug']({ deleted, storage: storage.kind }, 'storage swept of expired records'),
-      (err: unknown) => logger.warn({ err }, 'storage sweep failed; the next one tries again'),
-    );
-  };
-  sweep();
-  const timer = setInterval(sweep, intervalMs).unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
-}
 
-function round(ms: number): number {
-  return Number.isFinite(ms) ? Math.round(ms * 10) / 10 : 0;
-}
 
 /**
  * A GET of a generation that cannot exist costs nothing and tells a bad key (401) from a good one (404) at
@@ -375,26 +300,4 @@ async function checkLumaKey(luma: LumaClient, logger: Logger): Promise<void> {
     }
     logger.warn({ err }, 'unexpected answer from Luma at start');
   }
-}
-
-export interface CrashHandlerOptions {
-  logger: Logger;
-  /** The normal shutdown path (the one SIGTERM takes), ending the process with this exit code. */
-  shutdown(reason: string, exitCode: number): void;
-}
-
-/**
- * Last-resort handlers for what no boundary caught. A stray rejection is a bug on one path (one interaction,
- * one job step), not a broken process: it is logged with a reference and the bot keeps serving. An uncaught
- * exception may have left state half-changed, so the bot stops — through the same clean shutdown as SIGTERM
- * (running steps saved, unfinished jobs resume at the next start) — with exit code 1, so a supervisor restarts it.
- */
-export function installCrashHandlers(proc: NodeJS.EventEmitter, opts: CrashHandlerOptions): void {
-  proc.on('unhandledRejection', (reason: unknown) => {
-    opts.logger.error({ err: reason, ref: newReference() }, 'unhandled promise rejection; the bot keeps running');
-  });
-  proc.on('uncaughtException', (err: Error) => {
-    opts.logger.fatal({ err, ref: newReference() }, 'uncaught exception; shutting down');
-    opts.shutdown('uncaughtException', 1);
-  });
 }

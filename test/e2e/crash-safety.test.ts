@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { installCrashHandlers } from '../../src/main.js';
+import { installCrashHandlers } from '../../src/crash-handlers.js';
 import { LogCapture } from '../helpers/harness.js';
 import { delivered, imagine, killLeftoverBots, newMember, startBotProcess, type ProcessHarness } from '../helpers/process.js';
 
