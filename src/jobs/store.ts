@@ -304,20 +304,6 @@ export class JobStore {
   }
 
   /**
-   * Remembers which job a delivered result message shows, so "Edit image" on that message can edit the result
-   * by its generation_id (no re-upload). Kept as long as the job record.
-   */
-  async linkMessage(messageId: string, jobId: string): Promise<void> {
-    await this.retrying({ jobId, what: 'message link' }, () => this.storage.set(`jobmsg:${messageId}`, jobId, FINISHED_TTL_MS));
-  }
-
-  /** The id of the job whose result is that Discord message, if the bot delivered it. */
-  async jobForMessage(messageId: string): Promise<string | undefined> {
-    const v = await this.readLenient(`jobmsg:${messageId}`);
-    return typeof v === 'string' ? v : undefined;
-  }
-
-  /**
    * Adds a job to its member's history on its server (or in DMs), newest first, for /history. Bounded: the list
    * keeps HISTORY_MAX ids and lives as long as the job records it points to.
    */

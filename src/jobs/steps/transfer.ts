@@ -25,7 +25,6 @@ export async function transfer(rt: JobRuntime, job: JobRecord, reservation?: Tra
     // meanwhile a channel post would show it twice.
     const already = await rt.deps.deliverer.findDelivered(job);
     if (already) {
-      if (already.messageId) await rt.deps.store.linkMessage(already.messageId, job.id);
       return markDelivered(rt, job, already);
     }
     job.step = 'downloading'; // bytes are not kept across restarts: fetch them again
@@ -51,7 +50,6 @@ export async function transfer(rt: JobRuntime, job: JobRecord, reservation?: Tra
   }
   const delivered = await rt.deps.deliverer.result(job, sent, async (maxBytes) => (sent = await fitToLimit(image.bytes, image.contentType, maxBytes)));
   if (delivered.outcome === 'delivered') {
-    if (delivered.messageId) await rt.deps.store.linkMessage(delivered.messageId, job.id);
     log.info({ via: delivered.via, bytes: sent.data.length, compressed: sent.compressed }, 'result delivered');
     return markDelivered(rt, job, { ...routeOf(delivered), ...(sent.compressed ? { compressed: true } : {}) });
   }
