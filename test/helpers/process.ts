@@ -261,3 +261,15 @@ export async function quotaUsed(discord: FakeDiscord, user: Member): Promise<num
   );
   return Number(/Used today: \*\*(\d+)\*\*/.exec(text)?.[1]);
 }
+
+/**
+ * Queues one more /imagine, by a member of its own, and waits until the bot shows it its place in the queue. Only a
+ * scheduler pass shows places, after it has sent what it could: so once the probe has a place, a pass ran after
+ * everything that happened before, and a job still held then was held by the queue's rules, not by a slow machine.
+ * For asserting that something was not sent, without guessing how long the bot might take to send it.
+ */
+export async function queuedProbe(discord: FakeDiscord, prompt = 'probe: a queue pass'): Promise<DispatchedInteraction> {
+  const probe = await imagine(discord, newMember('probe'), prompt);
+  await discord.waitFor(() => /position \d+/.test(discord.original(probe.token)?.content ?? '') || undefined, 15_000, 'the probe job placed in the queue');
+  return probe;
+}

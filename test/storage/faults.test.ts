@@ -14,6 +14,7 @@ import { createStorage, StorageError, type Storage } from '../../src/storage.js'
 import { lockSqliteFile, startPrivateRedis, type PrivateRedis, type SqliteLock } from '../helpers/storage-faults.js';
 import { capturingLogger, snowflake } from '../quota/backends.js';
 import { makeJob, quotaConfig } from '../quota/fixtures.js';
+import { waitUntil } from '../helpers/wait.js';
 
 /** The rejection of a promise that must reject; fails the test when it resolves. */
 async function rejection(p: Promise<unknown>): Promise<unknown> {
@@ -88,7 +89,7 @@ describe('storage faults on SQLite locked by another process', () => {
     job.generationId = 'gen_saved_after_the_lock';
     const saving = store.save(job);
     // Released only once a save attempt has really failed: the retry, not the first attempt, must land it.
-    await waitFor(() => lines.some((l) => l.msg === 'job save failed; retrying'));
+    await waitUntil(() => lines.some((l) => l.msg === 'job save failed; retrying'), 'a retried save');
     await lock.release();
     await saving;
     expect((await store.get(job.id))?.generationId).toBe('gen_saved_after_the_lock');
@@ -149,11 +150,3 @@ describe('storage faults on a private Redis', () => {
     expect(operatorLines(lines)).toHaveLength(1);
   });
 });
-
-async function waitFor(cond: () => boolean, what = 'the condition'): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

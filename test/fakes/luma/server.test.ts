@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { pngSize, solidPng, tinyGif, tinyJpeg, tinyWebp } from '../../../dev/fakes/png.js';
 import { startFakeLuma, type FakeLuma, type FakeLumaOptions } from '../../../dev/fakes/luma/server.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const started: FakeLuma[] = [];
 const servers: Server[] = [];
@@ -349,8 +350,9 @@ describe('fake Luma: faults', () => {
     const before = Date.now();
     expect((await call(fake, 'GET', `/v1/generations/${id}`)).status).toBe(200);
     expect(Date.now() - before).toBeGreaterThanOrEqual(90);
+    const seen = fake.requests.length;
     const hung = call(fake, 'GET', `/v1/generations/${id}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitUntil(() => fake.requests.length > seen, 'the hanging request at the fake');
     await fake.close();
     await expect(hung).rejects.toThrow();
   });
