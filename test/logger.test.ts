@@ -2,7 +2,7 @@
 import { DiscordAPIError } from 'discord.js';
 import { describe, expect, it } from 'vitest';
 import { createLogger, routeOf } from '../src/logger.js';
-import { LogCapture } from './helpers/harness.js';
+import { LogCapture } from './helpers/logs.js';
 
 const TOKEN = `aW50ZXJhY3Rpb246${'x'.repeat(120)}`;
 

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { installCrashHandlers } from '../../src/main.js';
-import { LogCapture } from '../helpers/harness.js';
+import { LogCapture } from '../helpers/logs.js';
 import { delivered, imagine, killLeftoverBots, newMember, startBotProcess, type ProcessHarness } from '../helpers/process.js';
 
 describe('one bad interaction never kills the process', () => {

@@ -16,7 +16,8 @@ import type { APIMessage } from 'discord-api-types/v10';
 import { startFakeDiscord, type DispatchedInteraction, type FakeDiscord, type FakeDiscordOptions } from '../../dev/fakes/discord/server.js';
 import type { FakeLuma, FakeLumaOptions } from '../../dev/fakes/luma/api.js';
 import { startFakeLuma } from '../../dev/fakes/luma/server.js';
-import { fakeEnv, type LogLine } from './harness.js';
+import { fakeEnv } from './harness.js';
+import type { LogLine } from './logs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ENTRY = join(ROOT, 'src/index.ts');

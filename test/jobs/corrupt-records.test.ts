@@ -9,7 +9,8 @@ import { JobStore } from '../../src/jobs/store.js';
 import { createStorage, type Storage } from '../../src/storage.js';
 import { sqliteExec } from '../helpers/storage-faults.js';
 import { createClient } from '@keyv/redis';
-import { capturingLogger, openBackend, REDIS_URL, snowflake, type OpenBackend } from '../quota/backends.js';
+import { capturingLogger } from '../helpers/logs.js';
+import { openBackend, REDIS_URL, snowflake, type OpenBackend } from '../quota/backends.js';
 import { makeJob } from '../quota/fixtures.js';
 
 const sql = (s: string) => s.replace(/'/g, "''");

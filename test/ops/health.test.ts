@@ -9,7 +9,8 @@ import { startFakeLuma } from '../../dev/fakes/luma/server.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { StartupError, startBot } from '../../src/main.js';
-import { LogCapture, fakeEnv, startHarness, type Harness } from '../helpers/harness.js';
+import { fakeEnv, startHarness, type Harness } from '../helpers/harness.js';
+import { LogCapture } from '../helpers/logs.js';
 import { freePort } from '../helpers/ports.js';
 
 interface Healthz {

@@ -4,7 +4,8 @@ import { UserFacingError } from '../../src/errors.js';
 import type { JobRecord } from '../../src/jobs/types.js';
 import { QuotaService, type QuotaConfig } from '../../src/quota/service.js';
 import type { Requester } from '../../src/quota/types.js';
-import { BACKENDS, capturingLogger, openBackend, snowflake, type OpenBackend } from './backends.js';
+import { capturingLogger } from '../helpers/logs.js';
+import { BACKENDS, openBackend, snowflake, type OpenBackend } from './backends.js';
 import { makeJob, quotaConfig } from './fixtures.js';
 
 const at = (iso: string): number => Date.parse(iso);

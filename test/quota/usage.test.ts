@@ -3,7 +3,8 @@ import { QuotaService } from '../../src/quota/service.js';
 import { summarize, usageCsv } from '../../src/quota/usage-report.js';
 import { MAX_MEMBERS_PER_DAY, OTHERS, UsageLedger, USAGE_KEEP_DAYS, usageKeys } from '../../src/quota/usage.js';
 import type { Requester } from '../../src/quota/types.js';
-import { BACKENDS, capturingLogger, openBackend, snowflake, type OpenBackend } from './backends.js';
+import { capturingLogger } from '../helpers/logs.js';
+import { BACKENDS, openBackend, snowflake, type OpenBackend } from './backends.js';
 import { makeJob, quotaConfig } from './fixtures.js';
 
 const at = (iso: string): number => Date.parse(iso);

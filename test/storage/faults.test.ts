@@ -12,19 +12,11 @@ import { QuotaService } from '../../src/quota/service.js';
 import type { Requester } from '../../src/quota/types.js';
 import { createStorage, StorageError, type Storage } from '../../src/storage.js';
 import { lockSqliteFile, startPrivateRedis, type PrivateRedis, type SqliteLock } from '../helpers/storage-faults.js';
-import { capturingLogger, snowflake } from '../quota/backends.js';
+import { capturingLogger } from '../helpers/logs.js';
+import { snowflake } from '../quota/backends.js';
 import { makeJob, quotaConfig } from '../quota/fixtures.js';
+import { rejectionOf } from '../helpers/rejection.js';
 import { waitUntil } from '../helpers/wait.js';
-
-/** The rejection of a promise that must reject; fails the test when it resolves. */
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a storage failure, but the call went through');
-}
 
 const operatorLines = (lines: Array<Record<string, unknown>>) => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('OPERATOR:'));
 
@@ -55,14 +47,14 @@ describe('storage faults on SQLite locked by another process', () => {
     lock = await lockSqliteFile(file);
     for (let i = 0; i < 3; i++) {
       const job = makeJob({ userId: member.userId, guildId: member.guildId });
-      const err = await rejection(quota.reserve(job, member));
+      const err = await rejectionOf(quota.reserve(job, member));
       expect(err).toBeInstanceOf(StorageError);
       expect(job.quota).toBeUndefined();
     }
     await lock.release();
     expect((await quota.status({ ...member, userInstalled: false })).used).toBe(0);
     await quota.reserve(makeJob({ userId: member.userId, guildId: member.guildId }), member);
-    expect(await rejection(quota.reserve(makeJob({ userId: member.userId, guildId: member.guildId }), member))).toBeInstanceOf(UserFacingError);
+    expect(await rejectionOf(quota.reserve(makeJob({ userId: member.userId, guildId: member.guildId }), member))).toBeInstanceOf(UserFacingError);
     expect((await quota.status({ ...member, userInstalled: false })).used).toBe(1);
   });
 
@@ -70,8 +62,8 @@ describe('storage faults on SQLite locked by another process', () => {
     const store = new JobStore(storage, '0', { logger, retryDelaysMs: [10, 20, 40] });
     const job = makeJob({ userId: snowflake(), guildId: snowflake() });
     lock = await lockSqliteFile(file);
-    expect(await rejection(store.save(job))).toBeInstanceOf(StorageError);
-    expect(await rejection(store.save({ ...job, step: 'polling' }))).toBeInstanceOf(StorageError);
+    expect(await rejectionOf(store.save(job))).toBeInstanceOf(StorageError);
+    expect(await rejectionOf(store.save({ ...job, step: 'polling' }))).toBeInstanceOf(StorageError);
     expect(operatorLines(lines)).toHaveLength(1);
     expect(lines.filter((l) => l.msg === 'job save failed; retrying').length).toBeGreaterThanOrEqual(3);
     await lock.release();
@@ -118,20 +110,20 @@ describe('storage faults on a private Redis', () => {
     await redis.refuseWrites(true);
     for (let i = 0; i < 3; i++) {
       const job = makeJob({ userId: member.userId, guildId: member.guildId });
-      expect(await rejection(quota.reserve(job, member))).toBeInstanceOf(StorageError);
+      expect(await rejectionOf(quota.reserve(job, member))).toBeInstanceOf(StorageError);
       expect(job.quota).toBeUndefined();
     }
     await redis.refuseWrites(false);
     expect((await quota.status({ ...member, userInstalled: false })).used).toBe(0);
     await quota.reserve(makeJob({ userId: member.userId, guildId: member.guildId }), member);
-    expect(await rejection(quota.reserve(makeJob({ userId: member.userId, guildId: member.guildId }), member))).toBeInstanceOf(UserFacingError);
+    expect(await rejectionOf(quota.reserve(makeJob({ userId: member.userId, guildId: member.guildId }), member))).toBeInstanceOf(UserFacingError);
   });
 
   it('a job save fails (it does not hang or vanish) when Redis refuses writes, with one OPERATOR line', async () => {
     const store = new JobStore(storage, `t${randomBytes(4).toString('hex')}`, { logger, retryDelaysMs: [10, 20] });
     const job = makeJob({ userId: snowflake(), guildId: snowflake() });
     await redis.refuseWrites(true);
-    expect(await rejection(store.save(job))).toBeInstanceOf(StorageError);
+    expect(await rejectionOf(store.save(job))).toBeInstanceOf(StorageError);
     expect(operatorLines(lines)).toHaveLength(1);
     await redis.refuseWrites(false);
     await store.save(job);
@@ -144,9 +136,9 @@ describe('storage faults on a private Redis', () => {
     const member: Requester = { userId: snowflake(), guildId: snowflake(), roleIds: [] };
     await redis.stop();
     const job = makeJob({ userId: member.userId, guildId: member.guildId });
-    expect(await rejection(quota.reserve(job, member))).toBeInstanceOf(StorageError);
+    expect(await rejectionOf(quota.reserve(job, member))).toBeInstanceOf(StorageError);
     expect(job.quota).toBeUndefined();
-    expect(await rejection(store.save(job))).toBeInstanceOf(StorageError);
+    expect(await rejectionOf(store.save(job))).toBeInstanceOf(StorageError);
     expect(operatorLines(lines)).toHaveLength(1);
   });
 });

@@ -11,7 +11,7 @@ import { JobStore } from '../../src/jobs/store.js';
 import { createStorage, type Storage } from '../../src/storage.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { sqliteAll, sqliteExec } from '../helpers/storage-faults.js';
-import { capturingLogger } from '../quota/backends.js';
+import { capturingLogger } from '../helpers/logs.js';
 
 const keys = async (file: string): Promise<string[]> => (await sqliteAll<{ key: string }>(file, 'SELECT key FROM keyv ORDER BY key')).map((r) => r.key);
 /** Rows already past their expiry, written as keyv writes them (nobody reads them, so keyv never drops them). */
