@@ -1,4 +1,4 @@
-// Issue 9, item 4, as a rule: what the one error serializer keeps of discord.js errors, and what no log line holds.
+// The logger: what the one error serializer keeps of discord.js errors, and what no log line holds.
 import { DiscordAPIError } from 'discord.js';
 import { describe, expect, it } from 'vitest';
 import { createLogger, routeOf } from '../src/logger.js';

@@ -1,4 +1,4 @@
-// Issue 9, item 7: GIF inputs are checked for animation bot-wide bounded, and only as far as their second frame.
+// The check that GIF inputs are still images: bounded bot-wide, and reading only as far as the second frame.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';

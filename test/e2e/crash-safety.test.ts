@@ -1,5 +1,5 @@
-// Issue 9, item 5: one bad interaction never kills the process. The real bot process against the fakes, plus the
-// process-level last-resort handlers as a rule.
+// One bad interaction never kills the process: the real bot process against the fakes, plus the process-level
+// last-resort handlers as a rule.
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';

@@ -1,4 +1,4 @@
-// Issue 9, item 9: the bot downloads Luma's output URLs over HTTPS to public addresses only (or from LUMA_BASE_URL's
+// Result downloads: the bot fetches Luma's output URLs over HTTPS to public addresses only (or from LUMA_BASE_URL's
 // own host, the local fake), whatever Luma's answer names. The real bot (in process) against the fakes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { opt, startHarness, type Harness } from '../helpers/harness.js';

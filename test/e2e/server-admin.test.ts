@@ -1,3 +1,5 @@
+// Server admins and members end to end: /bot-admin channels and blocked terms, the /quota-admin usage chart and
+// CSV, /history, and replies in the member's language.
 import { PermissionFlagsBits } from 'discord-api-types/v10';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Issue 9, item 9: our own outgoing HTTP goes to the configured origins, or over HTTPS to public addresses only.
+// The egress rules: our own outgoing HTTP goes to the configured origins, or over HTTPS to public addresses only.
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { downloadImage, DownloadError } from '../../src/http/download.js';

@@ -1,5 +1,6 @@
-// Issue 6, item 3: Luma's limits. Jobs beyond them wait in a fair local queue instead of failing; a
-// "Too many concurrent jobs" 429 puts the job back and lowers the effective concurrency. The real bot process.
+// Luma's limits (concurrency, requests per minute, per-member cap): jobs beyond them wait in a fair local queue
+// instead of failing; a "Too many concurrent jobs" 429 puts the job back and lowers the effective concurrency. The
+// real bot process against the fakes.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DispatchedInteraction } from '../../dev/fakes/discord/server.js';
 import { delivered, deliveriesOf, imagine, killLeftoverBots, newMember, queuedProbe, startBotProcess, type ProcessHarness } from '../helpers/process.js';

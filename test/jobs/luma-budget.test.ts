@@ -1,5 +1,5 @@
-// Issue 11, items 1–2: the submit budget on its own, on a clock the test sets. The scheduler's tests run it
-// inside the real bot against the fake Luma's plan; here each rule of the window is pinned down exactly.
+// The submit budget on its own, on a clock the test sets. The scheduler's tests run it inside the real bot against
+// the fake Luma's plan; here each rule of the window is pinned down exactly.
 import { describe, expect, it } from 'vitest';
 import { CONCURRENCY_CLIMB_MS, CONCURRENCY_HOLD_MS, LocalSubmitBudget, RPM_WINDOW_MS } from '../../src/jobs/luma-budget.js';
 import { capturingLogger } from '../helpers/logs.js';

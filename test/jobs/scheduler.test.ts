@@ -1,5 +1,5 @@
-// Issue 6, item 4: one scheduler for every job — not a timer per job — polling soon after the POST, then at the
-// configured cadence, and honouring Retry-After. The bot runs in-process here (the same startBot the entry point
+// The job scheduler: one timer for every job, not a timer per job; polls no sooner than asked after the POST and
+// between polls; a Retry-After on a poll waited out. The bot runs in-process here (the same startBot the entry point
 // calls) because counting its timers needs to see inside the process.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHarness, opt, type Harness } from '../helpers/harness.js';

@@ -1,5 +1,5 @@
-// Issue 6, item 6: graceful shutdown. SIGTERM stops taking work, lets running steps finish (cutting any that hang),
-// closes connections and exits 0 within 10 s; the next start resumes what was left. The real entry point.
+// Graceful shutdown: SIGTERM stops taking work, lets running steps finish (cutting any that hang), closes
+// connections and exits 0; the next start resumes what was left. The real entry point.
 import { afterEach, describe, expect, it } from 'vitest';
 import { delivered, imagine, killLeftoverBots, newMember, quotaUsed, startBotProcess, type ProcessHarness } from '../helpers/process.js';
 

@@ -1,3 +1,5 @@
+// The Luma client against a scripted server: requests, retries (and when not to retry a POST), aborts, API errors,
+// the API key kept out of errors and logs, logging, Retry-After and answer size limits.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Agent, buildConnector } from 'undici';
 import { LumaClient, type LumaClientOptions } from '../../src/luma/client.js';

@@ -1,3 +1,5 @@
+// /healthz: off unless HTTP_PORT is set; 200 while the gateway and storage answer, 503 with the reason when they do
+// not; and a start that stops on a taken HTTP_PORT.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';

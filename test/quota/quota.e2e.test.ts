@@ -1,3 +1,4 @@
+// Quotas end to end: /quota, /quota-admin, refusals at the limit, refunds and the spend cap, through the real bot.
 import { PermissionFlagsBits } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
 import { periodEnd } from '../../src/quota/periods.js';

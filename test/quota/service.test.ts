@@ -1,3 +1,5 @@
+// QuotaService on SQLite and Redis: reservations, commits and refunds, locks, period edges, admin resets, the
+// spend cap, and two processes sharing Redis.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { UserFacingError } from '../../src/errors.js';
@@ -340,7 +342,7 @@ describe.each(BACKENDS)('quotas on $name', ({ kind }) => {
     expect((await quota.status({ ...m, userInstalled: false })).used).toBe(0);
   });
 
-  it('keeps the spend of every job Luma accepted unless Luma refunds its failure (issue 9, item 11)', async () => {
+  it('keeps the spend of every job Luma accepted unless Luma refunds its failure', async () => {
     const { reserve, member, quota, used } = setup({ quotaDefaultLimit: 100, spendCapUsdPerDay: 10 }, '2099-02-02T08:00:00Z');
     const m = member();
     const spent = async () => (await quota.spendToday()).usd;

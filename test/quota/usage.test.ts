@@ -1,3 +1,4 @@
+// The usage ledger on SQLite and Redis: charges by UTC day, member and model, refunds, bounds, and the report.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuotaService } from '../../src/quota/service.js';
 import { summarize, usageCsv } from '../../src/quota/usage-report.js';

@@ -1,6 +1,5 @@
-// Issue 9, item 2: storage faults fail closed. A quota reservation or a job save that storage did not record must
-// fail (never "succeed" into thin air), on a SQLite file locked by another process and on a Redis that refuses
-// writes or is gone.
+// Storage faults fail closed: a quota reservation or a job save that storage did not record fails (never
+// "succeeds" into thin air), on a SQLite file locked by another process and on a Redis that refuses writes or is gone.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,5 @@
-// Issue 9, item 8: storage does not grow for ever. keyv deletes an expired record only when it is read, so on
-// SQLite nothing did: job records, kept results and markers piled up. The sweep deletes expired rows (and only
-// those); kept results have a lifetime and a size cap.
+// The storage sweep: keyv deletes an expired record only when it is read, so on SQLite the sweep deletes expired
+// rows (and only those); kept results have a lifetime and a size cap.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

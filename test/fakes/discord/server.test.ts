@@ -1,3 +1,4 @@
+// The fake Discord, driven by a real discord.js client: REST, gateway, interactions, and its lifecycle.
 import { once } from 'node:events';
 import {
   ActionRowBuilder,

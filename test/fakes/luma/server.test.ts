@@ -1,3 +1,5 @@
+// The fake Luma: auth, request validation, the generation lifecycle, rate limits and plans, faults, URL inputs and
+// outages, as the Luma API reference describes them.
 import { inflateSync } from 'node:zlib';
 
 import { afterEach, describe, expect, it } from 'vitest';
