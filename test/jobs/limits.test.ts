@@ -120,11 +120,12 @@ describe('Luma limits and the local queue', () => {
     jobs.push({ prompt: 'luma rpm: 0', i: await imagine(h.discord, members[0]!, 'luma rpm: 0') });
     await h.bot.waitForLog((l) => String(l.msg).includes('pausing submissions'), 10_000, 'the pause');
     jobs.push({ prompt: 'luma rpm: 1', i: await imagine(h.discord, members[1]!, 'luma rpm: 1') });
-    // The refused job and the one behind it wait; neither is sent into a limit Luma has just reported, nor failed.
+    // The refused job and the one behind it wait, each shown its place; neither is sent into a limit Luma has just
+    // reported, nor failed.
+    for (const j of jobs) await h.discord.waitFor(() => /position \d+/.test(h?.discord.original(j.i.token)?.content ?? '') || undefined, 10_000, `"${j.prompt}" shown its place`);
     await queuedProbe(h.discord);
     expect(h.luma.posts()).toHaveLength(3);
     expect(h.luma.posts()[2]?.limitedBy).toBe('requests');
-    for (const j of jobs) expect(h.discord.original(j.i.token)?.content).toMatch(/position \d+/);
     expect(h.lines.filter((l) => l.msg === 'job failed')).toHaveLength(0);
   });
 
