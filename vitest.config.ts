@@ -10,8 +10,7 @@ export default defineConfig({
     // Each file starts its own fakes on port 0, so files can run side by side.
     fileParallelism: true,
     maxWorkers: 2,
-    // End-to-end tests drive real processes on a shared 2-core machine; in CI one retry keeps a scheduling hiccup
-    // from failing a run, while a real failure still fails twice. Locally a flaky test shows up at once.
-    retry: process.env.CI ? 1 : 0,
+    // No retry, in CI or locally: a test that fails under load is a bug (a sleep or a time bound where a wait on a
+    // condition belongs), to fix rather than to run again.
   },
 });

@@ -1,8 +1,8 @@
-// Issue 9, item 4, as a rule: what the one error serializer keeps of discord.js errors, and what no log line holds.
+// The logger: what the one error serializer keeps of discord.js errors, and what no log line holds.
 import { DiscordAPIError } from 'discord.js';
 import { describe, expect, it } from 'vitest';
 import { createLogger, routeOf } from '../src/logger.js';
-import { LogCapture } from './helpers/harness.js';
+import { LogCapture } from './helpers/logs.js';
 
 const TOKEN = `aW50ZXJhY3Rpb246${'x'.repeat(120)}`;
 

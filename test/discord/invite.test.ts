@@ -1,3 +1,4 @@
+// The invite URL: the scopes and the permissions the bot asks for.
 import { PermissionFlagsBits } from 'discord.js';
 import { describe, expect, it } from 'vitest';
 import { botPermissions, inviteUrl, permissionNames } from '../../src/discord/invite.js';

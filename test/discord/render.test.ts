@@ -1,4 +1,4 @@
-// Text the bot shortens for Discord never ends in half an emoji.
+// Rendering for Discord: text the bot shortens never ends in half an emoji.
 import { describe, expect, it } from 'vitest';
 import { quotePrompt, resultEmbed, truncate } from '../../src/discord/render.js';
 import type { JobRecord } from '../../src/jobs/types.js';

@@ -1,6 +1,5 @@
-// GIF inputs are checked for animation, bounded bot-wide, and read only as far as their second frame.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// The check that GIF inputs are still images: bounded bot-wide, and reading only as far as the second frame.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tinyGif } from '../../dev/fakes/png.js';
@@ -8,6 +7,7 @@ import { StillImageCheck } from '../../src/discord/still-images.js';
 import { UserFacingError } from '../../src/errors.js';
 import { GifFrameScanner } from '../../src/http/download.js';
 import type { JobInput } from '../../src/jobs/types.js';
+import { startScriptedServer } from '../helpers/http-server.js';
 
 interface Cdn {
   origin: string;
@@ -15,7 +15,7 @@ interface Cdn {
   held: ServerResponse[];
   /** Bytes written after the GIF's frames. */
   sent: number;
-  closedEarly: number;
+  readonly closedEarly: number;
   close(): Promise<void>;
 }
 
@@ -26,22 +26,17 @@ afterEach(async () => {
 });
 
 async function startCdn(answer: (req: IncomingMessage, res: ServerResponse, cdn: Cdn) => void): Promise<Cdn> {
-  const server = createServer((req, res) => {
-    res.on('close', () => {
-      if (!res.writableFinished) cdn.closedEarly++;
-    });
-    answer(req, res, cdn);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const server = await startScriptedServer((req, res) => answer(req, res, cdn));
   const agent = new Agent();
   const cdn: Cdn = {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    origin: server.origin,
     held: [],
     sent: 0,
-    closedEarly: 0,
+    get closedEarly() {
+      return server.closedEarly();
+    },
     close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
       await agent.close();
     },
   };

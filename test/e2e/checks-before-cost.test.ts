@@ -1,4 +1,4 @@
-// Issue 9, item 7: the quota is consulted before any GIF is downloaded to be checked, and a GIF refused after
+// The order of checks: the quota is consulted before any GIF is downloaded to be checked, and a GIF refused after
 // the quota said yes gives the unit back. The real bot (in process) against the fakes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { tinyGif } from '../../dev/fakes/png.js';

@@ -1,6 +1,5 @@
-// Issue 9, item 6, end to end: the real bot process starts on a SQLite file holding a truncated job record in its
-// index (before: listActive threw and start-up exited 1 — a restart loop under Docker's restart policy). It logs
-// one OPERATOR line, quarantines the record, resumes the good job and serves new commands.
+// Start-up on a SQLite file whose job index holds a truncated record: the real bot process logs one OPERATOR line,
+// quarantines the record, resumes the good job and serves new commands (instead of exiting into a restart loop).
 import { afterEach, describe, expect, it } from 'vitest';
 import { delivered, imagine, killLeftoverBots, newMember, startBotProcess, type ProcessHarness } from '../helpers/process.js';
 import { sqliteExec } from '../helpers/storage-faults.js';

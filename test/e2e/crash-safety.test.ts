@@ -1,10 +1,10 @@
-// Issue 9, item 5: one bad interaction never kills the process. The real bot process against the fakes, plus the
-// process-level last-resort handlers as a rule.
+// One bad interaction never kills the process: the real bot process against the fakes, plus the process-level
+// last-resort handlers as a rule.
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { installCrashHandlers } from '../../src/crash-handlers.js';
-import { LogCapture } from '../helpers/harness.js';
+import { LogCapture } from '../helpers/logs.js';
 import { delivered, imagine, killLeftoverBots, newMember, startBotProcess, type ProcessHarness } from '../helpers/process.js';
 
 describe('one bad interaction never kills the process', () => {

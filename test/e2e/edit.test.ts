@@ -1,3 +1,4 @@
+// /edit and the "Edit image" message command end to end: the real bot (in process) against the fakes.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { APIMessage } from 'discord.js';
 import { solidPng, tinyGif, tinyJpeg } from '../../dev/fakes/png.js';

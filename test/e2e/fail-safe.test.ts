@@ -1,5 +1,6 @@
-// Issue 9 ("Fail safe where nobody scripted the failure"), items 1, 3, 13 and 14: the real bot (in process) against
-// the fakes, driven through the fake Discord.
+// Failing safe where nobody scripted the failure: member images never stored, the inline cap, storage refusing a
+// failed job, states outside the API reference, jobs Luma never finishes, double Retry clicks, Reroll's cost, no
+// token kept, Luma outages. The real bot (in process) against the fakes, driven through the fake Discord.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { APIMessage } from 'discord.js';
 import { solidPng } from '../../dev/fakes/png.js';
@@ -30,7 +31,7 @@ describe('fail safe where nobody scripted the failure', () => {
     h = undefined;
   });
 
-  // ——— item 1 ———
+  // ——— member images, and a failure storage cannot record ———
 
   it('never stores the bytes of member images: the base64 fallback is built per POST, and Reroll sends the URL again', async () => {
     h = await startHarness();
@@ -96,7 +97,7 @@ describe('fail safe where nobody scripted the failure', () => {
     expect(h.logs.filter((l) => l.msg === 'job failed')).toHaveLength(1);
   });
 
-  // ——— item 3 ———
+  // ——— states outside the reference and jobs that never finish ———
 
   it('ends a job Luma reports in a state outside its API reference, with a refund, and frees its slot', async () => {
     h = await startHarness({ env: { LUMA_MAX_CONCURRENT_JOBS: '1' } });
@@ -133,7 +134,7 @@ describe('fail safe where nobody scripted the failure', () => {
     expect(await quotaUsed(h.discord, member)).toBe(1);
   });
 
-  // ——— item 11 ———
+  // ——— retries and rerolls ———
 
   it('starts one redelivery for two quick Retry clicks', async () => {
     h = await startHarness();
@@ -169,7 +170,7 @@ describe('fail safe where nobody scripted the failure', () => {
     expect(await quotaUsed(h.discord, presser)).toBe(3);
   });
 
-  // ——— item 13 ———
+  // ——— interaction tokens ———
 
   it('keeps no interaction token in the record of a finished job', async () => {
     h = await startHarness();
@@ -188,7 +189,7 @@ describe('fail safe where nobody scripted the failure', () => {
     expect(h.logs.raw).not.toContain(ok.token);
   });
 
-  // ——— item 14 ———
+  // ——— Luma outages ———
 
   it('gives a job up with a refund only once Luma has been down for the whole outage window', async () => {
     h = await startHarness({ env: { LUMA_OUTAGE_WINDOW_MS: '1000' } });

@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// What a member sees for each Luma failure (codes and HTTP statuses), the operator's log line, the reference id,
+// and the in-client retry of a rate-limited POST. Each test has its own bot, fakes and log, so an assertion on the
+// log or on the fake's requests can only pass on what that test caused.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { APIMessage } from 'discord.js';
 import { startHarness, opt, type Harness } from '../helpers/harness.js';
 
@@ -16,10 +19,10 @@ const hasRetry = (m: APIMessage) => JSON.stringify(m.components).includes('job:r
 
 describe('every failure ends in a message a member understands', () => {
   let h: Harness;
-  beforeAll(async () => {
+  beforeEach(async () => {
     h = await startHarness({ env: { QUOTA_DEFAULT_LIMIT: 'unlimited' } });
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await h.close();
   });
 
@@ -77,5 +80,9 @@ describe('every failure ends in a message a member understands', () => {
       return o && o.attachments.length > 0 ? o : undefined;
     }, 15_000, 'the result after the 429');
     expect(m.attachments).toHaveLength(1);
+    // The fake served the 429, and the same request came again (no earlier than Retry-After) and was accepted.
+    const posts = h.luma.posts();
+    expect(posts.map((p) => p.status)).toEqual([429, 201]);
+    expect(posts[1]!.at - posts[0]!.at).toBeGreaterThanOrEqual(950);
   });
 });

@@ -1,3 +1,4 @@
+// /imagine's options, reference images, progress message and result buttons end to end (also after a restart).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { APIMessage } from 'discord.js';
 import { startHarness, opt, type Harness } from '../helpers/harness.js';

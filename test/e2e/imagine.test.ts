@@ -1,3 +1,4 @@
+// /imagine end to end: the real bot (in process) against the fakes, from the command to the delivered image.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, opt, type Harness } from '../helpers/harness.js';
 

@@ -1,31 +1,24 @@
-// Issue 9, item 9: the bot downloads Luma's output URLs over HTTPS to public addresses only (or from LUMA_BASE_URL's
+// Result downloads: the bot fetches Luma's output URLs over HTTPS to public addresses only (or from LUMA_BASE_URL's
 // own host, the local fake), whatever Luma's answer names. The real bot (in process) against the fakes.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { opt, startHarness, type Harness } from '../helpers/harness.js';
+import { closeScriptedServers, startScriptedServer } from '../helpers/http-server.js';
 
 describe('result downloads', () => {
   let h: Harness | undefined;
-  let evil: Server | undefined;
   afterEach(async () => {
     await h?.close();
     h = undefined;
-    evil?.closeAllConnections();
-    await new Promise<void>((resolve) => (evil ? evil.close(() => resolve()) : resolve()));
-    evil = undefined;
+    await closeScriptedServers();
   });
 
   it('never fetches an output URL on another loopback host, and tells the member without charging them', async () => {
     // Something on the bot's own machine, answering to anyone who asks (a metadata service, an admin panel).
-    let hits = 0;
-    evil = createServer((_req, res) => {
-      hits++;
+    const evil = await startScriptedServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'image/png' });
       res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     });
-    await new Promise<void>((resolve) => evil?.listen(0, '127.0.0.1', resolve));
-    const evilUrl = `http://127.0.0.1:${(evil.address() as AddressInfo).port}/latest/meta-data/result.png`;
+    const evilUrl = `${evil.origin}/latest/meta-data/result.png`;
 
     h = await startHarness({ env: { QUOTA_DEFAULT_LIMIT: '1' } });
     const { discord, luma } = h;
@@ -41,7 +34,7 @@ describe('result downloads', () => {
       return m?.embeds.some((e) => e.title?.includes('could not be made')) ? m : undefined;
     }, 20_000, 'the failure message');
     expect(failure.embeds[0]?.description).toMatch(/could not fetch it from Luma/);
-    expect(hits).toBe(0);
+    expect(evil.connections()).toBe(0);
     expect(h.logs.raw).not.toContain('meta-data/result.png?');
 
     // The unit came back: the day's only image can still be made.

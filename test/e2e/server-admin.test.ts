@@ -1,10 +1,10 @@
+// Server admins and members end to end: /bot-admin channels and blocked terms, the /quota-admin usage chart and
+// CSV, /history, and replies in the member's language.
 import { InteractionResponseType, PermissionFlagsBits } from 'discord-api-types/v10';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DispatchedInteraction, FakeUserInput } from '../../dev/fakes/discord/server.js';
 import { CHART_HEIGHT, CHART_WIDTH } from '../../src/quota/chart.js';
-import { periodKey } from '../../src/quota/periods.js';
-import { quotaKeys } from '../../src/quota/service.js';
 import { privateAnswer as privateAnswerOf } from '../helpers/private-answer.js';
 import { opt, startHarness, type Harness } from '../helpers/harness.js';
 
@@ -55,8 +55,8 @@ describe('server admins and members end to end', () => {
       permissions: ADMIN_PERMISSIONS,
       ...(locale ? { locale } : {}),
     });
-  const usedToday = (userId: string): Promise<number | undefined> =>
-    h.bot.ctx.storage.get<number>(quotaKeys.usage({ kind: 'guild', guildId: GUILD }, userId, periodKey('day', Date.now())));
+  const usedToday = async (userId: string): Promise<number> =>
+    (await h.bot.ctx.quota.status({ userId, guildId: GUILD, roleIds: [], userInstalled: false })).used;
 
   it('refuses privately outside the allowed channels, naming them, with no POST and no charge', async () => {
     await start();
@@ -71,7 +71,7 @@ describe('server admins and members end to end', () => {
     // The public "thinking…" deferral is removed, so nothing is left in the channel.
     expect(h.discord.original(refused.token)).toBeUndefined();
     expect(h.luma.posts()).toHaveLength(0);
-    expect(await usedToday(member.id)).toBeUndefined();
+    expect(await usedToday(member.id)).toBe(0);
 
     await delivered(await imagine(member, 'a lighthouse', { channelId: ART }));
     expect(h.luma.posts()).toHaveLength(1);
@@ -106,7 +106,7 @@ describe('server admins and members end to end', () => {
       expect(h.discord.followups(i.token).every((m) => ((m.flags ?? 0) & EPHEMERAL) !== 0)).toBe(true);
     }
     expect(h.luma.posts()).toHaveLength(0);
-    expect(await usedToday(member.id)).toBeUndefined();
+    expect(await usedToday(member.id)).toBe(0);
 
     await delivered(await imagine(member, 'a dragonfly over water'));
     expect(h.luma.posts()).toHaveLength(1);
@@ -144,7 +144,7 @@ describe('server admins and members end to end', () => {
     expect(header).toBe('day,member_id,member,model,units,usd,requests');
     const rows = lines.map((l) => l.split(','));
     const unitsOf = (id: string) => rows.filter((r) => r[1] === id).reduce((s, r) => s + Number(r[4]), 0);
-    for (const m of [a, b, c]) expect(unitsOf(m.id)).toBe((await usedToday(m.id)) ?? 0);
+    for (const m of [a, b, c]) expect(unitsOf(m.id)).toBe(await usedToday(m.id));
     expect(unitsOf(a.id)).toBe(2);
     expect(unitsOf(b.id)).toBe(3);
     expect(rows.find((r) => r[1] === b.id)).toEqual([expect.any(String), b.id, b.username, 'uni-1-max', '3', '0.1000', '1']);

@@ -1,3 +1,5 @@
+// Starting the bot, deploy-commands and invite-url as child processes: configuration errors, a rejected key or
+// token, an unreachable Redis, and what deploy-commands registers.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

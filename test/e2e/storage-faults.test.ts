@@ -1,4 +1,4 @@
-// Issue 9, item 2, end to end: when storage cannot record a request, the member is told to try again shortly,
+// Storage faults end to end: when storage cannot record a request, the member is told to try again shortly,
 // nothing goes to Luma and nothing is charged; once storage is back, the same member is served normally.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DispatchedInteraction, FakeUserInput } from '../../dev/fakes/discord/server.js';

@@ -1,3 +1,5 @@
+// The test image encoders: CRC-32, PNG scanlines, seeded noise PNGs of predictable size, GIFs with a given number
+// of frames, and JPEG and WebP files.
 import { inflateSync } from 'node:zlib';
 
 import { describe, expect, it } from 'vitest';

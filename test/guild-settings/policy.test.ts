@@ -1,3 +1,4 @@
+// A server's policy: blocked terms, and where the bot may be used.
 import { describe, expect, it } from 'vitest';
 import { defaultPolicy, normalizePolicy, refusalFor, type GuildPolicy, type Place } from '../../src/guild-settings/model.js';
 import { findBlockedTerm, MAX_TERM_LENGTH, parseTerms } from '../../src/guild-settings/terms.js';

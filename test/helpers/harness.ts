@@ -1,43 +1,15 @@
 // Starts the fakes and the real bot (the production startBot, configured with the fakes' URLs) for one test.
-import { privateAnswer as privateAnswerOf } from './private-answer.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startBot, type RunningBot } from '../../src/main.js';
 import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../../dev/fakes/discord/server.js';
 import { startFakeLuma } from '../../dev/fakes/luma/server.js';
+import { LogCapture } from './logs.js';
+import { privateAnswer as privateAnswerOf } from './private-answer.js';
 import type { FakeLuma, FakeLumaOptions } from '../../dev/fakes/luma/api.js';
-
-export interface LogLine {
-  level: number;
-  msg: string;
-  [key: string]: unknown;
-}
-
-/** Every log line the bot wrote, parsed, plus the raw text (to check no secret ever appears in it). */
-export class LogCapture {
-  readonly lines: LogLine[] = [];
-  raw = '';
-  readonly stream = new Writable({
-    write: (chunk: Buffer, _enc, cb) => {
-      const text = chunk.toString();
-      this.raw += text;
-      for (const l of text.split('\n')) {
-        if (l.trim() !== '') this.lines.push(JSON.parse(l) as LogLine);
-      }
-      cb();
-    },
-  });
-  find(pred: (l: LogLine) => boolean): LogLine | undefined {
-    return this.lines.find(pred);
-  }
-  filter(pred: (l: LogLine) => boolean): LogLine[] {
-    return this.lines.filter(pred);
-  }
-}
 
 export interface HarnessOptions {
   env?: Record<string, string>;

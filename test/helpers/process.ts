@@ -16,7 +16,8 @@ import type { APIMessage } from 'discord-api-types/v10';
 import { startFakeDiscord, type DispatchedInteraction, type FakeDiscord, type FakeDiscordOptions } from '../../dev/fakes/discord/server.js';
 import type { FakeLuma, FakeLumaOptions } from '../../dev/fakes/luma/api.js';
 import { startFakeLuma } from '../../dev/fakes/luma/server.js';
-import { fakeEnv, type LogLine } from './harness.js';
+import { fakeEnv } from './harness.js';
+import type { LogLine } from './logs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ENTRY = join(ROOT, 'src/index.ts');
@@ -260,4 +261,16 @@ export async function quotaUsed(discord: FakeDiscord, user: Member): Promise<num
     'the /quota answer',
   );
   return Number(/Used today: \*\*(\d+)\*\*/.exec(text)?.[1]);
+}
+
+/**
+ * Queues one more /imagine, by a member of its own, and waits until the bot shows it its place in the queue. Only a
+ * scheduler pass shows places, after it has sent what it could: so once the probe has a place, a pass ran after
+ * everything that happened before, and a job still held then was held by the queue's rules, not by a slow machine.
+ * For asserting that something was not sent, without guessing how long the bot might take to send it.
+ */
+export async function queuedProbe(discord: FakeDiscord, prompt = 'probe: a queue pass'): Promise<DispatchedInteraction> {
+  const probe = await imagine(discord, newMember('probe'), prompt);
+  await discord.waitFor(() => /position \d+/.test(discord.original(probe.token)?.content ?? '') || undefined, 15_000, 'the probe job placed in the queue');
+  return probe;
 }

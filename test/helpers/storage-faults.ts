@@ -2,10 +2,10 @@
 // refuse writes or be stopped. Never the shared Redis on 6379: its data and configuration belong to others.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createClient } from '@keyv/redis';
+import { freePort } from './ports.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -61,17 +61,6 @@ export async function lockSqliteFile(file: string): Promise<SqliteLock> {
       return released;
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => done(port));
-    });
-  });
 }
 
 export interface PrivateRedis {

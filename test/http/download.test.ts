@@ -1,60 +1,18 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// downloadImage against a scripted server (size caps, timeouts, redirects, origins, types, aborts), and the image
+// sniffing behind it.
 import { afterEach, describe, expect, it } from 'vitest';
 import { DownloadError, downloadImage, isAnimatedGif, sniffImageType } from '../../src/http/download.js';
+import { closeScriptedServers, startScriptedServer, type Script, type ScriptedServer } from '../helpers/http-server.js';
+import { rejectionOf } from '../helpers/rejection.js';
 
 const PNG_BYTES = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(100, 7)]);
 
-interface FakeServer {
-  url: string;
-  origin: string;
-  requests: number;
-  /** Sockets the server saw closed by the client before it finished answering. */
-  closedEarly: number;
-  close(): Promise<void>;
-}
+afterEach(closeScriptedServers);
 
-type Script = (req: IncomingMessage, res: ServerResponse, server: FakeServer) => void;
-
-const servers: FakeServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function startServer(script: Script): Promise<FakeServer> {
-  const server: Server = createServer((req, res) => {
-    fake.requests++;
-    res.on('close', () => {
-      if (!res.writableFinished) fake.closedEarly++;
-    });
-    script(req, res, fake);
-  });
-  const fake: FakeServer = {
-    url: '',
-    origin: '',
-    requests: 0,
-    closedEarly: 0,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  fake.origin = `http://127.0.0.1:${port}`;
-  fake.url = `${fake.origin}/attachments/1/2/image.png?ex=abc&hm=secret-signature`;
-  servers.push(fake);
-  return fake;
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected the promise to reject');
+/** A scripted server standing in for Discord's CDN; `url` names a signed attachment on it. */
+async function startServer(script: Script): Promise<ScriptedServer & { url: string }> {
+  const server = await startScriptedServer(script);
+  return Object.assign(server, { url: `${server.origin}/attachments/1/2/image.png?ex=abc&hm=secret-signature` });
 }
 
 async function downloadError(promise: Promise<unknown>): Promise<DownloadError> {
@@ -117,7 +75,7 @@ describe('downloadImage', () => {
     const err = await downloadError(downloadImage(server.url, { maxBytes: 8_000, timeoutMs: 5_000 }));
 
     expect(err.kind).toBe('too_large');
-    await expect.poll(() => server.closedEarly).toBe(1);
+    await expect.poll(() => server.closedEarly()).toBe(1);
   });
 
   it('makes no request to an origin that is not allowed', async () => {
@@ -127,7 +85,7 @@ describe('downloadImage', () => {
     );
 
     expect(err.kind).toBe('forbidden_origin');
-    expect(server.requests).toBe(0);
+    expect(server.seen.length).toBe(0);
   });
 
   it('treats a different port as a different origin', async () => {
@@ -135,7 +93,7 @@ describe('downloadImage', () => {
     const err = await downloadError(downloadImage(server.url, { maxBytes: 1_000, allowedOrigins: ['http://127.0.0.1'] }));
 
     expect(err.kind).toBe('forbidden_origin');
-    expect(server.requests).toBe(0);
+    expect(server.seen.length).toBe(0);
   });
 
   it('refuses non-http URLs and garbage', async () => {
@@ -177,7 +135,7 @@ describe('downloadImage', () => {
 
     expect(err.kind).toBe('http');
     expect(err.status).toBe(302);
-    expect(server.requests).toBe(1);
+    expect(server.seen.length).toBe(1);
   });
 
   it('reports an HTTP error status without the URL signature in the message', async () => {

@@ -1,37 +1,22 @@
-// Issue 9, item 9: our own outgoing HTTP goes to the configured origins, or over HTTPS to public addresses only.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// The egress rules: our own outgoing HTTP goes to the configured origins, or over HTTPS to public addresses only.
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { downloadImage, DownloadError } from '../../src/http/download.js';
 import { ForbiddenAddressError, createEgressAgent, isPublicAddress } from '../../src/http/egress.js';
+import { closeScriptedServers, startScriptedServer } from '../helpers/http-server.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((c) => c()));
+  await closeScriptedServers();
 });
 
-/** A loopback server (a stand-in for a metadata service or an admin panel) that counts connections and requests. */
-async function loopbackServer(): Promise<{ origin: string; port: number; connections: () => number; requests: () => number }> {
-  let connections = 0;
-  let requests = 0;
-  const server: Server = createServer((_req, res) => {
-    requests++;
+/** A loopback server (a stand-in for a metadata service or an admin panel) that answers anyone with an image. */
+const loopbackServer = () =>
+  startScriptedServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'image/png' });
     res.end(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
   });
-  server.on('connection', () => connections++);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  cleanups.push(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return { origin: `http://127.0.0.1:${port}`, port, connections: () => connections, requests: () => requests };
-}
 
 function agent(trustedOrigins: string[]) {
   const a = createEgressAgent({ trustedOrigins });
@@ -98,6 +83,6 @@ describe('the egress agent', () => {
     expect(err).toBeInstanceOf(DownloadError);
     expect((err as DownloadError).kind).toBe('forbidden_origin');
     expect((err as Error).message).not.toContain('secret');
-    expect(server.requests()).toBe(0);
+    expect(server.seen).toHaveLength(0);
   });
 });

@@ -1,3 +1,5 @@
+// The message catalogues: every language has exactly the English keys and placeholders; Discord locales map to
+// catalogues; plural forms follow each language's rules.
 import { describe, expect, it } from 'vitest';
 import { catalogueProblems } from '../../src/i18n/check.js';
 import { catalogues, LANGUAGES, languageOf, t, tn } from '../../src/i18n/index.js';

@@ -1,3 +1,4 @@
+// Command localizations: names and descriptions in every language, and what is registered with Discord.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../../commands/index.js';
 import { loadConfig } from '../../src/config.js';

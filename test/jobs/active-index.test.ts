@@ -1,13 +1,13 @@
-// Issue 11 (throughput): the active-job index is one record of every active id. Saved once per change it was
-// rewritten 2,000 times in a row for a burst of 2,000 commands, and each acknowledgement waited behind the queue;
-// changes that arrive while a write is in flight now go together in the next write (a group commit).
+// The active-job index is one record of every active id. Changes that arrive while a write is in flight go together
+// in the next write (a group commit), so a burst of 2,000 commands does not rewrite it 2,000 times in a row.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobStore } from '../../src/jobs/store.js';
 import { createStorage, StorageError, type Storage } from '../../src/storage.js';
-import { capturingLogger, snowflake } from '../quota/backends.js';
+import { capturingLogger } from '../helpers/logs.js';
+import { snowflake } from '../quota/backends.js';
 import { makeJob } from '../quota/fixtures.js';
 
 describe('the active-job index', () => {

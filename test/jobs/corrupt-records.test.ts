@@ -1,5 +1,5 @@
-// Issue 9, item 6: one corrupt record never stops the bot. Records are checked when read; a truncated or
-// wrong-shaped one is moved to jobs:quarantine:<id> with one OPERATOR line, and the rest are served.
+// One corrupt record never stops the bot: the job store checks records when read; a truncated or wrong-shaped one
+// is moved to jobs:quarantine:<id> with one OPERATOR line, and the rest are served.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,8 @@ import { JobStore } from '../../src/jobs/store.js';
 import { createStorage, type Storage } from '../../src/storage.js';
 import { sqliteExec } from '../helpers/storage-faults.js';
 import { createClient } from '@keyv/redis';
-import { capturingLogger, openBackend, REDIS_URL, snowflake, type OpenBackend } from '../quota/backends.js';
+import { capturingLogger } from '../helpers/logs.js';
+import { openBackend, REDIS_URL, snowflake, type OpenBackend } from '../quota/backends.js';
 import { makeJob } from '../quota/fixtures.js';
 
 const sql = (s: string) => s.replace(/'/g, "''");

@@ -1,5 +1,5 @@
-// Issue 5's refund rule, per failure class: every failure the member did not cause gives the unit back;
-// content moderation (the member's prompt or image) keeps it. The engine refunds exactly when action.refund.
+// The refund rule per failure class: every failure the member did not cause gives the unit back; content moderation
+// (the member's prompt or image) keeps it. The engine refunds exactly when action.refund.
 import { describe, expect, it } from 'vitest';
 import { classifyLumaFailure, classifySubmitError, failureText, jobTooOld, lumaUnavailable, outageRetryDelayMs, type FailureAction } from '../../src/jobs/failures.js';
 import { LumaConnectionError, makeAPIError } from '../../src/luma/errors.js';
@@ -48,7 +48,7 @@ describe('which failures give the quota unit back', () => {
     expect(refundOf(classifySubmitError(reset, ctx))).toBe(true);
   });
 
-  // Issue 9, item 14: a short outage loses nothing. The engine keeps such jobs for LUMA_OUTAGE_WINDOW_MS.
+  // A short outage loses nothing. The engine keeps such jobs for LUMA_OUTAGE_WINDOW_MS.
   it.each([
     ['a 502 (upstream down)', makeAPIError(502, { detail: 'Bad Gateway' }, {})],
     ['a 503 without URL inputs', makeAPIError(503, { detail: 'down' }, {})],
@@ -69,7 +69,7 @@ describe('which failures give the quota unit back', () => {
   });
 });
 
-// Issue #14 item 5: a failure is kept as key + values and written in the language of whoever reads it.
+// A failure is kept as key + values and written in the language of whoever reads it.
 describe('failure messages in the reader’s language', () => {
   const failureOf = (a: FailureAction) => {
     if (a.kind !== 'fail') throw new Error('expected a failure');

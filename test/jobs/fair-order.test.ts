@@ -1,5 +1,5 @@
-// Issue 11, item 4: the queue's places for thousands of waiting jobs, in O(n log n), exactly as the fair pick
-// would serve them (checked against the plain pick-the-minimum simulation on random queues).
+// The queue's places for thousands of waiting jobs, in O(n log n), exactly as the fair pick would serve them
+// (checked against the plain pick-the-minimum simulation on random queues).
 import { describe, expect, it } from 'vitest';
 import { fairOrder, type FairJob } from '../../src/jobs/fair-order.js';
 

@@ -1,5 +1,5 @@
-// Issue 9, item 1: records written before inputs stopped holding bytes kept the base64 of member images in
-// `inputs` and `request` (4 MB of input made a 10.7 MB record, copied by Reroll). Loading one keeps the URLs only.
+// Job records from before inputs stopped holding bytes kept the base64 of member images in `inputs` and `request`
+// (4 MB of input made a 10.7 MB record, copied by Reroll): loading one keeps the URLs only.
 import { describe, expect, it } from 'vitest';
 import { withoutInlineData } from '../../src/jobs/create.js';
 import type { JobInput } from '../../src/jobs/types.js';

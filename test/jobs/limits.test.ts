@@ -1,8 +1,9 @@
-// Issue 6, item 3: Luma's limits. Jobs beyond them wait in a fair local queue instead of failing; a
-// "Too many concurrent jobs" 429 puts the job back and lowers the effective concurrency. The real bot process.
+// Luma's limits (concurrency, requests per minute, per-member cap): jobs beyond them wait in a fair local queue
+// instead of failing; a "Too many concurrent jobs" 429 puts the job back and lowers the effective concurrency. The
+// real bot process against the fakes.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DispatchedInteraction } from '../../dev/fakes/discord/server.js';
-import { delivered, deliveriesOf, imagine, killLeftoverBots, newMember, startBotProcess, type ProcessHarness } from '../helpers/process.js';
+import { delivered, deliveriesOf, imagine, killLeftoverBots, newMember, queuedProbe, startBotProcess, type ProcessHarness } from '../helpers/process.js';
 
 describe('Luma limits and the local queue', () => {
   let h: ProcessHarness | undefined;
@@ -74,8 +75,11 @@ describe('Luma limits and the local queue', () => {
       10_000,
       'the queue positions',
     );
-    // Still two after a while: the cap holds, the other jobs wait rather than fail.
-    await new Promise((r) => setTimeout(r, 500));
+    // Still two after the held jobs were polled twice more (each poll ends in a scheduler pass that could have sent
+    // another): the cap holds, the other jobs wait rather than fail.
+    const polls = () => h!.luma.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/generations/')).length;
+    const before = polls();
+    await h.discord.waitFor(() => polls() >= before + 4 || undefined, 15_000, 'two more polls of each held job');
     expect(h.luma.posts()).toHaveLength(2);
 
     for (const g of h.luma.generations()) h.luma.release(g.id);
@@ -98,7 +102,7 @@ describe('Luma limits and the local queue', () => {
     expect(first).toHaveLength(2);
     for (const j of first) expect(await delivered(h.discord, j.i, j.prompt, j.member)).toHaveLength(1);
     await h.discord.waitFor(() => h?.discord.original(held.i.token)?.content.includes('position 1'), 10_000, 'the third job waiting');
-    await new Promise((r) => setTimeout(r, 1500));
+    await queuedProbe(h.discord);
     expect(h.luma.posts()).toHaveLength(2);
     expect(h.lines.filter((l) => l.msg === 'job failed')).toHaveLength(0);
   });
@@ -116,11 +120,12 @@ describe('Luma limits and the local queue', () => {
     jobs.push({ prompt: 'luma rpm: 0', i: await imagine(h.discord, members[0]!, 'luma rpm: 0') });
     await h.bot.waitForLog((l) => String(l.msg).includes('pausing submissions'), 10_000, 'the pause');
     jobs.push({ prompt: 'luma rpm: 1', i: await imagine(h.discord, members[1]!, 'luma rpm: 1') });
-    // The refused job and the one behind it wait; neither is sent into a limit Luma has just reported, nor failed.
-    await new Promise((r) => setTimeout(r, 1500));
+    // The refused job and the one behind it wait, each shown its place; neither is sent into a limit Luma has just
+    // reported, nor failed.
+    for (const j of jobs) await h.discord.waitFor(() => /position \d+/.test(h?.discord.original(j.i.token)?.content ?? '') || undefined, 10_000, `"${j.prompt}" shown its place`);
+    await queuedProbe(h.discord);
     expect(h.luma.posts()).toHaveLength(3);
     expect(h.luma.posts()[2]?.limitedBy).toBe('requests');
-    for (const j of jobs) expect(h.discord.original(j.i.token)?.content).toMatch(/position [12]/);
     expect(h.lines.filter((l) => l.msg === 'job failed')).toHaveLength(0);
   });
 
@@ -139,7 +144,7 @@ describe('Luma limits and the local queue', () => {
     const sent = new Set(h.luma.generations().map((g) => g.request.prompt));
     const held = jobs.find((j) => !sent.has(j.prompt))!;
     await h.discord.waitFor(() => h?.discord.original(held.i.token)?.content.includes('position 1'), 10_000, 'the fourth job waiting');
-    await new Promise((r) => setTimeout(r, 1500));
+    await queuedProbe(h.discord);
     expect(h.luma.posts()).toHaveLength(3);
     expect(h.luma.posts().filter((r) => r.status === 429)).toHaveLength(0);
     expect(h.lines.filter((l) => l.msg === 'Luma limits changed')).toHaveLength(1);

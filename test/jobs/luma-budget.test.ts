@@ -1,21 +1,13 @@
-// Issue 11, items 1–2: the submit budget on its own, on a clock the test sets. The scheduler's tests run it
-// inside the real bot against the fake Luma's plan; here each rule of the window is pinned down exactly.
+// The submit budget on its own, on a clock the test sets. The scheduler's tests run it inside the real bot against
+// the fake Luma's plan; here each rule of the window is pinned down exactly.
 import { describe, expect, it } from 'vitest';
-import { Writable } from 'node:stream';
-import { createLogger } from '../../src/logger.js';
 import { CONCURRENCY_CLIMB_MS, CONCURRENCY_HOLD_MS, LocalSubmitBudget, RPM_WINDOW_MS } from '../../src/jobs/luma-budget.js';
+import { capturingLogger } from '../helpers/logs.js';
 
 const T0 = 1_800_000_000_000;
 
 function budget(requestsPerMinute: number, concurrentJobs: number) {
-  const lines: { msg: string; [k: string]: unknown }[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim() !== '') lines.push(JSON.parse(l) as { msg: string });
-      cb();
-    },
-  });
-  const logger = createLogger({ logLevel: 'info', logFormat: 'json' }, stream);
+  const { logger, lines } = capturingLogger();
   return { b: new LocalSubmitBudget({ requestsPerMinute, concurrentJobs, logger }), lines };
 }
 

@@ -1,5 +1,5 @@
-// Issue 6, item 1: jobs survive kill -9 at every step — the real entry point in a child process, killed and
-// started again on the same SQLite file, against the same fakes. (SIGTERM: shutdown.test.ts.)
+// Jobs survive kill -9 at every step: the real entry point in a child process, killed and started again on the same
+// SQLite file, against the same fakes. (SIGTERM: shutdown.test.ts.)
 import { afterEach, describe, expect, it } from 'vitest';
 import { delivered, deliveriesOf, imagine, killLeftoverBots, newMember, quotaUsed, startBotProcess, type ProcessHarness } from '../helpers/process.js';
 

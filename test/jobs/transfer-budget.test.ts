@@ -1,4 +1,4 @@
-// Issue 11, item 3: transfers are bounded by the bytes they hold, not by a count.
+// Transfers (downloads from Luma, uploads to Discord) are bounded by the bytes they hold, not by a count.
 import { describe, expect, it, vi } from 'vitest';
 import { TransferBudget } from '../../src/jobs/transfer-budget.js';
 

@@ -1,3 +1,4 @@
+// /bot-status: who may run it (the owner, the owning team, OPERATOR_USER_IDS), and the status line in the log.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DispatchedInteraction, FakeUserInput } from '../../dev/fakes/discord/server.js';
 import { opt, startHarness, type Harness } from '../helpers/harness.js';

@@ -1,3 +1,5 @@
+// /healthz: off unless HTTP_PORT is set; 200 while the gateway and storage answer, 503 with the reason when they do
+// not; and a start that stops on a taken HTTP_PORT.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,7 +11,8 @@ import { startFakeLuma } from '../../dev/fakes/luma/server.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { StartupError, startBot } from '../../src/main.js';
-import { LogCapture, fakeEnv, startHarness, type Harness } from '../helpers/harness.js';
+import { fakeEnv, startHarness, type Harness } from '../helpers/harness.js';
+import { LogCapture } from '../helpers/logs.js';
 import { freePort } from '../helpers/ports.js';
 
 interface Healthz {

@@ -1,3 +1,5 @@
+// /metrics: the Prometheus text the bot serves, with counters for delivered and failed jobs, Luma and Discord
+// errors and quota refusals, and the limits, spend and process figures.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DispatchedInteraction } from '../../dev/fakes/discord/server.js';

@@ -1,3 +1,5 @@
+// The operator status (what /bot-status and the status log show): spend cap, queue, limits, pause and failures, and
+// an answer even when storage does not give one.
 import { describe, expect, it } from 'vitest';
 import { readOperatorStatus, renderOperatorStatus, statusLogFields } from '../../src/ops/status.js';
 import type { OpsSources } from '../../src/ops/metrics.js';

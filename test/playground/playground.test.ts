@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startPlayground, type Playground } from '../../dev/playground/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -21,7 +21,10 @@ const POLL = { timeout: 20_000 };
 /** A whole scenario through the page: many steps, each a wait on a condition. */
 const SCENARIO_MS = 180_000;
 
-beforeAll(async () => {
+// Each scenario has a world of its own (playground, bot, storage, browser profile): the second one sets Alex's
+// limit to 0 and arms failures, the first counts the results in #general, so a shared one would make each depend on
+// the other's order.
+beforeEach(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does it)`);
   profile = mkdtempSync(join(tmpdir(), 'playground-chromium-'));
   playground = await startPlayground({
@@ -46,7 +49,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await browser?.close();
   await playground?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });

@@ -4,8 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import type { Logger } from '../../src/logger.js';
 import { createStorage, type Storage } from '../../src/storage.js';
 
@@ -16,18 +14,6 @@ export const BACKENDS = [
   { name: 'Redis', kind: 'redis' },
 ] as const;
 export type BackendKind = (typeof BACKENDS)[number]['kind'];
-
-/** A pino logger whose lines are kept for assertions. */
-export function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
 
 /** Prefixes every key and lock name, and remembers the keys so `cleanup` deletes exactly those. */
 export function namespaced(inner: Storage, ns: string): Storage & { readonly ns: string; cleanup(): Promise<void> } {

@@ -1,3 +1,5 @@
+// The quota part of the configuration: limits, periods, the model weight and the spend cap read from the
+// environment, and one error naming every bad value.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 

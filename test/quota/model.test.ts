@@ -1,3 +1,4 @@
+// Quota allowance rules: which limit applies to a member (default, role, member; unlimited) and limit validation.
 import { describe, expect, it } from 'vitest';
 import { emptySettings, limitProblem, moreGenerous, resolveAllowance, type GuildQuotaSettings } from '../../src/quota/model.js';
 

@@ -1,3 +1,4 @@
+// Quota periods: UTC days, Monday weeks and months (year ends, leap years), and Discord timestamps.
 import { describe, expect, it } from 'vitest';
 import { discordTime, periodEnd, periodKey, periodStart, utcDay } from '../../src/quota/periods.js';
 

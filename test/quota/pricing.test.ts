@@ -1,3 +1,4 @@
+// Quota pricing: dollars per model, edit and reference; units per model.
 import { describe, expect, it } from 'vitest';
 import { formatUsd, priceE4, unitsFor } from '../../src/quota/pricing.js';
 

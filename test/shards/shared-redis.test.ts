@@ -1,6 +1,6 @@
-// Issue #12, items 1 and 2: several real bot processes on one Redis share one Luma budget, and a job outlives its
-// process (leases: kill -9 one of two mid-job and the other delivers; change the shard count and nothing is
-// stranded). Each test has its own key prefix (STORAGE_NAMESPACE) on the shared local Redis, deleted afterwards.
+// Several real bot processes on one Redis share one Luma budget, and a job outlives its process (leases: kill -9 one
+// of two mid-job and the other delivers; change the shard count and nothing is stranded). Each test has its own key
+// prefix (STORAGE_NAMESPACE) on the shared local Redis, deleted afterwards.
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeDiscord, type FakeDiscord } from '../../dev/fakes/discord/server.js';

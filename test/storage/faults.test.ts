@@ -1,6 +1,5 @@
-// Issue 9, item 2: storage faults fail closed. A quota reservation or a job save that storage did not record must
-// fail (never "succeed" into thin air), on a SQLite file locked by another process and on a Redis that refuses
-// writes or is gone.
+// Storage faults fail closed: a quota reservation or a job save that storage did not record fails (never
+// "succeeds" into thin air), on a SQLite file locked by another process and on a Redis that refuses writes or is gone.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,18 +11,11 @@ import { QuotaService } from '../../src/quota/service.js';
 import type { Requester } from '../../src/quota/types.js';
 import { createStorage, StorageError, type Storage } from '../../src/storage.js';
 import { lockSqliteFile, startPrivateRedis, type PrivateRedis, type SqliteLock } from '../helpers/storage-faults.js';
-import { capturingLogger, snowflake } from '../quota/backends.js';
+import { capturingLogger } from '../helpers/logs.js';
+import { snowflake } from '../quota/backends.js';
 import { makeJob, quotaConfig } from '../quota/fixtures.js';
-
-/** The rejection of a promise that must reject; fails the test when it resolves. */
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a storage failure, but the call went through');
-}
+import { rejectionOf } from '../helpers/rejection.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const operatorLines = (lines: Array<Record<string, unknown>>) => lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('OPERATOR:'));
 
@@ -54,14 +46,14 @@ describe('storage faults on SQLite locked by another process', () => {
     lock = await lockSqliteFile(file);
     for (let i = 0; i < 3; i++) {
       const job = makeJob({ userId: member.userId, guildId: member.guildId });
-      const err = await rejection(quota.reserve(job, member));
+      const err = await rejectionOf(quota.reserve(job, member));
       expect(err).toBeInstanceOf(StorageError);
       expect(job.quota).toBeUndefined();
     }
     await lock.release();
     expect((await quota.status({ ...member, userInstalled: false })).used).toBe(0);
     await quota.reserve(makeJob({ userId: member.userId, guildId: member.guildId }), member);
-    expect(await rejection(quota.reserve(makeJob({ userId: member.userId, guildId: member.guildId }), member))).toBeInstanceOf(UserFacingError);
+    expect(await rejectionOf(quota.reserve(makeJob({ userId: member.userId, guildId: member.guildId }), member))).toBeInstanceOf(UserFacingError);
     expect((await quota.status({ ...member, userInstalled: false })).used).toBe(1);
   });
 
@@ -69,8 +61,8 @@ describe('storage faults on SQLite locked by another process', () => {
     const store = new JobStore(storage, '0', { logger, retryDelaysMs: [10, 20, 40] });
     const job = makeJob({ userId: snowflake(), guildId: snowflake() });
     lock = await lockSqliteFile(file);
-    expect(await rejection(store.save(job))).toBeInstanceOf(StorageError);
-    expect(await rejection(store.save({ ...job, step: 'polling' }))).toBeInstanceOf(StorageError);
+    expect(await rejectionOf(store.save(job))).toBeInstanceOf(StorageError);
+    expect(await rejectionOf(store.save({ ...job, step: 'polling' }))).toBeInstanceOf(StorageError);
     expect(operatorLines(lines)).toHaveLength(1);
     expect(lines.filter((l) => l.msg === 'job save failed; retrying').length).toBeGreaterThanOrEqual(3);
     await lock.release();
@@ -88,7 +80,7 @@ describe('storage faults on SQLite locked by another process', () => {
     job.generationId = 'gen_saved_after_the_lock';
     const saving = store.save(job);
     // Released only once a save attempt has really failed: the retry, not the first attempt, must land it.
-    await waitFor(() => lines.some((l) => l.msg === 'job save failed; retrying'));
+    await waitUntil(() => lines.some((l) => l.msg === 'job save failed; retrying'), 'a retried save');
     await lock.release();
     await saving;
     expect((await store.get(job.id))?.generationId).toBe('gen_saved_after_the_lock');
@@ -117,20 +109,20 @@ describe('storage faults on a private Redis', () => {
     await redis.refuseWrites(true);
     for (let i = 0; i < 3; i++) {
       const job = makeJob({ userId: member.userId, guildId: member.guildId });
-      expect(await rejection(quota.reserve(job, member))).toBeInstanceOf(StorageError);
+      expect(await rejectionOf(quota.reserve(job, member))).toBeInstanceOf(StorageError);
       expect(job.quota).toBeUndefined();
     }
     await redis.refuseWrites(false);
     expect((await quota.status({ ...member, userInstalled: false })).used).toBe(0);
     await quota.reserve(makeJob({ userId: member.userId, guildId: member.guildId }), member);
-    expect(await rejection(quota.reserve(makeJob({ userId: member.userId, guildId: member.guildId }), member))).toBeInstanceOf(UserFacingError);
+    expect(await rejectionOf(quota.reserve(makeJob({ userId: member.userId, guildId: member.guildId }), member))).toBeInstanceOf(UserFacingError);
   });
 
   it('a job save fails (it does not hang or vanish) when Redis refuses writes, with one OPERATOR line', async () => {
     const store = new JobStore(storage, `t${randomBytes(4).toString('hex')}`, { logger, retryDelaysMs: [10, 20] });
     const job = makeJob({ userId: snowflake(), guildId: snowflake() });
     await redis.refuseWrites(true);
-    expect(await rejection(store.save(job))).toBeInstanceOf(StorageError);
+    expect(await rejectionOf(store.save(job))).toBeInstanceOf(StorageError);
     expect(operatorLines(lines)).toHaveLength(1);
     await redis.refuseWrites(false);
     await store.save(job);
@@ -143,17 +135,9 @@ describe('storage faults on a private Redis', () => {
     const member: Requester = { userId: snowflake(), guildId: snowflake(), roleIds: [] };
     await redis.stop();
     const job = makeJob({ userId: member.userId, guildId: member.guildId });
-    expect(await rejection(quota.reserve(job, member))).toBeInstanceOf(StorageError);
+    expect(await rejectionOf(quota.reserve(job, member))).toBeInstanceOf(StorageError);
     expect(job.quota).toBeUndefined();
-    expect(await rejection(store.save(job))).toBeInstanceOf(StorageError);
+    expect(await rejectionOf(store.save(job))).toBeInstanceOf(StorageError);
     expect(operatorLines(lines)).toHaveLength(1);
   });
 });
-
-async function waitFor(cond: () => boolean, what = 'the condition'): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -1,6 +1,5 @@
-// Issue 9, item 8: storage does not grow for ever. keyv deletes an expired record only when it is read, so on
-// SQLite nothing did: job records, kept results and markers piled up. The sweep deletes expired rows (and only
-// those); kept results have a lifetime and a size cap.
+// The storage sweep: keyv deletes an expired record only when it is read, so on SQLite the sweep deletes expired
+// rows (and only those); kept results have a lifetime and a size cap.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +10,7 @@ import { JobStore } from '../../src/jobs/store.js';
 import { createStorage, type Storage } from '../../src/storage.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { sqliteAll, sqliteExec } from '../helpers/storage-faults.js';
-import { capturingLogger } from '../quota/backends.js';
+import { capturingLogger } from '../helpers/logs.js';
 
 const keys = async (file: string): Promise<string[]> => (await sqliteAll<{ key: string }>(file, 'SELECT key FROM keyv ORDER BY key')).map((r) => r.key);
 /** Rows already past their expiry, written as keyv writes them (nobody reads them, so keyv never drops them). */

@@ -932,7 +932,13 @@ function wire() {
     autosize();
     updatePicker();
   });
-  box.addEventListener('blur', () => setTimeout(hidePicker, 100));
+  // Hidden a moment after the box loses focus, unless it has it again by then: a hide left over from an earlier blur
+  // (switching person, then typing at once) must not close the picker the new focus opened.
+  box.addEventListener('blur', () =>
+    setTimeout(() => {
+      if (document.activeElement !== box) hidePicker();
+    }, 100),
+  );
   box.addEventListener('focus', updatePicker);
   box.addEventListener('keydown', (event) => {
     const { items, active } = state.picker;

@@ -1,3 +1,4 @@
+// The fake Discord, driven by a real discord.js client: REST, gateway, interactions, and its lifecycle.
 import { once } from 'node:events';
 import {
   ActionRowBuilder,
@@ -19,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { solidPng } from '../../../dev/fakes/png.js';
 import { startFakeDiscord, type FakeDiscord } from '../../../dev/fakes/discord/server.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const UPLOAD_LIMIT = 256 * 1024;
 const ROLE_ID = '1300000000000000001';
@@ -506,9 +508,8 @@ describe('fake Discord lifecycle', () => {
     expect(bot.guilds.cache.size).toBe(0);
     await bot.destroy();
     await fake.close();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const after = process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP')).length;
-    expect(after).toBeLessThanOrEqual(before);
+    // Sockets close asynchronously after close() resolves: wait for the count to come back down.
+    await waitUntil(() => process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP')).length <= before, 'the TCP handles to close');
     await expect(fetch(`${fake.apiUrl}/v10/gateway`)).rejects.toThrow();
   });
 

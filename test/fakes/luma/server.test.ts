@@ -1,18 +1,19 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// The fake Luma: auth, request validation, the generation lifecycle, rate limits and plans, faults, URL inputs and
+// outages, as the Luma API reference describes them.
 import { inflateSync } from 'node:zlib';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { pngSize, solidPng, tinyGif, tinyJpeg, tinyWebp } from '../../../dev/fakes/png.js';
 import { startFakeLuma, type FakeLuma, type FakeLumaOptions } from '../../../dev/fakes/luma/server.js';
+import { closeScriptedServers, startScriptedServer } from '../../helpers/http-server.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const started: FakeLuma[] = [];
-const servers: Server[] = [];
 
 afterEach(async () => {
   await Promise.all(started.splice(0).map((fake) => fake.close()));
-  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+  await closeScriptedServers();
 });
 
 /** A fake on a hand-driven clock: `clock.t += ms` moves time. */
@@ -58,15 +59,17 @@ const png = (rgb: [number, number, number] = [1, 2, 3]) => ({ data: solidPng(4, 
 /** Serves /ok.png as image/png and /page as text/html on 127.0.0.1. */
 async function imageHost(): Promise<{ base: string; image: Buffer; hits: string[] }> {
   const image = solidPng(8, 8, [10, 200, 30]);
-  const hits: string[] = [];
-  const server = createServer((req, res) => {
-    hits.push(req.url ?? '');
+  const server = await startScriptedServer((req, res) => {
     if (req.url === '/ok.png') res.writeHead(200, { 'content-type': 'image/png' }).end(image);
     else res.writeHead(200, { 'content-type': 'text/html' }).end('<html>not an image</html>');
   });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, image, hits };
+  return {
+    base: server.origin,
+    image,
+    get hits() {
+      return server.seen.map((r) => r.url);
+    },
+  };
 }
 
 describe('fake Luma: auth and request ids', () => {
@@ -349,8 +352,9 @@ describe('fake Luma: faults', () => {
     const before = Date.now();
     expect((await call(fake, 'GET', `/v1/generations/${id}`)).status).toBe(200);
     expect(Date.now() - before).toBeGreaterThanOrEqual(90);
+    const seen = fake.requests.length;
     const hung = call(fake, 'GET', `/v1/generations/${id}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitUntil(() => fake.requests.length > seen, 'the hanging request at the fake');
     await fake.close();
     await expect(hung).rejects.toThrow();
   });

@@ -1,4 +1,4 @@
-// Issue #14 item 5: what a member sees of a job is in their language; what the channel sees is in the server's.
+// Languages end to end: what a member sees of a job is in their language; what the channel sees is in the server's.
 import type { APIEmbed } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHarness, opt, privateAnswer, type Harness } from '../helpers/harness.js';

@@ -1,5 +1,5 @@
-// Issue 9, item 10: custom_ids come back from the client and can be forged, so they are not trusted alone. The
-// real bot (in process) against the fakes, with two servers.
+// Routing of buttons and modals: custom_ids come back from the client and can be forged, so they are not trusted
+// alone. The real bot (in process) against the fakes, with two servers.
 import type { APIMessage } from 'discord.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { solidPng } from '../../dev/fakes/png.js';

@@ -1,6 +1,6 @@
-// Issue 9, item 4: when Discord refuses a delivery, the logs say which route failed and why — and never carry an
-// interaction token, a key or the image. And a result Discord refuses with a 400 is sent once more in a plain
-// form instead of being dropped. The real bot (in process, with a capturing logger) against the fakes.
+// When Discord refuses a delivery, the logs say which route failed and why, and never carry an interaction token,
+// a key or the image; a result Discord refuses with a 400 is sent once more in a plain form instead of being
+// dropped. The real bot (in process, with a capturing logger) against the fakes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { noisePng } from '../../dev/fakes/png.js';
 import { opt, startHarness, type Harness } from '../helpers/harness.js';

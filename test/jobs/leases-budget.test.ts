@@ -10,6 +10,7 @@ import { RedisJobLeases, ShardJobLeases } from '../../src/jobs/leases.js';
 import { RedisSubmitBudget } from '../../src/jobs/shared-budget.js';
 import { createStorage, type Storage } from '../../src/storage.js';
 import { deleteNamespace, REDIS_URL, testNamespace } from '../helpers/redis-keys.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -37,6 +38,12 @@ describe('shared budget and leases on Redis', () => {
     const b = new RedisSubmitBudget({ redis: redis.client, prefix: redis.prefix, leaseMs: opts.leaseMs ?? 60_000, requestsPerMinute: opts.rpm ?? 100, concurrentJobs: opts.concurrent ?? 1 });
     budgets.push(b);
     return b;
+  };
+  /** Until `jobId` is in the queue for a slot that every process reads at Redis. */
+  const queuedAtRedis = async (jobId: string): Promise<void> => {
+    const { redis } = await connect();
+    const score = () => redis.client.eval("return redis.call('ZSCORE', KEYS[1], ARGV[1])", { keys: [`${redis.prefix}luma:waiters`], arguments: [jobId] });
+    await waitUntil(async () => (await score()) !== null, `${jobId} waiting at Redis`);
   };
   const settledWithin = async (p: Promise<unknown>, ms: number): Promise<boolean> =>
     Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
@@ -68,7 +75,7 @@ describe('shared budget and leases on Redis', () => {
     const third = await budget({ concurrent: 1 });
     await holder.acquire(holder.recordPost(Date.now()), 'job-held', 1);
     const waiting = stopping.acquire(stopping.recordPost(Date.now()), 'job-waiting', 2);
-    await new Promise((r) => setTimeout(r, 100));
+    await queuedAtRedis('job-waiting');
     await stopping.close();
     await expect(waiting).rejects.toThrow(/closed/);
     holder.release('job-held');
@@ -84,7 +91,7 @@ describe('shared budget and leases on Redis', () => {
     const later = await budget({ concurrent: 1 });
     await holder.acquire(holder.recordPost(Date.now()), 'job-held', 1);
     const dying = victim.acquire(victim.recordPost(Date.now()), 'job-of-the-dead', 2).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 100));
+    await queuedAtRedis('job-of-the-dead');
     await victimStorage.close(); // its connection is gone: it can neither ask again nor leave the queue
     holder.release('job-held');
     // Queued after the dead one, and still served once the dead one's place lapsed (well before JOB_LEASE_MS).
@@ -109,9 +116,9 @@ describe('shared budget and leases on Redis', () => {
     await holder.acquire(holder.recordPost(Date.now()), 'job-held', 1);
     const order: string[] = [];
     const youngDone = young.acquire(young.recordPost(Date.now()), 'job-young', 2000).then(() => order.push('young'));
-    await new Promise((r) => setTimeout(r, 100));
+    await queuedAtRedis('job-young');
     const oldDone = old.acquire(old.recordPost(Date.now()), 'job-old', 1000).then(() => order.push('old'));
-    await new Promise((r) => setTimeout(r, 300)); // both registered as waiting
+    await queuedAtRedis('job-old');
     holder.release('job-held');
     await oldDone;
     old.release('job-old');

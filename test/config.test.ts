@@ -1,5 +1,6 @@
+// loadConfig: every environment variable read, validated and defaulted, and every problem reported in one message.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, DEFAULT_STORAGE_URL } from '../../src/config.js';
+import { ConfigError, loadConfig, DEFAULT_STORAGE_URL } from '../src/config.js';
 
 const valid = { DISCORD_TOKEN: 'abc.def.ghi', LUMA_AGENTS_API_KEY: 'luma-api-123' };
 
@@ -45,7 +46,7 @@ describe('loadConfig', () => {
     expect(p).toMatch(/KEPT_RESULT_MAX_MB must be a whole number from 1 to 500/);
   });
 
-  it('reads the key namespace and the job lease (issue 12), with their defaults', () => {
+  it('reads the key namespace and the job lease, with their defaults', () => {
     const d = loadConfig(valid);
     expect([d.storageNamespace, d.jobLeaseMs]).toEqual(['bot', 30_000]);
     const c = loadConfig({ ...valid, STORAGE_NAMESPACE: 'bot-eu.2', JOB_LEASE_MS: '5000' });
@@ -94,7 +95,7 @@ describe('loadConfig', () => {
     expect(c.discordApplicationId).toBeUndefined();
   });
 
-  it('reads the job age limit, the outage window and the inline cap (issue 9), with their defaults', () => {
+  it('reads the job age limit, the outage window and the inline cap, with their defaults', () => {
     expect(loadConfig(valid)).toMatchObject({ jobMaxAgeMs: 1_800_000, lumaOutageWindowMs: 600_000, lumaInlineMaxBytes: 25 * 1024 * 1024 });
     expect(loadConfig({ ...valid, JOB_MAX_AGE_MS: '60000', LUMA_OUTAGE_WINDOW_MS: '0', LUMA_INLINE_MAX_MB: '4' })).toMatchObject({
       jobMaxAgeMs: 60_000,

@@ -1,5 +1,5 @@
-// Issue 6, items 2 and 5: a result reaches the member whatever happens to the token, the channel, the DM, the
-// output URL or the upload size — and when it cannot, the member is told. The real bot process against the fakes.
+// Delivery of a result: it reaches the member whatever happens to the token, the channel, the DM, the output URL or
+// the upload size, and when it cannot, the member is told. The real bot process against the fakes.
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { noisePng } from '../../dev/fakes/png.js';

@@ -3,10 +3,10 @@ import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/ports.js';
-import { killLeftoverBots, startBotProcess, type ProcessHarness } from '../helpers/process.js';
+import { freePort } from './helpers/ports.js';
+import { killLeftoverBots, startBotProcess, type ProcessHarness } from './helpers/process.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 
 /** Runs src/healthcheck.ts with the bot's environment; resolves with its exit code and output. */
