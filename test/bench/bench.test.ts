@@ -1,4 +1,4 @@
-// Issue 11, item 6: the bench's modes stay runnable (a small run of each, from the sources), and the perfect-client
+// The bench's modes stay runnable (a small run of each, from the sources), and the perfect-client
 // floor it compares the bot with is computed right. No figure of the bench is checked here: timing goals live in
 // `npm run bench`, never in tests.
 import { execFile } from 'node:child_process';
