@@ -165,48 +165,69 @@ function oneStatementAtATime(store: KeyvSqlite): void {
 }
 
 export async function createStorage(url: string, logger: Logger, opts: StorageOptions = {}): Promise<Storage> {
-  const NAMESPACE = opts.namespace ?? 'bot';
-  const mutex = new LocalMutex();
-  let keyv: Keyv;
-  let redis: RedisLike | undefined;
-  let sweep: () => Promise<number> = async () => 0;
-  let kind: Storage['kind'];
-  if (url.startsWith('sqlite://')) {
-    const file = resolve(url.slice('sqlite://'.length));
-    await mkdir(dirname(file), { recursive: true });
-    // busyTimeout: two processes on one file (e.g. deploy-commands while the bot runs) wait instead of failing.
-    const store = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
-    // WAL with synchronous=NORMAL: a save is an append to the log, synced only at checkpoints, instead of a
-    // rollback-journal transaction with several fsyncs (about ten saves a job: a burst's CPU went from ~22 s to
-    // ~14 s for 600 jobs). Durability: a committed save survives the process dying (kill -9, a crash, OOM);
-    // only an OS crash or power loss can lose the last transactions before a checkpoint. The file stays
-    // consistent either way. WAL also lets a reader (deploy-commands, a backup) read while the bot writes.
-    await store.query('PRAGMA journal_mode=WAL');
-    await store.query('PRAGMA synchronous=NORMAL');
-    oneStatementAtATime(store);
-    keyv = new Keyv({ store, namespace: NAMESPACE, throwOnErrors: true });
-    kind = 'sqlite';
-    // keyv stores `{"value":…,"expires":<ms>}` as text; a row that is not valid JSON is left for its reader to find.
-    const expired = `DELETE FROM keyv WHERE rowid IN (SELECT rowid FROM keyv WHERE key LIKE '${NAMESPACE}:%' AND
-      (CASE WHEN json_valid(value) THEN json_extract(value, '$.expires') END) < ? LIMIT ${SWEEP_BATCH}) RETURNING 1 AS gone`;
-    sweep = async () => {
-      let total = 0;
-      for (;;) {
-        const rows = (await store.query(expired, Date.now())) as unknown[];
-        total += rows.length;
-        if (rows.length < SWEEP_BATCH) return total;
-      }
-    };
-  } else {
-    // No offline queue: while Redis is unreachable a command fails at once instead of waiting for a reconnect
-    // that may never come (a reservation would hang the member's command for ever).
-    const client = createClient({ url, disableOfflineQueue: true, socket: { connectTimeout: 5000, reconnectStrategy: defaultReconnectStrategy } });
-    const store = new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: true });
-    keyv = new Keyv({ store, namespace: NAMESPACE, useKeyPrefix: false, throwOnErrors: true });
-    redis = (await store.getClient()) as unknown as RedisLike;
-    kind = 'redis';
-  }
-  keyv.on('error', (err: unknown) => logger.debug({ err }, 'storage error'));
+  const namespace = opts.namespace ?? 'bot';
+  const backend = url.startsWith('sqlite://')
+    ? await openSqlite(url, namespace, opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)
+    : await openRedis(url, namespace);
+  backend.keyv.on('error', (err: unknown) => logger.debug({ err }, 'storage error'));
+  keepUnparsable(backend.keyv);
+  return storageOver(backend, namespace, logger);
+}
+
+/** An opened store: keyv over it, and what only that kind of store can do. */
+interface Backend {
+  readonly kind: Storage['kind'];
+  readonly keyv: Keyv;
+  /** The Redis client, for locks across processes and scripts; undefined on SQLite. */
+  readonly redis: RedisLike | undefined;
+  readonly sweep: () => Promise<number>;
+}
+
+async function openSqlite(url: string, namespace: string, busyTimeoutMs: number): Promise<Backend> {
+  const file = resolve(url.slice('sqlite://'.length));
+  await mkdir(dirname(file), { recursive: true });
+  // busyTimeout: two processes on one file (e.g. deploy-commands while the bot runs) wait instead of failing.
+  const store = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: busyTimeoutMs });
+  // WAL with synchronous=NORMAL: a save is an append to the log, synced only at checkpoints, instead of a
+  // rollback-journal transaction with several fsyncs (about ten saves a job: a burst's CPU went from ~22 s to
+  // ~14 s for 600 jobs). Durability: a committed save survives the process dying (kill -9, a crash, OOM);
+  // only an OS crash or power loss can lose the last transactions before a checkpoint. The file stays
+  // consistent either way. WAL also lets a reader (deploy-commands, a backup) read while the bot writes.
+  await store.query('PRAGMA journal_mode=WAL');
+  await store.query('PRAGMA synchronous=NORMAL');
+  oneStatementAtATime(store);
+  const keyv = new Keyv({ store, namespace, throwOnErrors: true });
+  return { kind: 'sqlite', keyv, redis: undefined, sweep: sqliteSweep(store, namespace) };
+}
+
+/** Deletes the namespace's expired rows in batches of SWEEP_BATCH; returns how many went. */
+function sqliteSweep(store: KeyvSqlite, namespace: string): () => Promise<number> {
+  // keyv stores `{"value":…,"expires":<ms>}` as text; a row that is not valid JSON is left for its reader to find.
+  const expired = `DELETE FROM keyv WHERE rowid IN (SELECT rowid FROM keyv WHERE key LIKE '${namespace}:%' AND
+    (CASE WHEN json_valid(value) THEN json_extract(value, '$.expires') END) < ? LIMIT ${SWEEP_BATCH}) RETURNING 1 AS gone`;
+  return async () => {
+    let total = 0;
+    for (;;) {
+      const rows = (await store.query(expired, Date.now())) as unknown[];
+      total += rows.length;
+      if (rows.length < SWEEP_BATCH) return total;
+    }
+  };
+}
+
+async function openRedis(url: string, namespace: string): Promise<Backend> {
+  // No offline queue: while Redis is unreachable a command fails at once instead of waiting for a reconnect
+  // that may never come (a reservation would hang the member's command for ever).
+  const client = createClient({ url, disableOfflineQueue: true, socket: { connectTimeout: 5000, reconnectStrategy: defaultReconnectStrategy } });
+  const store = new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: true });
+  const keyv = new Keyv({ store, namespace, useKeyPrefix: false, throwOnErrors: true });
+  const redis = (await store.getClient()) as unknown as RedisLike;
+  // Redis expires keys by itself.
+  return { kind: 'redis', keyv, redis, sweep: async () => 0 };
+}
+
+/** A stored text keyv cannot parse comes back as Unreadable instead of an error, so get() can tell it from a storage failure. */
+function keepUnparsable(keyv: Keyv): void {
   const parse = keyv.deserialize;
   keyv.deserialize = <V>(data: string) => {
     try {
@@ -215,41 +236,17 @@ export async function createStorage(url: string, logger: Logger, opts: StorageOp
       return { value: new Unreadable(data) as V };
     }
   };
+}
+
+/** The Storage contract over a backend: every failure a StorageError, writes clear the alarm, locks in-process then across processes. */
+function storageOver({ kind, keyv, redis, sweep }: Backend, namespace: string, logger: Logger): Storage {
+  const mutex = new LocalMutex();
   const alarm = new StorageAlarm(logger);
-
-  const guard = async <T>(op: StorageError['op'], key: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof StorageError || err instanceof CorruptValueError) throw err;
-      throw new StorageError(op, key, err);
-    }
-  };
-
-  const distributedLock = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    if (!redis) return fn();
-    const client = redis;
-    const key = `${NAMESPACE}:lock:${name}`;
-    const token = randomUUID();
-    const deadline = Date.now() + LOCK_TTL_MS * 2;
-    for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
-      if ((await guard('lock', key, () => client.set(key, token, { NX: true, PX: LOCK_TTL_MS }))) === 'OK') break;
-      if (Date.now() > deadline) throw new StorageError('lock', key, new Error('timed out waiting for the lock'));
-      await new Promise((r) => setTimeout(r, wait));
-    }
-    try {
-      return await fn();
-    } finally {
-      await client.eval(UNLOCK, { keys: [key], arguments: [token] }).catch((err: unknown) => {
-        logger.warn({ err, lock: name }, 'could not release storage lock; it expires by itself');
-      });
-    }
-  };
-
+  const distributedLock = redis ? redisLock(redis, namespace, logger) : <T>(_name: string, fn: () => Promise<T>) => fn();
   return {
     kind,
     alarm,
-    redis: redis ? { client: redis, prefix: `${NAMESPACE}:` } : undefined,
+    redis: redis ? { client: redis, prefix: `${namespace}:` } : undefined,
     get: <T>(key: string) =>
       guard('get', key, async () => {
         const value: unknown = await keyv.get(key);
@@ -266,11 +263,45 @@ export async function createStorage(url: string, logger: Logger, opts: StorageOp
         await keyv.delete(key);
       }),
     withLock: (name, fn) => mutex.run(name, () => distributedLock(name, fn)),
-    sweepExpired: () => guard('sweep', `${NAMESPACE}:*`, sweep),
+    sweepExpired: () => guard('sweep', `${namespace}:*`, sweep),
     close: async () => {
       await keyv.disconnect();
     },
   };
+}
+
+async function guard<T>(op: StorageError['op'], key: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof StorageError || err instanceof CorruptValueError) throw err;
+    throw new StorageError(op, key, err);
+  }
+}
+
+/** A lock across processes: only its holder's token releases it, and its time to live frees it if the holder dies. */
+function redisLock(client: RedisLike, namespace: string, logger: Logger) {
+  return async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const key = `${namespace}:lock:${name}`;
+    const token = randomUUID();
+    await acquireRedisLock(client, key, token);
+    try {
+      return await fn();
+    } finally {
+      await client.eval(UNLOCK, { keys: [key], arguments: [token] }).catch((err: unknown) => {
+        logger.warn({ err, lock: name }, 'could not release storage lock; it expires by itself');
+      });
+    }
+  };
+}
+
+async function acquireRedisLock(client: RedisLike, key: string, token: string): Promise<void> {
+  const deadline = Date.now() + LOCK_TTL_MS * 2;
+  for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+    if ((await guard('lock', key, () => client.set(key, token, { NX: true, PX: LOCK_TTL_MS }))) === 'OK') return;
+    if (Date.now() > deadline) throw new StorageError('lock', key, new Error('timed out waiting for the lock'));
+    await new Promise((r) => setTimeout(r, wait));
+  }
 }
 
 /**
