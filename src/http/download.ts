@@ -87,79 +87,115 @@ async function streamImage(url: string, opts: DownloadOptions, onChunk: (chunk: 
   // Presigned URLs carry their credentials in the query string: name only the host in messages.
   const where = target.host;
   const timeoutMs = opts.timeoutMs ?? 30_000;
+  const deadline = downloadDeadline(timeoutMs, opts.signal);
+  const ownAgent = opts.dispatcher ? undefined : new Agent();
+  let body: Dispatcher.ResponseData['body'] | undefined;
+  try {
+    const res = await requestImage(target, opts.dispatcher ?? (ownAgent as Agent), deadline.signal, timeoutMs);
+    body = res.body;
+    const { contentType, declaredBytes } = checkResponse(res, where, opts);
+    const stoppedEarly = await readCapped(body as AsyncIterable<Buffer>, opts.maxBytes, where, (chunk) => onChunk(chunk, declaredBytes));
+    return { contentType, stoppedEarly };
+  } catch (err) {
+    if (opts.signal?.aborted && !deadline.timedOut) throw opts.signal.reason;
+    throw asDownloadError(err, where, timeoutMs, deadline.timedOut);
+  } finally {
+    deadline.dispose();
+    // Drops the connection when we stop early (cap, wrong type, status), so an endless body stops flowing.
+    // undici reports that destroy as an 'error' event, which nobody else listens to any more.
+    if (body && !body.readableEnded) body.on('error', noop).destroy();
+    if (ownAgent) void ownAgent.close().catch(noop);
+  }
+}
 
+/** One signal for the whole download (connect to last byte): it fires at the timeout or when the caller aborts. */
+function downloadDeadline(timeoutMs: number, caller: AbortSignal | undefined): { signal: AbortSignal; readonly timedOut: boolean; dispose(): void } {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort(new Error('download timed out'));
   }, timeoutMs);
-  const onCallerAbort = () => controller.abort(opts.signal?.reason);
-  opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  const onCallerAbort = () => controller.abort(caller?.reason);
+  caller?.addEventListener('abort', onCallerAbort, { once: true });
+  return {
+    signal: controller.signal,
+    get timedOut() {
+      return timedOut;
+    },
+    dispose() {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', onCallerAbort);
+    },
+  };
+}
 
-  const ownAgent = opts.dispatcher ? undefined : new Agent();
-  const dispatcher: Dispatcher = opts.dispatcher ?? (ownAgent as Agent);
-  let body: Dispatcher.ResponseData['body'] | undefined;
-  try {
-    const res = await responseUntilAborted(
-      request(target, {
-        method: 'GET',
-        signal: controller.signal,
-        dispatcher,
-        headersTimeout: timeoutMs + 1_000,
-        bodyTimeout: timeoutMs + 1_000,
-      }),
-      controller.signal,
-    );
-    body = res.body;
+function requestImage(target: URL, dispatcher: Dispatcher, signal: AbortSignal, timeoutMs: number): Promise<Dispatcher.ResponseData> {
+  return responseUntilAborted(
+    request(target, {
+      method: 'GET',
+      signal,
+      dispatcher,
+      headersTimeout: timeoutMs + 1_000,
+      bodyTimeout: timeoutMs + 1_000,
+    }),
+    signal,
+  );
+}
 
-    // undici's request() does not follow redirects; a 3xx lands here too, which is what we want: a redirect
-    // could lead off the allowed origins.
-    if (res.statusCode !== 200) {
-      throw new DownloadError('http', `Download from ${where} failed: HTTP ${res.statusCode}`, {
-        status: res.statusCode,
-      });
-    }
-
-    const contentType = mediaType(res.headers['content-type']);
-    if (!isAccepted(contentType, opts.acceptContentTypes)) {
-      const got = contentType || 'no content-type';
-      throw new DownloadError('not_image', `Download from ${where} is not an accepted image (${got})`);
-    }
-
-    const declared = Number(res.headers['content-length']);
-    if (Number.isFinite(declared) && declared > opts.maxBytes) {
-      throw tooLarge(where, opts.maxBytes);
-    }
-
-    const declaredBytes = Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
-    let total = 0;
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > opts.maxBytes) throw tooLarge(where, opts.maxBytes);
-      if (onChunk(chunk, declaredBytes)) return { contentType, stoppedEarly: true };
-    }
-    return { contentType, stoppedEarly: false };
-  } catch (err) {
-    if (opts.signal?.aborted && !timedOut) throw opts.signal.reason;
-    if (err instanceof DownloadError) throw err;
-    if (isForbiddenAddress(err)) {
-      throw new DownloadError('forbidden_origin', `Download refused: ${where} is not HTTPS to a public address`, { cause: err });
-    }
-    const code = (err as { code?: unknown } | null)?.code;
-    if (timedOut || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
-      throw new DownloadError('timeout', `Download from ${where} timed out after ${timeoutMs} ms`, { cause: err });
-    }
-    const why = err instanceof Error ? err.message : String(err);
-    throw new DownloadError('network', `Download from ${where} failed: ${why}`, { cause: err });
-  } finally {
-    clearTimeout(timer);
-    opts.signal?.removeEventListener('abort', onCallerAbort);
-    // Drops the connection when we stop early (cap, wrong type, status), so an endless body stops flowing.
-    // undici reports that destroy as an 'error' event, which nobody else listens to any more.
-    if (body && !body.readableEnded) body.on('error', noop).destroy();
-    if (ownAgent) void ownAgent.close().catch(noop);
+/** What the headers must allow before a byte is read: status 200, an accepted type, an announced length within the cap. */
+function checkResponse(
+  res: Pick<Dispatcher.ResponseData, 'statusCode' | 'headers'>,
+  where: string,
+  opts: Pick<DownloadOptions, 'maxBytes' | 'acceptContentTypes'>,
+): { contentType: string; declaredBytes: number | undefined } {
+  // undici's request() does not follow redirects; a 3xx lands here too, which is what we want: a redirect
+  // could lead off the allowed origins.
+  if (res.statusCode !== 200) {
+    throw new DownloadError('http', `Download from ${where} failed: HTTP ${res.statusCode}`, {
+      status: res.statusCode,
+    });
   }
+
+  const contentType = mediaType(res.headers['content-type']);
+  if (!isAccepted(contentType, opts.acceptContentTypes)) {
+    const got = contentType || 'no content-type';
+    throw new DownloadError('not_image', `Download from ${where} is not an accepted image (${got})`);
+  }
+
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > opts.maxBytes) {
+    throw tooLarge(where, opts.maxBytes);
+  }
+  return { contentType, declaredBytes: Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined };
+}
+
+/**
+ * Hands each chunk to `onChunk` until it returns true (then resolves true: stopped early). Counts the bytes as
+ * they come, whatever Content-Length said, and fails as soon as they pass `maxBytes`.
+ */
+async function readCapped(body: AsyncIterable<Buffer>, maxBytes: number, where: string, onChunk: (chunk: Buffer) => boolean): Promise<boolean> {
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.length;
+    if (total > maxBytes) throw tooLarge(where, maxBytes);
+    if (onChunk(chunk)) return true;
+  }
+  return false;
+}
+
+/** A failed download as the DownloadError of its kind (one already a DownloadError stays as it is). */
+function asDownloadError(err: unknown, where: string, timeoutMs: number, timedOut: boolean): DownloadError {
+  if (err instanceof DownloadError) return err;
+  if (isForbiddenAddress(err)) {
+    return new DownloadError('forbidden_origin', `Download refused: ${where} is not HTTPS to a public address`, { cause: err });
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  if (timedOut || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
+    return new DownloadError('timeout', `Download from ${where} timed out after ${timeoutMs} ms`, { cause: err });
+  }
+  const why = err instanceof Error ? err.message : String(err);
+  return new DownloadError('network', `Download from ${where} failed: ${why}`, { cause: err });
 }
 
 /** The egress guard refused the connection (undici may wrap its error). */
