@@ -50,10 +50,18 @@ export interface FairJob {
  * absent = never, which comes first). Ties (same server and member counters and creation time) in any order.
  */
 export function fairOrder<J extends FairJob>(jobs: readonly J[], guildsServed: ReadonlyMap<string, number>, usersServed: ReadonlyMap<string, number>, counter: number): J[] {
-  const G = new Map(guildsServed);
-  const U = new Map(usersServed);
-  // Per server, per member: their jobs there, oldest first, and how many were served.
-  const lists = new Map<string, Map<string, { jobs: J[]; next: number }>>();
+  return new FairOrder(byServerAndMember(jobs), guildsServed, usersServed, counter).serveAll();
+}
+
+/** One member's jobs on one server, oldest first once the order starts, and how many were served. */
+interface MemberJobs<J> {
+  jobs: J[];
+  next: number;
+}
+
+/** Per server, per member: their jobs there, in the order given. */
+function byServerAndMember<J extends FairJob>(jobs: readonly J[]): Map<string, Map<string, MemberJobs<J>>> {
+  const lists = new Map<string, Map<string, MemberJobs<J>>>();
   for (const job of jobs) {
     let byUser = lists.get(job.guild);
     if (!byUser) lists.set(job.guild, (byUser = new Map()));
@@ -61,60 +69,96 @@ export function fairOrder<J extends FairJob>(jobs: readonly J[], guildsServed: R
     if (!list) byUser.set(job.userId, (list = { jobs: [], next: 0 }));
     list.jobs.push(job);
   }
-  // Keys only ever grow (a serve sets counters to the newest value; a member's next job is no older), so both heaps
-  // keep a snapshot of each key and check it when it comes out on top: a stale one goes back in with its true key.
-  type UserEntry = { user: string; served: number; createdAt: number };
-  type GuildEntry = { guild: string; served: number; user: number; createdAt: number };
-  const userHeaps = new Map<string, Heap<UserEntry>>();
-  const guildHeap = new Heap<GuildEntry>((a, b) => a.served - b.served || a.user - b.user || a.createdAt - b.createdAt);
-  const userKey = (user: string, createdAt: number): UserEntry => ({ user, served: U.get(user) ?? -1, createdAt });
+  return lists;
+}
+
+type UserEntry = { user: string; served: number; createdAt: number };
+type GuildEntry = { guild: string; served: number; user: number; createdAt: number };
+
+/**
+ * The serving of one queue, simulated: a heap of servers keyed by (server served, its next member's served, that
+ * member's oldest job), and per server a heap of its members keyed by (member served, oldest job).
+ * Keys only ever grow (a serve sets counters to the newest value; a member's next job is no older), so both heaps
+ * keep a snapshot of each key and check it when it comes out on top: a stale one goes back in with its true key.
+ */
+class FairOrder<J extends FairJob> {
+  private readonly guildServed: Map<string, number>;
+  private readonly userServed: Map<string, number>;
+  private readonly userHeaps = new Map<string, Heap<UserEntry>>();
+  private readonly guildHeap = new Heap<GuildEntry>((a, b) => a.served - b.served || a.user - b.user || a.createdAt - b.createdAt);
+
+  constructor(
+    private readonly lists: Map<string, Map<string, MemberJobs<J>>>,
+    guildsServed: ReadonlyMap<string, number>,
+    usersServed: ReadonlyMap<string, number>,
+    private counter: number,
+  ) {
+    this.guildServed = new Map(guildsServed);
+    this.userServed = new Map(usersServed);
+    for (const [guild, byUser] of lists) {
+      const heap = new Heap<UserEntry>((a, b) => a.served - b.served || a.createdAt - b.createdAt);
+      for (const [user, list] of byUser) {
+        list.jobs.sort((a, b) => a.createdAt - b.createdAt);
+        heap.push(this.userEntry(user, list.jobs[0]?.createdAt ?? 0));
+      }
+      this.userHeaps.set(guild, heap);
+      const top = this.topOf(guild);
+      if (top) this.guildHeap.push(this.guildEntry(guild, top));
+    }
+  }
+
+  /** Every job, in the order served. */
+  serveAll(): J[] {
+    const out: J[] = [];
+    for (let entry = this.guildHeap.pop(); entry; entry = this.guildHeap.pop()) {
+      const top = this.topOf(entry.guild);
+      if (!top) continue;
+      const current = this.guildEntry(entry.guild, top);
+      if (current.served !== entry.served || current.user !== entry.user || current.createdAt !== entry.createdAt) {
+        this.guildHeap.push(current);
+        continue;
+      }
+      const job = this.serve(entry.guild, top);
+      if (job) out.push(job);
+    }
+    return out;
+  }
+
+  /** Serves the oldest job of the server's next member, and puts both back in line with their new keys. */
+  private serve(guild: string, top: UserEntry): J | undefined {
+    this.userHeaps.get(guild)?.pop();
+    const list = this.lists.get(guild)?.get(top.user);
+    const job = list?.jobs[list.next++];
+    if (!list || !job) return undefined;
+    this.counter++;
+    this.guildServed.set(guild, this.counter);
+    this.userServed.set(top.user, this.counter);
+    const following = list.jobs[list.next];
+    if (following) this.userHeaps.get(guild)?.push(this.userEntry(top.user, following.createdAt));
+    const nextTop = this.topOf(guild);
+    if (nextTop) this.guildHeap.push(this.guildEntry(guild, nextTop));
+    return job;
+  }
+
   /** The member to serve next on a server, with their key brought up to date. */
-  const topOf = (guild: string): UserEntry | undefined => {
-    const heap = userHeaps.get(guild);
+  private topOf(guild: string): UserEntry | undefined {
+    const heap = this.userHeaps.get(guild);
     for (let top = heap?.peek(); heap && top; top = heap.peek()) {
-      const served = U.get(top.user) ?? -1;
+      const served = this.userServed.get(top.user) ?? -1;
       if (served === top.served) return top;
       heap.pop();
       heap.push({ ...top, served });
     }
     return undefined;
-  };
-  const guildKey = (guild: string, top: UserEntry): GuildEntry => ({ guild, served: G.get(guild) ?? -1, user: top.served, createdAt: top.createdAt });
-
-  for (const [guild, byUser] of lists) {
-    const heap = new Heap<UserEntry>((a, b) => a.served - b.served || a.createdAt - b.createdAt);
-    for (const [user, list] of byUser) {
-      list.jobs.sort((a, b) => a.createdAt - b.createdAt);
-      heap.push(userKey(user, list.jobs[0]?.createdAt ?? 0));
-    }
-    userHeaps.set(guild, heap);
-    const top = topOf(guild);
-    if (top) guildHeap.push(guildKey(guild, top));
   }
 
-  const out: J[] = [];
-  for (let entry = guildHeap.pop(); entry; entry = guildHeap.pop()) {
-    const top = topOf(entry.guild);
-    if (!top) continue;
-    const current = guildKey(entry.guild, top);
-    if (current.served !== entry.served || current.user !== entry.user || current.createdAt !== entry.createdAt) {
-      guildHeap.push(current);
-      continue;
-    }
-    userHeaps.get(entry.guild)?.pop();
-    const list = lists.get(entry.guild)?.get(top.user);
-    const job = list?.jobs[list.next++];
-    if (!list || !job) continue;
-    out.push(job);
-    counter++;
-    G.set(entry.guild, counter);
-    U.set(top.user, counter);
-    const following = list.jobs[list.next];
-    if (following) userHeaps.get(entry.guild)?.push(userKey(top.user, following.createdAt));
-    const nextTop = topOf(entry.guild);
-    if (nextTop) guildHeap.push(guildKey(entry.guild, nextTop));
+  private userEntry(user: string, createdAt: number): UserEntry {
+    return { user, served: this.userServed.get(user) ?? -1, createdAt };
   }
-  return out;
+
+  private guildEntry(guild: string, top: UserEntry): GuildEntry {
+    return { guild, served: this.guildServed.get(guild) ?? -1, user: top.served, createdAt: top.createdAt };
+  }
 }
 
 /** A binary min-heap. */

@@ -69,69 +69,76 @@ export class BotMetrics implements JobEvents {
     this.generation = new Histogram({ name: 'lumabot_generation_duration_seconds', help: 'From Luma accepting a job to the image being ready there, seconds.', labelNames: ['model'], buckets: GENERATION_BUCKETS, registers });
     this.delivery = new Histogram({ name: 'lumabot_delivery_duration_seconds', help: 'From the image being ready at Luma to the member having it on Discord, seconds, by route (original, channel, dm).', labelNames: ['via'], buckets: DELIVERY_BUCKETS, registers });
 
-    // collect() runs with `this` = the gauge; these arrows reach the metrics object.
+    this.jobGauges();
+    this.lumaGauges();
+    this.gauge('lumabot_gateway_connected', '1 when every gateway shard of this process is connected to Discord, else 0.', () => {
+      const state = this.sources?.gateway();
+      return state && (state.connected ? 1 : 0);
+    });
+    this.spendGauges();
+  }
+
+  /**
+   * A gauge set at each scrape to what `read` gives; left as it was when `read` gives undefined (nothing to read
+   * yet). collect() runs with `this` = the gauge, so `read` is an arrow that reaches the metrics object.
+   */
+  private gauge(name: string, help: string, read: () => number | undefined): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const value = read();
+        if (value !== undefined) this.set(value);
+      },
+    });
+  }
+
+  /** The engine's jobs by step, and its queue. */
+  private jobGauges(): void {
     const jobStats = () => this.sources?.jobs.jobStats();
-    const lumaLimits = () => this.sources?.jobs.lumaLimits();
-    const gateway = () => this.sources?.gateway();
-    const readSpend = () => this.readSpend();
-    const now = () => this.now();
     new Gauge({
       name: 'lumabot_jobs',
       help: 'Unfinished jobs this process works on, by step.',
       labelNames: ['step'],
-      registers,
+      registers: [this.registry],
       collect() {
         const stats = jobStats();
         if (!stats) return;
         for (const step of ACTIVE_STEPS) this.set({ step }, stats.steps[step] ?? 0);
       },
     });
-    new Gauge({
-      name: 'lumabot_queue_length',
-      help: "Jobs waiting in the bot's queue for a Luma slot.",
-      registers,
-      collect() {
-        const stats = jobStats();
-        if (stats) this.set(stats.steps.queued ?? 0);
-      },
+    this.gauge('lumabot_queue_length', "Jobs waiting in the bot's queue for a Luma slot.", () => {
+      const stats = jobStats();
+      return stats && (stats.steps.queued ?? 0);
     });
-    new Gauge({
-      name: 'lumabot_queue_oldest_wait_seconds',
-      help: 'How long the oldest job still in the queue has waited, seconds (0 when the queue is empty).',
-      registers,
-      collect() {
-        const stats = jobStats();
-        if (stats) this.set(stats.oldestQueuedAt === undefined ? 0 : Math.max(0, now() - stats.oldestQueuedAt) / 1000);
-      },
+    this.gauge('lumabot_queue_oldest_wait_seconds', 'How long the oldest job still in the queue has waited, seconds (0 when the queue is empty).', () => {
+      const stats = jobStats();
+      return stats && (stats.oldestQueuedAt === undefined ? 0 : Math.max(0, this.now() - stats.oldestQueuedAt) / 1000);
     });
+  }
+
+  /** The limits the scheduler holds Luma to, as they stand now. */
+  private lumaGauges(): void {
     const limitGauge = (name: string, help: string, pick: (l: LumaLimits) => number) =>
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          const limits = lumaLimits();
-          if (limits) this.set(pick(limits));
-        },
+      this.gauge(name, help, () => {
+        const limits = this.sources?.jobs.lumaLimits();
+        return limits && pick(limits);
       });
     limitGauge('lumabot_luma_concurrency_limit', 'Jobs the scheduler lets be at Luma at once now (lower than configured for a minute after Luma says "too many concurrent jobs").', (l) => l.concurrency);
     limitGauge('lumabot_luma_concurrency_configured', 'LUMA_MAX_CONCURRENT_JOBS.', (l) => l.configuredConcurrency);
     limitGauge('lumabot_luma_requests_per_minute_limit', 'POSTs per minute the scheduler holds to: LUMA_MAX_REQUESTS_PER_MINUTE, or Luma\'s X-RateLimit-Limit when lower.', (l) => l.requestsPerMinute);
     limitGauge('lumabot_luma_posts_last_minute', 'POSTs in the last 60 s window: ours, plus others\' on the account that Luma revealed.', (l) => l.postsLastMinute);
     limitGauge('lumabot_luma_submissions_paused', '1 while submissions are paused after a per-minute 429 from Luma.', (l) => (l.pausedUntil === undefined ? 0 : 1));
-    new Gauge({
-      name: 'lumabot_gateway_connected',
-      help: "1 when every gateway shard of this process is connected to Discord, else 0.",
-      registers,
-      collect() {
-        const state = gateway();
-        if (state) this.set(state.connected ? 1 : 0);
-      },
-    });
+  }
+
+  /** The operator's spend today and its cap, read from storage (once per scrape for both). */
+  private spendGauges(): void {
+    const readSpend = () => this.readSpend();
     new Gauge({
       name: 'lumabot_spend_usd_today',
       help: "USD spent on Luma today (UTC), from Luma's price table; shared by every process on one storage.",
-      registers,
+      registers: [this.registry],
       async collect() {
         const spend = await readSpend();
         if (spend) this.set(spend.usd);
@@ -140,7 +147,7 @@ export class BotMetrics implements JobEvents {
     new Gauge({
       name: 'lumabot_spend_cap_usd',
       help: 'SPEND_CAP_USD_PER_DAY (absent when there is no cap).',
-      registers,
+      registers: [this.registry],
       async collect() {
         const spend = await readSpend();
         if (spend?.capUsd !== undefined) this.set(spend.capUsd);

@@ -103,6 +103,29 @@ export interface GuildOverview {
   serverTotalUsed: number;
 }
 
+/** One reservation worked out before its locks are taken: what it costs, and the counters it charges. */
+interface ReservationPlan {
+  now: number;
+  scope: QuotaScope;
+  allowance: Allowance;
+  /** The allowance's current period (`day:2026-05-04`, …). */
+  pKey: string;
+  /** When that period ends, ms. */
+  resetAt: number;
+  units: number;
+  costE4: number;
+  /** The server's total per period, when it set one. */
+  serverTotal: number | undefined;
+  /** The operator's daily spend cap, when there is one. */
+  capE4: number | undefined;
+  /** Today (UTC): the spend counter's period. */
+  day: string;
+  /** When today ends, ms. */
+  dayEnd: number;
+  /** In lock order: the member's, the server total's (if any), the operator's spend (if capped). */
+  charges: QuotaCharge[];
+}
+
 /**
  * The quota gate: reserves units (and the operator's spend) before a job goes to Luma, keeps them when Luma
  * accepts it, and gives them back when the job fails for a reason the member did not cause. Counters are keyed by
@@ -147,68 +170,19 @@ export class QuotaService implements QuotaHooks {
    */
   async reserve(job: JobRecord, requester: Requester): Promise<void> {
     if (job.quota && job.quota.state !== 'refunded') return; // this job already holds its units
-    const now = this.now();
-    const scope = scopeOf(requester.guildId, job.discord.userInstalled);
-    const { allowance, settings } = await this.allowanceOf(scope, requester.userId, requester.roleIds);
-    const { period, limit } = allowance;
-    const pKey = periodKey(period, now);
-    const resetAt = periodEnd(period, now);
-    const units = unitsFor(job.request.model, this.deps.config.quotaMaxWeight);
-    const costE4 = priceE4(job.request);
-    const locale = requester.locale;
-
-    const userCharge: QuotaCharge = { kind: 'member', key: quotaKeys.usage(scope, requester.userId, pKey), lock: locks.user(scope, requester.userId), amount: units, expiresAt: resetAt + COUNTER_GRACE_MS };
-    const charges: QuotaCharge[] = [userCharge];
-    const serverTotal = scope.kind === 'guild' ? settings?.serverTotal : undefined;
-    if (scope.kind === 'guild' && serverTotal !== undefined) {
-      charges.push({ kind: 'server', key: quotaKeys.serverTotal(scope.guildId, pKey), lock: locks.total(scope.guildId), amount: units, expiresAt: resetAt + COUNTER_GRACE_MS });
-    }
-    const capE4 = this.deps.config.spendCapUsdPerDay === undefined ? undefined : usdToE4(this.deps.config.spendCapUsdPerDay);
-    const day = utcDay(now);
-    const dayEnd = periodEnd('day', now);
-    if (capE4 !== undefined) {
-      charges.push({ kind: 'spend', key: quotaKeys.spend(day), lock: locks.spend, amount: costE4, expiresAt: dayEnd + COUNTER_GRACE_MS });
-    }
-
-    // The server's per-day figures are written with the counters, under the member's lock (see usage.ts).
-    const daily = scope.kind === 'guild' ? scope.guildId : undefined;
-    await this.withLocks(charges.map((c) => c.lock), async () => {
-      const current = await Promise.all(charges.map(async (c) => (await this.deps.storage.get<number>(c.key)) ?? 0));
-      const used = current[0] ?? 0;
-      if (limit !== 'unlimited' && used + units > limit) {
-        throw this.memberRefusal(locale, scope, allowance, used, units, job.request.model ?? 'uni-1', resetAt);
-      }
-      if (serverTotal !== undefined) {
-        const totalUsed = current[1] ?? 0;
-        if (totalUsed + units > serverTotal) {
-          const vars = { used: totalUsed, total: serverTotal, when: periodPhrase(locale, period), relative: discordTime(resetAt), date: discordTime(resetAt, 'f') };
-          throw new UserFacingError(
-            totalUsed < serverTotal ? t(locale, 'quota.refuse.serverTotalNeeds', { ...vars, units: tn(locale, 'units', units) }) : t(locale, 'quota.refuse.serverTotal', vars),
-            { code: 'quota_server_total' },
-          );
-        }
-      }
-      if (capE4 !== undefined) {
-        const spent = current[current.length - 1] ?? 0;
-        if (spent + costE4 > capE4) {
-          this.warnSpendCap(day, spent, capE4);
-          throw new UserFacingError(t(locale, 'quota.refuse.spendCap', { relative: discordTime(dayEnd) }), { code: 'quota_spend_cap' });
-        }
-      }
+    const plan = await this.planReservation(job, requester);
+    await this.withLocks(plan.charges.map((c) => c.lock), async () => {
+      const current = await Promise.all(plan.charges.map(async (c) => (await this.deps.storage.get<number>(c.key)) ?? 0));
+      this.refuseOverLimit(plan, current, requester.locale, job.request.model ?? 'uni-1');
       // Every check passed: count the request everywhere, still under every lock.
-      await this.chargeAll(job.id, charges, current, now);
-      if (daily) {
-        // The per-day usage figures are statistics for /quota-admin usage: a failed write there must not refuse a
-        // member who was charged correctly.
-        await this.usage
-          .add(daily, day, requester.userId, job.request.model ?? 'uni-1', { units, usdE4: costE4, jobs: 1 }, now)
-          .catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not record the day\'s usage figures'));
-      }
+      await this.chargeAll(job.id, plan.charges, current, plan.now);
+      await this.recordDailyUsage(job, requester.userId, plan);
     }).catch((err: unknown) => {
       if (err instanceof UserFacingError && err.options.code) this.deps.onRefusal?.(err.options.code);
       throw err;
     });
 
+    const { scope, units, costE4, pKey, charges, now } = plan;
     const reservation: QuotaReservation = {
       scope: scopeId(scope),
       userId: requester.userId,
@@ -362,6 +336,15 @@ export class QuotaService implements QuotaHooks {
     );
   }
 
+  private serverTotalRefusal(locale: string | undefined, plan: ReservationPlan, totalUsed: number, serverTotal: number): UserFacingError {
+    const { units, resetAt } = plan;
+    const vars = { used: totalUsed, total: serverTotal, when: periodPhrase(locale, plan.allowance.period), relative: discordTime(resetAt), date: discordTime(resetAt, 'f') };
+    return new UserFacingError(
+      totalUsed < serverTotal ? t(locale, 'quota.refuse.serverTotalNeeds', { ...vars, units: tn(locale, 'units', units) }) : t(locale, 'quota.refuse.serverTotal', vars),
+      { code: 'quota_server_total' },
+    );
+  }
+
   private warnSpendCap(day: string, spentE4: number, capE4: number): void {
     if (this.spendWarnedDay === day) return;
     this.spendWarnedDay = day;
@@ -369,6 +352,70 @@ export class QuotaService implements QuotaHooks {
       { alert: true, day, spentUsd: e4ToUsd(spentE4), capUsd: e4ToUsd(capE4) },
       `OPERATOR: the daily spend cap (SPEND_CAP_USD_PER_DAY = ${formatUsd(e4ToUsd(capE4))}) is reached; new image requests are refused until 00:00 UTC`,
     );
+  }
+
+  /**
+   * What a reservation of `job` would take and from which counters, read before any lock is held: the member's
+   * allowance, the server total when the server set one, and the operator's spend when there is a cap.
+   */
+  private async planReservation(job: JobRecord, requester: Requester): Promise<ReservationPlan> {
+    const now = this.now();
+    const scope = scopeOf(requester.guildId, job.discord.userInstalled);
+    const { allowance, settings } = await this.allowanceOf(scope, requester.userId, requester.roleIds);
+    const pKey = periodKey(allowance.period, now);
+    const resetAt = periodEnd(allowance.period, now);
+    const units = unitsFor(job.request.model, this.deps.config.quotaMaxWeight);
+    const costE4 = priceE4(job.request);
+
+    const charges: QuotaCharge[] = [
+      { kind: 'member', key: quotaKeys.usage(scope, requester.userId, pKey), lock: locks.user(scope, requester.userId), amount: units, expiresAt: resetAt + COUNTER_GRACE_MS },
+    ];
+    const serverTotal = scope.kind === 'guild' ? settings?.serverTotal : undefined;
+    if (scope.kind === 'guild' && serverTotal !== undefined) {
+      charges.push({ kind: 'server', key: quotaKeys.serverTotal(scope.guildId, pKey), lock: locks.total(scope.guildId), amount: units, expiresAt: resetAt + COUNTER_GRACE_MS });
+    }
+    const capE4 = this.deps.config.spendCapUsdPerDay === undefined ? undefined : usdToE4(this.deps.config.spendCapUsdPerDay);
+    const day = utcDay(now);
+    const dayEnd = periodEnd('day', now);
+    if (capE4 !== undefined) {
+      charges.push({ kind: 'spend', key: quotaKeys.spend(day), lock: locks.spend, amount: costE4, expiresAt: dayEnd + COUNTER_GRACE_MS });
+    }
+    return { now, scope, allowance, pKey, resetAt, units, costE4, serverTotal, capE4, day, dayEnd, charges };
+  }
+
+  /**
+   * Throws the refusal of the first limit the reservation would pass — the member's, the server total, the
+   * operator's spend cap — given the counters' values (`current`, in the order of `plan.charges`).
+   */
+  private refuseOverLimit(plan: ReservationPlan, current: readonly number[], locale: string | undefined, model: Model): void {
+    const { allowance, units, serverTotal, capE4 } = plan;
+    const used = current[0] ?? 0;
+    if (allowance.limit !== 'unlimited' && used + units > allowance.limit) {
+      throw this.memberRefusal(locale, plan.scope, allowance, used, units, model, plan.resetAt);
+    }
+    if (serverTotal !== undefined) {
+      const totalUsed = current[1] ?? 0;
+      if (totalUsed + units > serverTotal) throw this.serverTotalRefusal(locale, plan, totalUsed, serverTotal);
+    }
+    if (capE4 !== undefined) {
+      const spent = current[current.length - 1] ?? 0;
+      if (spent + plan.costE4 > capE4) {
+        this.warnSpendCap(plan.day, spent, capE4);
+        throw new UserFacingError(t(locale, 'quota.refuse.spendCap', { relative: discordTime(plan.dayEnd) }), { code: 'quota_spend_cap' });
+      }
+    }
+  }
+
+  /**
+   * Adds a reservation to the server's per-day figures, written with the counters under the member's lock (see
+   * usage.ts). They are statistics for /quota-admin usage: a failed write there must not refuse a member who was
+   * charged correctly.
+   */
+  private async recordDailyUsage(job: JobRecord, userId: string, plan: ReservationPlan): Promise<void> {
+    if (plan.scope.kind !== 'guild') return;
+    await this.usage
+      .add(plan.scope.guildId, plan.day, userId, job.request.model ?? 'uni-1', { units: plan.units, usdE4: plan.costE4, jobs: 1 }, plan.now)
+      .catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not record the day\'s usage figures'));
   }
 
   /**
