@@ -1,4 +1,5 @@
 import type { GenerationRequest, Model } from '../luma/types.js';
+import type { JobRecord } from '../jobs/types.js';
 
 /**
  * Luma's pay-as-you-go prices (from its API reference), in ten-thousandths of a dollar so that sums stay
@@ -44,4 +45,20 @@ export function formatUsd(usd: number): string {
 /** Quota units one image of this model costs: uni-1 costs 1; uni-1-max costs `maxWeight` (QUOTA_MAX_WEIGHT). */
 export function unitsFor(model: Model | undefined, maxWeight: number): number {
   return model === 'uni-1-max' ? maxWeight : 1;
+}
+
+/**
+ * Failures Luma refunds although it accepted the job (luma-api.md, "Failures"). Every other job Luma accepted is
+ * billed, however it ended for the member: a poll that lost contact, a 404, a crash after submit, a job given up.
+ */
+export const LUMA_REFUNDED_FAILURES: ReadonlySet<string> = new Set(['content_moderated', 'generation_failed', 'output_not_found']);
+
+/**
+ * Whether Luma bills the operator for a job that ended with `reason`: it accepted the job (a generation id, or a
+ * result) and does not refund that failure — or the POST may have reached Luma (`uncertain`), counted to be safe.
+ */
+export function lumaBills(job: Pick<JobRecord, 'generationId' | 'completedAt'>, reason: string): boolean {
+  if (reason === 'uncertain') return true;
+  if (job.generationId === undefined && job.completedAt === undefined) return false;
+  return !LUMA_REFUNDED_FAILURES.has(reason);
 }

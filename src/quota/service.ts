@@ -4,11 +4,12 @@ import type { JobRecord } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
 import type { Model } from '../luma/types.js';
 import { retryStorage, type Storage } from '../storage.js';
-import { t, tn } from '../i18n/index.js';
+import { t } from '../i18n/index.js';
 import { resolveAllowance, type Allowance, type GuildQuotaSettings, type Limit } from './model.js';
 import { discordTime, periodEnd, periodKey, utcDay, type Period } from './periods.js';
-import { e4ToUsd, formatUsd, priceE4, unitsFor, usdToE4 } from './pricing.js';
-import { limitText, periodName, periodPhrase } from './render.js';
+import { e4ToUsd, formatUsd, lumaBills, priceE4, unitsFor, usdToE4 } from './pricing.js';
+import { quotaKeys, quotaLocks as locks, scopeId, scopeOf, type QuotaScope } from './scope.js';
+import { memberRefusal, serverTotalRefusal } from './refusals.js';
 import { QuotaSettingsStore } from './settings.js';
 import type { QuotaCharge, QuotaHooks, QuotaReservation, Requester } from './types.js';
 import { UsageLedger, type UsageRow } from './usage.js';
@@ -34,50 +35,6 @@ const COUNTER_GRACE_MS = 7 * 86_400_000;
 const UNDO_RETRY_DELAYS_MS = [100, 500, 2000];
 /** How long a refund is remembered, so a second refund of the same job (a copy of its record) does nothing. */
 const REFUND_MARKER_TTL_MS = 30 * 86_400_000;
-
-/**
- * Failures Luma refunds although it accepted the job (luma-api.md, "Failures"). Every other job Luma accepted is
- * billed, however it ended for the member: a poll that lost contact, a 404, a crash after submit, a job given up.
- */
-export const LUMA_REFUNDED_FAILURES: ReadonlySet<string> = new Set(['content_moderated', 'generation_failed', 'output_not_found']);
-
-/**
- * Whether Luma bills the operator for a job that ended with `reason`: it accepted the job (a generation id, or a
- * result) and does not refund that failure — or the POST may have reached Luma (`uncertain`), counted to be safe.
- */
-export function lumaBills(job: Pick<JobRecord, 'generationId' | 'completedAt'>, reason: string): boolean {
-  if (reason === 'uncertain') return true;
-  if (job.generationId === undefined && job.completedAt === undefined) return false;
-  return !LUMA_REFUNDED_FAILURES.has(reason);
-}
-
-/** Whose settings and counters apply: a server's, or the member's own for DMs and user-installed use. */
-export type QuotaScope = { kind: 'guild'; guildId: string } | { kind: 'personal' };
-
-export function scopeOf(guildId: string | null, userInstalled: boolean): QuotaScope {
-  // A user-installed bot is the member's, not the server's: the server's admins did not add it, so their
-  // settings do not apply and the DM / personal default does.
-  return guildId !== null && !userInstalled ? { kind: 'guild', guildId } : { kind: 'personal' };
-}
-
-const scopeId = (s: QuotaScope): string => (s.kind === 'guild' ? `guild:${s.guildId}` : 'dm');
-
-export const quotaKeys = {
-  usage: (scope: QuotaScope, userId: string, pKey: string) => `quota:use:${scopeId(scope)}:${userId}:${pKey}`,
-  serverTotal: (guildId: string, pKey: string) => `quota:total:${guildId}:${pKey}`,
-  spend: (day: string) => `quota:spend:${day}`,
-  refunded: (jobId: string) => `quota:refunded:${jobId}`,
-};
-
-/*
- * Locks are always taken in this order — member, then server total, then the operator's spend — and released in
- * reverse, so two reservations (or a reservation and a refund) can never wait on each other in a cycle.
- */
-const locks = {
-  user: (scope: QuotaScope, userId: string) => `quota:user:${scopeId(scope)}:${userId}`,
-  total: (guildId: string) => `quota:total:${guildId}`,
-  spend: 'quota:spend',
-};
 
 /** What /quota shows a member. */
 export interface QuotaStatus {
@@ -315,36 +272,6 @@ export class QuotaService implements QuotaHooks {
     return { usd: e4ToUsd(spent), capUsd: this.deps.config.spendCapUsdPerDay };
   }
 
-  private memberRefusal(locale: string | undefined, scope: QuotaScope, allowance: Allowance, used: number, units: number, model: Model, resetAt: number): UserFacingError {
-    const { limit, period } = allowance;
-    const where = t(locale, scope.kind === 'guild' ? 'quota.where.guild' : 'quota.where.personal');
-    const reset = { relative: discordTime(resetAt), date: discordTime(resetAt, 'f') };
-    if (limit === 0) {
-      const who = t(locale, scope.kind === 'guild' ? 'quota.refuse.zeroAdmin' : 'quota.refuse.zeroOperator');
-      return new UserFacingError(t(locale, 'quota.refuse.zero', { where, period: periodName(locale, period), who }), { code: 'quota_zero' });
-    }
-    const left = Math.max(0, (limit as number) - used);
-    if (left > 0) {
-      return new UserFacingError(
-        t(locale, 'quota.refuse.notEnough', { model, cost: tn(locale, 'units', units), left, limit: limitText(locale, limit, period), where, standard: tn(locale, 'units', 1), ...reset }),
-        { code: 'quota_exceeded' },
-      );
-    }
-    return new UserFacingError(
-      t(locale, 'quota.refuse.usedUp', { where, used, total: String(limit), when: periodPhrase(locale, period), limit: limitText(locale, limit, period), ...reset }),
-      { code: 'quota_exceeded' },
-    );
-  }
-
-  private serverTotalRefusal(locale: string | undefined, plan: ReservationPlan, totalUsed: number, serverTotal: number): UserFacingError {
-    const { units, resetAt } = plan;
-    const vars = { used: totalUsed, total: serverTotal, when: periodPhrase(locale, plan.allowance.period), relative: discordTime(resetAt), date: discordTime(resetAt, 'f') };
-    return new UserFacingError(
-      totalUsed < serverTotal ? t(locale, 'quota.refuse.serverTotalNeeds', { ...vars, units: tn(locale, 'units', units) }) : t(locale, 'quota.refuse.serverTotal', vars),
-      { code: 'quota_server_total' },
-    );
-  }
-
   private warnSpendCap(day: string, spentE4: number, capE4: number): void {
     if (this.spendWarnedDay === day) return;
     this.spendWarnedDay = day;
@@ -391,11 +318,11 @@ export class QuotaService implements QuotaHooks {
     const { allowance, units, serverTotal, capE4 } = plan;
     const used = current[0] ?? 0;
     if (allowance.limit !== 'unlimited' && used + units > allowance.limit) {
-      throw this.memberRefusal(locale, plan.scope, allowance, used, units, model, plan.resetAt);
+      throw memberRefusal(locale, plan.scope, allowance, used, units, model, plan.resetAt);
     }
     if (serverTotal !== undefined) {
       const totalUsed = current[1] ?? 0;
-      if (totalUsed + units > serverTotal) throw this.serverTotalRefusal(locale, plan, totalUsed, serverTotal);
+      if (totalUsed + units > serverTotal) throw serverTotalRefusal(locale, plan, totalUsed, serverTotal);
     }
     if (capE4 !== undefined) {
       const spent = current[current.length - 1] ?? 0;
