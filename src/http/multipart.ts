@@ -16,11 +16,22 @@ export interface MultipartFile {
 const PIECE_BYTES = 64 * 1024;
 
 /** The form Discord expects: `payload_json` and `files[n]` (n matching the payload's `attachments[].id`). */
-export function multipartForm(payload: unknown, files: readonly MultipartFile[]): FormData {
-  const form = new FormData();
-  files.forEach((file, i) => form.append(`files[${i}]`, blobView(file.data, file.contentType), file.name));
+export function multipartForm(payload: unknown, files: readonly MultipartFile[], Form: typeof FormData = FormData): FormData {
+  const form = new Form();
+  files.forEach((file, i) => appendFile(form, `files[${i}]`, file));
   form.append('payload_json', JSON.stringify(payload));
   return form;
+}
+
+function appendFile(form: FormData, name: string, file: MultipartFile): void {
+  try {
+    form.append(name, blobView(file.data, file.contentType), file.name);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    // A FormData that takes only real Blobs (undici 7's, Node 24's global one) refuses the view: the upload still
+    // goes, with one copy of the bytes.
+    form.append(name, new Blob([file.data], { type: file.contentType }), file.name);
+  }
 }
 
 /**

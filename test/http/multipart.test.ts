@@ -1,4 +1,5 @@
 // The multipart body of message files (src/http/multipart.ts): Discord's form, with each file's bytes as given.
+import { FormData as StrictFormData, Response as StrictResponse } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { multipartForm } from '../../src/http/multipart.js';
 
@@ -31,5 +32,15 @@ describe('multipartForm', () => {
       const file = (await new Response(form).formData()).get('files[0]') as File;
       expect(file.size).toBe(data.length);
     }
+  });
+
+  it('still encodes the files with a FormData that takes only real Blobs (undici 7, the global one of Node 24)', async () => {
+    const data = Buffer.from(Array.from({ length: 100_000 }, (_, i) => i % 251)).subarray(10);
+    const form = multipartForm({ content: 'x' }, [{ name: 'r.png', data, contentType: 'image/png' }], StrictFormData as unknown as typeof FormData);
+    const parsed = await new StrictResponse(form as unknown as StrictFormData).formData();
+    const file = parsed.get('files[0]') as unknown as File;
+    expect(file.name).toBe('r.png');
+    expect(file.type).toBe('image/png');
+    expect(Buffer.from(await file.arrayBuffer()).equals(data)).toBe(true);
   });
 });
