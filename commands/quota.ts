@@ -1,5 +1,6 @@
 import { ApplicationCommandType, ApplicationIntegrationType, InteractionContextType, MessageFlags, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
+import { isUserInstalledHere } from '../src/discord/job-from-interaction.js';
 import { requesterOf } from '../src/discord/start-job.js';
 import { renderStatus } from '../src/quota/render.js';
 
@@ -21,8 +22,7 @@ export const quota: SlashCommand = {
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const status = await service.status({
       ...requesterOf(interaction),
-      // Same rule as the job flow: in a server that did not install the bot, the member's personal quota applies.
-      userInstalled: interaction.guildId !== null && interaction.authorizingIntegrationOwners.guildId === null,
+      userInstalled: isUserInstalledHere(interaction),
     });
     await interaction.editReply({ content: renderStatus(interaction.locale, status), allowedMentions: { parse: [] } });
   },

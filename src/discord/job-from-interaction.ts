@@ -7,9 +7,16 @@ export const INTERACTION_TOKEN_TTL_MS = 15 * 60_000;
 /** Discord's default per-attachment limit for bots, when the interaction does not say. */
 export const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
 
+/**
+ * Whether the bot runs here as the member's own app in a server that did not install it: then the server's
+ * settings do not apply and the member's personal quota does.
+ */
+export function isUserInstalledHere(interaction: BaseInteraction): boolean {
+  return interaction.guildId !== null && interaction.authorizingIntegrationOwners.guildId === null;
+}
+
 /** Where a job's answers go: the facts of the interaction that asked for it. */
 export function jobOrigin(interaction: BaseInteraction): JobDiscord {
-  const guildInstalled = interaction.authorizingIntegrationOwners.guildId !== null;
   return {
     applicationId: interaction.applicationId,
     interactionToken: interaction.token,
@@ -18,7 +25,7 @@ export function jobOrigin(interaction: BaseInteraction): JobDiscord {
     userId: interaction.user.id,
     channelId: interaction.channelId,
     guildId: interaction.guildId,
-    userInstalled: interaction.guildId !== null && !guildInstalled,
+    userInstalled: isUserInstalledHere(interaction),
     attachmentSizeLimit: interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT,
     locale: interaction.locale,
     guildLocale: interaction.guildLocale,
