@@ -4,15 +4,13 @@ import {
   ApplicationIntegrationType,
   ChannelType,
   InteractionContextType,
-  MessageFlags,
   PermissionFlagsBits,
   type APIApplicationCommandChannelOption,
-  type ChatInputCommandInteraction,
   type Locale,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
-import { requireManageGuild } from '../src/discord/admin.js';
+import { adminCall, type AdminCall } from '../src/discord/admin.js';
 import { readSubcommand, runSubcommand, type SubcommandHandlers } from '../src/discord/command-options.js';
 import { replyPrivately } from '../src/discord/reply.js';
 import { isSnowflake } from '../src/discord/snowflake.js';
@@ -93,18 +91,10 @@ const data = {
 } as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 /** What every subcommand's handler works with: the checked server, its policies, and the private answer. */
-interface PolicyCall {
-  readonly interaction: ChatInputCommandInteraction;
-  readonly locale: Locale;
-  readonly guildId: string;
+interface PolicyCall extends AdminCall {
   readonly store: GuildPolicyStore;
   /** Logs a change of the server's policy (never the blocked terms themselves). */
   changed(detail: Record<string, unknown>): void;
-  /**
-   * Defers the answer (privately) before a write that waits for a storage lock: another writer holding it must
-   * not make the command miss Discord's 3 s to answer.
-   */
-  beforeLockedWrite(): Promise<void>;
 }
 
 const answer = (call: PolicyCall, content: string): Promise<void> => replyPrivately(call.interaction, content);
@@ -213,19 +203,13 @@ export const botAdmin: SlashCommand = {
   data,
 
   async execute(interaction, ctx) {
-    const guildId = requireManageGuild(interaction);
+    const call = adminCall(interaction);
     const subcommand = readSubcommand(interaction, data);
-    const store = new GuildPolicyStore(ctx.storage);
-    const log = ctx.logger.child({ component: 'guild-policy', guildId, adminId: interaction.user.id, subcommand: subcommand.name });
+    const log = ctx.logger.child({ component: 'guild-policy', guildId: call.guildId, adminId: interaction.user.id, subcommand: subcommand.name });
     await runSubcommand(handlers, subcommand, {
-      interaction,
-      locale: interaction.locale,
-      guildId,
-      store,
+      ...call,
+      store: new GuildPolicyStore(ctx.storage),
       changed: (detail) => log.info(detail, 'server policy changed'),
-      async beforeLockedWrite() {
-        if (!interaction.deferred) await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-      },
     });
   },
 };

@@ -11,7 +11,7 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { BotContext } from '../src/context.js';
-import { requireManageGuild } from '../src/discord/admin.js';
+import { adminCall, type AdminCall } from '../src/discord/admin.js';
 import type { SlashCommand } from '../src/discord/command.js';
 import { readSubcommand, runSubcommand, type SubcommandHandlers, type SubcommandOptions } from '../src/discord/command-options.js';
 import { replyPrivately } from '../src/discord/reply.js';
@@ -159,18 +159,10 @@ const data = {
   ],
 } as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
-/** What every subcommand's handler works with: the checked server and the private answer. */
-interface QuotaCall {
-  readonly interaction: ChatInputCommandInteraction;
+/** What every subcommand's handler works with: the checked server, the bot's services and the private answer. */
+interface QuotaCall extends AdminCall {
   readonly ctx: BotContext;
-  readonly locale: Locale;
-  readonly guildId: string;
   readonly log: Logger;
-  /**
-   * Defers the answer (privately) before a write that waits for a storage lock: another writer holding it must
-   * not make the command miss Discord's 3 s to answer.
-   */
-  beforeLockedWrite(): Promise<void>;
 }
 
 const answer = (call: QuotaCall, content: string): Promise<void> => replyPrivately(call.interaction, content);
@@ -302,17 +294,13 @@ export const quotaAdmin: SlashCommand = {
   data,
 
   async execute(interaction, ctx) {
-    const guildId = requireManageGuild(interaction);
+    const call = adminCall(interaction);
     const subcommand = readSubcommand(interaction, data);
+    const { guildId } = call;
     await runSubcommand(handlers, subcommand, {
-      interaction,
+      ...call,
       ctx,
-      locale: interaction.locale,
-      guildId,
       log: ctx.logger.child({ component: 'quota', guildId, adminId: interaction.user.id, subcommand: subcommand.name }),
-      async beforeLockedWrite() {
-        if (!interaction.deferred) await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-      },
     });
   },
 };

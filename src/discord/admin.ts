@@ -1,4 +1,4 @@
-import { PermissionFlagsBits, type ChatInputCommandInteraction } from 'discord.js';
+import { MessageFlags, PermissionFlagsBits, type ChatInputCommandInteraction, type Locale } from 'discord.js';
 import { UserFacingError } from '../errors.js';
 import { t } from '../i18n/index.js';
 
@@ -13,4 +13,29 @@ export function requireManageGuild(interaction: ChatInputCommandInteraction): st
     throw new UserFacingError(t(interaction.locale, 'common.notAdmin', { command }), { code: 'not_admin' });
   }
   return interaction.guildId;
+}
+
+/** What every admin subcommand's handler starts from: the checked server and the private answer. */
+export interface AdminCall {
+  readonly interaction: ChatInputCommandInteraction;
+  readonly locale: Locale;
+  readonly guildId: string;
+  /**
+   * Defers the answer (privately) before a write that waits for a storage lock: another writer holding it must
+   * not make the command miss Discord's 3 s to answer.
+   */
+  beforeLockedWrite(): Promise<void>;
+}
+
+/** Checks Manage Server (requireManageGuild) and builds the call an admin subcommand's handler gets. */
+export function adminCall(interaction: ChatInputCommandInteraction): AdminCall {
+  const guildId = requireManageGuild(interaction);
+  return {
+    interaction,
+    locale: interaction.locale,
+    guildId,
+    async beforeLockedWrite() {
+      if (!interaction.deferred) await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    },
+  };
 }
