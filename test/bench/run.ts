@@ -25,6 +25,7 @@
 //   --log-level L      the bot's LOG_LEVEL (info: the bench reads the learned limits and the event-loop delay from it)
 //   --source           run the bot from its sources through tsx (as the tests do) instead of the build in dist/,
 //                      which `npm run bench` makes first (prebench); tsx costs the bot some 50 MB more RSS
+//   BENCH_NODE_ARGS    extra node flags for the bot, space-separated (experiments with V8's settings)
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -163,6 +164,7 @@ async function main(): Promise<void> {
   const nodeArgs = [
     ...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : []),
     ...(values['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2'] : []),
+    ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     ...(MEMORY_TRACE ? ['--import', pathToFileURL(resolve(dirname(fileURLToPath(import.meta.url)), 'memory-sampler.mjs')).href] : []),
   ];
   const h = await startBotProcess({

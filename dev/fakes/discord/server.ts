@@ -557,12 +557,16 @@ export class FakeDiscord {
   }
 }
 
-/** Starts the fake on 127.0.0.1 with an OS-assigned port. */
+/**
+ * Starts the fake on 127.0.0.1 with an OS-assigned port. Its accept queue is as long as the kernel allows
+ * (Node's default is 511): Discord's edge does not drop connections, and a burst of new ones arriving while this
+ * single-threaded fake is busy would otherwise be dropped and retried by the client's TCP a second later.
+ */
 export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
   const server = createServer({ keepAliveTimeout: 5_000 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -528,9 +528,11 @@ export async function startFakeLuma(options: FakeLumaOptions = {}): Promise<Fake
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
+  // As long an accept queue as the kernel allows (Node's default is 511), as the fake Discord's: a burst of new
+  // connections to a busy fake would otherwise be dropped and retried a second later by the client's TCP.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
+    server.listen({ port: options.port ?? 0, host: '127.0.0.1', backlog: 4096 }, () => {
       server.off('error', reject);
       resolve();
     });
