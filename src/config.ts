@@ -53,6 +53,11 @@ export interface Config {
    * results move together as fit, so small ones go by the hundred and big ones a few at a time.
    */
   readonly transferBudgetBytes: number;
+  /**
+   * Most connections the bot keeps open to Discord's API in each of its two pools — interaction acknowledgements,
+   * and everything else (DISCORD_REST_CONNECTIONS, default 128). Calls beyond it wait for a connection to be free.
+   */
+  readonly discordRestConnections: number;
   /** A job Luma accepted is given up (failed, unit refunded) this long after submission, ms (JOB_MAX_AGE_MS, default 30 min). */
   readonly jobMaxAgeMs: number;
   /** How long jobs are kept while Luma is unreachable or answers 502 (POSTs and polls retried), ms (LUMA_OUTAGE_WINDOW_MS, default 10 min). */
@@ -254,6 +259,7 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     lumaMaxRequestsPerMinute: int('LUMA_MAX_REQUESTS_PER_MINUTE', 30, 1, 10_000),
     maxJobsPerUser: int('MAX_JOBS_PER_USER', 2, 1, 100),
     transferBudgetBytes: int('TRANSFER_BUDGET_MB', 32, 1, 4096) * 1024 * 1024,
+    discordRestConnections: int('DISCORD_REST_CONNECTIONS', 128, 1, 4096),
     jobMaxAgeMs: int('JOB_MAX_AGE_MS', 30 * 60_000, 1000, 24 * 3600_000),
     lumaOutageWindowMs: int('LUMA_OUTAGE_WINDOW_MS', 10 * 60_000, 0, 24 * 3600_000),
     lumaInlineMaxBytes: int('LUMA_INLINE_MAX_MB', 25, 1, 500) * 1024 * 1024,

@@ -1,4 +1,5 @@
 import type { Config } from './config.js';
+import type { PendingAcknowledgements } from './discord/acknowledgements.js';
 import type { InputImages } from './discord/input-images.js';
 import type { MessageReader } from './discord/messages.js';
 import type { DiscordResponder } from './discord/responder.js';
@@ -24,6 +25,8 @@ export interface BotContext {
   readonly inputs: InputImages;
   /** Messages read by REST ("Edit image"). */
   readonly messages: MessageReader;
+  /** Interactions not acknowledged yet: starting a job waits for them (a burst's acknowledgements go first). */
+  readonly acks: PendingAcknowledgements;
   /** The operator's figures (/bot-status): spend, queue, Luma limits, recent failures. */
   readonly ops: { status(): Promise<OperatorStatus> };
 }

@@ -5,6 +5,7 @@ import { ShardingManager } from 'discord.js';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from './config.js';
 import { createLogger } from './logger.js';
+import { BOT_NODE_FLAGS } from './node-flags.js';
 
 async function main(): Promise<void> {
   const config = await loadConfigOrExit();
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
     token: config.discordToken,
     totalShards: config.shardCount,
     respawn: true,
+    execArgv: [...BOT_NODE_FLAGS],
   });
   manager.on('shardCreate', (shard) => {
     logger.info({ shard: shard.id }, 'shard started');

@@ -1,4 +1,4 @@
-import { REST, DiscordAPIError, MessageFlags, Routes } from 'discord.js';
+import { REST, DiscordAPIError, MessageFlags, Routes, type RESTOptions } from 'discord.js';
 import type { APIEmbed, APIActionRowComponent, APIComponentInMessageActionRow, APIMessage } from 'discord.js';
 import { sniffImageType } from '../http/download.js';
 import { multipartForm } from '../http/multipart.js';
@@ -45,9 +45,10 @@ export class DiscordResponder {
   private readonly botRest: REST;
   private readonly webhookRest: REST;
 
-  constructor(apiUrl: string, botToken: string) {
-    this.botRest = new REST({ api: apiUrl, ...REST_SWEEPS }).setToken(botToken);
-    this.webhookRest = new REST({ api: apiUrl, globalRequestsPerSecond: UNLIMITED, retries: 3, ...REST_SWEEPS });
+  /** `transport`: how both clients' calls are sent (the composition root's bounded pool); default @discordjs/rest's. */
+  constructor(apiUrl: string, botToken: string, transport: Partial<Pick<RESTOptions, 'makeRequest'>> = {}) {
+    this.botRest = new REST({ api: apiUrl, ...transport, ...REST_SWEEPS }).setToken(botToken);
+    this.webhookRest = new REST({ api: apiUrl, ...transport, globalRequestsPerSecond: UNLIMITED, retries: 3, ...REST_SWEEPS });
   }
 
   /** Both REST clients, for observers of their responses (metrics count Discord's error statuses). */

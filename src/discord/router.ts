@@ -18,6 +18,15 @@ export function createInteractionHandler(ctx: BotContext, commands: readonly Com
 
   return async function handle(interaction: BaseInteraction): Promise<void> {
     if (!interaction.isRepliable()) return;
+    ctx.acks.arrived(interaction.id);
+    try {
+      await route(interaction);
+    } finally {
+      ctx.acks.settled(interaction.id);
+    }
+  };
+
+  async function route(interaction: RepliableInteraction): Promise<void> {
     const log = ctx.logger.child({
       interactionId: interaction.id,
       userId: interaction.user.id,
@@ -51,7 +60,7 @@ export function createInteractionHandler(ctx: BotContext, commands: readonly Com
       await reportError(interaction, err, log);
     }
     await handOverUndelivered(interaction, ctx).catch((err: unknown) => log.warn({ err }, 'could not hand over kept results'));
-  };
+  }
 }
 
 async function unknown(interaction: RepliableInteraction): Promise<void> {

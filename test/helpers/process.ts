@@ -18,6 +18,7 @@ import type { FakeLuma, FakeLumaOptions } from '../../dev/fakes/luma/api.js';
 import { startFakeLuma } from '../../dev/fakes/luma/server.js';
 import { fakeEnv } from './harness.js';
 import type { LogLine } from './logs.js';
+import { BOT_NODE_FLAGS } from '../../src/node-flags.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ENTRY = join(ROOT, 'src/index.ts');
@@ -157,7 +158,8 @@ export async function startBotProcess(opts: ProcessHarnessOptions = {}): Promise
       // Only what the bot needs: no VITEST_* or NODE_OPTIONS from the test runner, and an explicit env wins over
       // any .env file (dotenv never overrides a variable that is set).
       const entry = opts.builtEntry ? [resolve(ROOT, opts.builtEntry)] : ['--import', 'tsx', ENTRY];
-      const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...entry], {
+      // The node flags of production (npm start, the Docker image), then the caller's.
+      const child = spawn(process.execPath, [...BOT_NODE_FLAGS, ...(opts.nodeArgs ?? []), ...entry], {
         cwd: ROOT,
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, TMPDIR: tmpdir(), ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
