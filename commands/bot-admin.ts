@@ -203,7 +203,7 @@ export const botAdmin: SlashCommand = {
   data,
 
   async execute(interaction, ctx) {
-    const call = adminCall(interaction);
+    const call = adminCall(interaction, ctx.acks);
     const subcommand = readSubcommand(interaction, data);
     const log = ctx.logger.child({ component: 'guild-policy', guildId: call.guildId, adminId: interaction.user.id, subcommand: subcommand.name });
     await runSubcommand(handlers, subcommand, {

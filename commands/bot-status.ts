@@ -2,7 +2,6 @@ import {
   ApplicationCommandType,
   ApplicationIntegrationType,
   InteractionContextType,
-  MessageFlags,
   Team,
   TeamMemberMembershipState,
   type BaseInteraction,
@@ -34,7 +33,7 @@ export const botStatus: SlashCommand = {
   data,
 
   async execute(interaction, ctx) {
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    await ctx.acks.defer(interaction, { ephemeral: true });
     if (!(await isOperator(interaction, ctx.config.operatorUserIds))) {
       throw new UserFacingError(t(interaction.locale, 'refuse.notOperator'), { code: 'not_operator' });
     }

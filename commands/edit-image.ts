@@ -66,7 +66,7 @@ export const editImageModal: ComponentHandler = {
     }
     const prompt = readModalPrompt(interaction);
     const index = readImageNumber(interaction, target.count);
-    await interaction.deferReply();
+    await ctx.acks.defer(interaction);
 
     const sourceLink = messageLink(interaction.guildId, target.channelId, target.messageId);
     // A result of this bot, named in the form when it was opened: edited through its generation_id, with no need

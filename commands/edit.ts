@@ -59,7 +59,7 @@ export const edit: SlashCommand = {
     const model = readModel(options.model);
     const outputFormat = readFormat(options.format);
 
-    await interaction.deferReply();
+    await ctx.acks.defer(interaction);
     // Reading a GIF can take a few seconds, so it happens after the deferral (and after the quota said yes); a
     // refusal then replaces the public "thinking…" with a private message (router → replyPrivately).
     const inputs = [source, ...references];

@@ -5,7 +5,6 @@ import {
   ButtonBuilder,
   ButtonStyle,
   InteractionContextType,
-  MessageFlags,
   type ButtonInteraction,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
@@ -105,7 +104,7 @@ export const history: SlashCommand = {
   data,
 
   async execute(interaction, ctx) {
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    await ctx.acks.defer(interaction, { ephemeral: true });
     const page = await historyPage(ctx, interaction.locale, interaction.guildId, interaction.user.id, 0);
     await interaction.editReply({ ...page, allowedMentions: { parse: [] } });
   },
@@ -130,7 +129,7 @@ const againButton: ComponentHandler = {
     if (!job) throw new UserFacingError(t(locale, 'history.jobGone'), { code: 'job_gone' });
     if (job.discord.userId !== interaction.user.id) throw new UserFacingError(t(locale, 'history.notYours'), { code: 'not_owner' });
     if (job.discord.guildId !== interaction.guildId) throw new UserFacingError(t(locale, 'history.otherPlace'), { code: 'other_place' });
-    await interaction.deferReply();
+    await ctx.acks.defer(interaction);
     const { user_id: _ignored, ...request } = job.request;
     await startJob(interaction, ctx, { kind: job.kind, request, inputs: job.inputs, display: job.display, parentJobId: job.id });
   },

@@ -63,7 +63,7 @@ export const imagine: SlashCommand = {
     const outputFormat = readFormat(options.format);
     const webSearch = options.web_search ?? false;
 
-    await interaction.deferReply();
+    await ctx.acks.defer(interaction);
     const request: GenerationRequest = {
       prompt,
       model,

@@ -3,7 +3,6 @@ import {
   ApplicationCommandType,
   ApplicationIntegrationType,
   InteractionContextType,
-  MessageFlags,
   PermissionFlagsBits,
   type APIApplicationCommandBasicOption,
   type ChatInputCommandInteraction,
@@ -294,7 +293,7 @@ export const quotaAdmin: SlashCommand = {
   data,
 
   async execute(interaction, ctx) {
-    const call = adminCall(interaction);
+    const call = adminCall(interaction, ctx.acks);
     const subcommand = readSubcommand(interaction, data);
     const { guildId } = call;
     await runSubcommand(handlers, subcommand, {
@@ -344,7 +343,7 @@ async function showUsage(period: string | null, call: QuotaCall): Promise<void> 
   if (!isUsagePeriod(raw)) throw new UserFacingError(t(locale, 'usage.badPeriod', { list: Object.keys(USAGE_PERIODS).join(', ') }), { code: 'bad_option' });
   const days = USAGE_PERIODS[raw];
   // Reading up to 90 day records and drawing can take longer than Discord's 3 s to answer.
-  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  await ctx.acks.defer(interaction, { ephemeral: true });
   const now = Date.now();
   const rows = await ctx.quota.usageRows(guildId, days);
   const summary = summarize(rows, days, now);

@@ -1,4 +1,4 @@
-import { ApplicationCommandType, ApplicationIntegrationType, InteractionContextType, MessageFlags, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import { ApplicationCommandType, ApplicationIntegrationType, InteractionContextType, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
 import { isUserInstalledHere } from '../src/discord/job-from-interaction.js';
 import { requesterOf } from '../src/discord/start-job.js';
@@ -19,7 +19,7 @@ export const quota: SlashCommand = {
 
   async execute(interaction, ctx) {
     const service = ctx.quota;
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    await ctx.acks.defer(interaction, { ephemeral: true });
     const status = await service.status({
       ...requesterOf(interaction),
       userInstalled: isUserInstalledHere(interaction),

@@ -40,7 +40,7 @@ function resultLink(job: JobRecord): string | undefined {
 
 async function reroll(interaction: ButtonInteraction, id: string, ctx: BotContext): Promise<void> {
   const parent = await loadJob(ctx, id, interaction);
-  await interaction.deferReply();
+  await ctx.acks.defer(interaction);
   const { user_id: _ignored, ...request } = parent.request;
   await startJob(interaction, ctx, {
     kind: parent.kind,
@@ -74,7 +74,7 @@ export const editModal: ComponentHandler = {
     const prompt = readModalPrompt(interaction);
     const parent = await loadJob(ctx, id, interaction);
     if (!isGenerated(parent)) throw new UserFacingError(t(interaction.locale, 'refuse.unfinished'), { code: 'job_unfinished' });
-    await interaction.deferReply();
+    await ctx.acks.defer(interaction);
     await startJob(interaction, ctx, resultEditSpec(parent, prompt, resultLink(parent)));
   },
 };
@@ -107,7 +107,7 @@ export const retryButton: ComponentHandler = {
 const retryClicks = new Set<string>();
 
 async function retry(interaction: ButtonInteraction, parent: JobRecord, ctx: BotContext): Promise<void> {
-  await interaction.deferReply();
+  await ctx.acks.defer(interaction);
   if (parent.generationId && parent.completedAt !== undefined) {
     // The image exists at Luma; only its delivery failed. Fetch and deliver it again, through this click's reply.
     await ctx.engine.redeliver(parent, jobOrigin(interaction));

@@ -1,5 +1,5 @@
 import type { Config } from './config.js';
-import type { PendingAcknowledgements } from './discord/acknowledgements.js';
+import type { Acknowledgements } from './discord/acknowledgements.js';
 import type { InputImages } from './discord/input-images.js';
 import type { MessageReader } from './discord/messages.js';
 import type { DiscordResponder } from './discord/responder.js';
@@ -26,7 +26,7 @@ export interface BotContext {
   /** Messages read by REST ("Edit image"). */
   readonly messages: MessageReader;
   /** Interactions not acknowledged yet: starting a job waits for them (a burst's acknowledgements go first). */
-  readonly acks: PendingAcknowledgements;
+  readonly acks: Acknowledgements;
   /** The operator's figures (/bot-status): spend, queue, Luma limits, recent failures. */
   readonly ops: { status(): Promise<OperatorStatus> };
 }

@@ -4,7 +4,7 @@ import { commands, components } from '../commands/index.js';
 import type { Config } from './config.js';
 import type { BotContext } from './context.js';
 import { DiscordResponder, REST_SWEEPS, UNLIMITED } from './discord/responder.js';
-import { PendingAcknowledgements } from './discord/acknowledgements.js';
+import { Acknowledgements } from './discord/acknowledgements.js';
 import { DiscordDeliverer } from './discord/deliverer.js';
 import { createInteractionHandler } from './discord/router.js';
 import { inputImages } from './discord/input-images.js';
@@ -110,8 +110,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   }
   const ops = { status: () => readOperatorStatus(sources, metrics, { storage: storage.kind, shard: shardKey }) };
   const inputs = inputImages(config.discordCdnOrigins, stillImages);
-  const acks = new PendingAcknowledgements();
-  // An interaction's callback answered (acknowledged or refused): it no longer holds the start of other jobs back.
+  const acks = new Acknowledgements({ apiUrl: config.discordApiUrl, dispatcher: ackPool, onResponse: (status, path) => metrics.discordResponse(status, path) });
+  // A callback sent by discord.js (a reply without deferral) answered: it no longer holds the start of other jobs back.
   client.rest.on(RESTEvents.Response, (request) => {
     const id = /^\/interactions\/(\d+)\/[^/]+\/callback$/.exec(request.path)?.[1];
     if (id !== undefined) acks.settled(id);

@@ -1,3 +1,18 @@
+import { DiscordAPIError, InteractionResponseType, MessageFlags, type RepliableInteraction } from 'discord.js';
+import type { Dispatcher } from 'undici';
+
+/** How a deferral reaches Discord: the callback route on its own connection pool (the composition root's). */
+export interface AcknowledgementTransport {
+  /** Discord's API base, e.g. https://discord.com/api */
+  apiUrl: string;
+  dispatcher: Dispatcher;
+  /** Every answer's status and route (metrics count Discord's error statuses). */
+  onResponse?: (status: number, path: string) => void;
+}
+
+/** Discord's code for a callback sent twice: a retried deferral whose first attempt did arrive. */
+const ALREADY_ACKNOWLEDGED = 40060;
+
 /**
  * Interactions that have arrived and are not acknowledged yet. Discord drops an interaction the bot has not
  * acknowledged within 3 s, while starting a job (quota, storage, the queue, the first POST to Luma and progress
@@ -7,15 +22,70 @@
  * Nothing waits long: an interaction counts only for Discord's 3 s (one that is never acknowledged — a handler
  * that failed, a network error — stops counting then), and a wait ends after `maxWaitMs` however busy the bot is.
  */
-export class PendingAcknowledgements {
+export class Acknowledgements {
   /** Interaction id → when it arrived (ms). */
   readonly #pending = new Map<string, number>();
   #waiters: Array<() => void> = [];
   #timer: NodeJS.Timeout | undefined;
 
+  /** The API's origin and path prefix, parsed once (not a URL per acknowledgement). */
+  readonly #origin: string;
+  readonly #basePath: string;
+
   constructor(
+    private readonly transport: AcknowledgementTransport,
     private readonly opts: { windowMs?: number; maxWaitMs?: number; now?: () => number } = {},
-  ) {}
+  ) {
+    const api = new URL(transport.apiUrl);
+    this.#origin = api.origin;
+    this.#basePath = api.pathname.replace(/\/$/, '');
+  }
+
+  /**
+   * Defers the interaction's reply ("thinking…", private with `ephemeral`), as discord.js's deferReply() does, in
+   * one POST on the acknowledgement pool: no per-interaction route handler, queue and timers of @discordjs/rest —
+   * in a burst of commands, the bot's CPU per acknowledgement is what decides whether the last one is in time.
+   * A connection that broke or a 5xx is retried once (Discord answering "already acknowledged" means the first
+   * went through); any other refusal is thrown as discord.js's DiscordAPIError, as deferReply() would.
+   */
+  async defer(interaction: RepliableInteraction, opts: { ephemeral?: boolean } = {}): Promise<void> {
+    const flags = opts.ephemeral ? MessageFlags.Ephemeral : 0;
+    const path = `/interactions/${interaction.id}/${interaction.token}/callback`;
+    const body = { type: InteractionResponseType.DeferredChannelMessageWithSource, data: { flags } };
+    try {
+      await this.#post(path, body).catch((err: unknown) => {
+        if (err instanceof DiscordAPIError && err.status < 500) throw err;
+        return this.#post(path, body);
+      });
+    } catch (err) {
+      if (!(err instanceof DiscordAPIError && err.code === ALREADY_ACKNOWLEDGED)) throw err;
+    } finally {
+      this.settled(interaction.id);
+    }
+    interaction.deferred = true;
+    interaction.ephemeral = opts.ephemeral ?? false;
+  }
+
+  async #post(path: string, body: unknown): Promise<void> {
+    const res = await this.transport.dispatcher.request({
+      origin: this.#origin,
+      path: `${this.#basePath}/v10${path}`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      // Discord drops the interaction after 3 s anyway.
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    this.transport.onResponse?.(res.statusCode, path);
+    if (res.statusCode < 300) {
+      await res.body.dump();
+      return;
+    }
+    const raw = (await res.body.json().catch(() => ({ message: `HTTP ${res.statusCode}`, code: 0 }))) as { message?: string; code?: number };
+    const error = { message: raw.message ?? `HTTP ${res.statusCode}`, code: raw.code ?? 0 };
+    throw new DiscordAPIError(error, error.code, res.statusCode, 'POST', `${this.transport.apiUrl}/v10${path}`, { body });
+  }
 
   private get windowMs(): number {
     return this.opts.windowMs ?? 3000;

@@ -1,6 +1,7 @@
-import { MessageFlags, PermissionFlagsBits, type ChatInputCommandInteraction, type Locale } from 'discord.js';
+import { PermissionFlagsBits, type ChatInputCommandInteraction, type Locale } from 'discord.js';
 import { UserFacingError } from '../errors.js';
 import { t } from '../i18n/index.js';
+import type { Acknowledgements } from './acknowledgements.js';
 
 /**
  * The gate of every admin command. Discord's `default_member_permissions` only hides a command by default and a
@@ -28,14 +29,14 @@ export interface AdminCall {
 }
 
 /** Checks Manage Server (requireManageGuild) and builds the call an admin subcommand's handler gets. */
-export function adminCall(interaction: ChatInputCommandInteraction): AdminCall {
+export function adminCall(interaction: ChatInputCommandInteraction, acks: Pick<Acknowledgements, 'defer'>): AdminCall {
   const guildId = requireManageGuild(interaction);
   return {
     interaction,
     locale: interaction.locale,
     guildId,
     async beforeLockedWrite() {
-      if (!interaction.deferred) await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+      if (!interaction.deferred) await acks.defer(interaction, { ephemeral: true });
     },
   };
 }

@@ -27,29 +27,28 @@ export function createInteractionHandler(ctx: BotContext, commands: readonly Com
   };
 
   async function route(interaction: RepliableInteraction): Promise<void> {
-    const log = ctx.logger.child({
-      interactionId: interaction.id,
-      userId: interaction.user.id,
-      guildId: interaction.guildId,
-      channelId: interaction.channelId,
-    });
+    const ids = { interactionId: interaction.id, userId: interaction.user.id, guildId: interaction.guildId, channelId: interaction.channelId };
+    // The line that says what arrived carries the ids itself; a child logger (whose bindings pino serializes and
+    // redacts when it is made) only once something more is logged — in a burst, thousands are made otherwise.
+    let child: BotContext['logger'] | undefined;
+    const log = () => (child ??= ctx.logger.child(ids));
     // Every reply is awaited inside this try: a promise returned un-awaited would reject past the catch (e.g. a
     // retired command answered after Discord dropped the interaction, 10062) and take the process down.
     try {
       if (interaction.isChatInputCommand()) {
         const cmd = byName.get(`slash:${interaction.commandName}`);
         if (cmd?.kind !== 'slash') return await unknown(interaction);
-        log.info({ command: interaction.commandName }, 'command');
+        ctx.logger.info({ ...ids, command: interaction.commandName }, 'command');
         await cmd.execute(interaction, ctx);
       } else if (interaction.isMessageContextMenuCommand()) {
         const cmd = byName.get(`message:${interaction.commandName}`);
         if (cmd?.kind !== 'message') return await unknown(interaction);
-        log.info({ command: interaction.commandName, targetId: interaction.targetId }, 'context menu');
+        ctx.logger.info({ ...ids, command: interaction.commandName, targetId: interaction.targetId }, 'context menu');
         await cmd.execute(interaction, ctx);
       } else if (interaction.isButton() || interaction.isModalSubmit()) {
         const { prefix, arg } = splitCustomId(interaction.customId);
         const handler = byPrefix.get(prefix);
-        log.info({ customId: interaction.customId }, interaction.isButton() ? 'button' : 'modal');
+        ctx.logger.info({ ...ids, customId: interaction.customId }, interaction.isButton() ? 'button' : 'modal');
         if (interaction.isButton() && handler?.button) await handler.button(interaction, arg, ctx);
         else if (interaction.isModalSubmit() && handler?.modal) await handler.modal(interaction, arg, ctx);
         else return await unknown(interaction);
@@ -57,9 +56,9 @@ export function createInteractionHandler(ctx: BotContext, commands: readonly Com
         return;
       }
     } catch (err) {
-      await reportError(interaction, err, log);
+      await reportError(interaction, err, log());
     }
-    await handOverUndelivered(interaction, ctx).catch((err: unknown) => log.warn({ err }, 'could not hand over kept results'));
+    await handOverUndelivered(interaction, ctx).catch((err: unknown) => log().warn({ err }, 'could not hand over kept results'));
   }
 }
 

@@ -1,8 +1,14 @@
 // Tests src/discord/acknowledgements.ts: starting a job waits for the burst's acknowledgements, never for long.
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { PendingAcknowledgements } from '../../src/discord/acknowledgements.js';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DiscordAPIError, type RepliableInteraction } from 'discord.js';
+import { Agent } from 'undici';
+import { Acknowledgements } from '../../src/discord/acknowledgements.js';
+import { startScriptedServer, type ScriptedServer } from '../helpers/http-server.js';
 
-describe('PendingAcknowledgements', () => {
+/** For the bookkeeping tests, which send nothing. */
+const NO_TRANSPORT = { apiUrl: 'http://127.0.0.1:9/api', dispatcher: new Agent() };
+
+describe('Acknowledgements: who waits for whom', () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
@@ -13,14 +19,14 @@ describe('PendingAcknowledgements', () => {
   };
 
   it('lets work start at once when nothing waits for an acknowledgement', async () => {
-    const acks = new PendingAcknowledgements();
+    const acks = new Acknowledgements(NO_TRANSPORT);
     const idle = state(acks.idle());
     await vi.advanceTimersByTimeAsync(0);
     expect(idle()).toBe(true);
   });
 
   it('holds work back until every arrived interaction is acknowledged', async () => {
-    const acks = new PendingAcknowledgements();
+    const acks = new Acknowledgements(NO_TRANSPORT);
     acks.arrived('1');
     acks.arrived('2');
     const idle = state(acks.idle());
@@ -35,7 +41,7 @@ describe('PendingAcknowledgements', () => {
   });
 
   it('stops counting an interaction never acknowledged once Discord has dropped it (3 s)', async () => {
-    const acks = new PendingAcknowledgements({ maxWaitMs: 60_000 });
+    const acks = new Acknowledgements(NO_TRANSPORT, { maxWaitMs: 60_000 });
     acks.arrived('1');
     const idle = state(acks.idle());
     await vi.advanceTimersByTimeAsync(2999);
@@ -46,7 +52,7 @@ describe('PendingAcknowledgements', () => {
   });
 
   it('never holds work back longer than maxWaitMs, however busy', async () => {
-    const acks = new PendingAcknowledgements({ maxWaitMs: 500 });
+    const acks = new Acknowledgements(NO_TRANSPORT, { maxWaitMs: 500 });
     let n = 0;
     // A steady stream: always one interaction waiting for its acknowledgement.
     const stream = setInterval(() => acks.arrived(String(n++)), 100);
@@ -57,5 +63,66 @@ describe('PendingAcknowledgements', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(idle()).toBe(true);
     clearInterval(stream);
+  });
+});
+
+describe('Acknowledgements.defer', () => {
+  let server: ScriptedServer | undefined;
+  const agent = new Agent({ connections: 2 });
+  afterAll(() => agent.close());
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  const interaction = () => ({ id: '123456789012345678', token: 'tok-en', deferred: false, ephemeral: null }) as unknown as RepliableInteraction;
+  const json = (status: number, body: unknown) => (_req: unknown, res: import('node:http').ServerResponse) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+
+  it('posts the deferral to the callback route and marks the interaction deferred, privately when asked', async () => {
+    server = await startScriptedServer((req, res) => (req.method === 'POST' ? res.writeHead(204).end() : res.writeHead(405).end()));
+    const statuses: number[] = [];
+    const acks = new Acknowledgements({ apiUrl: `${server.origin}/api`, dispatcher: agent, onResponse: (s) => statuses.push(s) });
+    const i = interaction();
+    acks.arrived(i.id);
+    await acks.defer(i, { ephemeral: true });
+    expect(server.seen[0]?.url).toBe('/api/v10/interactions/123456789012345678/tok-en/callback');
+    expect(JSON.parse(server.seen[0]?.body ?? '')).toEqual({ type: 5, data: { flags: 64 } });
+    expect([i.deferred, i.ephemeral]).toEqual([true, true]);
+    expect(statuses).toEqual([204]);
+    expect(acks.count).toBe(0);
+  });
+
+  it("throws Discord's refusal as discord.js would (10062: the interaction expired), without a retry", async () => {
+    server = await startScriptedServer(json(404, { message: 'Unknown interaction', code: 10062 }));
+    const acks = new Acknowledgements({ apiUrl: `${server.origin}/api`, dispatcher: agent });
+    const i = interaction();
+    acks.arrived(i.id);
+    const err = await acks.defer(i).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DiscordAPIError);
+    expect((err as DiscordAPIError).code).toBe(10062);
+    expect(i.deferred).toBe(false);
+    expect(server.seen).toHaveLength(1);
+    expect(acks.count).toBe(0);
+  });
+
+  it('sends once more after a 5xx, and takes "already acknowledged" as the first having arrived', async () => {
+    server = await startScriptedServer((req, res, n) => (n === 1 ? json(502, { message: 'Bad gateway' })(req, res) : json(400, { message: 'Interaction has already been acknowledged.', code: 40060 })(req, res)));
+    const acks = new Acknowledgements({ apiUrl: `${server.origin}/api`, dispatcher: agent });
+    const i = interaction();
+    await acks.defer(i);
+    expect(server.seen).toHaveLength(2);
+    expect(i.deferred).toBe(true);
+  });
+
+  it('sends once more when the connection breaks before an answer', async () => {
+    server = await startScriptedServer((req, res, n) => (n === 1 ? req.socket.destroy() : res.writeHead(204).end()));
+    const acks = new Acknowledgements({ apiUrl: `${server.origin}/api`, dispatcher: agent });
+    const i = interaction();
+    await acks.defer(i);
+    expect(server.seen).toHaveLength(2);
+    expect(i.deferred).toBe(true);
   });
 });
