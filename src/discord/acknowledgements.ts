@@ -10,6 +10,14 @@ export interface AcknowledgementTransport {
   onResponse?: (status: number, path: string) => void;
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A 429's wait (its body's retry_after, seconds), at most 1 s. */
+function retryAfterMs(err: DiscordAPIError): number {
+  const seconds = (err.rawError as { retry_after?: unknown }).retry_after;
+  return typeof seconds === 'number' && seconds > 0 ? Math.min(1000, seconds * 1000) : 250;
+}
+
 /** Discord's code for a callback sent twice: a retried deferral whose first attempt did arrive. */
 const ALREADY_ACKNOWLEDGED = 40060;
 
@@ -46,15 +54,17 @@ export class Acknowledgements {
    * one POST on the acknowledgement pool: no per-interaction route handler, queue and timers of @discordjs/rest —
    * in a burst of commands, the bot's CPU per acknowledgement is what decides whether the last one is in time.
    * A connection that broke or a 5xx is retried once (Discord answering "already acknowledged" means the first
-   * went through); any other refusal is thrown as discord.js's DiscordAPIError, as deferReply() would.
+   * went through), a 429 once after its retry_after (at most 1 s: the interaction lives 3 s); any other refusal is
+   * thrown as discord.js's DiscordAPIError, as deferReply() would.
    */
   async defer(interaction: RepliableInteraction, opts: { ephemeral?: boolean } = {}): Promise<void> {
     const flags = opts.ephemeral ? MessageFlags.Ephemeral : 0;
     const path = `/interactions/${interaction.id}/${interaction.token}/callback`;
     const body = { type: InteractionResponseType.DeferredChannelMessageWithSource, data: { flags } };
     try {
-      await this.#post(path, body).catch((err: unknown) => {
-        if (err instanceof DiscordAPIError && err.status < 500) throw err;
+      await this.#post(path, body).catch(async (err: unknown) => {
+        if (err instanceof DiscordAPIError && err.status < 500 && err.status !== 429) throw err;
+        if (err instanceof DiscordAPIError && err.status === 429) await sleep(retryAfterMs(err));
         return this.#post(path, body);
       });
     } catch (err) {
@@ -82,8 +92,8 @@ export class Acknowledgements {
       await res.body.dump();
       return;
     }
-    const raw = (await res.body.json().catch(() => ({ message: `HTTP ${res.statusCode}`, code: 0 }))) as { message?: string; code?: number };
-    const error = { message: raw.message ?? `HTTP ${res.statusCode}`, code: raw.code ?? 0 };
+    const raw = (await res.body.json().catch(() => ({ message: `HTTP ${res.statusCode}`, code: 0 }))) as { message?: string; code?: number; retry_after?: number };
+    const error = { message: raw.message ?? `HTTP ${res.statusCode}`, code: raw.code ?? 0, ...(typeof raw.retry_after === 'number' ? { retry_after: raw.retry_after } : {}) };
     throw new DiscordAPIError(error, error.code, res.statusCode, 'POST', `${this.transport.apiUrl}/v10${path}`, { body });
   }
 

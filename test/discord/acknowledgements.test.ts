@@ -117,6 +117,15 @@ describe('Acknowledgements.defer', () => {
     expect(i.deferred).toBe(true);
   });
 
+  it("waits out a 429's retry_after and sends once more", async () => {
+    server = await startScriptedServer((req, res, n) => (n === 1 ? json(429, { message: 'You are being rate limited.', retry_after: 0.05, global: false })(req, res) : res.writeHead(204).end()));
+    const acks = new Acknowledgements({ apiUrl: `${server.origin}/api`, dispatcher: agent });
+    const i = interaction();
+    await acks.defer(i);
+    expect(server.seen).toHaveLength(2);
+    expect(i.deferred).toBe(true);
+  });
+
   it('sends once more when the connection breaks before an answer', async () => {
     server = await startScriptedServer((req, res, n) => (n === 1 ? req.socket.destroy() : res.writeHead(204).end()));
     const acks = new Acknowledgements({ apiUrl: `${server.origin}/api`, dispatcher: agent });
