@@ -1,7 +1,7 @@
 import { REST, DiscordAPIError, MessageFlags, Routes, type RESTOptions } from 'discord.js';
 import type { APIEmbed, APIActionRowComponent, APIComponentInMessageActionRow, APIMessage } from 'discord.js';
 import { sniffImageType } from '../http/download.js';
-import { multipartForm } from '../http/multipart.js';
+import { multipartBody } from '../http/multipart.js';
 
 export interface OutgoingFile {
   name: string;
@@ -99,11 +99,15 @@ export class DiscordResponder {
     return body;
   }
 
-  /** The request's body: JSON, or with files a multipart form that sends their bytes without copying them. */
-  private payload(body: Record<string, unknown>, msg: OutgoingMessage): { body: unknown; passThroughBody?: boolean } {
+  /**
+   * The request's body: JSON, or with files one multipart body (src/http/multipart.ts), which @discordjs/rest sends
+   * as it is — framed around a result's own bytes when the transfer left room for it.
+   */
+  private payload(body: Record<string, unknown>, msg: OutgoingMessage): { body: unknown; passThroughBody?: boolean; headers?: Record<string, string> } {
     if (!msg.files || msg.files.length === 0) return { body };
     const files = msg.files.map((f) => ({ name: f.name, data: f.data, contentType: f.contentType ?? sniffImageType(f.data) ?? 'application/octet-stream' }));
-    return { body: multipartForm(body, files), passThroughBody: true };
+    const form = multipartBody(body, files);
+    return { body: form.body, passThroughBody: true, headers: { 'Content-Type': form.contentType } };
   }
 }
 

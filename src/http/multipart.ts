@@ -1,10 +1,15 @@
-// The multipart/form-data body of a message with files, built so that each file's bytes go out as they are.
+// The multipart/form-data body of a message with files, as one contiguous Uint8Array — the only body @discordjs/rest
+// sends as it is: it copies a Blob, an iterable or a stream whole into a new buffer first, and undici encodes a
+// FormData through a web ReadableStream that copies every piece of every file again (and costs a promise or two per
+// piece). At hundreds of results a minute those copies were most of the native memory the bot churned through, and
+// a copy that waits on a slow socket outlives a young-generation collection and stays until a full one.
 //
-// @discordjs/rest copies every file into a Blob before it builds its form, and undici then reads that Blob into
-// further copies while it sends: three copies of each result alive at once besides the bot's own, at hundreds of
-// results a minute most of the native memory the bot churns through (and glibc keeps). Here a file is a blob-like
-// view of the bot's buffer, read out in small pieces: undici copies each piece as it writes it, so nothing of the
-// size of a result is allocated again, and a retry of the request reads the same bytes once more.
+// A file whose bytes were laid out with room around them (`framableView`: the transfer budget's buffers, see
+// src/jobs/steps/transfer.ts) is framed in place: the form's headers go into the room before its bytes, the closing
+// boundary into the room after, and the body is a view over the three — no byte of the file is copied. Any other
+// file (a re-encoded one, a kept result handed over) is copied once into a new body.
+
+import { randomBytes } from 'node:crypto';
 
 export interface MultipartFile {
   name: string;
@@ -12,43 +17,68 @@ export interface MultipartFile {
   contentType: string;
 }
 
-/** Bytes handed to undici per read: small enough to stay out of the way of large allocations. */
-const PIECE_BYTES = 64 * 1024;
-
-/** The form Discord expects: `payload_json` and `files[n]` (n matching the payload's `attachments[].id`). */
-export function multipartForm(payload: unknown, files: readonly MultipartFile[], Form: typeof FormData = FormData): FormData {
-  const form = new Form();
-  files.forEach((file, i) => appendFile(form, `files[${i}]`, file));
-  form.append('payload_json', JSON.stringify(payload));
-  return form;
+export interface MultipartBody {
+  body: Buffer;
+  /** `multipart/form-data` with the body's boundary. */
+  contentType: string;
 }
 
-function appendFile(form: FormData, name: string, file: MultipartFile): void {
-  try {
-    form.append(name, blobView(file.data, file.contentType), file.name);
-  } catch (err) {
-    if (!(err instanceof TypeError)) throw err;
-    // A FormData that takes only real Blobs (undici 7's, Node 24's global one) refuses the view: the upload still
-    // goes, with one copy of the bytes.
-    form.append(name, new Blob([file.data], { type: file.contentType }), file.name);
-  }
+/** Room left before a framable file's bytes: the form's headers and `payload_json` (a message, a few kB at most). */
+export const FRAME_ROOM_BEFORE = 16 * 1024;
+/** Room left after them: the closing boundary. */
+export const FRAME_ROOM_AFTER = 128;
+
+/** Views whose surroundings (FRAME_ROOM_BEFORE before, FRAME_ROOM_AFTER after) belong to them. */
+const framable = new WeakSet<Uint8Array>();
+
+/** Bytes of the buffer a framable view of `length` bytes needs. */
+export function framableSize(length: number): number {
+  return FRAME_ROOM_BEFORE + length + FRAME_ROOM_AFTER;
 }
 
 /**
- * What undici's FormData accepts as a Blob (the tag and `stream()`; it wraps it in a File without reading it) and
- * what its multipart encoder reads from (`size`, `type`, `stream()`), over the caller's bytes without copying them.
+ * `length` bytes of `backing` after FRAME_ROOM_BEFORE bytes of room, marked so that a multipart body may write its
+ * framing around them. `backing` must hold framableSize(length) bytes and be the caller's alone while the view is used.
  */
-function blobView(data: Uint8Array, type: string): Blob {
-  const view = {
-    [Symbol.toStringTag]: 'Blob',
-    size: data.byteLength,
-    type,
-    async *stream(): AsyncGenerator<Uint8Array> {
-      for (let at = 0; at < data.byteLength; at += PIECE_BYTES) yield data.subarray(at, at + PIECE_BYTES);
-    },
-    // A copy of just these bytes: a Buffer's slice() is a view, and its .buffer may be a larger pooled one.
-    arrayBuffer: () => Promise.resolve(new Uint8Array(data).buffer),
-  };
-  // Not a Blob for TypeScript; FormData and undici check only the shape above, which is the point (no copy).
-  return view as unknown as Blob;
+export function framableView(backing: Buffer, length: number): Buffer {
+  if (backing.length < framableSize(length)) throw new RangeError('buffer too small for a framable view');
+  const view = backing.subarray(FRAME_ROOM_BEFORE, FRAME_ROOM_BEFORE + length);
+  framable.add(view);
+  return view;
+}
+
+/** Discord's form: `payload_json`, then `files[n]` (n matching the payload's `attachments[].id`). */
+export function multipartBody(payload: unknown, files: readonly MultipartFile[]): MultipartBody {
+  const boundary = `----luma-bot-${randomBytes(16).toString('hex')}`;
+  const contentType = `multipart/form-data; boundary=${boundary}`;
+  const json = `--${boundary}\r\nContent-Disposition: form-data; name="payload_json"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(payload)}\r\n`;
+  const fileHead = (file: MultipartFile, i: number) =>
+    `--${boundary}\r\nContent-Disposition: form-data; name="files[${i}]"; filename="${escape(file.name)}"\r\nContent-Type: ${escape(file.contentType)}\r\n\r\n`;
+  const end = `--${boundary}--\r\n`;
+
+  const only = files.length === 1 ? files[0] : undefined;
+  if (only && framable.has(only.data)) {
+    const head = json + fileHead(only, 0);
+    const tail = `\r\n${end}`;
+    const headBytes = Buffer.byteLength(head);
+    if (headBytes <= FRAME_ROOM_BEFORE && Buffer.byteLength(tail) <= FRAME_ROOM_AFTER) {
+      const data = only.data;
+      const start = data.byteOffset - headBytes;
+      const body = Buffer.from(data.buffer, start, headBytes + data.byteLength + Buffer.byteLength(tail));
+      body.write(head, 0, 'utf8');
+      body.write(tail, headBytes + data.byteLength, 'utf8');
+      return { body, contentType };
+    }
+  }
+  const parts: Uint8Array[] = [Buffer.from(json)];
+  files.forEach((file, i) => parts.push(Buffer.from(fileHead(file, i)), file.data, CRLF));
+  parts.push(Buffer.from(end));
+  return { body: Buffer.concat(parts), contentType };
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/** A name inside the quotes of a Content-Disposition, as browsers and undici write it; no line breaks in a header. */
+function escape(name: string): string {
+  return name.replace(/\n/g, '%0A').replace(/\r/g, '%0D').replace(/"/g, '%22');
 }

@@ -2,15 +2,20 @@
 // not a fixed count — hundreds of small results move together while a few huge ones are still bounded.
 //
 // A transfer's size is known only once its download answers, and the engine admits transfers in a synchronous
-// pass. So a transfer is admitted against an estimate — the largest result seen lately — and its reservation is
-// corrected to the real size as soon as the download has it. A result bigger than the estimate can push the
-// bytes held past the budget by its excess, once: the estimate grows with it, so the next admissions wait.
+// pass. So a transfer is admitted against an estimate — the largest result seen lately, in whole buffer steps — and
+// its reservation is corrected to the real size as soon as the download has it. A result bigger than the estimate
+// can push the bytes held past the budget by its excess, once: the estimate grows with it, so the next admissions
+// wait.
 //
-// The bytes themselves come from here too. A result's buffer lives for its whole transfer (a second or more), so V8
-// moves it to the old generation, where it is freed only by a full collection — and V8 starts one for outside
-// memory only after some 64 MB more of it. A fresh buffer for every result therefore kept ~100 MB of dead results
-// around at any time, and glibc kept the peak. Released buffers are given to the next transfers instead, so while
-// results flow the memory they take is the budget's, reused; a few seconds without transfers frees them.
+// The bytes themselves come from here too, from a pool that the budget bounds. A result's buffer lives for its whole
+// transfer (a second or more), so V8 moves it to the old generation, where it is freed only by a full collection —
+// and V8 starts one for outside memory only after some 64 MB more of it. Every buffer dropped while transfers run is
+// therefore garbage that stays for a while, and glibc keeps the peak: a pool that gave up buffers whenever fewer
+// transfers held it than a moment before, and made new ones a moment later, allocated a new buffer for every other
+// result of a burst (1,100 of them for 2,000 results) and kept ~60 MB of dead ones around. So the buffers that
+// exist — lent and idle together — stay within the budget, a transfer holds in the budget the buffer it pins (not
+// only its result's bytes), and a buffer is given up only to make room for one of another size, or after a few
+// seconds without transfers. While results flow, their memory is the budget's, reused: at most TRANSFER_BUDGET_MB.
 
 /** Results remembered for the estimate. */
 const RECENT = 32;
@@ -22,6 +27,11 @@ const MIN_ESTIMATE_BYTES = 64 * 1024;
 const BUFFER_STEP_BYTES = 64 * 1024;
 /** Idle buffers are freed after this long without a transfer. */
 const IDLE_FREE_MS = 5_000;
+
+/** Buffers are made in whole steps: the size of the buffer that holds `bytes`. */
+function stepUp(bytes: number): number {
+  return Math.max(BUFFER_STEP_BYTES, Math.ceil(bytes / BUFFER_STEP_BYTES) * BUFFER_STEP_BYTES);
+}
 
 /** The bytes one admitted transfer holds in the budget until release(). */
 export interface TransferReservation {
@@ -40,12 +50,14 @@ export class TransferBudget {
   private held = 0;
   private running = 0;
   private readonly recent: number[] = [];
-  /** Buffers of finished transfers, for the next ones: with those in use at most capacityBytes. */
+  /** Buffers of finished transfers, for the next ones. */
   private readonly idle: Buffer[] = [];
   private idleBytes = 0;
+  /** Bytes of all the buffers that exist, lent and idle: within capacityBytes, but for a result larger than it. */
+  private pooledBytes = 0;
   private idleTimer: NodeJS.Timeout | undefined;
 
-  /** @param capacityBytes TRANSFER_BUDGET_MB in bytes: result bytes held by running transfers. */
+  /** @param capacityBytes TRANSFER_BUDGET_MB in bytes: the bytes running transfers hold, and the pool of buffers. */
   constructor(readonly capacityBytes: number) {}
 
   /** Bytes held by running transfers now. */
@@ -58,7 +70,17 @@ export class TransferBudget {
     return this.running;
   }
 
-  /** Bytes a transfer of unknown size is admitted against. */
+  /** Idle buffer bytes kept for the next transfers. */
+  get idleBufferBytes(): number {
+    return this.idleBytes;
+  }
+
+  /** Bytes of the buffers that exist now, lent and idle. */
+  get bufferBytes(): number {
+    return this.pooledBytes;
+  }
+
+  /** Bytes a transfer of unknown size is admitted against: the largest result lately, in whole buffer steps. */
   estimate(): number {
     if (this.recent.length === 0) return Math.min(FIRST_ESTIMATE_BYTES, this.capacityBytes);
     return Math.max(MIN_ESTIMATE_BYTES, ...this.recent);
@@ -75,17 +97,25 @@ export class TransferBudget {
     this.running++;
     let released = false;
     let owned: Buffer | undefined;
+    let asked = 0;
+    // A transfer holds its result's bytes in whole buffer steps, or the buffer it pins when that is larger.
+    const hold = (next: number) => {
+      this.held += next - bytes;
+      bytes = next;
+    };
     return {
       resize: (actual) => {
         if (released) return;
-        this.held += actual - bytes;
-        bytes = actual;
-        this.recent.push(actual);
+        hold(Math.max(stepUp(actual), owned?.length ?? 0));
+        this.recent.push(stepUp(Math.max(actual, asked)));
         if (this.recent.length > RECENT) this.recent.shift();
       },
       buffer: (size) => {
+        if (released) throw new Error('transfer buffer asked for after the reservation ended');
         if (owned) this.giveBack(owned);
         owned = this.take(size);
+        asked = size;
+        hold(owned.length);
         return owned.subarray(0, size);
       },
       release: () => {
@@ -99,12 +129,10 @@ export class TransferBudget {
     };
   }
 
-  /** Idle buffer bytes kept for the next transfers. */
-  get idleBufferBytes(): number {
-    return this.idleBytes;
-  }
-
-  /** The smallest idle buffer that holds `size` bytes without wasting more than half of it, else a new one. */
+  /**
+   * The smallest idle buffer that holds `size` bytes without wasting more than half of it, else a new one — after
+   * giving up idle buffers (of other sizes) that would take the pool past the budget.
+   */
   private take(size: number): Buffer {
     let best = -1;
     this.idle.forEach((b, i) => {
@@ -115,23 +143,29 @@ export class TransferBudget {
       this.idleBytes -= found.length;
       return found;
     }
-    return Buffer.allocUnsafeSlow(Math.max(BUFFER_STEP_BYTES, Math.ceil(size / BUFFER_STEP_BYTES) * BUFFER_STEP_BYTES));
+    const length = stepUp(size);
+    while (this.idle.length > 0 && this.pooledBytes + length > this.capacityBytes) this.drop(this.idle.pop() as Buffer);
+    this.pooledBytes += length;
+    return Buffer.allocUnsafeSlow(length);
   }
 
   private giveBack(buffer: Buffer): void {
-    // Buffers in use and idle ones together stay within the budget; and no more idle bytes than the transfers
-    // running now hold plus two more: what the next admissions will ask for, not what the busiest moment needed.
-    const keep = Math.min(this.capacityBytes - this.held, this.held + 2 * this.estimate());
-    if (this.idleBytes + buffer.length <= keep) {
+    // Kept while the pool is within the budget, which the transfers' own holdings keep it in: past it only after a
+    // result larger than the estimate, whose buffer then goes.
+    if (this.pooledBytes <= this.capacityBytes) {
       this.idle.push(buffer);
       this.idleBytes += buffer.length;
-    }
+    } else this.pooledBytes -= buffer.length;
     clearTimeout(this.idleTimer);
     this.idleTimer = setTimeout(() => {
       if (this.running > 0) return; // the last transfer to finish arms it again
-      this.idle.length = 0;
-      this.idleBytes = 0;
+      while (this.idle.length > 0) this.drop(this.idle.pop() as Buffer);
     }, IDLE_FREE_MS);
     this.idleTimer.unref();
+  }
+
+  private drop(idle: Buffer): void {
+    this.idleBytes -= idle.length;
+    this.pooledBytes -= idle.length;
   }
 }

@@ -21,7 +21,7 @@ describe('the transfer budget', () => {
       r.release();
     }
     expect(budget.bytesInFlight).toBe(0);
-    expect(admitAll(budget)).toHaveLength(245); // 48 MB / 200 kB
+    expect(admitAll(budget)).toHaveLength(192); // 48 MB / 256 kB: 200 kB in whole 64 kB buffer steps
   });
 
   it('counts a result by its real size as soon as the download knows it, and learns from a big one', () => {
@@ -75,8 +75,64 @@ describe('the transfer budget', () => {
       seed.release();
       vi.advanceTimersByTime(5_000);
       expect(budget.idleBufferBytes).toBe(0);
+      expect(budget.bufferBytes).toBe(0);
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('makes no new buffers while results of one size keep flowing, however the number running varies', () => {
+    const budget = new TransferBudget(16 * MB);
+    const size = 800_000;
+    const seed = budget.tryAdmit()!;
+    seed.resize(size);
+    seed.release();
+    const seen = new Set<ArrayBufferLike>();
+    let running: ReturnType<typeof budget.tryAdmit>[] = [];
+    // Waves of transfers: all the budget admits, then a few, then all again — each takes its buffer, then ends.
+    for (const wave of [Infinity, 3, Infinity, 1, Infinity, 7]) {
+      for (let r = budget.tryAdmit(); r && running.length < wave; r = running.length < wave ? budget.tryAdmit() : undefined) running.push(r);
+      for (const r of running) {
+        seen.add(r!.buffer(size).buffer);
+        r!.resize(size);
+      }
+      expect(budget.bufferBytes).toBeLessThanOrEqual(budget.capacityBytes);
+      for (const r of running) r!.release();
+      running = [];
+    }
+    // As many buffers as ran at once at most, each reused: 16 MB / 832 kB (800 kB in whole 64 kB steps).
+    expect(seen.size).toBe(Math.floor((16 * MB) / (13 * 64 * 1024)));
+    expect(budget.bufferBytes).toBe(seen.size * 13 * 64 * 1024);
+  });
+
+  it('counts the buffer a transfer pins, and keeps the buffers within the budget when results change size', () => {
+    const budget = new TransferBudget(4 * MB);
+    const seed = budget.tryAdmit()!;
+    seed.resize(1 * MB);
+    seed.release();
+    const small = admitAll(budget);
+    expect(small).toHaveLength(4);
+    for (const r of small) r.buffer(1 * MB);
+    for (const r of small) r.release();
+    expect(budget.bufferBytes).toBe(4 * MB);
+    // Results of 1.5 MB now: the idle 1 MB buffers cannot hold them and give way, so the pool stays within 4 MB.
+    const big = budget.tryAdmit()!;
+    big.buffer(1.5 * MB);
+    expect(budget.bytesInFlight).toBe(1.5 * MB);
+    expect(budget.bufferBytes).toBeLessThanOrEqual(4 * MB);
+    big.resize(1.5 * MB);
+    const next = budget.tryAdmit()!;
+    next.buffer(1.5 * MB);
+    expect(budget.tryAdmit()).toBeUndefined(); // 3 MB held; a third 1.5 MB would pass 4 MB
+    expect(budget.bufferBytes).toBeLessThanOrEqual(4 * MB);
+    // A smaller result may take a larger idle buffer (up to about twice its size); it then holds that buffer's bytes.
+    next.release();
+    const reuse = budget.tryAdmit()!;
+    const pinned = reuse.buffer(0.9 * MB).buffer.byteLength;
+    expect(pinned).toBeGreaterThan(0.9 * MB);
+    expect(budget.bytesInFlight).toBe(1.5 * MB + pinned);
+    reuse.release();
+    big.release();
+    expect(budget.bytesInFlight).toBe(0);
   });
 });

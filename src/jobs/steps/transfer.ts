@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { newReference } from '../../errors.js';
 import { DownloadError, downloadImage } from '../../http/download.js';
+import { framableSize, framableView } from '../../http/multipart.js';
 import { fitToLimit } from '../../images/fit.js';
 import type { Delivered, ResultImage } from '../deliverer.js';
 import { downloadFailed } from '../failures.js';
@@ -75,8 +76,9 @@ async function markDelivered(rt: JobRuntime, job: JobRecord, delivered: Omit<Non
 }
 
 async function downloadResult(rt: JobRuntime, job: JobRecord, reservation?: TransferReservation): Promise<{ bytes: Buffer; contentType: string }> {
-  // The result goes into a buffer the transfer budget lends until the transfer ends (see transfer-budget.ts).
-  const allocate = reservation ? { allocate: (bytes: number) => reservation.buffer(bytes) } : {};
+  // The result goes into a buffer the transfer budget lends until the transfer ends (see transfer-budget.ts), with
+  // room around it for the upload's multipart framing: the upload then sends the very same bytes (src/http/multipart.ts).
+  const allocate = reservation ? { allocate: (bytes: number) => framableView(reservation.buffer(framableSize(bytes)), bytes) } : {};
   let lastErr: unknown;
   for (let attempt = 0; attempt < DOWNLOAD_ATTEMPTS; attempt++) {
     let url = rt.freshUrls.get(job.id);
