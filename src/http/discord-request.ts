@@ -1,6 +1,6 @@
 // How @discordjs/rest's calls reach Discord: on this project's undici (7) and a connection pool the composition root
 // bounds, instead of @discordjs/rest's own undici 6 and its global dispatcher that opens a connection for every call
-// in flight. Multipart forms are encoded here, streaming each file's bytes as they are (undici 7 encodes only its
+// in flight. discord.js's FormData (a reply with files) is encoded here, streaming each file's bytes (undici 7 encodes only its
 // own FormData class, and @discordjs/rest's fallbacks copy every file whole).
 import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';

@@ -4,7 +4,6 @@ import { REST } from 'discord.js';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { discordRequester, encodeForm } from '../../src/http/discord-request.js';
-import { multipartForm } from '../../src/http/multipart.js';
 import { startScriptedServer, type ScriptedServer } from '../helpers/http-server.js';
 
 const agents: Agent[] = [];
@@ -29,7 +28,10 @@ async function read(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
 
 describe('encodeForm', () => {
   it('encodes strings and files as multipart/form-data of the length it announces, the same bytes on every read', async () => {
-    const form = multipartForm({ content: 'hi "there"' }, [{ name: 'a "b".png', data: Buffer.from('PNGDATA'.repeat(20_000)), contentType: 'image/png' }]);
+    // As discord.js builds one for a reply with files.
+    const form = new FormData();
+    form.append('files[0]', new Blob([Buffer.from('PNGDATA'.repeat(20_000))], { type: 'image/png' }), 'a "b".png');
+    form.append('payload_json', JSON.stringify({ content: 'hi "there"' }));
     const encoded = encodeForm(form as unknown as Parameters<typeof encodeForm>[0]);
     const first = await read(encoded.body);
     const again = await read(encoded.body);
@@ -44,6 +46,14 @@ describe('encodeForm', () => {
 });
 
 describe('discordRequester', () => {
+  it("sends the bot's own multipart body (one contiguous buffer) as it is", async () => {
+    server = await startScriptedServer((_req, res) => res.writeHead(204).end());
+    const send = discordRequester(pool(1));
+    await send(`${server.origin}/x`, { method: 'POST', body: Buffer.from('--b\r\n...'), headers: { 'content-type': 'multipart/form-data; boundary=b' } });
+    expect(server.seen[0]?.body).toBe('--b\r\n...');
+    expect(server.seen[0]?.headers['content-type']).toBe('multipart/form-data; boundary=b');
+  });
+
   it("carries @discordjs/rest's JSON calls and its multipart uploads through the given pool", async () => {
     server = await startScriptedServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'x-ratelimit-bucket': 'abc' });
