@@ -108,6 +108,12 @@ describe('loadConfig', () => {
     expect(p).toMatch(/LUMA_INLINE_MAX_MB must be a whole number from 1 to 500/);
   });
 
+  it('bounds the connections to Discord per pool: 128 unless set, a whole number from 1', () => {
+    expect(loadConfig(valid).discordRestConnections).toBe(128);
+    expect(loadConfig({ ...valid, DISCORD_REST_CONNECTIONS: '16' }).discordRestConnections).toBe(16);
+    expect(problems({ ...valid, DISCORD_REST_CONNECTIONS: '0' }).join('\n')).toMatch(/DISCORD_REST_CONNECTIONS must be a whole number from 1/);
+  });
+
   it('serves no health endpoint by default, and loopback only when HTTP_PORT is set', () => {
     const off = loadConfig(valid);
     expect(off.httpPort).toBeUndefined();
