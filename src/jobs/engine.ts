@@ -69,6 +69,9 @@ export class JobEngine {
     const claimed = await rt.leases.claim(ids);
     if (claimed.size === 0) return 0;
     const jobs = await this.deps.store.listActive(claimed);
+    // Ids left in the index by a process that stopped before taking its ended jobs out: out now.
+    const listed = new Set(jobs.map((j) => j.id));
+    this.deps.store.dropEnded([...claimed].filter((id) => !listed.has(id)));
     let count = 0;
     const atLuma: string[] = [];
     for (const job of jobs) {
@@ -119,6 +122,8 @@ export class JobEngine {
       rt.cutRunningSteps();
       await this.scheduler.settled(1500);
     }
+    // Ended jobs leave the index now rather than be read again at the next start.
+    await this.deps.store.flushIndex().catch((err: unknown) => rt.log.warn({ err }, 'could not take ended jobs out of the active index; the next start does'));
     // Every step is saved: another process may take our unfinished jobs over at once.
     await rt.leases.close();
   }
