@@ -79,7 +79,7 @@ export class JobEngine {
       // meanwhile is already here, maybe mid-step, and its stored copy must not replace it (that would submit it twice).
       if (rt.jobs.has(job.id) || rt.stopped) continue;
       this.resumeAtSavedStep(job);
-      rt.jobs.set(job.id, job);
+      rt.add(job);
       rt.resumed.add(job.id);
       if (rt.isAtLuma(job)) atLuma.push(job.id);
       count++;
@@ -135,7 +135,7 @@ export class JobEngine {
     // Ours before it is in the index, so no other process's takeover scan can take it.
     await rt.leases.claim([job.id]);
     await rt.save(job, { newJob: true });
-    rt.jobs.set(job.id, job);
+    rt.add(job);
     rt.log.info({ jobId: job.id, userId: job.discord.userId, guildId: job.discord.guildId, kind: job.kind }, 'job queued');
     this.deps.events?.queued(job);
     this.scheduler.wake();
@@ -163,7 +163,7 @@ export class JobEngine {
       delete job.originalUploadTried; // a new interaction, a new reply
       if (!(await rt.leases.claim([job.id])).has(job.id)) throw alreadyRetrying(origin.locale);
       await rt.save(job);
-      rt.jobs.set(job.id, job);
+      rt.add(job);
     } finally {
       this.redelivering.delete(job.id);
     }

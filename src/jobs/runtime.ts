@@ -47,6 +47,14 @@ export interface EngineDeps {
   events?: JobEvents;
 }
 
+/** What keeps track of the jobs (the scheduler). */
+export interface JobWatcher {
+  added(job: JobRecord): void;
+  /** Written now: its step may have changed. */
+  saved(job: JobRecord): void;
+  left(job: JobRecord): void;
+}
+
 /** What a job is busy with while a task of it runs. */
 export type Task = 'submit' | 'poll' | 'transfer' | 'progress' | 'finish';
 
@@ -80,6 +88,8 @@ export class JobRuntime {
   readonly now: () => number;
   readonly log: Logger;
   stopped = false;
+  /** Told when a job joins, may have changed step (a save), or leaves: the scheduler's indexes. */
+  private watcher: JobWatcher | undefined;
 
   constructor(readonly deps: EngineDeps) {
     this.now = deps.now ?? Date.now;
@@ -122,16 +132,30 @@ export class JobRuntime {
    * it is dropped once it expired or the job ended (a new click brings a new one).
    */
   async save(job: JobRecord, opts: { newJob?: boolean } = {}): Promise<void> {
+    if (this.jobs.get(job.id) === job) this.watcher?.saved(job);
     const ended = job.step === 'done' || job.step === 'failed' || job.step === 'undelivered';
     if (job.discord.interactionToken !== '' && (ended || this.now() >= job.discord.tokenExpiresAt)) job.discord.interactionToken = '';
     await this.deps.store.save(job, opts);
+  }
+
+  watch(watcher: JobWatcher): void {
+    this.watcher = watcher;
+  }
+
+  /** A job joins this process's work. */
+  add(job: JobRecord): void {
+    this.jobs.set(job.id, job);
+    this.watcher?.added(job);
   }
 
   /** The job leaves this process: its lease, its Luma slot and everything held for it go. */
   forget(job: JobRecord): void {
     this.budget.release?.(job.id);
     void this.leases.release(job.id);
-    this.jobs.delete(job.id);
+    if (this.jobs.get(job.id) === job) {
+      this.jobs.delete(job.id);
+      this.watcher?.left(job);
+    }
     this.freshUrls.delete(job.id);
     this.resumed.delete(job.id);
     this.finishing.delete(job.id);
