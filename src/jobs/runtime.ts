@@ -77,6 +77,7 @@ export class JobRuntime {
   /** Jobs whose failure is being finished: the refund and the notice happen once per job in this process. */
   readonly finishing = new Set<string>();
   private readonly durations: number[] = [];
+  private median: number | undefined;
   /** Aborted when stop() gives up waiting: cuts Luma calls and downloads that hang. */
   private readonly shutdown = new AbortController();
   /** Luma's account limits: the pump picks who goes next, the budget says when. */
@@ -170,16 +171,20 @@ export class JobRuntime {
     return j.step === 'submitting' || (j.step === 'polling' && j.lastLumaState !== 'completed' && j.lastLumaState !== 'failed');
   }
 
-  /** Median processing time of recent jobs, ms. */
+  /** Median processing time of recent jobs, ms (asked at every poll and progress edit: kept until the next job ends). */
   estimateMs(): number | undefined {
     if (this.durations.length < 3) return undefined;
-    const sorted = [...this.durations].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)];
+    if (this.median === undefined) {
+      const sorted = [...this.durations].sort((a, b) => a - b);
+      this.median = sorted[Math.floor(sorted.length / 2)];
+    }
+    return this.median;
   }
 
   recordDuration(ms: number): void {
     this.durations.push(ms);
     if (this.durations.length > 25) this.durations.shift();
+    this.median = undefined;
   }
 
   /** ms until the job's progress may be edited again (`factor` times the progress interval after the last edit). */
