@@ -252,12 +252,12 @@ export class Scheduler {
     const delayedAt = this.releaseDelayed(now);
     const submitAt = this.startSubmissions(now);
     const pollAt = this.startPolls(now);
-    this.startTransfers(now);
+    const transferAt = this.startTransfers(now);
     for (const job of [...this.failing]) this.run(job, 'finish', () => finishFailure(this.rt, job));
     // Members waiting in our queue see their place in it (worked out only when one of them is due an edit).
     const placesAt = this.showQueuePlaces(now);
     this.pruneServed();
-    const nextDue = Math.min(delayedAt, submitAt, pollAt, placesAt);
+    const nextDue = Math.min(delayedAt, submitAt, pollAt, transferAt, placesAt);
     if (nextDue !== Infinity) this.wakeAt(Math.max(0, nextDue - now));
   }
 
@@ -309,16 +309,23 @@ export class Scheduler {
     return Infinity;
   }
 
-  /** Starts transfers, oldest first, as many at once as their bytes fit in the budget. */
-  private startTransfers(now: number): void {
+  /** Starts transfers, oldest first, as many at once as their bytes fit in the budget; returns when to look again. */
+  private startTransfers(now: number): number {
     const rt = this.rt;
+    let next = Infinity;
     for (const job of [...this.transfers]) {
-      if ((job.notBefore ?? 0) > now) continue;
+      const at = job.notBefore ?? 0;
+      if (at > now) {
+        next = Math.min(next, at);
+        continue;
+      }
       // As many at once as their bytes fit in the budget: many small results together, a few huge ones bounded.
+      // (Refused only while one runs: its end is the next look.)
       const reservation = rt.transfers.tryAdmit();
-      if (!reservation) return;
+      if (!reservation) return next;
       this.run(job, 'transfer', () => transfer(rt, job, reservation).finally(reservation.release));
     }
+    return next;
   }
 
   /**
