@@ -69,6 +69,9 @@ export class JobEngine {
     const claimed = await rt.leases.claim(ids);
     if (claimed.size === 0) return 0;
     const jobs = await this.deps.store.listActive(claimed);
+    // Ids left in the index by a process that stopped before taking its ended jobs out: out now.
+    const listed = new Set(jobs.map((j) => j.id));
+    this.deps.store.dropEnded([...claimed].filter((id) => !listed.has(id)));
     let count = 0;
     const atLuma: string[] = [];
     for (const job of jobs) {
@@ -76,7 +79,7 @@ export class JobEngine {
       // meanwhile is already here, maybe mid-step, and its stored copy must not replace it (that would submit it twice).
       if (rt.jobs.has(job.id) || rt.stopped) continue;
       this.resumeAtSavedStep(job);
-      rt.jobs.set(job.id, job);
+      rt.add(job);
       rt.resumed.add(job.id);
       if (rt.isAtLuma(job)) atLuma.push(job.id);
       count++;
@@ -119,6 +122,8 @@ export class JobEngine {
       rt.cutRunningSteps();
       await this.scheduler.settled(1500);
     }
+    // Ended jobs leave the index now rather than be read again at the next start.
+    await this.deps.store.flushIndex().catch((err: unknown) => rt.log.warn({ err }, 'could not take ended jobs out of the active index; the next start does'));
     // Every step is saved: another process may take our unfinished jobs over at once.
     await rt.leases.close();
   }
@@ -130,7 +135,7 @@ export class JobEngine {
     // Ours before it is in the index, so no other process's takeover scan can take it.
     await rt.leases.claim([job.id]);
     await rt.save(job, { newJob: true });
-    rt.jobs.set(job.id, job);
+    rt.add(job);
     rt.log.info({ jobId: job.id, userId: job.discord.userId, guildId: job.discord.guildId, kind: job.kind }, 'job queued');
     this.deps.events?.queued(job);
     this.scheduler.wake();
@@ -158,7 +163,7 @@ export class JobEngine {
       delete job.originalUploadTried; // a new interaction, a new reply
       if (!(await rt.leases.claim([job.id])).has(job.id)) throw alreadyRetrying(origin.locale);
       await rt.save(job);
-      rt.jobs.set(job.id, job);
+      rt.add(job);
     } finally {
       this.redelivering.delete(job.id);
     }

@@ -1,7 +1,7 @@
-// The fair pick (`fairest`), and the order in which it would serve a queue, worked out in O(n log n) so a queue
-// of thousands can show every member their place. The rule: the server served longest ago first, then within it
-// the member served longest ago, then that member's oldest job; serving one makes its server and its member the
-// most recently served.
+// The fair pick (FairQueue, O(log n) a pick), and the order in which it would serve a queue, worked out in
+// O(n log n) so a queue of thousands can show every member their place. The rule: the server served longest ago
+// first, then within it the member served longest ago, then that member's oldest job; serving one makes its server
+// and its member the most recently served.
 
 import type { JobRecord } from './types.js';
 
@@ -10,31 +10,144 @@ export function guildKey(job: JobRecord): string {
   return job.discord.guildId ?? `dm:${job.discord.userId}`;
 }
 
+/** A member's jobs waiting on one server, oldest first (ties: the order they came in), and their live heap entry. */
+interface MemberQueue {
+  guild: string;
+  user: string;
+  jobs: { job: JobRecord; seq: number }[];
+  /** Bumped whenever a new heap entry stands for this queue: older entries are dropped when they come out. */
+  gen: number;
+  /** Its member is at their in-flight cap: out of the heap until unpark(). */
+  parked: boolean;
+}
+/** A snapshot of a member queue's key: (server served, member served, oldest job's creation, its arrival). */
+interface QueueEntry {
+  queue: MemberQueue;
+  gen: number;
+  guild: number;
+  user: number;
+  createdAt: number;
+  seq: number;
+}
+
+const byKey = (a: QueueEntry, b: QueueEntry): number => a.guild - b.guild || a.user - b.user || a.createdAt - b.createdAt || a.seq - b.seq;
+
 /**
- * The job to serve next: from the server served longest ago, then its member served longest ago, then that
- * member's oldest job. `guilds` / `users` hold when each was last served (a counter; absent = never).
+ * The queued jobs free to be sent, kept so the fair pick costs O(log n) instead of a look at every job: the same
+ * choice as `fairest` over them, ties going to the job that came first (`seq`). A heap of member queues keyed by
+ * (server served, member served, oldest job); keys only grow between pushes (serving raises counters, taking a job
+ * out leaves a younger one first), so an entry is checked when it comes out on top and pushed again if it is
+ * stale. A member at their cap is parked, and comes back when `unpark` says they have room.
  */
-export function fairest(
-  jobs: Iterable<JobRecord>,
-  guilds: ReadonlyMap<string, number>,
-  users: ReadonlyMap<string, number>,
-  skip?: (job: JobRecord) => boolean,
-): JobRecord | undefined {
-  let best: JobRecord | undefined;
-  let bestGuild = 0;
-  let bestUser = 0;
-  for (const job of jobs) {
-    // Compared key by key, without building a key per job: this runs over the whole queue for every pick.
-    const g = guilds.get(guildKey(job)) ?? -1;
-    if (best && g > bestGuild) continue;
-    const u = users.get(job.discord.userId) ?? -1;
-    if (best && g === bestGuild && (u > bestUser || (u === bestUser && job.createdAt >= best.createdAt))) continue;
-    if (skip?.(job)) continue;
-    best = job;
-    bestGuild = g;
-    bestUser = u;
+export class FairQueue {
+  private readonly queues = new Map<string, MemberQueue>();
+  private readonly parked = new Map<string, Set<MemberQueue>>();
+  private readonly heap = new Heap<QueueEntry>(byKey);
+  private count = 0;
+
+  constructor(
+    private readonly guildsServed: ReadonlyMap<string, number>,
+    private readonly usersServed: ReadonlyMap<string, number>,
+  ) {}
+
+  get size(): number {
+    return this.count;
   }
-  return best;
+
+  add(job: JobRecord, seq: number): void {
+    const guild = guildKey(job);
+    const user = job.discord.userId;
+    const id = `${guild}\u0000${user}`;
+    let queue = this.queues.get(id);
+    if (!queue) this.queues.set(id, (queue = { guild, user, jobs: [], gen: 0, parked: false }));
+    const jobs = queue.jobs;
+    let at = jobs.length;
+    while (at > 0 && olderThan(job.createdAt, seq, jobs[at - 1] as { job: JobRecord; seq: number })) at--;
+    jobs.splice(at, 0, { job, seq });
+    this.count++;
+    // A queue that is new, or whose oldest job is now older than its entry says, needs an entry with its lower key.
+    if (at === 0 && !queue.parked) this.push(queue);
+  }
+
+  /** Takes a job out (picked, busy, or gone); false when it was not here. */
+  delete(job: JobRecord): boolean {
+    const id = `${guildKey(job)}\u0000${job.discord.userId}`;
+    const queue = this.queues.get(id);
+    const at = queue?.jobs.findIndex((q) => q.job === job) ?? -1;
+    if (!queue || at < 0) return false;
+    queue.jobs.splice(at, 1);
+    this.count--;
+    if (queue.jobs.length === 0) {
+      this.queues.delete(id);
+      queue.gen++; // its entry, if any, is dropped when it comes out
+      this.parked.get(queue.user)?.delete(queue);
+    }
+    return true;
+  }
+
+  /**
+   * The job the fair pick serves next, skipping members `atCap` says are at their cap (they are parked until
+   * `unpark`); it stays here until deleted.
+   */
+  next(atCap: (userId: string) => boolean): JobRecord | undefined {
+    for (let top = this.heap.peek(); top; top = this.heap.peek()) {
+      const queue = top.queue;
+      const oldest = queue.jobs[0];
+      if (top.gen !== queue.gen || !oldest) {
+        this.heap.pop();
+        continue;
+      }
+      const current = this.entry(queue);
+      if (byKey(current, top) !== 0) {
+        this.heap.pop();
+        this.heap.push(current);
+        continue;
+      }
+      if (atCap(queue.user)) {
+        this.heap.pop();
+        queue.gen++;
+        queue.parked = true;
+        let set = this.parked.get(queue.user);
+        if (!set) this.parked.set(queue.user, (set = new Set()));
+        set.add(queue);
+        continue;
+      }
+      return oldest.job;
+    }
+    return undefined;
+  }
+
+  /** The member has room again: their parked queues go back in line. */
+  unpark(userId: string): void {
+    const set = this.parked.get(userId);
+    if (!set) return;
+    this.parked.delete(userId);
+    for (const queue of set) {
+      queue.parked = false;
+      if (queue.jobs.length > 0) this.push(queue);
+    }
+  }
+
+  private push(queue: MemberQueue): void {
+    queue.gen++;
+    this.heap.push(this.entry(queue));
+  }
+
+  private entry(queue: MemberQueue): QueueEntry {
+    const oldest = queue.jobs[0];
+    return {
+      queue,
+      gen: queue.gen,
+      guild: this.guildsServed.get(queue.guild) ?? -1,
+      user: this.usersServed.get(queue.user) ?? -1,
+      createdAt: oldest?.job.createdAt ?? 0,
+      seq: oldest?.seq ?? 0,
+    };
+  }
+}
+
+function olderThan(createdAt: number, seq: number, other: { job: JobRecord; seq: number }): boolean {
+  return createdAt < other.job.createdAt || (createdAt === other.job.createdAt && seq < other.seq);
 }
 
 /** What the order needs of a queued job. */
@@ -162,7 +275,7 @@ class FairOrder<J extends FairJob> {
 }
 
 /** A binary min-heap. */
-class Heap<T> {
+export class Heap<T> {
   private readonly items: T[] = [];
   constructor(private readonly less: (a: T, b: T) => number) {}
 

@@ -47,6 +47,14 @@ export interface EngineDeps {
   events?: JobEvents;
 }
 
+/** What keeps track of the jobs (the scheduler). */
+export interface JobWatcher {
+  added(job: JobRecord): void;
+  /** Written now: its step may have changed. */
+  saved(job: JobRecord): void;
+  left(job: JobRecord): void;
+}
+
 /** What a job is busy with while a task of it runs. */
 export type Task = 'submit' | 'poll' | 'transfer' | 'progress' | 'finish';
 
@@ -69,6 +77,7 @@ export class JobRuntime {
   /** Jobs whose failure is being finished: the refund and the notice happen once per job in this process. */
   readonly finishing = new Set<string>();
   private readonly durations: number[] = [];
+  private median: number | undefined;
   /** Aborted when stop() gives up waiting: cuts Luma calls and downloads that hang. */
   private readonly shutdown = new AbortController();
   /** Luma's account limits: the pump picks who goes next, the budget says when. */
@@ -80,6 +89,8 @@ export class JobRuntime {
   readonly now: () => number;
   readonly log: Logger;
   stopped = false;
+  /** Told when a job joins, may have changed step (a save), or leaves: the scheduler's indexes. */
+  private watcher: JobWatcher | undefined;
 
   constructor(readonly deps: EngineDeps) {
     this.now = deps.now ?? Date.now;
@@ -122,16 +133,30 @@ export class JobRuntime {
    * it is dropped once it expired or the job ended (a new click brings a new one).
    */
   async save(job: JobRecord, opts: { newJob?: boolean } = {}): Promise<void> {
+    if (this.jobs.get(job.id) === job) this.watcher?.saved(job);
     const ended = job.step === 'done' || job.step === 'failed' || job.step === 'undelivered';
     if (job.discord.interactionToken !== '' && (ended || this.now() >= job.discord.tokenExpiresAt)) job.discord.interactionToken = '';
     await this.deps.store.save(job, opts);
+  }
+
+  watch(watcher: JobWatcher): void {
+    this.watcher = watcher;
+  }
+
+  /** A job joins this process's work. */
+  add(job: JobRecord): void {
+    this.jobs.set(job.id, job);
+    this.watcher?.added(job);
   }
 
   /** The job leaves this process: its lease, its Luma slot and everything held for it go. */
   forget(job: JobRecord): void {
     this.budget.release?.(job.id);
     void this.leases.release(job.id);
-    this.jobs.delete(job.id);
+    if (this.jobs.get(job.id) === job) {
+      this.jobs.delete(job.id);
+      this.watcher?.left(job);
+    }
     this.freshUrls.delete(job.id);
     this.resumed.delete(job.id);
     this.finishing.delete(job.id);
@@ -146,16 +171,20 @@ export class JobRuntime {
     return j.step === 'submitting' || (j.step === 'polling' && j.lastLumaState !== 'completed' && j.lastLumaState !== 'failed');
   }
 
-  /** Median processing time of recent jobs, ms. */
+  /** Median processing time of recent jobs, ms (asked at every poll and progress edit: kept until the next job ends). */
   estimateMs(): number | undefined {
     if (this.durations.length < 3) return undefined;
-    const sorted = [...this.durations].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)];
+    if (this.median === undefined) {
+      const sorted = [...this.durations].sort((a, b) => a - b);
+      this.median = sorted[Math.floor(sorted.length / 2)];
+    }
+    return this.median;
   }
 
   recordDuration(ms: number): void {
     this.durations.push(ms);
     if (this.durations.length > 25) this.durations.shift();
+    this.median = undefined;
   }
 
   /** ms until the job's progress may be edited again (`factor` times the progress interval after the last edit). */

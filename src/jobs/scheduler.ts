@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { newReference } from '../errors.js';
 import { internalFailure } from './failures.js';
-import { fairest, fairOrder, guildKey } from './fair-order.js';
+import { FairQueue, fairOrder, guildKey, Heap } from './fair-order.js';
 import type { JobRuntime, Task } from './runtime.js';
 import { fail, finishFailure } from './steps/fail.js';
 import { poll } from './steps/poll.js';
@@ -26,6 +26,17 @@ const QUEUE_PROGRESS_PLACES = 25;
 /** A long queue's places are worked out at most this often (each time costs O(n log n) in the queue's length). */
 const PLACES_MIN_AGE_MS = 100;
 
+/** A job filed under a time (when its delay ends, its next poll, the next look at its place). */
+interface Timed {
+  job: JobRecord;
+  at: number;
+}
+
+/** How many times the queue's progress pace a waiting job's place is refreshed at: slower further back. */
+function placeFactor(position: number): number {
+  return QUEUE_PROGRESS_FACTOR * Math.max(1, Math.ceil(position / QUEUE_PROGRESS_PLACES));
+}
+
 /**
  * Decides what runs: submissions within Luma's concurrency and per-minute limits, fairly across servers and
  * members; polls on each job's own clock; downloads/uploads with bounded concurrency so memory stays flat; and
@@ -43,7 +54,48 @@ export class Scheduler {
   private repump = false;
   private readonly inFlight = new Set<Promise<void>>();
 
-  constructor(private readonly rt: JobRuntime) {}
+  // Every job of ours that no task is running for is filed in one of these by its step, and taken out while a task
+  // runs (its step is looked at again when the task ends), so a pass looks only at jobs it may start.
+  /** Arrival order of each job (the order in which a pass used to look at them): the fair pick's last tie-break. */
+  private readonly seqs = new Map<string, number>();
+  private seq = 0;
+  /** Queued jobs that may be sent now, in the fair pick's order. */
+  private readonly ready: FairQueue;
+  /** Queued jobs waiting out a delay (notBefore), soonest first. */
+  private readonly delayed = new Heap<Timed>((a, b) => a.at - b.at);
+  /** Every queued job that is not busy (ready or delayed), for the queue's places. */
+  private readonly queued = new Set<JobRecord>();
+  /** Polling jobs, by when their next poll is due. */
+  private readonly polls = new Heap<Timed>((a, b) => a.at - b.at);
+  /** Finished generations waiting for room in the transfer budget, in the order they got there. */
+  private readonly transfers = new Set<JobRecord>();
+  /** Jobs whose failure is to be finished (refund and notice). */
+  private readonly failing = new Set<JobRecord>();
+  /** Each filed job's heap entry (an entry that is not the job's current one is dropped when it comes out). */
+  private readonly filed = new Map<string, Timed>();
+  /** Queued jobs by when their place is next worth looking at (see showQueuePlaces). */
+  private placeLooks = new Heap<Timed>((a, b) => a.at - b.at);
+  private readonly placeLookOf = new Map<string, Timed>();
+  /** Jobs Luma's concurrency limit counts now (sent, or picked to be sent, and not finished there), by member. */
+  private readonly atLuma = new Map<string, string>();
+  private readonly atLumaByUser = new Map<string, number>();
+  private runningPolls = 0;
+
+  constructor(private readonly rt: JobRuntime) {
+    this.ready = new FairQueue(this.lastServedGuild, this.lastServedUser);
+    rt.watch({
+      added: (job) => {
+        this.seqs.set(job.id, this.seq++);
+        this.file(job);
+      },
+      saved: (job) => this.countAtLuma(job, rt.isAtLuma(job)),
+      left: (job) => {
+        this.unfile(job);
+        this.countAtLuma(job, false);
+        this.seqs.delete(job.id);
+      },
+    });
+  }
 
   /** Steps running now. */
   get running(): number {
@@ -54,8 +106,8 @@ export class Scheduler {
   wake(delayMs = 0): void {
     if (this.rt.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    // A pass looks at every job: with thousands of them, passes are spaced a few ms apart (none for a small
-    // queue), so a stream of finishing tasks is handled in batches instead of one full pass each.
+    // With thousands of jobs, passes are spaced a few ms apart (none for a small queue), so a stream of finishing
+    // tasks is handled in batches instead of one pass each.
     const gap = Math.min(PUMP_MAX_GAP_MS, this.rt.jobs.size / 200);
     this.timer = setTimeout(() => void this.pump(), Math.max(delayMs, this.lastPumpAt + gap - performance.now()));
   }
@@ -74,7 +126,9 @@ export class Scheduler {
 
   private run(job: JobRecord, task: Task, fn: () => Promise<void>): void {
     const rt = this.rt;
+    this.unfile(job);
     rt.busy.set(job.id, task);
+    if (task === 'poll') this.runningPolls++;
     const p = fn()
       .catch((err: unknown) => {
         if (rt.cut) return; // the shutdown's doing, not the job's: it resumes at the next start
@@ -89,10 +143,90 @@ export class Scheduler {
       })
       .finally(() => {
         rt.busy.delete(job.id);
+        if (task === 'poll') this.runningPolls--;
         this.inFlight.delete(p);
+        if (rt.jobs.get(job.id) === job) {
+          this.countAtLuma(job, rt.isAtLuma(job));
+          this.file(job);
+        }
         this.wake();
       });
     this.inFlight.add(p);
+  }
+
+  /** Files a job no task runs for by its step, for the passes to find. */
+  private file(job: JobRecord): void {
+    if (this.rt.busy.has(job.id)) return;
+    this.unfile(job);
+    this.countAtLuma(job, this.rt.isAtLuma(job));
+    const now = this.rt.now();
+    switch (job.step) {
+      case 'queued': {
+        this.queued.add(job);
+        const at = job.notBefore ?? 0;
+        if (at > now) this.fileTimed(this.delayed, job, at);
+        else this.ready.add(job, this.seqs.get(job.id) ?? 0);
+        const wait = this.rt.progressWait(job, now, QUEUE_PROGRESS_FACTOR);
+        if (wait !== Infinity) this.lookAtPlace(job, now + wait);
+        return;
+      }
+      case 'polling':
+        return this.fileTimed(this.polls, job, job.notBefore ?? 0);
+      case 'downloading':
+      case 'delivering':
+        this.transfers.add(job);
+        return;
+      case 'failing':
+        this.failing.add(job);
+        return;
+      default:
+    }
+  }
+
+  private fileTimed(heap: Heap<Timed>, job: JobRecord, at: number): void {
+    const entry = { job, at };
+    this.filed.set(job.id, entry);
+    heap.push(entry);
+  }
+
+  /** Takes a job out of every file (its task starts, or it left). */
+  private unfile(job: JobRecord): void {
+    this.filed.delete(job.id);
+    this.placeLookOf.delete(job.id);
+    if (this.queued.delete(job)) this.ready.delete(job);
+    this.transfers.delete(job);
+    this.failing.delete(job);
+  }
+
+  /** The first entry of `heap` that is still its job's current one (older ones are dropped on the way). */
+  private currentTop(heap: Heap<Timed>, current: ReadonlyMap<string, Timed> = this.filed): Timed | undefined {
+    for (let top = heap.peek(); top; top = heap.peek()) {
+      if (current.get(top.job.id) === top) return top;
+      heap.pop();
+    }
+    return undefined;
+  }
+
+  private lookAtPlace(job: JobRecord, at: number): void {
+    const entry = { job, at };
+    this.placeLookOf.set(job.id, entry);
+    this.placeLooks.push(entry);
+  }
+
+  /** Counts the job at Luma or not (its member's count with it; a member with room again is back in line). */
+  private countAtLuma(job: JobRecord, at: boolean): void {
+    const user = job.discord.userId;
+    if (at === this.atLuma.has(job.id)) return;
+    if (at) {
+      this.atLuma.set(job.id, user);
+      this.atLumaByUser.set(user, (this.atLumaByUser.get(user) ?? 0) + 1);
+      return;
+    }
+    this.atLuma.delete(job.id);
+    const left = (this.atLumaByUser.get(user) ?? 1) - 1;
+    if (left > 0) this.atLumaByUser.set(user, left);
+    else this.atLumaByUser.delete(user);
+    if (left < this.rt.config.maxJobsPerUser) this.ready.unpark(user);
   }
 
   private pump(): void {
@@ -115,138 +249,154 @@ export class Scheduler {
   private pumpOnce(): void {
     if (this.rt.stopped) return;
     const now = this.rt.now();
-    let nextDue = Infinity;
-    const due = (j: JobRecord): boolean => {
-      const at = j.notBefore ?? 0;
-      if (at > now) {
-        nextDue = Math.min(nextDue, at);
-        return false;
-      }
-      return true;
-    };
-    // `due` lowers nextDue as it goes: each result is taken after the call, not read before it.
-    const submitAt = this.startSubmissions(now, due);
-    const { queuedDueForProgress, wakeAt } = this.startDueSteps(now, due);
-    nextDue = Math.min(nextDue, submitAt, wakeAt);
+    const delayedAt = this.releaseDelayed(now);
+    const submitAt = this.startSubmissions(now);
+    const pollAt = this.startPolls(now);
+    const transferAt = this.startTransfers(now);
+    for (const job of [...this.failing]) this.run(job, 'finish', () => finishFailure(this.rt, job));
     // Members waiting in our queue see their place in it (worked out only when one of them is due an edit).
-    if (queuedDueForProgress.length > 0) {
-      const placesAt = this.showQueuePlaces(now, queuedDueForProgress);
-      nextDue = Math.min(nextDue, placesAt);
-    }
+    const placesAt = this.showQueuePlaces(now);
     this.pruneServed();
+    const nextDue = Math.min(delayedAt, submitAt, pollAt, transferAt, placesAt);
     if (nextDue !== Infinity) this.wakeAt(Math.max(0, nextDue - now));
+  }
+
+  /** Queued jobs whose delay is over join the ready ones; returns when the next delay ends. */
+  private releaseDelayed(now: number): number {
+    for (let top = this.currentTop(this.delayed); top; top = this.currentTop(this.delayed)) {
+      if (top.at > now) return top.at;
+      this.delayed.pop();
+      this.filed.delete(top.job.id);
+      this.ready.add(top.job, this.seqs.get(top.job.id) ?? 0);
+    }
+    return Infinity;
   }
 
   /**
    * Sends queued jobs within the account's limits, fairly; returns when to look again (Infinity: no need).
-   * Who is at Luma is counted once per pass (not per candidate), so a pass stays linear in the number of jobs.
+   * Round-robin: the server served longest ago goes first, then within it the member served longest ago, then
+   * that member's oldest job. A member at their in-flight cap is skipped, so one member's burst cannot hold
+   * everybody else back.
    */
-  private startSubmissions(now: number, due: (j: JobRecord) => boolean): number {
+  private startSubmissions(now: number): number {
     const rt = this.rt;
-    const atLuma = this.atLumaCounts();
-    let candidates: Set<JobRecord> | undefined;
+    const cap = rt.config.maxJobsPerUser;
+    const atCap = (user: string): boolean => (this.atLumaByUser.get(user) ?? 0) >= cap;
     for (;;) {
       // 0 when a POST may go now, else ms until one may: whenever the sliding minute has room and a concurrency
       // slot is free (the budget's call), never spaced out — a queue that built up goes out as one burst.
-      const wait = rt.budget.waitMs(now, atLuma.total);
-      if (wait > 0) return this.hasQueued() ? now + wait : Infinity;
-      // Gathered once per pass: a pass that sends a burst of hundreds must not rescan every job for each of them.
-      candidates ??= this.queuedCandidates(due);
-      const job = this.pickFair(candidates, atLuma.byUser);
+      const wait = rt.budget.waitMs(now, this.atLuma.size);
+      if (wait > 0) return this.queued.size > 0 ? now + wait : Infinity;
+      const job = this.ready.next(atCap);
       if (!job) return Infinity;
-      candidates.delete(job);
       this.markServed(job);
-      // Counted now, not when the POST goes out (after an await): a pass that picks several jobs must see each.
+      // Counted from now, not from when the POST goes out (after an await): the next pick must see it.
+      this.countAtLuma(job, true);
       const ticket = rt.budget.recordPost(now);
-      atLuma.total++;
-      atLuma.byUser.set(job.discord.userId, (atLuma.byUser.get(job.discord.userId) ?? 0) + 1);
       this.run(job, 'submit', () => submit(rt, job, ticket));
     }
   }
 
-  /** Starts the polls, transfers and failure endings that are due; returns the queued jobs due a progress edit. */
-  private startDueSteps(now: number, due: (j: JobRecord) => boolean): { queuedDueForProgress: JobRecord[]; wakeAt: number } {
-    const rt = this.rt;
-    let wakeAt = Infinity;
-    let polls = 0;
-    for (const t of rt.busy.values()) if (t === 'poll') polls++;
-    const queuedDueForProgress: JobRecord[] = [];
-    for (const job of rt.jobs.values()) {
-      if (rt.busy.has(job.id)) continue;
-      if (job.step === 'polling') {
-        if (polls < MAX_POLLS_AT_ONCE && due(job)) {
-          polls++;
-          this.run(job, 'poll', () => poll(rt, job));
-        } else if (polls >= MAX_POLLS_AT_ONCE) wakeAt = Math.min(wakeAt, now + 50);
-      } else if (job.step === 'downloading' || job.step === 'delivering') {
-        // As many at once as their bytes fit in the budget: many small results together, a few huge ones bounded.
-        const reservation = due(job) ? rt.transfers.tryAdmit() : undefined;
-        if (reservation) this.run(job, 'transfer', () => transfer(rt, job, reservation).finally(reservation.release));
-      } else if (job.step === 'failing') {
-        this.run(job, 'finish', () => finishFailure(rt, job));
-      } else if (job.step === 'queued') {
-        const wait = rt.progressWait(job, now, QUEUE_PROGRESS_FACTOR);
-        if (wait > 0) wakeAt = Math.min(wakeAt, now + wait);
-        else queuedDueForProgress.push(job);
-      }
-    }
-    return { queuedDueForProgress, wakeAt };
-  }
-
-  /** Edits the place shown to each of `jobs` whose edit is due and whose text changed; returns when to look again. */
-  private showQueuePlaces(now: number, jobs: readonly JobRecord[]): number {
-    const rt = this.rt;
-    const positions = this.queuePositions(now, jobs);
-    if (!positions) return now + PLACES_MIN_AGE_MS;
-    for (const job of jobs) {
-      const position = positions.get(job.id);
-      if (position === undefined) continue;
-      const factor = QUEUE_PROGRESS_FACTOR * Math.max(1, Math.ceil(position / QUEUE_PROGRESS_PLACES));
-      if (rt.progressWait(job, now, factor) > 0) continue;
-      if (rt.deps.deliverer.progressText(job, { now, queuePosition: position }) !== job.progress.text) {
-        this.run(job, 'progress', () => rt.editProgress(job, position));
-      }
+  /** Starts the polls that are due, at most MAX_POLLS_AT_ONCE at a time; returns when to look again. */
+  private startPolls(now: number): number {
+    for (let top = this.currentTop(this.polls); top; top = this.currentTop(this.polls)) {
+      if (top.at > now) return top.at;
+      if (this.runningPolls >= MAX_POLLS_AT_ONCE) return now + 50;
+      this.polls.pop();
+      const job = top.job;
+      this.run(job, 'poll', () => poll(this.rt, job));
     }
     return Infinity;
+  }
+
+  /** Starts transfers, oldest first, as many at once as their bytes fit in the budget; returns when to look again. */
+  private startTransfers(now: number): number {
+    const rt = this.rt;
+    let next = Infinity;
+    for (const job of [...this.transfers]) {
+      const at = job.notBefore ?? 0;
+      if (at > now) {
+        next = Math.min(next, at);
+        continue;
+      }
+      // As many at once as their bytes fit in the budget: many small results together, a few huge ones bounded.
+      // (Refused only while one runs: its end is the next look.)
+      const reservation = rt.transfers.tryAdmit();
+      if (!reservation) return next;
+      this.run(job, 'transfer', () => transfer(rt, job, reservation).finally(reservation.release));
+    }
+    return next;
+  }
+
+  /**
+   * Edits the place shown to each waiting member whose edit is due and whose text changed; returns when to look
+   * again. Each queued job is looked at when its edit can next be due: the progress pace times its place's factor
+   * after its last edit, or — when the text would not change — once the places are worked out again (a waiting
+   * job's text changes only with its place). Working the places out again looks at every waiting job anew.
+   */
+  private showQueuePlaces(now: number): number {
+    const due = this.duePlaceLooks(now);
+    if (due.length > 0) {
+      const before = this.places;
+      const positions = this.queuePositions(now, due);
+      if (!positions) {
+        for (const job of due) this.lookAtPlace(job, now + PLACES_MIN_AGE_MS);
+      } else {
+        if (this.places !== before) {
+          this.lookAtPlacesAgain(now, positions, new Set(due));
+          due.push(...this.duePlaceLooks(now));
+        }
+        for (const job of due) this.showPlace(now, job, positions);
+      }
+    }
+    return this.currentTop(this.placeLooks, this.placeLookOf)?.at ?? Infinity;
+  }
+
+  private showPlace(now: number, job: JobRecord, positions: ReadonlyMap<string, number>): void {
+    const rt = this.rt;
+    const position = positions.get(job.id);
+    if (position === undefined) return this.lookAtPlace(job, now + PLACES_MIN_AGE_MS);
+    const wait = rt.progressWait(job, now, placeFactor(position));
+    if (wait === Infinity) return; // no usable token: nothing more to show
+    if (wait > 0) return this.lookAtPlace(job, now + wait);
+    if (rt.deps.deliverer.progressText(job, { now, queuePosition: position }) !== job.progress.text) {
+      this.run(job, 'progress', () => rt.editProgress(job, position));
+      return;
+    }
+    this.lookAtPlace(job, (this.places?.at ?? now) + this.placesMaxAgeMs());
+  }
+
+  /** The queued jobs whose place is due a look now (taken off the heap). */
+  private duePlaceLooks(now: number): JobRecord[] {
+    const due: JobRecord[] = [];
+    for (let top = this.currentTop(this.placeLooks, this.placeLookOf); top && top.at <= now; top = this.currentTop(this.placeLooks, this.placeLookOf)) {
+      this.placeLooks.pop();
+      this.placeLookOf.delete(top.job.id);
+      due.push(top.job);
+    }
+    return due;
+  }
+
+  /** Places changed: every waiting job (but `except`) is next looked at when its new place's pace says. */
+  private lookAtPlacesAgain(now: number, positions: ReadonlyMap<string, number>, except: ReadonlySet<JobRecord>): void {
+    this.placeLooks = new Heap<Timed>((a, b) => a.at - b.at);
+    this.placeLookOf.clear();
+    for (const job of this.queued) {
+      if (except.has(job)) continue;
+      const position = positions.get(job.id);
+      const wait = this.rt.progressWait(job, now, position === undefined ? QUEUE_PROGRESS_FACTOR : placeFactor(position));
+      if (wait !== Infinity) this.lookAtPlace(job, now + wait);
+    }
+  }
+
+  private placesMaxAgeMs(): number {
+    return Math.max(500, this.rt.config.progressIntervalMs);
   }
 
   private wakeAt(delayMs: number): void {
     if (this.rt.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.pump(), Math.min(delayMs, 60_000));
-  }
-
-  private hasQueued(): boolean {
-    for (const j of this.rt.jobs.values()) if (j.step === 'queued' && !this.rt.busy.has(j.id)) return true;
-    return false;
-  }
-
-  private atLumaCounts(): { total: number; byUser: Map<string, number> } {
-    const byUser = new Map<string, number>();
-    let total = 0;
-    for (const j of this.rt.jobs.values()) {
-      if (!this.rt.isAtLuma(j)) continue;
-      total++;
-      byUser.set(j.discord.userId, (byUser.get(j.discord.userId) ?? 0) + 1);
-    }
-    return { total, byUser };
-  }
-
-  /**
-   * Round-robin: the server served longest ago goes first, then within it the member served longest ago, then
-   * that member's oldest job. A member at their in-flight cap is skipped, so one member's burst cannot hold
-   * everybody else back.
-   */
-  private pickFair(candidates: Iterable<JobRecord>, atLumaByUser: ReadonlyMap<string, number>): JobRecord | undefined {
-    const cap = this.rt.config.maxJobsPerUser;
-    return fairest(candidates, this.lastServedGuild, this.lastServedUser, (job) => (atLumaByUser.get(job.discord.userId) ?? 0) >= cap);
-  }
-
-  /** Queued jobs free to be sent now (not busy, not waiting out a delay). */
-  private queuedCandidates(due: (j: JobRecord) => boolean): Set<JobRecord> {
-    const out = new Set<JobRecord>();
-    for (const job of this.rt.jobs.values()) if (job.step === 'queued' && !this.rt.busy.has(job.id) && due(job)) out.add(job);
-    return out;
   }
 
   private markServed(job: JobRecord): void {
@@ -280,7 +430,7 @@ export class Scheduler {
     const places = this.places;
     if (places) {
       const age = now - places.at;
-      const stale = age >= Math.max(500, this.rt.config.progressIntervalMs) || due.some((j) => !places.positions.has(j.id));
+      const stale = age >= this.placesMaxAgeMs() || due.some((j) => !places.positions.has(j.id));
       if (!stale) return places.positions;
       // Each working-out costs about a pass over the queue: a long queue is worked out less often (a short one at once).
       if (age < Math.min(PLACES_MIN_AGE_MS, places.positions.size / 20)) return undefined;
@@ -293,9 +443,7 @@ export class Scheduler {
   /** 1-based positions of queued jobs, by simulating the fair picker over the current queue. */
   private computeQueuePositions(): Map<string, number> {
     const queued = [];
-    for (const j of this.rt.jobs.values()) {
-      if (j.step === 'queued' && !this.rt.busy.has(j.id)) queued.push({ id: j.id, createdAt: j.createdAt, guild: guildKey(j), userId: j.discord.userId });
-    }
+    for (const j of this.queued) queued.push({ id: j.id, createdAt: j.createdAt, guild: guildKey(j), userId: j.discord.userId });
     const positions = new Map<string, number>();
     for (const j of fairOrder(queued, this.lastServedGuild, this.lastServedUser, this.serveCounter)) positions.set(j.id, positions.size + 1);
     return positions;

@@ -18,6 +18,8 @@ export const SAVE_RETRY_DELAYS_MS: readonly number[] = [500, 1000, 2000, 4000, 8
 /** A new job's first save: one quick retry, then the command is refused ("try again shortly"). */
 const NEW_JOB_RETRY_DELAYS_MS: readonly number[] = [250];
 
+/** Longest an ended job waits to be taken out of the active index when no other index write comes first. */
+const ENDED_REMOVAL_DELAY_MS = 1000;
 /** Per-shard indexes of earlier versions looked for at start (shards 0 to this − 1). */
 const LEGACY_SHARDS = 64;
 
@@ -59,6 +61,13 @@ export class JobStore {
   /** Index changes waiting for the write in flight to end (see updateIndex). */
   private readonly indexChanges: { change: (ids: Set<string>) => boolean; done: () => void; fail: (err: unknown) => void }[] = [];
   private indexWriting = false;
+  /**
+   * Jobs that ended and are still in the index: taken out with the next index write, or after
+   * ENDED_REMOVAL_DELAY_MS. Nothing waits for that: an ended job's record says it ended, and an id left in the
+   * index by a crash costs one read at the next start, which takes it out (see dropEnded).
+   */
+  private readonly endedIds = new Set<string>();
+  private endedTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger | undefined;
   private legacyFolded = false;
   private readonly retryDelaysMs: readonly number[];
@@ -123,13 +132,35 @@ export class JobStore {
     job.updatedAt = Date.now();
     const active = ACTIVE_STEPS.includes(job.step);
     await this.storage.set(`job:${job.id}`, job, active ? undefined : FINISHED_TTL_MS);
-    if (active && this.activeIds?.has(job.id) === true) return;
+    if (!active) return this.dropEnded([job.id]);
+    // Ended a moment ago and active again (a Retry): its id is still in the index, and stays.
+    if (this.endedIds.delete(job.id)) return;
+    if (this.activeIds?.has(job.id) === true) return;
     await this.updateIndex((ids) => {
-      if (!active) return ids.delete(job.id);
+      this.endedIds.delete(job.id);
       if (ids.has(job.id)) return false;
       ids.add(job.id);
       return true;
     });
+  }
+
+  /**
+   * Takes ended jobs out of the index with its next write, at the latest after ENDED_REMOVAL_DELAY_MS: at 2,000
+   * jobs, one index write (a read and a write of every active id) per ended job was most of the store's work.
+   */
+  dropEnded(ids: Iterable<string>): void {
+    for (const id of ids) {
+      this.activeIds?.delete(id);
+      this.endedIds.add(id);
+    }
+    if (this.endedIds.size > 0) this.endedTimer ??= setTimeout(() => void this.flushIndex().catch(() => undefined), ENDED_REMOVAL_DELAY_MS).unref();
+  }
+
+  /** Writes the index now if ended jobs wait to leave it (at shutdown, so a restart does not read them again). */
+  async flushIndex(): Promise<void> {
+    clearTimeout(this.endedTimer);
+    this.endedTimer = undefined;
+    if (this.endedIds.size > 0) await this.updateIndex(() => false);
   }
 
   /**
@@ -150,17 +181,27 @@ export class JobStore {
     try {
       while (this.indexChanges.length > 0) {
         const batch = this.indexChanges.splice(0);
+        let ended: string[] = [];
         try {
           await this.storage.withLock(this.indexKey, async () => {
             const ids = new Set(await this.readIndex());
             let changed = false;
             for (const { change } of batch) if (change(ids)) changed = true;
+            // Ended jobs leave with this write (a job active again meanwhile was taken off the list by its save).
+            clearTimeout(this.endedTimer);
+            this.endedTimer = undefined;
+            ended = [...this.endedIds];
+            this.endedIds.clear();
+            for (const id of ended) if (ids.delete(id)) changed = true;
             if (changed) await this.storage.set(this.indexKey, [...ids]);
             this.activeIds = ids;
+            ended = [];
           });
         } catch (err) {
-          // Nothing of this batch is stored: each caller's save retries (or fails) on its own.
+          // Nothing of this batch is stored: each caller's save retries (or fails) on its own, ended jobs wait for
+          // the next write.
           for (const { fail } of batch) fail(err);
+          this.dropEnded(ended);
           continue;
         }
         for (const { done } of batch) done();
@@ -194,8 +235,8 @@ export class JobStore {
   async activeJobIds(): Promise<string[]> {
     await this.foldLegacyIndex();
     const ids = await this.readIndex();
-    for (const id of ids) this.activeIds?.add(id);
-    this.activeIds ??= new Set(ids);
+    // Not added to a copy this process keeps up to date already: an id read here may have left the index since.
+    this.activeIds ??= new Set(ids.filter((id) => !this.endedIds.has(id)));
     return ids;
   }
 

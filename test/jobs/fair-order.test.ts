@@ -1,9 +1,19 @@
 // The queue's places for thousands of waiting jobs, in O(n log n), exactly as the fair pick would serve them
 // (checked against the plain pick-the-minimum simulation on random queues).
 import { describe, expect, it } from 'vitest';
-import { fairOrder, type FairJob } from '../../src/jobs/fair-order.js';
+import { FairQueue, fairOrder, guildKey, type FairJob } from '../../src/jobs/fair-order.js';
+import type { JobRecord } from '../../src/jobs/types.js';
+import { makeJob } from '../quota/fixtures.js';
 
 type J = FairJob & { id: number };
+
+/** Repeatable random integers below n. */
+function randomInts(seed: number): (n: number) => number {
+  return (n) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+}
 
 /** The scheduler's rule, one pick at a time: (server served, member served, created) smallest first. */
 function reference(jobs: J[], guilds: Map<string, number>, users: Map<string, number>, counter: number): J[] {
@@ -44,11 +54,7 @@ describe('the fair order of the queue', () => {
   });
 
   it('gives the same order as picking the fairest job one at a time, on random queues', () => {
-    let seed = 11;
-    const rand = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
-    };
+    const rand = randomInts(11);
     for (let round = 0; round < 40; round++) {
       const jobs: J[] = [];
       const n = 1 + rand(120);
@@ -74,5 +80,68 @@ describe('the fair order of the queue', () => {
     expect(new Set(order.map((j) => j.id)).size).toBe(5000);
     // The first round reaches every member before anyone's second job.
     expect(new Set(order.slice(0, 400).map((j) => j.userId)).size).toBe(400);
+  });
+});
+
+/** The pick as it was made before FairQueue: a look at every waiting job, the first of equal ones winning. */
+function fairest(jobs: Iterable<JobRecord>, guilds: ReadonlyMap<string, number>, users: ReadonlyMap<string, number>, skip: (job: JobRecord) => boolean): JobRecord | undefined {
+  let best: JobRecord | undefined;
+  let key: number[] = [];
+  for (const job of jobs) {
+    const k = [guilds.get(guildKey(job)) ?? -1, users.get(job.discord.userId) ?? -1, job.createdAt];
+    const better = !best || k[0]! < key[0]! || (k[0] === key[0] && (k[1]! < key[1]! || (k[1] === key[1] && k[2]! < key[2]!)));
+    if (!better || skip(job)) continue;
+    best = job;
+    key = k;
+  }
+  return best;
+}
+
+describe('the fair queue', () => {
+  it('picks as a look at every waiting job would, as jobs come and go, members reach their cap and get room again', () => {
+    const rand = randomInts(7);
+    for (let round = 0; round < 30; round++) {
+      const guilds = new Map<string, number>();
+      const users = new Map<string, number>();
+      const queue = new FairQueue(guilds, users);
+      /** Waiting jobs in the order they came (a Map keeps it), and each member's jobs "at Luma". */
+      const waiting = new Map<JobRecord, number>();
+      const atLuma = new Map<string, number>();
+      const cap = 1 + rand(3);
+      const atCap = (user: string) => (atLuma.get(user) ?? 0) >= cap;
+      let seq = 0;
+      let counter = 0;
+      for (let step = 0; step < 400; step++) {
+        const what = rand(10);
+        if (what < 4) {
+          // Equal creation times are common (a burst): the one that came first goes first.
+          const job = makeJob({ userId: `u${rand(40)}`, guildId: rand(5) === 0 ? null : `g${rand(8)}` });
+          job.createdAt = rand(3);
+          waiting.set(job, seq);
+          queue.add(job, seq++);
+        } else if (what < 5 && waiting.size > 0) {
+          const job = [...waiting.keys()][rand(waiting.size)]!;
+          waiting.delete(job);
+          expect(queue.delete(job)).toBe(true);
+        } else if (what < 7) {
+          const user = `u${rand(40)}`;
+          const left = (atLuma.get(user) ?? 0) - 1;
+          if (left >= 0) atLuma.set(user, left);
+          if (left < cap) queue.unpark(user);
+        } else {
+          const expected = fairest(waiting.keys(), guilds, users, (j) => atCap(j.discord.userId));
+          const got = queue.next(atCap);
+          expect(got?.id).toBe(expected?.id);
+          if (!got) continue;
+          waiting.delete(got);
+          queue.delete(got);
+          counter++;
+          guilds.set(guildKey(got), counter);
+          users.set(got.discord.userId, counter);
+          atLuma.set(got.discord.userId, (atLuma.get(got.discord.userId) ?? 0) + 1);
+        }
+        expect(queue.size).toBe(waiting.size);
+      }
+    }
   });
 });
