@@ -1,4 +1,4 @@
-import { DiscordAPIError, InteractionResponseType, MessageFlags, type RepliableInteraction } from 'discord.js';
+import { DefaultUserAgent, DefaultUserAgentAppendix, DiscordAPIError, InteractionResponseType, MessageFlags, type RepliableInteraction } from 'discord.js';
 import type { Dispatcher } from 'undici';
 
 /** How a deferral reaches Discord: the callback route on its own connection pool (the composition root's). */
@@ -18,11 +18,14 @@ function retryAfterMs(err: DiscordAPIError): number {
   return typeof seconds === 'number' && seconds > 0 ? Math.min(1000, seconds * 1000) : 250;
 }
 
+/** Discord asks every client for a `DiscordBot (url, version)` User-Agent; the one discord.js's own calls send. */
+const USER_AGENT = `${DefaultUserAgent} ${DefaultUserAgentAppendix}`.trim();
+
 /** Discord's code for a callback sent twice: a retried deferral whose first attempt did arrive. */
 const ALREADY_ACKNOWLEDGED = 40060;
 
 /**
- * Interactions that have arrived and are not acknowledged yet. Discord drops an interaction the bot has not
+ * Sends deferrals (defer()), and keeps the interactions that have arrived and are not acknowledged yet. Discord drops an interaction the bot has not
  * acknowledged within 3 s, while starting a job (quota, storage, the queue, the first POST to Luma and progress
  * edits behind it) can wait: so in a burst of commands, the work of starting the jobs of those already acknowledged
  * waits until the others are acknowledged too, and the bot's CPU goes to the acknowledgements first.
@@ -81,7 +84,7 @@ export class Acknowledgements {
       origin: this.#origin,
       path: `${this.#basePath}/v10${path}`,
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
       body: JSON.stringify(body),
       // Discord drops the interaction after 3 s anyway.
       headersTimeout: 10_000,

@@ -90,6 +90,7 @@ describe('Acknowledgements.defer', () => {
     await acks.defer(i, { ephemeral: true });
     expect(server.seen[0]?.url).toBe('/api/v10/interactions/123456789012345678/tok-en/callback');
     expect(JSON.parse(server.seen[0]?.body ?? '')).toEqual({ type: 5, data: { flags: 64 } });
+    expect(server.seen[0]?.headers['user-agent']).toMatch(/^DiscordBot \(/);
     expect([i.deferred, i.ephemeral]).toEqual([true, true]);
     expect(statuses).toEqual([204]);
     expect(acks.count).toBe(0);
