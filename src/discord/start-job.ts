@@ -29,7 +29,8 @@ const REFUND_RETRY_DELAYS_MS = [1000, 5000, 15_000, 30_000, 60_000, 120_000, 120
  * `check` runs after the quota said yes — checks that cost downloads (animated GIFs) are not done for a member
  * who may not make the image anyway — and a refusal from it gives the unit back. When storage fails, the command
  * is refused ("try again shortly") with nothing charged: a reservation that did not land charged nothing, and one
- * whose job could not be stored is given back. It starts once no other interaction waits for its acknowledgement.
+ * whose job could not be stored is given back. It starts once no other interaction waits for its acknowledgement
+ * (at most 2 s later).
  */
 export async function startJob(interaction: BaseInteraction, ctx: BotContext, spec: JobSpec, check?: () => Promise<void>): Promise<JobRecord> {
   // This interaction is acknowledged; the others of a burst are acknowledged before any of their jobs is started.
