@@ -2,10 +2,10 @@
 // bounds, instead of @discordjs/rest's own undici 6 and its global dispatcher that opens a connection for every call
 // in flight. discord.js's FormData (a reply with files) is encoded here, streaming each file's bytes (undici 7 encodes only its
 // own FormData class, and @discordjs/rest's fallbacks copy every file whole).
-import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
+import { closingDelimiter, CRLF, newBoundary, partHead } from './multipart.js';
 
 /** What @discordjs/rest's `makeRequest` option is given: a fetch-style init (method, headers, body, signal). */
 export interface RestInit {
@@ -81,28 +81,25 @@ function isFormDataLike(body: unknown): body is Iterable<[string, string | FileL
   return typeof body === 'object' && body !== null && (body as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'FormData';
 }
 
-const CRLF = new Uint8Array([13, 10]);
 const encoder = new TextEncoder();
-/** Names and file names go inside quotes: the characters that would end or break the header are escaped as browsers do. */
-const quoted = (s: string) => s.replace(/\r/g, '%0D').replace(/\n/g, '%0A').replace(/"/g, '%22');
 
 /**
- * multipart/form-data (RFC 7578) of a FormData's entries, of a known length, read anew on every iteration (a retried
- * request sends the same bytes again). A file's bytes are read from its own stream() as they go out.
+ * multipart/form-data (RFC 7578) of a FormData's entries (framed as multipart.ts frames the bot's own bodies), of a
+ * known length, read anew on every iteration (a retried request sends the same bytes again). A file's bytes are
+ * read from its own stream() as they go out.
  */
 export function encodeForm(form: Iterable<[string, string | FileLike]>): { contentType: string; length: number; body: AsyncIterable<Uint8Array> } {
-  const boundary = `----lumabot${randomBytes(16).toString('hex')}`;
+  const boundary = newBoundary();
   const parts: Array<Uint8Array | FileLike> = [];
   for (const [name, value] of form) {
     if (typeof value === 'string') {
-      parts.push(encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name="${quoted(name)}"\r\n\r\n${value}\r\n`));
+      parts.push(encoder.encode(`${partHead(boundary, name)}${value}\r\n`));
       continue;
     }
-    const filename = value.name ? `; filename="${quoted(value.name)}"` : '';
-    const type = value.type || 'application/octet-stream';
-    parts.push(encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name="${quoted(name)}"${filename}\r\nContent-Type: ${type}\r\n\r\n`), value, CRLF);
+    const file = { ...(value.name ? { filename: value.name } : {}), contentType: value.type || 'application/octet-stream' };
+    parts.push(encoder.encode(partHead(boundary, name, file)), value, CRLF);
   }
-  parts.push(encoder.encode(`--${boundary}--\r\n`));
+  parts.push(encoder.encode(closingDelimiter(boundary)));
   const length = parts.reduce((n, p) => n + (p instanceof Uint8Array ? p.byteLength : p.size), 0);
   return {
     contentType: `multipart/form-data; boundary=${boundary}`,

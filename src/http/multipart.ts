@@ -47,14 +47,30 @@ export function framableView(backing: Buffer, length: number): Buffer {
   return view;
 }
 
+/** A fresh boundary for one body. */
+export function newBoundary(): string {
+  return `----luma-bot-${randomBytes(16).toString('hex')}`;
+}
+
+/** The opening of one part, up to and with the blank line: the boundary line and the part's headers. */
+export function partHead(boundary: string, name: string, file?: { filename?: string; contentType: string }): string {
+  const filename = file?.filename ? `; filename="${escape(file.filename)}"` : '';
+  const type = file ? `\r\nContent-Type: ${escape(file.contentType)}` : '';
+  return `--${boundary}\r\nContent-Disposition: form-data; name="${escape(name)}"${filename}${type}\r\n\r\n`;
+}
+
+/** The line that closes the body. */
+export function closingDelimiter(boundary: string): string {
+  return `--${boundary}--\r\n`;
+}
+
 /** Discord's form: `payload_json`, then `files[n]` (n matching the payload's `attachments[].id`). */
 export function multipartBody(payload: unknown, files: readonly MultipartFile[]): MultipartBody {
-  const boundary = `----luma-bot-${randomBytes(16).toString('hex')}`;
+  const boundary = newBoundary();
   const contentType = `multipart/form-data; boundary=${boundary}`;
-  const json = `--${boundary}\r\nContent-Disposition: form-data; name="payload_json"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(payload)}\r\n`;
-  const fileHead = (file: MultipartFile, i: number) =>
-    `--${boundary}\r\nContent-Disposition: form-data; name="files[${i}]"; filename="${escape(file.name)}"\r\nContent-Type: ${escape(file.contentType)}\r\n\r\n`;
-  const end = `--${boundary}--\r\n`;
+  const json = `${partHead(boundary, 'payload_json', { contentType: 'application/json' })}${JSON.stringify(payload)}\r\n`;
+  const fileHead = (file: MultipartFile, i: number) => partHead(boundary, `files[${i}]`, { filename: file.name, contentType: file.contentType });
+  const end = closingDelimiter(boundary);
 
   const only = files.length === 1 ? files[0] : undefined;
   if (only && framable.has(only.data)) {
@@ -76,7 +92,7 @@ export function multipartBody(payload: unknown, files: readonly MultipartFile[])
   return { body: Buffer.concat(parts), contentType };
 }
 
-const CRLF = Buffer.from('\r\n');
+export const CRLF = Buffer.from('\r\n');
 
 /** A name inside the quotes of a Content-Disposition, as browsers and undici write it; no line breaks in a header. */
 function escape(name: string): string {
