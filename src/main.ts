@@ -111,11 +111,6 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const ops = { status: () => readOperatorStatus(sources, metrics, { storage: storage.kind, shard: shardKey }) };
   const inputs = inputImages(config.discordCdnOrigins, stillImages);
   const acks = new Acknowledgements({ apiUrl: config.discordApiUrl, dispatcher: ackPool, onResponse: (status, path) => metrics.discordResponse(status, path) });
-  // A callback sent by discord.js (a reply without deferral) answered: it no longer holds the start of other jobs back.
-  client.rest.on(RESTEvents.Response, (request) => {
-    const id = /^\/interactions\/(\d+)\/[^/]+\/callback$/.exec(request.path)?.[1];
-    if (id !== undefined) acks.settled(id);
-  });
   const ctx: BotContext = { config, logger, storage, luma, engine, jobs, discord, quota, inputs, messages: messageReader(discord), ops, acks };
 
   let accepting = true;
