@@ -68,6 +68,7 @@ export function multipartParts(contentType: string, raw: Buffer): Part[] {
   const b = boundary?.[1] ?? boundary?.[2];
   if (!b) throw new BodyParseError('malformed multipart body: no boundary in the Content-Type');
   const delimiter = Buffer.from(`--${b}`);
+  const closing = Buffer.concat([CRLF, delimiter]);
   if (raw.indexOf(delimiter) !== 0) throw new BodyParseError('malformed multipart body: it does not start with the boundary');
   const parts: Part[] = [];
   let at = delimiter.length;
@@ -78,10 +79,10 @@ export function multipartParts(contentType: string, raw: Buffer): Part[] {
     const headersEnd = raw.indexOf('\r\n\r\n', at + 2);
     if (headersEnd < 0) throw new BodyParseError('malformed multipart body: a part has no end of headers');
     const headers = raw.toString('utf8', at + 2, headersEnd).split('\r\n');
-    const next = raw.indexOf(Buffer.concat([CRLF, delimiter]), headersEnd + 4);
+    const next = raw.indexOf(closing, headersEnd + 4);
     if (next < 0) throw new BodyParseError('malformed multipart body: a part is not closed by the boundary');
     parts.push(part(headers, Buffer.from(raw.subarray(headersEnd + 4, next))));
-    at = next + CRLF.length + delimiter.length;
+    at = next + closing.length;
   }
 }
 
