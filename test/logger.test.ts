@@ -62,3 +62,37 @@ describe('routeOf', () => {
     expect(routeOf('https://discord.com/api/v10/channels/1/messages')).toBe('/channels/1/messages');
   });
 });
+
+describe('secrets in log lines', () => {
+  it('blanks secret fields down to three levels, in log objects and child bindings, without touching the caller’s objects', async () => {
+    const { logs, log } = logger();
+    const job = { id: 'j1', discord: { userId: '42', interactionToken: TOKEN }, token: TOKEN };
+    const line = { token: TOKEN, job, request: { headers: { authorization: `Bot ${TOKEN}` } }, apiKey: 'luma-api-secret', userId: '42' };
+    log.info(line, 'with secrets');
+    log.child({ interactionToken: TOKEN, job: { discord: { interactionToken: TOKEN } }, headers: { authorization: 'Bot x' } }).info('child');
+    await expect.poll(() => logs.lines.length).toBe(2);
+    const text = JSON.stringify(logs.lines);
+    expect(text).not.toContain(TOKEN);
+    expect(text).not.toContain('luma-api-secret');
+    expect(text).not.toContain('Bot x');
+    expect(logs.lines[0]).toMatchObject({
+      token: '[redacted]',
+      apiKey: '[redacted]',
+      userId: '42',
+      job: { id: 'j1', token: '[redacted]', discord: { userId: '42', interactionToken: '[redacted]' } },
+      request: { headers: { authorization: '[redacted]' } },
+    });
+    expect(logs.lines[1]).toMatchObject({ interactionToken: '[redacted]', job: { discord: { interactionToken: '[redacted]' } }, headers: { authorization: '[redacted]' } });
+    // The caller's objects are as they were.
+    expect(job.discord.interactionToken).toBe(TOKEN);
+    expect(line.request.headers.authorization).toBe(`Bot ${TOKEN}`);
+  });
+
+  it('leaves a line without secrets as it is, bytes and long strings bounded', async () => {
+    const { logs, log } = logger();
+    log.info({ interactionId: '1', nested: { a: { b: { token: 'deeper than three levels' } } }, bytes: Buffer.alloc(10), long: 'y'.repeat(5000) }, 'plain');
+    await expect.poll(() => logs.lines.length).toBe(1);
+    expect(logs.lines[0]).toMatchObject({ interactionId: '1', nested: { a: { b: { token: 'deeper than three levels' } } }, bytes: '[10 bytes]' });
+    expect((logs.lines[0]!.long as string).length).toBeLessThan(4100);
+  });
+});
