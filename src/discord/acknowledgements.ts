@@ -21,6 +21,45 @@ function retryAfterMs(err: DiscordAPIError): number {
 /** Discord asks every client for a `DiscordBot (url, version)` User-Agent; the one discord.js's own calls send. */
 const USER_AGENT = `${DefaultUserAgent} ${DefaultUserAgentAppendix}`.trim();
 
+/** The most of an error answer's body kept: Discord's JSON errors are small; a proxy's error page is not needed whole. */
+const MAX_ERROR_BODY = 16 * 1024;
+
+/**
+ * One callback's answer: its status, and its body only when it is an error. A handler of undici's own rather than
+ * `request()`'s body stream — per acknowledgement, in a burst, the stream and its promises are what cost.
+ */
+class CallbackAnswer implements Dispatcher.DispatchHandler {
+  #status = 0;
+  #chunks: Buffer[] = [];
+  #size = 0;
+
+  constructor(
+    private readonly resolve: (answer: { status: number; text: string }) => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  /** undici tells its handler styles apart by this method. */
+  onRequestStart(): void {}
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+    this.#status = statusCode;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#status < 300 || this.#size >= MAX_ERROR_BODY) return;
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+  }
+
+  onResponseEnd(): void {
+    this.resolve({ status: this.#status, text: this.#chunks.length > 0 ? Buffer.concat(this.#chunks).toString('utf8', 0, MAX_ERROR_BODY) : '' });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.reject(err);
+  }
+}
+
 /** Discord's code for a callback sent twice: a retried deferral whose first attempt did arrive. */
 const ALREADY_ACKNOWLEDGED = 40060;
 
@@ -80,24 +119,31 @@ export class Acknowledgements {
   }
 
   async #post(path: string, body: unknown): Promise<void> {
-    const res = await this.transport.dispatcher.request({
-      origin: this.#origin,
-      path: `${this.#basePath}/v10${path}`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
-      body: JSON.stringify(body),
-      // Discord drops the interaction after 3 s anyway.
-      headersTimeout: 10_000,
-      bodyTimeout: 10_000,
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      this.transport.dispatcher.dispatch(
+        {
+          origin: this.#origin,
+          path: `${this.#basePath}/v10${path}`,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT },
+          body: JSON.stringify(body),
+          // Discord drops the interaction after 3 s anyway.
+          headersTimeout: 10_000,
+          bodyTimeout: 10_000,
+        },
+        new CallbackAnswer(resolve, reject),
+      );
     });
-    this.transport.onResponse?.(res.statusCode, path);
-    if (res.statusCode < 300) {
-      await res.body.dump();
-      return;
+    this.transport.onResponse?.(status, path);
+    if (status < 300) return;
+    let raw: { message?: string; code?: number; retry_after?: number } = {};
+    try {
+      raw = JSON.parse(text) as typeof raw;
+    } catch {
+      // not JSON (a proxy's error page): the status says enough
     }
-    const raw = (await res.body.json().catch(() => ({ message: `HTTP ${res.statusCode}`, code: 0 }))) as { message?: string; code?: number; retry_after?: number };
-    const error = { message: raw.message ?? `HTTP ${res.statusCode}`, code: raw.code ?? 0, ...(typeof raw.retry_after === 'number' ? { retry_after: raw.retry_after } : {}) };
-    throw new DiscordAPIError(error, error.code, res.statusCode, 'POST', `${this.transport.apiUrl}/v10${path}`, { body });
+    const error = { message: raw.message ?? `HTTP ${status}`, code: raw.code ?? 0, ...(typeof raw.retry_after === 'number' ? { retry_after: raw.retry_after } : {}) };
+    throw new DiscordAPIError(error, error.code, status, 'POST', `${this.transport.apiUrl}/v10${path}`, { body });
   }
 
   private get windowMs(): number {
