@@ -260,10 +260,16 @@ async function main(): Promise<void> {
   let lastDelivery = started;
   let failures = 0;
   let compressed = 0;
+  // When, from the first command, the last command reached the bot's handler and the fake took the last ack: a last
+  // handler long before the last ack means the acks waited on the receiving side (the fake shares the machine).
+  let lastHandled = 0;
+  let lastAck = 0;
   for (const j of jobs) {
     const ack = h.discord.callbacks(j.token)[0];
     if (ack) acks.push(ack.at - j.firedAt);
+    if (ack) lastAck = Math.max(lastAck, ack.at - started);
     const handled = handledAt.get(j.id);
+    if (handled !== undefined) lastHandled = Math.max(lastHandled, handled - started);
     if (handled !== undefined) toHandler.push(handled - j.firedAt);
     if (handled !== undefined && ack) handlerToAck.push(ack.at - handled);
     const edits = h.discord.edits(j.token);
@@ -331,6 +337,7 @@ async function main(): Promise<void> {
   console.log(`  command → ack        ${dist(acks)}`);
   console.log(`    … → bot's handler  ${dist(toHandler)}`);
   console.log(`    handler → ack      ${dist(handlerToAck)}`);
+  console.log(`    last handled ${sec(lastHandled)} · last ack taken by the fake ${sec(lastAck)} (from the first command)`);
   console.log(`  command → delivery   ${dist(deliveries)}`);
   console.log(`  ready at Luma → delivered (delivery overhead)  ${dist(readyToDelivered)}`);
   console.log(`  processing → "Generating…" shown  ${dist(progressLag)}`);
@@ -381,7 +388,7 @@ async function main(): Promise<void> {
       fair,
       luma429,
       learnedLimits: learned,
-      ackMs: { p50: round(a.p50), p99: round(a.p99), max: round(a.max), toHandlerP99: round(pct(toHandler).p99), handlerToAckP99: round(pct(handlerToAck).p99) },
+      ackMs: { p50: round(a.p50), p99: round(a.p99), max: round(a.max), toHandlerP99: round(pct(toHandler).p99), handlerToAckP99: round(pct(handlerToAck).p99), lastHandledMs: lastHandled, lastAckMs: lastAck },
       deliveryMs: { p50: round(d.p50), p99: round(d.p99) },
       overheadMs: { p50: round(o.p50), p95: round(o.p95), p99: round(o.p99), max: round(o.max) },
       posts: posts.length,
