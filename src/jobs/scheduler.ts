@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { newReference } from '../errors.js';
 import { internalFailure } from './failures.js';
 import { FairQueue, fairOrder, guildKey, Heap } from './fair-order.js';
+import { QueuePlaces } from './queue-places.js';
 import type { JobRuntime, Task } from './runtime.js';
 import { fail, finishFailure } from './steps/fail.js';
 import { poll } from './steps/poll.js';
@@ -12,42 +13,21 @@ import type { JobRecord } from './types.js';
 const MAX_POLLS_AT_ONCE = 16;
 /** Longest spacing of the scheduler's passes (reached at 2,000 jobs in the process; 1 ms per 200 jobs). */
 const PUMP_MAX_GAP_MS = 10;
-/**
- * A queued job's place changes every time anyone's job starts: re-showing it at the normal progress pace would
- * edit every waiting reply every few seconds in a long queue. Its place is refreshed this many times less often.
- */
-const QUEUE_PROGRESS_FACTOR = 3;
-/**
- * Further back in a long queue, the place is refreshed less often still: once more slowly per this many places
- * ahead. A member at place 200 learns nothing from an edit every few seconds, and a burst of thousands would
- * otherwise spend most of the bot's Discord traffic and CPU re-rendering places.
- */
-const QUEUE_PROGRESS_PLACES = 25;
-/** A long queue's places are worked out at most this often (each time costs O(n log n) in the queue's length). */
-const PLACES_MIN_AGE_MS = 100;
-
-/** A job filed under a time (when its delay ends, its next poll, the next look at its place). */
+/** A job filed under a time (when its delay ends, its next poll). */
 interface Timed {
   job: JobRecord;
   at: number;
 }
 
-/** How many times the queue's progress pace a waiting job's place is refreshed at: slower further back. */
-function placeFactor(position: number): number {
-  return QUEUE_PROGRESS_FACTOR * Math.max(1, Math.ceil(position / QUEUE_PROGRESS_PLACES));
-}
-
 /**
  * Decides what runs: submissions within Luma's concurrency and per-minute limits, fairly across servers and
  * members; polls on each job's own clock; downloads/uploads with bounded concurrency so memory stays flat; and
- * the queue places members see. Each task is one step of one job (src/jobs/steps).
+ * the queue places members see (src/jobs/queue-places.ts). Each task is one step of one job (src/jobs/steps).
  */
 export class Scheduler {
   private readonly lastServedGuild = new Map<string, number>();
   private readonly lastServedUser = new Map<string, number>();
   private serveCounter = 0;
-  /** The queue's places, worked out at most once per progress interval (a simulation of the fair pick over the queue). */
-  private places: { at: number; positions: Map<string, number> } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
   private lastPumpAt = 0;
@@ -73,9 +53,8 @@ export class Scheduler {
   private readonly failing = new Set<JobRecord>();
   /** Each filed job's heap entry (an entry that is not the job's current one is dropped when it comes out). */
   private readonly filed = new Map<string, Timed>();
-  /** Queued jobs by when their place is next worth looking at (see showQueuePlaces). */
-  private placeLooks = new Heap<Timed>((a, b) => a.at - b.at);
-  private readonly placeLookOf = new Map<string, Timed>();
+  /** The places shown to members whose jobs wait in the queue. */
+  private readonly places: QueuePlaces;
   /** Jobs Luma's concurrency limit counts now (sent, or picked to be sent, and not finished there), by member. */
   private readonly atLuma = new Map<string, string>();
   private readonly atLumaByUser = new Map<string, number>();
@@ -83,6 +62,11 @@ export class Scheduler {
 
   constructor(private readonly rt: JobRuntime) {
     this.ready = new FairQueue(this.lastServedGuild, this.lastServedUser);
+    this.places = new QueuePlaces(rt, {
+      queued: this.queued,
+      positions: () => this.queuePositions(),
+      showPlace: (job, position) => this.run(job, 'progress', () => rt.editProgress(job, position)),
+    });
     rt.watch({
       added: (job) => {
         this.seqs.set(job.id, this.seq++);
@@ -166,8 +150,7 @@ export class Scheduler {
         const at = job.notBefore ?? 0;
         if (at > now) this.fileTimed(this.delayed, job, at);
         else this.ready.add(job, this.seqs.get(job.id) ?? 0);
-        const wait = this.rt.progressWait(job, now, QUEUE_PROGRESS_FACTOR);
-        if (wait !== Infinity) this.lookAtPlace(job, now + wait);
+        this.places.queued(job, now);
         return;
       }
       case 'polling':
@@ -192,25 +175,19 @@ export class Scheduler {
   /** Takes a job out of every file (its task starts, or it left). */
   private unfile(job: JobRecord): void {
     this.filed.delete(job.id);
-    this.placeLookOf.delete(job.id);
+    this.places.forget(job);
     if (this.queued.delete(job)) this.ready.delete(job);
     this.transfers.delete(job);
     this.failing.delete(job);
   }
 
   /** The first entry of `heap` that is still its job's current one (older ones are dropped on the way). */
-  private currentTop(heap: Heap<Timed>, current: ReadonlyMap<string, Timed> = this.filed): Timed | undefined {
+  private currentTop(heap: Heap<Timed>): Timed | undefined {
     for (let top = heap.peek(); top; top = heap.peek()) {
-      if (current.get(top.job.id) === top) return top;
+      if (this.filed.get(top.job.id) === top) return top;
       heap.pop();
     }
     return undefined;
-  }
-
-  private lookAtPlace(job: JobRecord, at: number): void {
-    const entry = { job, at };
-    this.placeLookOf.set(job.id, entry);
-    this.placeLooks.push(entry);
   }
 
   /** Counts the job at Luma or not (its member's count with it; a member with room again is back in line). */
@@ -255,7 +232,7 @@ export class Scheduler {
     const transferAt = this.startTransfers(now);
     for (const job of [...this.failing]) this.run(job, 'finish', () => finishFailure(this.rt, job));
     // Members waiting in our queue see their place in it (worked out only when one of them is due an edit).
-    const placesAt = this.showQueuePlaces(now);
+    const placesAt = this.places.show(now);
     this.pruneServed();
     const nextDue = Math.min(delayedAt, submitAt, pollAt, transferAt, placesAt);
     if (nextDue !== Infinity) this.wakeAt(Math.max(0, nextDue - now));
@@ -328,71 +305,6 @@ export class Scheduler {
     return next;
   }
 
-  /**
-   * Edits the place shown to each waiting member whose edit is due and whose text changed; returns when to look
-   * again. Each queued job is looked at when its edit can next be due: the progress pace times its place's factor
-   * after its last edit, or — when the text would not change — once the places are worked out again (a waiting
-   * job's text changes only with its place). Working the places out again looks at every waiting job anew.
-   */
-  private showQueuePlaces(now: number): number {
-    const due = this.duePlaceLooks(now);
-    if (due.length > 0) {
-      const before = this.places;
-      const positions = this.queuePositions(now, due);
-      if (!positions) {
-        for (const job of due) this.lookAtPlace(job, now + PLACES_MIN_AGE_MS);
-      } else {
-        if (this.places !== before) {
-          this.lookAtPlacesAgain(now, positions, new Set(due));
-          due.push(...this.duePlaceLooks(now));
-        }
-        for (const job of due) this.showPlace(now, job, positions);
-      }
-    }
-    return this.currentTop(this.placeLooks, this.placeLookOf)?.at ?? Infinity;
-  }
-
-  private showPlace(now: number, job: JobRecord, positions: ReadonlyMap<string, number>): void {
-    const rt = this.rt;
-    const position = positions.get(job.id);
-    if (position === undefined) return this.lookAtPlace(job, now + PLACES_MIN_AGE_MS);
-    const wait = rt.progressWait(job, now, placeFactor(position));
-    if (wait === Infinity) return; // no usable token: nothing more to show
-    if (wait > 0) return this.lookAtPlace(job, now + wait);
-    if (rt.deps.deliverer.progressText(job, { now, queuePosition: position }) !== job.progress.text) {
-      this.run(job, 'progress', () => rt.editProgress(job, position));
-      return;
-    }
-    this.lookAtPlace(job, (this.places?.at ?? now) + this.placesMaxAgeMs());
-  }
-
-  /** The queued jobs whose place is due a look now (taken off the heap). */
-  private duePlaceLooks(now: number): JobRecord[] {
-    const due: JobRecord[] = [];
-    for (let top = this.currentTop(this.placeLooks, this.placeLookOf); top && top.at <= now; top = this.currentTop(this.placeLooks, this.placeLookOf)) {
-      this.placeLooks.pop();
-      this.placeLookOf.delete(top.job.id);
-      due.push(top.job);
-    }
-    return due;
-  }
-
-  /** Places changed: every waiting job (but `except`) is next looked at when its new place's pace says. */
-  private lookAtPlacesAgain(now: number, positions: ReadonlyMap<string, number>, except: ReadonlySet<JobRecord>): void {
-    this.placeLooks = new Heap<Timed>((a, b) => a.at - b.at);
-    this.placeLookOf.clear();
-    for (const job of this.queued) {
-      if (except.has(job)) continue;
-      const position = positions.get(job.id);
-      const wait = this.rt.progressWait(job, now, position === undefined ? QUEUE_PROGRESS_FACTOR : placeFactor(position));
-      if (wait !== Infinity) this.lookAtPlace(job, now + wait);
-    }
-  }
-
-  private placesMaxAgeMs(): number {
-    return Math.max(500, this.rt.config.progressIntervalMs);
-  }
-
   private wakeAt(delayMs: number): void {
     if (this.rt.stopped) return;
     if (this.timer) clearTimeout(this.timer);
@@ -421,27 +333,8 @@ export class Scheduler {
     for (const id of this.lastServedGuild.keys()) if (!guilds.has(id)) this.lastServedGuild.delete(id);
   }
 
-  /**
-   * Places in the queue, for the jobs due an edit. Worked out again when the last answer is older than a progress
-   * interval, or when one of `due` joined the queue since (a new job shows its place at once) — but in a long queue
-   * not more than once per PLACES_MIN_AGE_MS: undefined means "ask again after that".
-   */
-  private queuePositions(now: number, due: readonly JobRecord[]): Map<string, number> | undefined {
-    const places = this.places;
-    if (places) {
-      const age = now - places.at;
-      const stale = age >= this.placesMaxAgeMs() || due.some((j) => !places.positions.has(j.id));
-      if (!stale) return places.positions;
-      // Each working-out costs about a pass over the queue: a long queue is worked out less often (a short one at once).
-      if (age < Math.min(PLACES_MIN_AGE_MS, places.positions.size / 20)) return undefined;
-    }
-    const positions = this.computeQueuePositions();
-    this.places = { at: now, positions };
-    return positions;
-  }
-
   /** 1-based positions of queued jobs, by simulating the fair picker over the current queue. */
-  private computeQueuePositions(): Map<string, number> {
+  private queuePositions(): Map<string, number> {
     const queued = [];
     for (const j of this.queued) queued.push({ id: j.id, createdAt: j.createdAt, guild: guildKey(j), userId: j.discord.userId });
     const positions = new Map<string, number>();
