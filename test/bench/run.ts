@@ -266,11 +266,15 @@ async function main(): Promise<void> {
   let lastAck = 0;
   for (const j of jobs) {
     const ack = h.discord.callbacks(j.token)[0];
-    if (ack) acks.push(ack.at - j.firedAt);
-    if (ack) lastAck = Math.max(lastAck, ack.at - started);
+    if (ack) {
+      acks.push(ack.at - j.firedAt);
+      lastAck = Math.max(lastAck, ack.at - started);
+    }
     const handled = handledAt.get(j.id);
-    if (handled !== undefined) lastHandled = Math.max(lastHandled, handled - started);
-    if (handled !== undefined) toHandler.push(handled - j.firedAt);
+    if (handled !== undefined) {
+      toHandler.push(handled - j.firedAt);
+      lastHandled = Math.max(lastHandled, handled - started);
+    }
     if (handled !== undefined && ack) handlerToAck.push(ack.at - handled);
     const edits = h.discord.edits(j.token);
     editsPerJob.push(edits.length);

@@ -619,7 +619,7 @@ function bucketOf(method: string, path: string): string {
   let bucket = buckets.get(template);
   if (bucket === undefined) {
     bucket = shortHash(template);
-    // Templates are few (one per route and webhook id), but a test run makes many webhooks: the cache stays small.
+    // Templates are few (one per route; webhooks' per application): the bound only keeps a long-lived fake in check.
     if (buckets.size >= 10_000) buckets.clear();
     buckets.set(template, bucket);
   }
