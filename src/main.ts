@@ -162,9 +162,9 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
 /**
  * The gateway client. discord.js's own REST carries the interaction replies commands make through discord.js
  * (deferrals go through Acknowledgements) and the interaction webhook, which Discord exempts from its global limit,
- * plus a few start-up calls: its client-side global limiter would only make a burst of commands miss the 3 s deadline. Our bot-token traffic goes through the responder's
- * limited client. Under start:shards the manager names the shard; a process started on its own may be given one
- * (SHARDS).
+ * plus a few start-up calls: its client-side global limiter would only make a burst of commands miss the 3 s
+ * deadline. Our bot-token traffic goes through the responder's limited client. Under start:shards the manager
+ * names the shard; a process started on its own may be given one (SHARDS).
  */
 function discordClient(config: Config, pool: Dispatcher): { client: Client; shardKey: string } {
   const client = new Client({

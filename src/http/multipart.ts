@@ -26,7 +26,7 @@ export interface MultipartBody {
 /** Room left before a framable file's bytes: the form's headers and `payload_json` (a message, a few kB at most). */
 export const FRAME_ROOM_BEFORE = 16 * 1024;
 /** Room left after them: the closing boundary. */
-export const FRAME_ROOM_AFTER = 128;
+const FRAME_ROOM_AFTER = 128;
 
 /** Views whose surroundings (FRAME_ROOM_BEFORE before, FRAME_ROOM_AFTER after) belong to them. */
 const framable = new WeakSet<Uint8Array>();

@@ -109,26 +109,13 @@ describe('Acknowledgements.defer', () => {
     expect(acks.count).toBe(0);
   });
 
-  it('sends once more after a 5xx, and takes "already acknowledged" as the first having arrived', async () => {
-    server = await startScriptedServer((req, res, n) => (n === 1 ? json(502, { message: 'Bad gateway' })(req, res) : json(400, { message: 'Interaction has already been acknowledged.', code: 40060 })(req, res)));
-    const acks = new Acknowledgements({ apiUrl: `${server.origin}/api`, dispatcher: agent });
-    const i = interaction();
-    await acks.defer(i);
-    expect(server.seen).toHaveLength(2);
-    expect(i.deferred).toBe(true);
-  });
-
-  it("waits out a 429's retry_after and sends once more", async () => {
-    server = await startScriptedServer((req, res, n) => (n === 1 ? json(429, { message: 'You are being rate limited.', retry_after: 0.05, global: false })(req, res) : res.writeHead(204).end()));
-    const acks = new Acknowledgements({ apiUrl: `${server.origin}/api`, dispatcher: agent });
-    const i = interaction();
-    await acks.defer(i);
-    expect(server.seen).toHaveLength(2);
-    expect(i.deferred).toBe(true);
-  });
-
-  it('sends once more when the connection breaks before an answer', async () => {
-    server = await startScriptedServer((req, res, n) => (n === 1 ? req.socket.destroy() : res.writeHead(204).end()));
+  type Answer = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => unknown;
+  it.each<[string, Answer, Answer]>([
+    ['after a 5xx, and takes "already acknowledged" as the first having arrived', json(502, { message: 'Bad gateway' }), json(400, { message: 'Interaction has already been acknowledged.', code: 40060 })],
+    ["after waiting out a 429's retry_after", json(429, { message: 'You are being rate limited.', retry_after: 0.05, global: false }), (_req, res) => res.writeHead(204).end()],
+    ['when the connection breaks before an answer', (req) => req.socket.destroy(), (_req, res) => res.writeHead(204).end()],
+  ])('sends once more %s', async (_name, first, second) => {
+    server = await startScriptedServer((req, res, n) => (n === 1 ? first(req, res) : second(req, res)));
     const acks = new Acknowledgements({ apiUrl: `${server.origin}/api`, dispatcher: agent });
     const i = interaction();
     await acks.defer(i);
