@@ -9,7 +9,7 @@ import type { Logger } from './logger.js';
 import type { OperatorStatus } from './ops/status.js';
 import type { LumaClient } from './luma/client.js';
 import type { QuotaService } from './quota/service.js';
-import type { Storage } from './storage.js';
+import type { Storage } from './storage/index.js';
 
 /** What command handlers get: built once in main.ts, passed down (no module-level singletons). */
 export interface BotContext {

@@ -27,7 +27,7 @@ import { startHealthLog, startStatusLog, type EventLoopDelay } from './ops/perio
 import { readOperatorStatus } from './ops/status.js';
 import { within } from './ops/within.js';
 import { QuotaService } from './quota/service.js';
-import { createStorage, startSweeper, type Storage, type StorageOptions } from './storage.js';
+import { createStorage, startSweeper, type Storage, type StorageOptions } from './storage/index.js';
 
 /** A problem that stops the bot at start, with a message for the operator (no stack trace needed). */
 export class StartupError extends Error {

@@ -7,7 +7,7 @@ import { jobFromInteraction } from './job-from-interaction.js';
 import type { JobRecord } from '../jobs/types.js';
 import type { Requester } from '../quota/types.js';
 import { enforceGuildPolicy } from './policy.js';
-import { retryStorage, StorageError } from '../storage.js';
+import { retryStorage, StorageError } from '../storage/index.js';
 
 export function requesterOf(interaction: BaseInteraction): Requester {
   const member = interaction.member;

@@ -1,4 +1,4 @@
-import type { Storage } from '../storage.js';
+import type { Storage } from '../storage/index.js';
 import { normalizePolicy, type GuildPolicy } from './model.js';
 
 export const policyKey = (guildId: string): string => `guild:policy:${guildId}`;

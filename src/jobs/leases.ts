@@ -8,7 +8,7 @@
 // several shards on one SQLite file, each keeps its own jobs (ShardJobLeases).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import { CorruptValueError, StorageError, type RedisScripts, type Storage } from '../storage.js';
+import { CorruptValueError, StorageError, type RedisScripts, type Storage } from '../storage/index.js';
 
 export interface JobLeases {
   /** This process's id (in logs). */

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import type { RateWindow } from '../luma/errors.js';
-import type { RedisScripts } from '../storage.js';
+import type { RedisScripts } from '../storage/index.js';
 import { LocalSubmitBudget, RPM_WINDOW_MS, type BudgetLimits, type LocalBudgetOptions, type PostTicket, type RateLimitEvent, type RateLimitReaction, type SubmitBudget } from './luma-budget.js';
 
 /** While a slot is refused because the account's jobs are all at Luma, we ask again this often, ms. */

@@ -1,7 +1,7 @@
 import { sniffImageType } from '../http/download.js';
 import { fitToLimit } from '../images/fit.js';
 import type { Logger } from '../logger.js';
-import { CorruptValueError, retryStorage, StorageError, type Storage } from '../storage.js';
+import { CorruptValueError, retryStorage, StorageError, type Storage } from '../storage/index.js';
 import { jobRecordProblem } from './schema.js';
 import { ACTIVE_STEPS, type JobRecord } from './types.js';
 

@@ -1,5 +1,5 @@
 // What /healthz answers: is this process connected to Discord's gateway, and does storage answer?
-import type { Storage } from '../storage.js';
+import type { Storage } from '../storage/index.js';
 import { within } from './within.js';
 
 /** The gateway as main.ts sees it (from discord.js's shard status). */

@@ -3,7 +3,7 @@ import { UserFacingError } from '../errors.js';
 import type { JobRecord } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
 import type { Model } from '../luma/types.js';
-import { retryStorage, type Storage } from '../storage.js';
+import { retryStorage, type Storage } from '../storage/index.js';
 import { t } from '../i18n/index.js';
 import { resolveAllowance, type Allowance, type GuildQuotaSettings, type Limit } from './model.js';
 import { discordTime, periodEnd, periodKey, utcDay, type Period } from './periods.js';

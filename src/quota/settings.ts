@@ -1,4 +1,4 @@
-import type { Storage } from '../storage.js';
+import type { Storage } from '../storage/index.js';
 import { emptySettings, type GuildQuotaSettings, type Limit } from './model.js';
 import { isPeriod } from './periods.js';
 

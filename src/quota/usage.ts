@@ -1,5 +1,5 @@
 import { MODELS, type Model } from '../luma/types.js';
-import type { Storage } from '../storage.js';
+import type { Storage } from '../storage/index.js';
 import { utcDay } from './periods.js';
 
 /*

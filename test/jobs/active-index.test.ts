@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobStore } from '../../src/jobs/store.js';
-import { createStorage, StorageError, type Storage } from '../../src/storage.js';
+import { createStorage, StorageError, type Storage } from '../../src/storage/index.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { snowflake } from '../quota/backends.js';
 import { makeJob } from '../quota/fixtures.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jobRecordProblem } from '../../src/jobs/schema.js';
 import { JobStore } from '../../src/jobs/store.js';
-import { createStorage, type Storage } from '../../src/storage.js';
+import { createStorage, type Storage } from '../../src/storage/index.js';
 import { sqliteExec } from '../helpers/storage-faults.js';
 import { createClient } from '@keyv/redis';
 import { capturingLogger } from '../helpers/logs.js';

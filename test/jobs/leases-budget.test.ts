@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { RedisJobLeases, ShardJobLeases } from '../../src/jobs/leases.js';
 import { RedisSubmitBudget } from '../../src/jobs/shared-budget.js';
-import { createStorage, type Storage } from '../../src/storage.js';
+import { createStorage, type Storage } from '../../src/storage/index.js';
 import { deleteNamespace, REDIS_URL, testNamespace } from '../helpers/redis-keys.js';
 import { waitUntil } from '../helpers/wait.js';
 

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../src/logger.js';
-import { createStorage, type Storage } from '../../src/storage.js';
+import { createStorage, type Storage } from '../../src/storage/index.js';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 

@@ -9,7 +9,7 @@ import { UserFacingError } from '../../src/errors.js';
 import { JobStore } from '../../src/jobs/store.js';
 import { QuotaService } from '../../src/quota/service.js';
 import type { Requester } from '../../src/quota/types.js';
-import { createStorage, StorageError, type Storage } from '../../src/storage.js';
+import { createStorage, StorageError, type Storage } from '../../src/storage/index.js';
 import { lockSqliteFile, startPrivateRedis, type PrivateRedis, type SqliteLock } from '../helpers/storage-faults.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { snowflake } from '../quota/backends.js';

@@ -9,7 +9,7 @@ import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createStorage, isPlainJson, mayNeedReviving, nativeJsonFormat, type Storage } from '../../src/storage.js';
+import { createStorage, isPlainJson, mayNeedReviving, nativeJsonFormat, type Storage } from '../../src/storage/index.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { REDIS_URL } from '../quota/backends.js';
 import { makeJob } from '../quota/fixtures.js';

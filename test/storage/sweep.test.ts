@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { noisePng } from '../../dev/fakes/png.js';
 import { sniffImageType } from '../../src/http/download.js';
 import { JobStore } from '../../src/jobs/store.js';
-import { createStorage, type Storage } from '../../src/storage.js';
+import { createStorage, type Storage } from '../../src/storage/index.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { sqliteAll, sqliteExec } from '../helpers/storage-faults.js';
 import { capturingLogger } from '../helpers/logs.js';

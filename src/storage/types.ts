@@ -1,0 +1,70 @@
+import type { StorageAlarm } from './alarm.js';
+
+/**
+ * Storage is one keyv instance; callers namespace their keys by prefix (`job:…`, `quota:…`). One instance
+ * (rather than one per namespace) keeps a single SQLite connection / Redis client per process.
+ *
+ * Every operation either did what it says or throws a StorageError: keyv's default of swallowing store errors
+ * (a failed write "succeeds", a failed read is "not found") would let a quota reservation or a job save vanish.
+ */
+export interface Storage {
+  readonly kind: 'sqlite' | 'redis' | 'memory';
+  /** Throws StorageError when storage cannot be read, CorruptValueError when the stored text is not readable. */
+  get<T>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown, ttlMs?: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  /**
+   * Runs `fn` while holding an exclusive lock on `name`: in-process always, and across processes on Redis
+   * (several shards share one Redis). Read-modify-write of a shared record must go through here.
+   */
+  withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Deletes records whose time to live has passed; returns how many. keyv deletes an expired record only when it
+   * is read, so on SQLite nothing else ever does; Redis expires keys by itself (0).
+   */
+  sweepExpired(): Promise<number>;
+  /**
+   * The raw Redis client, for what needs atomic scripts across processes (the shared Luma budget, job leases);
+   * undefined on SQLite. Its keys must start with `prefix`.
+   */
+  readonly redis?: { readonly client: RedisScripts; readonly prefix: string } | undefined;
+  /** Tells the operator, once per outage, that storage is failing; cleared by the next successful write. */
+  readonly alarm: StorageAlarm;
+  close(): Promise<void>;
+}
+
+/** The part of the Redis client scripts need: EVAL with keys and arguments (numbers and strings come back as Redis returns them). */
+export interface RedisScripts {
+  eval(script: string, opts: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
+export interface StorageOptions {
+  /** Prefix of every key (STORAGE_NAMESPACE), default "bot". */
+  namespace?: string;
+  /** How long an operation on a SQLite file another process holds locked waits before it fails, ms. */
+  busyTimeoutMs?: number;
+}
+
+/** Storage did not do what was asked (locked, full, unreachable, refusing writes): nothing may be assumed saved. */
+export class StorageError extends Error {
+  override name = 'StorageError';
+  constructor(
+    readonly op: 'get' | 'set' | 'delete' | 'lock' | 'sweep',
+    readonly key: string,
+    cause: unknown,
+  ) {
+    super(`storage ${op} of "${key}" failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** A stored value that is not readable (truncated, not JSON). Not transient: reading it again gives the same. */
+export class CorruptValueError extends Error {
+  override name = 'CorruptValueError';
+  constructor(
+    readonly key: string,
+    /** The stored text as it is, to quarantine it. */
+    readonly raw: string,
+  ) {
+    super(`the stored value of "${key}" is not readable (${raw.length} characters)`);
+  }
+}
