@@ -1,8 +1,8 @@
 import type { Config } from './config.js';
-import type { Acknowledgements } from './discord/acknowledgements.js';
+import type { Acknowledgements } from './discord/transport/acknowledgements.js';
 import type { InputImages } from './discord/input-images.js';
 import type { MessageReader } from './discord/messages.js';
-import type { DiscordResponder } from './discord/responder.js';
+import type { DiscordResponder } from './discord/transport/responder.js';
 import type { JobEngine } from './jobs/engine.js';
 import type { JobStore } from './jobs/store.js';
 import type { Logger } from './logger.js';

@@ -1,19 +1,18 @@
-import { Client, Events, GatewayIntentBits, Options, RESTEvents, Status, type Interaction, type RESTOptions } from 'discord.js';
-import { Agent, type Dispatcher } from 'undici';
+import { Client, Events, GatewayIntentBits, Options, Status, type Interaction } from 'discord.js';
 import { commands, components } from '../commands/index.js';
 import type { Config } from './config.js';
 import type { BotContext } from './context.js';
-import { DiscordResponder, REST_SWEEPS, UNLIMITED } from './discord/responder.js';
-import { Acknowledgements } from './discord/acknowledgements.js';
+import { DiscordResponder, REST_SWEEPS, UNLIMITED } from './discord/transport/responder.js';
+import { Acknowledgements } from './discord/transport/acknowledgements.js';
 import { DiscordDeliverer } from './discord/deliverer.js';
 import { createInteractionHandler } from './discord/router.js';
 import { inputImages } from './discord/input-images.js';
 import { messageReader } from './discord/messages.js';
 import { StillImageCheck } from './discord/still-images.js';
 import { newReference } from './errors.js';
-import { discordRequester } from './http/discord-request.js';
+import { DiscordHttp } from './discord/transport/http.js';
 import { createEgressAgent } from './http/egress.js';
-import { startHealthServer, type HealthServer } from './http/health-server.js';
+import { startHealthServer, type HealthServer } from './ops/health-server.js';
 import { JobEngine } from './jobs/engine.js';
 import { RedisJobLeases, ShardJobLeases, type JobLeases } from './jobs/leases.js';
 import { RedisSubmitBudget } from './jobs/shared-budget.js';
@@ -91,13 +90,12 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     throw err;
   });
 
-  // Discord's API over two bounded keep-alive pools: acknowledgements never wait behind uploads, and a burst of
-  // commands reuses warm connections instead of opening one per call (see discordTransport).
-  const ackPool = new Agent({ connections: config.discordRestConnections });
-  const replyPool = new Agent({ connections: config.discordRestConnections });
-  const { client, shardKey } = discordClient(config, ackPool);
+  // Discord's API over two bounded keep-alive pools (transport/http.ts): acknowledgements never wait behind uploads,
+  // and a burst of commands reuses warm connections instead of opening one per call.
+  const discordHttp = new DiscordHttp({ apiUrl: config.discordApiUrl, connections: config.discordRestConnections, onResponse: (status, path) => metrics.discordResponse(status, path) });
+  const { client, shardKey } = discordClient(config, discordHttp);
   const jobs = new JobStore(storage, shardKey, { logger, keptResultTtlMs: config.keptResultTtlMs, keptResultMaxBytes: config.keptResultMaxBytes });
-  const discord = new DiscordResponder(config.discordApiUrl, config.discordToken, discordTransport(replyPool));
+  const discord = new DiscordResponder(config.discordApiUrl, config.discordToken, discordHttp.rest('messages'));
   const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }), onRefusal: (code) => metrics.quotaRefused(code) });
   // Redis: one Luma budget and job leases shared by every process on the account. SQLite: this process alone.
   const shared = await sharedJobState(storage, config, logger, { shard: Number(shardKey), count: client.options.shardCount ?? 1 });
@@ -105,12 +103,9 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const stillImages = new StillImageCheck({ origins: config.discordCdnOrigins, dispatcher: http });
   const sources: OpsSources = { jobs: engine, spend: quota, gateway: () => gatewayState(client) };
   metrics.observe(sources);
-  for (const rest of [client.rest, ...discord.restClients]) {
-    rest.on(RESTEvents.Response, (request, response) => metrics.discordResponse(response.status, request.path));
-  }
   const ops = { status: () => readOperatorStatus(sources, metrics, { storage: storage.kind, shard: shardKey }) };
   const inputs = inputImages(config.discordCdnOrigins, stillImages);
-  const acks = new Acknowledgements({ apiUrl: config.discordApiUrl, dispatcher: ackPool, onResponse: (status, path) => metrics.discordResponse(status, path) });
+  const acks = new Acknowledgements(discordHttp.acknowledgements);
   const ctx: BotContext = { config, logger, storage, luma, engine, jobs, discord, quota, inputs, messages: messageReader(discord), ops, acks };
 
   let accepting = true;
@@ -153,7 +148,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
       await healthServer?.close();
       await client.destroy();
       await storage.close();
-      await Promise.all([http.close(), ackPool.close(), replyPool.close()]);
+      await Promise.all([http.close(), discordHttp.close()]);
       logger.info('bot stopped');
     },
   };
@@ -166,24 +161,14 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
  * deadline. Our bot-token traffic goes through the responder's limited client. Under start:shards the manager
  * names the shard; a process started on its own may be given one (SHARDS).
  */
-function discordClient(config: Config, pool: Dispatcher): { client: Client; shardKey: string } {
+function discordClient(config: Config, discordHttp: DiscordHttp): { client: Client; shardKey: string } {
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
     makeCache: CACHE_LIMITS,
-    rest: { api: config.discordApiUrl, ...discordTransport(pool), globalRequestsPerSecond: UNLIMITED, ...REST_SWEEPS },
+    rest: { api: config.discordApiUrl, ...discordHttp.rest('interactions'), globalRequestsPerSecond: UNLIMITED, ...REST_SWEEPS },
   });
   const shardKey = String(client.shard?.ids[0] ?? (Array.isArray(client.options.shards) ? client.options.shards[0] : 0) ?? 0);
   return { client, shardKey };
-}
-
-/**
- * @discordjs/rest's calls go through `pool`: at most DISCORD_REST_CONNECTIONS connections to Discord's API, kept
- * alive between calls. Its default (its own undici 6, unbounded) opens a connection — a TLS handshake, in production
- * — for every call in flight: thousands at once in a burst of commands, which cost the bot more CPU than the
- * acknowledgements themselves. Beyond the bound, calls wait for a free connection.
- */
-function discordTransport(pool: Dispatcher): Pick<RESTOptions, 'makeRequest'> {
-  return { makeRequest: discordRequester(pool) as RESTOptions['makeRequest'] };
 }
 
 /** Interactions go to `handle` while `accepting` (shutting down: Discord shows "did not respond" rather than a half-started job). */

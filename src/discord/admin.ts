@@ -1,7 +1,7 @@
 import { PermissionFlagsBits, type ChatInputCommandInteraction, type Locale } from 'discord.js';
 import { UserFacingError } from '../errors.js';
 import { t } from '../i18n/index.js';
-import type { Acknowledgements } from './acknowledgements.js';
+import type { Acknowledgements } from './transport/acknowledgements.js';
 
 /**
  * The gate of every admin command. Discord's `default_member_permissions` only hides a command by default and a

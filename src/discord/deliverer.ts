@@ -4,7 +4,7 @@ import { tokenUsable, type Deliverer, type Delivered, type DeliveryOutcome, type
 import type { JobRecord } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
 import { failureMessage, plainMessage, progressText, resultFilename, resultMessage } from './render.js';
-import { DiscordCodes, discordErrorCode, discordStatus, type DiscordResponder, type OutgoingMessage } from './responder.js';
+import { DiscordCodes, discordErrorCode, discordStatus, type DiscordResponder, type OutgoingMessage } from './transport/responder.js';
 
 /** Tries per route: a 400 gets one more in plain form, a 5xx one more round (@discordjs/rest already retried). */
 const ROUTE_ATTEMPTS = 3;

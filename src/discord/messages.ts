@@ -1,7 +1,7 @@
 import { UserFacingError } from '../errors.js';
 import { t } from '../i18n/index.js';
 import { fromApiMessage, type MessageSnapshot } from './message-images.js';
-import { DiscordCodes, discordErrorCode, discordStatus, type DiscordResponder } from './responder.js';
+import { DiscordCodes, discordErrorCode, discordStatus, type DiscordResponder } from './transport/responder.js';
 
 /** How commands read a message by REST ("Edit image" on submit), without the responder's other powers. */
 export interface MessageReader {

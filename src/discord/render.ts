@@ -4,7 +4,7 @@ import { failureText } from '../jobs/failures.js';
 import type { ProgressInfo } from '../jobs/deliverer.js';
 import type { JobRecord } from '../jobs/types.js';
 import { CustomIds } from './custom-ids.js';
-import type { OutgoingMessage } from './responder.js';
+import type { OutgoingMessage } from './transport/responder.js';
 
 const BRAND_COLOUR = 0x7c3aed;
 const FAILURE_COLOUR = 0xdc2626;

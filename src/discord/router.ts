@@ -4,7 +4,7 @@ import { UserFacingError, apology, newReference } from '../errors.js';
 import { t } from '../i18n/index.js';
 import { DEFAULT_ATTACHMENT_LIMIT } from './job-from-interaction.js';
 import { replyPrivately } from './reply.js';
-import { DiscordCodes, discordErrorCode } from './responder.js';
+import { DiscordCodes, discordErrorCode } from './transport/responder.js';
 import type { Command, ComponentHandler } from './command.js';
 import { splitCustomId } from './custom-ids.js';
 

@@ -1,7 +1,8 @@
 import type { Dispatcher } from 'undici';
 import { UserFacingError } from '../errors.js';
 import { t } from '../i18n/index.js';
-import { DownloadError, GifFrameScanner, inspectImage } from '../http/download.js';
+import { DownloadError, inspectImage } from '../http/download.js';
+import { GifFrameScanner } from '../images/sniff.js';
 import type { JobInput } from '../jobs/types.js';
 import { INPUT_MEDIA_TYPES, MAX_INPUT_BYTES } from '../luma/types.js';
 

@@ -1,4 +1,4 @@
-import { sniffImageType } from '../http/download.js';
+import { sniffImageType } from '../images/sniff.js';
 import { fitToLimit } from '../images/fit.js';
 import type { Logger } from '../logger.js';
 import { CorruptValueError, retryStorage, StorageError, type Storage } from '../storage/index.js';

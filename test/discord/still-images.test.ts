@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { tinyGif } from '../../dev/fakes/png.js';
 import { StillImageCheck } from '../../src/discord/still-images.js';
 import { UserFacingError } from '../../src/errors.js';
-import { GifFrameScanner } from '../../src/http/download.js';
+import { GifFrameScanner } from '../../src/images/sniff.js';
 import type { JobInput } from '../../src/jobs/types.js';
 import { startScriptedServer } from '../helpers/http-server.js';
 

@@ -1,7 +1,8 @@
 // downloadImage against a scripted server (size caps, timeouts, redirects, origins, types, aborts), and the image
 // sniffing behind it.
 import { afterEach, describe, expect, it } from 'vitest';
-import { DownloadError, downloadImage, isAnimatedGif, sniffImageType } from '../../src/http/download.js';
+import { DownloadError, downloadImage } from '../../src/http/download.js';
+import { isAnimatedGif, sniffImageType } from '../../src/images/sniff.js';
 import { closeScriptedServers, startScriptedServer, type Script, type ScriptedServer } from '../helpers/http-server.js';
 import { rejectionOf } from '../helpers/rejection.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { noisePng } from '../../dev/fakes/png.js';
-import { sniffImageType } from '../../src/http/download.js';
+import { sniffImageType } from '../../src/images/sniff.js';
 import { JobStore } from '../../src/jobs/store.js';
 import { createStorage, type Storage } from '../../src/storage/index.js';
 import { startHarness, type Harness } from '../helpers/harness.js';

@@ -1,4 +1,4 @@
-import { sniffImageType } from '../../http/download.js';
+import { sniffImageType } from '../../images/sniff.js';
 import { fitToLimit } from '../../images/fit.js';
 import type { HandOverTarget } from '../deliverer.js';
 import type { JobRuntime } from '../runtime.js';

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { newReference } from '../../errors.js';
 import { DownloadError, downloadImage } from '../../http/download.js';
-import { framableSize, framableView } from '../../http/multipart.js';
+import { framableSize, framableView } from '../../discord/transport/multipart.js';
 import { fitToLimit } from '../../images/fit.js';
 import type { Delivered, ResultImage } from '../deliverer.js';
 import { downloadFailed } from '../failures.js';

@@ -2,8 +2,8 @@
 // refuses malformed ones.
 import { describe, expect, it } from 'vitest';
 import { BodyParseError, multipartParts, parseBody } from '../../../dev/fakes/discord/multipart.js';
-import { encodeForm } from '../../../src/http/discord-request.js';
-import { framableSize, framableView, multipartBody } from '../../../src/http/multipart.js';
+import { encodeForm } from '../../../src/discord/transport/request.js';
+import { framableSize, framableView, multipartBody } from '../../../src/discord/transport/multipart.js';
 
 const png = Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256));
 

@@ -2,7 +2,7 @@
 // result's own bytes when they were laid out with room for it.
 import { Response } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { FRAME_ROOM_BEFORE, framableSize, framableView, multipartBody, type MultipartBody } from '../../src/http/multipart.js';
+import { FRAME_ROOM_BEFORE, framableSize, framableView, multipartBody, type MultipartBody } from '../../../src/discord/transport/multipart.js';
 
 /** Parsed by undici's form-data parser, as the fake Discord (and any server) reads it. */
 async function parse(form: MultipartBody) {

@@ -1,7 +1,7 @@
 import { REST, DiscordAPIError, MessageFlags, Routes, type RESTOptions } from 'discord.js';
 import type { APIEmbed, APIActionRowComponent, APIComponentInMessageActionRow, APIMessage } from 'discord.js';
-import { sniffImageType } from '../http/download.js';
-import { multipartBody } from '../http/multipart.js';
+import { sniffImageType } from '../../images/sniff.js';
+import { multipartBody } from './multipart.js';
 
 export interface OutgoingFile {
   name: string;
@@ -49,11 +49,6 @@ export class DiscordResponder {
   constructor(apiUrl: string, botToken: string, transport: Partial<Pick<RESTOptions, 'makeRequest'>> = {}) {
     this.botRest = new REST({ api: apiUrl, ...transport, ...REST_SWEEPS }).setToken(botToken);
     this.webhookRest = new REST({ api: apiUrl, ...transport, globalRequestsPerSecond: UNLIMITED, retries: 3, ...REST_SWEEPS });
-  }
-
-  /** Both REST clients, for observers of their responses (metrics count Discord's error statuses). */
-  get restClients(): readonly REST[] {
-    return [this.botRest, this.webhookRest];
   }
 
   async editOriginal(applicationId: string, token: string, msg: OutgoingMessage): Promise<APIMessage> {

@@ -2,8 +2,8 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DiscordAPIError, type RepliableInteraction } from 'discord.js';
 import { Agent } from 'undici';
-import { Acknowledgements } from '../../src/discord/acknowledgements.js';
-import { startScriptedServer, type ScriptedServer } from '../helpers/http-server.js';
+import { Acknowledgements } from '../../../src/discord/transport/acknowledgements.js';
+import { startScriptedServer, type ScriptedServer } from '../../helpers/http-server.js';
 
 /** For the bookkeeping tests, which send nothing. */
 const NO_TRANSPORT = { apiUrl: 'http://127.0.0.1:9/api', dispatcher: new Agent() };

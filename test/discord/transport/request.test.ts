@@ -3,8 +3,8 @@
 import { REST } from 'discord.js';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { discordRequester, encodeForm } from '../../src/http/discord-request.js';
-import { startScriptedServer, type ScriptedServer } from '../helpers/http-server.js';
+import { discordRequester, encodeForm } from '../../../src/discord/transport/request.js';
+import { startScriptedServer, type ScriptedServer } from '../../helpers/http-server.js';
 
 const agents: Agent[] = [];
 let server: ScriptedServer | undefined;

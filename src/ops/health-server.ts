@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.js';
-import type { HealthReport } from '../ops/health.js';
+import type { HealthReport } from './health.js';
 
 export interface HealthServerOptions {
   host: string;
