@@ -17,7 +17,7 @@ import { isSnowflake } from '../src/discord/snowflake.js';
 import { UserFacingError } from '../src/errors.js';
 import { MAX_CHANNELS, type GuildPolicy } from '../src/guild-settings/model.js';
 import { channelList, renderPolicy } from '../src/guild-settings/render.js';
-import { GuildPolicyStore } from '../src/guild-settings/store.js';
+import type { GuildPolicyStore } from '../src/guild-settings/store.js';
 import { foldText, MAX_TERM_LENGTH, MAX_TERMS, parseTerms } from '../src/guild-settings/terms.js';
 import { t } from '../src/i18n/index.js';
 
@@ -208,7 +208,7 @@ export const botAdmin: SlashCommand = {
     const log = ctx.logger.child({ component: 'guild-policy', guildId: call.guildId, adminId: interaction.user.id, subcommand: subcommand.name });
     await runSubcommand(handlers, subcommand, {
       ...call,
-      store: new GuildPolicyStore(ctx.storage),
+      store: ctx.policies,
       changed: (detail) => log.info(detail, 'server policy changed'),
     });
   },

@@ -13,7 +13,7 @@ import type { ComponentHandler, SlashCommand } from '../src/discord/command.js';
 import { startJob } from '../src/discord/start-job.js';
 import { UserFacingError } from '../src/errors.js';
 import { t } from '../src/i18n/index.js';
-import { HISTORY_MAX } from '../src/jobs/store.js';
+import { HISTORY_MAX } from '../src/jobs/history.js';
 import { ACTIVE_STEPS, type JobRecord } from '../src/jobs/types.js';
 import { discordTime } from '../src/quota/periods.js';
 
@@ -51,12 +51,12 @@ function preview(prompt: string): string {
 function resultLink(job: JobRecord): string | undefined {
   const d = job.delivery;
   if (job.step !== 'done' || !d?.messageId) return undefined;
-  return `https://discord.com/channels/${job.discord.guildId ?? '@me'}/${d.channelId ?? job.discord.channelId ?? '@me'}/${d.messageId}`;
+  return `https://discord.com/channels/${job.requester.guildId ?? '@me'}/${d.channelId ?? job.requester.channelId ?? '@me'}/${d.messageId}`;
 }
 
 /** One page of a member's history, as message content and buttons. */
 export async function historyPage(ctx: BotContext, locale: Locale, guildId: string | null, userId: string, requested: number) {
-  const ids = await ctx.jobs.history(guildId, userId);
+  const ids = await ctx.history.ids(guildId, userId);
   if (ids.length === 0) return { content: t(locale, 'history.empty', { max: HISTORY_MAX }), components: [] };
   const pages = Math.ceil(ids.length / HISTORY_PAGE_SIZE);
   const page = Math.min(Math.max(0, requested), pages - 1);
@@ -127,8 +127,8 @@ const againButton: ComponentHandler = {
     const locale = interaction.locale;
     const job = await ctx.jobs.get(jobId);
     if (!job) throw new UserFacingError(t(locale, 'history.jobGone'), { code: 'job_gone' });
-    if (job.discord.userId !== interaction.user.id) throw new UserFacingError(t(locale, 'history.notYours'), { code: 'not_owner' });
-    if (job.discord.guildId !== interaction.guildId) throw new UserFacingError(t(locale, 'history.otherPlace'), { code: 'other_place' });
+    if (job.requester.userId !== interaction.user.id) throw new UserFacingError(t(locale, 'history.notYours'), { code: 'not_owner' });
+    if (job.requester.guildId !== interaction.guildId) throw new UserFacingError(t(locale, 'history.otherPlace'), { code: 'other_place' });
     await ctx.acks.defer(interaction);
     const { user_id: _ignored, ...request } = job.request;
     await startJob(interaction, ctx, { kind: job.kind, request, inputs: job.inputs, display: job.display, parentJobId: job.id });

@@ -1,7 +1,6 @@
 import { ApplicationCommandType, ApplicationIntegrationType, InteractionContextType, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
-import { isUserInstalledHere } from '../src/discord/job-from-interaction.js';
-import { requesterOf } from '../src/discord/start-job.js';
+import { isUserInstalledHere, roleIdsOf } from '../src/discord/start-job.js';
 import { renderStatus } from '../src/quota/render.js';
 
 const data = {
@@ -21,8 +20,11 @@ export const quota: SlashCommand = {
     const service = ctx.quota;
     await ctx.acks.defer(interaction, { ephemeral: true });
     const status = await service.status({
-      ...requesterOf(interaction),
+      userId: interaction.user.id,
+      guildId: interaction.guildId,
+      roleIds: roleIdsOf(interaction),
       userInstalled: isUserInstalledHere(interaction),
+      locale: interaction.locale,
     });
     await interaction.editReply({ content: renderStatus(interaction.locale, status), allowedMentions: { parse: [] } });
   },

@@ -2,7 +2,7 @@ import type { BaseInteraction, ButtonInteraction } from 'discord.js';
 import type { ComponentHandler } from '../src/discord/command.js';
 import { startJob } from '../src/discord/start-job.js';
 import { refuseForeignJob } from '../src/discord/job-access.js';
-import { jobOrigin } from '../src/discord/job-from-interaction.js';
+import { interactionRoute } from '../src/discord/route.js';
 import { messageLink } from '../src/discord/message-images.js';
 import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
 import { CustomIds, Prefixes } from '../src/discord/custom-ids.js';
@@ -35,7 +35,7 @@ async function loadJob(ctx: BotContext, id: string, interaction: BaseInteraction
 function resultLink(job: JobRecord): string | undefined {
   const d = job.delivery;
   if (!d?.messageId || !d.channelId) return undefined;
-  return messageLink(job.discord.guildId, d.channelId, d.messageId);
+  return messageLink(job.requester.guildId, d.channelId, d.messageId);
 }
 
 async function reroll(interaction: ButtonInteraction, id: string, ctx: BotContext): Promise<void> {
@@ -83,7 +83,7 @@ export const retryButton: ComponentHandler = {
   prefix: Prefixes.retry,
   async button(interaction, id, ctx) {
     const parent = await loadJob(ctx, id, interaction);
-    if (parent.discord.userId !== interaction.user.id) {
+    if (parent.requester.userId !== interaction.user.id) {
       throw new UserFacingError(t(interaction.locale, 'refuse.notOwner'), { code: 'not_owner' });
     }
     if (parent.step !== 'failed' && parent.step !== 'undelivered') {
@@ -91,26 +91,15 @@ export const retryButton: ComponentHandler = {
     }
     // A second click while the first is handled, or while the job it started runs: refused privately (the engine
     // re-checks a redelivery under its own claim).
-    if (ctx.engine.isWorkingOn(parent.id) || retryClicks.has(parent.id)) {
-      throw new UserFacingError(t(interaction.locale, 'refuse.alreadyRetrying'), { code: 'already_retrying' });
-    }
-    retryClicks.add(parent.id);
-    try {
-      await retry(interaction, parent, ctx);
-    } finally {
-      retryClicks.delete(parent.id);
-    }
+    await ctx.engine.retry(parent.id, interaction.locale, () => retry(interaction, parent, ctx));
   },
 };
-
-/** Retry clicks being handled in this process, by failed job: two quick clicks start one retry. */
-const retryClicks = new Set<string>();
 
 async function retry(interaction: ButtonInteraction, parent: JobRecord, ctx: BotContext): Promise<void> {
   await ctx.acks.defer(interaction);
   if (parent.generationId && parent.completedAt !== undefined) {
     // The image exists at Luma; only its delivery failed. Fetch and deliver it again, through this click's reply.
-    await ctx.engine.redeliver(parent, jobOrigin(interaction));
+    await ctx.engine.redeliver(parent.id, { ...interactionRoute(interaction) }, interaction.locale);
     return;
   }
   const { user_id: _ignored, ...request } = parent.request;

@@ -1,8 +1,8 @@
-// The one place that reads the environment. Everything else receives a frozen Config.
+// The one place that reads the environment. Everything else receives a frozen Config. It imports no domain module:
+// the kinds of values it accepts are in config-values.ts, where the modules that use them take them from too.
+import { DEFAULT_CDN_ORIGINS, DEFAULT_DISCORD_API_URL, DEFAULT_HTTP_HOST, DEFAULT_LUMA_BASE_URL, DEFAULT_STORAGE_URL, isPeriod, MAX_LIMIT, PERIODS, type Limit, type Period } from './config-values.js';
 
-import { MAX_LIMIT, type Limit } from './quota/model.js';
-import { isPeriod, PERIODS, type Period } from './quota/periods.js';
-import { DEFAULT_BASE_URL } from './luma/types.js';
+export * from './config-values.js';
 
 export interface Config {
   /** Bot token (secret). */
@@ -88,16 +88,6 @@ export interface Config {
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export const DEFAULT_DISCORD_API_URL = 'https://discord.com/api';
-/** Discord's CDN, its media proxy, and the proxies embed images are served through (`proxy_url`). */
-export const DEFAULT_CDN_ORIGINS = [
-  'https://cdn.discordapp.com',
-  'https://media.discordapp.net',
-  'https://images-ext-1.discordapp.net',
-  'https://images-ext-2.discordapp.net',
-] as const;
-export const DEFAULT_STORAGE_URL = 'sqlite://data/bot.sqlite';
-export const DEFAULT_HTTP_HOST = '127.0.0.1';
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -242,7 +232,7 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     discordApiUrl: url('DISCORD_API_URL', DEFAULT_DISCORD_API_URL, ['https:', 'http:']),
     discordCdnOrigins,
     lumaApiKey,
-    lumaBaseUrl: url('LUMA_BASE_URL', DEFAULT_BASE_URL, ['https:', 'http:']),
+    lumaBaseUrl: url('LUMA_BASE_URL', DEFAULT_LUMA_BASE_URL, ['https:', 'http:']),
     storageUrl,
     storageNamespace,
     jobLeaseMs: int('JOB_LEASE_MS', 30_000, 1000, 600_000),

@@ -1,20 +1,26 @@
 // `npm run deploy-commands`: registers every command definition with Discord (PUT of the full list), prints
 // what it registered, and exits. Guild-scoped when DISCORD_GUILD_ID is set (instant, for testing), else global.
-import { ApplicationCommandType, REST, Routes, type RESTPutAPIApplicationCommandsResult } from 'discord.js';
+import { ApplicationCommandType, Routes, type RESTPutAPIApplicationCommandsResult } from 'discord.js';
+import { DiscordHttp } from './discord/transport/http.js';
 import { commands } from '../commands/index.js';
 import { loadConfigOrExit, type Config } from './config.js';
 import { localizeCommand } from './i18n/commands.js';
 
 export async function deployCommands(config: Config): Promise<RESTPutAPIApplicationCommandsResult> {
-  const rest = new REST({ api: config.discordApiUrl }).setToken(config.discordToken);
-  const applicationId =
-    config.discordApplicationId ?? ((await rest.get(Routes.currentApplication())) as { id: string }).id;
-  // Names, descriptions and choices carry their translations (src/i18n), so each member sees their language.
-  const body = commands.map((c) => localizeCommand(c.data));
-  const route = config.discordGuildId
-    ? Routes.applicationGuildCommands(applicationId, config.discordGuildId)
-    : Routes.applicationCommands(applicationId);
-  return (await rest.put(route, { body })) as RESTPutAPIApplicationCommandsResult;
+  const http = new DiscordHttp({ apiUrl: config.discordApiUrl, connections: 2 });
+  try {
+    const rest = http.restClient(config.discordToken);
+    const applicationId =
+      config.discordApplicationId ?? ((await rest.get(Routes.currentApplication())) as { id: string }).id;
+    // Names, descriptions and choices carry their translations (src/i18n), so each member sees their language.
+    const body = commands.map((c) => localizeCommand(c.data));
+    const route = config.discordGuildId
+      ? Routes.applicationGuildCommands(applicationId, config.discordGuildId)
+      : Routes.applicationCommands(applicationId);
+    return (await rest.put(route, { body })) as RESTPutAPIApplicationCommandsResult;
+  } finally {
+    await http.close();
+  }
 }
 
 async function main(): Promise<void> {

@@ -1,14 +1,14 @@
 // `npm run invite-url`: prints the link that adds the bot to a server with exactly the permissions it uses.
 // Needs DISCORD_APPLICATION_ID, or DISCORD_TOKEN to look the application up; no Luma key.
-import { REST, Routes } from 'discord.js';
+import { Routes } from 'discord.js';
+import { DiscordHttp } from './discord/transport/http.js';
 import { loadConfigOrExit } from './config.js';
 import { BOT_PERMISSIONS, botPermissions, inviteUrl } from './discord/invite.js';
 
 async function main(): Promise<void> {
   const config = await loadConfigOrExit('deploy');
   const applicationId =
-    config.discordApplicationId ??
-    ((await new REST({ api: config.discordApiUrl }).setToken(config.discordToken).get(Routes.currentApplication())) as { id: string }).id;
+    config.discordApplicationId ?? ((await new DiscordHttp({ apiUrl: config.discordApiUrl, connections: 1 }).restClient(config.discordToken).get(Routes.currentApplication())) as { id: string }).id;
   console.log(inviteUrl(applicationId, config.discordGuildId));
   console.log(`\nScopes: bot, applications.commands. Permissions (${botPermissions()}):`);
   for (const [name] of BOT_PERMISSIONS) console.log(`  ${name}`);

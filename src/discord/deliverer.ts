@@ -1,9 +1,13 @@
 import type { APIMessage } from 'discord.js';
 import { t } from '../i18n/index.js';
-import { tokenUsable, type Deliverer, type Delivered, type DeliveryOutcome, type HandOverTarget, type ProgressInfo, type ProgressOutcome, type ResultImage } from '../jobs/deliverer.js';
+import { fitToLimit, type FittedImage } from '../images/fit.js';
+import type { Delivered, Deliverer, DeliveryOutcome, HandOverTo, ProgressOutcome, ProgressState, ResultImage } from '../jobs/delivery.js';
+import type { ResultLayout } from '../jobs/transfer-budget.js';
 import type { JobRecord } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
 import { failureMessage, plainMessage, progressText, resultFilename, resultMessage } from './render.js';
+import { asRoute, routeOf, tokenUsable } from './route.js';
+import { framableSize, framableView } from './transport/multipart.js';
 import { DiscordCodes, discordErrorCode, discordStatus, type DiscordResponder, type OutgoingMessage } from './transport/responder.js';
 
 /** Tries per route: a 400 gets one more in plain form, a 5xx one more round (@discordjs/rest already retried). */
@@ -11,9 +15,13 @@ const ROUTE_ATTEMPTS = 3;
 
 /**
  * Delivery through Discord's REST API: the interaction's reply while its token lives, else a channel message that
- * mentions the member, else a DM. Everything Discord-specific about reaching a member lives here.
+ * mentions the member, else a DM. Everything Discord-specific about reaching a member lives here: rendering the
+ * progress line (and skipping an edit that changes nothing), fitting a result to the interaction's upload limit
+ * (and further on a 413), the token's life, and the multipart layout of uploads.
  */
 export class DiscordDeliverer implements Deliverer {
+  /** Results are downloaded with room around them, so an upload frames them in place (transport/multipart.ts). */
+  readonly resultLayout: ResultLayout = { size: framableSize, view: framableView };
   private readonly log: Logger;
 
   constructor(
@@ -24,33 +32,48 @@ export class DiscordDeliverer implements Deliverer {
     this.log = logger.child({ component: 'jobs' });
   }
 
-  progressText(job: JobRecord, info: ProgressInfo): string {
-    return progressText(job, info);
+  canShowProgress(job: JobRecord, now: number): boolean {
+    return tokenUsable(routeOf(job), now);
   }
 
-  async progress(job: JobRecord, text: string): Promise<ProgressOutcome> {
+  async progress(job: JobRecord, state: ProgressState, now: number): Promise<ProgressOutcome> {
+    const route = routeOf(job);
+    const text = progressText(job, state, now);
+    if (text === route.shown) return 'unchanged';
+    route.shown = text;
     try {
-      const m = await this.discord.editOriginal(job.discord.applicationId, job.discord.interactionToken, { content: text });
-      return { outcome: 'shown', messageId: m.id };
+      const m = await this.discord.editOriginal(route.applicationId, route.interactionToken, { content: text });
+      route.originalMessageId ??= m.id; // saved with the job's next step
+      return 'shown';
     } catch (err) {
       this.log.debug({ err, jobId: job.id }, 'progress edit failed');
-      if (discordErrorCode(err) === DiscordCodes.InvalidWebhookToken || discordStatus(err) === 401) return { outcome: 'token-expired' };
-      return { outcome: 'failed' };
+      if (discordErrorCode(err) === DiscordCodes.InvalidWebhookToken || discordStatus(err) === 401) {
+        // A dead token: no more progress edits; the result goes by channel message.
+        route.tokenExpiresAt = now;
+        return 'closed';
+      }
+      return 'failed';
     }
   }
 
-  async result(job: JobRecord, image: ResultImage, shrink: (maxBytes: number) => Promise<ResultImage>): Promise<DeliveryOutcome> {
-    let sent = image;
+  beforeResult(job: JobRecord, now: number): void {
+    const route = routeOf(job);
+    if (tokenUsable(route, now)) route.uploadTried = true;
+  }
+
+  async result(job: JobRecord, image: ResultImage): Promise<DeliveryOutcome> {
+    let sent = await this.fit(job, image, routeOf(job).attachmentSizeLimit);
     const file = () => ({ name: resultFilename(job, sent.contentType), data: sent.data, contentType: sent.contentType });
-    return this.sendToMember(job, (mention) => resultMessage(job, file(), { mention, compressed: sent.compressed }), {
+    const outcome = await this.sendToMember(job, (mention) => resultMessage(job, file(), { mention, compressed: sent.compressed }), {
       onTooLarge: async () => {
-        sent = await shrink(Math.floor(Math.min(job.discord.attachmentSizeLimit, sent.data.length) * 0.8));
+        sent = await this.fit(job, image, Math.floor(Math.min(routeOf(job).attachmentSizeLimit, sent.data.length) * 0.8));
       },
     });
+    return outcome.outcome === 'delivered' && sent.compressed ? { ...outcome, compressed: true } : outcome;
   }
 
   async failure(job: JobRecord): Promise<DeliveryOutcome> {
-    const userId = job.discord.userId;
+    const userId = job.requester.userId;
     return this.sendToMember(
       job,
       (mention) => ({ ...failureMessage(job, { public: mention }), ...(mention ? { content: `<@${userId}>`, allowedUserMentions: [userId] } : {}) }),
@@ -64,10 +87,11 @@ export class DiscordDeliverer implements Deliverer {
    * that may, rarely, be a second copy). The reply is read with the bot token, which outlives the interaction's.
    */
   async findDelivered(job: JobRecord): Promise<Delivered | undefined> {
-    const d = job.discord;
-    if (!job.originalUploadTried || !d.originalMessageId || !d.channelId) return undefined;
+    const route = routeOf(job);
+    const channelId = job.requester.channelId;
+    if (!route.uploadTried || !route.originalMessageId || !channelId) return undefined;
     try {
-      const message = await this.discord.fetchMessage(d.channelId, d.originalMessageId);
+      const message = await this.discord.fetchMessage(channelId, route.originalMessageId);
       if (!message.attachments.some((a) => a.filename.startsWith(`luma-${job.id}.`))) return undefined;
       this.log.info({ jobId: job.id, messageId: message.id }, 'the reply already shows the result: the upload before the restart landed');
       return { via: 'original', messageId: message.id, channelId: message.channel_id };
@@ -77,40 +101,56 @@ export class DiscordDeliverer implements Deliverer {
     }
   }
 
-  async handOver(job: JobRecord, image: ResultImage, to: HandOverTarget): Promise<Delivered> {
-    const file = { name: resultFilename(job, image.contentType), data: image.data, contentType: image.contentType };
+  async handOver(job: JobRecord, image: ResultImage, to: HandOverTo): Promise<Delivered> {
+    const route = asRoute(to.route);
+    const here = to.requester;
+    const fitted = await this.fit(job, image, route.attachmentSizeLimit);
+    const file = { name: resultFilename(job, fitted.contentType), data: fitted.data, contentType: fitted.contentType };
     // Shown publicly only in the channel where it was asked for; anywhere else (another channel, another server)
     // only to the member, and without buttons: a reroll from there would show the prompt where it was not asked.
-    const here = to.channelId !== null && to.channelId === job.discord.channelId;
-    const full = resultMessage(job, file, { mention: here, compressed: image.compressed });
-    const message: OutgoingMessage = here
-      ? { ...full, content: t(to.guildLocale ?? to.locale, 'result.handOver.public', { user: `<@${to.userId}>` }) }
-      : { ...full, content: t(to.locale, 'result.handOver.private'), components: [], ephemeral: true };
+    const sameChannel = here.channelId !== null && here.channelId === job.requester.channelId;
+    const full = resultMessage(job, file, { mention: sameChannel, compressed: fitted.compressed });
+    const message: OutgoingMessage = sameChannel
+      ? { ...full, content: t(here.placeLocale ?? here.locale, 'result.handOver.public', { user: `<@${here.userId}>` }) }
+      : { ...full, content: t(here.locale, 'result.handOver.private'), components: [], ephemeral: true };
     let sent: APIMessage;
     try {
-      sent = await this.discord.followUp(to.applicationId, to.interactionToken, message);
+      sent = await this.discord.followUp(route.applicationId, route.interactionToken, message);
     } catch (err) {
       if (discordStatus(err) !== 400) throw err;
       // Discord refused the message's form: once more as plain text with the image.
-      sent = await this.discord.followUp(to.applicationId, to.interactionToken, plainMessage(message));
+      sent = await this.discord.followUp(route.applicationId, route.interactionToken, plainMessage(message));
     }
     return { via: 'original', messageId: sent.id, channelId: sent.channel_id };
+  }
+
+  scrub(job: JobRecord, now: number, ended: boolean): void {
+    const route = routeOf(job);
+    // The token stays in the record only while the job can still use it (a new click brings a new one).
+    if (route.interactionToken !== '' && (ended || now >= route.tokenExpiresAt)) route.interactionToken = '';
+  }
+
+  /** The image within `limit` bytes (re-encoded or scaled down when needed); the original when that fails. */
+  private async fit(job: JobRecord, image: ResultImage, limit: number): Promise<FittedImage> {
+    try {
+      return await fitToLimit(image.bytes, image.contentType, limit);
+    } catch (err) {
+      this.log.error({ err, jobId: job.id }, 'could not shrink the result to the upload limit');
+      return { data: image.bytes, contentType: image.contentType, compressed: false };
+    }
   }
 
   /**
    * Reaches the member by the best route still open: the deferred reply while its token lives, else a channel
    * message that mentions them, else a DM.
    */
-  private async sendToMember(
-    job: JobRecord,
-    build: (mention: boolean) => OutgoingMessage,
-    opts: { onTooLarge?: () => Promise<void>; nonce?: string } = {},
-  ): Promise<DeliveryOutcome> {
+  private async sendToMember(job: JobRecord, build: (mention: boolean) => OutgoingMessage, opts: { onTooLarge?: () => Promise<void>; nonce?: string } = {}): Promise<DeliveryOutcome> {
     // Discord drops a second post with the same nonce (for a few minutes) and returns the first: a post repeated
     // after a crash lands once. Each kind of message has its own nonce, so a failure notice never stands in for a result.
     const nonce = opts.nonce ?? job.nonce;
-    const d = job.discord;
-    const log = this.log.child({ jobId: job.id, userId: d.userId });
+    const who = job.requester;
+    const route = routeOf(job);
+    const log = this.log.child({ jobId: job.id, userId: who.userId });
     // After a 400 (Discord refused the message's form), every route gets the plain form: no embed, no buttons.
     let plain = false;
     const message = (mention: boolean) => (plain ? plainMessage(build(mention)) : build(mention));
@@ -139,16 +179,16 @@ export class DiscordDeliverer implements Deliverer {
       return undefined;
     };
     const delivered = (via: Delivered['via'], m: APIMessage): DeliveryOutcome => ({ outcome: 'delivered', via, messageId: m.id, channelId: m.channel_id });
-    if (tokenUsable(job, this.now())) {
-      const m = await attempt('original', () => this.discord.editOriginal(d.applicationId, d.interactionToken, message(false)));
+    if (tokenUsable(route, this.now())) {
+      const m = await attempt('original', () => this.discord.editOriginal(route.applicationId, route.interactionToken, message(false)));
       if (m) return delivered('original', m);
     }
-    if (d.channelId && !d.userInstalled && d.guildId) {
-      const channelId = d.channelId;
+    if (who.channelId && !who.userInstalled && who.guildId) {
+      const channelId = who.channelId;
       const m = await attempt('channel', () => this.discord.postChannelMessage(channelId, { ...message(true), nonce }));
       if (m) return delivered('channel', m);
     }
-    const m = await attempt('dm', () => this.discord.directMessage(d.userId, { ...message(true), nonce }));
+    const m = await attempt('dm', () => this.discord.directMessage(who.userId, { ...message(true), nonce }));
     if (m) return delivered('dm', m);
     return { outcome: 'unreachable' };
   }

@@ -10,7 +10,7 @@ import type { JobRecord } from '../jobs/types.js';
  * a forged button in another server would run, and show, someone else's prompt and image there.
  */
 export function jobBelongsHere(job: JobRecord, interaction: BaseInteraction): boolean {
-  const made = job.discord;
+  const made = job.requester;
   if (made.guildId !== null) {
     if (made.guildId === interaction.guildId) return true;
   } else if (made.channelId !== null && made.channelId === interaction.channelId) {

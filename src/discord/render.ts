@@ -1,7 +1,7 @@
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIComponentInMessageActionRow, type APIEmbed } from 'discord.js';
 import { t } from '../i18n/index.js';
 import { failureText } from '../jobs/failures.js';
-import type { ProgressInfo } from '../jobs/deliverer.js';
+import type { ProgressState } from '../jobs/delivery.js';
 import type { JobRecord } from '../jobs/types.js';
 import { CustomIds } from './custom-ids.js';
 import type { OutgoingMessage } from './transport/responder.js';
@@ -49,47 +49,42 @@ function coarseElapsed(ms: number): string {
  * edits of their reply, failure notices there. The server's (`guild_locale`, else the member's) for what the
  * channel reads: the result embed and its buttons, channel posts and DMs sent after the token expired.
  */
-export function memberLocale(job: Pick<JobRecord, 'discord'>): string | undefined {
-  return job.discord.locale;
+export function memberLocale(job: Pick<JobRecord, 'requester'>): string | undefined {
+  return job.requester.locale;
 }
-export function publicLocale(job: Pick<JobRecord, 'discord'>): string | undefined {
-  return job.discord.guildLocale ?? job.discord.locale;
+export function publicLocale(job: Pick<JobRecord, 'requester'>): string | undefined {
+  return job.requester.placeLocale ?? job.requester.locale;
 }
 
-export function progressText(job: JobRecord, info: ProgressInfo): string {
+/** The progress line of a job at `state`, as its member's reply shows it at `now`. */
+export function progressText(job: JobRecord, state: ProgressState, now: number): string {
   const locale = memberLocale(job);
   const head = t(locale, job.kind === 'edit' ? 'progress.editing' : 'progress.imagining', { prompt: quotePrompt(job.display.prompt, 200) });
   let line: string;
-  switch (job.step) {
-    case 'queued':
-    case 'submitting':
-      line =
-        job.lumaUnavailableSince !== undefined
-          ? t(locale, 'progress.lumaDown')
-          : info.queuePosition !== undefined && info.queuePosition > 0
-          ? t(locale, 'progress.waitingInLine', { position: info.queuePosition })
-          : t(locale, 'progress.sending');
+  switch (state.stage) {
+    case 'lumaDown':
+      line = t(locale, 'progress.lumaDown');
       break;
-    case 'polling': {
-      if (job.lumaUnavailableSince !== undefined) {
-        line = t(locale, 'progress.lumaSilent');
-      } else if (job.lastLumaState === 'processing' && job.processingAt !== undefined) {
-        const elapsed = info.now - job.processingAt;
-        const estimate =
-          info.estimateMs !== undefined ? t(locale, 'progress.estimate', { seconds: Math.max(5, Math.round(info.estimateMs / 5000) * 5) }) : '';
-        line = t(locale, 'progress.generating', { elapsed: coarseElapsed(elapsed), estimate });
-      } else {
-        const since = job.submittedAt ?? job.createdAt;
-        line = t(locale, 'progress.queuedAtLuma', { elapsed: coarseElapsed(info.now - since) });
-      }
+    case 'waiting':
+      line = state.position !== undefined && state.position > 0 ? t(locale, 'progress.waitingInLine', { position: state.position }) : t(locale, 'progress.sending');
+      break;
+    case 'sending':
+      line = t(locale, 'progress.sending');
+      break;
+    case 'lumaSilent':
+      line = t(locale, 'progress.lumaSilent');
+      break;
+    case 'generating': {
+      const estimate = state.estimateMs !== undefined ? t(locale, 'progress.estimate', { seconds: Math.max(5, Math.round(state.estimateMs / 5000) * 5) }) : '';
+      line = t(locale, 'progress.generating', { elapsed: coarseElapsed(now - state.since), estimate });
       break;
     }
-    case 'downloading':
-    case 'delivering':
+    case 'atLuma':
+      line = t(locale, 'progress.queuedAtLuma', { elapsed: coarseElapsed(now - state.since) });
+      break;
+    case 'finishing':
       line = t(locale, 'progress.finishing');
       break;
-    default:
-      line = '';
   }
   // What a uni-1-max image costs whoever asked (a Reroll or Edit of someone else's result is charged to the presser).
   const cost = job.display.model === 'uni-1-max' && job.quota ? `\n${t(locale, 'progress.maxCost', { units: job.quota.units })}` : '';
@@ -109,7 +104,7 @@ export function resultEmbed(job: JobRecord, filename: string, opts: { compressed
     { name: t(locale, 'result.model'), value: d.model, inline: true },
     ...(job.kind === 'imagine' ? [{ name: t(locale, 'result.aspectRatio'), value: d.aspectRatio ?? t(locale, 'result.auto'), inline: true }] : []),
     { name: t(locale, 'result.style'), value: d.style, inline: true },
-    { name: t(locale, 'result.requestedBy'), value: `<@${job.discord.userId}>`, inline: true },
+    { name: t(locale, 'result.requestedBy'), value: `<@${job.requester.userId}>`, inline: true },
   ];
   if (took) fields.push({ name: t(locale, 'result.took'), value: took, inline: true });
   if (d.references > 0) fields.push({ name: t(locale, 'result.references'), value: String(d.references), inline: true });
@@ -145,12 +140,12 @@ export function resultMessage(
   opts: { mention?: boolean; compressed?: boolean } = {},
 ): OutgoingMessage {
   return {
-    content: opts.mention ? t(publicLocale(job), 'result.ready', { user: `<@${job.discord.userId}>` }) : '',
+    content: opts.mention ? t(publicLocale(job), 'result.ready', { user: `<@${job.requester.userId}>` }) : '',
     embeds: [resultEmbed(job, file.name, opts)],
     components: [resultButtons(job)],
     files: [file],
     replaceAttachments: true,
-    ...(opts.mention ? { allowedUserMentions: [job.discord.userId] } : {}),
+    ...(opts.mention ? { allowedUserMentions: [job.requester.userId] } : {}),
   };
 }
 

@@ -2,7 +2,8 @@ import type { BaseInteraction, RepliableInteraction } from 'discord.js';
 import type { BotContext } from '../context.js';
 import { UserFacingError, apology, newReference } from '../errors.js';
 import { t } from '../i18n/index.js';
-import { DEFAULT_ATTACHMENT_LIMIT } from './job-from-interaction.js';
+import { interactionRoute } from './route.js';
+import { requesterOf } from './start-job.js';
 import { replyPrivately } from './reply.js';
 import { DiscordCodes, discordErrorCode } from './transport/responder.js';
 import type { Command, ComponentHandler } from './command.js';
@@ -93,13 +94,5 @@ async function reportError(interaction: RepliableInteraction, err: unknown, log:
 /** Kept results go to the member through this interaction, now that it is acknowledged. */
 async function handOverUndelivered(interaction: RepliableInteraction, ctx: BotContext): Promise<void> {
   if (!interaction.deferred && !interaction.replied) return;
-  await ctx.engine.handOverUndelivered({
-    userId: interaction.user.id,
-    applicationId: interaction.applicationId,
-    interactionToken: interaction.token,
-    channelId: interaction.channelId,
-    locale: interaction.locale,
-    guildLocale: interaction.guildLocale,
-    attachmentSizeLimit: interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT,
-  });
+  await ctx.engine.handOverUndelivered({ requester: requesterOf(interaction), route: { ...interactionRoute(interaction) } });
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { GenerationRequest, ImageInput } from '../luma/types.js';
-import type { JobDiscord, JobDisplay, JobInput, JobKind, JobRecord } from './types.js';
+import type { JobDisplay, JobInput, JobKind, JobRecord, JobRequester, ReplyRoute } from './types.js';
 
 /** Short, URL- and custom_id-safe job ids. */
 export function newJobId(): string {
@@ -15,18 +15,22 @@ export interface JobSpec {
   parentJobId?: string;
 }
 
-/** A new job record for `spec`, answering to `origin`: the request carries the member's id as Luma's `user_id`. */
-export function newJob(spec: JobSpec, origin: JobDiscord, now = Date.now()): JobRecord {
+/**
+ * A new job record for `spec`, asked for by `requester` and answered through `replyTo`: the request carries the
+ * member's id as Luma's `user_id`.
+ */
+export function newJob(spec: JobSpec, requester: JobRequester, replyTo: ReplyRoute, now: number): JobRecord {
   return {
     id: newJobId(),
     kind: spec.kind,
     step: 'queued',
     createdAt: now,
     updatedAt: now,
-    request: { ...spec.request, user_id: origin.userId },
+    request: { ...spec.request, user_id: requester.userId },
     inputs: spec.inputs,
     display: spec.display,
-    discord: origin,
+    requester,
+    replyTo,
     ...(spec.parentJobId ? { parentJobId: spec.parentJobId } : {}),
     submitAttempts: 0,
     progress: {},

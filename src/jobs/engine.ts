@@ -1,17 +1,67 @@
+import type { Dispatcher } from 'undici';
+import { systemClock, type Clock, type Timer } from '../clock.js';
+import type { Config } from '../config.js';
 import { UserFacingError } from '../errors.js';
 import { t } from '../i18n/index.js';
+import type { Logger } from '../logger.js';
+import type { LumaClient } from '../luma/client.js';
 import { withoutInlineData } from './create.js';
-import type { HandOverTarget } from './deliverer.js';
-import type { LumaLimits } from './events.js';
-import { JobRuntime, type EngineDeps } from './runtime.js';
+import type { Deliverer, HandOverTo } from './delivery.js';
+import type { JobEvents, LumaLimits } from './events.js';
+import type { KeptResults } from './kept-results.js';
+import { LocalJobLeases, type JobLeases } from './leases.js';
+import { LocalSubmitBudget, type SubmitBudget } from './luma-budget.js';
+import type { JobRecords } from './records.js';
 import { Scheduler } from './scheduler.js';
+import type { JobCharges } from './steps/context.js';
 import { handOverUndelivered } from './steps/hand-over.js';
-import type { JobDiscord, JobRecord, JobStep } from './types.js';
-
-export type { EngineDeps } from './runtime.js';
+import { TransferBudget } from './transfer-budget.js';
+import type { JobRecord, JobStep, ReplyRoute } from './types.js';
+import { JobWork } from './work.js';
 
 /** How long stop() lets running steps finish before cutting the ones still waiting on the network. */
 const STOP_GRACE_MS = 6000;
+
+export type EngineConfig = Pick<
+  Config,
+  | 'pollIntervalMs'
+  | 'progressIntervalMs'
+  | 'lumaMaxConcurrentJobs'
+  | 'lumaMaxRequestsPerMinute'
+  | 'maxJobsPerUser'
+  | 'transferBudgetBytes'
+  | 'discordCdnOrigins'
+  | 'jobMaxAgeMs'
+  | 'lumaOutageWindowMs'
+  | 'lumaInlineMaxBytes'
+>;
+
+export interface EngineDeps {
+  config: EngineConfig;
+  luma: Pick<LumaClient, 'createGeneration' | 'getGeneration'>;
+  /** undici dispatcher for downloads (result images, member images for the base64 fallback). */
+  http: Dispatcher;
+  records: JobRecords;
+  kept: KeptResults;
+  /** How results, failures and progress reach the member. */
+  deliverer: Deliverer;
+  logger: Logger;
+  /** Keeps and gives back the jobs' units (charges.ts). Default: nothing is charged. */
+  charges?: JobCharges;
+  /** When a POST may go (Luma's account limits). Default: a LocalSubmitBudget from the configured limits. */
+  budget?: SubmitBudget;
+  /**
+   * Which jobs this process works on (leases.ts), and how often it looks for jobs whose process died, ms
+   * (JOB_LEASE_MS). Default: a LocalJobLeases (every job is ours: one process on its own storage), no takeover scan.
+   */
+  leases?: JobLeases;
+  takeoverIntervalMs?: number;
+  clock?: Clock;
+  /** Told at a job's turning points (metrics); optional. */
+  events?: JobEvents;
+}
+
+const NO_CHARGES: JobCharges = { commit: async () => undefined, refund: async () => undefined };
 
 /**
  * Every job in this process. Jobs are records that move through steps (src/jobs/steps); each step is a short task
@@ -20,21 +70,40 @@ const STOP_GRACE_MS = 6000;
  * at shutdown.
  */
 export class JobEngine {
-  private readonly rt: JobRuntime;
+  private readonly work: JobWork;
   private readonly scheduler: Scheduler;
-  /** Jobs a Retry click is handing back to the engine right now (two quick clicks start one redelivery). */
-  private readonly redelivering = new Set<string>();
-  private takeoverTimer: NodeJS.Timeout | undefined;
+  /** Jobs a Retry click is being handled for right now (two quick clicks start one retry). */
+  private readonly retrying = new Set<string>();
+  private takeoverTimer: Timer | undefined;
   private takingOver: Promise<void> | undefined;
+  private readonly clock: Clock;
+  private readonly log: Logger;
 
   constructor(private readonly deps: EngineDeps) {
-    this.rt = new JobRuntime(deps);
-    this.scheduler = new Scheduler(this.rt);
+    this.clock = deps.clock ?? systemClock;
+    this.log = deps.logger.child({ component: 'jobs' });
+    const c = deps.config;
+    this.work = new JobWork({
+      config: c,
+      clock: this.clock,
+      log: this.log,
+      luma: deps.luma,
+      downloads: deps.http,
+      records: deps.records,
+      kept: deps.kept,
+      deliver: deps.deliverer,
+      charges: deps.charges ?? NO_CHARGES,
+      budget: deps.budget ?? new LocalSubmitBudget({ requestsPerMinute: c.lumaMaxRequestsPerMinute, concurrentJobs: c.lumaMaxConcurrentJobs, logger: this.log }),
+      transfers: new TransferBudget(c.transferBudgetBytes, deps.deliverer.resultLayout, this.clock),
+      leases: deps.leases ?? new LocalJobLeases(),
+      events: deps.events,
+    });
+    this.scheduler = new Scheduler(this.work);
   }
 
   /** Luma's account limits: the scheduler picks who goes next, the budget says when. */
-  get budget(): JobRuntime['budget'] {
-    return this.rt.budget;
+  get budget(): SubmitBudget {
+    return this.work.budget;
   }
 
   /**
@@ -42,52 +111,54 @@ export class JobEngine {
    * working on them; then looks for such jobs every takeoverIntervalMs (another process may die).
    */
   async start(): Promise<void> {
-    const { log, leases } = this.rt;
+    const { leases } = this.work;
     const count = await this.takeOver();
-    if (count > 0) log.info({ count, processId: leases.processId }, 'resumed unfinished jobs');
+    if (count > 0) this.log.info({ count, processId: leases.processId }, 'resumed unfinished jobs');
     this.scheduler.wake();
     const every = this.deps.takeoverIntervalMs;
     if (every !== undefined && every > 0) {
-      this.takeoverTimer = setInterval(() => {
-        if (this.takingOver || this.rt.stopped) return;
-        this.takingOver = this.takeOver()
-          .then((n) => {
-            if (n > 0) log.warn({ count: n, processId: leases.processId }, 'took over jobs whose process stopped renewing its lease');
-            if (n > 0) this.scheduler.wake();
-          })
-          .catch((err: unknown) => log.warn({ err }, 'could not look for jobs to take over; trying again'))
-          .finally(() => (this.takingOver = undefined));
-      }, every).unref();
+      this.takeoverTimer = this.clock
+        .setInterval(() => {
+          if (this.takingOver || this.work.stopped) return;
+          this.takingOver = this.takeOver()
+            .then((n) => {
+              if (n > 0) this.log.warn({ count: n, processId: leases.processId }, 'took over jobs whose process stopped renewing its lease');
+              if (n > 0) this.scheduler.wake();
+            })
+            .catch((err: unknown) => this.log.warn({ err }, 'could not look for jobs to take over; trying again'))
+            .finally(() => (this.takingOver = undefined));
+        }, every)
+        .unref();
     }
   }
 
   /** Claims the unfinished jobs nobody live holds and resumes each at its saved step; returns how many. */
   private async takeOver(): Promise<number> {
-    const rt = this.rt;
-    const ids = (await this.deps.store.activeJobIds()).filter((id) => !rt.jobs.has(id));
+    const work = this.work;
+    const records = this.deps.records;
+    const ids = (await records.activeJobIds()).filter((id) => !work.has(id));
     if (ids.length === 0) return 0;
-    const claimed = await rt.leases.claim(ids);
+    const claimed = await work.leases.claim(ids);
     if (claimed.size === 0) return 0;
-    const jobs = await this.deps.store.listActive(claimed);
+    const jobs = await records.listActive(claimed);
     // Ids left in the index by a process that stopped before taking its ended jobs out: out now.
     const listed = new Set(jobs.map((j) => j.id));
-    this.deps.store.dropEnded([...claimed].filter((id) => !listed.has(id)));
+    records.dropEnded([...claimed].filter((id) => !listed.has(id)));
     let count = 0;
     const atLuma: string[] = [];
     for (const job of jobs) {
       // Interactions are handled from the moment the gateway is ready, which is before this runs: a job enqueued
       // meanwhile is already here, maybe mid-step, and its stored copy must not replace it (that would submit it twice).
-      if (rt.jobs.has(job.id) || rt.stopped) continue;
+      if (work.has(job.id) || work.stopped) continue;
       this.resumeAtSavedStep(job);
-      rt.add(job);
-      rt.resumed.add(job.id);
-      if (rt.isAtLuma(job)) atLuma.push(job.id);
+      work.add(job, { resumed: true });
+      if (work.isAtLuma(job)) atLuma.push(job.id);
       count++;
     }
     // Jobs Luma is working on count against the account's concurrency from now on, held by us.
-    rt.budget.hold?.(atLuma);
+    work.budget.hold?.(atLuma);
     // Claimed but not ours to work on (ended meanwhile, or a bad record): nobody needs to own them.
-    for (const id of claimed) if (!rt.jobs.has(id)) void rt.leases.release(id);
+    for (const id of claimed) if (!work.has(id)) void work.leases.release(id);
     return count;
   }
 
@@ -96,7 +167,7 @@ export class JobEngine {
       // The process died between sending the POST and saving its answer (the one window left: a POST round trip
       // plus one storage write). Luma has no idempotency key and no way to list jobs, so the job is sent again:
       // the member gets one image and is charged once (one reservation), but Luma may bill the operator twice.
-      this.rt.log.warn({ jobId: job.id, userId: job.discord.userId }, 'resubmitting a job whose POST outcome was not saved before a restart');
+      this.log.warn({ jobId: job.id, userId: job.requester.userId }, 'resubmitting a job whose POST outcome was not saved before a restart');
       job.step = 'queued';
     }
     if (job.step === 'submitting') job.step = 'polling';
@@ -110,101 +181,109 @@ export class JobEngine {
    * when nothing of the engine runs any more, so storage can be closed.
    */
   async stop(graceMs = STOP_GRACE_MS): Promise<void> {
-    const rt = this.rt;
-    rt.stopped = true;
+    const work = this.work;
+    work.stopped = true;
     this.scheduler.stop();
-    clearInterval(this.takeoverTimer);
+    this.clock.clearInterval(this.takeoverTimer);
     // A job still waiting for a shared Luma slot gives up now (it stays queued and resumes later), not after the grace.
-    await rt.budget.close?.();
+    await work.budget.close?.();
     await this.takingOver;
     if (!(await this.scheduler.settled(graceMs))) {
-      rt.log.warn({ running: this.scheduler.running }, 'cutting running job steps short to shut down; they resume at the next start');
-      rt.cutRunningSteps();
+      this.log.warn({ running: this.scheduler.running }, 'cutting running job steps short to shut down; they resume at the next start');
+      work.cutRunningSteps();
       await this.scheduler.settled(1500);
     }
     // Ended jobs leave the index now rather than be read again at the next start.
-    await this.deps.store.flushIndex().catch((err: unknown) => rt.log.warn({ err }, 'could not take ended jobs out of the active index; the next start does'));
+    await this.deps.records.flushIndex().catch((err: unknown) => this.log.warn({ err }, 'could not take ended jobs out of the active index; the next start does'));
     // Every step is saved: another process may take our unfinished jobs over at once.
-    await rt.leases.close();
+    await work.leases.close();
   }
 
   /** Persists a new job and queues it. Resolves once it is stored: from then on a restart cannot lose it. */
   async enqueue(job: JobRecord): Promise<void> {
-    const rt = this.rt;
+    const work = this.work;
     job.step = 'queued';
     // Ours before it is in the index, so no other process's takeover scan can take it.
-    await rt.leases.claim([job.id]);
-    await rt.save(job, { newJob: true });
-    rt.add(job);
-    rt.log.info({ jobId: job.id, userId: job.discord.userId, guildId: job.discord.guildId, kind: job.kind }, 'job queued');
+    await work.leases.claim([job.id]);
+    await work.save(job, { newJob: true });
+    work.add(job);
+    this.log.info({ jobId: job.id, userId: job.requester.userId, guildId: job.requester.guildId, kind: job.kind }, 'job queued');
     this.deps.events?.queued(job);
     this.scheduler.wake();
   }
 
   /**
-   * Takes a job whose image exists at Luma but never reached the member through delivery again, answering
-   * through a new interaction (`origin`: the Retry click's). Not charged again: its unit was refunded when delivery
-   * failed. Two quick clicks start one redelivery: the second is refused (the record is read again under the claim,
-   * so a click that loaded the job before the first redelivery finished is refused too).
+   * Takes a job whose image exists at Luma but never reached the member through delivery again, answering through
+   * a new request's route (`replyTo`: the Retry click's). Not charged again: its unit was refunded when delivery
+   * failed. The record is read again under the claim, so a click that loaded the job before a first redelivery
+   * finished is refused.
    */
-  async redeliver(job: JobRecord, origin: JobDiscord): Promise<void> {
-    const rt = this.rt;
-    if (this.isWorkingOn(job.id)) throw alreadyRetrying(origin.locale);
-    this.redelivering.add(job.id);
-    try {
-      const current = (await this.deps.store.get(job.id)) ?? job;
-      if (rt.jobs.has(job.id) || (current.step !== 'failed' && current.step !== 'undelivered')) throw alreadyRetrying(origin.locale);
-      job = current;
-      job.discord = origin;
-      job.step = 'downloading';
-      job.progress = {};
-      delete job.failure;
-      delete job.notBefore;
-      delete job.originalUploadTried; // a new interaction, a new reply
-      if (!(await rt.leases.claim([job.id])).has(job.id)) throw alreadyRetrying(origin.locale);
-      await rt.save(job);
-      rt.add(job);
-    } finally {
-      this.redelivering.delete(job.id);
-    }
+  async redeliver(jobId: string, replyTo: ReplyRoute, locale: string | undefined): Promise<void> {
+    const work = this.work;
+    const job = await this.deps.records.get(jobId);
+    if (!job || work.has(jobId) || (job.step !== 'failed' && job.step !== 'undelivered')) throw alreadyRetrying(locale);
+    job.replyTo = replyTo;
+    job.step = 'downloading';
+    job.progress = {};
+    delete job.failure;
+    delete job.notBefore;
+    if (!(await work.leases.claim([job.id])).has(job.id)) throw alreadyRetrying(locale);
+    await work.save(job);
+    work.add(job);
     this.scheduler.wake();
   }
 
-  /** Kept results of `to.userId` go to them through their current interaction (see steps/hand-over.ts). */
-  handOverUndelivered(to: HandOverTarget): Promise<void> {
-    return handOverUndelivered(this.rt, to);
+  /**
+   * Runs `fn` (a Retry of the job) unless one is already running for it in this process — a Retry click being
+   * handled, the job itself, or a job made from it — in which case the member is told so (two quick clicks start
+   * one retry).
+   */
+  async retry<T>(jobId: string, locale: string | undefined, fn: () => Promise<T>): Promise<T> {
+    if (this.isWorkingOn(jobId) || this.retrying.has(jobId)) throw alreadyRetrying(locale, 'refuse.alreadyRetrying');
+    this.retrying.add(jobId);
+    try {
+      return await fn();
+    } finally {
+      this.retrying.delete(jobId);
+    }
   }
 
-  /**
-   * Whether this process is working on the job, or on a retry of it (a job made from it that is still running), or
-   * a Retry click is handing it back right now.
-   */
+  /** Kept results of the member go to them through their current request (see steps/hand-over.ts). */
+  handOverUndelivered(to: HandOverTo): Promise<void> {
+    const work = this.work;
+    return handOverUndelivered(
+      { clock: this.clock, log: this.log, records: { get: (id) => this.deps.records.get(id), save: (job) => work.save(job) }, kept: this.deps.kept, deliver: this.deps.deliverer },
+      to,
+    );
+  }
+
+  /** Whether this process is working on the job, or on a job made from it (a retry of it that is still running). */
   isWorkingOn(jobId: string): boolean {
-    if (this.rt.jobs.has(jobId) || this.redelivering.has(jobId)) return true;
-    for (const j of this.rt.jobs.values()) if (j.parentJobId === jobId) return true;
+    if (this.work.has(jobId)) return true;
+    for (const j of this.work.all()) if (j.parentJobId === jobId) return true;
     return false;
   }
 
   /** Median processing time of recent jobs, ms. */
   estimateMs(): number | undefined {
-    return this.rt.estimateMs();
+    return this.work.estimateMs();
   }
 
   /** For operators: jobs this process works on, in all and by step, and when the oldest one still queued was made. */
   jobStats(): { total: number; steps: Partial<Record<JobStep, number>>; oldestQueuedAt: number | undefined } {
     const steps: Partial<Record<JobStep, number>> = {};
     let oldestQueuedAt: number | undefined;
-    for (const j of this.rt.jobs.values()) {
+    for (const j of this.work.all()) {
       steps[j.step] = (steps[j.step] ?? 0) + 1;
       if (j.step === 'queued') oldestQueuedAt = Math.min(oldestQueuedAt ?? Infinity, j.createdAt);
     }
-    return { total: this.rt.jobs.size, steps, oldestQueuedAt };
+    return { total: this.work.size, steps, oldestQueuedAt };
   }
 
   /** For operators: the Luma limits the scheduler applies now (what it learnt from Luma's headers and 429s included). */
   lumaLimits(): LumaLimits {
-    const now = this.rt.now();
-    const b = this.rt.budget.limits(now);
+    const now = this.clock.now();
+    const b = this.work.budget.limits(now);
     return {
       concurrency: b.concurrentJobs,
       configuredConcurrency: this.deps.config.lumaMaxConcurrentJobs,
@@ -215,6 +294,6 @@ export class JobEngine {
   }
 }
 
-function alreadyRetrying(locale: string | undefined): UserFacingError {
-  return new UserFacingError(t(locale, 'job.alreadyRetrying'), { code: 'already_retrying' });
+function alreadyRetrying(locale: string | undefined, key: 'job.alreadyRetrying' | 'refuse.alreadyRetrying' = 'job.alreadyRetrying'): UserFacingError {
+  return new UserFacingError(t(locale, key), { code: 'already_retrying' });
 }

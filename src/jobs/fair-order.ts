@@ -3,11 +3,12 @@
 // first, then within it the member served longest ago, then that member's oldest job; serving one makes its server
 // and its member the most recently served.
 
+import { Heap } from './heap.js';
 import type { JobRecord } from './types.js';
 
 /** Round-robin key of a job's server; each member's DMs count as a server of their own. */
 export function guildKey(job: JobRecord): string {
-  return job.discord.guildId ?? `dm:${job.discord.userId}`;
+  return job.requester.guildId ?? `dm:${job.requester.userId}`;
 }
 
 /** A member's jobs waiting on one server, oldest first (ties: the order they came in), and their live heap entry. */
@@ -56,7 +57,7 @@ export class FairQueue {
 
   add(job: JobRecord, seq: number): void {
     const guild = guildKey(job);
-    const user = job.discord.userId;
+    const user = job.requester.userId;
     const id = `${guild}\u0000${user}`;
     let queue = this.queues.get(id);
     if (!queue) this.queues.set(id, (queue = { guild, user, jobs: [], gen: 0, parked: false }));
@@ -71,7 +72,7 @@ export class FairQueue {
 
   /** Takes a job out (picked, busy, or gone); false when it was not here. */
   delete(job: JobRecord): boolean {
-    const id = `${guildKey(job)}\u0000${job.discord.userId}`;
+    const id = `${guildKey(job)}\u0000${job.requester.userId}`;
     const queue = this.queues.get(id);
     const at = queue?.jobs.findIndex((q) => q.job === job) ?? -1;
     if (!queue || at < 0) return false;
@@ -271,47 +272,5 @@ class FairOrder<J extends FairJob> {
 
   private guildEntry(guild: string, top: UserEntry): GuildEntry {
     return { guild, served: this.guildServed.get(guild) ?? -1, user: top.served, createdAt: top.createdAt };
-  }
-}
-
-/** A binary min-heap. */
-export class Heap<T> {
-  private readonly items: T[] = [];
-  constructor(private readonly less: (a: T, b: T) => number) {}
-
-  peek(): T | undefined {
-    return this.items[0];
-  }
-
-  push(item: T): void {
-    const a = this.items;
-    a.push(item);
-    let i = a.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (this.less(a[i] as T, a[parent] as T) >= 0) break;
-      [a[i], a[parent]] = [a[parent] as T, a[i] as T];
-      i = parent;
-    }
-  }
-
-  pop(): T | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length === 0 || last === undefined) return top;
-    a[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < a.length && this.less(a[l] as T, a[m] as T) < 0) m = l;
-      if (r < a.length && this.less(a[r] as T, a[m] as T) < 0) m = r;
-      if (m === i) break;
-      [a[i], a[m]] = [a[m] as T, a[i] as T];
-      i = m;
-    }
-    return top;
   }
 }

@@ -1,5 +1,5 @@
-import { Heap } from './fair-order.js';
-import type { JobRuntime } from './runtime.js';
+import { Heap } from './heap.js';
+import type { JobWork } from './work.js';
 import type { JobRecord } from './types.js';
 
 /**
@@ -51,7 +51,7 @@ export class QueuePlaces {
   private readonly lookOf = new Map<string, PlaceLook>();
 
   constructor(
-    private readonly rt: JobRuntime,
+    private readonly rt: Pick<JobWork, 'progressWait' | 'config'>,
     private readonly source: QueueSource,
   ) {}
 
@@ -92,7 +92,8 @@ export class QueuePlaces {
     const wait = rt.progressWait(job, now, placeFactor(position));
     if (wait === Infinity) return; // no usable token: nothing more to show
     if (wait > 0) return this.lookAt(job, now + wait);
-    if (rt.deps.deliverer.progressText(job, { now, queuePosition: position }) !== job.progress.text) {
+    // A waiting job's line changes only with its place.
+    if (position !== job.progress.position) {
       this.source.showPlace(job, position);
       return;
     }

@@ -1,9 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { Timer } from '../clock.js';
 import { newReference } from '../errors.js';
 import { internalFailure } from './failures.js';
-import { FairQueue, fairOrder, guildKey, Heap } from './fair-order.js';
+import { FairQueue } from './fair-order.js';
+import { AtLumaCount, ServedOrder } from './served.js';
+import { TimedFiles } from './heap.js';
 import { QueuePlaces } from './queue-places.js';
-import type { JobRuntime, Task } from './runtime.js';
+import type { JobWork, Task } from './work.js';
 import { fail, finishFailure } from './steps/fail.js';
 import { poll } from './steps/poll.js';
 import { submit } from './steps/submit.js';
@@ -13,11 +15,6 @@ import type { JobRecord } from './types.js';
 const MAX_POLLS_AT_ONCE = 16;
 /** Longest spacing of the scheduler's passes (reached at 2,000 jobs in the process; 1 ms per 200 jobs). */
 const PUMP_MAX_GAP_MS = 10;
-/** A job filed under a time (when its delay ends, its next poll). */
-interface Timed {
-  job: JobRecord;
-  at: number;
-}
 
 /**
  * Decides what runs: submissions within Luma's concurrency and per-minute limits, fairly across servers and
@@ -25,15 +22,16 @@ interface Timed {
  * the queue places members see (src/jobs/queue-places.ts). Each task is one step of one job (src/jobs/steps).
  */
 export class Scheduler {
-  private readonly lastServedGuild = new Map<string, number>();
-  private readonly lastServedUser = new Map<string, number>();
-  private serveCounter = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /** Who was served when: the round-robin's memory. */
+  private readonly served = new ServedOrder();
+  private timer: Timer | undefined;
   private pumping = false;
   private lastPumpAt = 0;
   private repump = false;
   private readonly inFlight = new Set<Promise<void>>();
 
+  /** The heaps of jobs filed by time (delays, polls): each job's current entry. */
+  private readonly timed = new TimedFiles<JobRecord>();
   // Every job of ours that no task is running for is filed in one of these by its step, and taken out while a task
   // runs (its step is looked at again when the task ends), so a pass looks only at jobs it may start.
   /** Arrival order of each job (the order in which a pass used to look at them): the fair pick's last tie-break. */
@@ -42,30 +40,27 @@ export class Scheduler {
   /** Queued jobs that may be sent now, in the fair pick's order. */
   private readonly ready: FairQueue;
   /** Queued jobs waiting out a delay (notBefore), soonest first. */
-  private readonly delayed = new Heap<Timed>((a, b) => a.at - b.at);
+  private readonly delayed = this.timed.newHeap();
   /** Every queued job that is not busy (ready or delayed), for the queue's places. */
   private readonly queued = new Set<JobRecord>();
   /** Polling jobs, by when their next poll is due. */
-  private readonly polls = new Heap<Timed>((a, b) => a.at - b.at);
+  private readonly polls = this.timed.newHeap();
   /** Finished generations waiting for room in the transfer budget, in the order they got there. */
   private readonly transfers = new Set<JobRecord>();
   /** Jobs whose failure is to be finished (refund and notice). */
   private readonly failing = new Set<JobRecord>();
-  /** Each filed job's heap entry (an entry that is not the job's current one is dropped when it comes out). */
-  private readonly filed = new Map<string, Timed>();
   /** The places shown to members whose jobs wait in the queue. */
   private readonly places: QueuePlaces;
   /** Jobs Luma's concurrency limit counts now (sent, or picked to be sent, and not finished there), by member. */
-  private readonly atLuma = new Map<string, string>();
-  private readonly atLumaByUser = new Map<string, number>();
+  private readonly atLuma = new AtLumaCount();
   private runningPolls = 0;
 
-  constructor(private readonly rt: JobRuntime) {
-    this.ready = new FairQueue(this.lastServedGuild, this.lastServedUser);
+  constructor(private readonly rt: JobWork) {
+    this.ready = new FairQueue(this.served.guilds, this.served.users);
     this.places = new QueuePlaces(rt, {
       queued: this.queued,
       positions: () => this.queuePositions(),
-      showPlace: (job, position) => this.run(job, 'progress', () => rt.editProgress(job, position)),
+      showPlace: (job, position) => this.run(job, 'progress', () => rt.showProgress(job, position)),
     });
     rt.watch({
       added: (job) => {
@@ -89,22 +84,23 @@ export class Scheduler {
   /** Looks at the jobs again soon (after `delayMs` at the earliest). */
   wake(delayMs = 0): void {
     if (this.rt.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
+    const clock = this.rt.clock;
+    clock.clearTimeout(this.timer);
     // With thousands of jobs, passes are spaced a few ms apart (none for a small queue), so a stream of finishing
     // tasks is handled in batches instead of one pass each.
-    const gap = Math.min(PUMP_MAX_GAP_MS, this.rt.jobs.size / 200);
-    this.timer = setTimeout(() => void this.pump(), Math.max(delayMs, this.lastPumpAt + gap - performance.now()));
+    const gap = Math.min(PUMP_MAX_GAP_MS, this.rt.size / 200);
+    this.timer = clock.setTimeout(() => void this.pump(), Math.max(delayMs, this.lastPumpAt + gap - clock.now()));
   }
 
   /** No more passes (running steps go on). */
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.rt.clock.clearTimeout(this.timer);
   }
 
   /** Whether every running step ended within `ms`. */
   async settled(ms: number): Promise<boolean> {
     if (this.inFlight.size === 0) return true;
-    const timeout = sleep(ms, false, { ref: false });
+    const timeout = this.rt.clock.sleep(ms).then(() => false);
     return Promise.race([Promise.allSettled([...this.inFlight]).then(() => true), timeout]);
   }
 
@@ -116,20 +112,20 @@ export class Scheduler {
     const p = fn()
       .catch((err: unknown) => {
         if (rt.cut) return; // the shutdown's doing, not the job's: it resumes at the next start
-        rt.log.error({ err, jobId: job.id, task }, 'job task crashed');
+        rt.baseLog.error({ err, jobId: job.id, task }, 'job task crashed');
         // The failure path itself crashed: it does not start over (that looped, notifying the member each time).
         if (job.step === 'failing' || job.step === 'failed') return rt.forget(job);
         return fail(rt, job, internalFailure(newReference()));
       })
       .catch((err: unknown) => {
-        rt.log.error({ err, jobId: job.id }, 'could not record a job failure');
+        rt.baseLog.error({ err, jobId: job.id }, 'could not record a job failure');
         rt.forget(job);
       })
       .finally(() => {
         rt.busy.delete(job.id);
         if (task === 'poll') this.runningPolls--;
         this.inFlight.delete(p);
-        if (rt.jobs.get(job.id) === job) {
+        if (rt.owns(job)) {
           this.countAtLuma(job, rt.isAtLuma(job));
           this.file(job);
         }
@@ -143,18 +139,18 @@ export class Scheduler {
     if (this.rt.busy.has(job.id)) return;
     this.unfile(job);
     this.countAtLuma(job, this.rt.isAtLuma(job));
-    const now = this.rt.now();
+    const now = this.rt.clock.now();
     switch (job.step) {
       case 'queued': {
         this.queued.add(job);
         const at = job.notBefore ?? 0;
-        if (at > now) this.fileTimed(this.delayed, job, at);
+        if (at > now) this.timed.file(this.delayed, job, at);
         else this.ready.add(job, this.seqs.get(job.id) ?? 0);
         this.places.queued(job, now);
         return;
       }
       case 'polling':
-        return this.fileTimed(this.polls, job, job.notBefore ?? 0);
+        return this.timed.file(this.polls, job, job.notBefore ?? 0);
       case 'downloading':
       case 'delivering':
         this.transfers.add(job);
@@ -166,48 +162,23 @@ export class Scheduler {
     }
   }
 
-  private fileTimed(heap: Heap<Timed>, job: JobRecord, at: number): void {
-    const entry = { job, at };
-    this.filed.set(job.id, entry);
-    heap.push(entry);
-  }
-
   /** Takes a job out of every file (its task starts, or it left). */
   private unfile(job: JobRecord): void {
-    this.filed.delete(job.id);
+    this.timed.unfile(job);
     this.places.forget(job);
     if (this.queued.delete(job)) this.ready.delete(job);
     this.transfers.delete(job);
     this.failing.delete(job);
   }
 
-  /** The first entry of `heap` that is still its job's current one (older ones are dropped on the way). */
-  private currentTop(heap: Heap<Timed>): Timed | undefined {
-    for (let top = heap.peek(); top; top = heap.peek()) {
-      if (this.filed.get(top.job.id) === top) return top;
-      heap.pop();
-    }
-    return undefined;
-  }
-
   /** Counts the job at Luma or not (its member's count with it; a member with room again is back in line). */
   private countAtLuma(job: JobRecord, at: boolean): void {
-    const user = job.discord.userId;
-    if (at === this.atLuma.has(job.id)) return;
-    if (at) {
-      this.atLuma.set(job.id, user);
-      this.atLumaByUser.set(user, (this.atLumaByUser.get(user) ?? 0) + 1);
-      return;
-    }
-    this.atLuma.delete(job.id);
-    const left = (this.atLumaByUser.get(user) ?? 1) - 1;
-    if (left > 0) this.atLumaByUser.set(user, left);
-    else this.atLumaByUser.delete(user);
-    if (left < this.rt.config.maxJobsPerUser) this.ready.unpark(user);
+    const left = this.atLuma.count(job, at);
+    if (left !== undefined && left < this.rt.config.maxJobsPerUser) this.ready.unpark(job.requester.userId);
   }
 
   private pump(): void {
-    this.lastPumpAt = performance.now();
+    this.lastPumpAt = this.rt.clock.now();
     if (this.pumping) {
       this.repump = true;
       return;
@@ -225,7 +196,7 @@ export class Scheduler {
 
   private pumpOnce(): void {
     if (this.rt.stopped) return;
-    const now = this.rt.now();
+    const now = this.rt.clock.now();
     const delayedAt = this.releaseDelayed(now);
     const submitAt = this.startSubmissions(now);
     const pollAt = this.startPolls(now);
@@ -233,17 +204,16 @@ export class Scheduler {
     for (const job of [...this.failing]) this.run(job, 'finish', () => finishFailure(this.rt, job));
     // Members waiting in our queue see their place in it (worked out only when one of them is due an edit).
     const placesAt = this.places.show(now);
-    this.pruneServed();
+    this.served.prune(this.rt.all(), this.rt.size);
     const nextDue = Math.min(delayedAt, submitAt, pollAt, transferAt, placesAt);
     if (nextDue !== Infinity) this.wakeAt(Math.max(0, nextDue - now));
   }
 
   /** Queued jobs whose delay is over join the ready ones; returns when the next delay ends. */
   private releaseDelayed(now: number): number {
-    for (let top = this.currentTop(this.delayed); top; top = this.currentTop(this.delayed)) {
+    for (let top = this.timed.top(this.delayed); top; top = this.timed.top(this.delayed)) {
       if (top.at > now) return top.at;
-      this.delayed.pop();
-      this.filed.delete(top.job.id);
+      this.timed.take(this.delayed);
       this.ready.add(top.job, this.seqs.get(top.job.id) ?? 0);
     }
     return Infinity;
@@ -258,7 +228,7 @@ export class Scheduler {
   private startSubmissions(now: number): number {
     const rt = this.rt;
     const cap = rt.config.maxJobsPerUser;
-    const atCap = (user: string): boolean => (this.atLumaByUser.get(user) ?? 0) >= cap;
+    const atCap = (user: string): boolean => this.atLuma.ofUser(user) >= cap;
     for (;;) {
       // 0 when a POST may go now, else ms until one may: whenever the sliding minute has room and a concurrency
       // slot is free (the budget's call), never spaced out — a queue that built up goes out as one burst.
@@ -266,7 +236,7 @@ export class Scheduler {
       if (wait > 0) return this.queued.size > 0 ? now + wait : Infinity;
       const job = this.ready.next(atCap);
       if (!job) return Infinity;
-      this.markServed(job);
+      this.served.mark(job);
       // Counted from now, not from when the POST goes out (after an await): the next pick must see it.
       this.countAtLuma(job, true);
       const ticket = rt.budget.recordPost(now);
@@ -276,10 +246,10 @@ export class Scheduler {
 
   /** Starts the polls that are due, at most MAX_POLLS_AT_ONCE at a time; returns when to look again. */
   private startPolls(now: number): number {
-    for (let top = this.currentTop(this.polls); top; top = this.currentTop(this.polls)) {
+    for (let top = this.timed.top(this.polls); top; top = this.timed.top(this.polls)) {
       if (top.at > now) return top.at;
       if (this.runningPolls >= MAX_POLLS_AT_ONCE) return now + 50;
-      this.polls.pop();
+      this.timed.take(this.polls);
       const job = top.job;
       this.run(job, 'poll', () => poll(this.rt, job));
     }
@@ -307,38 +277,12 @@ export class Scheduler {
 
   private wakeAt(delayMs: number): void {
     if (this.rt.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.pump(), Math.min(delayMs, 60_000));
-  }
-
-  private markServed(job: JobRecord): void {
-    this.serveCounter++;
-    this.lastServedGuild.set(guildKey(job), this.serveCounter);
-    this.lastServedUser.set(job.discord.userId, this.serveCounter);
-  }
-
-  /**
-   * The round-robin memory only matters for servers and members with work here; dropping the rest keeps it from
-   * growing with every member the bot ever served. One who comes back counts as not served lately, which is fair.
-   */
-  private pruneServed(): void {
-    if (this.lastServedUser.size <= 2 * this.rt.jobs.size + 256) return;
-    const users = new Set<string>();
-    const guilds = new Set<string>();
-    for (const j of this.rt.jobs.values()) {
-      users.add(j.discord.userId);
-      guilds.add(guildKey(j));
-    }
-    for (const id of this.lastServedUser.keys()) if (!users.has(id)) this.lastServedUser.delete(id);
-    for (const id of this.lastServedGuild.keys()) if (!guilds.has(id)) this.lastServedGuild.delete(id);
+    this.rt.clock.clearTimeout(this.timer);
+    this.timer = this.rt.clock.setTimeout(() => void this.pump(), Math.min(delayMs, 60_000));
   }
 
   /** 1-based positions of queued jobs, by simulating the fair picker over the current queue. */
   private queuePositions(): Map<string, number> {
-    const queued = [];
-    for (const j of this.queued) queued.push({ id: j.id, createdAt: j.createdAt, guild: guildKey(j), userId: j.discord.userId });
-    const positions = new Map<string, number>();
-    for (const j of fairOrder(queued, this.lastServedGuild, this.lastServedUser, this.serveCounter)) positions.set(j.id, positions.size + 1);
-    return positions;
+    return this.served.positions(this.queued);
   }
 }

@@ -9,22 +9,22 @@ import type { JobStep } from './types.js';
  */
 const STEPS: readonly JobStep[] = ['queued', 'submitting', 'polling', 'downloading', 'delivering', 'failing', 'done', 'failed', 'undelivered'];
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isStr = (v: unknown): v is string => typeof v === 'string';
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
-const orNull =
+export type Obj = Record<string, unknown>;
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isStr = (v: unknown): v is string => typeof v === 'string';
+export const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+export const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
+export const orNull =
   (check: (v: unknown) => boolean) =>
   (v: unknown): boolean =>
     v === null || check(v);
-const optional =
+export const optional =
   (check: (v: unknown) => boolean) =>
   (v: unknown): boolean =>
     v === undefined || check(v);
 
 /** The first field of `o` that fails its check, as `path: expected`; undefined when all pass. */
-function firstProblem(o: Obj, path: string, fields: Record<string, [check: (v: unknown) => boolean, expected: string]>): string | undefined {
+export function firstProblem(o: Obj, path: string, fields: Record<string, [check: (v: unknown) => boolean, expected: string]>): string | undefined {
   for (const [name, [check, expected]] of Object.entries(fields)) {
     if (!check(o[name])) return `${path}${name}: expected ${expected}`;
   }
@@ -49,21 +49,15 @@ function inputsProblem(v: unknown): string | undefined {
   return bad >= 0 ? `inputs[${bad}]: expected { role, input, filename }` : undefined;
 }
 
-function discordProblem(v: unknown): string | undefined {
-  if (!isObj(v)) return 'discord: expected an object';
-  return firstProblem(v, 'discord.', {
-    applicationId: [isStr, 'a string'],
-    interactionToken: [isStr, 'a string'],
-    tokenExpiresAt: [isNum, 'a number'],
-    interactionId: [isStr, 'a string'],
+function requesterProblem(v: unknown): string | undefined {
+  if (!isObj(v)) return 'requester: expected an object';
+  return firstProblem(v, 'requester.', {
     userId: [isStr, 'a string'],
-    channelId: [orNull(isStr), 'a string or null'],
     guildId: [orNull(isStr), 'a string or null'],
+    channelId: [orNull(isStr), 'a string or null'],
     userInstalled: [isBool, 'true or false'],
-    attachmentSizeLimit: [isNum, 'a number'],
-    originalMessageId: [optional(isStr), 'a string'],
     locale: [optional(isStr), 'a string'],
-    guildLocale: [optional(orNull(isStr)), 'a string or null'],
+    placeLocale: [optional(orNull(isStr)), 'a string or null'],
   });
 }
 
@@ -93,8 +87,11 @@ function failureProblem(v: unknown): string | undefined {
   });
 }
 
-/** Why `value` is not a job record with this id, or undefined when it is one. */
-export function jobRecordProblem(value: unknown, id: string): string | undefined {
+/**
+ * Why `value` is not a job record with this id, or undefined when it is one. `routeProblem` checks the reply route,
+ * which only the delivery side knows the shape of.
+ */
+export function jobRecordProblem(value: unknown, id: string, routeProblem: (route: unknown) => string | undefined = objectRoute): string | undefined {
   if (!isObj(value)) return 'expected an object';
   const top = firstProblem(value, '', {
     id: [(v) => v === id, `the id ${JSON.stringify(id)}`],
@@ -111,6 +108,10 @@ export function jobRecordProblem(value: unknown, id: string): string | undefined
     notBefore: [optional(isNum), 'a number'],
     delivery: [optional(isObj), 'an object'],
   });
-  return top ?? requestProblem(value.request) ?? inputsProblem(value.inputs) ?? discordProblem(value.discord) ?? quotaProblem(value.quota) ?? failureProblem(value.failure);
+  return top ?? requestProblem(value.request) ?? inputsProblem(value.inputs) ?? requesterProblem(value.requester) ?? routeProblem(value.replyTo) ?? quotaProblem(value.quota) ?? failureProblem(value.failure);
 }
 
+
+function objectRoute(v: unknown): string | undefined {
+  return isObj(v) ? undefined : 'replyTo: expected an object';
+}

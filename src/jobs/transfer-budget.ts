@@ -17,6 +17,8 @@
 // only its result's bytes), and a buffer is given up only to make room for one of another size, or after a few
 // seconds without transfers. While results flow, their memory is the budget's, reused: at most TRANSFER_BUDGET_MB.
 
+import { systemClock, type Clock, type Timer } from '../clock.js';
+
 /** Results remembered for the estimate. */
 const RECENT = 32;
 /** Estimate before any result was seen: a large Luma 2K PNG. */
@@ -28,9 +30,21 @@ const BUFFER_STEP_BYTES = 64 * 1024;
 /** Idle buffers are freed after this long without a transfer. */
 const IDLE_FREE_MS = 5_000;
 
+/** A result laid out as its bytes alone. */
+const PLAIN: ResultLayout = { size: (bytes) => bytes, view: (backing, bytes) => backing.subarray(0, bytes) };
+
 /** Buffers are made in whole steps: the size of the buffer that holds `bytes`. */
 function stepUp(bytes: number): number {
   return Math.max(BUFFER_STEP_BYTES, Math.ceil(bytes / BUFFER_STEP_BYTES) * BUFFER_STEP_BYTES);
+}
+
+/**
+ * How the delivery side wants a result's bytes laid out in memory: a buffer of `size(bytes)` bytes, of which
+ * `view(buffer, bytes)` is the result (room around it lets the upload frame it without a copy).
+ */
+export interface ResultLayout {
+  size(bytes: number): number;
+  view(backing: Buffer, bytes: number): Buffer;
 }
 
 /** The bytes one admitted transfer holds in the budget until release(). */
@@ -42,6 +56,8 @@ export interface TransferReservation {
    * transfer. A second call gives up the first buffer.
    */
   buffer(bytes: number): Buffer;
+  /** A buffer for a result of `bytes`, laid out as the budget's ResultLayout says (see buffer()). */
+  resultBuffer(bytes: number): Buffer;
   /** Ends the reservation (idempotent). */
   release(): void;
 }
@@ -55,10 +71,17 @@ export class TransferBudget {
   private idleBytes = 0;
   /** Bytes of all the buffers that exist, lent and idle: within capacityBytes, but for a result larger than it. */
   private pooledBytes = 0;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private idleTimer: Timer | undefined;
 
-  /** @param capacityBytes TRANSFER_BUDGET_MB in bytes: the bytes running transfers hold, and the pool of buffers. */
-  constructor(readonly capacityBytes: number) {}
+  /**
+   * @param capacityBytes TRANSFER_BUDGET_MB in bytes: the bytes running transfers hold, and the pool of buffers.
+   * @param layout how results are laid out in their buffers (default: the bytes alone).
+   */
+  constructor(
+    readonly capacityBytes: number,
+    private readonly layout: ResultLayout = PLAIN,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** Bytes held by running transfers now. */
   get bytesInFlight(): number {
@@ -103,6 +126,14 @@ export class TransferBudget {
       this.held += next - bytes;
       bytes = next;
     };
+    const buffer = (size: number): Buffer => {
+      if (released) throw new Error('transfer buffer asked for after the reservation ended');
+      if (owned) this.giveBack(owned);
+      owned = this.take(size);
+      asked = size;
+      hold(owned.length);
+      return owned.subarray(0, size);
+    };
     return {
       resize: (actual) => {
         if (released) return;
@@ -110,14 +141,8 @@ export class TransferBudget {
         this.recent.push(stepUp(Math.max(actual, asked)));
         if (this.recent.length > RECENT) this.recent.shift();
       },
-      buffer: (size) => {
-        if (released) throw new Error('transfer buffer asked for after the reservation ended');
-        if (owned) this.giveBack(owned);
-        owned = this.take(size);
-        asked = size;
-        hold(owned.length);
-        return owned.subarray(0, size);
-      },
+      buffer,
+      resultBuffer: (bytes) => this.layout.view(buffer(this.layout.size(bytes)), bytes),
       release: () => {
         if (released) return;
         released = true;
@@ -156,12 +181,13 @@ export class TransferBudget {
       this.idle.push(buffer);
       this.idleBytes += buffer.length;
     } else this.pooledBytes -= buffer.length;
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
-      if (this.running > 0) return; // the last transfer to finish arms it again
-      while (this.idle.length > 0) this.drop(this.idle.pop() as Buffer);
-    }, IDLE_FREE_MS);
-    this.idleTimer.unref();
+    this.clock.clearTimeout(this.idleTimer);
+    this.idleTimer = this.clock
+      .setTimeout(() => {
+        if (this.running > 0) return; // the last transfer to finish arms it again
+        while (this.idle.length > 0) this.drop(this.idle.pop() as Buffer);
+      }, IDLE_FREE_MS)
+      .unref();
   }
 
   private drop(idle: Buffer): void {

@@ -9,7 +9,7 @@ export type JobKind = 'imagine' | 'edit';
  *   queued → submitting → polling → downloading → delivering → done
  * and `failing` → `failed` from anywhere: `failing` records the decision (and whether the unit goes back) before
  * the refund and the member's notice, so a crash between them cannot skip either. `undelivered` means the image
- * exists but no Discord route reached the member yet; it is handed over the next time they use the bot.
+ * exists but no route reached the member yet; it is handed over the next time they use the bot.
  */
 export type JobStep =
   | 'queued'
@@ -51,26 +51,28 @@ export interface JobDisplay {
   sourceLink?: string;
 }
 
-export interface JobDiscord {
-  applicationId: string;
-  /** Secret for 15 minutes: never logged (the logger redacts it), and emptied in the record once it expired or the job ended. */
-  interactionToken: string;
-  tokenExpiresAt: number;
-  interactionId: string;
+/**
+ * Who asked for a job, and where: the member, their server (null in DMs and group DMs), the channel, whether it is
+ * their own install of the bot in a server that did not add it (then their personal quota applies), and the
+ * languages of what answers them and of what the place reads.
+ */
+export interface JobRequester {
   userId: string;
-  channelId: string | null;
   guildId: string | null;
-  /** Used in a server through the member's own install of the bot (not the server's): it cannot post in the channel by itself. */
+  channelId: string | null;
+  /** Used in a server through the member's own install of the bot (not the server's): their personal quota applies. */
   userInstalled: boolean;
-  /** Largest attachment Discord accepts in this interaction, bytes. */
-  attachmentSizeLimit: number;
-  /** The member's Discord language (`interaction.locale`): their own replies. Absent in records from before it. */
+  /** The member's language: their own replies. Absent in records from before it. */
   locale?: string;
-  /** The server's language (`interaction.guildLocale`): public posts and the result embed. Null outside servers. */
-  guildLocale?: string | null;
-  /** Id of the interaction's reply message, learnt from the first progress edit (to check it after the token died). */
-  originalMessageId?: string;
+  /** The place's language (the server's): what everyone there reads. Null outside servers. */
+  placeLocale?: string | null;
 }
+
+/**
+ * How answers reach the member: owned by the delivery side (src/discord), opaque to the core, which stores it with
+ * the job and hands it back. The delivery side may change it (what it learnt about the reply) before a save.
+ */
+export type ReplyRoute = Readonly<Record<string, unknown>>;
 
 export interface JobFailure {
   /** Luma failure_code, an HTTP class (`http_401`), or one of ours (`delivery_failed`, `internal`). */
@@ -87,7 +89,7 @@ export interface JobFailure {
   retryable: boolean;
   /** Set by the engine while `failing`: whether the quota unit goes back. */
   refund?: boolean;
-  /** Discord nonce of the failure notice: fixed per failure, so a notice repeated after a crash is posted once. */
+  /** Key of the failure notice, fixed per failure, so a notice repeated after a crash is posted once. */
   nonce?: string;
 }
 
@@ -101,7 +103,9 @@ export interface JobRecord {
   request: GenerationRequest;
   inputs: JobInput[];
   display: JobDisplay;
-  discord: JobDiscord;
+  requester: JobRequester;
+  /** Where the member's answers go (delivery-owned; see ReplyRoute). */
+  replyTo: ReplyRoute;
   /** The job this one was made from (reroll, edit of a result). */
   parentJobId?: string;
   generationId?: string;
@@ -117,22 +121,19 @@ export interface JobRecord {
   processingAt?: number;
   completedAt?: number;
   lastLumaState?: 'queued' | 'processing' | 'completed' | 'failed';
-  progress: { text?: string; editedAt?: number };
+  /** When the member's reply last showed progress, and the queue place it showed (a waiting job's text changes with it). */
+  progress: { editedAt?: number; position?: number };
   /** Opaque to the engine: what the quota module reserved for this job. */
   quota?: QuotaReservation;
+  /** Where the result reached the member (the delivery side's words for the route, and the message). */
   delivery?: {
-    via: 'original' | 'channel' | 'dm';
+    via: string;
     messageId?: string;
     channelId?: string;
     compressed?: boolean;
     at: number;
   };
-  /** Discord message nonce, fixed per job, so a channel post repeated after a crash is deduplicated. */
+  /** Key of the result's post, fixed per job, so a post repeated after a crash lands once. */
   nonce: string;
-  /**
-   * Set (and saved) before the result is uploaded to the interaction reply: after a crash and a restart past the
-   * token's life, the reply is checked for the image before a channel post could show it a second time.
-   */
-  originalUploadTried?: boolean;
   failure?: JobFailure;
 }

@@ -4,13 +4,11 @@
 // it reached the server can create a second, billed job. GETs are retried on any transient failure; a POST only
 // when it certainly never arrived (connection refused, DNS failure, connect timeout) or the server refused it
 // before processing (429, 503).
-import type { IncomingHttpHeaders } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { Agent, request, type Dispatcher } from 'undici';
 import { responseUntilAborted } from '../http/abort.js';
 import type { Logger } from 'pino';
 import { DEFAULT_BASE_URL, type Generation, type GenerationRequest } from './types.js';
+import { errorCode, flattenHeaders, isGeneration, ms, parseJSON, readCapped, redact, SendTracker, sleep, throwIfAborted } from './wire.js';
 import {
   LumaAPIError,
   LumaConnectionError,
@@ -257,124 +255,10 @@ export class LumaClient {
   }
 }
 
-/** The body as text, refused (and the connection dropped) once it passes `max` bytes. */
-async function readCapped(body: Dispatcher.ResponseData['body'], max: number, what: string, requestId: string | undefined): Promise<string> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > max) {
-      body.on('error', () => undefined).destroy();
-      throw new LumaError(`${what}: the answer is larger than ${max} bytes`, { requestId });
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total).toString('utf8');
-}
-
 function isRetryable(method: Method, error: LumaError): boolean {
   if (error instanceof LumaConnectionError) return method === 'GET' || !error.reachedServer;
   if (!(error instanceof LumaAPIError)) return false; // a malformed 2xx body: the server did the work
   const status = error.status;
   if (method === 'POST') return POST_RETRY_STATUSES.has(status);
   return GET_RETRY_STATUSES.has(status) || status >= 500;
-}
-
-// Passes everything through to undici's own handler, noting when the request is about to be written.
-class SendTracker implements Dispatcher.DispatchHandler {
-  readonly #inner: Dispatcher.DispatchHandler;
-  readonly #onSent: () => void;
-
-  constructor(inner: Dispatcher.DispatchHandler, onSent: () => void) {
-    this.#inner = inner;
-    this.#onSent = onSent;
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    this.#inner.onRequestStart?.(controller, context);
-    // An abort that was pending (our timeout during connect) is applied right here, before any byte is written.
-    if (!controller.aborted) this.#onSent();
-  }
-  onRequestUpgrade(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    socket: Duplex,
-  ): void {
-    this.#inner.onRequestUpgrade?.(controller, statusCode, headers, socket);
-  }
-  onResponseStart(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    statusMessage?: string,
-  ): void {
-    this.#inner.onResponseStart?.(controller, statusCode, headers, statusMessage);
-  }
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.#inner.onResponseData?.(controller, chunk);
-  }
-  onResponseEnd(controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
-    this.#inner.onResponseEnd?.(controller, trailers);
-  }
-  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
-    this.#inner.onResponseError?.(controller, error);
-  }
-}
-
-
-async function sleep(delayMs: number, signal: AbortSignal | undefined): Promise<void> {
-  try {
-    await sleepTimer(delayMs, undefined, signal ? { signal } : {});
-  } catch (err) {
-    // timers/promises wraps the reason in its own AbortError; hand the caller back their own reason.
-    if (signal?.aborted) throw signal.reason;
-    throw err;
-  }
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason;
-}
-
-function errorCode(err: unknown): string | undefined {
-  // undici wraps some connect failures (e.g. in an AggregateError for happy-eyeballs), so look one level down.
-  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 3; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    const inner = (e as { errors?: unknown[] }).errors?.[0] ?? (e as { cause?: unknown }).cause;
-    e = inner;
-  }
-  return undefined;
-}
-
-function flattenHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return out;
-}
-
-function parseJSON(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function isGeneration(value: unknown): value is Generation {
-  if (value === null || typeof value !== 'object') return false;
-  const { id, state } = value as { id?: unknown; state?: unknown };
-  return typeof id === 'string' && typeof state === 'string';
-}
-
-// A server (or a proxy in front of it) echoing the Authorization header must not leak the key into logs.
-function redact(text: string, secret: string): string {
-  return text.includes(secret) ? text.split(secret).join('[redacted]') : text;
-}
-
-function ms(started: number): number {
-  return Math.round(performance.now() - started);
 }

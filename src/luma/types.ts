@@ -18,7 +18,7 @@ export const OUTPUT_FORMATS = ['png', 'jpeg'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** Luma's API, unless LUMA_BASE_URL says otherwise. */
-export const DEFAULT_BASE_URL = 'https://agents.lumalabs.ai/v1';
+export { DEFAULT_LUMA_BASE_URL as DEFAULT_BASE_URL } from '../config-values.js';
 export const MAX_PROMPT_LENGTH = 6000;
 export const MAX_USER_ID_LENGTH = 256;
 /** Reference images allowed per request type, as Luma's docs give them (whether an edit's source is among them is not stated). */

@@ -1,11 +1,12 @@
 import type { Period } from './periods.js';
 
-/** A number of units per period, or no per-member limit at all. */
-export type Limit = number | 'unlimited';
+import { MAX_LIMIT, type Limit } from '../config-values.js';
 
-/** Whole numbers admins and the operator may set, both ends included. */
+/** A number of units per period, or no per-member limit at all (the operator sets one too: config-values.ts). */
+export { MAX_LIMIT, type Limit } from '../config-values.js';
+
+/** Whole numbers admins and the operator may set, both ends included (up to MAX_LIMIT). */
 export const MIN_LIMIT = 0;
-export const MAX_LIMIT = 100_000;
 /** Bounds on one server's record: Discord has at most 250 roles; overrides are for exceptions, not a member list. */
 export const MAX_ROLE_LIMITS = 250;
 export const MAX_USER_OVERRIDES = 1000;

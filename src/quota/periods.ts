@@ -5,12 +5,9 @@
  *   week  — from Monday 00:00 UTC (ISO weeks)
  *   month — from the 1st 00:00 UTC
  */
-export const PERIODS = ['day', 'week', 'month'] as const;
-export type Period = (typeof PERIODS)[number];
+import type { Period } from '../config-values.js';
 
-export function isPeriod(v: unknown): v is Period {
-  return typeof v === 'string' && (PERIODS as readonly string[]).includes(v);
-}
+export { isPeriod, PERIODS, type Period } from '../config-values.js';
 
 const DAY_MS = 86_400_000;
 

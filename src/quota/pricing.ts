@@ -1,5 +1,4 @@
 import type { GenerationRequest, Model } from '../luma/types.js';
-import type { JobRecord } from '../jobs/types.js';
 
 /**
  * Luma's pay-as-you-go prices (from its API reference), in ten-thousandths of a dollar so that sums stay
@@ -57,7 +56,7 @@ export const LUMA_REFUNDED_FAILURES: ReadonlySet<string> = new Set(['content_mod
  * Whether Luma bills the operator for a job that ended with `reason`: it accepted the job (a generation id, or a
  * result) and does not refund that failure — or the POST may have reached Luma (`uncertain`), counted to be safe.
  */
-export function lumaBills(job: Pick<JobRecord, 'generationId' | 'completedAt'>, reason: string): boolean {
+export function lumaBills(job: { readonly generationId?: string; readonly completedAt?: number }, reason: string): boolean {
   if (reason === 'uncertain') return true;
   if (job.generationId === undefined && job.completedAt === undefined) return false;
   return !LUMA_REFUNDED_FAILURES.has(reason);

@@ -1,7 +1,7 @@
 import { t, tn } from '../i18n/index.js';
 import type { Limit, LimitSource } from './model.js';
 import { discordTime, type Period } from './periods.js';
-import type { GuildOverview, QuotaStatus } from './service.js';
+import type { GuildOverview, QuotaStatus } from './types.js';
 
 /*
  * What /quota and /quota-admin show, in the reader's language (`locale` is a Discord locale; English is the

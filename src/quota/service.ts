@@ -1,17 +1,20 @@
 import type { Config } from '../config.js';
 import { UserFacingError } from '../errors.js';
-import type { JobRecord } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
 import type { Model } from '../luma/types.js';
-import { retryStorage, type Storage } from '../storage/index.js';
+import type { Storage } from '../storage/index.js';
+import { chargeAll, withLocks } from './counters.js';
+import { planCharges, type ReservationPlan } from './plan.js';
 import { t } from '../i18n/index.js';
-import { resolveAllowance, type Allowance, type GuildQuotaSettings, type Limit } from './model.js';
-import { discordTime, periodEnd, periodKey, utcDay, type Period } from './periods.js';
+import { resolveAllowance, type Allowance, type GuildQuotaSettings } from './model.js';
+import { discordTime, periodEnd, periodKey, utcDay } from './periods.js';
 import { e4ToUsd, formatUsd, lumaBills, priceE4, unitsFor, usdToE4 } from './pricing.js';
 import { quotaKeys, quotaLocks as locks, scopeId, scopeOf, type QuotaScope } from './scope.js';
 import { memberRefusal, serverTotalRefusal } from './refusals.js';
 import { QuotaSettingsStore } from './settings.js';
-import type { QuotaCharge, QuotaHooks, QuotaReservation, Requester } from './types.js';
+import type { Chargeable, GuildOverview, QuotaHooks, QuotaReservation, QuotaStatus, Requester } from './types.js';
+
+export type { GuildOverview, QuotaStatus } from './types.js';
 import { UsageLedger, type UsageRow } from './usage.js';
 
 export type QuotaConfig = Pick<
@@ -29,59 +32,8 @@ export interface QuotaServiceDeps {
   onRefusal?: (code: string) => void;
 }
 
-/** Counters outlive their period by this much, so a late refund still finds its counter; then storage drops them. */
-const COUNTER_GRACE_MS = 7 * 86_400_000;
-/** Waits between attempts to put back a counter of a reservation that failed half-way, ms. */
-const UNDO_RETRY_DELAYS_MS = [100, 500, 2000];
 /** How long a refund is remembered, so a second refund of the same job (a copy of its record) does nothing. */
 const REFUND_MARKER_TTL_MS = 30 * 86_400_000;
-
-/** What /quota shows a member. */
-export interface QuotaStatus {
-  scope: QuotaScope;
-  allowance: Allowance;
-  used: number;
-  /** `unlimited`, or units left this period (never below 0). */
-  remaining: Limit;
-  resetAt: number;
-  weights: Record<Model, number>;
-  serverTotal?: { limit: number; used: number };
-  /** Set when the operator's daily spend cap is reached: when it resets. */
-  spendCapResetAt?: number;
-}
-
-/** What /quota-admin show lists for a server. */
-export interface GuildOverview {
-  settings: GuildQuotaSettings;
-  /** The operator's defaults, which apply where the server set nothing. */
-  fallback: { limit: Limit; period: Period };
-  period: Period;
-  resetAt: number;
-  serverTotalUsed: number;
-}
-
-/** One reservation worked out before its locks are taken: what it costs, and the counters it charges. */
-interface ReservationPlan {
-  now: number;
-  scope: QuotaScope;
-  allowance: Allowance;
-  /** The allowance's current period (`day:2026-05-04`, …). */
-  pKey: string;
-  /** When that period ends, ms. */
-  resetAt: number;
-  units: number;
-  costE4: number;
-  /** The server's total per period, when it set one. */
-  serverTotal: number | undefined;
-  /** The operator's daily spend cap, when there is one. */
-  capE4: number | undefined;
-  /** Today (UTC): the spend counter's period. */
-  day: string;
-  /** When today ends, ms. */
-  dayEnd: number;
-  /** In lock order: the member's, the server total's (if any), the operator's spend (if capped). */
-  charges: QuotaCharge[];
-}
 
 /**
  * The quota gate: reserves units (and the operator's spend) before a job goes to Luma, keeps them when Luma
@@ -125,14 +77,14 @@ export class QuotaService implements QuotaHooks {
    * Runs before anything goes to Luma: records a reservation on `job.quota`, or throws a UserFacingError saying why
    * not and when the quota resets.
    */
-  async reserve(job: JobRecord, requester: Requester): Promise<void> {
+  async reserve(job: Chargeable, requester: Requester): Promise<void> {
     if (job.quota && job.quota.state !== 'refunded') return; // this job already holds its units
     const plan = await this.planReservation(job, requester);
-    await this.withLocks(plan.charges.map((c) => c.lock), async () => {
+    await withLocks(this.deps.storage, plan.charges.map((c) => c.lock), async () => {
       const current = await Promise.all(plan.charges.map(async (c) => (await this.deps.storage.get<number>(c.key)) ?? 0));
       this.refuseOverLimit(plan, current, requester.locale, job.request.model ?? 'uni-1');
       // Every check passed: count the request everywhere, still under every lock.
-      await this.chargeAll(job.id, plan.charges, current, plan.now);
+      await chargeAll(this.deps.storage, this.log, job.id, plan.charges, current, plan.now);
       await this.recordDailyUsage(job, requester.userId, plan);
     }).catch((err: unknown) => {
       if (err instanceof UserFacingError && err.options.code) this.deps.onRefusal?.(err.options.code);
@@ -155,7 +107,7 @@ export class QuotaService implements QuotaHooks {
     this.log.debug({ jobId: job.id, userId: requester.userId, guildId: reservation.guildId, units, usd: reservation.usd, periodKey: pKey }, 'quota reserved');
   }
 
-  async commit(job: JobRecord): Promise<void> {
+  async commit(job: Chargeable): Promise<void> {
     if (job.quota?.state === 'reserved') job.quota.state = 'committed';
   }
 
@@ -166,7 +118,7 @@ export class QuotaService implements QuotaHooks {
    * Idempotent: the job's state says so, and a marker in storage covers a second copy of the same job (e.g. one
    * reloaded for Retry).
    */
-  async refund(job: JobRecord, reason: string, opts: { units?: boolean } = {}): Promise<void> {
+  async refund(job: Chargeable, reason: string, opts: { units?: boolean } = {}): Promise<void> {
     const q = job.quota;
     if (!q || q.state === 'refunded') return;
     const units = opts.units ?? true;
@@ -178,7 +130,7 @@ export class QuotaService implements QuotaHooks {
     // must not give them back twice.
     const done = this.refundsInProgress.get(job.id) ?? new Set<string>();
     this.refundsInProgress.set(job.id, done);
-    await this.withLocks(q.charges.map((c) => c.lock), async () => {
+    await withLocks(this.deps.storage, q.charges.map((c) => c.lock), async () => {
       if (await this.deps.storage.get<boolean>(marker)) return;
       for (const c of q.charges) {
         if (c.kind === 'spend' ? billed : !units) continue;
@@ -209,7 +161,7 @@ export class QuotaService implements QuotaHooks {
   }
 
   /** A member's allowance, use and reset time, for /quota. */
-  async status(who: Requester & { userInstalled: boolean }): Promise<QuotaStatus> {
+  async status(who: Requester): Promise<QuotaStatus> {
     const now = this.now();
     const scope = scopeOf(who.guildId, who.userInstalled);
     const { allowance, settings } = await this.allowanceOf(scope, who.userId, who.roleIds);
@@ -285,29 +237,12 @@ export class QuotaService implements QuotaHooks {
    * What a reservation of `job` would take and from which counters, read before any lock is held: the member's
    * allowance, the server total when the server set one, and the operator's spend when there is a cap.
    */
-  private async planReservation(job: JobRecord, requester: Requester): Promise<ReservationPlan> {
+  private async planReservation(job: Chargeable, requester: Requester): Promise<ReservationPlan> {
     const now = this.now();
-    const scope = scopeOf(requester.guildId, job.discord.userInstalled);
+    const scope = scopeOf(requester.guildId, requester.userInstalled);
     const { allowance, settings } = await this.allowanceOf(scope, requester.userId, requester.roleIds);
-    const pKey = periodKey(allowance.period, now);
-    const resetAt = periodEnd(allowance.period, now);
     const units = unitsFor(job.request.model, this.deps.config.quotaMaxWeight);
-    const costE4 = priceE4(job.request);
-
-    const charges: QuotaCharge[] = [
-      { kind: 'member', key: quotaKeys.usage(scope, requester.userId, pKey), lock: locks.user(scope, requester.userId), amount: units, expiresAt: resetAt + COUNTER_GRACE_MS },
-    ];
-    const serverTotal = scope.kind === 'guild' ? settings?.serverTotal : undefined;
-    if (scope.kind === 'guild' && serverTotal !== undefined) {
-      charges.push({ kind: 'server', key: quotaKeys.serverTotal(scope.guildId, pKey), lock: locks.total(scope.guildId), amount: units, expiresAt: resetAt + COUNTER_GRACE_MS });
-    }
-    const capE4 = this.deps.config.spendCapUsdPerDay === undefined ? undefined : usdToE4(this.deps.config.spendCapUsdPerDay);
-    const day = utcDay(now);
-    const dayEnd = periodEnd('day', now);
-    if (capE4 !== undefined) {
-      charges.push({ kind: 'spend', key: quotaKeys.spend(day), lock: locks.spend, amount: costE4, expiresAt: dayEnd + COUNTER_GRACE_MS });
-    }
-    return { now, scope, allowance, pKey, resetAt, units, costE4, serverTotal, capE4, day, dayEnd, charges };
+    return planCharges({ now, scope, allowance, serverTotal: scope.kind === 'guild' ? settings?.serverTotal : undefined, userId: requester.userId, units, costE4: priceE4(job.request), spendCapUsd: this.deps.config.spendCapUsdPerDay });
   }
 
   /**
@@ -338,41 +273,10 @@ export class QuotaService implements QuotaHooks {
    * usage.ts). They are statistics for /quota-admin usage: a failed write there must not refuse a member who was
    * charged correctly.
    */
-  private async recordDailyUsage(job: JobRecord, userId: string, plan: ReservationPlan): Promise<void> {
+  private async recordDailyUsage(job: Chargeable, userId: string, plan: ReservationPlan): Promise<void> {
     if (plan.scope.kind !== 'guild') return;
     await this.usage
       .add(plan.scope.guildId, plan.day, userId, job.request.model ?? 'uni-1', { units: plan.units, usdE4: plan.costE4, jobs: 1 }, plan.now)
       .catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not record the day\'s usage figures'));
-  }
-
-  /**
-   * Adds every charge to its counter, one write at a time. Each write either lands or throws (a StorageError); when
-   * one fails, the counters already written are put back (still under the locks, so nobody saw them), and the
-   * reservation fails: the member is charged all of it or nothing.
-   */
-  private async chargeAll(jobId: string, charges: readonly QuotaCharge[], current: readonly number[], now: number): Promise<void> {
-    const ttl = (c: QuotaCharge) => Math.max(1000, c.expiresAt - now);
-    const written: QuotaCharge[] = [];
-    try {
-      for (const [i, c] of charges.entries()) {
-        await this.deps.storage.set(c.key, (current[i] ?? 0) + c.amount, ttl(c));
-        written.push(c);
-      }
-    } catch (err) {
-      for (const c of written) {
-        const before = current[charges.indexOf(c)] ?? 0;
-        await retryStorage(() => this.deps.storage.set(c.key, before, ttl(c)), UNDO_RETRY_DELAYS_MS, () => undefined).catch((undoErr: unknown) => {
-          this.log.error({ err: undoErr, jobId, key: c.key, amount: c.amount }, 'a reservation failed half-way and a counter it had raised could not be put back');
-        });
-      }
-      throw err;
-    }
-  }
-
-  /** Takes `names` one inside the other, in the order given (the fixed order above), then runs `fn`. */
-  private withLocks<T>(names: readonly string[], fn: () => Promise<T>): Promise<T> {
-    const [first, ...rest] = names;
-    if (first === undefined) return fn();
-    return this.deps.storage.withLock(first, () => this.withLocks(rest, fn));
   }
 }

@@ -1,3 +1,4 @@
+import { GuildRecords } from '../storage/guild-records.js';
 import type { Storage } from '../storage/index.js';
 import { emptySettings, type GuildQuotaSettings, type Limit } from './model.js';
 import { isPeriod } from './periods.js';
@@ -26,19 +27,18 @@ function normalize(raw: unknown): GuildQuotaSettings {
 
 /** Per-server settings in storage. Every change is a read-modify-write under the server's settings lock. */
 export class QuotaSettingsStore {
-  constructor(private readonly storage: Storage) {}
+  private readonly records: GuildRecords<GuildQuotaSettings>;
 
-  async get(guildId: string): Promise<GuildQuotaSettings> {
-    return normalize(await this.storage.get<unknown>(settingsKey(guildId)));
+  constructor(storage: Storage) {
+    this.records = new GuildRecords(storage, { key: settingsKey, lock: (guildId) => `quota:settings:${guildId}`, normalize });
+  }
+
+  get(guildId: string): Promise<GuildQuotaSettings> {
+    return this.records.get(guildId);
   }
 
   /** Applies `change` to the current settings and stores the result; `change` may throw to leave them as they were. */
   async update(guildId: string, change: (s: GuildQuotaSettings) => void): Promise<GuildQuotaSettings> {
-    return this.storage.withLock(`quota:settings:${guildId}`, async () => {
-      const s = await this.get(guildId);
-      change(s);
-      await this.storage.set(settingsKey(guildId), s);
-      return s;
-    });
+    return (await this.records.update(guildId, change)).value;
   }
 }

@@ -1,14 +1,30 @@
-import type { JobRecord } from '../jobs/types.js';
+import type { GenerationRequest, Model } from '../luma/types.js';
+import type { Allowance, GuildQuotaSettings, Limit } from './model.js';
+import type { Period } from './periods.js';
+import type { QuotaScope } from './scope.js';
+
+/**
+ * What the quota module needs of a request it charges: an id (its job's), what is asked of Luma (the model and the
+ * images decide the price), and — once reserved — the reservation. Job records are this shape.
+ */
+export interface Chargeable {
+  readonly id: string;
+  readonly request: Pick<GenerationRequest, 'model' | 'type' | 'image_ref' | 'source'>;
+  quota?: QuotaReservation;
+  /** Set once Luma accepted it, or made its image: Luma then bills it (see lumaBills). */
+  readonly generationId?: string;
+  readonly completedAt?: number;
+}
 
 /** What the quota module does at the engine's turning points. */
 export interface QuotaHooks {
   /** Luma accepted the job: the reserved unit is spent. */
-  commit(job: JobRecord): Promise<void>;
+  commit(charged: Chargeable): Promise<void>;
   /**
    * The job failed: the unit goes back when the member did not cause it (`units`, default true), and the operator's
    * spend goes back when Luma will not bill the job (the quota module decides from `reason`).
    */
-  refund(job: JobRecord, reason: string, opts?: { units?: boolean }): Promise<void>;
+  refund(charged: Chargeable, reason: string, opts?: { units?: boolean }): Promise<void>;
 }
 
 /** Who is asking, as far as quotas care. */
@@ -17,7 +33,9 @@ export interface Requester {
   guildId: string | null;
   /** Role ids of the member in that guild (empty in DMs). */
   roleIds: readonly string[];
-  /** The member's Discord locale, for the language of a refusal (English when absent). */
+  /** Their own install of the bot in a server that did not add it: their personal quota applies. */
+  userInstalled: boolean;
+  /** The member's language, for a refusal (English when absent). */
   locale?: string;
 }
 
@@ -53,4 +71,28 @@ export interface QuotaReservation {
   refundReason?: string;
   /** Set when the refund gave back only the operator's spend: the member's units still count (content_moderated). */
   unitsKept?: boolean;
+}
+
+/** What /quota shows a member. */
+export interface QuotaStatus {
+  scope: QuotaScope;
+  allowance: Allowance;
+  used: number;
+  /** `unlimited`, or units left this period (never below 0). */
+  remaining: Limit;
+  resetAt: number;
+  weights: Record<Model, number>;
+  serverTotal?: { limit: number; used: number };
+  /** Set when the operator's daily spend cap is reached: when it resets. */
+  spendCapResetAt?: number;
+}
+
+/** What /quota-admin show lists for a server. */
+export interface GuildOverview {
+  settings: GuildQuotaSettings;
+  /** The operator's defaults, which apply where the server set nothing. */
+  fallback: { limit: Limit; period: Period };
+  period: Period;
+  resetAt: number;
+  serverTotalUsed: number;
 }

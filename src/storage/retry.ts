@@ -1,7 +1,13 @@
+import { systemClock, type Clock } from '../clock.js';
 import { StorageError } from './types.js';
 
 /** Storage failures retried with back-off: `delaysMs` are the waits between attempts (so attempts = length + 1). */
-export async function retryStorage<T>(fn: () => Promise<T>, delaysMs: readonly number[], onRetry: (err: StorageError, attempt: number, delayMs: number) => void): Promise<T> {
+export async function retryStorage<T>(
+  fn: () => Promise<T>,
+  delaysMs: readonly number[],
+  onRetry: (err: StorageError, attempt: number, delayMs: number) => void,
+  clock: Clock = systemClock,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
@@ -9,8 +15,8 @@ export async function retryStorage<T>(fn: () => Promise<T>, delaysMs: readonly n
       const delay = delaysMs[attempt - 1];
       if (!(err instanceof StorageError) || delay === undefined) throw err;
       onRetry(err, attempt, delay);
-      // Unref'd: a retry waiting must not keep a stopping process alive (the job resumes at the next start).
-      await new Promise((r) => setTimeout(r, delay).unref());
+      // The clock's sleep does not hold the process open: a stopping process does not wait for a retry.
+      await clock.sleep(delay);
     }
   }
 }

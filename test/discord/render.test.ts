@@ -39,7 +39,7 @@ describe('truncate', () => {
       id: 'job1',
       kind: 'imagine',
       display: { prompt, model: 'uni-1', aspectRatio: null, style: 'auto', outputFormat: null, webSearch: false, references: 0 },
-      discord: { userId: '1' },
+      requester: { userId: '1' },
     } as unknown as JobRecord;
     expect(resultEmbed(job, 'a.png').description).not.toMatch(LONE_SURROGATE);
     expect(quotePrompt(`${'y'.repeat(198)}${'🌊'.repeat(5)}`, 200)).not.toMatch(LONE_SURROGATE);

@@ -371,7 +371,7 @@ describe('the Edit button under a result', () => {
     const jobId = /job:edit:([\w-]+)/.exec(JSON.stringify(made.components))?.[1] ?? '';
     expect(jobId).not.toBe('');
     // The button offers an edit once the delivery is recorded.
-    await vi.waitFor(async () => expect((await h.bot.ctx.jobs.get(jobId))?.step).toBe('done'), { timeout: 15_000 });
+    await vi.waitFor(async () => expect((await h.bot.parts.records.get(jobId))?.step).toBe('done'), { timeout: 15_000 });
 
     const click = await h.discord.button({ customId: `job:edit:${jobId}`, message: { id: made.id } });
     const modal = await h.discord.waitFor(() => modalOf(h, click.id), 5000, 'the modal');

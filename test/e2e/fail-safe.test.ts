@@ -43,7 +43,7 @@ describe('fail safe where nobody scripted the failure', () => {
     const posts = h.luma.posts();
     expect((posts[1]?.body as { image_ref: unknown[] }).image_ref).toEqual([{ data: data.toString('base64'), media_type: 'image/png' }]);
 
-    const record = (await h.bot.ctx.jobs.get(jobIdOf(result))) as JobRecord;
+    const record = (await h.bot.parts.records.get(jobIdOf(result))) as JobRecord;
     expect(JSON.stringify(record)).not.toContain(data.toString('base64'));
     expect(record.inputs.map((i) => i.input)).toEqual([{ url: a.url }]);
     expect(record.request.image_ref).toEqual([{ url: a.url }]);
@@ -74,7 +74,7 @@ describe('fail safe where nobody scripted the failure', () => {
   it('ends the failure path once when storage refuses to save the failed job: one notice, and the job leaves memory', async () => {
     h = await startHarness();
     const member = newMember();
-    const store = h.bot.ctx.jobs;
+    const store = h.bot.parts.records;
     const save = store.save.bind(store);
     let refused = 0;
     // A storage that refuses these records (as keyv's serializer did for a 10 MB record): every save of the job
@@ -89,7 +89,7 @@ describe('fail safe where nobody scripted the failure', () => {
     h.luma.planNext({ failWith: 'generation_failed' });
     const i = await imagine(h.discord, member, 'failure that cannot be saved');
     await failureIn(h, i.token);
-    await h.discord.waitFor(() => h?.bot.ctx.engine.jobStats().total === 0 || undefined, 20_000, 'the job to leave memory');
+    await h.discord.waitFor(() => h?.bot.parts.engine.jobStats().total === 0 || undefined, 20_000, 'the job to leave memory');
     const notices = h.discord.edits(i.token).filter((e) => JSON.stringify(e).includes('could not be made'));
     expect(notices).toHaveLength(1);
     expect(refused).toBeGreaterThan(1); // tried again…
@@ -124,7 +124,7 @@ describe('fail safe where nobody scripted the failure', () => {
     const m = await failureIn(h, i.token);
     expect(text(m)).toMatch(/did not finish this image within 2 seconds|within 1 seconds|stopped waiting/);
     expect(text(m)).toMatch(/did not count against your quota/);
-    await h.discord.waitFor(() => h?.bot.ctx.engine.jobStats().total === 0 || undefined, 10_000, 'the job to leave memory');
+    await h.discord.waitFor(() => h?.bot.parts.engine.jobStats().total === 0 || undefined, 10_000, 'the job to leave memory');
     const gets = h.luma.requests.filter((r) => r.method === 'GET').length;
     // A new job runs through the engine: had the old one still been polled, its GETs would show up meanwhile.
     const next = await imagine(h.discord, member, 'a later job');
@@ -146,11 +146,11 @@ describe('fail safe where nobody scripted the failure', () => {
       const m = harness.discord.original(i.token);
       return m && JSON.stringify(m.embeds).includes('could not fetch it') ? m : undefined;
     }, 30_000, 'the download failure');
-    await harness.discord.waitFor(() => harness.bot.ctx.engine.jobStats().total === 0 || undefined, 10_000, 'the failure recorded');
+    await harness.discord.waitFor(() => harness.bot.parts.engine.jobStats().total === 0 || undefined, 10_000, 'the failure recorded');
     const customId = `job:retry:${jobIdOf(failed)}`;
     const clicks = await Promise.all([0, 1].map(() => harness.discord.button({ customId, user: member, message: { id: failed.id } })));
     await harness.discord.waitFor(() => clicks.some((c) => deliveriesOf(harness.discord, c, 'retry twice: a harbour', member).length > 0) || undefined, 30_000, 'the redelivery');
-    await harness.discord.waitFor(() => harness.bot.ctx.engine.jobStats().total === 0 || undefined, 10_000, 'the engine to be idle');
+    await harness.discord.waitFor(() => harness.bot.parts.engine.jobStats().total === 0 || undefined, 10_000, 'the engine to be idle');
     const all = clicks.flatMap((c) => deliveriesOf(harness.discord, c, 'retry twice: a harbour', member));
     expect(all).toHaveLength(1);
     const answers = JSON.stringify(clicks.map((c) => [harness.discord.callbacks(c.id), harness.discord.original(c.token), harness.discord.followups(c.token)]));
@@ -180,11 +180,11 @@ describe('fail safe where nobody scripted the failure', () => {
     h.luma.planNext({ failWith: 'generation_failed' });
     const bad = await imagine(h.discord, member, 'token: failed');
     const failed = await failureIn(h, bad.token);
-    await h.discord.waitFor(() => h?.bot.ctx.engine.jobStats().total === 0 || undefined, 10_000, 'both jobs finished');
+    await h.discord.waitFor(() => h?.bot.parts.engine.jobStats().total === 0 || undefined, 10_000, 'both jobs finished');
     for (const m of [done, failed]) {
-      const record = (await h.bot.ctx.jobs.get(jobIdOf(m))) as JobRecord;
+      const record = (await h.bot.parts.records.get(jobIdOf(m))) as JobRecord;
       expect(['done', 'failed']).toContain(record.step);
-      expect(record.discord.interactionToken).toBe('');
+      expect((record.replyTo as { interactionToken: string }).interactionToken).toBe('');
     }
     expect(h.logs.raw).not.toContain(ok.token);
   });

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JobStore } from '../../src/jobs/store.js';
+import { JobRecords } from '../../src/jobs/records.js';
 import { createStorage, StorageError, type Storage } from '../../src/storage/index.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { snowflake } from '../quota/backends.js';
@@ -43,13 +43,13 @@ describe('the active-job index', () => {
   });
 
   it('stores 300 jobs saved at once in a few index writes, and a fresh process lists every one of them', async () => {
-    const store = new JobStore(storage, '0', { logger });
+    const store = new JobRecords(storage, { logger });
     const jobs = Array.from({ length: 300 }, () => makeJob({ userId: snowflake(), guildId: snowflake() }));
     await Promise.all(jobs.map((j) => store.save(j, { newJob: true })));
     expect(indexWrites).toBeGreaterThan(0);
     expect(indexWrites).toBeLessThan(30);
 
-    const listed = await new JobStore(storage, '0', { logger }).listActive();
+    const listed = await new JobRecords(storage, { logger }).listActive();
     expect(listed.map((j) => j.id).sort()).toEqual(jobs.map((j) => j.id).sort());
 
     // Finished together: taken off together (without a write each), and none is left behind.
@@ -59,11 +59,11 @@ describe('the active-job index', () => {
     expect(indexWrites - before).toBeGreaterThan(0);
     expect(indexWrites - before).toBeLessThan(5);
     expect(await storage.get('jobs:active')).toEqual([]);
-    expect(await new JobStore(storage, '0', { logger }).listActive()).toEqual([]);
+    expect(await new JobRecords(storage, { logger }).listActive()).toEqual([]);
   });
 
   it('takes ended jobs out with the next index write, and keeps one that is active again', async () => {
-    const store = new JobStore(storage, '0', { logger });
+    const store = new JobRecords(storage, { logger });
     const [ended, retried, fresh] = Array.from({ length: 3 }, () => makeJob({ userId: snowflake(), guildId: snowflake() }));
     if (!ended || !retried || !fresh) throw new Error('three jobs');
     await store.save(ended, { newJob: true });
@@ -79,7 +79,7 @@ describe('the active-job index', () => {
   });
 
   it('takes ended jobs out on its own within a second when no other write comes', async () => {
-    const store = new JobStore(storage, '0', { logger });
+    const store = new JobRecords(storage, { logger });
     const job = makeJob({ userId: snowflake(), guildId: snowflake() });
     await store.save(job, { newJob: true });
     await store.save({ ...job, step: 'done' });
@@ -87,7 +87,7 @@ describe('the active-job index', () => {
   });
 
   it('keeps an ended job to take out when the index write fails, and takes it out with the next', async () => {
-    const store = new JobStore(storage, '0', { logger, retryDelaysMs: [] });
+    const store = new JobRecords(storage, { logger, retryDelaysMs: [] });
     const job = makeJob({ userId: snowflake(), guildId: snowflake() });
     await store.save(job, { newJob: true });
     await store.save({ ...job, step: 'done' });
@@ -100,16 +100,16 @@ describe('the active-job index', () => {
   });
 
   it('fails every save of a batch whose index write failed, and stores them once storage takes writes again', async () => {
-    const store = new JobStore(storage, '0', { logger, retryDelaysMs: [] });
+    const store = new JobRecords(storage, { logger, retryDelaysMs: [] });
     const jobs = Array.from({ length: 20 }, () => makeJob({ userId: snowflake(), guildId: snowflake() }));
     refuseIndex = true;
     const results = await Promise.allSettled(jobs.map((j) => store.save(j)));
     expect(results.every((r) => r.status === 'rejected' && r.reason instanceof StorageError)).toBe(true);
-    expect(await new JobStore(storage, '0', { logger }).listActive()).toEqual([]);
+    expect(await new JobRecords(storage, { logger }).listActive()).toEqual([]);
 
     refuseIndex = false;
     await Promise.all(jobs.map((j) => store.save(j)));
-    const listed = await new JobStore(storage, '0', { logger }).listActive();
+    const listed = await new JobRecords(storage, { logger }).listActive();
     expect(listed.map((j) => j.id).sort()).toEqual(jobs.map((j) => j.id).sort());
   });
 });

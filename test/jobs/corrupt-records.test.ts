@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jobRecordProblem } from '../../src/jobs/schema.js';
-import { JobStore } from '../../src/jobs/store.js';
+import { JobRecords } from '../../src/jobs/records.js';
+import { routeProblem } from '../../src/discord/route.js';
 import { createStorage, type Storage } from '../../src/storage/index.js';
 import { sqliteExec } from '../helpers/storage-faults.js';
 import { createClient } from '@keyv/redis';
@@ -30,11 +31,11 @@ describe('the shape check of a job record', () => {
     const base = job();
     const localized = {
       ...base,
-      discord: { ...base.discord, locale: 'ja', guildLocale: null },
+      requester: { ...base.requester, locale: 'ja', placeLocale: null },
       failure: { code: 'job_too_old', userMessage: 'Luma did not finish…', key: 'failure.job_too_old', vars: { durationMs: 600_000 }, retryable: true },
     };
     expect(jobRecordProblem(localized, localized.id)).toBeUndefined();
-    expect(jobRecordProblem({ ...base, discord: { ...base.discord, locale: 7 } }, base.id)).toContain('discord.locale: expected a string');
+    expect(jobRecordProblem({ ...base, requester: { ...base.requester, locale: 7 } }, base.id)).toContain('requester.locale: expected a string');
     expect(jobRecordProblem({ ...localized, failure: { ...localized.failure, vars: { a: {} } } }, base.id)).toContain('failure.vars');
   });
 
@@ -42,8 +43,9 @@ describe('the shape check of a job record', () => {
     ['not an object', () => 'text', 'expected an object'],
     ['another job’s id', () => ({ ...job(), id: 'other' }), 'id: expected'],
     ['an unknown step', () => ({ ...job(), step: 'exploded' }), 'step: expected'],
-    ['no discord part', () => ({ ...job(), discord: undefined }), 'discord: expected an object'],
-    ['a discord part without a user', () => ({ ...job(), discord: { ...job().discord, userId: 5 } }), 'discord.userId: expected a string'],
+    ['no requester', () => ({ ...job(), requester: undefined }), 'requester: expected an object'],
+    ['a requester without a user', () => ({ ...job(), requester: { ...job().requester, userId: 5 } }), 'requester.userId: expected a string'],
+    ['no reply route', () => ({ ...job(), replyTo: undefined }), 'replyTo: expected an object'],
     ['no request prompt', () => ({ ...job(), request: { model: 'uni-1' } }), 'request.prompt: expected a string'],
     ['a bad input', () => ({ ...job(), inputs: [{ role: 'source' }] }), 'inputs[0]'],
     ['a quota without charges', () => ({ ...job(), quota: { scope: 'dm', userId: '1', units: 1, usd: 0.04, periodKey: 'day:x', state: 'reserved' } }), 'quota.charges'],
@@ -71,7 +73,7 @@ describe('bad job records in SQLite', () => {
   });
 
   it('lists the good unfinished jobs and quarantines a truncated and a wrong-shaped one, with one OPERATOR line each', async () => {
-    const store = new JobStore(storage, '0', { logger });
+    const store = new JobRecords(storage, { logger, routeProblem });
     const good = makeJob({ userId: snowflake(), guildId: snowflake() });
     const truncated = makeJob({ userId: snowflake(), guildId: snowflake() });
     const wrong = makeJob({ userId: snowflake(), guildId: snowflake() });
@@ -79,10 +81,10 @@ describe('bad job records in SQLite', () => {
     // As a full disk or a crash mid-write leaves it: the stored text cut in the middle.
     const text = JSON.stringify({ value: truncated });
     await sqliteExec(file, `UPDATE keyv SET value = '${sql(text.slice(0, text.length >> 1))}' WHERE key = 'bot:job:${truncated.id}'`);
-    // Valid JSON, wrong shape (a hand edit, an incompatible version): no discord part.
-    await storage.set(`job:${wrong.id}`, { ...wrong, discord: null });
+    // Valid JSON, wrong shape (a hand edit, an incompatible version): a reply route the Discord side cannot use.
+    await storage.set(`job:${wrong.id}`, { ...wrong, replyTo: { interactionToken: 7 } });
 
-    const fresh = new JobStore(storage, '0', { logger });
+    const fresh = new JobRecords(storage, { logger, routeProblem });
     const active = await fresh.listActive();
     expect(active.map((j) => j.id)).toEqual([good.id]);
 
@@ -94,26 +96,46 @@ describe('bad job records in SQLite', () => {
       expect(q?.key).toBe(`job:${bad.id}`);
     }
     expect((await storage.get<{ problem: string }>(`jobs:quarantine:${truncated.id}`))?.problem).toContain('not readable');
-    expect((await storage.get<{ problem: string }>(`jobs:quarantine:${wrong.id}`))?.problem).toContain('discord');
+    expect((await storage.get<{ problem: string }>(`jobs:quarantine:${wrong.id}`))?.problem).toContain('replyTo.');
     expect(await storage.get(`jobs:active`)).toEqual([good.id]);
 
     // Met once: a second start finds nothing bad any more.
-    await new JobStore(storage, '0', { logger }).listActive();
+    await new JobRecords(storage, { logger, routeProblem }).listActive();
     expect(lines.filter((l) => String(l.msg).startsWith('OPERATOR:'))).toHaveLength(2);
   });
 
   it('quarantines an active-job index that is not a list of ids and keeps the ids it can use', async () => {
-    const store = new JobStore(storage, '0', { logger });
+    const store = new JobRecords(storage, { logger, routeProblem });
     const good = makeJob({ userId: snowflake(), guildId: snowflake() });
     await store.save(good);
     await storage.set('jobs:active', [good.id, 42, { no: 'id' }]);
-    expect((await new JobStore(storage, '0', { logger }).listActive()).map((j) => j.id)).toEqual([good.id]);
+    expect((await new JobRecords(storage, { logger, routeProblem }).listActive()).map((j) => j.id)).toEqual([good.id]);
     expect(await storage.get('jobs:active')).toEqual([good.id]);
     expect(lines.filter((l) => String(l.msg).startsWith('OPERATOR:'))).toHaveLength(1);
   });
 
+  it('reads a record of the version before the delivery port as today’s: who asked, and the Discord route with its reply facts', async () => {
+    const store = new JobRecords(storage, { logger, routeProblem });
+    const job = { ...makeJob({ userId: snowflake(), guildId: snowflake() }), step: 'delivering' as const };
+    const { requester, replyTo, ...rest } = job;
+    const old = {
+      ...rest,
+      progress: { text: 'Imagining…\nFinishing…', editedAt: 5 },
+      originalUploadTried: true,
+      discord: { ...replyTo, originalMessageId: '1400000000000000001', userId: requester.userId, guildId: requester.guildId, channelId: requester.channelId, userInstalled: false, locale: 'de', guildLocale: 'fr' },
+    };
+    await storage.set(`job:${job.id}`, old);
+    const read = await store.get(job.id);
+    expect(read?.requester).toEqual({ ...requester, locale: 'de', placeLocale: 'fr' });
+    expect(read?.replyTo).toEqual({ ...replyTo, originalMessageId: '1400000000000000001', uploadTried: true, shown: 'Imagining…\nFinishing…' });
+    expect(read?.progress).toEqual({ editedAt: 5 });
+    expect(read).not.toHaveProperty('discord');
+    expect(read).not.toHaveProperty('originalUploadTried');
+    expect(lines.filter((l) => String(l.msg).startsWith('OPERATOR:'))).toHaveLength(0);
+  });
+
   it('answers "no such job" for a bad record read by a button, and quarantines it', async () => {
-    const store = new JobStore(storage, '0', { logger });
+    const store = new JobRecords(storage, { logger, routeProblem });
     const done = { ...makeJob({ userId: snowflake(), guildId: snowflake() }), step: 'done' as const };
     await store.save(done);
     await storage.set(`job:${done.id}`, { ...done, request: 'cut' });
@@ -135,7 +157,7 @@ describe('bad job records in Redis', () => {
 
   it('quarantines a truncated record and lists the good one', async () => {
     const storage = backend.storage;
-    const store = new JobStore(storage, '0', { logger });
+    const store = new JobRecords(storage, { logger, routeProblem });
     const good = makeJob({ userId: snowflake(), guildId: snowflake() });
     const cut = makeJob({ userId: snowflake(), guildId: snowflake() });
     await store.save(good);
@@ -150,7 +172,7 @@ describe('bad job records in Redis', () => {
     } finally {
       client.destroy();
     }
-    expect((await new JobStore(storage, '0', { logger }).listActive()).map((j) => j.id)).toEqual([good.id]);
+    expect((await new JobRecords(storage, { logger, routeProblem }).listActive()).map((j) => j.id)).toEqual([good.id]);
     expect(lines.filter((l) => String(l.msg).startsWith('OPERATOR: a stored job record was bad'))).toHaveLength(1);
     expect((await storage.get<{ problem: string }>(`jobs:quarantine:${cut.id}`))?.problem).toContain('not readable');
   });

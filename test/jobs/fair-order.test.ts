@@ -88,7 +88,7 @@ function fairest(jobs: Iterable<JobRecord>, guilds: ReadonlyMap<string, number>,
   let best: JobRecord | undefined;
   let key: number[] = [];
   for (const job of jobs) {
-    const k = [guilds.get(guildKey(job)) ?? -1, users.get(job.discord.userId) ?? -1, job.createdAt];
+    const k = [guilds.get(guildKey(job)) ?? -1, users.get(job.requester.userId) ?? -1, job.createdAt];
     const better = !best || k[0]! < key[0]! || (k[0] === key[0] && (k[1]! < key[1]! || (k[1] === key[1] && k[2]! < key[2]!)));
     if (!better || skip(job)) continue;
     best = job;
@@ -129,7 +129,7 @@ describe('the fair queue', () => {
           if (left >= 0) atLuma.set(user, left);
           if (left < cap) queue.unpark(user);
         } else {
-          const expected = fairest(waiting.keys(), guilds, users, (j) => atCap(j.discord.userId));
+          const expected = fairest(waiting.keys(), guilds, users, (j) => atCap(j.requester.userId));
           const got = queue.next(atCap);
           expect(got?.id).toBe(expected?.id);
           if (!got) continue;
@@ -137,8 +137,8 @@ describe('the fair queue', () => {
           queue.delete(got);
           counter++;
           guilds.set(guildKey(got), counter);
-          users.set(got.discord.userId, counter);
-          atLuma.set(got.discord.userId, (atLuma.get(got.discord.userId) ?? 0) + 1);
+          users.set(got.requester.userId, counter);
+          atLuma.set(got.requester.userId, (atLuma.get(got.requester.userId) ?? 0) + 1);
         }
         expect(queue.size).toBe(waiting.size);
       }

@@ -39,7 +39,7 @@ describe('the job scheduler', () => {
     await new Promise((r) => setTimeout(r, 1500));
     const withForty = await idleTimers();
 
-    expect(p.bot.ctx.engine.jobStats().total).toBe(40);
+    expect(p.bot.parts.engine.jobStats().total).toBe(40);
     // A timer per job would add 39; the one scheduler adds none (a little slack for connection keep-alives).
     expect(withForty - withOne).toBeLessThan(5);
   });

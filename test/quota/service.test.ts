@@ -40,14 +40,14 @@ describe.each(BACKENDS)('quotas on $name', ({ kind }) => {
     const clock = { t: at(start) };
     const quota = new QuotaService({ storage: backend.storage, logger, config: quotaConfig(over), now: () => clock.t });
     const guildId = snowflake();
-    const member = (roleIds: string[] = [], userId = snowflake()): Requester => ({ userId, guildId, roleIds });
+    const member = (roleIds: string[] = [], userId = snowflake()): Requester => ({ userId, guildId, roleIds, userInstalled: false });
     const jobFor = (r: Requester, o: Partial<Parameters<typeof makeJob>[0]> = {}): JobRecord => makeJob({ userId: r.userId, guildId: r.guildId, ...o });
     const reserve = async (r: Requester, o: Partial<Parameters<typeof makeJob>[0]> = {}): Promise<JobRecord> => {
       const job = jobFor(r, o);
       await quota.reserve(job, r);
       return job;
     };
-    const used = async (r: Requester) => (await quota.status({ ...r, userInstalled: false })).used;
+    const used = async (r: Requester) => (await quota.status(r)).used;
     return { clock, quota, guildId, member, jobFor, reserve, used, set: (iso: string) => (clock.t = at(iso)) };
   }
 
@@ -272,10 +272,10 @@ describe.each(BACKENDS)('quotas on $name', ({ kind }) => {
       s.defaultLimit = 50;
     });
     const userId = snowflake();
-    const dm: Requester = { userId, guildId: null, roleIds: [] };
+    const dm: Requester = { userId, guildId: null, roleIds: [], userInstalled: false };
     await quota.reserve(makeJob({ userId, guildId: null }), dm);
     // The same member using the bot as their own app inside a server shares the personal quota.
-    const inServer: Requester = { userId, guildId, roleIds: [] };
+    const inServer: Requester = { userId, guildId, roleIds: [], userInstalled: true };
     const job = makeJob({ userId, guildId, userInstalled: true });
     await quota.reserve(job, inServer);
     expect(job.quota).toMatchObject({ scope: 'dm', guildId: null, periodKey: 'week:2026-05-04' });
@@ -424,7 +424,7 @@ describe('quotas across two processes sharing Redis', () => {
       const config = quotaConfig({ quotaDefaultLimit: 3 });
       const a = new QuotaService({ storage: backend.storage, logger, config, now });
       const b = new QuotaService({ storage: other, logger, config, now });
-      const m: Requester = { userId: snowflake(), guildId: snowflake(), roleIds: [] };
+      const m: Requester = { userId: snowflake(), guildId: snowflake(), roleIds: [], userInstalled: false };
       const results = await Promise.allSettled(
         Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).reserve(makeJob({ userId: m.userId, guildId: m.guildId }), m)),
       );

@@ -24,8 +24,8 @@ describe.each(BACKENDS)('usage per day on $name', ({ kind }) => {
     const clock = { t: at('2026-05-06T23:59:00Z') };
     const quota = new QuotaService({ storage: backend.storage, logger, config: quotaConfig({ quotaDefaultLimit: 100 }), now: () => clock.t });
     const guildId = snowflake();
-    const a: Requester = { userId: snowflake(), guildId, roleIds: [] };
-    const b: Requester = { userId: snowflake(), guildId, roleIds: [] };
+    const a: Requester = { userId: snowflake(), guildId, roleIds: [], userInstalled: false };
+    const b: Requester = { userId: snowflake(), guildId, roleIds: [], userInstalled: false };
     await quota.reserve(makeJob({ userId: a.userId, guildId }), a);
     const late = makeJob({ userId: b.userId, guildId, model: 'uni-1-max' });
     await quota.reserve(late, b);
@@ -50,7 +50,7 @@ describe.each(BACKENDS)('usage per day on $name', ({ kind }) => {
   it('keeps DMs and user-installed use out of a server’s figures', async () => {
     const quota = new QuotaService({ storage: backend.storage, logger, config: quotaConfig(), now: () => at('2026-05-06T12:00:00Z') });
     const guildId = snowflake();
-    const m: Requester = { userId: snowflake(), guildId, roleIds: [] };
+    const m: Requester = { userId: snowflake(), guildId, roleIds: [], userInstalled: true };
     await quota.reserve(makeJob({ userId: m.userId, guildId, userInstalled: true }), m);
     expect(await quota.usageRows(guildId, 1)).toEqual([]);
   });

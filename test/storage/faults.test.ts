@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UserFacingError } from '../../src/errors.js';
-import { JobStore } from '../../src/jobs/store.js';
+import { JobRecords } from '../../src/jobs/records.js';
 import { QuotaService } from '../../src/quota/service.js';
 import type { Requester } from '../../src/quota/types.js';
 import { createStorage, StorageError, type Storage } from '../../src/storage/index.js';
@@ -42,7 +42,7 @@ describe('storage faults on SQLite locked by another process', () => {
 
   it('refuses all three reservations at a limit of 1 while the file is locked, charges nothing, and counts again once it is free', async () => {
     const quota = new QuotaService({ storage, logger, config: quotaConfig({ quotaDefaultLimit: 1 }) });
-    const member: Requester = { userId: snowflake(), guildId: snowflake(), roleIds: [] };
+    const member: Requester = { userId: snowflake(), guildId: snowflake(), roleIds: [], userInstalled: false };
     lock = await lockSqliteFile(file);
     for (let i = 0; i < 3; i++) {
       const job = makeJob({ userId: member.userId, guildId: member.guildId });
@@ -58,7 +58,7 @@ describe('storage faults on SQLite locked by another process', () => {
   });
 
   it('a job save that cannot land fails after its retries, with one OPERATOR line for the outage', async () => {
-    const store = new JobStore(storage, '0', { logger, retryDelaysMs: [10, 20, 40] });
+    const store = new JobRecords(storage, { logger, retryDelaysMs: [10, 20, 40] });
     const job = makeJob({ userId: snowflake(), guildId: snowflake() });
     lock = await lockSqliteFile(file);
     expect(await rejectionOf(store.save(job))).toBeInstanceOf(StorageError);
@@ -72,7 +72,7 @@ describe('storage faults on SQLite locked by another process', () => {
   });
 
   it('a running job whose save meets a lock retries with back-off and lands once the lock is gone', async () => {
-    const store = new JobStore(storage, '0', { logger, retryDelaysMs: [50, 100, 200, 400, 800, 1600, 3200, 6400] });
+    const store = new JobRecords(storage, { logger, retryDelaysMs: [50, 100, 200, 400, 800, 1600, 3200, 6400] });
     const job = makeJob({ userId: snowflake(), guildId: snowflake() });
     await store.save(job);
     lock = await lockSqliteFile(file);
@@ -105,7 +105,7 @@ describe('storage faults on a private Redis', () => {
 
   it('refuses all three reservations at a limit of 1 while Redis refuses writes, charges nothing, and counts again after', async () => {
     const quota = new QuotaService({ storage, logger, config: quotaConfig({ quotaDefaultLimit: 1 }) });
-    const member: Requester = { userId: snowflake(), guildId: snowflake(), roleIds: [] };
+    const member: Requester = { userId: snowflake(), guildId: snowflake(), roleIds: [], userInstalled: false };
     await redis.refuseWrites(true);
     for (let i = 0; i < 3; i++) {
       const job = makeJob({ userId: member.userId, guildId: member.guildId });
@@ -119,7 +119,7 @@ describe('storage faults on a private Redis', () => {
   });
 
   it('a job save fails (it does not hang or vanish) when Redis refuses writes, with one OPERATOR line', async () => {
-    const store = new JobStore(storage, `t${randomBytes(4).toString('hex')}`, { logger, retryDelaysMs: [10, 20] });
+    const store = new JobRecords(storage, { shardKey: `t${randomBytes(4).toString('hex')}`, logger, retryDelaysMs: [10, 20] });
     const job = makeJob({ userId: snowflake(), guildId: snowflake() });
     await redis.refuseWrites(true);
     expect(await rejectionOf(store.save(job))).toBeInstanceOf(StorageError);
@@ -131,8 +131,8 @@ describe('storage faults on a private Redis', () => {
 
   it('refuses a reservation and fails a save, rather than waiting for ever, when Redis is gone', async () => {
     const quota = new QuotaService({ storage, logger, config: quotaConfig({ quotaDefaultLimit: 1 }) });
-    const store = new JobStore(storage, '0', { logger, retryDelaysMs: [10, 20] });
-    const member: Requester = { userId: snowflake(), guildId: snowflake(), roleIds: [] };
+    const store = new JobRecords(storage, { logger, retryDelaysMs: [10, 20] });
+    const member: Requester = { userId: snowflake(), guildId: snowflake(), roleIds: [], userInstalled: false };
     await redis.stop();
     const job = makeJob({ userId: member.userId, guildId: member.guildId });
     expect(await rejectionOf(quota.reserve(job, member))).toBeInstanceOf(StorageError);

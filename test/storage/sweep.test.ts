@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { noisePng } from '../../dev/fakes/png.js';
 import { sniffImageType } from '../../src/images/sniff.js';
-import { JobStore } from '../../src/jobs/store.js';
+import { JobRecords } from '../../src/jobs/records.js';
+import { KeptResults } from '../../src/jobs/kept-results.js';
 import { createStorage, type Storage } from '../../src/storage/index.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { sqliteAll, sqliteExec } from '../helpers/storage-faults.js';
@@ -47,12 +48,12 @@ describe('the storage sweep on SQLite', () => {
 
   it('keeps a result at most the size cap and for the kept-result lifetime, and its hand-over list as long', async () => {
     const ttl = 2 * 86_400_000;
-    const store = new JobStore(storage, '0', { logger, keptResultTtlMs: ttl, keptResultMaxBytes: 200_000 });
+    const store = new KeptResults(new JobRecords(storage, { logger }).env, { ttlMs: ttl, maxBytes: 200_000 });
     const big = noisePng(700, 700);
     expect(big.length).toBeGreaterThan(200_000);
     const before = Date.now();
     await store.putResult('job1', big);
-    await store.addUndelivered('user1', 'job1');
+    await store.add('user1', 'job1');
     const kept = await store.getResult('job1');
     expect(kept?.length).toBeLessThanOrEqual(200_000);
     expect(sniffImageType(kept ?? Buffer.alloc(0))).toBe('image/webp');
@@ -66,7 +67,7 @@ describe('the storage sweep on SQLite', () => {
   });
 
   it('keeps a result under the cap as it is', async () => {
-    const store = new JobStore(storage, '0', { logger, keptResultMaxBytes: 10 * 1024 * 1024 });
+    const store = new KeptResults(new JobRecords(storage, { logger }).env, { maxBytes: 10 * 1024 * 1024 });
     const small = noisePng(64, 64);
     await store.putResult('job2', small);
     expect((await store.getResult('job2'))?.equals(small)).toBe(true);

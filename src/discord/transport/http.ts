@@ -1,7 +1,7 @@
 // The one HTTP path to Discord's API. Every call the bot makes to Discord — deferrals (Acknowledgements), discord.js's
 // own calls, and the responder's interaction webhooks and bot-token calls — goes through the two bounded keep-alive
 // pools here, on this project's undici, and every answer is reported to one observer (metrics).
-import type { RESTOptions } from 'discord.js';
+import { REST, type RESTOptions } from 'discord.js';
 import { Agent } from 'undici';
 import type { AcknowledgementTransport } from './acknowledgements.js';
 import { discordRequester } from './request.js';
@@ -43,6 +43,11 @@ export class DiscordHttp {
           return res;
         };
     return { makeRequest: makeRequest as RESTOptions['makeRequest'] };
+  }
+
+  /** A REST client with the bot's token over the messages pool (the command-line tools' calls). */
+  restClient(token: string): REST {
+    return new REST({ api: this.apiUrl, ...this.rest('messages') }).setToken(token);
   }
 
   /** Where deferrals go: the interactions pool, reported like every other call. */

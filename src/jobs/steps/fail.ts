@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../logger.js';
 import type { FailureAction } from '../failures.js';
-import type { JobRuntime } from '../runtime.js';
 import type { JobRecord } from '../types.js';
+import type { FailContext } from './context.js';
 
 /** Tries of a save on the failure path before the job is let go anyway (storage down, full, or refusing the record). */
 const FAILURE_SAVE_ATTEMPTS = 3;
@@ -14,40 +13,39 @@ const FAILURE_SAVE_ATTEMPTS = 3;
  * Terminal: a save that storage refuses is tried a few times, the member is told once either way, and the job
  * leaves memory.
  */
-export async function fail(rt: JobRuntime, job: JobRecord, action: FailureAction): Promise<void> {
+export async function fail(ctx: FailContext, job: JobRecord, action: FailureAction): Promise<void> {
   if (action.kind !== 'fail') throw new Error('fail() needs a fail action');
-  if (rt.cut) return; // an error the shutdown caused: the job resumes from its last saved step
-  const log = rt.jobLog(job);
+  if (ctx.cut) return; // an error the shutdown caused: the job resumes from its last saved step
+  const log = ctx.log(job);
   job.step = 'failing';
   // One nonce per failure: a notice sent again (after a crash) lands once.
   job.failure = { ...action.failure, refund: action.refund, nonce: job.failure?.nonce ?? randomBytes(8).toString('hex') };
   delete job.notBefore;
-  await saveOnFailurePath(rt, job, log);
+  await saveOnFailurePath(ctx, job, log);
   log[action.log]({ code: action.failure.code, ref: action.failure.ref, refund: action.refund }, 'job failed');
-  rt.deps.events?.failed(job, action.failure.code);
+  ctx.events?.failed(job, action.failure.code);
   if (action.operatorAlert) log.error({ alert: true }, `OPERATOR: ${action.operatorAlert}`);
-  await finishFailure(rt, job);
+  await finishFailure(ctx, job);
 }
 
 /**
  * The refund (idempotent in the quota module) and the notice (nonce-deduplicated) of a `failing` job, then
  * `failed`. Runs once per job in this process, and the job leaves memory whatever storage does.
  */
-export async function finishFailure(rt: JobRuntime, job: JobRecord): Promise<void> {
-  if (rt.finishing.has(job.id)) return;
-  rt.finishing.add(job.id);
-  const log = rt.jobLog(job);
+export async function finishFailure(ctx: FailContext, job: JobRecord): Promise<void> {
+  if (!ctx.firstFinish(job)) return;
+  const log = ctx.log(job);
   try {
     const failure = job.failure;
     // The member's unit goes back when they did not cause the failure; the quota module also decides whether
     // the operator's spend goes back (only when Luma will not bill the job).
-    await rt.deps.quota?.refund(job, failure?.code ?? 'unknown', { units: failure?.refund === true }).catch((err: unknown) => log.error({ err }, 'quota refund failed'));
-    const sent = await rt.deps.deliverer.failure(job);
+    await ctx.charges.refund(job, failure?.code ?? 'unknown', { units: failure?.refund === true });
+    const sent = await ctx.deliver.failure(job);
     if (sent.outcome !== 'delivered') log.warn('could not tell the member about the failure on any route');
     job.step = 'failed';
-    await saveOnFailurePath(rt, job, log);
+    await saveOnFailurePath(ctx, job, log);
   } finally {
-    rt.forget(job);
+    ctx.forget(job);
   }
 }
 
@@ -55,18 +53,18 @@ export async function finishFailure(rt: JobRuntime, job: JobRecord): Promise<voi
  * Saves on the failure path, where nothing may loop: storage that refuses (down, full, a record it cannot take)
  * is tried FAILURE_SAVE_ATTEMPTS times, then the failure goes on without the record. Returns whether it was saved.
  */
-async function saveOnFailurePath(rt: JobRuntime, job: JobRecord, log: Logger): Promise<boolean> {
+async function saveOnFailurePath(ctx: FailContext, job: JobRecord, log: Logger): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await rt.save(job);
+      await ctx.save(job);
       return true;
     } catch (err) {
-      if (attempt >= FAILURE_SAVE_ATTEMPTS || rt.cut) {
+      if (attempt >= FAILURE_SAVE_ATTEMPTS || ctx.cut) {
         log.error({ err, step: job.step, attempts: attempt }, 'could not save the failed job; going on without the record');
         return false;
       }
       log.warn({ err, step: job.step, attempt }, 'could not save the failed job; trying again');
-      await sleep(200 * 4 ** (attempt - 1));
+      await ctx.clock.sleep(200 * 4 ** (attempt - 1));
     }
   }
 }

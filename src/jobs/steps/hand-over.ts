@@ -1,40 +1,38 @@
 import { sniffImageType } from '../../images/sniff.js';
-import { fitToLimit } from '../../images/fit.js';
-import type { HandOverTarget } from '../deliverer.js';
-import type { JobRuntime } from '../runtime.js';
+import type { HandOverTo } from '../delivery.js';
+import type { HandOverContext } from './context.js';
 
 /**
- * Results that could not be delivered earlier are handed over the next time the member uses the bot. Each leaves
- * the list only once it has reached the member, so a crash or a failure mid-way loses none.
+ * Results that could not be delivered earlier are handed over the next time the member uses the bot, through the
+ * route of that request (`to`). Each leaves the list only once it has reached the member, so a crash or a failure
+ * mid-way loses none.
  */
-export async function handOverUndelivered(rt: JobRuntime, to: HandOverTarget): Promise<void> {
-  const { userId } = to;
-  const store = rt.deps.store;
-  if ((await store.listUndelivered(userId)).length === 0) return;
+export async function handOverUndelivered(ctx: HandOverContext, to: HandOverTo): Promise<void> {
+  const userId = to.requester.userId;
+  if ((await ctx.kept.list(userId)).length === 0) return;
   // Two interactions of one member at once must not hand the same image over twice.
-  await store.withHandOverLock(userId, async () => {
-    for (const id of await store.listUndelivered(userId)) {
+  await ctx.kept.exclusive(userId, async () => {
+    for (const id of await ctx.kept.list(userId)) {
       try {
-        await handOver(rt, id, to);
+        await handOver(ctx, id, userId, to);
       } catch (err) {
-        rt.log.warn({ err, jobId: id, userId }, 'kept result could not be handed over; will try again next time');
+        ctx.log.warn({ err, jobId: id, userId }, 'kept result could not be handed over; will try again next time');
       }
     }
   });
 }
 
-async function handOver(rt: JobRuntime, id: string, to: HandOverTarget): Promise<void> {
-  const store = rt.deps.store;
-  const job = await store.get(id);
-  const bytes = await store.getResult(id);
+async function handOver(ctx: HandOverContext, id: string, userId: string, to: HandOverTo): Promise<void> {
+  const job = await ctx.records.get(id);
+  const bytes = await ctx.kept.getResult(id);
   if (!job || !bytes || job.step !== 'undelivered') {
-    await store.removeUndelivered(to.userId, id);
+    await ctx.kept.remove(userId, id);
     return;
   }
-  const image = await fitToLimit(bytes, sniffImageType(bytes) ?? 'image/png', to.attachmentSizeLimit);
-  const delivered = await rt.deps.deliverer.handOver(job, image, to);
+  const delivered = await ctx.deliver.handOver(job, { bytes, contentType: sniffImageType(bytes) ?? 'image/png' }, to);
   job.step = 'done';
-  job.delivery = { ...delivered, at: rt.now() };
-  await rt.save(job);
-  await store.removeUndelivered(to.userId, id);
+  const { via, messageId, channelId } = delivered;
+  job.delivery = { via, ...(messageId !== undefined ? { messageId } : {}), ...(channelId !== undefined ? { channelId } : {}), at: ctx.clock.now() };
+  await ctx.records.save(job);
+  await ctx.kept.remove(userId, id);
 }

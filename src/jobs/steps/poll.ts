@@ -3,92 +3,92 @@ import { NotFoundError, RateLimitError } from '../../luma/errors.js';
 import type { Generation } from '../../luma/types.js';
 import { GENERATION_STATES } from '../../luma/types.js';
 import { classifyLumaFailure, generationNotFound, jobTooOld, lostContact, unknownState } from '../failures.js';
-import type { JobRuntime } from '../runtime.js';
 import type { JobRecord } from '../types.js';
+import type { PollContext } from './context.js';
 import { fail } from './fail.js';
 
 /** Asks Luma how a submitted job is doing and moves it on: to the download, back to the queue, or to a failure. */
-export async function poll(rt: JobRuntime, job: JobRecord): Promise<void> {
+export async function poll(ctx: PollContext, job: JobRecord): Promise<void> {
   const id = job.generationId;
   if (id === undefined) throw new Error('polling a job without a generation id');
   let generation: Generation;
   try {
-    ({ generation } = await rt.deps.luma.getGeneration(id, { signal: rt.signal }));
+    ({ generation } = await ctx.luma.getGeneration(id, { signal: ctx.signal }));
   } catch (err) {
-    return pollFailed(rt, job, err);
+    return pollFailed(ctx, job, err);
   }
   if (job.lumaUnavailableSince !== undefined) {
     delete job.lumaUnavailableSince;
     job.progress.editedAt = 0; // show at once that Luma answers again
-    await rt.save(job);
+    await ctx.save(job);
   }
   if (!(GENERATION_STATES as readonly string[]).includes(generation.state)) {
     // `cancelled`, or anything newer than the API reference: the job cannot finish, and must not hold a slot.
-    return fail(rt, job, unknownState(String(generation.state), newReference()));
+    return fail(ctx, job, unknownState(String(generation.state), newReference()));
   }
   job.lastLumaState = generation.state;
-  if (!rt.isAtLuma(job)) rt.budget.release?.(job.id);
-  if (generation.state === 'processing' && job.processingAt === undefined) job.processingAt = rt.now();
-  if (generation.state === 'completed') return completed(rt, job, generation);
-  if (generation.state === 'failed') return failedAtLuma(rt, job, generation);
-  if (tooOld(rt, job)) return fail(rt, job, jobTooOld(rt.config.jobMaxAgeMs, newReference()));
-  job.notBefore = rt.now() + pollGapMs(rt, job);
+  if (!ctx.isAtLuma(job)) ctx.budget.release?.(job.id);
+  if (generation.state === 'processing' && job.processingAt === undefined) job.processingAt = ctx.clock.now();
+  if (generation.state === 'completed') return completed(ctx, job, generation);
+  if (generation.state === 'failed') return failedAtLuma(ctx, job, generation);
+  if (tooOld(ctx, job)) return fail(ctx, job, jobTooOld(ctx.config.jobMaxAgeMs, newReference()));
+  job.notBefore = ctx.clock.now() + pollGapMs(ctx, job);
   // A new Luma state alone is not saved: a restart polls the job again and learns it (only the "generating for"
   // time then counts from the restart). Saved with the job's next step.
-  await rt.editProgress(job);
+  await ctx.showProgress(job);
 }
 
 /**
  * Every job ends: one Luma accepted but has not finished (or answered for) within the maximum age is given up, and
  * its polling stops with it. Checked after the GET, so a result that is ready (say after a long restart) is kept.
  */
-function tooOld(rt: JobRuntime, job: JobRecord): boolean {
-  return rt.now() - (job.submittedAt ?? job.createdAt) > rt.config.jobMaxAgeMs;
+function tooOld(ctx: PollContext, job: JobRecord): boolean {
+  return ctx.clock.now() - (job.submittedAt ?? job.createdAt) > ctx.config.jobMaxAgeMs;
 }
 
-async function pollFailed(rt: JobRuntime, job: JobRecord, err: unknown): Promise<void> {
-  if (rt.cut) return; // cut by the shutdown: polled again after the next start
-  if (err instanceof NotFoundError) return fail(rt, job, generationNotFound(newReference()));
-  if (tooOld(rt, job)) return fail(rt, job, jobTooOld(rt.config.jobMaxAgeMs, newReference()));
+async function pollFailed(ctx: PollContext, job: JobRecord, err: unknown): Promise<void> {
+  if (ctx.cut) return; // cut by the shutdown: polled again after the next start
+  if (err instanceof NotFoundError) return fail(ctx, job, generationNotFound(newReference()));
+  if (tooOld(ctx, job)) return fail(ctx, job, jobTooOld(ctx.config.jobMaxAgeMs, newReference()));
   // Luma down (502), unreachable or erring: the job is kept, polled with back-off, for the outage window.
-  const now = rt.now();
+  const now = ctx.clock.now();
   const first = job.lumaUnavailableSince === undefined;
   const since = (job.lumaUnavailableSince ??= now);
-  if (now - since >= rt.config.lumaOutageWindowMs) return fail(rt, job, lostContact(rt.config.lumaOutageWindowMs, newReference()));
+  if (now - since >= ctx.config.lumaOutageWindowMs) return fail(ctx, job, lostContact(ctx.config.lumaOutageWindowMs, newReference()));
   // The client already waited out short Retry-Afters; a longer one is honoured here, without holding a poll slot.
   const retryAfter = err instanceof RateLimitError ? (err.retryAfterMs ?? 0) : 0;
-  const backoff = Math.min(Math.max(rt.config.pollIntervalMs * 2, (now - since) / 2), 30_000) * (0.8 + 0.4 * Math.random());
+  const backoff = Math.min(Math.max(ctx.config.pollIntervalMs * 2, (now - since) / 2), 30_000) * (0.8 + 0.4 * Math.random());
   const waitMs = Math.max(Math.round(backoff), retryAfter);
-  rt.log.warn({ err, jobId: job.id, generationId: job.generationId, waitMs }, 'poll failed; will poll again');
+  ctx.log(job).warn({ err, waitMs }, 'poll failed; will poll again');
   job.notBefore = now + waitMs;
   if (first) {
-    await rt.save(job);
-    await rt.editProgress(job);
+    await ctx.save(job);
+    await ctx.showProgress(job);
   }
 }
 
-function completed(rt: JobRuntime, job: JobRecord, generation: Generation): void {
+function completed(ctx: PollContext, job: JobRecord, generation: Generation): void {
   const url = generation.output?.[0]?.url;
-  job.completedAt = rt.now();
-  if (job.processingAt !== undefined) rt.recordDuration(job.completedAt - job.processingAt);
-  rt.deps.events?.completed(job);
-  if (url) rt.freshUrls.set(job.id, url);
+  job.completedAt = ctx.clock.now();
+  if (job.processingAt !== undefined) ctx.recordDuration(job.completedAt - job.processingAt);
+  ctx.events?.completed(job);
+  if (url) ctx.noteOutputUrl(job, url);
   job.step = 'downloading';
   delete job.notBefore;
   // Not saved: a restart finds the job `polling`, and one GET tells it the same (the URL is not stored
   // anyway). The next save is `delivering`, once the bytes are here.
 }
 
-async function failedAtLuma(rt: JobRuntime, job: JobRecord, generation: Generation): Promise<void> {
+async function failedAtLuma(ctx: PollContext, job: JobRecord, generation: Generation): Promise<void> {
   const retries = job.submitAttempts - 1;
   const action = classifyLumaFailure(generation.failure_code, generation.failure_reason, newReference(), retries);
-  if (action.kind !== 'requeue') return fail(rt, job, action);
+  if (action.kind !== 'requeue') return fail(ctx, job, action);
   delete job.generationId;
   delete job.processingAt;
   delete job.lastLumaState;
   job.step = 'queued';
-  job.notBefore = rt.now() + action.delayMs;
-  await rt.save(job);
+  job.notBefore = ctx.clock.now() + action.delayMs;
+  await ctx.save(job);
 }
 
 /**
@@ -96,10 +96,10 @@ async function failedAtLuma(rt: JobRuntime, job: JobRecord, generation: Generati
  * it is far from it (by the median of recent jobs) — within Luma's 2–5 s at the default. Thousands of jobs at
  * Luma then cost about half the GETs (each one CPU the bot's deliveries need) without a result waiting longer.
  */
-function pollGapMs(rt: JobRuntime, job: JobRecord): number {
-  const interval = rt.config.pollIntervalMs;
-  const estimate = rt.estimateMs();
+function pollGapMs(ctx: PollContext, job: JobRecord): number {
+  const interval = ctx.config.pollIntervalMs;
+  const estimate = ctx.estimateMs();
   if (estimate === undefined || job.processingAt === undefined) return interval;
-  const remaining = estimate - (rt.now() - job.processingAt);
+  const remaining = estimate - (ctx.clock.now() - job.processingAt);
   return Math.round(Math.min(2 * interval, Math.max(interval, remaining / 2)));
 }

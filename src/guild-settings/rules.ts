@@ -1,0 +1,21 @@
+import { UserFacingError } from '../errors.js';
+import { refusalFor, type Place } from './model.js';
+import { refusalText } from './render.js';
+import type { GuildPolicyStore } from './store.js';
+
+/**
+ * The server's rules for where the bot may be used and which words it refuses. Checked before quota is reserved
+ * and before anything goes to Luma, so a refusal costs nothing; the text is in the member's language. Applies
+ * wherever a server is involved, whoever installed the bot: a member's own install does not bypass the server's
+ * rules in its channels.
+ */
+export class GuildRules {
+  constructor(private readonly policies: Pick<GuildPolicyStore, 'get'>) {}
+
+  /** Throws a UserFacingError when the server's rules refuse `prompt` at `place`. */
+  async check(guildId: string | null, place: Place, prompt: string, locale: string | undefined): Promise<void> {
+    if (guildId === null) return;
+    const refusal = refusalFor(await this.policies.get(guildId), place, prompt);
+    if (refusal) throw new UserFacingError(refusalText(locale, refusal), { code: `policy_${refusal.kind}` });
+  }
+}

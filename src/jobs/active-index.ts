@@ -1,0 +1,180 @@
+import type { Clock, Timer } from '../clock.js';
+import type { Logger } from '../logger.js';
+import { CorruptValueError, type Storage } from '../storage/index.js';
+import { quarantine } from './quarantine.js';
+
+/** Longest an ended job waits to be taken out of the active index when no other index write comes first. */
+const ENDED_REMOVAL_DELAY_MS = 1000;
+/** Per-shard indexes of earlier versions looked for at start (shards 0 to this − 1). */
+const LEGACY_SHARDS = 64;
+const INDEX_KEY = 'jobs:active';
+
+/**
+ * One index of the unfinished jobs (`jobs:active`), shared by every process and shard, so a restart — or another
+ * process taking over a dead one's jobs — can find them. Which process works on a job is not the index's business
+ * but its lease's (leases.ts), so changing the shard count strands nothing. Before leases the index was per shard
+ * (`jobs:active:<shard>`); this process's old one is folded into the shared one at start.
+ */
+export class ActiveIndex {
+  /**
+   * This process's copy of the index: a save of a job known to be in it — most of them, e.g. every poll — then
+   * costs no lock and no index read. (Other processes add and remove only their own jobs, so a job of ours the copy
+   * lists is in the index; a job that ends is always taken out under the lock.)
+   */
+  private activeIds: Set<string> | undefined;
+  /** Index changes waiting for the write in flight to end (see update). */
+  private readonly changes: { change: (ids: Set<string>) => boolean; done: () => void; fail: (err: unknown) => void }[] = [];
+  private writing = false;
+  /**
+   * Jobs that ended and are still in the index: taken out with the next index write, or after
+   * ENDED_REMOVAL_DELAY_MS. Nothing waits for that: an ended job's record says it ended, and an id left in the
+   * index by a crash costs one read at the next start, which takes it out (see dropEnded).
+   */
+  private readonly endedIds = new Set<string>();
+  private endedTimer: Timer | undefined;
+  private legacyFolded = false;
+
+  constructor(
+    private readonly env: { storage: Storage; clock: Clock; log: Logger | undefined },
+    private readonly shardKey: string,
+  ) {}
+
+  /** A save of an active job: puts it in the index unless this process knows it is there. */
+  async keep(jobId: string): Promise<void> {
+    // Ended a moment ago and active again (a Retry): its id is still in the index, and stays.
+    if (this.endedIds.delete(jobId)) return;
+    if (this.activeIds?.has(jobId) === true) return;
+    await this.update((ids) => {
+      this.endedIds.delete(jobId);
+      if (ids.has(jobId)) return false;
+      ids.add(jobId);
+      return true;
+    });
+  }
+
+  /** Takes a job out now (its record is gone). */
+  async remove(jobId: string): Promise<void> {
+    await this.update((ids) => ids.delete(jobId));
+  }
+
+  /**
+   * Takes ended jobs out of the index with its next write, at the latest after ENDED_REMOVAL_DELAY_MS: at 2,000
+   * jobs, one index write (a read and a write of every active id) per ended job was most of the store's work.
+   */
+  dropEnded(ids: Iterable<string>): void {
+    for (const id of ids) {
+      this.activeIds?.delete(id);
+      this.endedIds.add(id);
+    }
+    if (this.endedIds.size > 0) this.endedTimer ??= this.env.clock.setTimeout(() => void this.flush().catch(() => undefined), ENDED_REMOVAL_DELAY_MS).unref();
+  }
+
+  /** Writes the index now if ended jobs wait to leave it (at shutdown, so a restart does not read them again). */
+  async flush(): Promise<void> {
+    this.env.clock.clearTimeout(this.endedTimer);
+    this.endedTimer = undefined;
+    if (this.endedIds.size > 0) await this.update(() => false);
+  }
+
+  /** The ids of every unfinished job, of every process (after folding in this shard's index from before leases). */
+  async ids(): Promise<string[]> {
+    await this.foldLegacy();
+    const ids = await this.read();
+    // Not added to a copy this process keeps up to date already: an id read here may have left the index since.
+    this.activeIds ??= new Set(ids.filter((id) => !this.endedIds.has(id)));
+    return ids;
+  }
+
+  /**
+   * Read-modify-write of the index under its lock; `change` returns whether it changed anything. Resolves once the
+   * index holding the change is stored. Changes that arrive while a write is in flight go together in the next one
+   * (a group commit): the index is one record of every active id, so a burst of 2,000 new jobs written one by one
+   * rewrote ~80 KB 2,000 times in a row, and each new job's acknowledgement waited behind the queue.
+   */
+  private update(change: (ids: Set<string>) => boolean): Promise<void> {
+    return new Promise((done, fail) => {
+      this.changes.push({ change, done, fail });
+      if (!this.writing) void this.writeChanges();
+    });
+  }
+
+  private async writeChanges(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.changes.length > 0) {
+        const batch = this.changes.splice(0);
+        let ended: string[] = [];
+        try {
+          await this.env.storage.withLock(INDEX_KEY, async () => {
+            const ids = new Set(await this.read());
+            let changed = false;
+            for (const { change } of batch) if (change(ids)) changed = true;
+            // Ended jobs leave with this write (a job active again meanwhile was taken off the list by its save).
+            this.env.clock.clearTimeout(this.endedTimer);
+            this.endedTimer = undefined;
+            ended = [...this.endedIds];
+            this.endedIds.clear();
+            for (const id of ended) if (ids.delete(id)) changed = true;
+            if (changed) await this.env.storage.set(INDEX_KEY, [...ids]);
+            this.activeIds = ids;
+            ended = [];
+          });
+        } catch (err) {
+          // Nothing of this batch is stored: each caller's save retries (or fails) on its own, ended jobs wait for
+          // the next write.
+          for (const { fail } of batch) fail(err);
+          this.dropEnded(ended);
+          continue;
+        }
+        for (const { done } of batch) done();
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  /**
+   * The index's ids. An unreadable or wrong-shaped index is quarantined and replaced by its usable ids (written
+   * without the lock, as this may run under the lock already: at worst another process's concurrent change is
+   * lost, and its next save of that job puts it back).
+   */
+  private async read(): Promise<string[]> {
+    let value: unknown;
+    try {
+      value = await this.env.storage.get<unknown>(INDEX_KEY);
+    } catch (err) {
+      if (!(err instanceof CorruptValueError)) throw err;
+      value = err.raw;
+    }
+    if (value === undefined) return [];
+    if (Array.isArray(value) && value.every((x) => typeof x === 'string')) return value as string[];
+    const ids = Array.isArray(value) ? value.filter((x): x is string => typeof x === 'string') : [];
+    await quarantine(this.env, { id: 'index', key: INDEX_KEY, value, problem: 'the active-job index is not a list of job ids' }, () => this.env.storage.set(INDEX_KEY, ids));
+    return ids;
+  }
+
+  /**
+   * The per-shard indexes of earlier versions (`jobs:active:<shard>`; on Redis for this shard and shards 0–63,
+   * whatever the shard count was; on SQLite this shard's): their jobs join the shared index, once per process.
+   */
+  private async foldLegacy(): Promise<void> {
+    if (this.legacyFolded) return;
+    // On SQLite (no atomic claim across processes) a shard folds only its own: its jobs stay its own.
+    const others = this.env.storage.kind === 'redis' ? Array.from({ length: LEGACY_SHARDS }, (_, n) => String(n)) : [];
+    for (const shard of new Set([this.shardKey, ...others])) await this.foldLegacyShard(`jobs:active:${shard}`);
+    this.legacyFolded = true;
+  }
+
+  private async foldLegacyShard(legacyKey: string): Promise<void> {
+    const legacy = await this.env.storage.get<unknown>(legacyKey).catch(() => undefined);
+    if (!Array.isArray(legacy)) return;
+    const ids = legacy.filter((x): x is string => typeof x === 'string');
+    await this.update((all) => {
+      const before = all.size;
+      for (const id of ids) all.add(id);
+      return all.size !== before;
+    });
+    await this.env.storage.delete(legacyKey);
+    this.env.log?.info({ jobs: ids.length, legacyKey }, 'folded the per-shard job index into the shared one');
+  }
+}

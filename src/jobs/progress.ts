@@ -1,0 +1,23 @@
+import type { ProgressState } from './delivery.js';
+import type { JobRecord } from './types.js';
+
+/** Where a job stands for its member, from its record: its place in the queue and recent jobs' time given. */
+export function progressState(job: JobRecord, info: { position?: number; estimateMs?: number }): ProgressState | undefined {
+  switch (job.step) {
+    case 'queued':
+    case 'submitting':
+      if (job.lumaUnavailableSince !== undefined) return { stage: 'lumaDown' };
+      return info.position !== undefined && info.position > 0 ? { stage: 'waiting', position: info.position } : { stage: 'sending' };
+    case 'polling':
+      if (job.lumaUnavailableSince !== undefined) return { stage: 'lumaSilent' };
+      if (job.lastLumaState === 'processing' && job.processingAt !== undefined) {
+        return { stage: 'generating', since: job.processingAt, ...(info.estimateMs !== undefined ? { estimateMs: info.estimateMs } : {}) };
+      }
+      return { stage: 'atLuma', since: job.submittedAt ?? job.createdAt };
+    case 'downloading':
+    case 'delivering':
+      return { stage: 'finishing' };
+    default:
+      return undefined;
+  }
+}

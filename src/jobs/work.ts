@@ -1,0 +1,236 @@
+import { setMaxListeners } from 'node:events';
+import type { Dispatcher } from 'undici';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+import type { LumaClient } from '../luma/client.js';
+import type { Deliverer } from './delivery.js';
+import type { JobEvents } from './events.js';
+import type { KeptResults } from './kept-results.js';
+import type { JobLeases } from './leases.js';
+import type { SubmitBudget } from './luma-budget.js';
+import { progressState } from './progress.js';
+import type { JobRecords } from './records.js';
+import type { JobCharges, StepConfig, SubmitContext, PollContext, TransferContext } from './steps/context.js';
+import type { TransferBudget } from './transfer-budget.js';
+import type { JobRecord } from './types.js';
+
+/** What a job is busy with while a task of it runs. */
+export type Task = 'submit' | 'poll' | 'transfer' | 'progress' | 'finish';
+
+/** The reason in-flight calls are aborted with when the process stops. */
+export class ShutdownError extends Error {
+  override name = 'ShutdownError';
+}
+
+/** What keeps track of the jobs (the scheduler). */
+export interface JobWatcher {
+  added(job: JobRecord): void;
+  /** Written now: its step may have changed. */
+  saved(job: JobRecord): void;
+  left(job: JobRecord): void;
+}
+
+export interface WorkConfig extends StepConfig {
+  readonly progressIntervalMs: number;
+  readonly maxJobsPerUser: number;
+}
+
+export interface WorkDeps {
+  config: WorkConfig;
+  clock: Clock;
+  log: Logger;
+  luma: Pick<LumaClient, 'createGeneration' | 'getGeneration'>;
+  downloads: Dispatcher;
+  records: JobRecords;
+  kept: KeptResults;
+  deliver: Deliverer;
+  charges: JobCharges;
+  budget: SubmitBudget;
+  transfers: TransferBudget;
+  leases: JobLeases;
+  events: JobEvents | undefined;
+}
+
+/**
+ * The jobs this process works on, and everything their steps do with them: save, forget, show progress, the
+ * output URL between a poll and its download. Steps see it only through their own interfaces (steps/context.ts);
+ * the scheduler and the engine use the rest. Job records change only in the steps and the engine.
+ */
+export class JobWork implements SubmitContext, PollContext, TransferContext {
+  private readonly jobs = new Map<string, JobRecord>();
+  /** What each job is busy with while a task of it runs. */
+  readonly busy = new Map<string, Task>();
+  /** A completed generation's output URL, from the poll that saw it, for the download that follows. */
+  private readonly outputUrls = new Map<string, string>();
+  /** Jobs loaded from storage by this process: a previous one may have half-delivered them. */
+  private readonly resumed = new Set<string>();
+  /** Jobs whose failure is being finished: the refund and the notice happen once per job in this process. */
+  private readonly finishing = new Set<string>();
+  private readonly durations: number[] = [];
+  private median: number | undefined;
+  /** Aborted when stop() gives up waiting: cuts Luma calls and downloads that hang. */
+  private readonly shutdown = new AbortController();
+  private watcher: JobWatcher | undefined;
+  stopped = false;
+
+  readonly config: WorkConfig;
+  readonly clock: Clock;
+  readonly luma: WorkDeps['luma'];
+  readonly downloads: Dispatcher;
+  readonly deliver: Deliverer;
+  readonly charges: JobCharges;
+  readonly budget: SubmitBudget;
+  readonly transfers: TransferBudget;
+  readonly leases: JobLeases;
+  readonly kept: KeptResults;
+  readonly events: JobEvents | undefined;
+  readonly baseLog: Logger;
+
+  constructor(private readonly deps: WorkDeps) {
+    ({ config: this.config, clock: this.clock, luma: this.luma, downloads: this.downloads, deliver: this.deliver, charges: this.charges } = deps);
+    ({ budget: this.budget, transfers: this.transfers, leases: this.leases, kept: this.kept, events: this.events } = deps);
+    this.baseLog = deps.log;
+    // Every running poll, POST and download listens on this one signal (and stops listening when it ends): dozens
+    // at once is normal, not a leak.
+    setMaxListeners(0, this.shutdown.signal);
+  }
+
+  get signal(): AbortSignal {
+    return this.shutdown.signal;
+  }
+
+  get cut(): boolean {
+    return this.shutdown.signal.aborted;
+  }
+
+  cutRunningSteps(): void {
+    this.shutdown.abort(new ShutdownError('the bot is shutting down'));
+  }
+
+  log(job: JobRecord): Logger {
+    return this.baseLog.child({ jobId: job.id, generationId: job.generationId, userId: job.requester.userId, guildId: job.requester.guildId });
+  }
+
+  // --- the jobs of this process ---
+
+  get size(): number {
+    return this.jobs.size;
+  }
+
+  has(id: string): boolean {
+    return this.jobs.has(id);
+  }
+
+  owns(job: JobRecord): boolean {
+    return this.jobs.get(job.id) === job;
+  }
+
+  all(): IterableIterator<JobRecord> {
+    return this.jobs.values();
+  }
+
+  watch(watcher: JobWatcher): void {
+    this.watcher = watcher;
+  }
+
+  /** A job joins this process's work (`resumed`: loaded from storage, a previous process may have half-done it). */
+  add(job: JobRecord, opts: { resumed?: boolean } = {}): void {
+    this.jobs.set(job.id, job);
+    if (opts.resumed) this.resumed.add(job.id);
+    this.watcher?.added(job);
+  }
+
+  /** The job leaves this process: its lease, its Luma slot and everything held for it go. */
+  forget(job: JobRecord): void {
+    this.budget.release?.(job.id);
+    void this.leases.release(job.id);
+    if (this.jobs.get(job.id) === job) {
+      this.jobs.delete(job.id);
+      this.watcher?.left(job);
+    }
+    this.outputUrls.delete(job.id);
+    this.resumed.delete(job.id);
+    this.finishing.delete(job.id);
+  }
+
+  firstFinish(job: JobRecord): boolean {
+    if (this.finishing.has(job.id)) return false;
+    this.finishing.add(job.id);
+    return true;
+  }
+
+  wasResumed(job: JobRecord): boolean {
+    return this.resumed.has(job.id);
+  }
+
+  noteOutputUrl(job: JobRecord, url: string): void {
+    this.outputUrls.set(job.id, url);
+  }
+
+  takeOutputUrl(job: JobRecord): string | undefined {
+    const url = this.outputUrls.get(job.id);
+    this.outputUrls.delete(job.id);
+    return url;
+  }
+
+  /** Whether Luma's concurrency limit counts this job now: sent (or being sent) and not finished there. */
+  isAtLuma(j: JobRecord): boolean {
+    return j.step === 'submitting' || (j.step === 'polling' && j.lastLumaState !== 'completed' && j.lastLumaState !== 'failed');
+  }
+
+  othersAtLuma(job: JobRecord): number {
+    let others = 0;
+    for (const j of this.jobs.values()) if (j !== job && this.isAtLuma(j)) others++;
+    return others;
+  }
+
+  // --- records ---
+
+  /**
+   * Every write of a job record of this process. The delivery side first drops what its route must not keep (a
+   * secret that expired, or any once the job ended).
+   */
+  async save(job: JobRecord, opts: { newJob?: boolean } = {}): Promise<void> {
+    if (this.jobs.get(job.id) === job) this.watcher?.saved(job);
+    const ended = job.step === 'done' || job.step === 'failed' || job.step === 'undelivered';
+    this.deliver.scrub(job, this.clock.now(), ended);
+    await this.deps.records.save(job, opts);
+  }
+
+  // --- progress ---
+
+  /** Median processing time of recent jobs, ms (asked at every poll and progress edit: kept until the next job ends). */
+  estimateMs(): number | undefined {
+    if (this.durations.length < 3) return undefined;
+    if (this.median === undefined) {
+      const sorted = [...this.durations].sort((a, b) => a - b);
+      this.median = sorted[Math.floor(sorted.length / 2)];
+    }
+    return this.median;
+  }
+
+  recordDuration(ms: number): void {
+    this.durations.push(ms);
+    if (this.durations.length > 25) this.durations.shift();
+    this.median = undefined;
+  }
+
+  /** ms until the job's progress may be shown again (`factor` times the progress interval after the last time). */
+  progressWait(job: JobRecord, now: number, factor = 1): number {
+    if (!this.deliver.canShowProgress(job, now)) return Infinity;
+    const last = job.progress.editedAt ?? 0;
+    return Math.max(0, last + this.config.progressIntervalMs * factor - now);
+  }
+
+  /** Shows where the job stands when the last update is old enough and the line would change (one message, throttled). */
+  async showProgress(job: JobRecord, position?: number): Promise<void> {
+    const now = this.clock.now();
+    if (this.progressWait(job, now) > 0) return;
+    const estimateMs = this.estimateMs();
+    const state = progressState(job, { ...(position !== undefined ? { position } : {}), ...(estimateMs !== undefined ? { estimateMs } : {}) });
+    if (!state) return;
+    const shown = await this.deliver.progress(job, state, now);
+    // Saved with the job's next step. A failed edit counts too: the next try waits its turn.
+    if (shown !== 'unchanged') job.progress = { editedAt: now, ...(position !== undefined ? { position } : {}) };
+  }
+}
