@@ -67,7 +67,10 @@ export function languageOf(locale: string | null | undefined): Language {
 /** The `{name}` placeholders of an English message, as a union of names. */
 type Placeholders<S extends string> = S extends `${string}{${infer V}}${infer Rest}` ? V | Placeholders<Rest> : never;
 export type VarsOf<K extends MessageKey> = Record<Placeholders<(typeof en)[K]>, string | number>;
-type VarsArg<K extends MessageKey> = [Placeholders<(typeof en)[K]>] extends [never] ? [] : [vars: VarsOf<K>];
+/** The values `t()` takes for a key: none when its English has no placeholder, else one for each. */
+export type VarsArg<K extends MessageKey> = [Placeholders<(typeof en)[K]>] extends [never] ? [] : [vars: VarsOf<K>];
+/** The English text of a key as a type: the literal text when it has no placeholder. */
+export type EnglishOf<K extends MessageKey> = [Placeholders<(typeof en)[K]>] extends [never] ? (typeof en)[K] : string;
 
 export function format(template: string, vars: Readonly<Record<string, string | number>> = {}): string {
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
