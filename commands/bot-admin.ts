@@ -15,6 +15,7 @@ import { readSubcommand, runSubcommand, type SubcommandHandlers } from '../src/d
 import { replyPrivately } from '../src/discord/reply.js';
 import { isSnowflake } from '../src/discord/snowflake.js';
 import { UserFacingError } from '../src/errors.js';
+import { english } from '../src/i18n/commands.js';
 import { MAX_CHANNELS, type GuildPolicy } from '../src/guild-settings/model.js';
 import { channelList, renderPolicy } from '../src/guild-settings/render.js';
 import type { GuildPolicyStore } from '../src/guild-settings/store.js';
@@ -28,63 +29,64 @@ import { t } from '../src/i18n/index.js';
 
 const CHANNEL_TYPES: APIApplicationCommandChannelOption['channel_types'] = [ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.GuildForum, ChannelType.GuildVoice, ChannelType.GuildStageVoice, ChannelType.GuildMedia];
 
-const channelOption = {
-  type: ApplicationCommandOptionType.Channel,
-  name: 'channel',
-  description: 'The channel',
-  required: true,
-  channel_types: CHANNEL_TYPES,
-} as const satisfies APIApplicationCommandChannelOption;
+const channelOption = (description: string) =>
+  ({
+    type: ApplicationCommandOptionType.Channel,
+    name: 'channel',
+    description,
+    required: true,
+    channel_types: CHANNEL_TYPES,
+  }) as const satisfies APIApplicationCommandChannelOption;
 
 const data = {
   type: ApplicationCommandType.ChatInput,
   name: 'bot-admin',
-  description: 'Where the bot may be used on this server, and words it refuses (Manage Server)',
+  description: english('cmd.bot-admin.description'),
   default_member_permissions: PermissionFlagsBits.ManageGuild.toString(),
   contexts: [InteractionContextType.Guild],
   integration_types: [ApplicationIntegrationType.GuildInstall],
   options: [
-    { type: ApplicationCommandOptionType.Subcommand, name: 'show', description: "Show this server's channel and blocked-term settings" },
+    { type: ApplicationCommandOptionType.Subcommand, name: 'show', description: english('cmd.bot-admin.show.description') },
     {
       type: ApplicationCommandOptionType.SubcommandGroup,
       name: 'channels',
-      description: 'Channels where members may use the bot',
+      description: english('cmd.bot-admin.channels.description'),
       options: [
-        { type: ApplicationCommandOptionType.Subcommand, name: 'add', description: 'Allow the bot in a channel (once any is listed, only listed channels work)', options: [channelOption] },
-        { type: ApplicationCommandOptionType.Subcommand, name: 'remove', description: 'Take a channel off the list', options: [channelOption] },
-        { type: ApplicationCommandOptionType.Subcommand, name: 'clear', description: 'Empty the list: the bot works in every channel' },
+        { type: ApplicationCommandOptionType.Subcommand, name: 'add', description: english('cmd.bot-admin.channels.add.description'), options: [channelOption(english('cmd.bot-admin.channels.add.channel.description'))] },
+        { type: ApplicationCommandOptionType.Subcommand, name: 'remove', description: english('cmd.bot-admin.channels.remove.description'), options: [channelOption(english('cmd.bot-admin.channels.remove.channel.description'))] },
+        { type: ApplicationCommandOptionType.Subcommand, name: 'clear', description: english('cmd.bot-admin.channels.clear.description') },
         {
           type: ApplicationCommandOptionType.Subcommand,
           name: 'threads',
-          description: 'Whether threads follow their channel (default yes)',
-          options: [{ type: ApplicationCommandOptionType.Boolean, name: 'inherit', description: 'Yes: a thread is allowed where its channel is. No: never in threads', required: true }],
+          description: english('cmd.bot-admin.channels.threads.description'),
+          options: [{ type: ApplicationCommandOptionType.Boolean, name: 'inherit', description: english('cmd.bot-admin.channels.threads.inherit.description'), required: true }],
         },
         {
           type: ApplicationCommandOptionType.Subcommand,
           name: 'age-restricted',
-          description: 'Require age-restricted channels for the bot on this server',
-          options: [{ type: ApplicationCommandOptionType.Boolean, name: 'required', description: 'Yes: only age-restricted channels', required: true }],
+          description: english('cmd.bot-admin.channels.age-restricted.description'),
+          options: [{ type: ApplicationCommandOptionType.Boolean, name: 'required', description: english('cmd.bot-admin.channels.age-restricted.required.description'), required: true }],
         },
       ],
     },
     {
       type: ApplicationCommandOptionType.SubcommandGroup,
       name: 'terms',
-      description: 'Words and phrases the bot refuses in prompts on this server',
+      description: english('cmd.bot-admin.terms.description'),
       options: [
         {
           type: ApplicationCommandOptionType.Subcommand,
           name: 'add',
-          description: 'Block words or phrases (separate several with commas)',
-          options: [{ type: ApplicationCommandOptionType.String, name: 'terms', description: 'For example: gore, real person', required: true, max_length: 1000 }],
+          description: english('cmd.bot-admin.terms.add.description'),
+          options: [{ type: ApplicationCommandOptionType.String, name: 'terms', description: english('cmd.bot-admin.terms.add.terms.description'), required: true, max_length: 1000 }],
         },
         {
           type: ApplicationCommandOptionType.Subcommand,
           name: 'remove',
-          description: 'Unblock words or phrases (separate several with commas)',
-          options: [{ type: ApplicationCommandOptionType.String, name: 'terms', description: 'The terms to unblock', required: true, max_length: 1000 }],
+          description: english('cmd.bot-admin.terms.remove.description'),
+          options: [{ type: ApplicationCommandOptionType.String, name: 'terms', description: english('cmd.bot-admin.terms.remove.terms.description'), required: true, max_length: 1000 }],
         },
-        { type: ApplicationCommandOptionType.Subcommand, name: 'clear', description: 'Remove every blocked term' },
+        { type: ApplicationCommandOptionType.Subcommand, name: 'clear', description: english('cmd.bot-admin.terms.clear.description') },
       ],
     },
   ],

@@ -9,13 +9,14 @@ import {
 } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
 import { UserFacingError } from '../src/errors.js';
+import { english } from '../src/i18n/commands.js';
 import { t } from '../src/i18n/index.js';
 import { renderOperatorStatus } from '../src/ops/status.js';
 
 const data = {
   type: ApplicationCommandType.ChatInput,
   name: 'bot-status',
-  description: "Operator only: today's spend, the queue, Luma's limits and failures in the last hour",
+  description: english('cmd.bot-status.description'),
   contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
   integration_types: [ApplicationIntegrationType.GuildInstall],
   default_member_permissions: '0',

@@ -17,6 +17,7 @@ import { refuseForeignJob } from '../src/discord/job-access.js';
 import { editPromptModal, readModalPrompt } from '../src/discord/modals.js';
 import { truncate } from '../src/discord/render.js';
 import { UserFacingError } from '../src/errors.js';
+import { english } from '../src/i18n/commands.js';
 import { t, tn } from '../src/i18n/index.js';
 
 /*
@@ -35,7 +36,7 @@ export const editImage: MessageMenuCommand = {
   kind: 'message',
   data: {
     type: ApplicationCommandType.Message,
-    name: 'Edit image',
+    name: english('cmd.Edit image.name'),
     // The submit re-reads the message with the bot's token, which works only where the bot can read: servers it
     // was added to, and DMs with the bot. A user install elsewhere would always end in "cannot read".
     contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],

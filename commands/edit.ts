@@ -11,6 +11,7 @@ import { editJobSpec, MAX_EDIT_REFERENCES } from '../src/jobs/edit-spec.js';
 import { startJob } from '../src/discord/start-job.js';
 import { formatOption, modelOption, promptOption, readFormat, readModel, readPrompt, readReferences, referenceOptions } from '../src/discord/options.js';
 import { UserFacingError } from '../src/errors.js';
+import { english } from '../src/i18n/commands.js';
 import { t } from '../src/i18n/index.js';
 
 /*
@@ -20,15 +21,15 @@ import { t } from '../src/i18n/index.js';
 const data = {
   type: ApplicationCommandType.ChatInput,
   name: 'edit',
-  description: 'Change an image with Luma: attach it and say what should change',
+  description: english('cmd.edit.description'),
   options: [
     {
       type: ApplicationCommandOptionType.Attachment,
       name: 'image',
-      description: 'The image to edit (PNG, JPEG, WebP, still GIF; ≤ 50 MB)',
+      description: english('cmd.edit.image.description'),
       required: true,
     },
-    promptOption('What should change (up to 6000 characters)'),
+    promptOption(english('cmd.edit.prompt.description')),
     modelOption,
     formatOption,
     ...referenceOptions(MAX_EDIT_REFERENCES),

@@ -12,6 +12,7 @@ import type { BotContext } from '../src/context.js';
 import type { ComponentHandler, SlashCommand } from '../src/discord/command.js';
 import { startJob } from '../src/discord/start-job.js';
 import { UserFacingError } from '../src/errors.js';
+import { english } from '../src/i18n/commands.js';
 import { t } from '../src/i18n/index.js';
 import { HISTORY_MAX } from '../src/jobs/history.js';
 import { ACTIVE_STEPS, type JobRecord } from '../src/jobs/types.js';
@@ -93,8 +94,8 @@ export async function historyPage(ctx: BotContext, locale: Locale, guildId: stri
 
 const data = {
   type: ApplicationCommandType.ChatInput,
-  name: 'history',
-  description: 'Your recent images on this server, with links and a button to send any again',
+  name: english('cmd.history.name'),
+  description: english('cmd.history.description'),
   contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
   integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
 } as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;

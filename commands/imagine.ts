@@ -18,15 +18,16 @@ import {
   webSearchOption,
 } from '../src/discord/options.js';
 import { UserFacingError } from '../src/errors.js';
+import { english } from '../src/i18n/commands.js';
 import { t } from '../src/i18n/index.js';
 import { MAX_IMAGE_REFS, PORTRAIT_RATIOS, type GenerationRequest } from '../src/luma/types.js';
 
 const data = {
   type: ApplicationCommandType.ChatInput,
   name: 'imagine',
-  description: 'Make an image from a text prompt with Luma',
+  description: english('cmd.imagine.description'),
   options: [
-    promptOption('What to draw (up to 6000 characters)'),
+    promptOption(english('cmd.imagine.prompt.description')),
     aspectRatioOption,
     modelOption,
     styleOption,

@@ -17,6 +17,7 @@ import { replyPrivately } from '../src/discord/reply.js';
 import { isSnowflake } from '../src/discord/snowflake.js';
 import { truncate } from '../src/discord/render.js';
 import { UserFacingError } from '../src/errors.js';
+import { choice, english } from '../src/i18n/commands.js';
 import { languageOf, t } from '../src/i18n/index.js';
 import type { Logger } from '../src/logger.js';
 import { renderUsageChart } from '../src/quota/chart.js';
@@ -47,18 +48,14 @@ const limitOption = <const R extends boolean>(description: string, required: R) 
 const unlimitedOption = {
   type: ApplicationCommandOptionType.Boolean,
   name: 'unlimited',
-  description: 'No limit at all (instead of a number)',
+  description: english('opt.unlimited.description'),
 } as const satisfies APIApplicationCommandBasicOption;
 
 const periodOption = {
   type: ApplicationCommandOptionType.String,
   name: 'period',
-  description: 'How often the quota resets (UTC); leave empty to keep the current period',
-  choices: [
-    { name: 'day · resets at 00:00 UTC', value: 'day' },
-    { name: 'week · resets Monday 00:00 UTC', value: 'week' },
-    { name: 'month · resets on the 1st, 00:00 UTC', value: 'month' },
-  ],
+  description: english('opt.period.description'),
+  choices: [choice('opt.period.choice.day'), choice('opt.period.choice.week'), choice('opt.period.choice.month')],
 } as const satisfies APIApplicationCommandBasicOption;
 
 /** `/quota-admin usage period:` choices, in days (at most the days kept, USAGE_KEEP_DAYS). */
@@ -73,85 +70,81 @@ const isClearable = (v: string): v is Clearable => (CLEARABLE as readonly string
 const data = {
   type: ApplicationCommandType.ChatInput,
   name: 'quota-admin',
-  description: "Set this server's image quotas (Manage Server)",
+  description: english('cmd.quota-admin.description'),
   default_member_permissions: PermissionFlagsBits.ManageGuild.toString(),
   contexts: [InteractionContextType.Guild],
   integration_types: [ApplicationIntegrationType.GuildInstall],
   options: [
-    { type: ApplicationCommandOptionType.Subcommand, name: 'show', description: "Show this server's quota settings" },
+    { type: ApplicationCommandOptionType.Subcommand, name: 'show', description: english('cmd.quota-admin.show.description') },
     {
       type: ApplicationCommandOptionType.Subcommand,
       name: 'set-default',
-      description: 'Set how many units a member gets per period when no role limit or override applies',
-      options: [limitOption('Units per period (0 turns images off for members without a role limit)', true), periodOption],
+      description: english('cmd.quota-admin.set-default.description'),
+      options: [limitOption(english('cmd.quota-admin.set-default.limit.description'), true), periodOption],
     },
     {
       type: ApplicationCommandOptionType.Subcommand,
       name: 'set-role',
-      description: "Set a role's limit; a member gets the most generous of their roles' limits",
+      description: english('cmd.quota-admin.set-role.description'),
       options: [
-        { type: ApplicationCommandOptionType.Role, name: 'role', description: 'The role', required: true },
-        limitOption('Units per period for members with this role', false),
+        { type: ApplicationCommandOptionType.Role, name: 'role', description: english('cmd.quota-admin.set-role.role.description'), required: true },
+        limitOption(english('cmd.quota-admin.set-role.limit.description'), false),
         unlimitedOption,
       ],
     },
     {
       type: ApplicationCommandOptionType.Subcommand,
       name: 'set-user',
-      description: "Override one member's limit (beats their roles and the default)",
+      description: english('cmd.quota-admin.set-user.description'),
       options: [
-        { type: ApplicationCommandOptionType.User, name: 'user', description: 'The member', required: true },
-        limitOption('Units per period for this member', false),
+        { type: ApplicationCommandOptionType.User, name: 'user', description: english('cmd.quota-admin.set-user.user.description'), required: true },
+        limitOption(english('cmd.quota-admin.set-user.limit.description'), false),
         unlimitedOption,
       ],
     },
     {
       type: ApplicationCommandOptionType.Subcommand,
       name: 'set-server-total',
-      description: 'Cap the units the whole server may use per period, shared by everyone',
-      options: [limitOption('Units per period for the whole server', true)],
+      description: english('cmd.quota-admin.set-server-total.description'),
+      options: [limitOption(english('cmd.quota-admin.set-server-total.limit.description'), true)],
     },
     {
       type: ApplicationCommandOptionType.Subcommand,
       name: 'reset-user',
-      description: "Set a member's use this period back to zero",
-      options: [{ type: ApplicationCommandOptionType.User, name: 'user', description: 'The member', required: true }],
+      description: english('cmd.quota-admin.reset-user.description'),
+      options: [{ type: ApplicationCommandOptionType.User, name: 'user', description: english('cmd.quota-admin.reset-user.user.description'), required: true }],
     },
     {
       type: ApplicationCommandOptionType.Subcommand,
       name: 'clear',
-      description: 'Remove a setting so the one below it applies again',
+      description: english('cmd.quota-admin.clear.description'),
       options: [
         {
           type: ApplicationCommandOptionType.String,
           name: 'what',
-          description: 'Which setting to remove',
+          description: english('cmd.quota-admin.clear.what.description'),
           required: true,
           choices: [
-            { name: "default · back to the bot's default limit and period", value: 'default' },
-            { name: 'role · a role limit (give the role)', value: 'role' },
-            { name: "user · a member's override (give the user)", value: 'user' },
-            { name: 'server-total · no server-wide cap', value: 'server-total' },
+            choice('cmd.quota-admin.clear.what.choice.default'),
+            choice('cmd.quota-admin.clear.what.choice.role'),
+            choice('cmd.quota-admin.clear.what.choice.user'),
+            choice('cmd.quota-admin.clear.what.choice.server-total'),
           ],
         },
-        { type: ApplicationCommandOptionType.Role, name: 'role', description: 'The role, for what: role' },
-        { type: ApplicationCommandOptionType.User, name: 'user', description: 'The member, for what: user' },
+        { type: ApplicationCommandOptionType.Role, name: 'role', description: english('cmd.quota-admin.clear.role.description') },
+        { type: ApplicationCommandOptionType.User, name: 'user', description: english('cmd.quota-admin.clear.user.description') },
       ],
     },
     {
       type: ApplicationCommandOptionType.Subcommand,
       name: 'usage',
-      description: "Chart and CSV of this server's use per day, by model and member",
+      description: english('cmd.quota-admin.usage.description'),
       options: [
         {
           type: ApplicationCommandOptionType.String,
           name: 'period',
-          description: 'Which days to show (default: the last 30)',
-          choices: [
-            { name: 'last 7 days', value: '7d' },
-            { name: 'last 30 days', value: '30d' },
-            { name: 'last 90 days', value: '90d' },
-          ],
+          description: english('cmd.quota-admin.usage.period.description'),
+          choices: [choice('cmd.quota-admin.usage.period.choice.7d'), choice('cmd.quota-admin.usage.period.choice.30d'), choice('cmd.quota-admin.usage.period.choice.90d')],
         },
       ],
     },

@@ -1,12 +1,13 @@
 import { ApplicationCommandType, ApplicationIntegrationType, InteractionContextType, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
 import { isUserInstalledHere, roleIdsOf } from '../src/discord/start-job.js';
+import { english } from '../src/i18n/commands.js';
 import { renderStatus } from '../src/quota/render.js';
 
 const data = {
   type: ApplicationCommandType.ChatInput,
-  name: 'quota',
-  description: 'How many images you can still make, what each model costs, and when your quota resets',
+  name: english('cmd.quota.name'),
+  description: english('cmd.quota.description'),
   contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
   integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
 } as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;

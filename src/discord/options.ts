@@ -5,21 +5,12 @@ import {
   type ChatInputCommandInteraction,
 } from 'discord.js';
 import { UserFacingError } from '../errors.js';
+import { choice, english } from '../i18n/commands.js';
 import { t } from '../i18n/index.js';
 import { ASPECT_RATIOS, MAX_PROMPT_LENGTH, type AspectRatio, type Model, type OutputFormat, type Style } from '../luma/types.js';
 
-/** Readable labels for the nine ratios, in the order members think of them. */
-export const ASPECT_RATIO_LABELS: Record<AspectRatio, string> = {
-  '1:1': '1:1 · square',
-  '16:9': '16:9 · landscape',
-  '3:2': '3:2 · photo landscape',
-  '2:1': '2:1 · wide',
-  '3:1': '3:1 · banner',
-  '9:16': '9:16 · portrait (phone)',
-  '2:3': '2:3 · photo portrait',
-  '1:2': '1:2 · tall',
-  '1:3': '1:3 · very tall',
-};
+/** The nine ratios in the order members think of them (named by the catalogue's `opt.aspect_ratio.choice.*`). */
+const ASPECT_RATIO_CHOICES = ['1:1', '16:9', '3:2', '2:1', '3:1', '9:16', '2:3', '1:2', '1:3'] as const satisfies readonly AspectRatio[];
 
 export const promptOption = (description: string) =>
   ({
@@ -34,51 +25,42 @@ export const promptOption = (description: string) =>
 export const modelOption = {
   type: ApplicationCommandOptionType.String,
   name: 'model',
-  description: 'Which model makes the image (default uni-1)',
-  choices: [
-    { name: 'uni-1 · standard', value: 'uni-1' },
-    { name: 'uni-1-max · higher quality, costs ~2.5× more', value: 'uni-1-max' },
-  ],
+  description: english('opt.model.description'),
+  choices: [choice('opt.model.choice.uni-1'), choice('opt.model.choice.uni-1-max')],
 } as const satisfies APIApplicationCommandBasicOption;
 
 export const formatOption = {
   type: ApplicationCommandOptionType.String,
   name: 'format',
-  description: 'File format of the result (default: the model picks, usually PNG)',
-  choices: [
-    { name: 'PNG · lossless, bigger file', value: 'png' },
-    { name: 'JPEG · smaller file', value: 'jpeg' },
-  ],
+  description: english('opt.format.description'),
+  choices: [choice('opt.format.choice.png'), choice('opt.format.choice.jpeg')],
 } as const satisfies APIApplicationCommandBasicOption;
 
 export const aspectRatioOption = {
   type: ApplicationCommandOptionType.String,
   name: 'aspect_ratio',
-  description: 'Shape of the image (default: the model picks)',
-  choices: (Object.keys(ASPECT_RATIO_LABELS) as AspectRatio[]).map((r) => ({ name: ASPECT_RATIO_LABELS[r], value: r })),
+  description: english('opt.aspect_ratio.description'),
+  choices: ASPECT_RATIO_CHOICES.map((r) => choice(`opt.aspect_ratio.choice.${r}`)),
 } as const satisfies APIApplicationCommandBasicOption;
 
 export const styleOption = {
   type: ApplicationCommandOptionType.String,
   name: 'style',
-  description: 'Visual style (default auto)',
-  choices: [
-    { name: 'auto', value: 'auto' },
-    { name: 'manga · wants a portrait ratio', value: 'manga' },
-  ],
+  description: english('opt.style.description'),
+  choices: [choice('opt.style.choice.auto'), choice('opt.style.choice.manga')],
 } as const satisfies APIApplicationCommandBasicOption;
 
 export const webSearchOption = {
   type: ApplicationCommandOptionType.Boolean,
   name: 'web_search',
-  description: 'Let the model look up references on the web first (a few seconds slower)',
+  description: english('opt.web_search.description'),
 } as const satisfies APIApplicationCommandBasicOption;
 
 export function referenceOptions(count: number, first = 1) {
   return Array.from({ length: count }, (_, i) => ({
     type: ApplicationCommandOptionType.Attachment,
     name: `reference${first + i}` as const,
-    description: `Reference image ${first + i} for style or content (PNG, JPEG, WebP, still GIF; ≤ 50 MB)`,
+    description: english('opt.reference.description', { n: first + i }),
   }) as const satisfies APIApplicationCommandBasicOption);
 }
 

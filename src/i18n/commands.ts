@@ -1,14 +1,29 @@
-import { catalogues, discordLocalizations, format, hasKey, type MessageKey } from './index.js';
+import { catalogues, discordLocalizations, format, hasKey, type EnglishOf, type MessageKey, type VarsArg } from './index.js';
 
 /*
- * Discord localizations for command definitions, looked up by where a text sits, so the command modules keep
- * their English definitions as they are and deploy-commands adds the rest:
+ * The texts of command definitions — names, descriptions, option descriptions, choice names — are written once, in
+ * the catalogue: a definition takes its English with `english(key)` and `choice(key)`, and deploy-commands adds the
+ * other languages (localizeCommand), looking the same keys up by where a text sits:
  *   cmd.<command>.name / .description                        (name only where a translated name makes sense)
  *   cmd.<command>[.<group>][.<sub>].description              subcommands
  *   cmd.<path>.<option>.description, else opt.<option>.description
  *   cmd.<path>.<option>.choice.<value>, else opt.<option>.choice.<value>
  * An option named like `reference3` also finds `opt.reference.description` with {n} = 3.
  */
+
+/** The English text of a key, for a command definition (with its placeholders filled, where it has any). */
+export function english<K extends MessageKey>(key: K, ...vars: VarsArg<K>): EnglishOf<K> {
+  const text: string = catalogues.en[key];
+  return (vars[0] ? format(text, vars[0]) : text) as EnglishOf<K>;
+}
+
+type ChoiceValue<K extends string> = K extends `${string}.choice.${infer V}` ? V : never;
+
+/** A choice of a definition, from its catalogue key: `opt.model.choice.uni-1` is the choice `uni-1`, named in English. */
+export function choice<K extends MessageKey & `${string}.choice.${string}`>(key: K): { readonly name: EnglishOf<K>; readonly value: ChoiceValue<K> } {
+  const value = key.slice(key.indexOf('.choice.') + '.choice.'.length);
+  return { name: catalogues.en[key] as EnglishOf<K>, value: value as ChoiceValue<K> };
+}
 
 interface ChoiceLike {
   name: string;

@@ -1,5 +1,5 @@
 import type { en } from './catalogues/en.js';
 
 export type MessageKey = keyof typeof en;
-/** Every other language has exactly English's keys (the compiler and test/i18n check it). */
+/** A language with a text for every English key (a translation's JSON file, completed with English: index.ts). */
 export type Catalogue = { readonly [K in MessageKey]: string };

@@ -14,7 +14,9 @@ const CHAT_INPUT_NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
 type Localized = { name: string; description?: string; name_localizations?: Record<string, string>; description_localizations?: Record<string, string>; options?: Localized[]; choices?: Array<{ name: string; value: unknown; name_localizations?: Record<string, string> }>; type?: number };
 
 describe('command localizations', () => {
-  it('translate every description and choice of every command, and the English of the catalogue is the definition’s', () => {
+  // Definitions take their English from the catalogue (english(), choice()); localizeCommand finds the translations
+  // by where a text sits. The two must name the same key, or a command would carry another text's translations.
+  it('translate every description and choice of every command, found at the key the definition took its English from', () => {
     const gaps: string[] = [];
     const drift: string[] = [];
     for (const c of commands) {
@@ -23,7 +25,7 @@ describe('command localizations', () => {
           if (!text.optional) gaps.push(text.where);
           continue;
         }
-        if (englishOf(text) !== text.english) drift.push(`${text.where}: definition "${text.english}" ≠ catalogue "${englishOf(text)}"`);
+        if (englishOf(text) !== text.english) drift.push(`${text.where}: the definition says "${text.english}", but ${text.key} (found by its place) says "${englishOf(text)}"`);
       }
     }
     expect(gaps).toEqual([]);

@@ -1,8 +1,9 @@
 /**
- * English: the source catalogue. Every other language has exactly these keys and the same `{placeholders}`
- * (test/i18n/catalogues.test.ts). Keys ending in `.one` / `.other` are plural forms chosen by Intl.PluralRules.
- * `cmd.*` and `opt.*` translate command definitions (src/i18n/commands.ts); their English must equal the
- * definition's text.
+ * English: the source catalogue, and the only one in code — it gives the message keys and their `{placeholders}`
+ * the compiler checks `t()` against. Every other language is a JSON file beside this one, edited by translators
+ * (docs/translating.md), with exactly these keys and the same placeholders (test/i18n/translation-files.test.ts).
+ * Keys ending in `.one` / `.other` are plural forms chosen by Intl.PluralRules. `cmd.*` and `opt.*` are the texts
+ * of command definitions (src/i18n/commands.ts): the definitions take their English from here.
  */
 export const en = {
   // --- shared ------------------------------------------------------------------------------------------
