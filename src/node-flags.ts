@@ -10,6 +10,6 @@
  *   burst, its old generation was 130 MB and more). 1.5× keeps it near the live size at the cost of more full
  *   collections — no ceiling, unlike `--max-old-space-size`, so a bot that does need more memory still gets it.
  *   With both: the burst's peak RSS 183 MB (331 with the first alone), the 500-job run's 132 MB.
- * See README → Performance.
+ * See docs/performance.md, Memory.
  */
 export const BOT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=50'];

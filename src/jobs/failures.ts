@@ -17,7 +17,7 @@ import type { JobFailure } from './types.js';
 
 /**
  * What the engine does with a failure. `refund` gives the member's quota unit back: every failure is refunded
- * except content moderation, which is the one the member caused (documented in the README).
+ * except content moderation, which is the one the member caused (documented in docs/quotas.md, Accounting).
  */
 export type FailureAction =
   /** `outage`: Luma is down or unreachable; the job waits in the queue for the outage window, then fails. */
