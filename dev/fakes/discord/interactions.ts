@@ -11,6 +11,7 @@ import {
   type APIUser,
 } from 'discord-api-types/v10';
 import { interactionToken } from './ids.js';
+import { modalSubmitComponents, type ModalAnswers } from './modals.js';
 import { orPermissions, type FakeUserInput } from './payloads.js';
 import type { DiscordState, InteractionKind, InteractionRecord } from './state.js';
 
@@ -60,12 +61,8 @@ export interface ButtonInput extends InteractionContextInput {
   message?: APIMessage | { id: string };
 }
 
-export interface ModalSubmitInput extends InteractionContextInput {
+export interface ModalSubmitInput extends InteractionContextInput, ModalAnswers {
   customId: string;
-  /** Text input values by custom id. */
-  fields: Record<string, string>;
-  /** 'actionRow' (classic, default) wraps each input in an action row; 'label' uses Label (type 18). */
-  layout?: 'actionRow' | 'label';
   /** Set when the modal was opened from a component on this message (enables deferUpdate/update). */
   message?: APIMessage | { id: string };
 }
@@ -129,11 +126,16 @@ function resolveContext(state: DiscordState, input: InteractionContextInput): Re
       `fake Discord: unknown guild ${guildId}; configure it with startFakeDiscord({ guilds: [{ id: '${guildId}' }] })`,
     );
   }
+  const foreign = state.foreignGuildIds.has(guildId);
+  if (foreign && input.installation !== 'user') {
+    throw new Error(`fake Discord: the bot is not in guild ${guildId}; only a user-installed app can be used there (installation: 'user')`);
+  }
   const channelId = input.channelId ?? guild.channelIds[0];
   if (!channelId) throw new Error(`fake Discord: guild ${guildId} has no text channel`);
   if (!state.channels.has(channelId)) {
     state.addTextChannel(channelId, guildId);
-    newChannels.push(channelId);
+    // The gateway tells the bot about channels of its own servers only.
+    if (!foreign) newChannels.push(channelId);
   }
   const channel = state.channels.get(channelId);
   if (!channel) throw new Error(`fake Discord: channel ${channelId} vanished`);
@@ -279,19 +281,12 @@ export function buildButton(state: DiscordState, input: ButtonInput): BuiltInter
 
 export function buildModalSubmit(state: DiscordState, input: ModalSubmitInput): BuiltInteraction {
   const context = resolveContext(state, input);
-  let nextId = 1;
-  const components = Object.entries(input.fields).map(([customId, value]) => {
-    const textInput = { type: ComponentType.TextInput, id: 0, custom_id: customId, value };
-    if (input.layout === 'label') {
-      const labelId = nextId++;
-      textInput.id = nextId++;
-      return { type: ComponentType.Label, id: labelId, component: textInput };
-    }
-    const rowId = nextId++;
-    textInput.id = nextId++;
-    return { type: ComponentType.ActionRow, id: rowId, components: [textInput] };
-  });
-  const data = { custom_id: input.customId, components };
+  const render = (a: APIAttachment) => {
+    const known = state.cdn.getAttachment(a.id);
+    return known ? state.cdn.renderAttachment(known) : a;
+  };
+  const { components, resolved } = modalSubmitComponents(input, render);
+  const data = { custom_id: input.customId, components, ...(resolved ? { resolved } : {}) };
   const message = input.message ? componentMessage(state, context, input.message, input.customId) : undefined;
   return finish(
     state,

@@ -2,6 +2,7 @@
 // payload limits, attachment bookkeeping (`attachments` + `files[n]`), flags, rendering with fresh CDN URLs.
 import { MessageFlags, type APIAttachment, type APIEmbed, type APIMessage, type APIUser } from 'discord-api-types/v10';
 import type { AttachmentRecord, FakeCdn } from './cdn.js';
+import { checkAttachmentReferences, checkComponents, checkV2Fields, isV2 } from './components.js';
 import type { UploadedFile } from './multipart.js';
 
 /** An attachment the fake holds bytes for (by id), or a foreign one a test supplied as a plain object. */
@@ -81,8 +82,10 @@ export function validateMessageBody(
   json: Record<string, unknown>,
   files: UploadedFile[],
   mode: 'create' | 'edit',
+  current?: Pick<MessageRecord, 'flags' | 'content' | 'embeds' | 'components'>,
 ): ApiError | undefined {
-  const errors: Record<string, unknown> = {};
+  const flags = resultingFlags(json, mode, current);
+  const errors: Record<string, unknown> = { ...checkV2Fields(json, flags, mode === 'edit' ? current : undefined) };
   if (json.content !== undefined && json.content !== null) {
     if (typeof json.content !== 'string') errors.content = fieldError('STRING_TYPE_CONVERT', 'Must be a string.');
     else if (json.content.length > LIMITS.content) errors.content = maxLength(LIMITS.content);
@@ -121,17 +124,13 @@ export function validateMessageBody(
       }
     }
   }
-  if (Array.isArray(json.components)) {
-    const v2 = typeof json.flags === 'number' && (json.flags & MessageFlags.IsComponentsV2) !== 0;
-    if (!v2 && json.components.length > LIMITS.actionRows) errors.components = maxLength(LIMITS.actionRows);
-    const tooLong = findLongCustomId(json.components);
-    if (tooLong) errors.components = { custom_id: maxLength(LIMITS.customId) };
-  }
+  if (Array.isArray(json.components)) Object.assign(errors, checkComponents(json.components, flags).errors);
   const attachmentCount = Array.isArray(json.attachments) ? json.attachments.length : files.length;
   if (attachmentCount > LIMITS.files || files.length > LIMITS.files) errors.attachments = maxLength(LIMITS.files);
   if (Object.keys(errors).length > 0) return invalidFormBody(errors);
 
   if (mode === 'create') {
+    // A V2 message with no component shows nothing.
     const hasContent = typeof json.content === 'string' && json.content.length > 0;
     const hasEmbeds = Array.isArray(json.embeds) && json.embeds.length > 0;
     const hasComponents = Array.isArray(json.components) && json.components.length > 0;
@@ -143,15 +142,29 @@ export function validateMessageBody(
   return undefined;
 }
 
-function findLongCustomId(components: unknown[]): boolean {
-  for (const component of components) {
-    if (typeof component !== 'object' || component === null) continue;
-    const c = component as { custom_id?: unknown; components?: unknown; accessory?: unknown };
-    if (len(c.custom_id) > LIMITS.customId) return true;
-    if (Array.isArray(c.components) && findLongCustomId(c.components)) return true;
-    if (c.accessory && findLongCustomId([c.accessory])) return true;
-  }
-  return false;
+/** The flags a message has once a create or edit body is applied (the V2 flag is never taken off: see checkV2Fields). */
+export function resultingFlags(json: Record<string, unknown>, mode: 'create' | 'edit', current?: Pick<MessageRecord, 'flags'>): number {
+  if (mode === 'create' || !current) return createFlags(json.flags);
+  return editFlags(current.flags, json.flags) | (current.flags & MessageFlags.IsComponentsV2);
+}
+
+/**
+ * A V2 message once written: its media must name attachments it has, and every file uploaded with the request
+ * must be shown by one (a V2 message shows no attachment by itself). `before` is what it had, `after` what it has.
+ */
+export function v2MediaErrors(
+  components: unknown[],
+  flags: number,
+  before: readonly MessageAttachment[],
+  after: readonly MessageAttachment[],
+  cdn: FakeCdn,
+): ApiError | undefined {
+  if (!isV2(flags)) return undefined;
+  const name = (a: MessageAttachment) => (typeof a === 'string' ? (cdn.getAttachment(a)?.filename ?? '') : a.filename);
+  const had = new Set(before.map(attachmentId));
+  const uploaded = after.filter((a) => !had.has(attachmentId(a))).map(name);
+  const errors = checkAttachmentReferences(checkComponents(components, flags).references, after.map(name), uploaded);
+  return Object.keys(errors).length > 0 ? invalidFormBody(errors) : undefined;
 }
 
 /** Discord's filename clean-up: path parts dropped, spaces and odd characters become underscores. */
@@ -266,7 +279,7 @@ export function renderMessage(record: MessageRecord, cdn: FakeCdn): APIMessage {
     timestamp: record.timestamp,
     edited_timestamp: record.editedTimestamp,
     flags: record.flags,
-    components: record.components,
+    components: renderComponents(record.components, attachments),
   };
   if (record.webhookId) message.webhook_id = record.webhookId;
   if (record.applicationId) message.application_id = record.applicationId;
@@ -275,6 +288,35 @@ export function renderMessage(record: MessageRecord, cdn: FakeCdn): APIMessage {
   }
   const { sticker_ids: _stickers, ...extra } = record.extra;
   return { ...message, ...extra } as unknown as APIMessage;
+}
+
+/**
+ * V2 media as Discord returns them: an `attachment://name` item resolved to the attachment's CDN URL, with its
+ * proxy URL, size, type and id filled in (only `url` is ever set by an app).
+ */
+function renderComponents(components: unknown[], attachments: APIAttachment[]): unknown[] {
+  const resolve = (item: Record<string, unknown>): Record<string, unknown> => {
+    const url = typeof item.url === 'string' ? item.url : '';
+    const attachment = url.startsWith('attachment://') ? attachments.find((a) => a.filename === url.slice('attachment://'.length)) : undefined;
+    if (!attachment) return item;
+    return {
+      url: attachment.url,
+      proxy_url: attachment.proxy_url,
+      ...(attachment.width != null ? { width: attachment.width, height: attachment.height } : {}),
+      ...(attachment.content_type ? { content_type: attachment.content_type } : {}),
+      attachment_id: attachment.id,
+    };
+  };
+  const walk = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(walk);
+    if (typeof value !== 'object' || value === null) return value;
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(value)) {
+      out[key] = (key === 'media' || key === 'file') && typeof v === 'object' && v !== null ? resolve(v as Record<string, unknown>) : walk(v);
+    }
+    return out;
+  };
+  return components.map(walk);
 }
 
 function renderAttachment(attachment: MessageAttachment, cdn: FakeCdn): APIAttachment {

@@ -10,15 +10,17 @@ import {
 import {
   applyBody,
   createFlags,
-  editFlags,
   fieldError,
   invalidFormBody,
   maxLength,
   resolveAttachments,
+  resultingFlags,
+  v2MediaErrors,
   validateMessageBody,
   type ApiError,
   type MessageRecord,
 } from './messages.js';
+import { validateModal } from './modals.js';
 import type { UploadedFile } from './multipart.js';
 import { buildApplication, buildGuild } from './payloads.js';
 import type { DiscordState, InteractionRecord } from './state.js';
@@ -149,6 +151,7 @@ export class FakeRest {
 
     // Guilds.
     this.#route('GET', `/guilds/${ID}`, true, (_req, [id]) => {
+      if (s.foreignGuildIds.has(id ?? '')) return errors.missingAccess();
       const guild = s.guilds.get(id ?? '');
       return guild ? { status: 200, body: buildGuild(guild) } : errors.unknownGuild();
     });
@@ -300,6 +303,7 @@ export class FakeRest {
 
   #channelAccess(channelId: string): RestResponse | undefined {
     if (!this.state.channels.has(channelId)) return errors.unknownChannel();
+    if (!this.state.botReaches(channelId)) return errors.missingAccess();
     if (this.state.unreadableChannels.has(channelId)) return errors.missingAccess();
     return undefined;
   }
@@ -346,6 +350,8 @@ export class FakeRest {
     }
     const attachments = resolveAttachments([], json, req.files, this.#writeContext(channelId));
     if (isApiError(attachments)) return fromApiError(attachments);
+    const media = v2MediaErrors(list(json.components), createFlags(json.flags), [], attachments, s.cdn);
+    if (media) return fromApiError(media);
     const record = s.newMessage({ channelId, author: s.options.botUser, source: 'bot', attachments });
     applyBody(record, json);
     record.flags = createFlags(json.flags) & ~MessageFlags.Ephemeral;
@@ -360,14 +366,18 @@ export class FakeRest {
 
   #editMessage(record: MessageRecord, req: RestRequest): RestResponse {
     const json = asObject(req.json);
-    const invalid = validateMessageBody(json, req.files, 'edit');
+    const invalid = validateMessageBody(json, req.files, 'edit', record);
     if (invalid) return fromApiError(invalid);
     const attachments = resolveAttachments(record.attachments, json, req.files, this.#writeContext(record.channelId));
     if (isApiError(attachments)) return fromApiError(attachments);
+    const flags = resultingFlags(json, 'edit', record);
+    const components = Array.isArray(json.components) ? json.components : record.components;
+    const media = v2MediaErrors(components, flags, record.attachments, attachments, this.state.cdn);
+    if (media) return fromApiError(media);
     const wasLoading = (record.flags & MessageFlags.Loading) !== 0;
     applyBody(record, json);
     record.attachments = attachments;
-    record.flags = editFlags(record.flags, json.flags) & ~MessageFlags.Loading;
+    record.flags = flags & ~MessageFlags.Loading;
     // Filling in a deferred response is not an "edit" in Discord's eyes.
     if (!wasLoading) record.editedTimestamp = new Date().toISOString();
     return { status: 200, body: this.state.render(record) };
@@ -402,12 +412,18 @@ export class FakeRest {
         if (invalid) return fromApiError(prefixErrors(invalid));
         const attachments = resolveAttachments([], data, req.files, this.#writeContext(interaction.channelId));
         if (isApiError(attachments)) return fromApiError(prefixErrors(attachments));
+        const media = v2MediaErrors(list(data.components), createFlags(data.flags), [], attachments, s.cdn);
+        if (media) return fromApiError(prefixErrors(media));
         message = this.#responseMessage(interaction, attachments);
         applyBody(message, data);
         message.flags = createFlags(data.flags);
         break;
       }
       case InteractionResponseType.DeferredChannelMessageWithSource: {
+        // A deferred response carries EPHEMERAL at most: the V2 flag goes on the edit of @original.
+        if (typeof data.flags === 'number' && (data.flags & ~MessageFlags.Ephemeral) !== 0) {
+          return fromApiError(invalidFormBody({ data: { flags: fieldError('INTERACTION_RESPONSE_FLAGS_INVALID', 'A deferred response may only set the EPHEMERAL flag.') } }));
+        }
         message = this.#responseMessage(interaction, []);
         message.flags = MessageFlags.Loading | (createFlags(data.flags) & MessageFlags.Ephemeral);
         break;
@@ -417,13 +433,16 @@ export class FakeRest {
         const source = interaction.sourceMessageId ? s.messages.get(interaction.sourceMessageId) : undefined;
         if (!source) return errors.unknownMessage();
         if (type === InteractionResponseType.UpdateMessage) {
-          const invalid = validateMessageBody(data, req.files, 'edit');
+          const invalid = validateMessageBody(data, req.files, 'edit', source);
           if (invalid) return fromApiError(prefixErrors(invalid));
           const attachments = resolveAttachments(source.attachments, data, req.files, this.#writeContext(source.channelId));
           if (isApiError(attachments)) return fromApiError(prefixErrors(attachments));
+          const flags = resultingFlags(data, 'edit', source);
+          const media = v2MediaErrors(Array.isArray(data.components) ? data.components : source.components, flags, source.attachments, attachments, s.cdn);
+          if (media) return fromApiError(prefixErrors(media));
           applyBody(source, data);
           source.attachments = attachments;
-          source.flags = editFlags(source.flags, data.flags);
+          source.flags = flags;
           source.editedTimestamp = new Date().toISOString();
         }
         interaction.originalId = source.id;
@@ -531,6 +550,8 @@ export class FakeRest {
       // (keeping the ephemerality chosen at defer time) instead of creating a new one.
       const attachments = resolveAttachments([], json, req.files, this.#writeContext(original.channelId));
       if (isApiError(attachments)) return fromApiError(attachments);
+      const media = v2MediaErrors(list(json.components), createFlags(json.flags), [], attachments, s.cdn);
+      if (media) return fromApiError(media);
       applyBody(original, json);
       original.attachments = attachments;
       original.flags = (original.flags & ~MessageFlags.Loading) | (createFlags(json.flags) & ~MessageFlags.Ephemeral);
@@ -538,6 +559,8 @@ export class FakeRest {
     } else {
       const attachments = resolveAttachments([], json, req.files, this.#writeContext(interaction.channelId));
       if (isApiError(attachments)) return fromApiError(attachments);
+      const media = v2MediaErrors(list(json.components), createFlags(json.flags), [], attachments, s.cdn);
+      if (media) return fromApiError(media);
       record = s.newMessage({
         channelId: interaction.channelId,
         author: s.options.botUser,
@@ -612,6 +635,8 @@ export class FakeRest {
   }
 }
 
+const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+
 function asObject(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 }
@@ -650,33 +675,6 @@ function allowedCallback(interaction: InteractionRecord, type: number): boolean 
 const maxLen = maxLength;
 const required = () => fieldError('BASE_TYPE_REQUIRED', 'This field is required');
 const invalidName = () => fieldError('APPLICATION_COMMAND_INVALID_NAME', 'Command name is invalid');
-
-function validateModal(data: Record<string, unknown>): ApiError | undefined {
-  const problems: Record<string, unknown> = {};
-  if (typeof data.title !== 'string' || data.title.length === 0) problems.title = required();
-  else if (data.title.length > 45) problems.title = maxLen(45);
-  if (typeof data.custom_id !== 'string' || data.custom_id.length === 0) problems.custom_id = required();
-  else if (data.custom_id.length > 100) problems.custom_id = maxLen(100);
-  const components = Array.isArray(data.components) ? (data.components as unknown[]) : [];
-  if (components.length === 0) problems.components = required();
-  else if (components.length > 5) problems.components = maxLen(5);
-  components.forEach((raw, index) => {
-    const row = asObject(raw);
-    const inner = Array.isArray(row.components) ? (row.components as unknown[]) : row.component ? [row.component] : [];
-    for (const input of inner.map(asObject)) {
-      if (input.type !== 4) continue;
-      const label = typeof row.label === 'string' ? row.label : input.label;
-      const issue: Record<string, unknown> = {};
-      if (typeof label !== 'string' || label.length === 0) issue.label = required();
-      else if (label.length > 45) issue.label = maxLen(45);
-      if (typeof input.value === 'string' && input.value.length > 4000) issue.value = maxLen(4000);
-      if (typeof input.max_length === 'number' && input.max_length > 4000) issue.max_length = maxLen(4000);
-      if (typeof input.placeholder === 'string' && input.placeholder.length > 100) issue.placeholder = maxLen(100);
-      if (Object.keys(issue).length > 0) problems.components = { [index]: issue };
-    }
-  });
-  return Object.keys(problems).length > 0 ? invalidFormBody({ data: problems }) : undefined;
-}
 
 const CHAT_INPUT_NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
 

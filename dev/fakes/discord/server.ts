@@ -61,6 +61,11 @@ export interface FakeDiscordOptions {
   botUserId?: string;
   /** Guilds the bot is in. Default: one guild '1200000000000000001' with a #general channel; [] for none. */
   guilds?: FakeGuildInput[];
+  /**
+   * Guilds the bot is not in, whose members use their own install of the app there (`installation: 'user'`):
+   * the bot's token reaches none of their channels (403 Missing Access) and the gateway never lists them.
+   */
+  foreignGuilds?: FakeGuildInput[];
   /** Per-file upload limit in bytes; bigger files get 413/40005, interactions carry it. Default 10 MiB. */
   uploadLimitBytes?: number;
   /** Interaction token lifetime in ms; webhook calls after it get 401/50027. Default 15 min. */
@@ -145,7 +150,7 @@ export class FakeDiscord {
     this.#sessionWaitMs = options.sessionWaitMs ?? 10_000;
 
     const resolved = DiscordState.resolveOptions(options);
-    this.#state = new DiscordState(resolved, options.guilds ?? [DEFAULT_GUILD], { cdn: origin, media: origin });
+    this.#state = new DiscordState(resolved, options.guilds ?? [DEFAULT_GUILD], { cdn: origin, media: origin }, options.foreignGuilds);
     this.#rest = new FakeRest(this.#state, () => this.gatewayUrl);
     this.token = resolved.token;
     this.applicationId = resolved.applicationId;
@@ -451,7 +456,7 @@ export class FakeDiscord {
       user: this.botUser,
       user_settings: {},
       private_channels: [],
-      guilds: [...this.#state.guilds.keys()].map((id) => ({ id, unavailable: true })),
+      guilds: this.#state.botGuilds().map((g) => ({ id: g.id, unavailable: true })),
       application: { id: this.applicationId, flags: 0 },
       presences: [],
       relationships: [],
@@ -465,7 +470,7 @@ export class FakeDiscord {
 
   #guildCreates(): Array<Record<string, unknown>> {
     const s = this.#state;
-    return [...s.guilds.values()].map((guild) => {
+    return s.botGuilds().map((guild) => {
       const channels = guild.channelIds.flatMap((id) => {
         const channel = s.channels.get(id);
         return channel ? [s.renderChannel(channel)] : [];

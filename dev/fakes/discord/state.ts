@@ -132,6 +132,11 @@ export class DiscordState {
   readonly unreadableChannels = new Set<string>();
   readonly noSendChannels = new Set<string>();
   readonly cannotDmUsers = new Set<string>();
+  /**
+   * Servers the bot is not in, where members use their own (user-installed) copy of the app: interactions come from
+   * them, but the bot's token reaches none of their channels (403 Missing Access) and the gateway never lists them.
+   */
+  readonly foreignGuildIds = new Set<string>();
   /** Message nonces sent with `enforce_nonce`, by channel, author and nonce: the message they created, and when. */
   readonly nonces = new Map<string, { messageId: string; at: number }>();
   readonly faults: Fault[] = [];
@@ -142,12 +147,25 @@ export class DiscordState {
     readonly options: ResolvedOptions,
     guilds: FakeGuildInput[],
     origins: { cdn: string; media: string },
+    foreignGuilds: FakeGuildInput[] = [],
   ) {
     this.cdn = new FakeCdn(origins.cdn, origins.media);
     this.users.set(options.botUser.id, options.botUser);
     this.users.set(options.defaultUser.id, options.defaultUser);
     for (const input of guilds) this.addGuild(input);
+    for (const input of foreignGuilds) this.addGuild(input, { foreign: true });
     this.defaultGuildId = guilds[0]?.id ?? null;
+  }
+
+  /** The servers the bot is a member of (READY, GUILD_CREATE, its REST reach). */
+  botGuilds(): GuildState[] {
+    return [...this.guilds.values()].filter((g) => !this.foreignGuildIds.has(g.id));
+  }
+
+  /** Whether the bot's token can reach the channel's server (every DM counts as reachable). */
+  botReaches(channelId: string): boolean {
+    const guildId = this.channels.get(channelId)?.guildId;
+    return guildId === null || guildId === undefined || !this.foreignGuildIds.has(guildId);
   }
 
   static resolveOptions(input: {
@@ -176,7 +194,7 @@ export class DiscordState {
     };
   }
 
-  addGuild(input: FakeGuildInput): GuildState {
+  addGuild(input: FakeGuildInput, opts: { foreign?: boolean } = {}): GuildState {
     const roles = [
       buildRole({ id: input.id, name: '@everyone', permissions: DEFAULT_EVERYONE_PERMISSIONS, position: 0 }),
       ...(input.roles ?? []).map((role, index) => buildRole({ ...role, position: index + 1 })),
@@ -201,6 +219,10 @@ export class DiscordState {
     };
     this.guilds.set(guild.id, guild);
     for (const channel of channels) this.addTextChannel(channel.id, guild.id, channel.name);
+    if (opts.foreign) {
+      this.foreignGuildIds.add(guild.id);
+      return guild;
+    }
     // The bot is a member holding its managed role, so guild.members.me resolves after GUILD_CREATE.
     const botRole = roles[roles.length - 1];
     this.members.set(`${guild.id}:${this.options.botUser.id}`, {
