@@ -49,8 +49,6 @@ export const LIMITS = {
   embedAuthor: 256,
   embedTotal: 6000,
   files: 10,
-  actionRows: 5,
-  customId: 100,
 } as const;
 
 /** Flags a client may set when creating a message (ephemeral only through interactions). */
