@@ -7,22 +7,21 @@
 //   const pg = await startPlayground();   // pg.url → http://127.0.0.1:PORT/
 //   ...
 //   await pg.close();                      // stops the bot (SIGTERM), the fakes and the web server
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, extname, join, resolve } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageFlags, PermissionFlagsBits, type APIAttachment, type APIMessage } from 'discord-api-types/v10';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { startFakeDiscord, type CommandOptionInput, type FakeDiscord } from '../fakes/discord/server.js';
+import type { CommandOptionInput, FakeDiscord } from '../fakes/discord/server.js';
 import { sanitizeFilename } from '../fakes/discord/messages.js';
 import type { FakeLuma } from '../fakes/luma/api.js';
-import { startFakeLuma } from '../fakes/luma/server.js';
+import { spawnBot, startWorld, type BotChild, type BotLogLine } from '../fakes/world.js';
 import { playgroundArt } from './art.js';
-import { startEntry, type BotLogLine, type EntryProcess } from './bot-process.js';
 
 const PUBLIC = join(dirname(fileURLToPath(import.meta.url)), 'public');
+const APPLICATION_ID = '1100000000000000001';
 const GUILD_ID = '1200000000000000001';
 const CHANNEL_ID = '1300000000000000001';
 const ADMIN_ROLE_ID = '1250000000000000001';
@@ -113,42 +112,29 @@ class HttpProblem extends Error {
 
 export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Playground> {
   const log = opts.log ?? (() => undefined);
-  const ownDir = opts.dataDir === undefined;
-  const dataDir = opts.dataDir ? resolve(opts.dataDir) : mkdtempSync(join(tmpdir(), 'luma-playground-'));
-  mkdirSync(dataDir, { recursive: true });
-  // The bot's working directory: empty, so no `.env` (of a real deployment, or in --data) is ever read.
-  const workDir = mkdtempSync(join(tmpdir(), 'luma-playground-cwd-'));
-
-  const discord = await startFakeDiscord({
-    applicationName: 'Luma Bot',
-    defaultUser: { id: MEMBER.id, username: MEMBER.username, globalName: MEMBER.displayName },
-    guilds: [
-      {
-        id: GUILD_ID,
-        name: 'Playground',
-        ownerId: OWNER_ID,
-        channels: [{ id: CHANNEL_ID, name: 'general' }],
-        roles: [{ id: ADMIN_ROLE_ID, name: 'Server admin', permissions: PermissionFlagsBits.ManageGuild.toString() }],
-      },
-    ],
-  });
   const realLuma = opts.lumaApiKey !== undefined && opts.lumaApiKey !== '';
-  const luma = realLuma
-    ? undefined
-    : await startFakeLuma({ ...(opts.fakeLumaTiming ?? { queuedMs: 1500, processingMs: 6000 }), outputImage: playgroundArt });
-
-  const env: Record<string, string> = {
-    DISCORD_TOKEN: discord.token,
-    DISCORD_APPLICATION_ID: discord.applicationId,
-    DISCORD_API_URL: discord.apiUrl,
-    DISCORD_CDN_ORIGINS: discord.cdnOrigin,
-    LUMA_AGENTS_API_KEY: luma ? luma.apiKey : (opts.lumaApiKey ?? ''),
-    ...(luma ? { LUMA_BASE_URL: luma.url } : opts.lumaBaseUrl ? { LUMA_BASE_URL: opts.lumaBaseUrl } : {}),
-    STORAGE_URL: `sqlite://${join(dataDir, 'bot.sqlite')}`,
-    LOG_FORMAT: 'json',
-    LOG_LEVEL: 'info',
-    ...opts.botEnv,
-  };
+  const world = await startWorld({
+    discord: {
+      applicationId: APPLICATION_ID,
+      applicationName: 'Luma Bot',
+      defaultUser: { id: MEMBER.id, username: MEMBER.username, globalName: MEMBER.displayName },
+      guilds: [
+        {
+          id: GUILD_ID,
+          name: 'Playground',
+          ownerId: OWNER_ID,
+          channels: [{ id: CHANNEL_ID, name: 'general' }],
+          roles: [{ id: ADMIN_ROLE_ID, name: 'Server admin', permissions: PermissionFlagsBits.ManageGuild.toString() }],
+        },
+      ],
+    },
+    luma: { ...(opts.fakeLumaTiming ?? { queuedMs: 1500, processingMs: 6000 }), outputImage: playgroundArt },
+    realLuma: realLuma ? { apiKey: opts.lumaApiKey ?? '', ...(opts.lumaBaseUrl ? { url: opts.lumaBaseUrl } : {}) } : undefined,
+    ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+    env: { DISCORD_APPLICATION_ID: APPLICATION_ID, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...opts.botEnv },
+    tempPrefix: 'luma-playground-',
+  });
+  const { discord, luma, dataDir } = world;
 
   const sockets = new Set<WebSocket>();
   const logs: BotLogLine[] = [];
@@ -166,15 +152,10 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
 
   let closing = false;
   /** What cleanup() must stop: filled in as start-up proceeds. */
-  const live: { bot?: EntryProcess; web?: ReturnType<typeof createServer>; wss?: WebSocketServer; refreshTimer?: NodeJS.Timeout } = {};
+  const live: { bot?: BotChild; web?: ReturnType<typeof createServer>; wss?: WebSocketServer; refreshTimer?: NodeJS.Timeout } = {};
   const cleanup = async (): Promise<void> => {
     if (live.refreshTimer) clearInterval(live.refreshTimer);
-    if (live.bot) {
-      const running = live.bot;
-      const timer = setTimeout(() => running.child.kill('SIGKILL'), 12_000);
-      await running.stop('SIGTERM');
-      clearTimeout(timer);
-    }
+    await live.bot?.kill('SIGTERM', 12_000);
     for (const socket of sockets) socket.terminate();
     live.wss?.close();
     if (live.web) {
@@ -184,24 +165,21 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
         server.closeAllConnections();
       });
     }
-    await discord.close();
-    await luma?.close();
-    rmSync(workDir, { recursive: true, force: true });
-    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    await world.close();
   };
 
   try {
     // Register the commands with the real deploy script, as an operator does after install.
     log('registering commands (npm run deploy-commands)…');
-    const deploy = startEntry('src/deploy-commands.ts', { env, cwd: workDir });
+    const deploy = spawnBot(world, { entry: 'src/deploy-commands.ts' });
     const deployed = await deploy.exited;
-    if (deployed !== 0) throw new Error(`deploy-commands failed (${deployed}):\n${deploy.stray()}`);
+    if (deployed.code !== 0) throw new Error(`deploy-commands failed (${deployed.code ?? deployed.signal}):\n${deploy.stray}`);
 
     log(`starting the bot against the fake Discord and ${luma ? 'the fake Luma' : 'the REAL Luma API'}…`);
-    const started = startEntry('src/index.ts', { env, cwd: workDir, onLog });
+    const started = spawnBot(world, { onLog, keepLines: false });
     live.bot = started;
     await new Promise<void>((ready, fail) => {
-      const timer = setTimeout(() => fail(new Error(`the bot did not become ready within 60 s\n${started.stray()}`)), 60_000);
+      const timer = setTimeout(() => fail(new Error(`the bot did not become ready within 60 s\n${started.stray}`)), 60_000);
       const check = setInterval(() => {
         if (logs.some((l) => l.msg === 'bot ready')) {
           clearInterval(check);
@@ -209,16 +187,17 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
           ready();
         }
       }, 50);
-      void started.exited.then((code) => {
+      void started.exited.then((exit) => {
         clearInterval(check);
         clearTimeout(timer);
-        fail(new Error(`the bot exited (${code}) while starting:\n${started.stray().trim()}`));
+        fail(new Error(`the bot exited (${exit.code ?? exit.signal}) while starting:\n${started.stray.trim()}`));
       });
     });
     // A bot that dies later is reported on the page and in the terminal.
-    void started.exited.then((code) => {
+    void started.exited.then((exit) => {
       if (closing) return;
-      log(`the bot exited (${code}): ${started.stray().trim()}`);
+      const code = exit.code ?? exit.signal;
+      log(`the bot exited (${code}): ${started.stray.trim()}`);
       broadcast({ type: 'notice', text: `The bot process exited (${code}). Restart the playground.` });
     });
   } catch (err) {
