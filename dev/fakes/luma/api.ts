@@ -21,8 +21,8 @@ export interface FakeLumaOptions {
   processingMs?: number;
   /** Lifetime of each minted output URL, in ms. Default 3_600_000 (1 h, like Luma). */
   outputTtlMs?: number;
-  /** Bytes of a completed generation. Default: a 64x64 solid-colour PNG (JPEG if asked) per id. */
-  outputImage?: (generation: FakeGeneration) => Buffer;
+  /** Bytes of a generation, made when it is created (a Promise is awaited before the 201). Default: a 64x64 solid-colour PNG (JPEG if asked) per id. */
+  outputImage?: (generation: FakeGeneration) => Buffer | Promise<Buffer>;
   /** POST limits. Default: none. */
   rateLimit?: RateLimits;
   /**
