@@ -528,4 +528,16 @@ describe('fake Discord lifecycle', () => {
     expect(code).toBe(4004);
     await fake.close();
   });
+
+  it('refuses a gateway connection from a browser (one that sends an Origin)', async () => {
+    const fake = await startFakeDiscord();
+    const socket = new WebSocket(`${fake.gatewayUrl}/?v=10&encoding=json`, { origin: 'http://evil.example' });
+    const [refused] = (await once(socket, 'error')) as [Error];
+    expect(refused.message).toBe('Unexpected server response: 401');
+    const bot = new WebSocket(`${fake.gatewayUrl}/?v=10&encoding=json`);
+    const [hello] = (await once(bot, 'message')) as [Buffer];
+    expect(JSON.parse(hello.toString())).toMatchObject({ op: 10 });
+    bot.close();
+    await fake.close();
+  });
 });
