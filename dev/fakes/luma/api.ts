@@ -96,6 +96,8 @@ export interface GenerationPlan {
   hold?: boolean;
   /** Output bytes for this generation (overrides outputImage). */
   output?: Buffer;
+  /** The first N downloads of its output file answer 503 `SlowDown` (S3's XML), as a storage hiccup does. */
+  fileFailures?: number;
   /**
    * End in this state instead of completed/failed: a state outside the API reference (e.g. 'cancelled'), as a
    * newer Luma might report. It has no output and no longer counts as active.

@@ -19,6 +19,8 @@ export interface GenRecord {
   failureReason: string | undefined;
   endState: string | undefined;
   output: Buffer | undefined;
+  /** Downloads of the output file still to refuse (plan.fileFailures). */
+  fileFailuresLeft: number;
   inputs: FakeInput[];
 }
 
@@ -124,6 +126,7 @@ export class GenerationStore {
       failureReason: plan.failureReason ?? (animated && !plan.failWith ? `${animated.field}: animated GIFs are not supported` : undefined),
       endState: plan.endState,
       output: plan.output,
+      fileFailuresLeft: plan.fileFailures ?? 0,
       inputs,
     };
     // Recorded before anything is awaited: the caller's concurrency check and this insert stay one synchronous step.

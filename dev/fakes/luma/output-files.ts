@@ -60,6 +60,13 @@ export class OutputFiles {
       denied(res, 'AccessDenied', 'Access Denied');
       return;
     }
+    if (rec.fileFailuresLeft > 0) {
+      rec.fileFailuresLeft--;
+      const xml = s3Error('SlowDown', 'Please reduce your request rate.');
+      res.writeHead(503, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(xml) });
+      res.end(xml);
+      return;
+    }
     const bytes = this.generations.outputOf(rec);
     res.writeHead(200, { 'Content-Type': sniffImage(bytes) ?? 'application/octet-stream', 'Content-Length': bytes.length });
     res.end(bytes);
