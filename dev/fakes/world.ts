@@ -22,6 +22,17 @@ import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from './d
 import type { FakeLuma, FakeLumaOptions } from './luma/api.js';
 import { startFakeLuma } from './luma/server.js';
 
+/**
+ * Children still running and temp folders not yet removed: if this process exits without closing them (a crash,
+ * process.exit), the children are killed and then the folders removed.
+ */
+const running = new Set<ChildProcess>();
+const tempFolders = new Set<string>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+  for (const folder of tempFolders) rmSync(folder, { recursive: true, force: true });
+});
+
 /** The repository's root. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** tsx's loader as a file URL: a bare `--import tsx` would be resolved from the child's working directory. */
@@ -90,7 +101,16 @@ export async function startWorld(opts: WorldOptions & { realLuma?: LumaTarget | 
     if (closed) return;
     closed = true;
     for (const fake of owned.reverse()) await fake.close();
-    for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+    for (const folder of folders) {
+      rmSync(folder, { recursive: true, force: true });
+      tempFolders.delete(folder);
+    }
+  };
+  const tempFolder = (name: string): string => {
+    const folder = mkdtempSync(join(tmpdir(), name));
+    folders.push(folder);
+    tempFolders.add(folder);
+    return folder;
   };
   try {
     const discord = opts.fakes?.discord ?? (await startFakeDiscord(opts.discord));
@@ -102,14 +122,12 @@ export async function startWorld(opts: WorldOptions & { realLuma?: LumaTarget | 
     }
     let dataDir: string;
     if (opts.dataDir === undefined) {
-      dataDir = mkdtempSync(join(tmpdir(), prefix));
-      folders.push(dataDir);
+      dataDir = tempFolder(prefix);
     } else {
       dataDir = resolve(opts.dataDir);
       mkdirSync(dataDir, { recursive: true });
     }
-    const workDir = mkdtempSync(join(tmpdir(), `${prefix}cwd-`));
-    folders.push(workDir);
+    const workDir = tempFolder(`${prefix}cwd-`);
     const env = botEnv(discord, luma ?? opts.realLuma ?? { apiKey: '' }, dataDir, opts.env);
     return { discord, luma, dataDir, workDir, env, close };
   } catch (err) {
@@ -157,11 +175,6 @@ export interface SpawnOptions {
   keepLines?: boolean;
 }
 
-/** Children still running: killed if this process exits without stopping them (a crash, process.exit). */
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 /** One run of one of the project's entry points as a child process: its log lines, stray output and exit. */
 export class BotChild {
