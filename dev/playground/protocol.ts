@@ -3,12 +3,7 @@
 //
 // The page POSTs actions to /api/<action> (JSON bodies below; every one carries `as` and `place`), uploads files to
 // /api/upload, and reads events from the WebSocket at /ws: first `hello`, then the others as things happen.
-import type {
-  APIAttachment,
-  APIMessage,
-  APIModalInteractionResponseCallbackData,
-  RESTPostAPIApplicationCommandsJSONBody,
-} from 'discord-api-types/v10';
+import type { APIAttachment, APIMessage, APIModalInteractionResponseCallbackData } from 'discord-api-types/v10';
 
 export type PersonKey = 'member' | 'admin';
 
@@ -37,8 +32,35 @@ export interface ViewMessage extends Omit<APIMessage, 'interaction'> {
   interactionFailed?: true;
 }
 
-/** A command as registered with the fake Discord (what GET /applications/:id/commands returns). */
-export type RegisteredCommand = RESTPostAPIApplicationCommandsJSONBody & { id?: string };
+/** An option of a registered command, as far as the page's command picker reads it (Discord's field names). */
+export interface CommandOption {
+  /** ApplicationCommandOptionType: 1 subcommand, 2 group, 3 string, 4 integer, 5 boolean, 6 user, 7 channel, 8 role, 10 number, 11 attachment. */
+  type: number;
+  name: string;
+  description: string;
+  required?: boolean;
+  choices?: Array<{ name: string; value: string | number }>;
+  /** A subcommand's options, or a group's subcommands. */
+  options?: CommandOption[];
+  min_value?: number;
+  max_value?: number;
+  min_length?: number;
+  max_length?: number;
+  channel_types?: number[];
+}
+
+/** A command as registered with the fake Discord (what GET /applications/:id/commands returns), as the page reads it. */
+export interface RegisteredCommand {
+  id?: string;
+  /** ApplicationCommandType: 1 (or absent) slash command, 2 user menu, 3 message menu. */
+  type?: number;
+  name: string;
+  description?: string;
+  options?: CommandOption[];
+  default_member_permissions?: string | null;
+  /** InteractionContextType: 0 server, 1 DM with the bot, 2 other private channels. */
+  contexts?: number[] | null;
+}
 
 export type ChaosKind = 'moderation' | 'rate-limit' | 'slow' | 'expire-token' | 'download-failure';
 
