@@ -178,6 +178,24 @@ describe('fake Discord with a real discord.js client', () => {
     expect((await download(fresh?.url ?? '')).body.equals(png)).toBe(true);
   });
 
+  it('resolves a channel option in a subcommand group to the channel, as discord.js reads it', async () => {
+    const channelId = discord.channelId ?? '';
+    const done = nextInteraction(async (interaction) => {
+      if (!interaction.isChatInputCommand()) throw new Error('expected a command');
+      const channel = interaction.options.getChannel('channel', true);
+      await interaction.reply({ content: 'got it' });
+      return { group: interaction.options.getSubcommandGroup(), sub: interaction.options.getSubcommand(), id: channel.id, name: 'name' in channel ? channel.name : undefined };
+    });
+    const { payload } = await discord.slashCommand({
+      name: 'bot-admin',
+      subcommandGroup: 'channels',
+      subcommand: 'add',
+      options: [{ name: 'channel', type: ApplicationCommandOptionType.Channel, value: channelId }],
+    });
+    expect(await done).toEqual({ group: 'channels', sub: 'add', id: channelId, name: 'general' });
+    expect(payload).toMatchObject({ data: { resolved: { channels: { [channelId]: { id: channelId, name: 'general', type: 0, permissions: expect.any(String) } } } } });
+  });
+
   it('answers a second acknowledgement with 40060 and a late first one with 10062', async () => {
     const done = nextInteraction(async (interaction) => {
       if (!interaction.isChatInputCommand()) throw new Error('expected a command');
