@@ -5,6 +5,9 @@ import { state } from './state.js';
 /** @typedef {import('../protocol.js').ActionBodies} ActionBodies */
 /** @typedef {import('../protocol.js').ActionResults} ActionResults */
 
+/** Fires 'acted' after every action the server accepted: its answer appears at the bottom of the list. */
+export const actions = new EventTarget();
+
 /**
  * Performs an action as the person the page shows, where the page is.
  * @template {import('../protocol.js').ActionName} K
@@ -18,7 +21,9 @@ export async function call(action, body) {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ as: state.me, place: state.place, ...body }),
   });
-  return answer(response, `${action} failed`);
+  const result = await answer(response, `${action} failed`);
+  actions.dispatchEvent(new Event('acted'));
+  return result;
 }
 
 /** Puts a file on the fake CDN; resolves with its attachment. @param {File} file @returns {Promise<import('../protocol.js').UploadResult>} */

@@ -6,6 +6,7 @@ import { wireComposer } from './composer.js';
 import { call } from './api.js';
 import { messageOf, toast } from './dom.js';
 import { connect } from './live.js';
+import { followScrolling } from './messages.js';
 import { wireMenu } from './menu.js';
 import { wireModal } from './modal.js';
 import { savedTheme, setTheme, switchPlace } from './panels.js';
@@ -16,6 +17,7 @@ function wire() {
   wireComposer();
   wireMenu();
   wireModal();
+  followScrolling();
   for (const button of document.querySelectorAll('.channel')) {
     if (!(button instanceof HTMLElement)) continue;
     button.addEventListener('click', () => switchPlace(button.dataset.place === 'dm' ? 'dm' : 'general'));

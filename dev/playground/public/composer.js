@@ -3,9 +3,9 @@
 // in the tray; the picker's keys (arrows, Tab, Enter, Escape); files by the + button or dropped on the box.
 import { call, upload } from './api.js';
 import { $, el, messageOf, toast } from './dom.js';
-import { optionValue, parseDraft } from './draft.js';
+import { optionValue, parseDraft, subcommandsOf } from './draft.js';
 import { autosize, hidePicker, hint, input, moveActive, setDraft, updatePicker } from './picker.js';
-import { OPTION_TYPES, state } from './state.js';
+import { state } from './state.js';
 
 /** @typedef {import('../protocol.js').OptionValue} OptionValue */
 
@@ -16,8 +16,8 @@ async function send() {
   const draft = parseDraft(text);
   const command = draft?.command;
   if (!draft || !command) return hint(`/${draft?.name ?? ''} is not a command of this server. Type / to see them.`, true);
-  const subs = (command.options ?? []).some((o) => o.type === OPTION_TYPES.SUB_COMMAND);
-  if (subs && !draft.sub) return hint(`/${command.name} needs a subcommand: ${(command.options ?? []).map((o) => o.name).join(', ')}`, true);
+  const subs = subcommandsOf(command);
+  if (subs.length > 0 && !draft.sub) return hint(`/${command.name} needs a subcommand: ${subs.map((s) => s.path).join(', ')}`, true);
   /** @type {OptionValue[]} */
   const options = [];
   try {
@@ -29,7 +29,8 @@ async function send() {
     return hint(messageOf(err), true);
   }
   try {
-    await call('command', { name: command.name, ...(draft.sub ? { subcommand: draft.sub.name } : {}), options });
+    const sub = draft.sub;
+    await call('command', { name: command.name, ...(sub?.group ? { subcommandGroup: sub.group.name } : {}), ...(sub ? { subcommand: sub.sub.name } : {}), options });
     state.optionFiles.clear();
     setDraft('');
     hidePicker();

@@ -6,14 +6,14 @@ import { OPTION_TYPES, person, state } from './state.js';
 /** @typedef {import('../protocol.js').RegisteredCommand} RegisteredCommand */
 /** @typedef {import('../protocol.js').CommandOption} CommandOption */
 /** @typedef {{ def: CommandOption; raw: string; start: number }} DraftOption */
+/** A subcommand as Discord's picker lists it: `add`, or `channels add` inside a group. @typedef {{ path: string; group: CommandOption | undefined; sub: CommandOption }} Subcommand */
 /**
  * @typedef {object} Draft
  * @property {string} name what follows the slash
  * @property {boolean} complete a space follows the name
  * @property {RegisteredCommand | undefined} command
- * @property {string | undefined} subName the subcommand typed so far
- * @property {CommandOption | undefined} sub
- * @property {boolean} subComplete a space follows the subcommand
+ * @property {string | undefined} subName the subcommand (path) typed so far, when the command has subcommands
+ * @property {Subcommand | undefined} sub the subcommand, once its path and a space are typed
  * @property {DraftOption[]} options
  * @property {string} rest the text after the command (and subcommand)
  * @property {number} restStart where `rest` starts in the text
@@ -21,17 +21,39 @@ import { OPTION_TYPES, person, state } from './state.js';
  * @property {string} leading text before the first option name (a value without its name)
  */
 
-/** May the person use this command here? (Discord's default_member_permissions, and the DM context.) @param {RegisteredCommand} command */
+/** Discord's Administrator permission: every command shows, whatever it asks for. */
+const ADMINISTRATOR = 1n << 3n;
+
+/**
+ * May the person use this command here? Discord's default_member_permissions in a server ("0": administrators only),
+ * and the DM context.
+ * @param {RegisteredCommand} command
+ */
 export function allowed(command) {
   const needed = command.default_member_permissions;
   if (needed === undefined || needed === null) return true;
   if (state.place === 'dm') return Array.isArray(command.contexts) ? command.contexts.includes(1) : true;
-  return (BigInt(person().permissions) & BigInt(needed)) === BigInt(needed);
+  const has = BigInt(person().permissions);
+  const bits = BigInt(needed);
+  if ((has & ADMINISTRATOR) !== 0n) return true;
+  return bits !== 0n && (has & bits) === bits;
 }
 
 /** The slash commands the picker offers here. */
 export function slashCommands() {
   return state.commands.filter((c) => (c.type ?? 1) === 1 && allowed(c) && (state.place !== 'dm' || !Array.isArray(c.contexts) || c.contexts.includes(1)));
+}
+
+/** A command's subcommands, those in groups included, as paths. @param {RegisteredCommand} command @returns {Subcommand[]} */
+export function subcommandsOf(command) {
+  /** @type {Subcommand[]} */
+  const out = [];
+  for (const o of command.options ?? []) {
+    if (o.type === OPTION_TYPES.SUB_COMMAND) out.push({ path: o.name, group: undefined, sub: o });
+    if (o.type !== OPTION_TYPES.SUB_COMMAND_GROUP) continue;
+    for (const s of o.options ?? []) if (s.type === OPTION_TYPES.SUB_COMMAND) out.push({ path: `${o.name} ${s.name}`, group: o, sub: s });
+  }
+  return out;
 }
 
 /** Reads the draft; values run to the next known option name followed by a colon, so prompts may hold spaces. @param {string} text @returns {Draft | null} */
@@ -41,19 +63,22 @@ export function parseDraft(text) {
   const name = head[1] ?? '';
   const command = slashCommands().find((c) => c.name === name);
   /** @type {Draft} */
-  const draft = { name, complete: head[2] === ' ', command, subName: undefined, sub: undefined, subComplete: false, options: [], rest: text.slice(head[0].length), restStart: head[0].length, defs: undefined, leading: '' };
+  const draft = { name, complete: head[2] === ' ', command, subName: undefined, sub: undefined, options: [], rest: text.slice(head[0].length), restStart: head[0].length, defs: undefined, leading: '' };
   if (!command || !draft.complete) return draft;
-  const subs = (command.options ?? []).filter((o) => o.type === OPTION_TYPES.SUB_COMMAND);
+  const subs = subcommandsOf(command);
   let defs = command.options ?? [];
   if (subs.length > 0) {
-    const sub = /^(\S*)(\s?)/.exec(draft.rest) ?? ['', '', ''];
-    draft.subName = sub[1];
-    draft.sub = subs.find((s) => s.name === sub[1]);
-    draft.subComplete = sub[2] === ' ';
-    if (!draft.sub || !draft.subComplete) return draft;
-    draft.restStart += sub[0].length;
-    draft.rest = draft.rest.slice(sub[0].length);
-    defs = draft.sub.options ?? [];
+    // The longest path followed by a space: `channels add ` within a group, `show ` without one.
+    const sub = subs.filter((s) => draft.rest.startsWith(`${s.path} `)).sort((a, b) => b.path.length - a.path.length)[0];
+    if (!sub) {
+      draft.subName = draft.rest;
+      return draft;
+    }
+    draft.subName = sub.path;
+    draft.sub = sub;
+    draft.restStart += sub.path.length + 1;
+    draft.rest = draft.rest.slice(sub.path.length + 1);
+    defs = sub.sub.options ?? [];
   }
   draft.defs = defs;
   readOptions(draft, defs);
@@ -92,6 +117,11 @@ export function optionValue(def, raw) {
       const p = state.people.find((x) => x.displayName.toLowerCase() === name || x.username === name);
       if (!p) throw new Error(`${def.name}: pick a member (@${state.people.map((x) => x.displayName).join(', @')})`);
       return p.id;
+    }
+    case OPTION_TYPES.CHANNEL: {
+      const name = text.replace(/^#/, '').toLowerCase();
+      if (name !== state.server.channelName) throw new Error(`${def.name}: pick a channel (#${state.server.channelName})`);
+      return state.server.channelId;
     }
     case OPTION_TYPES.ROLE: {
       const name = text.replace(/^@/, '').toLowerCase();

@@ -2,7 +2,7 @@
 // The WebSocket from the playground server: hello (everything), then messages, modals, chaos, notices and log lines
 // as they happen. It reconnects by itself.
 import { $, toast } from './dom.js';
-import { renderMessages } from './messages.js';
+import { atNewest, renderMessages } from './messages.js';
 import { openModal } from './modal.js';
 import { addLog, renderChaos, renderPeople } from './panels.js';
 import { person, state } from './state.js';
@@ -30,13 +30,10 @@ function onEvent(event) {
   switch (event.type) {
     case 'hello':
       return hello(event);
-    case 'messages': {
-      const list = $('#messages');
-      const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 120;
+    case 'messages':
       for (const m of event.upsert) state.messages.set(m.id, m);
       for (const id of event.remove) state.messages.delete(id);
-      return renderMessages(nearBottom);
-    }
+      return renderMessages(atNewest());
     case 'modal':
       if (event.userId === person().id) openModal(event);
       else state.pendingModals.set(event.userId, event);

@@ -1,7 +1,7 @@
 // @ts-check
 // The channel's messages, drawn as Discord draws them: author, time, "↪ used /imagine", content, embeds, images,
 // buttons, the "Only you can see this" line, and the ⋯ menu.
-import { call } from './api.js';
+import { actions, call } from './api.js';
 import { $, el, messageOf, toast } from './dom.js';
 import { jumpTarget, markdown } from './markdown.js';
 import { openMenu } from './menu.js';
@@ -13,6 +13,40 @@ import { person, state, userName } from './state.js';
 
 const LOADING = 128;
 const EPHEMERAL = 64;
+/** Images are drawn at most this wide and tall, as in Discord's client. */
+const MEDIA_BOX = 400;
+/** A reader this close to the bottom is reading the newest messages: the list follows them. */
+const PINNED_WITHIN = 120;
+
+/** Was the reader at the newest message when the list last scrolled? */
+let pinned = true;
+
+/**
+ * Follows the reader's scrolling: the list keeps the newest message in view while they are at the bottom — and
+ * after they did something (a command, a button, a form), whose answer appears there.
+ */
+export function followScrolling() {
+  const list = $('#messages');
+  list.addEventListener('scroll', () => {
+    pinned = list.scrollHeight - list.scrollTop - list.clientHeight < PINNED_WITHIN;
+  });
+  actions.addEventListener('acted', () => {
+    pinned = true;
+    list.scrollTop = list.scrollHeight;
+  });
+}
+
+/** Is the reader at the newest message? */
+export function atNewest() {
+  return pinned;
+}
+
+/** After something in the list grew (an image loaded): the newest message back in view, if the reader was there. */
+function keepNewestInView() {
+  if (!pinned) return;
+  const list = $('#messages');
+  list.scrollTop = list.scrollHeight;
+}
 
 /** Is the message shown to the person the page acts as, where the page is? @param {ViewMessage} m */
 function visible(m) {
@@ -39,7 +73,30 @@ export function renderMessages(scroll = true) {
   });
   drawn = next;
   list.replaceChildren(...(nodes.length > 0 ? nodes : [welcome()]));
-  if (scroll) list.scrollTop = list.scrollHeight;
+  if (scroll) {
+    pinned = true;
+    list.scrollTop = list.scrollHeight;
+  }
+}
+
+/**
+ * An image with its space reserved from the size Discord gave (so the list does not jump when it loads), which opens
+ * full size on click.
+ * @param {string} src
+ * @param {string} alt
+ * @param {number | null | undefined} width
+ * @param {number | null | undefined} height
+ */
+function media(src, alt, width, height) {
+  const img = el('img', { class: 'media', src, alt, width, height });
+  if (width && height) {
+    const scale = Math.min(1, MEDIA_BOX / width, MEDIA_BOX / height);
+    img.style.width = `${Math.round(width * scale)}px`;
+    img.style.aspectRatio = `${width} / ${height}`;
+  }
+  img.addEventListener('load', keepNewestInView);
+  const open = el('button', { type: 'button', class: 'media-open', 'aria-label': `Open ${alt} full size`, onclick: () => openViewer(src, alt) }, img);
+  return open;
 }
 
 function welcome() {
@@ -68,17 +125,15 @@ function renderMessage(m) {
   if (replyLine) li.append(replyLine);
   li.append(el('span', { class: `avatar ${isBot ? 'bot' : authorPerson?.key === 'admin' ? 'admin' : ''}`, 'aria-hidden': 'true', text: name[0] ?? '?' }));
   const body = el('div', { class: 'body' }, head(m, name, isBot));
-  if (loading) body.append(el('div', { class: 'thinking' }, `${state.bot.name} is thinking`, el('span', { class: 'dots', 'aria-hidden': 'true' })));
+  if (loading && m.interactionFailed) body.append(el('div', { class: 'interaction-failed' }, el('span', { class: 'failed-icon', 'aria-hidden': 'true', text: '!' }), 'The application did not respond'));
+  else if (loading) body.append(el('div', { class: 'thinking' }, `${state.bot.name} is thinking`, el('span', { class: 'dots', 'aria-hidden': 'true' })));
   if (m.content) body.append(el('div', { class: 'content' }, ...markdown(m.content)));
   const embedImages = new Set(m.embeds.flatMap((e) => [e.image?.url, e.thumbnail?.url]).filter(Boolean));
   for (const e of m.embeds) body.append(renderEmbed(e));
   for (const a of m.attachments) {
     if (embedImages.has(a.url)) continue;
-    if ((a.content_type ?? '').startsWith('image/')) {
-      body.append(el('img', { class: 'media', src: a.proxy_url ?? a.url, alt: a.description ?? a.filename, width: a.width, height: a.height, loading: 'lazy' }));
-    } else {
-      body.append(el('div', { class: 'file' }, '📄 ', el('span', { text: `${a.filename} (${Math.ceil(a.size / 1024)} KB)` })));
-    }
+    if ((a.content_type ?? '').startsWith('image/')) body.append(media(a.proxy_url ?? a.url, a.description ?? a.filename, a.width, a.height));
+    else body.append(fileLink(a.url, a.filename, a.size));
   }
   if (Array.isArray(m.components) && m.components.length > 0) body.append(renderComponents(m));
   if (ephemeral) body.append(ephemeralNote(m));
@@ -124,7 +179,7 @@ function ephemeralNote(m) {
       renderMessages(false);
     },
   });
-  return el('div', { class: 'ephemeral-note' }, '👁 Only you can see this · ', dismiss);
+  return el('div', { class: 'ephemeral-note' }, el('span', { class: 'icon eye', 'aria-hidden': 'true' }), 'Only you can see this · ', dismiss);
 }
 
 /** The ⋯ button and the right-click menu. @param {HTMLElement} li @param {ViewMessage} m @param {string} name */
@@ -148,6 +203,21 @@ function addMenu(li, m, name) {
   });
 }
 
+/** A file that is not an image (a CSV, say): a link that opens or downloads it. @param {string} url @param {string} name @param {number} size */
+function fileLink(url, name, size) {
+  return el('a', { class: 'file', href: url, download: name, target: '_blank', rel: 'noreferrer' }, el('span', { class: 'icon file-icon', 'aria-hidden': 'true' }), el('span', { text: `${name} (${Math.ceil(size / 1024)} KB)` }));
+}
+
+/** Shows an image at its own size in a dialog, with a link to the file itself. @param {string} src @param {string} alt */
+function openViewer(src, alt) {
+  const viewer = $('#viewer', HTMLDialogElement);
+  const image = $('#viewer-image', HTMLImageElement);
+  image.src = src;
+  image.alt = alt;
+  $('#viewer-link', HTMLAnchorElement).href = src;
+  viewer.showModal();
+}
+
 /** @param {ViewMessage} m */
 function summary(m) {
   if (((m.flags ?? 0) & LOADING) !== 0) return 'is thinking';
@@ -168,7 +238,7 @@ function renderEmbed(e) {
   }
   const image = e.image ?? e.thumbnail;
   if (image?.url) {
-    box.append(el('img', { class: 'media', src: image.proxy_url ?? image.url, alt: e.description ? `Image: ${e.description.slice(0, 120)}` : 'Embedded image', width: image.width, height: image.height }));
+    box.append(media(image.proxy_url ?? image.url, e.description ? `Image: ${e.description.slice(0, 120)}` : 'Embedded image', image.width, image.height));
   }
   if (e.footer?.text) box.append(el('div', { class: 'embed-footer', text: e.footer.text }));
   return box;
@@ -191,11 +261,11 @@ function renderComponents(m) {
 
 /** @param {ViewMessage} m @param {APIButtonComponent} c */
 function renderButton(m, c) {
-  const emoji = 'emoji' in c && c.emoji?.name ? `${c.emoji.name} ` : '';
-  const label = `${emoji}${'label' in c ? (c.label ?? '') : ''}`.trim();
-  if ('url' in c) return el('a', { class: 'dbutton secondary', href: jumpTarget(c.url), text: `${label} ↗` });
+  const emoji = 'emoji' in c && c.emoji?.name ? el('span', { class: 'emoji', text: c.emoji.name }) : null;
+  const label = 'label' in c ? (c.label ?? '') : '';
+  if ('url' in c) return el('a', { class: 'dbutton secondary', href: jumpTarget(c.url) }, emoji, `${label} ↗`);
   const customId = 'custom_id' in c ? c.custom_id : '';
-  const button = el('button', { type: 'button', class: `dbutton ${BUTTON_STYLES[c.style] ?? 'secondary'}`, disabled: c.disabled === true, text: label });
+  const button = el('button', { type: 'button', class: `dbutton ${BUTTON_STYLES[c.style] ?? 'secondary'}`, disabled: c.disabled === true }, emoji, label);
   button.addEventListener('click', async () => {
     button.disabled = true;
     try {

@@ -3,7 +3,7 @@
 // grows, and the hint line below it that says what the command still needs.
 import { upload } from './api.js';
 import { $, el, messageOf, toast } from './dom.js';
-import { parseDraft, slashCommands } from './draft.js';
+import { parseDraft, slashCommands, subcommandsOf } from './draft.js';
 import { OPTION_TYPES, state } from './state.js';
 
 /** @typedef {import('./state.js').PickerItem} PickerItem */
@@ -26,10 +26,10 @@ function suggestions(text) {
     return { title: 'Commands', items, highlight: true };
   }
   if (!command) return { title: 'No command by that name', items: [], highlight: false };
-  if (draft.subName !== undefined && (!draft.sub || !draft.subComplete)) {
-    const subName = draft.subName;
-    const subs = (command.options ?? []).filter((o) => o.type === OPTION_TYPES.SUB_COMMAND && o.name.startsWith(subName));
-    const items = subs.map((s) => ({ label: s.name, desc: s.description, apply: () => setDraft(`/${command.name} ${s.name} ${firstRequired(s.options)}`) }));
+  if (draft.subName !== undefined && !draft.sub) {
+    const typed = draft.subName;
+    const subs = subcommandsOf(command).filter((s) => s.path.startsWith(typed));
+    const items = subs.map((s) => ({ label: s.path, desc: s.sub.description, apply: () => setDraft(`/${command.name} ${s.path} ${firstRequired(s.sub.options)}`) }));
     return { title: `/${command.name}`, items, highlight: true };
   }
   const last = draft.options[draft.options.length - 1];
@@ -46,8 +46,9 @@ function valueSuggestions(def, before) {
   if (def.choices?.length) return offer(def.choices.map((c) => ({ label: c.name, desc: String(c.value), apply: put(c.value) })));
   if (def.type === OPTION_TYPES.BOOLEAN) return offer(['True', 'False'].map((v) => ({ label: v, desc: '', apply: put(v) })));
   if (def.type === OPTION_TYPES.USER) return offer(state.people.map((p) => ({ label: `@${p.displayName}`, desc: p.key === 'admin' ? 'server admin' : 'member', apply: put(`@${p.displayName}`) })));
+  if (def.type === OPTION_TYPES.CHANNEL) return offer([{ label: `#${state.server.channelName}`, desc: 'text channel', apply: put(`#${state.server.channelName}`) }]);
   if (def.type === OPTION_TYPES.ROLE) return offer(state.roles.map((r) => ({ label: `@${r.name}`, desc: '', apply: put(`@${r.name}`) })));
-  if (def.type === OPTION_TYPES.ATTACHMENT) return offer([{ label: '📎 Choose a file from your disk…', desc: def.description, apply: () => pickFileFor(def, before) }]);
+  if (def.type === OPTION_TYPES.ATTACHMENT) return offer([{ label: 'Choose a file from your disk…', desc: def.description, apply: () => pickFileFor(def, before) }]);
   return null;
 }
 
@@ -61,6 +62,9 @@ function optionSuggestions(draft, text) {
   // names what is left), so writing a prompt is not covered by suggestions at every space.
   const typingValue = Boolean(last && last.raw.trim() !== '');
   if (typingValue && word === '') return null;
+  // In free text (a prompt) such a word may be part of it: the list shows unselected and Enter sends. After any other
+  // value (a member, a number, a choice) the word can only start the next option: Enter completes it, as in Discord.
+  const inFreeText = Boolean(typingValue && last && last.def.type === OPTION_TYPES.STRING && !last.def.choices?.length);
   const free = defs.filter((o) => !used.has(o.name) && o.name.startsWith(word));
   if (free.length === 0) return null;
   const base = text.slice(0, text.length - word.length);
@@ -73,8 +77,7 @@ function optionSuggestions(draft, text) {
       required: o.required === true,
       apply: () => (o.type === OPTION_TYPES.ATTACHMENT ? pickFileFor(o, `${base}${spacer}${o.name}:`) : setDraft(`${base}${spacer}${o.name}: `)),
     }));
-  // Mid-value, suggestions stay unselected so Enter still sends (arrow keys or Tab pick one).
-  return { title: 'Options', items, highlight: !typingValue && word !== '' };
+  return { title: 'Options', items, highlight: word !== '' && !inFreeText };
 }
 
 /** `name: ` of the first required option, when it is typed (not a file). @param {CommandOption[]} [options] */
@@ -85,7 +88,7 @@ function firstRequired(options = []) {
 
 /** @param {RegisteredCommand} command */
 function chooseCommand(command) {
-  const subs = (command.options ?? []).some((o) => o.type === OPTION_TYPES.SUB_COMMAND);
+  const subs = subcommandsOf(command).length > 0;
   state.optionFiles.clear();
   const first = (command.options ?? []).find((o) => o.required);
   if (!subs && first?.type === OPTION_TYPES.ATTACHMENT) {
