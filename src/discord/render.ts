@@ -66,6 +66,8 @@ export function progressText(job: JobRecord, info: ProgressInfo): string {
       line =
         job.lumaUnavailableSince !== undefined
           ? t(locale, 'progress.lumaDown')
+          : job.notBefore !== undefined && job.notBefore > info.now // sent back to the queue by a Luma 429
+          ? t(locale, 'progress.lumaBusy')
           : info.queuePosition !== undefined && info.queuePosition > 0
           ? t(locale, 'progress.waitingInLine', { position: info.queuePosition })
           : t(locale, 'progress.sending');

@@ -1,7 +1,8 @@
 // Rendering for Discord: text the bot shortens never ends in half an emoji.
 import { describe, expect, it } from 'vitest';
-import { quotePrompt, resultEmbed, truncate } from '../../src/discord/render.js';
+import { progressText, quotePrompt, resultEmbed, truncate } from '../../src/discord/render.js';
 import type { JobRecord } from '../../src/jobs/types.js';
+import { makeJob } from '../quota/fixtures.js';
 
 /** A lone surrogate: half of a character outside the Basic Multilingual Plane. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -43,5 +44,15 @@ describe('truncate', () => {
     } as unknown as JobRecord;
     expect(resultEmbed(job, 'a.png').description).not.toMatch(LONE_SURROGATE);
     expect(quotePrompt(`${'y'.repeat(198)}${'🌊'.repeat(5)}`, 200)).not.toMatch(LONE_SURROGATE);
+  });
+});
+
+describe('the progress line', () => {
+  const job = (o: Partial<JobRecord>): JobRecord => ({ ...makeJob({ userId: '400000000000000001', guildId: '1200000000000000001' }), ...o });
+
+  it('says Luma is busy while a job waits out a Luma 429, then where it is in line', () => {
+    const waiting = job({ step: 'queued', notBefore: 5_000 });
+    expect(progressText(waiting, { now: 1_000, queuePosition: 1 })).toContain('Luma is busy right now (too many requests)');
+    expect(progressText(waiting, { now: 5_000, queuePosition: 2 })).toContain('Waiting in line — position 2');
   });
 });

@@ -112,7 +112,7 @@ async function afterSubmitError(rt: JobRuntime, job: JobRecord, action: FailureA
     job.step = 'queued';
     job.notBefore = rt.now() + action.delayMs;
     await rt.save(job);
-    if (action.outage) await rt.editProgress(job);
+    await rt.editProgress(job); // why it waits: Luma is down, or busy (a 429)
     return;
   }
   if (action.kind === 'inline') {
