@@ -46,8 +46,9 @@ export class Chaos {
         luma.planNext({ fileFailures: BOT_DOWNLOAD_TRIES });
         return this.#planned('downloadFailure');
       case 'rate-limit': {
-        const resetAt = String(Math.ceil(Date.now() / 1000) + 5);
-        const headers = { 'Retry-After': '5', 'X-RateLimit-Limit': '30', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': resetAt };
+        // Long enough that the reply shows why the request waits (progress edits come at most every few seconds).
+        const resetAt = String(Math.ceil(Date.now() / 1000) + 15);
+        const headers = { 'Retry-After': '15', 'X-RateLimit-Limit': '30', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': resetAt };
         luma.fault({ method: 'POST', path: '/v1/generations', exact: true }, { status: 429, body: { detail: 'Rate limit exceeded' }, headers });
         this.#armed.rateLimit++;
         return;
