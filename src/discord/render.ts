@@ -77,8 +77,9 @@ export function progressText(job: JobRecord, info: ProgressInfo): string {
         line = t(locale, 'progress.lumaSilent');
       } else if (job.lastLumaState === 'processing' && job.processingAt !== undefined) {
         const elapsed = info.now - job.processingAt;
-        const estimate =
-          info.estimateMs !== undefined ? t(locale, 'progress.estimate', { seconds: Math.max(5, Math.round(info.estimateMs / 5000) * 5) }) : '';
+        const seconds = info.estimateMs !== undefined ? Math.max(5, Math.round(info.estimateMs / 5000) * 5) : undefined;
+        // Once this job runs well past the usual time, "usually about 5 s" would only be wrong: it goes.
+        const estimate = seconds !== undefined && elapsed <= seconds * 1500 ? t(locale, 'progress.estimate', { seconds }) : '';
         line = t(locale, 'progress.generating', { elapsed: coarseElapsed(elapsed), estimate });
       } else {
         const since = job.submittedAt ?? job.createdAt;

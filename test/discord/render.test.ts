@@ -55,4 +55,13 @@ describe('the progress line', () => {
     expect(progressText(waiting, { now: 1_000, queuePosition: 1 })).toContain('Luma is busy right now (too many requests)');
     expect(progressText(waiting, { now: 5_000, queuePosition: 2 })).toContain('Waiting in line — position 2');
   });
+
+  it('gives the usual time while a job is near it, and drops it once the job is well past it', () => {
+    const generating = job({ step: 'polling', lastLumaState: 'processing', processingAt: 0 });
+    expect(progressText(generating, { now: 4_000, estimateMs: 5_000 })).toContain('Generating… 0:0');
+    expect(progressText(generating, { now: 4_000, estimateMs: 5_000 })).toContain('usually about 5 s');
+    expect(progressText(generating, { now: 7_000, estimateMs: 5_000 })).toContain('usually about 5 s');
+    expect(progressText(generating, { now: 40_000, estimateMs: 5_000 })).not.toContain('usually');
+    expect(progressText(generating, { now: 40_000, estimateMs: 30_000 })).toContain('usually about 30 s');
+  });
 });
