@@ -67,7 +67,9 @@ export function progressText(job: JobRecord, info: ProgressInfo): string {
         job.lumaUnavailableSince !== undefined
           ? t(locale, 'progress.lumaDown')
           : job.notBefore !== undefined && job.notBefore > info.now // sent back to the queue by a Luma 429
-          ? t(locale, 'progress.lumaBusy')
+          ? info.queuePosition !== undefined && info.queuePosition > 0
+            ? t(locale, 'progress.lumaBusyInLine', { position: info.queuePosition })
+            : t(locale, 'progress.lumaBusy')
           : info.queuePosition !== undefined && info.queuePosition > 0
           ? t(locale, 'progress.waitingInLine', { position: info.queuePosition })
           : t(locale, 'progress.sending');

@@ -52,7 +52,8 @@ describe('the progress line', () => {
 
   it('says Luma is busy while a job waits out a Luma 429, then where it is in line', () => {
     const waiting = job({ step: 'queued', notBefore: 5_000 });
-    expect(progressText(waiting, { now: 1_000, queuePosition: 1 })).toContain('Luma is busy right now (too many requests)');
+    expect(progressText(waiting, { now: 1_000 })).toContain('Luma is busy right now (too many requests). Your request keeps its place');
+    expect(progressText(waiting, { now: 1_000, queuePosition: 1 })).toContain('Luma is busy right now (too many requests) — position 1.');
     expect(progressText(waiting, { now: 5_000, queuePosition: 2 })).toContain('Waiting in line — position 2');
   });
 

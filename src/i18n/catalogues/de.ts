@@ -233,6 +233,7 @@ export const de: Catalogue = {
   'progress.estimate': ' · meist etwa {seconds} s',
   'progress.queuedAtLuma': '⏳ Bei Luma in der Warteschlange — wartet seit {elapsed}',
   'progress.lumaBusy': '⏳ Luma ist gerade ausgelastet (zu viele Anfragen). Deine Anfrage behält ihren Platz und geht gleich von selbst raus.',
+  'progress.lumaBusyInLine': '⏳ Luma ist gerade ausgelastet (zu viele Anfragen) — Position {position}. Deine Anfrage geht gleich von selbst raus.',
   'progress.finishing': '📥 Fast fertig — dein Bild wird abgeholt und hochgeladen…',
   'progress.maxCost': '💎 uni-1-max: {units} Einheiten deines Kontingents',
   'result.title.imagine': 'Erstelltes Bild',

@@ -233,6 +233,7 @@ export const es: Catalogue = {
   'progress.estimate': ' · suele tardar unos {seconds} s',
   'progress.queuedAtLuma': '⏳ En cola en Luma — esperando {elapsed}',
   'progress.lumaBusy': '⏳ Luma está ocupada ahora mismo (demasiadas solicitudes). Tu solicitud conserva su lugar y saldrá sola en un momento.',
+  'progress.lumaBusyInLine': '⏳ Luma está ocupada ahora mismo (demasiadas solicitudes) — posición {position}. Tu solicitud saldrá sola en un momento.',
   'progress.finishing': '📥 Terminando — descargando y subiendo tu imagen…',
   'progress.maxCost': '💎 uni-1-max: {units} unidades de tu cuota',
   'result.title.imagine': 'Imagen creada',

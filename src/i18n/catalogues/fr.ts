@@ -233,6 +233,7 @@ export const fr: Catalogue = {
   'progress.estimate': ' · environ {seconds} s d’habitude',
   'progress.queuedAtLuma': '⏳ En file d’attente chez Luma — depuis {elapsed}',
   'progress.lumaBusy': '⏳ Luma est très sollicité en ce moment (trop de demandes). Ta demande garde sa place et part d’elle-même dans un instant.',
+  'progress.lumaBusyInLine': '⏳ Luma est très sollicité en ce moment (trop de demandes) — position {position}. Ta demande part d’elle-même dans un instant.',
   'progress.finishing': '📥 Finalisation — récupération et envoi de ton image…',
   'progress.maxCost': '💎 uni-1-max : {units} unités de ton quota',
   'result.title.imagine': 'Image créée',

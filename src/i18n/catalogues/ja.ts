@@ -233,6 +233,7 @@ export const ja: Catalogue = {
   'progress.estimate': '・通常は約 {seconds} 秒',
   'progress.queuedAtLuma': '⏳ Luma で順番待ち — 待機 {elapsed}',
   'progress.lumaBusy': '⏳ Luma が混み合っています（リクエストが多すぎます）。リクエストは順番を保ったまま、まもなく自動で送信されます。',
+  'progress.lumaBusyInLine': '⏳ Luma が混み合っています（リクエストが多すぎます）— {position} 番目。まもなく自動で送信されます。',
   'progress.finishing': '📥 仕上げ中 — 画像を取得してアップロードしています…',
   'progress.maxCost': '💎 uni-1-max：クォータから {units} ユニット',
   'result.title.imagine': '生成した画像',

@@ -233,6 +233,7 @@ export const ptBR: Catalogue = {
   'progress.estimate': ' · costuma levar uns {seconds} s',
   'progress.queuedAtLuma': '⏳ Na fila da Luma — esperando há {elapsed}',
   'progress.lumaBusy': '⏳ A Luma está ocupada agora (pedidos demais). Seu pedido mantém o lugar e sai sozinho em instantes.',
+  'progress.lumaBusyInLine': '⏳ A Luma está ocupada agora (pedidos demais) — posição {position}. Seu pedido sai sozinho em instantes.',
   'progress.finishing': '📥 Finalizando — buscando e enviando sua imagem…',
   'progress.maxCost': '💎 uni-1-max: {units} unidades da sua cota',
   'result.title.imagine': 'Imagem criada',
