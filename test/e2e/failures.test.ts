@@ -84,5 +84,7 @@ describe('every failure ends in a message a member understands', () => {
     const posts = h.luma.posts();
     expect(posts.map((p) => p.status)).toEqual([429, 201]);
     expect(posts[1]!.at - posts[0]!.at).toBeGreaterThanOrEqual(950);
+    // Meanwhile the member was told why it waited.
+    expect(h.discord.edits(token).some((e) => JSON.stringify(e.json).includes('Luma is busy right now'))).toBe(true);
   });
 });

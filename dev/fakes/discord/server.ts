@@ -289,6 +289,11 @@ export class FakeDiscord {
     this.#interaction(token).tokenExpired = true;
   }
 
+  /** Whether the interaction's token still works for webhook calls (neither past its lifetime nor expired by a test). */
+  tokenAlive(token: string): boolean {
+    return this.#state.tokenAlive(this.#interaction(token));
+  }
+
   // ── Inspection ────────────────────────────────────────────────────────────────────────────────────
 
   /** Accepted callbacks (type + data + files) of an interaction, by interaction id or token. */
