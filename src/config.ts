@@ -99,7 +99,10 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 /** Parses and validates the environment; throws one ConfigError naming every problem. */
-export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}): Config {
+/** What the configuration is for: the bot; deploy-commands (no Luma key); invite-url (no Luma key, and no token when the application id is given). */
+type Purpose = 'bot' | 'deploy' | 'invite';
+
+export function loadConfig(env: Env, opts: { purpose?: Purpose } = {}): Config {
   const problems: string[] = [];
   const get = (key: string): string | undefined => {
     const v = env[key]?.trim();
@@ -169,11 +172,12 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
     return v;
   };
 
-  const discordToken = required('DISCORD_TOKEN', 'the bot token from the Discord developer portal, Bot tab');
+  const tokenOptional = opts.purpose === 'invite' && get('DISCORD_APPLICATION_ID') !== undefined;
+  const discordToken = tokenOptional ? (get('DISCORD_TOKEN') ?? '') : required('DISCORD_TOKEN', 'the bot token from the Discord developer portal, Bot tab');
   if (/\s/.test(discordToken)) problems.push('DISCORD_TOKEN contains white space; paste the token alone, without "Bot ".');
   // deploy-commands talks to Discord only: it should not need the Luma key.
   const lumaApiKey =
-    opts.purpose === 'deploy' ? (get('LUMA_AGENTS_API_KEY') ?? '') : required('LUMA_AGENTS_API_KEY', 'a key from the Luma dashboard, starting with "luma-api-"');
+    opts.purpose === 'deploy' || opts.purpose === 'invite' ? (get('LUMA_AGENTS_API_KEY') ?? '') : required('LUMA_AGENTS_API_KEY', 'a key from the Luma dashboard, starting with "luma-api-"');
   if (lumaApiKey !== '' && !lumaApiKey.startsWith('luma-api-')) {
     problems.push('LUMA_AGENTS_API_KEY does not look like a Luma key (it should start with "luma-api-").');
   }
@@ -274,7 +278,7 @@ export function loadConfig(env: Env, opts: { purpose?: 'bot' | 'deploy' } = {}):
  * For entry points: reads `.env` (if present; real environment variables win) and the environment, and on a
  * bad configuration prints the one message naming every problem and exits with EX_CONFIG (78), no stack trace.
  */
-export async function loadConfigOrExit(purpose: 'bot' | 'deploy' = 'bot'): Promise<Config> {
+export async function loadConfigOrExit(purpose: Purpose = 'bot'): Promise<Config> {
   try {
     return await loadConfigFromEnvironment(purpose);
   } catch (err) {
@@ -285,7 +289,7 @@ export async function loadConfigOrExit(purpose: 'bot' | 'deploy' = 'bot'): Promi
 }
 
 /** Reads `.env` (if present; real environment variables win) and the environment. */
-export async function loadConfigFromEnvironment(purpose: 'bot' | 'deploy' = 'bot'): Promise<Config> {
+export async function loadConfigFromEnvironment(purpose: Purpose = 'bot'): Promise<Config> {
   const dotenv = await import('dotenv');
   dotenv.config({ quiet: true });
   return loadConfig(process.env, { purpose });

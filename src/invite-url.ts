@@ -6,7 +6,7 @@ import { loadConfigOrExit } from './config.js';
 import { BOT_PERMISSIONS, botPermissions, inviteUrl } from './discord/invite.js';
 
 async function main(): Promise<void> {
-  const config = await loadConfigOrExit('deploy');
+  const config = await loadConfigOrExit('invite');
   const applicationId =
     config.discordApplicationId ?? ((await new DiscordHttp({ apiUrl: config.discordApiUrl, connections: 1 }).restClient(config.discordToken).get(Routes.currentApplication())) as { id: string }).id;
   console.log(inviteUrl(applicationId, config.discordGuildId));

@@ -1,7 +1,7 @@
 // Pictures for the playground's fake Luma: instead of the tests' 64×64 solid square, a small landscape (sky, sun,
 // hills) whose palette follows the prompt and whose layout follows the generation id — so a Reroll visibly gives
-// a new picture of the "same" prompt — sized by the requested aspect ratio. Pure JS and synchronous, as the fake
-// Luma's outputImage hook requires; a JPEG request gets the fake's real (solid) JPEG.
+// a new picture of the "same" prompt — sized by the requested aspect ratio; a JPEG request gets the fake's real
+// (solid) JPEG. An edit starts from its source image instead, recoloured by the prompt, so it looks like an edit.
 import { createHash } from 'node:crypto';
 import { encodePng, solidJpeg, type Rgb } from '../fakes/png.js';
 import type { FakeGeneration } from '../fakes/luma/api.js';
@@ -34,7 +34,28 @@ export function sizeFor(aspectRatio: string | undefined): { width: number; heigh
     : { width: Math.max(16, Math.round((LONG_SIDE * w) / h)), height: LONG_SIDE };
 }
 
-export function playgroundArt(gen: FakeGeneration): Buffer {
+/** The output of a generation: an edit of its source image, or a landscape. */
+export function playgroundArt(gen: FakeGeneration): Buffer | Promise<Buffer> {
+  const source = gen.inputs.find((input) => input.field === 'source')?.bytes;
+  if (gen.request.type === 'image_edit' && source) return editedArt(gen, source).catch(() => landscape(gen));
+  return landscape(gen);
+}
+
+/**
+ * The source, at most LONG_SIDE on its long side and keeping its shape (an edit follows its source), with its hues
+ * turned and its colours lifted by an amount that follows the prompt.
+ */
+async function editedArt(gen: FakeGeneration, source: Buffer): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
+  const turn = bytesOf(`${gen.id}:${gen.request.prompt}`);
+  const image = sharp(source)
+    .rotate()
+    .resize(LONG_SIDE, LONG_SIDE, { fit: 'inside' })
+    .modulate({ hue: 40 + Math.round(((turn[0] ?? 0) / 255) * 280), saturation: 1.25, brightness: 1.08 });
+  return gen.request.output_format === 'jpeg' ? image.jpeg().toBuffer() : image.png().toBuffer();
+}
+
+function landscape(gen: FakeGeneration): Buffer {
   const request = gen.request as { prompt?: string; aspect_ratio?: string; output_format?: string };
   const palette = bytesOf(`${gen.request.type}:${request.prompt ?? ''}`);
   const layout = bytesOf(gen.id);

@@ -2,7 +2,11 @@
 // fake Discord and (unless LUMA_AGENTS_API_KEY is set in the environment) the fake Luma. No accounts, no `.env`.
 // Ctrl-C stops everything; state lives in a temp SQLite file unless --data names a folder to keep it in.
 import { parseArgs } from 'node:util';
-import { startPlayground } from './server.js';
+import { PortProblem, startPlayground, type Playground } from './server.js';
+
+const DEFAULT_PORT = 5173;
+/** Ctrl-C gives the bot, the fakes and the page this long to stop; then the process exits anyway. */
+const STOP_WITHIN_MS = 15_000;
 
 const { values } = parseArgs({
   options: {
@@ -15,7 +19,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(`npm run playground [-- --port N] [-- --data DIR]
 
-  --port N    serve the page on 127.0.0.1:N (default 5173; a free port when that one is taken)
+  --port N    serve the page on 127.0.0.1:N (default ${DEFAULT_PORT}, or the next free port when that one is taken)
   --data DIR  keep the bot's SQLite file in DIR across runs (default: a temp folder, removed on exit)
 
   LUMA_AGENTS_API_KEY in the environment makes the bot use the real Luma API (and LUMA_BASE_URL, if set).`);
@@ -30,35 +34,24 @@ if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)
 
 const lumaApiKey = process.env.LUMA_AGENTS_API_KEY?.trim();
 const lumaBaseUrl = process.env.LUMA_BASE_URL?.trim();
-const options = {
-  ...(values.data === undefined ? {} : { dataDir: values.data }),
-  ...(lumaApiKey ? { lumaApiKey } : {}),
-  ...(lumaApiKey && lumaBaseUrl ? { lumaBaseUrl } : {}),
-  log: (line: string) => console.log(`  ${line}`),
-};
 
-async function start() {
-  try {
-    return await startPlayground({ ...options, port: port ?? 5173 });
-  } catch (err) {
-    // The default port is busy (another playground?): take any free one instead.
-    if (port === undefined && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') return startPlayground({ ...options, port: 0 });
-    throw err;
-  }
-}
-
-// Ctrl-C may come while the bot is still starting: stop as soon as there is something to stop.
-let stopping = false;
-const started: { playground?: Awaited<ReturnType<typeof start>> } = {};
+// Ctrl-C reaches every process of the terminal's group at once — this one, npm and tsx (which pass it on again) and
+// the bot — so a second and third SIGINT arrive while the first is being handled: they must not cut the clean-up
+// short. A signal during start-up aborts the start, which cleans up after itself.
+const aborted = new AbortController();
+let running: Playground | undefined;
 const stop = (): void => {
-  if (stopping && !started.playground) return;
-  if (stopping) process.exit(130);
-  stopping = true;
+  if (aborted.signal.aborted) return;
+  aborted.abort();
   console.log('\n  stopping…');
-  if (started.playground) void shutdown(started.playground);
+  setTimeout(() => {
+    console.error(`  the playground did not stop within ${STOP_WITHIN_MS / 1000} s; exiting anyway`);
+    process.exit(1);
+  }, STOP_WITHIN_MS).unref();
+  if (running) void shutdown(running);
 };
-const shutdown = (running: Awaited<ReturnType<typeof start>>): Promise<never> =>
-  running.close().then(
+const shutdown = (playground: Playground): Promise<never> =>
+  playground.close().then(
     () => process.exit(0),
     (err: unknown) => {
       console.error(err);
@@ -67,14 +60,25 @@ const shutdown = (running: Awaited<ReturnType<typeof start>>): Promise<never> =>
   );
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
+process.on('SIGHUP', stop);
 
 console.log(lumaApiKey ? 'Playground: fake Discord + the REAL Luma API (LUMA_AGENTS_API_KEY is set; images cost credits)' : 'Playground: fake Discord + fake Luma (no accounts, nothing leaves this machine)');
-const playground = await start().catch((err: unknown) => {
-  console.error(`The playground could not start: ${err instanceof Error ? err.message : String(err)}`);
+try {
+  running = await startPlayground({
+    port: port ?? DEFAULT_PORT,
+    portFallback: port === undefined,
+    ...(values.data === undefined ? {} : { dataDir: values.data }),
+    ...(lumaApiKey ? { lumaApiKey } : {}),
+    ...(lumaApiKey && lumaBaseUrl ? { lumaBaseUrl } : {}),
+    log: (line: string) => console.log(`  ${line}`),
+    signal: aborted.signal,
+  });
+} catch (err) {
+  if (aborted.signal.aborted) process.exit(130);
+  const problem = err instanceof PortProblem ? err.message : `The playground could not start: ${err instanceof Error ? err.message : String(err)}`;
+  console.error(`  ${problem}`);
   process.exit(1);
-});
-started.playground = playground;
-if (stopping) await shutdown(playground);
-console.log(`\n  Open ${playground.url}\n`);
-if (values.data !== undefined) console.log(`  State is kept in ${playground.dataDir}`);
+}
+console.log(`\n  Open ${running.url}\n`);
+if (values.data !== undefined) console.log(`  State is kept in ${running.dataDir}`);
 console.log('  Ctrl-C stops the bot, the fakes and the page.');

@@ -65,6 +65,9 @@ export function progressText(job: JobRecord, state: ProgressState, now: number):
     case 'lumaDown':
       line = t(locale, 'progress.lumaDown');
       break;
+    case 'lumaBusy':
+      line = state.position !== undefined ? t(locale, 'progress.lumaBusyInLine', { position: state.position }) : t(locale, 'progress.lumaBusy');
+      break;
     case 'waiting':
       line = state.position !== undefined && state.position > 0 ? t(locale, 'progress.waitingInLine', { position: state.position }) : t(locale, 'progress.sending');
       break;
@@ -75,8 +78,11 @@ export function progressText(job: JobRecord, state: ProgressState, now: number):
       line = t(locale, 'progress.lumaSilent');
       break;
     case 'generating': {
-      const estimate = state.estimateMs !== undefined ? t(locale, 'progress.estimate', { seconds: Math.max(5, Math.round(state.estimateMs / 5000) * 5) }) : '';
-      line = t(locale, 'progress.generating', { elapsed: coarseElapsed(now - state.since), estimate });
+      const elapsed = now - state.since;
+      const seconds = state.estimateMs !== undefined ? Math.max(5, Math.round(state.estimateMs / 5000) * 5) : undefined;
+      // Once this job runs well past the usual time, "usually about 5 s" would only be wrong: it goes.
+      const estimate = seconds !== undefined && elapsed <= seconds * 1500 ? t(locale, 'progress.estimate', { seconds }) : '';
+      line = t(locale, 'progress.generating', { elapsed: coarseElapsed(elapsed), estimate });
       break;
     }
     case 'atLuma':

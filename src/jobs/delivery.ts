@@ -12,6 +12,8 @@ export type ProgressState =
   | { stage: 'sending' }
   /** Luma is down or unreachable: the job is kept and sent when it answers again. */
   | { stage: 'lumaDown' }
+  /** Luma asked to wait (a 429): the job keeps its place (`position`, when known) and goes by itself. */
+  | { stage: 'lumaBusy'; position?: number }
   /** At Luma, waiting in Luma's own queue since `since` (ms). */
   | { stage: 'atLuma'; since: number }
   /** Luma is making the image since `since`; `estimateMs`: how long recent jobs took. */

@@ -2,12 +2,15 @@ import type { ProgressState } from './delivery.js';
 import type { JobRecord } from './types.js';
 
 /** Where a job stands for its member, from its record: its place in the queue and recent jobs' time given. */
-export function progressState(job: JobRecord, info: { position?: number; estimateMs?: number }): ProgressState | undefined {
+export function progressState(job: JobRecord, info: { now: number; position?: number; estimateMs?: number }): ProgressState | undefined {
+  const place = info.position !== undefined && info.position > 0 ? { position: info.position } : {};
   switch (job.step) {
     case 'queued':
     case 'submitting':
       if (job.lumaUnavailableSince !== undefined) return { stage: 'lumaDown' };
-      return info.position !== undefined && info.position > 0 ? { stage: 'waiting', position: info.position } : { stage: 'sending' };
+      // A queued job told to wait was sent back by Luma (a 429, or its `rate_limited`).
+      if (job.step === 'queued' && job.notBefore !== undefined && job.notBefore > info.now) return { stage: 'lumaBusy', ...place };
+      return 'position' in place ? { stage: 'waiting', ...place } : { stage: 'sending' };
     case 'polling':
       if (job.lumaUnavailableSince !== undefined) return { stage: 'lumaSilent' };
       if (job.lastLumaState === 'processing' && job.processingAt !== undefined) {

@@ -227,7 +227,7 @@ export class JobWork implements SubmitContext, PollContext, TransferContext {
     const now = this.clock.now();
     if (this.progressWait(job, now) > 0) return;
     const estimateMs = this.estimateMs();
-    const state = progressState(job, { ...(position !== undefined ? { position } : {}), ...(estimateMs !== undefined ? { estimateMs } : {}) });
+    const state = progressState(job, { now, ...(position !== undefined ? { position } : {}), ...(estimateMs !== undefined ? { estimateMs } : {}) });
     if (!state) return;
     const shown = await this.deliver.progress(job, state, now);
     // Saved with the job's next step. A failed edit counts too: the next try waits its turn.

@@ -152,7 +152,8 @@ export class QuotaService implements QuotaHooks {
         done.add('usage');
       }
       await this.deps.storage.set(marker, true, REFUND_MARKER_TTL_MS);
-      this.log.info({ jobId: job.id, userId: q.userId, guildId: q.guildId, units: units ? q.units : 0, usd: billed ? 0 : q.usd, periodKey: q.periodKey, reason }, 'quota refunded');
+      const what = units ? 'quota refunded' : "operator's spend refunded; the member's units stay used";
+      this.log.info({ jobId: job.id, userId: q.userId, guildId: q.guildId, units: units ? q.units : 0, usd: billed ? 0 : q.usd, periodKey: q.periodKey, reason }, what);
     });
     this.refundsInProgress.delete(job.id);
     q.state = 'refunded';

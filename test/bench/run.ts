@@ -32,8 +32,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { noisePng } from '../../dev/fakes/png.js';
+import { spawnBot, startWorld } from '../../dev/fakes/world.js';
 import { opt } from '../helpers/harness.js';
-import { startBotProcess } from '../helpers/process.js';
 import { perfectClientFloorMs } from './floor.js';
 
 const { values } = parseArgs({
@@ -167,8 +167,9 @@ async function main(): Promise<void> {
     ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     ...(MEMORY_TRACE ? ['--import', pathToFileURL(resolve(dirname(fileURLToPath(import.meta.url)), 'memory-sampler.mjs')).href] : []),
   ];
-  const h = await startBotProcess({
+  const world = await startWorld({
     env: {
+      LOG_FORMAT: 'json',
       LOG_LEVEL: values['log-level'] ?? 'info',
       POLL_INTERVAL_MS: String(POLL_MS),
       PROGRESS_INTERVAL_MS: String(PROGRESS_MS),
@@ -182,9 +183,15 @@ async function main(): Promise<void> {
       ...(ARENAS > 0 ? { MALLOC_ARENA_MAX: String(ARENAS) } : {}),
     },
     luma: { queuedMs: QUEUED_MS, processingMs: PROCESSING_MS, outputImage: () => image, ...(PLAN ? { plan: PLAN } : {}) },
-    nodeArgs,
-    ...(values.source ? {} : { builtEntry: 'dist/src/index.js' }),
+    tempPrefix: 'luma-bench-',
   });
+  const bot = spawnBot(world, { nodeArgs, ...(values.source ? {} : { builtEntry: 'dist/src/index.js' }) });
+  await bot.waitForLog((l) => l.msg === 'bot ready', 30_000, "'bot ready'").catch(async (err: unknown) => {
+    await bot.kill('SIGKILL');
+    await world.close();
+    throw err;
+  });
+  const h = { discord: world.discord, luma: world.luma, bot, lines: bot.lines };
   const pid = h.bot.child.pid;
   const startupHwm = rss(pid, 'VmHWM');
   // The bot's memory while it works (from the first command on), not the start-up's transient peak.
@@ -241,7 +248,7 @@ async function main(): Promise<void> {
   const botCpu = (cpuSeconds(pid) ?? NaN) - (botCpuAtStart ?? NaN);
   const fakesUsage = process.cpuUsage(fakesCpuAtStart);
   const fakesCpu = (fakesUsage.user + fakesUsage.system) / 1e6;
-  await h.kill('SIGTERM');
+  await bot.kill('SIGTERM');
   const loop = h.lines.find((l) => l.msg === 'event-loop delay since start')?.eventLoopDelay as { p50Ms: number; p99Ms: number; maxMs: number } | undefined;
 
   // ——— figures ———
@@ -408,7 +415,7 @@ async function main(): Promise<void> {
     }),
   );
 
-  await h.close();
+  await world.close();
   clearTimeout(hardStop);
   process.exitCode = ok ? 0 : 1;
 }

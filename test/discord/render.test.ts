@@ -1,7 +1,9 @@
 // Rendering for Discord: text the bot shortens never ends in half an emoji.
 import { describe, expect, it } from 'vitest';
-import { quotePrompt, resultEmbed, truncate } from '../../src/discord/render.js';
+import { progressText, quotePrompt, resultEmbed, truncate } from '../../src/discord/render.js';
 import type { JobRecord } from '../../src/jobs/types.js';
+import { progressState } from '../../src/jobs/progress.js';
+import { makeJob } from '../quota/fixtures.js';
 
 /** A lone surrogate: half of a character outside the Basic Multilingual Plane. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -43,5 +45,32 @@ describe('truncate', () => {
     } as unknown as JobRecord;
     expect(resultEmbed(job, 'a.png').description).not.toMatch(LONE_SURROGATE);
     expect(quotePrompt(`${'y'.repeat(198)}${'🌊'.repeat(5)}`, 200)).not.toMatch(LONE_SURROGATE);
+  });
+});
+
+describe('the progress line', () => {
+  const job = (o: Partial<JobRecord>): JobRecord => ({ ...makeJob({ userId: '400000000000000001', guildId: '1200000000000000001' }), ...o });
+  /** The line the member's reply shows for a job's record at `now` (the engine's state, rendered). */
+  const line = (j: JobRecord, info: { now: number; queuePosition?: number; estimateMs?: number }): string => {
+    const { queuePosition, ...rest } = info;
+    const state = progressState(j, { ...rest, ...(queuePosition !== undefined ? { position: queuePosition } : {}) });
+    if (!state) throw new Error(`no progress state for step ${j.step}`);
+    return progressText(j, state, info.now);
+  };
+
+  it('says Luma is busy while a job waits out a Luma 429, then where it is in line', () => {
+    const waiting = job({ step: 'queued', notBefore: 5_000 });
+    expect(line(waiting, { now: 1_000 })).toContain('Luma is busy right now (too many requests). Your request keeps its place');
+    expect(line(waiting, { now: 1_000, queuePosition: 1 })).toContain('Luma is busy right now (too many requests) — position 1.');
+    expect(line(waiting, { now: 5_000, queuePosition: 2 })).toContain('Waiting in line — position 2');
+  });
+
+  it('gives the usual time while a job is near it, and drops it once the job is well past it', () => {
+    const generating = job({ step: 'polling', lastLumaState: 'processing', processingAt: 0 });
+    expect(line(generating, { now: 4_000, estimateMs: 5_000 })).toContain('Generating… 0:0');
+    expect(line(generating, { now: 4_000, estimateMs: 5_000 })).toContain('usually about 5 s');
+    expect(line(generating, { now: 7_000, estimateMs: 5_000 })).toContain('usually about 5 s');
+    expect(line(generating, { now: 40_000, estimateMs: 5_000 })).not.toContain('usually');
+    expect(line(generating, { now: 40_000, estimateMs: 30_000 })).toContain('usually about 30 s');
   });
 });

@@ -126,4 +126,16 @@ describe('starting the bot', () => {
     expect(link.searchParams.get('permissions')).toBe('274878024704');
     expect(r.stdout).toContain('AttachFiles');
   });
+
+  it('invite-url needs only DISCORD_APPLICATION_ID: no token, no Luma key, no call to Discord', async () => {
+    const before = discord.requests.length;
+    const r = await run('src/invite-url.ts', { DISCORD_APPLICATION_ID: '1100000000000000042', DISCORD_API_URL: discord.apiUrl });
+    expect(r.code, r.stderr).toBe(0);
+    expect(new URL(r.stdout.split('\n')[0] ?? '').searchParams.get('client_id')).toBe('1100000000000000042');
+    expect(discord.requests.length).toBe(before);
+    // Without either, it says what it needs.
+    const neither = await run('src/invite-url.ts', {});
+    expect(neither.code).toBe(78);
+    expect(neither.stderr).toContain('DISCORD_TOKEN is required');
+  });
 });

@@ -1,12 +1,8 @@
 // Starts the fakes and the real bot (the production startBot, configured with the fakes' URLs) for one test.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { startBot, type RunningBot } from '../../src/main.js';
-import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../../dev/fakes/discord/server.js';
-import { startFakeLuma } from '../../dev/fakes/luma/server.js';
+import type { Config } from '../../src/config.js';
+import type { RunningBot } from '../../src/main.js';
+import type { FakeDiscord, FakeDiscordOptions } from '../../dev/fakes/discord/server.js';
+import { botEnv, startBotInProcess, startWorld } from '../../dev/fakes/world.js';
 import { LogCapture } from './logs.js';
 import { privateAnswer as privateAnswerOf } from './private-answer.js';
 import type { FakeLuma, FakeLumaOptions } from '../../dev/fakes/luma/api.js';
@@ -31,51 +27,45 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** What tests run the bot with on top of the fakes' addresses: every log line, fast polling, every progress edit. */
+export const TEST_BOT_ENV: Readonly<Record<string, string>> = { LOG_LEVEL: 'debug', POLL_INTERVAL_MS: '100', PROGRESS_INTERVAL_MS: '0' };
+
 /**
  * The environment that points the bot at the fakes, with a fresh SQLite file in `dir` and fast polling; `extra`
  * overrides any of it. Both harnesses (in-process and child-process) start the bot with this.
  */
 export function fakeEnv(discord: FakeDiscord, luma: FakeLuma, dir: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    DISCORD_TOKEN: discord.token,
-    DISCORD_API_URL: discord.apiUrl,
-    DISCORD_CDN_ORIGINS: discord.cdnOrigin,
-    LUMA_AGENTS_API_KEY: luma.apiKey,
-    LUMA_BASE_URL: luma.url,
-    STORAGE_URL: `sqlite://${join(dir, 'bot.sqlite')}`,
-    LOG_LEVEL: 'debug',
-    POLL_INTERVAL_MS: '100',
-    PROGRESS_INTERVAL_MS: '0',
-    ...extra,
-  };
+  return botEnv(discord, luma, dir, { ...TEST_BOT_ENV, ...extra });
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const discord = opts.fakes?.discord ?? (await startFakeDiscord(opts.discord));
-  const luma = opts.fakes?.luma ?? (await startFakeLuma(opts.luma));
-  const dir = mkdtempSync(join(tmpdir(), 'luma-bot-test-'));
-  const env = fakeEnv(discord, luma, dir, opts.env);
-  const config = loadConfig(env);
+  const world = await startWorld({
+    ...(opts.discord ? { discord: opts.discord } : {}),
+    ...(opts.luma ? { luma: opts.luma } : {}),
+    ...(opts.fakes ? { fakes: opts.fakes } : {}),
+    env: { ...TEST_BOT_ENV, ...opts.env },
+    tempPrefix: 'luma-bot-test-',
+  });
   const logs = new LogCapture();
-  const boot = () => startBot(config, { logger: createLogger({ logLevel: config.logLevel, logFormat: 'json' }, logs.stream) });
+  const boot = () => startBotInProcess(world.env, logs.stream);
+  const first = await boot().catch(async (err: unknown) => {
+    await world.close();
+    throw err;
+  });
   const h: Harness = {
-    discord,
-    luma,
-    bot: await boot(),
+    discord: world.discord,
+    luma: world.luma,
+    bot: first.bot,
     logs,
-    config,
-    env,
+    config: first.config,
+    env: world.env,
     async restart() {
       await h.bot.stop();
-      h.bot = await boot();
+      h.bot = (await boot()).bot;
     },
     async close() {
       await h.bot.stop().catch(() => undefined);
-      if (!opts.fakes) {
-        await discord.close();
-        await luma.close();
-      }
-      rmSync(dir, { recursive: true, force: true });
+      await world.close();
     },
   };
   return h;

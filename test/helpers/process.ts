@@ -7,108 +7,20 @@
 //   await p.kill('SIGKILL');        // resolves with { code, signal, afterMs }
 //   await p.start();                // same SQLite file, same fakes
 //   afterEach(() => p.close());     // kills whatever still runs, closes the fakes, removes the temp dir
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { APIMessage } from 'discord-api-types/v10';
-import { startFakeDiscord, type DispatchedInteraction, type FakeDiscord, type FakeDiscordOptions } from '../../dev/fakes/discord/server.js';
+import type { DispatchedInteraction, FakeDiscord, FakeDiscordOptions } from '../../dev/fakes/discord/server.js';
 import type { FakeLuma, FakeLumaOptions } from '../../dev/fakes/luma/api.js';
-import { startFakeLuma } from '../../dev/fakes/luma/server.js';
-import { fakeEnv } from './harness.js';
+import { BotChild, spawnBot, startWorld, type ExitInfo } from '../../dev/fakes/world.js';
+import { TEST_BOT_ENV } from './harness.js';
 import type { LogLine } from './logs.js';
-import { BOT_NODE_FLAGS } from '../../src/node-flags.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const ENTRY = join(ROOT, 'src/index.ts');
-
-/** Every child started here and not yet exited, so no test can leak a bot process (see killLeftoverBots). */
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
-
-export interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** Time from kill() to exit, ms (from spawn when the process exited on its own). */
-  afterMs: number;
-}
-
+export type { ExitInfo } from '../../dev/fakes/world.js';
 /** One run of the bot: a child process, its parsed log lines and its exit. */
-export class BotProcess {
-  readonly lines: LogLine[] = [];
-  /** stdout lines that were not JSON, and all of stderr (startup crashes land here). */
-  stray = '';
-  readonly exited: Promise<ExitInfo>;
-  private killedAt: number | undefined;
-  private exitInfo: ExitInfo | undefined;
+export { BotChild as BotProcess };
+type BotProcess = BotChild;
 
-  constructor(
-    readonly child: ChildProcess,
-    sink: LogLine[],
-  ) {
-    const started = Date.now();
-    let buffered = '';
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        if (line === '') continue;
-        try {
-          const parsed = JSON.parse(line) as LogLine;
-          this.lines.push(parsed);
-          sink.push(parsed);
-        } catch {
-          this.stray += `${line}\n`;
-        }
-      }
-    });
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stray += chunk;
-    });
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        live.delete(child);
-        this.exitInfo = { code, signal, afterMs: Date.now() - (this.killedAt ?? started) };
-        resolve(this.exitInfo);
-      });
-    });
-  }
-
-  get running(): boolean {
-    return this.exitInfo === undefined;
-  }
-
-  /** Sends the signal and resolves when the process has exited. */
-  async kill(signal: NodeJS.Signals): Promise<ExitInfo> {
-    if (this.exitInfo) return this.exitInfo;
-    this.killedAt = Date.now();
-    this.child.kill(signal);
-    return this.exited;
-  }
-
-  /** Resolves with the first log line of this run matching `pred`; rejects if the process exits or time runs out. */
-  async waitForLog(pred: (l: LogLine) => boolean, timeoutMs = 20_000, what = 'a log line'): Promise<LogLine> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.lines.find(pred);
-      if (found) return found;
-      if (!this.running) throw new Error(`bot exited (${JSON.stringify(this.exitInfo)}) before ${what}\n${this.tail()}`);
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${this.tail()}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  /** The last log messages and stray output, for failure messages. */
-  tail(n = 15): string {
-    const msgs = this.lines.slice(-n).map((l) => `  ${String(l.msg)}${l.err ? ` (${JSON.stringify((l.err as { message?: string }).message)})` : ''}`);
-    return `last log lines:\n${msgs.join('\n')}${this.stray ? `\nstderr/stray:\n${this.stray.slice(-2000)}` : ''}`;
-  }
-}
+/** Every run started here and not yet exited, so no test can leak a bot process (see killLeftoverBots). */
+const live = new Set<BotChild>();
 
 export interface ProcessHarnessOptions {
   /** Bot environment on top of the defaults (fake URLs, temp SQLite, json logs, POLL_INTERVAL_MS=100). */
@@ -140,43 +52,41 @@ export interface ProcessHarness {
 }
 
 export async function startBotProcess(opts: ProcessHarnessOptions = {}): Promise<ProcessHarness> {
-  const discord = opts.fakes?.discord ?? (await startFakeDiscord(opts.discord));
-  const luma = opts.fakes?.luma ?? (await startFakeLuma(opts.luma));
-  const dir = mkdtempSync(join(tmpdir(), 'luma-bot-proc-'));
-  const env = fakeEnv(discord, luma, dir, { LOG_FORMAT: 'json', QUOTA_DEFAULT_LIMIT: '50', ...opts.env });
+  const world = await startWorld({
+    ...(opts.discord ? { discord: opts.discord } : {}),
+    ...(opts.luma ? { luma: opts.luma } : {}),
+    ...(opts.fakes ? { fakes: opts.fakes } : {}),
+    env: { ...TEST_BOT_ENV, LOG_FORMAT: 'json', QUOTA_DEFAULT_LIMIT: '50', ...opts.env },
+    tempPrefix: 'luma-bot-proc-',
+  });
   const lines: LogLine[] = [];
   let closed = false;
 
   const h: ProcessHarness = {
-    discord,
-    luma,
-    env,
+    discord: world.discord,
+    luma: world.luma,
+    env: world.env,
     lines,
     bot: undefined as unknown as BotProcess,
     async start({ waitReady = true } = {}) {
       if (h.bot?.running) throw new Error('the previous bot process is still running');
-      // Only what the bot needs: no VITEST_* or NODE_OPTIONS from the test runner, and an explicit env wins over
-      // any .env file (dotenv never overrides a variable that is set).
-      const entry = opts.builtEntry ? [resolve(ROOT, opts.builtEntry)] : ['--import', 'tsx', ENTRY];
-      // The node flags of production (npm start, the Docker image), then the caller's.
-      const child = spawn(process.execPath, [...BOT_NODE_FLAGS, ...(opts.nodeArgs ?? []), ...entry], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, TMPDIR: tmpdir(), ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
+      const bot = spawnBot(world, {
+        ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}),
+        ...(opts.builtEntry ? { builtEntry: opts.builtEntry } : {}),
+        onLog: (line) => lines.push(line),
       });
-      live.add(child);
-      h.bot = new BotProcess(child, lines);
-      if (waitReady) await h.bot.waitForLog((l) => l.msg === 'bot ready', 30_000, "'bot ready'");
-      return h.bot;
+      live.add(bot);
+      void bot.exited.then(() => live.delete(bot));
+      h.bot = bot;
+      if (waitReady) await bot.waitForLog((l) => l.msg === 'bot ready', 30_000, "'bot ready'");
+      return bot;
     },
     kill: (signal) => h.bot.kill(signal),
     async close() {
       if (closed) return;
       closed = true;
       if (h.bot?.running) await h.bot.kill('SIGKILL');
-      if (!opts.fakes?.discord) await discord.close();
-      if (!opts.fakes?.luma) await luma.close();
-      rmSync(dir, { recursive: true, force: true });
+      await world.close();
     },
   };
   try {
@@ -190,17 +100,9 @@ export async function startBotProcess(opts: ProcessHarnessOptions = {}): Promise
 
 /** For afterEach: SIGKILLs every bot child still running (a test that threw before its own cleanup). */
 export async function killLeftoverBots(): Promise<number> {
-  const children = [...live];
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          if (!child.kill('SIGKILL')) resolve();
-        }),
-    ),
-  );
-  return children.length;
+  const bots = [...live];
+  await Promise.all(bots.map((bot) => bot.kill('SIGKILL')));
+  return bots.length;
 }
 
 // ——— Driving the bot through the fake Discord ———

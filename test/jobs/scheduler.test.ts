@@ -1,81 +1,74 @@
-// The job scheduler: one timer for every job, not a timer per job; polls no sooner than asked after the POST and
-// between polls; a Retry-After on a poll waited out. The bot runs in-process here (the same startBot the entry point
-// calls) because counting its timers needs to see inside the process.
+// The job scheduler, in the engine alone (test/helpers/engine-world.ts: in-memory storage, a manual clock, the fake
+// Luma on the same clock): one timer for every job, not a timer per job; polls no sooner than asked after the POST
+// and between polls; a Retry-After on a poll waited out.
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHarness, opt, type Harness } from '../helpers/harness.js';
+import { startEngineWorld, type EngineWorld } from '../helpers/engine-world.js';
+
+const user = (n: number) => `7000000000000${String(n).padStart(5, '0')}`;
 
 describe('the job scheduler', () => {
-  let h: Harness | undefined;
+  let w: EngineWorld | undefined;
   afterEach(async () => {
-    await h?.close();
-    h = undefined;
+    await w?.close();
+    w = undefined;
   });
-
-  const imagineAs = (p: Harness, n: number, prompt: string) =>
-    p.discord.slashCommand({ name: 'imagine', user: { id: `7000000000000${String(n).padStart(5, '0')}`, username: `u${n}` }, options: [opt.string('prompt', prompt)] });
-
-  /** Fewest active timers seen over a short while: the idle count, without timers of requests that happen to be in flight. */
-  const idleTimers = async (): Promise<number> => {
-    let min = Infinity;
-    for (let n = 0; n < 30; n++) {
-      min = Math.min(min, process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    return min - 1; // the sampling timer itself
-  };
 
   it('keeps one timer for the whole queue however many jobs wait, poll or queue', async () => {
-    h = await startHarness({ env: { POLL_INTERVAL_MS: '1000', LUMA_MAX_CONCURRENT_JOBS: '20', QUOTA_DEFAULT_LIMIT: '100' } });
-    const p = h;
-    for (let n = 0; n < 40; n++) p.luma.planNext({ hold: true });
-    await imagineAs(p, 0, 'one timer: first');
-    await p.discord.waitFor(() => p.luma.generations()[0]?.state === 'processing', 10_000, 'the first job at Luma');
-    await new Promise((r) => setTimeout(r, 1500));
-    const withOne = await idleTimers();
+    w = await startEngineWorld({ config: { pollIntervalMs: 1000, lumaMaxConcurrentJobs: 20, maxJobsPerUser: 2 } });
+    const world = w;
+    for (let n = 0; n < 40; n++) world.luma.planNext({ hold: true });
+    await world.submit(user(0), 'one timer: first');
+    await world.run(3000);
+    expect(world.luma.generations()).toHaveLength(1);
+    const withOne = world.clock.waiting;
 
-    // 39 more: 19 at Luma (polling), 20 waiting in the local queue.
-    for (let n = 1; n < 40; n++) await imagineAs(p, n, `one timer: ${n}`);
-    await p.discord.waitFor(() => p.luma.generations().length === 20, 15_000, 'twenty jobs at Luma');
-    await new Promise((r) => setTimeout(r, 1500));
-    const withForty = await idleTimers();
-
-    expect(p.bot.parts.engine.jobStats().total).toBe(40);
-    // A timer per job would add 39; the one scheduler adds none (a little slack for connection keep-alives).
-    expect(withForty - withOne).toBeLessThan(5);
+    // 39 more: 19 more at Luma (polling), 20 waiting in the queue.
+    for (let n = 1; n < 40; n++) await world.submit(user(n), `one timer: ${n}`);
+    await world.run(3000);
+    expect(world.luma.generations()).toHaveLength(20);
+    expect(world.engine.jobStats()).toMatchObject({ total: 40, steps: { polling: 20, queued: 20 } });
+    // A timer per job would add 39: the one scheduler adds none.
+    expect(world.clock.waiting).toBe(withOne);
   });
 
-  it('polls no sooner than a second after the POST, then no more often than POLL_INTERVAL_MS', async () => {
-    h = await startHarness({ env: { POLL_INTERVAL_MS: '2500' }, luma: { queuedMs: 500, processingMs: 7500 } });
-    const p = h;
-    const { token } = await imagineAs(p, 100, 'cadence: a clock tower');
-    await p.discord.waitFor(() => (p.discord.original(token)?.attachments.length ?? 0) > 0, 20_000, 'the result');
+  it('polls a second after the POST, then every POLL_INTERVAL_MS, never sooner', async () => {
+    w = await startEngineWorld({ config: { pollIntervalMs: 2500 }, luma: { queuedMs: 500, processingMs: 7500 } });
+    const world = w;
+    const job = await world.submit(user(100), 'cadence: a clock tower');
+    await world.run(12_000);
+    expect(world.deliver.of(job.id).result).toBeDefined();
 
-    const id = p.luma.generations()[0]?.id ?? '';
-    const post = p.luma.posts()[0]?.at ?? 0;
-    const polls = p.luma.requests.filter((r) => r.method === 'GET' && r.path === `/v1/generations/${id}`).map((r) => r.at);
-    const gaps = polls.map((at, n) => at - (n === 0 ? post : (polls[n - 1] ?? 0)));
+    const post = world.calls.find((c) => c.method === 'POST')?.at ?? NaN;
+    // The download's fresh-URL GETs come after the result; the polls are the GETs before it.
+    const done = world.deliver.of(job.id).result?.at ?? Infinity;
+    const polls = world.calls.filter((c) => c.method === 'GET' && c.at <= done).map((c) => c.at);
+    const gaps = polls.map((at, i) => at - (i === 0 ? post : (polls[i - 1] ?? 0)));
     expect(polls.length).toBeGreaterThanOrEqual(3);
-    // The first poll comes soon (to show "generating" early) but not at once; then the regular cadence, never faster
-    // than asked. How late a poll may come is a timing goal, measured by the bench: a loaded machine only delays.
-    // (The last GET is the download's fresh-URL check, if any.)
-    expect(gaps[0]).toBeGreaterThanOrEqual(950);
-    for (const gap of gaps.slice(1)) expect(gap).toBeGreaterThanOrEqual(2450);
+    // The first poll comes soon (to show "generating" early), then the regular cadence: on this clock, exactly.
+    expect(gaps[0]).toBe(1000);
+    for (const gap of gaps.slice(1)) expect(gap).toBe(2500);
   });
 
   it('waits out a Retry-After on a poll that is longer than the client waits by itself', async () => {
-    h = await startHarness({ env: { POLL_INTERVAL_MS: '200' } });
-    const p = h;
-    p.luma.planNext({ hold: true });
-    const { token } = await imagineAs(p, 200, 'retry-after: a lantern');
-    await p.discord.waitFor(() => p.luma.generations()[0]?.state === 'processing', 10_000, 'the job at Luma');
-    const id = p.luma.generations()[0]?.id ?? '';
-    const path = `/v1/generations/${id}`;
-    p.luma.fault({ method: 'GET', path, exact: true }, { status: 429, body: { detail: 'Rate limit exceeded' }, headers: { 'Retry-After': '10', 'X-RateLimit-Limit': '60', 'X-RateLimit-Remaining': '0' } });
-    const limited = await p.discord.waitFor(() => p.luma.requests.find((r) => r.path === path && r.fault), 5000, 'the 429');
-    const next = await p.discord.waitFor(() => p.luma.requests.find((r) => r.path === path && r.at > limited.at), 15_000, 'the next poll');
-    expect(next.at - limited.at).toBeGreaterThanOrEqual(9_900);
+    w = await startEngineWorld({ config: { pollIntervalMs: 200 } });
+    const world = w;
+    world.luma.planNext({ hold: true });
+    const job = await world.submit(user(200), 'retry-after: a lantern');
+    await world.run(1500);
+    const id = world.luma.generations()[0]?.id ?? '';
+    world.luma.fault({ method: 'GET', path: `/v1/generations/${id}`, exact: true }, { status: 429, body: { detail: 'Rate limit exceeded' }, headers: { 'Retry-After': '10', 'X-RateLimit-Limit': '60', 'X-RateLimit-Remaining': '0' } });
+    await world.run(200);
+    const limited = world.luma.requests.find((r) => r.fault);
+    expect(limited).toBeDefined();
+    const limitedAt = world.calls.filter((c) => c.method === 'GET').at(-1)?.at ?? NaN;
+    await world.run(limitedAt + 9_900 - world.clock.now());
+    expect(world.calls.filter((c) => c.method === 'GET' && c.at > limitedAt)).toEqual([]);
+    await world.run(200);
+    const next = world.calls.find((c) => c.method === 'GET' && c.at > limitedAt);
+    expect(next?.at).toBe(limitedAt + 10_000);
 
-    p.luma.release(id);
-    await p.discord.waitFor(() => (p.discord.original(token)?.attachments.length ?? 0) > 0, 10_000, 'the result');
+    world.luma.release(id);
+    await world.run(1000);
+    expect(world.deliver.of(job.id).result).toBeDefined();
   });
 });

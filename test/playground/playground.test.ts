@@ -1,7 +1,8 @@
 // The playground in a real browser: Debian's headless Chromium, driven by playwright-core (no browser download),
 // against `startPlayground()` — the fake Discord, the fake Luma and the REAL bot as a child process. It does what
 // a newcomer does: /imagine with a prompt, watches the progress and the image arrive, presses Reroll, opens
-// Apps → Edit image from the message menu, submits the form and sees the edited result.
+// Apps → Edit image from the message menu, submits the form and sees the edited result; switches to the server
+// admin, sets quotas and blocked terms, and stages failures.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -55,6 +56,22 @@ afterEach(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
+/** The page, live, with its message box; every uncaught page error is collected. */
+async function openPage(): Promise<{ page: Page; box: Locator; send: (text: string) => Promise<void>; errors: string[] }> {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(playground.url);
+  await expect.poll(() => page.locator('#connection').textContent(), POLL).toBe('live');
+  const box = page.locator('#composer-input');
+  const send = async (text: string) => {
+    await box.fill(text);
+    await box.press('Escape');
+    await box.press('Enter');
+  };
+  return { page, box, send, errors };
+}
+
 /** Result messages (an embed with an image) whose embed title is `title`. */
 const results = (page: Page, title: string) => page.locator('.message').filter({ has: page.locator('.embed-title', { hasText: title }) }).filter({ has: page.locator('.embed img') });
 
@@ -65,21 +82,63 @@ const loadedWidth = (img: Locator) =>
     return image.complete ? image.naturalWidth : 0;
   });
 
+/** How far below the visible part of the message list its end is, in pixels (0: the newest message is in view). */
+const belowView = (page: Page) =>
+  page.locator('#messages').evaluate((node) => {
+    const list = node as unknown as { scrollHeight: number; scrollTop: number; clientHeight: number };
+    return Math.max(0, Math.round(list.scrollHeight - list.scrollTop - list.clientHeight));
+  });
+
+interface Canvas {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): {
+    font: string;
+    textBaseline: string;
+    fillStyle: string;
+    fillText(text: string, x: number, y: number): void;
+    getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+  };
+}
+interface BrowserGlobals {
+  document: { createElement(tag: 'canvas'): Canvas };
+  getComputedStyle(node: unknown): { fontFamily: string };
+}
+
+/**
+ * Pixels of colour in a button's emoji drawn with the button's own font: a colour emoji font draws many, an empty
+ * box ("tofu") drawn in black draws none.
+ */
+const emojiColourPixels = (button: Locator) =>
+  button.locator('.emoji').evaluate((node) => {
+    const g = globalThis as unknown as BrowserGlobals;
+    const canvas = g.document.createElement('canvas');
+    canvas.width = 64;
+    canvas.height = 64;
+    const ctx = canvas.getContext('2d');
+    ctx.font = `48px ${g.getComputedStyle(node).fontFamily}`;
+    ctx.textBaseline = 'top';
+    ctx.fillStyle = '#000';
+    ctx.fillText((node as { textContent: string | null }).textContent ?? '', 4, 4);
+    const data = ctx.getImageData(0, 0, 64, 64).data;
+    let coloured = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const [r = 0, g2 = 0, b = 0, a = 0] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+      if (a > 0 && Math.max(r, g2, b) - Math.min(r, g2, b) > 40) coloured++;
+    }
+    return coloured;
+  });
+
 describe('npm run playground', () => {
-  it('imagines, rerolls and edits through the page, with live progress', async () => {
-    const page = await browser.newPage();
+  it('imagines, rerolls and edits through the page, with live progress, keeping the newest message in view', async () => {
+    const { page, box, errors } = await openPage();
     const external: string[] = [];
     page.on('request', (r) => {
       const host = new URL(r.url()).hostname;
       if (host !== '127.0.0.1') external.push(r.url());
     });
-    const failures: string[] = [];
-    page.on('pageerror', (e) => failures.push(e.message));
-    await page.goto(playground.url);
-    await expect.poll(() => page.locator('#connection').textContent(), POLL).toBe('live');
 
     // The picker suggests /imagine from the registered commands; Enter takes it and opens its prompt.
-    const box = page.getByRole('combobox', { name: 'Message #general' });
     await box.click();
     await box.pressSequentially('/ima');
     await page.getByRole('option', { name: /\/imagine/ }).waitFor();
@@ -95,9 +154,14 @@ describe('npm run playground', () => {
     await first.first().waitFor({ timeout: 30_000 });
     await expect.poll(() => loadedWidth(first.first().locator('.embed img')), POLL).toBeGreaterThan(0);
     await expect.poll(() => first.first().locator('.reply-line').textContent(), POLL).toContain('Alex used /imagine');
+    // The image had its space before it loaded, and the list followed: the newest message is in view.
+    await expect.poll(() => belowView(page), POLL).toBeLessThanOrEqual(1);
+    // The buttons' emoji are drawn in colour (an emoji font), not as empty boxes.
+    const reroll = first.first().getByRole('button', { name: /Reroll/ });
+    expect(await emojiColourPixels(reroll)).toBeGreaterThan(50);
 
     // Reroll: a second result of the same prompt.
-    await first.first().getByRole('button', { name: /Reroll/ }).click();
+    await reroll.click();
     await expect.poll(() => first.count(), { timeout: 30_000 }).toBe(2);
 
     // ⋯ → Apps → Edit image on the first result opens the bot's modal as a form.
@@ -113,33 +177,43 @@ describe('npm run playground', () => {
     await edited.first().waitFor({ timeout: 30_000 });
     await expect.poll(() => edited.first().locator('.embed-description').textContent(), POLL).toContain('make it snow');
     await expect.poll(() => loadedWidth(edited.first().locator('.embed img')), POLL).toBeGreaterThan(0);
+    await expect.poll(() => belowView(page), POLL).toBeLessThanOrEqual(1);
 
-    await edited.first().scrollIntoViewIfNeeded();
+    // Away to the DMs and back: the newest message of #general is in view again, its images loaded.
+    await page.getByRole('button', { name: 'Luma Bot', exact: true }).click();
+    await page.getByRole('button', { name: 'general', exact: true }).click();
+    await expect.poll(() => loadedWidth(edited.first().locator('.embed img')), POLL).toBeGreaterThan(0);
+    await expect.poll(() => belowView(page), POLL).toBeLessThanOrEqual(1);
+
+    // An image opens full size on click.
+    await edited.first().getByRole('button', { name: /full size/ }).click();
+    await expect.poll(() => loadedWidth(page.locator('#viewer-image')), POLL).toBeGreaterThan(0);
+    await page.locator('#viewer').getByRole('button', { name: 'Close' }).click();
+
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'playground.png') });
     expect(external).toEqual([]);
-    expect(failures).toEqual([]);
+    expect(errors).toEqual([]);
     await page.close();
   }, SCENARIO_MS);
 
   it('switches between a member and a server admin, shows the quota refusal, and stages failures', async () => {
-    const page = await browser.newPage();
-    await page.goto(playground.url);
-    await expect.poll(() => page.locator('#connection').textContent(), POLL).toBe('live');
-    const box = page.locator('#composer-input');
-    const send = async (text: string) => {
-      await box.fill(text);
-      await box.press('Escape');
-      await box.press('Enter');
-    };
+    const { page, box, send, errors } = await openPage();
 
-    // The member is not offered /quota-admin (default_member_permissions: Manage Server); the admin is.
+    // The member is offered neither /quota-admin (Manage Server) nor /bot-status (administrators only); the admin
+    // gets /quota-admin, and still no /bot-status.
     await box.fill('/quota');
     await page.getByRole('option', { name: /\/quota\b/ }).first().waitFor();
     expect(await page.getByRole('option', { name: /quota-admin/ }).count()).toBe(0);
+    await box.fill('/');
+    await page.getByRole('option', { name: /\/history/ }).waitFor();
+    expect(await page.getByRole('option', { name: /bot-status/ }).count()).toBe(0);
     await page.getByLabel(/Sam/).check();
     await box.fill('/quota');
     await page.getByRole('option', { name: /quota-admin/ }).waitFor();
+    await box.fill('/bot');
+    await page.getByRole('option', { name: /bot-admin/ }).waitFor();
+    expect(await page.getByRole('option', { name: /bot-status/ }).count()).toBe(0);
 
     await send('/quota-admin set-user user: @Alex limit: 0');
     const adminReply = page.locator('.message.ephemeral', { hasText: /Alex.*now gets 0 units/ });
@@ -161,12 +235,71 @@ describe('npm run playground', () => {
     expect(await failure.locator('.embed-description').textContent()).toContain('safety filter');
     await expect.poll(() => page.locator('[data-armed="moderation"]').textContent(), POLL).toBe('');
 
-    // Chaos: the interaction token dies once the bot has deferred; the result comes as a channel post mentioning Sam.
+    // Chaos: Luma's storage refuses the result; the bot says so with Retry, and Retry delivers the same image.
+    await page.getByRole('button', { name: /Download fails/ }).click();
+    await send('/imagine prompt: a lantern in the fog');
+    const notFetched = page.locator('.message', { has: page.locator('.embed-description', { hasText: 'could not fetch it from Luma' }) });
+    await notFetched.waitFor({ timeout: 30_000 });
+    const retry = notFetched.getByRole('button', { name: /Retry/ });
+    expect(await emojiColourPixels(retry)).toBeGreaterThan(50);
+    await retry.click();
+    const lantern = results(page, 'Imagined image').filter({ has: page.locator('.embed-description', { hasText: 'a lantern in the fog' }) });
+    await lantern.first().waitFor({ timeout: 30_000 });
+    await expect.poll(() => loadedWidth(lantern.first().locator('.embed img')), POLL).toBeGreaterThan(0);
+
+    // Chaos: the interaction token dies once the bot has deferred. The reply shows what Discord shows then, and the
+    // result comes as a channel post mentioning Sam.
     await page.getByRole('button', { name: /Expired token/ }).click();
     await send('/imagine prompt: a kite over the harbour');
+    await page.locator('.message', { hasText: 'The application did not respond' }).waitFor({ timeout: 30_000 });
     const posted = page.locator('.message', { hasText: '@Sam, your image is ready.' }).filter({ has: page.locator('.embed-description', { hasText: 'a kite over the harbour' }) });
     await posted.waitFor({ timeout: 30_000 });
     expect(await posted.locator('.reply-line').count()).toBe(0); // a post of the bot's own, not an interaction reply
+    expect(errors).toEqual([]);
     await page.close();
   }, SCENARIO_MS);
+
+  it('lets the admin block a term with /bot-admin terms add, and completes a suggested option on Enter', async () => {
+    const { page, box, send, errors } = await openPage();
+    await page.getByLabel(/Sam/).check();
+
+    // A subcommand inside a group, picked from the list: /bot-admin → "terms add" → its required option.
+    await box.click();
+    await box.pressSequentially('/bot-admin ');
+    await page.getByRole('option', { name: /channels add/ }).waitFor();
+    await box.pressSequentially('terms a');
+    await page.getByRole('option', { name: /terms add/ }).waitFor();
+    await box.press('Enter');
+    await expect.poll(() => box.inputValue(), POLL).toBe('/bot-admin terms add terms: ');
+    await box.pressSequentially('dragon');
+    await box.press('Enter');
+    await page.locator('.message.ephemeral', { hasText: /Blocked now \(1 on the list\)/ }).waitFor({ timeout: 20_000 });
+
+    // Enter completes the option the picker suggests instead of sending a half-typed command.
+    await box.fill('/quota-admin set-user user: @Alex');
+    await box.pressSequentially(' li');
+    await page.getByRole('option', { name: /limit/ }).waitFor();
+    await box.press('Enter');
+    await expect.poll(() => box.inputValue(), POLL).toBe('/quota-admin set-user user: @Alex limit: ');
+    await expect.poll(() => page.locator('#composer-hint').getAttribute('class'), POLL).not.toContain('error');
+
+    // The member's prompt with the blocked term is refused privately, before anything reaches Luma.
+    await page.getByLabel(/Alex/).check();
+    await send('/imagine prompt: a red dragon over the hills');
+    await page.locator('.message.ephemeral', { hasText: /Your prompt contains “dragon”/ }).waitFor({ timeout: 20_000 });
+    expect(playground.luma?.posts()).toHaveLength(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, SCENARIO_MS);
+
+  it('keeps the channels and the DMs reachable on a narrow window', async () => {
+    const { page, errors } = await openPage();
+    await page.setViewportSize({ width: 600, height: 800 });
+    const dm = page.getByRole('button', { name: 'Luma Bot', exact: true });
+    await expect.poll(() => dm.isVisible(), POLL).toBe(true);
+    await dm.click();
+    await expect.poll(() => page.locator('#channel-name').textContent(), POLL).toBe('Luma Bot');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });

@@ -370,6 +370,9 @@ describe.each(BACKENDS)('quotas on $name', ({ kind }) => {
     await quota.refund(moderated, 'content_moderated', { units: false });
     expect(await spent()).toBeCloseTo(before - 0.0404, 10);
     expect(await used(m)).toBe(1);
+    // The log says what went back: the spend, not the member's unit.
+    const logged = lines.filter((l) => l.jobId === moderated.id && l.msg !== 'quota reserved').map((l) => ({ msg: l.msg, units: l.units, usd: l.usd }));
+    expect(logged).toEqual([{ msg: "operator's spend refunded; the member's units stay used", units: 0, usd: 0.0404 }]);
     // Refused before Luma took it (no generation): nothing billed, all of it back.
     const refused = await reserve(m);
     await quota.refund(refused, 'luma_unavailable');

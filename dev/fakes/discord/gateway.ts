@@ -49,7 +49,9 @@ export class FakeGateway {
     server: Server,
     private readonly options: GatewayOptions,
   ) {
-    this.#wss = new WebSocketServer({ server });
+    // Bots send no Origin; browsers always do. A web page that finds the fake's port (the playground's, say) must
+    // not be able to open its gateway: the handshake is refused (401) before any frame.
+    this.#wss = new WebSocketServer({ server, verifyClient: ({ req }: { req: IncomingMessage }) => req.headers.origin === undefined });
     this.#wss.on('connection', (socket, request) => this.#onConnection(socket, request));
   }
 

@@ -233,6 +233,14 @@ export function buildSlashCommand(state: DiscordState, input: SlashCommandInput)
     resolved.attachments[attachment.id] = known ? state.cdn.renderAttachment(known) : attachment;
   }
   for (const option of flatten(options ?? [])) {
+    // A channel option resolves to a partial channel with the bot's permissions in it, as Discord sends it.
+    if (option.type === ApplicationCommandOptionType.Channel && typeof option.value === 'string') {
+      const channel = state.channels.get(option.value);
+      if (!channel) continue;
+      resolved.channels ??= {};
+      resolved.channels[channel.id] = { id: channel.id, name: channel.name, type: channel.type, permissions: state.options.appPermissions };
+      continue;
+    }
     if (option.type !== ApplicationCommandOptionType.User || typeof option.value !== 'string') continue;
     const user = state.users.get(option.value);
     if (!user) continue;

@@ -279,6 +279,19 @@ export class FakeDiscord {
     return this.#dispatchInteraction(() => buildModalSubmit(this.#state, input));
   }
 
+  /**
+   * Registers a slash-command interaction as Discord would create it, without sending it to anyone: for tests that
+   * drive one part of a bot (its deliverer, its transport) directly against this fake's REST. Its 3 s and 15 min
+   * clocks start now.
+   */
+  createInteraction(input: SlashCommandInput): DispatchedInteraction {
+    const { record, payload } = buildSlashCommand(this.#state, input);
+    this.#state.interactions.set(record.id, record);
+    this.#state.interactionsByToken.set(record.token, record);
+    record.createdAt = Date.now();
+    return { id: record.id, token: record.token, payload };
+  }
+
   /** Sends a raw dispatch to every connected session; resolves with the number of sockets written to. */
   dispatch(t: string, d: unknown): Promise<number> {
     return this.gateway.dispatch(t, d);
@@ -292,6 +305,11 @@ export class FakeDiscord {
   /** Makes the interaction's token invalid now: webhook routes answer 401 Invalid Webhook Token (50027). */
   expireToken(token: string): void {
     this.#interaction(token).tokenExpired = true;
+  }
+
+  /** Whether the interaction's token still works for webhook calls (neither past its lifetime nor expired by a test). */
+  tokenAlive(token: string): boolean {
+    return this.#state.tokenAlive(this.#interaction(token));
   }
 
   // ── Inspection ────────────────────────────────────────────────────────────────────────────────────

@@ -21,8 +21,8 @@ export interface FakeLumaOptions {
   processingMs?: number;
   /** Lifetime of each minted output URL, in ms. Default 3_600_000 (1 h, like Luma). */
   outputTtlMs?: number;
-  /** Bytes of a completed generation. Default: a 64x64 solid-colour PNG (JPEG if asked) per id. */
-  outputImage?: (generation: FakeGeneration) => Buffer;
+  /** Bytes of a generation, made when it is created (a Promise is awaited before the 201). Default: a 64x64 solid-colour PNG (JPEG if asked) per id. */
+  outputImage?: (generation: FakeGeneration) => Buffer | Promise<Buffer>;
   /** POST limits. Default: none. */
   rateLimit?: RateLimits;
   /**
@@ -96,6 +96,8 @@ export interface GenerationPlan {
   hold?: boolean;
   /** Output bytes for this generation (overrides outputImage). */
   output?: Buffer;
+  /** The first N downloads of its output file answer 503 `SlowDown` (S3's XML), as a storage hiccup does. */
+  fileFailures?: number;
   /**
    * End in this state instead of completed/failed: a state outside the API reference (e.g. 'cancelled'), as a
    * newer Luma might report. It has no output and no longer counts as active.

@@ -1,4 +1,4 @@
-/* global document, localStorage */
+// @ts-check
 // Applies the saved colour theme before the page paints (no flash of the wrong theme).
 try {
   const choice = localStorage.getItem('playground-theme');

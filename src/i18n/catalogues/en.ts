@@ -245,6 +245,8 @@ export const en = {
   'progress.generating': '🎨 Generating… {elapsed} elapsed{estimate}',
   'progress.estimate': ' · usually about {seconds} s',
   'progress.queuedAtLuma': '⏳ Queued at Luma — waiting {elapsed}',
+  'progress.lumaBusy': '⏳ Luma is busy right now (too many requests). Your request keeps its place and goes out by itself in a moment.',
+  'progress.lumaBusyInLine': '⏳ Luma is busy right now (too many requests) — position {position}. Your request goes out by itself in a moment.',
   'progress.finishing': '📥 Finishing — fetching and uploading your image…',
   'progress.maxCost': '💎 uni-1-max: {units} units of your quota',
   'result.title.imagine': 'Imagined image',

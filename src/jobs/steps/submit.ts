@@ -111,7 +111,7 @@ async function afterSubmitError(ctx: SubmitContext, job: JobRecord, action: Fail
     job.step = 'queued';
     job.notBefore = ctx.clock.now() + action.delayMs;
     await ctx.save(job);
-    if (action.outage) await ctx.showProgress(job);
+    await ctx.showProgress(job); // why it waits: Luma is down, or busy (a 429)
     return;
   }
   if (action.kind === 'inline') {

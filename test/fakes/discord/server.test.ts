@@ -178,6 +178,24 @@ describe('fake Discord with a real discord.js client', () => {
     expect((await download(fresh?.url ?? '')).body.equals(png)).toBe(true);
   });
 
+  it('resolves a channel option in a subcommand group to the channel, as discord.js reads it', async () => {
+    const channelId = discord.channelId ?? '';
+    const done = nextInteraction(async (interaction) => {
+      if (!interaction.isChatInputCommand()) throw new Error('expected a command');
+      const channel = interaction.options.getChannel('channel', true);
+      await interaction.reply({ content: 'got it' });
+      return { group: interaction.options.getSubcommandGroup(), sub: interaction.options.getSubcommand(), id: channel.id, name: 'name' in channel ? channel.name : undefined };
+    });
+    const { payload } = await discord.slashCommand({
+      name: 'bot-admin',
+      subcommandGroup: 'channels',
+      subcommand: 'add',
+      options: [{ name: 'channel', type: ApplicationCommandOptionType.Channel, value: channelId }],
+    });
+    expect(await done).toEqual({ group: 'channels', sub: 'add', id: channelId, name: 'general' });
+    expect(payload).toMatchObject({ data: { resolved: { channels: { [channelId]: { id: channelId, name: 'general', type: 0, permissions: expect.any(String) } } } } });
+  });
+
   it('answers a second acknowledgement with 40060 and a late first one with 10062', async () => {
     const done = nextInteraction(async (interaction) => {
       if (!interaction.isChatInputCommand()) throw new Error('expected a command');
@@ -526,6 +544,18 @@ describe('fake Discord lifecycle', () => {
     socket.send(JSON.stringify({ op: 2, d: { token: 'wrong-token', intents: 1, properties: {} } }));
     const [code] = (await once(socket, 'close')) as [number];
     expect(code).toBe(4004);
+    await fake.close();
+  });
+
+  it('refuses a gateway connection from a browser (one that sends an Origin)', async () => {
+    const fake = await startFakeDiscord();
+    const socket = new WebSocket(`${fake.gatewayUrl}/?v=10&encoding=json`, { origin: 'http://evil.example' });
+    const [refused] = (await once(socket, 'error')) as [Error];
+    expect(refused.message).toBe('Unexpected server response: 401');
+    const bot = new WebSocket(`${fake.gatewayUrl}/?v=10&encoding=json`);
+    const [hello] = (await once(bot, 'message')) as [Buffer];
+    expect(JSON.parse(hello.toString())).toMatchObject({ op: 10 });
+    bot.close();
     await fake.close();
   });
 });

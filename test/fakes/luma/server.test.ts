@@ -256,6 +256,31 @@ describe('fake Luma: lifecycle', () => {
     expect(fake.generation(String(edit.json.id))?.inputs[0]?.bytes?.equals(fake.outputBytes(first))).toBe(true);
   });
 
+  it('refuses the first downloads of a planned output with S3 503 SlowDown, then serves it', async () => {
+    const { fake, clock } = await start();
+    fake.planNext({ fileFailures: 2 });
+    const id = String((await post(fake, { prompt: 'p' })).json.id);
+    clock.t += 5000;
+    const url = ((await call(fake, 'GET', `/v1/generations/${id}`)).json.output as { url: string }[])[0]?.url ?? '';
+    for (let i = 0; i < 2; i++) {
+      const refused = await fetch(url);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('content-type')).toBe('application/xml');
+      expect(await refused.text()).toContain('<Code>SlowDown</Code>');
+    }
+    const served = await fetch(url);
+    expect(served.status).toBe(200);
+    expect(Buffer.from(await served.arrayBuffer()).equals(fake.outputBytes(id))).toBe(true);
+  });
+
+  it('awaits an outputImage that answers with a Promise before answering the POST', async () => {
+    const image = solidPng(8, 8, [9, 9, 9]);
+    const { fake, clock } = await start({ outputImage: async () => image });
+    const id = String((await post(fake, { prompt: 'p' })).json.id);
+    clock.t += 5000;
+    expect(fake.outputBytes(id).equals(image)).toBe(true);
+  });
+
   it('fails a generation fed an animated GIF with unsupported_format', async () => {
     const { fake, clock } = await start();
     const id = String((await post(fake, { prompt: 'p', image_ref: [{ data: tinyGif(3).toString('base64'), media_type: 'image/gif' }] })).json.id);

@@ -1,0 +1,116 @@
+// What the page can do, each POST /api/<action> turned into what Discord would do: a slash command, a button click,
+// an Apps → Edit image, a modal submit become interactions the fake Discord dispatches over the gateway; a plain
+// message is stored in #general; a chaos switch arms a staged failure. Bodies are JSON from the page (see
+// protocol.ts) and are read defensively: the page is ours, but anything on this machine can POST here.
+import type { APIAttachment, APIMessage } from 'discord-api-types/v10';
+import type { CommandOptionInput, FakeDiscord } from '../fakes/discord/server.js';
+import type { Chaos } from './chaos.js';
+import type { Mirror } from './mirror.js';
+import { CHANNEL_ID, PEOPLE } from './people.js';
+import { HttpProblem } from './problem.js';
+import type { ActionName, ActionResults, ChaosKind, Person, ServerEvent } from './protocol.js';
+
+type Body = Record<string, unknown>;
+export type Actions = { [K in ActionName]: (body: Body) => Promise<ActionResults[K]> };
+
+export interface ActionDeps {
+  discord: FakeDiscord;
+  mirror: Mirror;
+  chaos: Chaos;
+  /** Files uploaded through the page, by attachment id. */
+  uploads: Map<string, APIAttachment>;
+  broadcast: (event: ServerEvent) => void;
+}
+
+function person(key: unknown): Person {
+  const found = PEOPLE.find((p) => p.key === key);
+  if (!found) throw new HttpProblem(400, 'as must be "member" or "admin"');
+  return found;
+}
+
+/** The interaction's user, and where it happens: the server (with the person's roles) or the DM with the bot. */
+function context(p: Person, where: unknown) {
+  return {
+    user: { id: p.id, username: p.username, globalName: p.displayName },
+    ...(where === 'dm' ? { guildId: null } : { roles: p.roles }),
+  };
+}
+
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+export function playgroundActions(deps: ActionDeps): Actions {
+  const { discord, mirror, chaos, uploads } = deps;
+
+  /** A stored message, and whether it is in the server's channel or a DM. */
+  const placeOf = (messageId: string): { where: 'general' | 'dm'; message: APIMessage } => {
+    const message = discord.message(messageId);
+    if (!message) throw new HttpProblem(404, 'That message no longer exists.');
+    return { where: message.channel_id === CHANNEL_ID ? 'general' : 'dm', message };
+  };
+  /** Follows an interaction; an armed "expired token" applies to it. */
+  const track = (token: string, userId: string, sourceMessageId?: string): void => {
+    const expireAfterAck = chaos.takeExpireToken();
+    if (expireAfterAck) deps.broadcast({ type: 'chaos', chaos: chaos.state() });
+    mirror.track(token, userId, { sourceMessageId, expireAfterAck });
+  };
+
+  return {
+    async command(body) {
+      const p = person(body.as);
+      const options = (Array.isArray(body.options) ? body.options : []) as CommandOptionInput[];
+      const attachments = options.filter((o) => o.type === 11).map((o) => uploads.get(String(o.value)));
+      if (attachments.some((a) => a === undefined)) throw new HttpProblem(400, 'Upload the file again: the playground does not know it.');
+      const group = text(body.subcommandGroup);
+      const sub = text(body.subcommand);
+      const i = await discord.slashCommand({
+        ...context(p, body.place),
+        name: String(body.name),
+        options,
+        attachments: attachments as APIAttachment[],
+        ...(group ? { subcommandGroup: group } : {}),
+        ...(sub ? { subcommand: sub } : {}),
+      });
+      track(i.token, p.id);
+      return { id: i.id };
+    },
+    async message(body) {
+      const p = person(body.as);
+      const ids = Array.isArray(body.attachments) ? body.attachments.map(String) : [];
+      const attachments = ids.flatMap((id) => uploads.get(id) ?? []);
+      const content = (text(body.content) ?? '').slice(0, 2000);
+      if (content.trim() === '' && attachments.length === 0) throw new HttpProblem(400, 'Type a message or attach a file.');
+      const m = discord.addMessage({ channelId: CHANNEL_ID, author: { id: p.id, username: p.username, globalName: p.displayName }, content, attachments });
+      mirror.addUserMessage(m.id);
+      return { id: m.id };
+    },
+    async button(body) {
+      const p = person(body.as);
+      const { where, message } = placeOf(String(body.messageId));
+      const i = await discord.button({ ...context(p, where), customId: String(body.customId), message: { id: message.id } });
+      track(i.token, p.id, message.id);
+      return { id: i.id };
+    },
+    async app(body) {
+      const p = person(body.as);
+      const { where, message } = placeOf(String(body.messageId));
+      const i = await discord.messageContextMenu({ ...context(p, where), name: String(body.name), message });
+      track(i.token, p.id);
+      return { id: i.id };
+    },
+    async modal(body) {
+      const p = person(body.as);
+      const fields = Object.fromEntries(Object.entries((body.fields ?? {}) as Body).map(([k, v]) => [k, String(v)]));
+      const sourceId = text(body.sourceMessageId);
+      const source = sourceId === undefined ? undefined : placeOf(sourceId);
+      const where = source?.where === 'dm' || body.place === 'dm' ? 'dm' : 'general';
+      const i = await discord.modalSubmit({ ...context(p, where), customId: String(body.customId), fields, ...(source ? { message: { id: source.message.id } } : {}) });
+      track(i.token, p.id, source?.message.id);
+      return { id: i.id };
+    },
+    async chaos(body) {
+      chaos.arm(body.kind as ChaosKind);
+      deps.broadcast({ type: 'chaos', chaos: chaos.state() });
+      return chaos.state();
+    },
+  };
+}

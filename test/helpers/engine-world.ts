@@ -1,0 +1,169 @@
+// The job engine on its own, for tests of scheduling, limits and steps: in-memory storage, a manual clock, the fake
+// Luma on loopback (on the same clock) through the real Luma client, and a Deliverer that records what the member
+// would be shown. No Discord, no bot process: what is tested is the core, through its own ports.
+import { Agent } from 'undici';
+import { vi } from 'vitest';
+import { startFakeLuma } from '../../dev/fakes/luma/server.js';
+import type { FakeLuma, FakeLumaOptions } from '../../dev/fakes/luma/api.js';
+import { newJob, type JobSpec } from '../../src/jobs/create.js';
+import type { Delivered, Deliverer, DeliveryOutcome, ProgressOutcome, ProgressState, ResultImage } from '../../src/jobs/delivery.js';
+import { JobEngine, type EngineConfig, type EngineDeps } from '../../src/jobs/engine.js';
+import { KeptResults } from '../../src/jobs/kept-results.js';
+import { JobRecords } from '../../src/jobs/records.js';
+import type { JobRecord } from '../../src/jobs/types.js';
+import { LumaClient } from '../../src/luma/client.js';
+import { createMemoryStorage, type Storage } from '../../src/storage/index.js';
+import { ManualClock } from './clock.js';
+import { capturingLogger, type LogLine } from './logs.js';
+
+export const ENGINE_DEFAULTS: EngineConfig = {
+  pollIntervalMs: 2500,
+  progressIntervalMs: 3000,
+  lumaMaxConcurrentJobs: 10,
+  lumaMaxRequestsPerMinute: 30,
+  maxJobsPerUser: 2,
+  transferBudgetBytes: 32 * 1024 * 1024,
+  discordCdnOrigins: ['https://cdn.discordapp.com'],
+  jobMaxAgeMs: 30 * 60_000,
+  lumaOutageWindowMs: 10 * 60_000,
+  lumaInlineMaxBytes: 25 * 1024 * 1024,
+};
+
+/** What the recording deliverer saw, per job. */
+export interface Shown {
+  progress: { state: ProgressState; at: number }[];
+  result?: { bytes: number; contentType: string; at: number };
+  failure?: { code: string | undefined; at: number };
+}
+
+/** A Deliverer that keeps what each member would be shown (every route reaches them). */
+export class RecordingDeliverer implements Deliverer {
+  readonly shown = new Map<string, Shown>();
+  constructor(private readonly clock: ManualClock) {}
+  of(jobId: string): Shown {
+    let s = this.shown.get(jobId);
+    if (!s) this.shown.set(jobId, (s = { progress: [] }));
+    return s;
+  }
+  canShowProgress(): boolean {
+    return true;
+  }
+  async progress(job: JobRecord, state: ProgressState): Promise<ProgressOutcome> {
+    const list = this.of(job.id).progress;
+    const last = list.at(-1)?.state;
+    if (last && JSON.stringify(last) === JSON.stringify(state)) return 'unchanged';
+    list.push({ state, at: this.clock.now() });
+    return 'shown';
+  }
+  beforeResult(): void {}
+  async result(job: JobRecord, image: ResultImage): Promise<DeliveryOutcome> {
+    this.of(job.id).result = { bytes: image.bytes.length, contentType: image.contentType, at: this.clock.now() };
+    return { outcome: 'delivered', via: 'test' };
+  }
+  async failure(job: JobRecord): Promise<DeliveryOutcome> {
+    this.of(job.id).failure = { code: job.failure?.code, at: this.clock.now() };
+    return { outcome: 'delivered', via: 'test' };
+  }
+  async findDelivered(): Promise<Delivered | undefined> {
+    return undefined;
+  }
+  async handOver(): Promise<Delivered> {
+    return { via: 'test' };
+  }
+  scrub(): void {}
+}
+
+export interface EngineWorld {
+  clock: ManualClock;
+  luma: FakeLuma;
+  engine: JobEngine;
+  records: JobRecords;
+  storage: Storage;
+  deliver: RecordingDeliverer;
+  /** Luma calls the engine made, in the engine's clock time. */
+  calls: { method: 'POST' | 'GET'; id?: string; at: number }[];
+  lines: LogLine[];
+  /** Stores and queues a job for `userId` (a plain imagine of `prompt`). */
+  submit(userId: string, prompt: string, o?: { guildId?: string | null }): Promise<JobRecord>;
+  /** Moves the clock in steps of `stepMs` (default 100) up to `ms`, letting every Luma call answer between steps. */
+  run(ms: number, stepMs?: number): Promise<void>;
+  /** Waits (real time, on a condition) until no Luma call or step the engine started is still in flight. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startEngineWorld(o: { config?: Partial<EngineConfig>; luma?: FakeLumaOptions; deps?: Partial<EngineDeps> } = {}): Promise<EngineWorld> {
+  const clock = new ManualClock();
+  const luma = await startFakeLuma({ now: () => clock.now(), ...o.luma });
+  const { logger, lines } = capturingLogger();
+  const storage = createMemoryStorage(logger);
+  const records = new JobRecords(storage, { logger, clock });
+  const kept = new KeptResults(records.env);
+  const http = new Agent();
+  const client = new LumaClient({ apiKey: luma.apiKey, baseURL: luma.url, dispatcher: http, logger, retryBaseDelayMs: 1 });
+  const calls: EngineWorld['calls'] = [];
+  let inFlight = 0;
+  const track = async <T>(p: Promise<T>): Promise<T> => {
+    inFlight++;
+    try {
+      return await p;
+    } finally {
+      inFlight--;
+    }
+  };
+  const lumaPort: EngineDeps['luma'] = {
+    createGeneration: (body, opts) => {
+      calls.push({ method: 'POST', at: clock.now() });
+      return track(client.createGeneration(body, opts));
+    },
+    getGeneration: (id, opts) => {
+      calls.push({ method: 'GET', id, at: clock.now() });
+      return track(client.getGeneration(id, opts));
+    },
+  };
+  const deliver = new RecordingDeliverer(clock);
+  const engine = new JobEngine({ config: { ...ENGINE_DEFAULTS, ...o.config }, luma: lumaPort, http, records, kept, deliverer: deliver, logger, clock, ...o.deps });
+  await engine.start();
+  const idle = async () => {
+    await vi.waitFor(() => {
+      if (inFlight > 0) throw new Error(`${inFlight} Luma calls in flight`);
+    }, { timeout: 10_000, interval: 2 });
+  };
+  let n = 0;
+  return {
+    clock,
+    luma,
+    engine,
+    records,
+    storage,
+    deliver,
+    calls,
+    lines,
+    async submit(userId, prompt, s = {}) {
+      const spec: JobSpec = {
+        kind: 'imagine',
+        request: { prompt, model: 'uni-1', type: 'image' },
+        inputs: [],
+        display: { prompt, model: 'uni-1', aspectRatio: null, style: 'auto', outputFormat: null, webSearch: false, references: 0 },
+      };
+      const job = newJob(spec, { userId, guildId: s.guildId === undefined ? '1000000000000000001' : s.guildId, channelId: '1200000000000000002', userInstalled: false }, { n: n++ }, clock.now());
+      await engine.enqueue(job);
+      return job;
+    },
+    async run(ms, stepMs = 100) {
+      for (let t = 0; t < ms; t += stepMs) {
+        await clock.advance(Math.min(stepMs, ms - t));
+        await idle();
+      }
+    },
+    idle,
+    async close() {
+      const stopping = engine.stop(0).catch(() => undefined);
+      await clock.advance(2000); // the grace periods of stop() run on this clock
+      await stopping;
+      await luma.close();
+      await http.close();
+      await storage.close();
+    },
+  };
+}
