@@ -89,7 +89,7 @@ export const editImageModal: ComponentHandler = {
       throw new UserFacingError(t(locale, 'refuse.editImage.noSuchImage', { images: tn(locale, 'images', images.length), index }), { code: 'bad_option' });
     }
     const source = ctx.inputs.check(candidate, 'source', locale);
-    await startJob(interaction, ctx, editJobSpec({ prompt, model: 'uni-1', outputFormat: null, source, sourceLink }), () => ctx.inputs.refuseAnimated([source], locale));
+    await startJob(interaction, ctx, editJobSpec({ prompt, model: 'uni-1', outputFormat: null, source, sourceLink }), { precheck: () => ctx.inputs.refuseAnimated([source], locale) });
   },
 };
 

@@ -64,6 +64,6 @@ export const edit: SlashCommand = {
     // Reading a GIF can take a few seconds, so it happens after the deferral (and after the quota said yes); a
     // refusal then replaces the public "thinking…" with a private message (router → replyPrivately).
     const inputs = [source, ...references];
-    await startJob(interaction, ctx, editJobSpec({ prompt, model, outputFormat, source, references }), () => ctx.inputs.refuseAnimated(inputs, locale));
+    await startJob(interaction, ctx, editJobSpec({ prompt, model, outputFormat, source, references }), { precheck: () => ctx.inputs.refuseAnimated(inputs, locale) });
   },
 };

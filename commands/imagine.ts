@@ -82,6 +82,6 @@ export const imagine: SlashCommand = {
       request,
       inputs,
       display: { prompt, model, aspectRatio, style, outputFormat, webSearch, references: inputs.length },
-    }, () => ctx.inputs.refuseAnimated(inputs, locale));
+    }, { precheck: () => ctx.inputs.refuseAnimated(inputs, locale) });
   },
 };

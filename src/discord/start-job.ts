@@ -47,7 +47,7 @@ export function placeOf(interaction: BaseInteraction): Place {
  * has already deferred; the engine takes over the reply. It starts once no other interaction waits for its
  * acknowledgement (at most 2 s later): in a burst, the acknowledgements go first.
  */
-export async function startJob(interaction: BaseInteraction, ctx: BotContext, spec: JobSpec, precheck?: () => Promise<void>): Promise<JobRecord> {
+export async function startJob(interaction: BaseInteraction, ctx: BotContext, spec: JobSpec, opts: StartOptions = {}): Promise<JobRecord[]> {
   ctx.acks.settled(interaction.id);
   await ctx.acks.idle();
   return ctx.intake.accept({
@@ -56,6 +56,14 @@ export async function startJob(interaction: BaseInteraction, ctx: BotContext, sp
     roleIds: roleIdsOf(interaction),
     place: placeOf(interaction),
     replyTo: { ...interactionRoute(interaction) },
-    ...(precheck ? { precheck } : {}),
+    ...(opts.count !== undefined ? { count: opts.count } : {}),
+    ...(opts.precheck ? { precheck: opts.precheck } : {}),
   });
+}
+
+export interface StartOptions {
+  /** Images to make (1–4; default 1). */
+  count?: number;
+  /** Checks that cost downloads, run once the quota said yes (intake.ts IntakeRequest.precheck). */
+  precheck?: () => Promise<void>;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { GenerationRequest, ImageInput } from '../luma/types.js';
-import type { JobDisplay, JobInput, JobKind, JobRecord, JobRequester, ReplyRoute } from './types.js';
+import type { JobDisplay, JobGroup, JobInput, JobKind, JobRecord, JobRequester, ReplyRoute } from './types.js';
 
 /** Short, URL- and custom_id-safe job ids. */
 export function newJobId(): string {
@@ -15,13 +15,26 @@ export interface JobSpec {
   parentJobId?: string;
 }
 
+/** The most images one request may ask for. */
+export const MAX_IMAGES_PER_REQUEST = 4;
+
+/**
+ * The jobs of a request for `count` images of `spec` (1–4): each its own record and Luma generation; several are
+ * tied together by a group (types.ts JobGroup), one alone carries none.
+ */
+export function newJobs(spec: JobSpec, count: number, requester: JobRequester, replyTo: ReplyRoute, now: number): JobRecord[] {
+  const ids = Array.from({ length: count }, () => newJobId());
+  const groupId = newJobId();
+  return ids.map((id, index) => newJob(spec, requester, replyTo, now, id, count > 1 ? { id: groupId, index, jobIds: ids } : undefined));
+}
+
 /**
  * A new job record for `spec`, asked for by `requester` and answered through `replyTo`: the request carries the
  * member's id as Luma's `user_id`.
  */
-export function newJob(spec: JobSpec, requester: JobRequester, replyTo: ReplyRoute, now: number): JobRecord {
+export function newJob(spec: JobSpec, requester: JobRequester, replyTo: ReplyRoute, now: number, id = newJobId(), group?: JobGroup): JobRecord {
   return {
-    id: newJobId(),
+    id,
     kind: spec.kind,
     step: 'queued',
     createdAt: now,
@@ -32,6 +45,7 @@ export function newJob(spec: JobSpec, requester: JobRequester, replyTo: ReplyRou
     requester,
     replyTo,
     ...(spec.parentJobId ? { parentJobId: spec.parentJobId } : {}),
+    ...(group ? { group } : {}),
     submitAttempts: 0,
     progress: {},
     nonce: randomBytes(8).toString('hex').slice(0, 16),

@@ -50,6 +50,15 @@ export interface Delivered {
 
 export type DeliveryOutcome = ({ outcome: 'delivered' } & Delivered) | { outcome: 'unreachable' };
 
+/**
+ * The images of one request for several (jobs with a group): where each stands, for the one answer that shows them
+ * all. Read under the group's lock, so two images of a request are never delivered at once.
+ */
+export interface GroupView {
+  /** Every image of the request in order: the job being delivered as it is now, the others as last stored (undefined when unreadable). */
+  readonly jobs: ReadonlyArray<JobRecord | undefined>;
+}
+
 /** Whom a kept result is handed over to: the member as they are now (where, in which language), and how to answer. */
 export interface HandOverTo {
   requester: JobRequester;
@@ -73,10 +82,10 @@ export interface Deliverer {
    * route what a process resuming the job must know (see findDelivered).
    */
   beforeResult(job: JobRecord, now: number): void;
-  /** Sends the result by the best route still open. */
-  result(job: JobRecord, image: ResultImage): Promise<DeliveryOutcome>;
-  /** Tells the member about `job.failure` by the best route still open. */
-  failure(job: JobRecord): Promise<DeliveryOutcome>;
+  /** Sends the result by the best route still open; for an image of several, shown with the others (`group`). */
+  result(job: JobRecord, image: ResultImage, group?: GroupView): Promise<DeliveryOutcome>;
+  /** Tells the member about `job.failure` by the best route still open; for an image of several, beside the others. */
+  failure(job: JobRecord, group?: GroupView): Promise<DeliveryOutcome>;
   /** After a restart or a takeover: the result a previous attempt sent, if it landed. */
   findDelivered(job: JobRecord): Promise<Delivered | undefined>;
   /** Sends a kept result to the member through their current request (`to`); throws when it could not. */

@@ -13,6 +13,7 @@ import { LocalJobLeases, type JobLeases } from './leases.js';
 import { LocalSubmitBudget, type SubmitBudget } from './luma-budget.js';
 import type { JobRecords } from './records.js';
 import { Scheduler } from './scheduler.js';
+import { storeNewJobs } from './store-new.js';
 import type { JobCharges } from './steps/context.js';
 import { handOverUndelivered } from './steps/hand-over.js';
 import { TransferBudget } from './transfer-budget.js';
@@ -199,16 +200,15 @@ export class JobEngine {
     await work.leases.close();
   }
 
-  /** Persists a new job and queues it. Resolves once it is stored: from then on a restart cannot lose it. */
-  async enqueue(job: JobRecord): Promise<void> {
+  /** Stores a new request's jobs (one per image), all or none (store-new.ts), and queues them: no restart loses them. */
+  async enqueue(jobs: readonly JobRecord[]): Promise<void> {
     const work = this.work;
-    job.step = 'queued';
-    // Ours before it is in the index, so no other process's takeover scan can take it.
-    await work.leases.claim([job.id]);
-    await work.save(job, { newJob: true });
-    work.add(job);
-    this.log.info({ jobId: job.id, userId: job.requester.userId, guildId: job.requester.guildId, kind: job.kind }, 'job queued');
-    this.deps.events?.queued(job);
+    await storeNewJobs(work, jobs, this.log);
+    for (const job of jobs) {
+      work.add(job);
+      this.log.info({ jobId: job.id, userId: job.requester.userId, guildId: job.requester.guildId, kind: job.kind, ...(job.group ? { groupId: job.group.id, image: job.group.index + 1 } : {}) }, 'job queued');
+      this.deps.events?.queued(job);
+    }
     this.scheduler.wake();
   }
 
@@ -223,6 +223,7 @@ export class JobEngine {
     const job = await this.deps.records.get(jobId);
     if (!job || work.has(jobId) || (job.step !== 'failed' && job.step !== 'undelivered')) throw alreadyRetrying(locale);
     job.replyTo = replyTo;
+    delete job.group; // delivered again on its own, in the Retry's reply
     job.step = 'downloading';
     job.progress = {};
     delete job.failure;

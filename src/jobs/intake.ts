@@ -5,7 +5,8 @@ import { t } from '../i18n/index.js';
 import type { Logger } from '../logger.js';
 import type { Requester } from '../quota/types.js';
 import { StorageError, type StorageAlarm } from '../storage/index.js';
-import { newJob, type JobSpec } from './create.js';
+import type { Model } from '../luma/types.js';
+import { MAX_IMAGES_PER_REQUEST, newJobs, type JobSpec } from './create.js';
 import type { MemberHistory } from './history.js';
 import type { JobCharges } from './steps/context.js';
 import type { JobRecord, JobRequester, ReplyRoute } from './types.js';
@@ -19,6 +20,8 @@ export interface IntakeRequest {
   /** Where it was asked, for the server's rules (allowed channels, age-restricted ones). */
   place: Place;
   replyTo: ReplyRoute;
+  /** How many images (1–4, default 1): each its own job and Luma generation, their units reserved together. */
+  count?: number;
   /**
    * Checks that cost downloads (animated GIFs), run once the quota said yes: nothing is fetched for a member who may
    * not make the image anyway. A refusal from it gives the unit back.
@@ -29,12 +32,17 @@ export interface IntakeRequest {
 export interface IntakeDeps {
   /** The server's rules (guild-settings/rules.ts). */
   rules: { check(guildId: string | null, place: Place, prompt: string, locale: string | undefined): Promise<void> };
-  /** Reserves the request's units on `job.quota`, or refuses with a UserFacingError (quota/service.ts). */
-  quota: { reserve(job: JobRecord, requester: Requester): Promise<void> };
+  /**
+   * What the server lets its members ask for where its own quota pays (uni-1-max, several images at once):
+   * src/preferences/limits.ts. Optional: without it, anything may be asked.
+   */
+  limits?: { check(guildId: string | null, ask: { model: Model; count: number; userInstalled: boolean }, locale: string | undefined): Promise<void> };
+  /** Reserves the units of all the request's jobs at once (each on its `job.quota`), or refuses with a UserFacingError (quota/service.ts). */
+  quota: { reserveAll(jobs: readonly JobRecord[], requester: Requester): Promise<void> };
   /** Gives units back (charges.ts: retried in the background while storage refuses). */
   charges: Pick<JobCharges, 'refund'>;
-  /** Stores and queues the job (the engine). */
-  queue: { enqueue(job: JobRecord): Promise<void> };
+  /** Stores and queues the request's jobs, all or none (the engine). */
+  queue: { enqueue(jobs: readonly JobRecord[]): Promise<void> };
   history: Pick<MemberHistory, 'add'>;
   /** Tells the operator that storage is failing. */
   alarm: Pick<StorageAlarm, 'raise'>;
@@ -55,37 +63,45 @@ export class Intake {
     this.clock = deps.clock ?? systemClock;
   }
 
-  /** The job, stored and queued; throws a UserFacingError the member is shown when it was refused. */
-  async accept(req: IntakeRequest): Promise<JobRecord> {
+  /**
+   * The request's jobs (one per image asked for), stored and queued; throws a UserFacingError the member is shown
+   * when it was refused. Several images are reserved in one go: all of them, or a refusal saying how many units are
+   * left — never some.
+   */
+  async accept(req: IntakeRequest): Promise<JobRecord[]> {
     const { spec, requester } = req;
     const locale = requester.locale;
+    const count = Math.min(MAX_IMAGES_PER_REQUEST, Math.max(1, Math.floor(req.count ?? 1)));
     try {
       await this.deps.rules.check(requester.guildId, req.place, spec.request.prompt, locale);
+      await this.deps.limits?.check(requester.guildId, { model: spec.request.model ?? 'uni-1', count, userInstalled: requester.userInstalled }, locale);
     } catch (err) {
       throw this.refusal(err, { userId: requester.userId }, locale);
     }
-    const job = newJob(spec, requester, req.replyTo, this.clock.now());
+    const jobs = newJobs(spec, count, requester, req.replyTo, this.clock.now());
+    const first = jobs[0] as JobRecord;
     try {
-      await this.deps.quota.reserve(job, { userId: requester.userId, guildId: requester.guildId, roleIds: req.roleIds, userInstalled: requester.userInstalled, ...(locale !== undefined ? { locale } : {}) });
+      await this.deps.quota.reserveAll(jobs, { userId: requester.userId, guildId: requester.guildId, roleIds: req.roleIds, userInstalled: requester.userInstalled, ...(locale !== undefined ? { locale } : {}) });
     } catch (err) {
-      throw this.refusal(err, ids(job), locale);
+      throw this.refusal(err, ids(first), locale);
     }
     if (req.precheck) {
       try {
         await req.precheck();
       } catch (err) {
-        await this.giveBack(job, 'input_refused');
+        await this.giveBack(jobs, 'input_refused');
         throw err;
       }
     }
     try {
-      await this.deps.queue.enqueue(job);
+      await this.deps.queue.enqueue(jobs);
     } catch (err) {
-      await this.giveBack(job, 'enqueue_failed');
-      throw this.refusal(err, ids(job), locale);
+      await this.giveBack(jobs, 'enqueue_failed');
+      throw this.refusal(err, ids(first), locale);
     }
-    await this.deps.history.add(job).catch((err: unknown) => this.deps.logger.warn({ err, jobId: job.id }, 'could not add the job to the member’s history'));
-    return job;
+    // The request is one entry of the member's history, by its first image.
+    await this.deps.history.add(first).catch((err: unknown) => this.deps.logger.warn({ err, jobId: first.id }, 'could not add the job to the member’s history'));
+    return jobs;
   }
 
   /** A storage failure becomes "try again shortly" (nothing was charged); any other error stays what it is. */
@@ -96,8 +112,8 @@ export class Intake {
     return new UserFacingError(t(locale, 'refuse.storage'), { code: 'storage_unavailable' });
   }
 
-  private async giveBack(job: JobRecord, reason: string): Promise<void> {
-    await this.deps.charges.refund(job, reason, { units: true });
+  private async giveBack(jobs: readonly JobRecord[], reason: string): Promise<void> {
+    for (const job of jobs) await this.deps.charges.refund(job, reason, { units: true });
   }
 }
 

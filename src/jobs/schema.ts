@@ -107,6 +107,7 @@ export function jobRecordProblem(value: unknown, id: string, routeProblem: (rout
     parentJobId: [optional(isStr), 'a string'],
     notBefore: [optional(isNum), 'a number'],
     delivery: [optional(isObj), 'an object'],
+    group: [optional((g) => isObj(g) && isStr(g.id) && isNum(g.index) && Array.isArray(g.jobIds) && g.jobIds.every(isStr)), 'a group { id, index, jobIds }'],
   });
   return top ?? requestProblem(value.request) ?? inputsProblem(value.inputs) ?? requesterProblem(value.requester) ?? routeProblem(value.replyTo) ?? quotaProblem(value.quota) ?? failureProblem(value.failure);
 }

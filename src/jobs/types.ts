@@ -39,6 +39,9 @@ export interface JobInput {
   size?: number;
 }
 
+/** A choice a request took from someone's defaults rather than from what the member typed (see src/preferences). */
+export type DefaultedChoice = 'model' | 'aspectRatio' | 'style' | 'outputFormat' | 'count' | 'webSearch' | 'visibility';
+
 export interface JobDisplay {
   prompt: string;
   model: Model;
@@ -49,6 +52,23 @@ export interface JobDisplay {
   references: number;
   /** For edits: where the source came from (a message link), shown under the result. */
   sourceLink?: string;
+  /** What an edit of one of the bot's results was: a variation (same prompt), or the image re-made with uni-1-max. */
+  action?: 'vary' | 'enhance';
+  /** Choices that came from the member's own /settings, and from the server's defaults, as the result line names them. */
+  fromSettings?: { member: DefaultedChoice[]; server: DefaultedChoice[] };
+}
+
+/**
+ * One image of a request for several (`count` 1–4). Luma makes one image per request, so each image is its own job
+ * and generation, through the same fair queue and with its own charge; the group shows them as one answer.
+ */
+export interface JobGroup {
+  /** The request's id, shared by its images. */
+  id: string;
+  /** This image's place in the request, 0-based. */
+  index: number;
+  /** The job of every image of the request, in order. */
+  jobIds: string[];
 }
 
 /**
@@ -108,6 +128,8 @@ export interface JobRecord {
   replyTo: ReplyRoute;
   /** The job this one was made from (reroll, edit of a result). */
   parentJobId?: string;
+  /** Set when the request asked for several images: which one this is (see JobGroup). */
+  group?: JobGroup;
   generationId?: string;
   /** Number of POSTs made for this job (more than one only after a certain non-arrival or a restart mid-POST). */
   submitAttempts: number;

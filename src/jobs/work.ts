@@ -3,8 +3,9 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { LumaClient } from '../luma/client.js';
-import type { Deliverer } from './delivery.js';
+import type { Deliverer, GroupView } from './delivery.js';
 import type { JobEvents } from './events.js';
+import { JobGroups } from './groups.js';
 import type { KeptResults } from './kept-results.js';
 import type { JobLeases } from './leases.js';
 import type { SubmitBudget } from './luma-budget.js';
@@ -85,6 +86,7 @@ export class JobWork implements SubmitContext, PollContext, TransferContext {
   readonly kept: KeptResults;
   readonly events: JobEvents | undefined;
   readonly baseLog: Logger;
+  private readonly groups: JobGroups;
 
   constructor(private readonly deps: WorkDeps) {
     ({ config: this.config, clock: this.clock, luma: this.luma, downloads: this.downloads, deliver: this.deliver, charges: this.charges } = deps);
@@ -93,6 +95,19 @@ export class JobWork implements SubmitContext, PollContext, TransferContext {
     // Every running poll, POST and download listens on this one signal (and stops listening when it ends): dozens
     // at once is normal, not a leak.
     setMaxListeners(0, this.shutdown.signal);
+    this.groups = new JobGroups({
+      storage: deps.records.env.storage,
+      stored: (id) => deps.records.get(id),
+      local: (id) => this.jobs.get(id),
+      clock: this.clock,
+      intervalMs: this.config.progressIntervalMs,
+      signal: () => this.signal,
+      log: this.baseLog,
+    });
+  }
+
+  withGroup<T>(job: JobRecord, fn: (group: GroupView | undefined) => Promise<T>): Promise<T> {
+    return this.groups.withGroup(job, fn);
   }
 
   get signal(): AbortSignal {
@@ -225,7 +240,7 @@ export class JobWork implements SubmitContext, PollContext, TransferContext {
   /** Shows where the job stands when the last update is old enough and the line would change (one message, throttled). */
   async showProgress(job: JobRecord, position?: number): Promise<void> {
     const now = this.clock.now();
-    if (this.progressWait(job, now) > 0) return;
+    if (this.progressWait(job, now) > 0 || !this.groups.showsProgress(job)) return;
     const estimateMs = this.estimateMs();
     const state = progressState(job, { now, ...(position !== undefined ? { position } : {}), ...(estimateMs !== undefined ? { estimateMs } : {}) });
     if (!state) return;

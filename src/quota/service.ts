@@ -78,33 +78,48 @@ export class QuotaService implements QuotaHooks {
    * not and when the quota resets.
    */
   async reserve(job: Chargeable, requester: Requester): Promise<void> {
-    if (job.quota && job.quota.state !== 'refunded') return; // this job already holds its units
-    const plan = await this.planReservation(job, requester);
+    await this.reserveAll([job], requester);
+  }
+
+  /**
+   * Reserves the units of every image of one request at once (a request for several images: `count`), or none: one
+   * check of every limit against their sum, one write of each counter. Each job still holds its own reservation of
+   * its own units, so a refund gives back exactly one image's. A refusal says how many units are left.
+   */
+  async reserveAll(jobs: readonly Chargeable[], requester: Requester): Promise<void> {
+    const open = jobs.filter((job) => !job.quota || job.quota.state === 'refunded'); // a job may already hold its units
+    const first = open[0];
+    if (!first) return;
+    const plan = await this.planReservation(open, requester);
     await withLocks(this.deps.storage, plan.charges.map((c) => c.lock), async () => {
       const current = await Promise.all(plan.charges.map(async (c) => (await this.deps.storage.get<number>(c.key)) ?? 0));
-      this.refuseOverLimit(plan, current, requester.locale, job.request.model ?? 'uni-1');
+      this.refuseOverLimit(plan, current, requester.locale, first.request.model ?? 'uni-1', open.length);
       // Every check passed: count the request everywhere, still under every lock.
-      await chargeAll(this.deps.storage, this.log, job.id, plan.charges, current, plan.now);
-      await this.recordDailyUsage(job, requester.userId, plan);
+      await chargeAll(this.deps.storage, this.log, first.id, plan.charges, current, plan.now);
+      await this.recordDailyUsage(first, requester.userId, plan, open.length);
     }).catch((err: unknown) => {
       if (err instanceof UserFacingError && err.options.code) this.deps.onRefusal?.(err.options.code);
       throw err;
     });
 
-    const { scope, units, costE4, pKey, charges, now } = plan;
-    const reservation: QuotaReservation = {
-      scope: scopeId(scope),
-      userId: requester.userId,
-      guildId: scope.kind === 'guild' ? scope.guildId : null,
-      units,
-      usd: e4ToUsd(costE4),
-      periodKey: pKey,
-      charges,
-      reservedAt: now,
-      state: 'reserved',
-    };
-    job.quota = reservation;
-    this.log.debug({ jobId: job.id, userId: requester.userId, guildId: reservation.guildId, units, usd: reservation.usd, periodKey: pKey }, 'quota reserved');
+    const { scope, pKey, charges, now } = plan;
+    for (const job of open) {
+      const units = unitsFor(job.request.model, this.deps.config.quotaMaxWeight);
+      const costE4 = priceE4(job.request);
+      job.quota = {
+        scope: scopeId(scope),
+        userId: requester.userId,
+        guildId: scope.kind === 'guild' ? scope.guildId : null,
+        units,
+        usd: e4ToUsd(costE4),
+        periodKey: pKey,
+        // This job's share of each counter the request raised.
+        charges: charges.map((c) => ({ ...c, amount: c.kind === 'spend' ? costE4 : units })),
+        reservedAt: now,
+        state: 'reserved',
+      };
+    }
+    this.log.debug({ jobIds: open.map((j) => j.id), userId: requester.userId, units: plan.units, usd: e4ToUsd(plan.costE4), periodKey: pKey }, 'quota reserved');
   }
 
   async commit(job: Chargeable): Promise<void> {
@@ -235,26 +250,28 @@ export class QuotaService implements QuotaHooks {
   }
 
   /**
-   * What a reservation of `job` would take and from which counters, read before any lock is held: the member's
-   * allowance, the server total when the server set one, and the operator's spend when there is a cap.
+   * What a reservation of `jobs` (the images of one request) would take and from which counters, read before any
+   * lock is held: the member's allowance, the server total when the server set one, and the operator's spend when
+   * there is a cap.
    */
-  private async planReservation(job: Chargeable, requester: Requester): Promise<ReservationPlan> {
+  private async planReservation(jobs: readonly Chargeable[], requester: Requester): Promise<ReservationPlan> {
     const now = this.now();
     const scope = scopeOf(requester.guildId, requester.userInstalled);
     const { allowance, settings } = await this.allowanceOf(scope, requester.userId, requester.roleIds);
-    const units = unitsFor(job.request.model, this.deps.config.quotaMaxWeight);
-    return planCharges({ now, scope, allowance, serverTotal: scope.kind === 'guild' ? settings?.serverTotal : undefined, userId: requester.userId, units, costE4: priceE4(job.request), spendCapUsd: this.deps.config.spendCapUsdPerDay });
+    const units = jobs.reduce((sum, job) => sum + unitsFor(job.request.model, this.deps.config.quotaMaxWeight), 0);
+    const costE4 = jobs.reduce((sum, job) => sum + priceE4(job.request), 0);
+    return planCharges({ now, scope, allowance, serverTotal: scope.kind === 'guild' ? settings?.serverTotal : undefined, userId: requester.userId, units, costE4, spendCapUsd: this.deps.config.spendCapUsdPerDay });
   }
 
   /**
    * Throws the refusal of the first limit the reservation would pass — the member's, the server total, the
    * operator's spend cap — given the counters' values (`current`, in the order of `plan.charges`).
    */
-  private refuseOverLimit(plan: ReservationPlan, current: readonly number[], locale: string | undefined, model: Model): void {
+  private refuseOverLimit(plan: ReservationPlan, current: readonly number[], locale: string | undefined, model: Model, count: number): void {
     const { allowance, units, serverTotal, capE4 } = plan;
     const used = current[0] ?? 0;
     if (allowance.limit !== 'unlimited' && used + units > allowance.limit) {
-      throw memberRefusal(locale, plan.scope, allowance, used, units, model, plan.resetAt);
+      throw memberRefusal(locale, plan.scope, allowance, used, { units, count }, model, plan.resetAt);
     }
     if (serverTotal !== undefined) {
       const totalUsed = current[1] ?? 0;
@@ -274,10 +291,10 @@ export class QuotaService implements QuotaHooks {
    * usage.ts). They are statistics for /quota-admin usage: a failed write there must not refuse a member who was
    * charged correctly.
    */
-  private async recordDailyUsage(job: Chargeable, userId: string, plan: ReservationPlan): Promise<void> {
+  private async recordDailyUsage(job: Chargeable, userId: string, plan: ReservationPlan, count: number): Promise<void> {
     if (plan.scope.kind !== 'guild') return;
     await this.usage
-      .add(plan.scope.guildId, plan.day, userId, job.request.model ?? 'uni-1', { units: plan.units, usdE4: plan.costE4, jobs: 1 }, plan.now)
+      .add(plan.scope.guildId, plan.day, userId, job.request.model ?? 'uni-1', { units: plan.units, usdE4: plan.costE4, jobs: count }, plan.now)
       .catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not record the day\'s usage figures'));
   }
 }

@@ -5,8 +5,8 @@ import { Agent } from 'undici';
 import { vi } from 'vitest';
 import { startFakeLuma } from '../../dev/fakes/luma/server.js';
 import type { FakeLuma, FakeLumaOptions } from '../../dev/fakes/luma/api.js';
-import { newJob, type JobSpec } from '../../src/jobs/create.js';
-import type { Delivered, Deliverer, DeliveryOutcome, ProgressOutcome, ProgressState, ResultImage } from '../../src/jobs/delivery.js';
+import { newJobs, type JobSpec } from '../../src/jobs/create.js';
+import type { Delivered, Deliverer, DeliveryOutcome, GroupView, ProgressOutcome, ProgressState, ResultImage } from '../../src/jobs/delivery.js';
 import { JobEngine, type EngineConfig, type EngineDeps } from '../../src/jobs/engine.js';
 import { KeptResults } from '../../src/jobs/kept-results.js';
 import { JobRecords } from '../../src/jobs/records.js';
@@ -32,8 +32,9 @@ export const ENGINE_DEFAULTS: EngineConfig = {
 /** What the recording deliverer saw, per job. */
 export interface Shown {
   progress: { state: ProgressState; at: number }[];
-  result?: { bytes: number; contentType: string; at: number };
-  failure?: { code: string | undefined; at: number };
+  /** `group`: the step of every image of the request, as the delivery saw them. */
+  result?: { bytes: number; contentType: string; at: number; group?: (string | undefined)[] };
+  failure?: { code: string | undefined; at: number; group?: (string | undefined)[] };
 }
 
 /** A Deliverer that keeps what each member would be shown (every route reaches them). */
@@ -56,13 +57,37 @@ export class RecordingDeliverer implements Deliverer {
     return 'shown';
   }
   beforeResult(): void {}
-  async result(job: JobRecord, image: ResultImage): Promise<DeliveryOutcome> {
-    this.of(job.id).result = { bytes: image.bytes.length, contentType: image.contentType, at: this.clock.now() };
-    return { outcome: 'delivered', via: 'test' };
+  /** Deliveries running now, and the most that ever ran at once for one request. */
+  private running = new Map<string, number>();
+  mostAtOnce = 0;
+  async result(job: JobRecord, image: ResultImage, group?: GroupView): Promise<DeliveryOutcome> {
+    return this.track(job, async () => {
+      this.of(job.id).result = { bytes: image.bytes.length, contentType: image.contentType, at: this.clock.now(), ...(group ? { group: group.jobs.map((j) => j?.step) } : {}) };
+      return { outcome: 'delivered', via: 'test' };
+    });
   }
-  async failure(job: JobRecord): Promise<DeliveryOutcome> {
-    this.of(job.id).failure = { code: job.failure?.code, at: this.clock.now() };
-    return { outcome: 'delivered', via: 'test' };
+  async failure(job: JobRecord, group?: GroupView): Promise<DeliveryOutcome> {
+    return this.track(job, async () => {
+      this.of(job.id).failure = { code: job.failure?.code, at: this.clock.now(), ...(group ? { group: group.jobs.map((j) => j?.step) } : {}) };
+      return { outcome: 'delivered', via: 'test' };
+    });
+  }
+  /** Deliveries not finished yet (the world's idle() waits for them). */
+  busy = 0;
+  private async track<T>(job: JobRecord, fn: () => Promise<T>): Promise<T> {
+    const key = job.group?.id ?? job.id;
+    const now = (this.running.get(key) ?? 0) + 1;
+    this.running.set(key, now);
+    this.mostAtOnce = Math.max(this.mostAtOnce, now);
+    this.busy++;
+    try {
+      // A delivery is not instant (an upload): it yields, and another one of the same request must wait for it.
+      await new Promise((r) => setImmediate(r));
+      return await fn();
+    } finally {
+      this.busy--;
+      this.running.set(key, (this.running.get(key) ?? 1) - 1);
+    }
   }
   async findDelivered(): Promise<Delivered | undefined> {
     return undefined;
@@ -85,16 +110,19 @@ export interface EngineWorld {
   lines: LogLine[];
   /** Stores and queues a job for `userId` (a plain imagine of `prompt`). */
   submit(userId: string, prompt: string, o?: { guildId?: string | null }): Promise<JobRecord>;
+  /** The same for a request of `count` images: its jobs, in order. */
+  submitMany(userId: string, prompt: string, count: number): Promise<JobRecord[]>;
   /** Moves the clock in steps of `stepMs` (default 100) up to `ms`, letting every Luma call answer between steps. */
   run(ms: number, stepMs?: number): Promise<void>;
-  /** Waits (real time, on a condition) until no Luma call or step the engine started is still in flight. */
+  /** Waits (real time, on a condition) until no Luma call or delivery the engine started is still in flight. */
   idle(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startEngineWorld(o: { config?: Partial<EngineConfig>; luma?: FakeLumaOptions; deps?: Partial<EngineDeps> } = {}): Promise<EngineWorld> {
   const clock = new ManualClock();
-  const luma = await startFakeLuma({ now: () => clock.now(), ...o.luma });
+  // Whole milliseconds, as a real clock gives them (a step may wait a fraction: the fake signs its URLs with whole ones).
+  const luma = await startFakeLuma({ now: () => Math.floor(clock.now()), ...o.luma });
   const { logger, lines } = capturingLogger();
   const storage = createMemoryStorage(logger);
   const records = new JobRecords(storage, { logger, clock });
@@ -127,9 +155,21 @@ export async function startEngineWorld(o: { config?: Partial<EngineConfig>; luma
   const idle = async () => {
     await vi.waitFor(() => {
       if (inFlight > 0) throw new Error(`${inFlight} Luma calls in flight`);
+      if (deliver.busy > 0) throw new Error(`${deliver.busy} deliveries running`);
     }, { timeout: 10_000, interval: 2 });
   };
   let n = 0;
+  const submitMany = async (userId: string, prompt: string, count: number, guildId: string | null): Promise<JobRecord[]> => {
+    const spec: JobSpec = {
+      kind: 'imagine',
+      request: { prompt, model: 'uni-1', type: 'image' },
+      inputs: [],
+      display: { prompt, model: 'uni-1', aspectRatio: null, style: 'auto', outputFormat: null, webSearch: false, references: 0 },
+    };
+    const jobs = newJobs(spec, count, { userId, guildId, channelId: '1200000000000000002', userInstalled: false }, { n: n++ }, clock.now());
+    await engine.enqueue(jobs);
+    return jobs;
+  };
   return {
     clock,
     luma,
@@ -140,16 +180,11 @@ export async function startEngineWorld(o: { config?: Partial<EngineConfig>; luma
     calls,
     lines,
     async submit(userId, prompt, s = {}) {
-      const spec: JobSpec = {
-        kind: 'imagine',
-        request: { prompt, model: 'uni-1', type: 'image' },
-        inputs: [],
-        display: { prompt, model: 'uni-1', aspectRatio: null, style: 'auto', outputFormat: null, webSearch: false, references: 0 },
-      };
-      const job = newJob(spec, { userId, guildId: s.guildId === undefined ? '1000000000000000001' : s.guildId, channelId: '1200000000000000002', userInstalled: false }, { n: n++ }, clock.now());
-      await engine.enqueue(job);
+      const [job] = await submitMany(userId, prompt, 1, s.guildId === undefined ? '1000000000000000001' : s.guildId);
+      if (!job) throw new Error('no job');
       return job;
     },
+    submitMany: (userId, prompt, count) => submitMany(userId, prompt, count, '1000000000000000001'),
     async run(ms, stepMs = 100) {
       for (let t = 0; t < ms; t += stepMs) {
         await clock.advance(Math.min(stepMs, ms - t));

@@ -11,6 +11,7 @@ import { Intake, type IntakeRequest } from '../../src/jobs/intake.js';
 import { JobRecords } from '../../src/jobs/records.js';
 import type { JobRecord } from '../../src/jobs/types.js';
 import { QuotaService } from '../../src/quota/service.js';
+import { StorageError } from '../../src/storage/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { refusableStorage } from '../helpers/memory.js';
@@ -27,9 +28,9 @@ function world(limit = 2) {
   const records = new JobRecords(storage, { logger, clock, retryDelaysMs: [] });
   const queued: JobRecord[] = [];
   const queue = {
-    async enqueue(job: JobRecord) {
-      await records.save(job, { newJob: true });
-      queued.push(job);
+    async enqueue(jobs: readonly JobRecord[]) {
+      for (const job of jobs) await records.save(job, { newJob: true });
+      queued.push(...jobs);
     },
   };
   const history = new MemberHistory(storage);
@@ -72,7 +73,8 @@ describe('intake', () => {
   it('charges, stores, queues and lists a request in the member’s history, with their id as Luma’s user_id', async () => {
     const w = world();
     const req = request();
-    const job = await w.intake.accept(req);
+    const [job] = await w.intake.accept(req);
+    if (!job) throw new Error('no job');
     expect(job.request.user_id).toBe(req.requester.userId);
     expect(job.requester).toEqual(req.requester);
     expect(job.replyTo).toEqual({ route: 'test' });
@@ -132,9 +134,9 @@ describe('intake', () => {
     const w = world();
     w.refuse('set', /^job:/);
     const req = request();
-    const accepting = w.intake.accept(req);
+    const accepting = refusal(w.intake.accept(req));
     await w.clock.advance(250); // a new job's save is tried once more, a moment later
-    const err = await refusal(accepting);
+    const err = await accepting;
     expect(err.options.code).toBe('storage_unavailable');
     w.allow();
     expect(await w.used(req.requester.userId)).toBe(0);
@@ -146,9 +148,9 @@ describe('intake', () => {
     w.refuse('set', /^job:/);
     w.refuse('set', /^quota:use:/, 2, 1); // the reservation's counter write lands; the refund's first two do not
     const req = request();
-    const accepting = w.intake.accept(req);
+    const accepting = refusal(w.intake.accept(req));
     await w.clock.advance(250);
-    expect((await refusal(accepting)).options.code).toBe('storage_unavailable');
+    expect((await accepting).options.code).toBe('storage_unavailable');
     w.allow();
     expect(await w.used(req.requester.userId)).toBe(1); // not yet given back
     await w.clock.advance(1000);
@@ -160,8 +162,58 @@ describe('intake', () => {
     const w = world();
     w.refuse('set', /^jobs:history:/);
     const req = request();
-    const job = await w.intake.accept(req);
-    expect(w.queued.map((j) => j.id)).toEqual([job.id]);
+    const jobs = await w.intake.accept(req);
+    expect(w.queued).toEqual(jobs);
     expect(w.lines.some((l) => l.msg === 'could not add the job to the member’s history')).toBe(true);
+  });
+  it('makes a request for several images one job each, tied by a group, reserved at once and listed once in the history', async () => {
+    const w = world(5);
+    const req = request({ count: 3 });
+    const jobs = await w.intake.accept(req);
+    expect(jobs).toHaveLength(3);
+    expect(new Set(jobs.map((j) => j.id)).size).toBe(3);
+    const ids = jobs.map((j) => j.id);
+    jobs.forEach((job, index) => {
+      expect(job.group).toEqual({ id: jobs[0]?.group?.id, index, jobIds: ids });
+      // Each image holds its own reservation of its own unit, so a refund gives back exactly one.
+      expect(job.quota).toMatchObject({ units: 1, state: 'reserved', charges: [expect.objectContaining({ kind: 'member', amount: 1 })] });
+    });
+    expect(await w.used(req.requester.userId)).toBe(3);
+    expect(await w.history.ids(GUILD, req.requester.userId)).toEqual([ids[0]]);
+    // One image given back: only its unit.
+    const first = jobs[0] as JobRecord;
+    await w.quota.refund(first, 'generation_failed');
+    expect(await w.used(req.requester.userId)).toBe(2);
+  });
+
+  it('refuses a request for more images than the quota has left, saying how many would fit, and charges nothing', async () => {
+    const w = world(3);
+    const req = request();
+    await w.intake.accept(req);
+    const err = await refusal(w.intake.accept(request({ requester: req.requester, count: 4 })));
+    expect(err.options.code).toBe('quota_exceeded');
+    expect(err.message).toContain('4 images cost 4 units, and you have 2 of your');
+    expect(err.message).toContain('Ask for 2 or fewer');
+    expect(await w.used(req.requester.userId)).toBe(1);
+    expect(w.queued).toHaveLength(1);
+  });
+
+  it('refuses what the server’s limits forbid (uni-1-max, several images) before anything is charged', async () => {
+    const w = world();
+    const limits = { check: async (_g: string | null, ask: { model: string; count: number }) => {
+      if (ask.count > 1) throw new UserFacingError('one at a time here', { code: 'limit_count' });
+    } };
+    const intake = new Intake({ rules: { check: async () => undefined }, limits, quota: w.quota, charges: new Charges(w.quota, capturingLogger().logger, w.clock), queue: { enqueue: async () => undefined }, history: w.history, alarm: w.storage.alarm, logger: capturingLogger().logger, clock: w.clock });
+    const req = request({ count: 2 });
+    expect((await refusal(intake.accept(req))).options.code).toBe('limit_count');
+    expect(await w.used(req.requester.userId)).toBe(0);
+  });
+
+  it('gives every image’s unit back when the request cannot be stored in full', async () => {
+    const w = world(5);
+    const req = request({ count: 4 });
+    const failing = new Intake({ rules: { check: async () => undefined }, quota: w.quota, charges: new Charges(w.quota, capturingLogger().logger, w.clock), queue: { enqueue: () => Promise.reject(new StorageError('set', 'job:x', new Error('disk full'))) }, history: w.history, alarm: w.storage.alarm, logger: capturingLogger().logger, clock: w.clock });
+    expect((await refusal(failing.accept(req))).options.code).toBe('storage_unavailable');
+    expect(await w.used(req.requester.userId)).toBe(0);
   });
 });

@@ -46,6 +46,7 @@ export const en = {
   'quota.refuse.zeroAdmin': "A server admin can change it with /quota-admin.",
   'quota.refuse.zeroOperator': "The bot's operator set it.",
   'quota.refuse.notEnough': "An image with {model} costs {cost}, and you have {left} of your {limit} left {where}. Use uni-1 ({standard}), or wait: your quota resets {relative} ({date}).",
+  'quota.refuse.notEnoughForCount': "{count} images cost {cost}, and you have {left} of your {limit} left {where}. Ask for {fit} or fewer, or wait: your quota resets {relative} ({date}). Nothing was charged.",
   'quota.refuse.usedUp': "You have used your whole quota {where}: {used} of {total} units {when} (your limit is {limit}). Your quota resets {relative} ({date}).",
   'quota.refuse.serverTotal': "This server has used {used} of the {total} units all its members share {when}. The server's quota resets {relative} ({date}).",
   'quota.refuse.serverTotalNeeds': "This server has used {used} of the {total} units all its members share {when}, and this request needs {units}. The server's quota resets {relative} ({date}).",

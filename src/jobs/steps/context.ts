@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import type { LumaClient } from '../../luma/client.js';
-import type { Deliverer } from '../delivery.js';
+import type { Deliverer, GroupView } from '../delivery.js';
 import type { JobEvents } from '../events.js';
 import type { KeptResults } from '../kept-results.js';
 import type { SubmitBudget } from '../luma-budget.js';
@@ -48,8 +48,17 @@ export interface JobCharges {
   refund(job: JobRecord, reason: string, opts: { units: boolean }): Promise<void>;
 }
 
+/** What showing one image of a request for several needs: the others, and one delivery at a time. */
+export interface GroupDeliveries {
+  /**
+   * Runs `fn` with the job's group as it stands (undefined for a job of one image), holding the group's lock: the
+   * images of one request reach their shared answer one at a time, spaced by the progress interval.
+   */
+  withGroup<T>(job: JobRecord, fn: (group: GroupView | undefined) => Promise<T>): Promise<T>;
+}
+
 /** What the failure path uses. */
-export interface FailContext extends StepBasics {
+export interface FailContext extends StepBasics, GroupDeliveries {
   readonly charges: JobCharges;
   readonly deliver: Pick<Deliverer, 'failure'>;
   /** The job leaves this process: its lease, its Luma slot and what is held for it go. */

@@ -40,7 +40,7 @@ export async function finishFailure(ctx: FailContext, job: JobRecord): Promise<v
     // The member's unit goes back when they did not cause the failure; the quota module also decides whether
     // the operator's spend goes back (only when Luma will not bill the job).
     await ctx.charges.refund(job, failure?.code ?? 'unknown', { units: failure?.refund === true });
-    const sent = await ctx.deliver.failure(job);
+    const sent = await ctx.withGroup(job, (group) => ctx.deliver.failure(job, group));
     if (sent.outcome !== 'delivered') log.warn('could not tell the member about the failure on any route');
     job.step = 'failed';
     await saveOnFailurePath(ctx, job, log);

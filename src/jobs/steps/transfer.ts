@@ -37,7 +37,7 @@ export async function transfer(ctx: TransferContext, job: JobRecord, reservation
   job.step = 'delivering';
   ctx.deliver.beforeResult(job, ctx.clock.now());
   await ctx.save(job);
-  const delivered = await ctx.deliver.result(job, image);
+  const delivered = await ctx.withGroup(job, (group) => ctx.deliver.result(job, image, group));
   if (delivered.outcome === 'delivered') {
     const { outcome: _outcome, ...route } = delivered;
     log.info({ via: delivered.via, bytes: image.bytes.length, compressed: delivered.compressed === true }, 'result delivered');
