@@ -12,7 +12,7 @@ import { e4ToUsd, formatUsd, lumaBills, priceE4, unitsFor, usdToE4 } from './pri
 import { quotaKeys, quotaLocks as locks, scopeId, scopeOf, type QuotaScope } from './scope.js';
 import { memberRefusal, serverTotalRefusal } from './refusals.js';
 import { QuotaSettingsStore } from './settings.js';
-import type { Chargeable, GuildOverview, QuotaHooks, QuotaReservation, QuotaStatus, Requester } from './types.js';
+import type { Chargeable, GuildOverview, QuotaHooks, QuotaStatus, Requester } from './types.js';
 
 export type { GuildOverview, QuotaStatus } from './types.js';
 import { UsageLedger, type UsageRow } from './usage.js';
