@@ -4,6 +4,7 @@ import {
   ApplicationIntegrationType,
   ChannelType,
   InteractionContextType,
+  MessageFlags,
   PermissionFlagsBits,
   type APIApplicationCommandChannelOption,
   type Locale,
@@ -13,6 +14,9 @@ import type { SlashCommand } from '../src/discord/command.js';
 import { adminCall, type AdminCall } from '../src/discord/admin.js';
 import { readSubcommand, runSubcommand, type SubcommandHandlers } from '../src/discord/command-options.js';
 import { replyPrivately } from '../src/discord/reply.js';
+import { settingsView } from '../src/discord/settings-view.js';
+import { MAX_IMAGES_PER_REQUEST } from '../src/jobs/create.js';
+import type { Preferences } from '../src/preferences/store.js';
 import { isSnowflake } from '../src/discord/snowflake.js';
 import { UserFacingError } from '../src/errors.js';
 import { english } from '../src/i18n/commands.js';
@@ -89,12 +93,24 @@ const data = {
         { type: ApplicationCommandOptionType.Subcommand, name: 'clear', description: english('cmd.bot-admin.terms.clear.description') },
       ],
     },
+    { type: ApplicationCommandOptionType.Subcommand, name: 'defaults', description: english('cmd.bot-admin.defaults.description') },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'limits',
+      description: english('cmd.bot-admin.limits.description'),
+      options: [
+        { type: ApplicationCommandOptionType.Boolean, name: 'allow_max', description: english('cmd.bot-admin.limits.allow_max.description') },
+        { type: ApplicationCommandOptionType.Integer, name: 'max_images', description: english('cmd.bot-admin.limits.max_images.description'), min_value: 1, max_value: MAX_IMAGES_PER_REQUEST },
+      ],
+    },
   ],
 } as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 /** What every subcommand's handler works with: the checked server, its policies, and the private answer. */
 interface PolicyCall extends AdminCall {
   readonly store: GuildPolicyStore;
+  /** The server's image defaults and limits (src/preferences). */
+  readonly preferences: Preferences;
   /** Logs a change of the server's policy (never the blocked terms themselves). */
   changed(detail: Record<string, unknown>): void;
 }
@@ -191,6 +207,25 @@ const handlers: SubcommandHandlers<typeof data, [PolicyCall]> = {
     await answer(call, removed.length === 0 ? t(call.locale, 'policy.terms.notListed') : t(call.locale, 'policy.terms.removed', { terms: quoted(removed) }));
   },
 
+  async defaults(_options, call) {
+    await call.beforeLockedWrite();
+    const server = await call.preferences.server(call.guildId);
+    const view = settingsView('server', server.defaults, call.locale, server);
+    await call.interaction.editReply({ flags: MessageFlags.IsComponentsV2, components: view.components, allowedMentions: { parse: [] } });
+  },
+
+  async limits(options, call) {
+    await call.beforeLockedWrite();
+    const allowMax = options.allow_max;
+    const maxCount = options.max_images;
+    const s = await call.preferences.updateServer(call.guildId, (x) => {
+      if (allowMax !== null) x.allowMax = allowMax;
+      if (maxCount !== null) x.maxCount = Math.min(MAX_IMAGES_PER_REQUEST, Math.max(1, Math.floor(maxCount)));
+    });
+    if (allowMax !== null || maxCount !== null) call.changed({ allowMax: s.allowMax, maxImages: s.maxCount });
+    await answer(call, t(call.locale, 'limits.show', { max: t(call.locale, s.allowMax ? 'settings.max.allowed' : 'settings.max.forbidden'), count: s.maxCount }));
+  },
+
   async 'terms clear'(_options, call) {
     await update(call, (p) => {
       p.blockedTerms = [];
@@ -211,6 +246,7 @@ export const botAdmin: SlashCommand = {
     await runSubcommand(handlers, subcommand, {
       ...call,
       store: ctx.policies,
+      preferences: ctx.preferences,
       changed: (detail) => log.info(detail, 'server policy changed'),
     });
   },

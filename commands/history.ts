@@ -10,6 +10,7 @@ import {
 } from 'discord.js';
 import type { BotContext } from '../src/context.js';
 import type { ComponentHandler, SlashCommand } from '../src/discord/command.js';
+import { deferForMember } from '../src/discord/defaults.js';
 import { startJob } from '../src/discord/start-job.js';
 import { UserFacingError } from '../src/errors.js';
 import { english } from '../src/i18n/commands.js';
@@ -130,9 +131,10 @@ const againButton: ComponentHandler = {
     if (!job) throw new UserFacingError(t(locale, 'history.jobGone'), { code: 'job_gone' });
     if (job.requester.userId !== interaction.user.id) throw new UserFacingError(t(locale, 'history.notYours'), { code: 'not_owner' });
     if (job.requester.guildId !== interaction.guildId) throw new UserFacingError(t(locale, 'history.otherPlace'), { code: 'other_place' });
-    await ctx.acks.defer(interaction);
+    await deferForMember(interaction, ctx);
     const { user_id: _ignored, ...request } = job.request;
-    await startJob(interaction, ctx, { kind: job.kind, request, inputs: job.inputs, display: job.display, parentJobId: job.id });
+    // As many images as the request asked for.
+    await startJob(interaction, ctx, { kind: job.kind, request, inputs: job.inputs, display: job.display, parentJobId: job.id }, { count: job.group?.jobIds.length ?? 1 });
   },
 };
 

@@ -2,8 +2,10 @@ import { ApplicationCommandType, InteractionContextType, ApplicationIntegrationT
 import type { SlashCommand } from '../src/discord/command.js';
 import { readOptions } from '../src/discord/command-options.js';
 import { startJob } from '../src/discord/start-job.js';
+import { deferForMember } from '../src/discord/defaults.js';
 import {
   aspectRatioOption,
+  countOption,
   formatOption,
   modelOption,
   promptOption,
@@ -20,7 +22,9 @@ import {
 import { UserFacingError } from '../src/errors.js';
 import { english } from '../src/i18n/commands.js';
 import { t } from '../src/i18n/index.js';
+import { MAX_IMAGES_PER_REQUEST } from '../src/jobs/create.js';
 import { MAX_IMAGE_REFS, PORTRAIT_RATIOS, type GenerationRequest } from '../src/luma/types.js';
+import { resolveChoices } from '../src/preferences/model.js';
 
 const data = {
   type: ApplicationCommandType.ChatInput,
@@ -34,6 +38,7 @@ const data = {
     formatOption,
     webSearchOption,
     ...referenceOptions(MAX_IMAGE_REFS.image),
+    countOption,
   ],
   contexts: [InteractionContextType.Guild, InteractionContextType.BotDM, InteractionContextType.PrivateChannel],
   integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
@@ -48,23 +53,26 @@ export const imagine: SlashCommand = {
     const locale = interaction.locale;
     const options = readOptions(interaction, data);
     const prompt = readPrompt(options.prompt, locale);
-    const style = readStyle(options.style);
-    let aspectRatio = readAspectRatio(options.aspect_ratio);
-    if (style === 'manga') {
-      if (aspectRatio !== null && !PORTRAIT_RATIOS.includes(aspectRatio)) {
-        throw new UserFacingError(t(locale, 'refuse.manga', { ratio: aspectRatio }), { code: 'bad_option' });
-      }
-      aspectRatio ??= '2:3';
+    const typed = {
+      ...(options.style !== null ? { style: readStyle(options.style) } : {}),
+      ...(options.aspect_ratio !== null ? { aspectRatio: readAspectRatio(options.aspect_ratio) } : {}),
+      ...(options.model !== null ? { model: readModel(options.model) } : {}),
+      ...(options.format !== null ? { outputFormat: readFormat(options.format) } : {}),
+      ...(options.web_search !== null ? { webSearch: options.web_search } : {}),
+      ...(options.count !== null ? { count: Math.min(MAX_IMAGES_PER_REQUEST, Math.max(1, Math.floor(options.count))) } : {}),
+    };
+    if (typed.style === 'manga' && typed.aspectRatio != null && !PORTRAIT_RATIOS.includes(typed.aspectRatio)) {
+      throw new UserFacingError(t(locale, 'refuse.manga', { ratio: typed.aspectRatio }), { code: 'bad_option' });
     }
     // Luma takes at most nine references with a prompt; more than the definition offers are not read.
     const inputs = readReferences(interaction)
       .slice(0, MAX_IMAGE_REFS.image)
       .map((a) => ctx.inputs.check(a, 'ref', locale));
-    const model = readModel(options.model);
-    const outputFormat = readFormat(options.format);
-    const webSearch = options.web_search ?? false;
 
-    await ctx.acks.defer(interaction);
+    // What the member left out comes from their /settings, then the server's defaults (src/preferences).
+    const defaults = await deferForMember(interaction, ctx);
+    const { choices, fromSettings } = resolveChoices(typed, defaults.member, defaults.server);
+    const { model, aspectRatio, style, outputFormat, webSearch } = choices;
     const request: GenerationRequest = {
       prompt,
       model,
@@ -75,13 +83,19 @@ export const imagine: SlashCommand = {
       ...(webSearch ? { web_search: true } : {}),
       ...(inputs.length > 0 ? { image_ref: inputs.map((i) => i.input) } : {}),
     };
+    const shown = { member: fromSettings.member.filter((c) => c !== 'visibility'), server: fromSettings.server.filter((c) => c !== 'visibility') };
     // Luma takes still GIFs only and would fail (after queueing) on an animated one: once the quota said yes,
     // the GIFs' bytes are checked before the job is queued.
-    await startJob(interaction, ctx, {
-      kind: 'imagine',
-      request,
-      inputs,
-      display: { prompt, model, aspectRatio, style, outputFormat, webSearch, references: inputs.length },
-    }, { precheck: () => ctx.inputs.refuseAnimated(inputs, locale) });
+    await startJob(
+      interaction,
+      ctx,
+      {
+        kind: 'imagine',
+        request,
+        inputs,
+        display: { prompt, model, aspectRatio, style, outputFormat, webSearch, references: inputs.length, ...(shown.member.length + shown.server.length > 0 ? { fromSettings: shown } : {}) },
+      },
+      { count: choices.count, precheck: () => ctx.inputs.refuseAnimated(inputs, locale) },
+    );
   },
 };

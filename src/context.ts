@@ -1,4 +1,6 @@
+import type { Clock } from './clock.js';
 import type { Config } from './config.js';
+import type { EditForms } from './discord/forms.js';
 import type { InputImages } from './discord/input-images.js';
 import type { MessageReader } from './discord/messages.js';
 import type { Acknowledgements } from './discord/transport/acknowledgements.js';
@@ -9,6 +11,8 @@ import type { Intake } from './jobs/intake.js';
 import type { JobRecord } from './jobs/types.js';
 import type { Logger } from './logger.js';
 import type { OperatorStatus } from './ops/status.js';
+import type { ServerLimits } from './preferences/limits.js';
+import type { Preferences } from './preferences/store.js';
 import type { QuotaService } from './quota/service.js';
 
 /**
@@ -34,8 +38,16 @@ export interface BotContext {
   readonly inputs: InputImages;
   /** Messages read by REST ("Edit image"). */
   readonly messages: MessageReader;
+  /** State of "Edit image" forms opened where the bot cannot read the message again (a user install). */
+  readonly forms: EditForms;
   /** Interactions not acknowledged yet: starting a job waits for them (a burst's acknowledgements go first). */
   readonly acks: Acknowledgements;
   /** The operator's figures (/bot-status): spend, queue, Luma limits, recent failures. */
   readonly ops: { status(): Promise<OperatorStatus> };
+  /** Members' own defaults (/settings) and each server's defaults and limits (src/preferences). */
+  readonly preferences: Preferences;
+  /** What a server lets its members ask for (uni-1-max, several images): checked again before a price is shown. */
+  readonly limits: Pick<ServerLimits, 'check'>;
+  /** The clock (a deferral's wait for the member's settings is bounded on it). */
+  readonly clock: Clock;
 }

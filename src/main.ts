@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import type { BotContext } from './context.js';
 import { discordClient, gatewayState, listen, logReady } from './discord/client.js';
 import { DiscordDeliverer } from './discord/deliverer.js';
+import { EditForms } from './discord/forms.js';
 import { inputImages } from './discord/input-images.js';
 import { messageReader } from './discord/messages.js';
 import { routeProblem } from './discord/route.js';
@@ -29,6 +30,8 @@ import type { HealthServer } from './ops/health-server.js';
 import { BotMetrics, type OpsSources } from './ops/metrics.js';
 import { startHealthLog, startStatusLog, type EventLoopDelay } from './ops/periodic-logs.js';
 import { readOperatorStatus } from './ops/status.js';
+import { ServerLimits } from './preferences/limits.js';
+import { Preferences } from './preferences/store.js';
 import { QuotaService } from './quota/service.js';
 import { checkLumaKey, connectStorage, login, serveHealth, sharedJobState } from './startup.js';
 import { startSweeper, type Storage } from './storage/index.js';
@@ -94,7 +97,9 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const engine = new JobEngine({ config, luma, http, records, kept, deliverer, logger, charges, events: metrics, ...shared });
   const history = new MemberHistory(storage);
   const policies = new GuildPolicyStore(storage);
-  const intake = new Intake({ rules: new GuildRules(policies), quota, charges, queue: engine, history, alarm: storage.alarm, logger });
+  const preferences = new Preferences(storage);
+  const limits = new ServerLimits(preferences);
+  const intake = new Intake({ rules: new GuildRules(policies), limits, quota, charges, queue: engine, history, alarm: storage.alarm, logger });
   const stillImages = new StillImageCheck({ origins: config.discordCdnOrigins, dispatcher: http });
   const sources: OpsSources = { jobs: engine, spend: quota, gateway: () => gatewayState(client) };
   metrics.observe(sources);
@@ -102,7 +107,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const inputs = inputImages(config.discordCdnOrigins, stillImages);
   const acks = new Acknowledgements(discordHttp.acknowledgements);
   const jobs = { get: (id: string) => records.get(id) };
-  const ctx: BotContext = { config, logger, intake, jobs, history, engine, quota, policies, inputs, messages: messageReader(discord), ops, acks };
+  const ctx: BotContext = { config, logger, intake, jobs, history, engine, quota, policies, inputs, messages: messageReader(discord), forms: new EditForms(storage), ops, acks, preferences, limits, clock: systemClock };
 
   let accepting = true;
   listen(client, createInteractionHandler(ctx, commands, components), logger, () => accepting);

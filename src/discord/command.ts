@@ -3,6 +3,7 @@ import type {
   ChatInputCommandInteraction,
   MessageContextMenuCommandInteraction,
   ModalSubmitInteraction,
+  StringSelectMenuInteraction,
   RESTPostAPIChatInputApplicationCommandsJSONBody,
   RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from 'discord.js';
@@ -23,9 +24,10 @@ export interface MessageMenuCommand {
 
 export type Command = SlashCommand | MessageMenuCommand;
 
-/** Buttons and modals are routed by their custom_id's prefix (`job:reroll:<id>` → `job:reroll`; see custom-ids.ts). */
+/** Buttons, modals and string selects are routed by their custom_id's prefix (`job:reroll:<id>` → `job:reroll`; see custom-ids.ts). */
 export interface ComponentHandler {
   readonly prefix: string;
   button?(interaction: ButtonInteraction, arg: string, ctx: BotContext): Promise<void>;
   modal?(interaction: ModalSubmitInteraction, arg: string, ctx: BotContext): Promise<void>;
+  select?(interaction: StringSelectMenuInteraction, arg: string, ctx: BotContext): Promise<void>;
 }

@@ -12,16 +12,29 @@ export const Prefixes = {
   reroll: 'job:reroll',
   edit: 'job:edit',
   retry: 'job:retry',
+  /** A variation of one image: the same prompt, the image as the source. */
+  vary: 'job:vary',
+  /** One image made again with uni-1-max: asks first, saying the price. */
+  enhance: 'job:enhance',
+  /** The confirmation of an Enhance, after its price was shown. */
+  enhanceConfirm: 'job:enhanceok',
   /** The form behind a result's Edit button. */
   editModal: 'modal:edit',
   /** The form of the "Edit image" message menu. */
   editImageModal: 'modal:editimg',
+  /** The same form where the bot cannot read the message again (a user install): its images kept in storage. */
+  editImageStoredModal: 'modal:editimgs',
+  /** A select of /settings (`set:member:<field>`) and of the server's defaults (`set:server:<field>`). */
+  memberSetting: 'set:member',
+  serverSetting: 'set:server',
+  /** "Reset all" under either (`set:reset:member`, `set:reset:server`). */
+  resetSettings: 'set:reset',
 } as const;
 
 /** A job id as the bot makes them (short, URL- and custom_id-safe), as a regular-expression source. */
 export const JOB_ID_PATTERN = '[A-Za-z0-9_-]{1,32}';
 const JOB_ID = new RegExp(`^${JOB_ID_PATTERN}$`);
-const RESULT_BUTTON = new RegExp(`^job:(?:edit|reroll|retry):(${JOB_ID_PATTERN})$`);
+const RESULT_BUTTON = new RegExp(`^job:(?:edit|reroll|retry|vary|enhance):(${JOB_ID_PATTERN})$`);
 
 /** What an "Edit image" form is about; the form's submit carries nothing else. */
 export interface EditImageTarget {
@@ -37,8 +50,13 @@ export const CustomIds = {
   reroll: (jobId: string) => `${Prefixes.reroll}:${jobId}`,
   edit: (jobId: string) => `${Prefixes.edit}:${jobId}`,
   retry: (jobId: string) => `${Prefixes.retry}:${jobId}`,
+  vary: (jobId: string) => `${Prefixes.vary}:${jobId}`,
+  enhance: (jobId: string) => `${Prefixes.enhance}:${jobId}`,
+  enhanceConfirm: (jobId: string) => `${Prefixes.enhanceConfirm}:${jobId}`,
   editModal: (jobId: string) => `${Prefixes.editModal}:${jobId}`,
   /** `modal:editimg:<channel>:<message>:<image count>[:<job id>]`, at most 70 characters (Discord allows 100). */
+  /** `modal:editimgs:<form id>`: the form's state is in storage (forms.ts). */
+  editImageStoredModal: (formId: string) => `${Prefixes.editImageStoredModal}:${formId}`,
   editImageModal: (target: EditImageTarget) =>
     `${Prefixes.editImageModal}:${target.channelId}:${target.messageId}:${target.count}${target.jobId !== undefined ? `:${target.jobId}` : ''}`,
 } as const;

@@ -1,23 +1,34 @@
 import type { APIMessage } from 'discord.js';
 import { t } from '../i18n/index.js';
 import { fitToLimit, type FittedImage } from '../images/fit.js';
-import type { Delivered, Deliverer, DeliveryOutcome, HandOverTo, ProgressOutcome, ProgressState, ResultImage } from '../jobs/delivery.js';
+import type { Delivered, Deliverer, DeliveryOutcome, GroupView, HandOverTo, ProgressOutcome, ProgressState, ResultImage } from '../jobs/delivery.js';
 import type { ResultLayout } from '../jobs/transfer-budget.js';
 import type { JobRecord } from '../jobs/types.js';
 import type { Logger } from '../logger.js';
-import { failureMessage, plainMessage, progressText, resultFilename, resultMessage } from './render.js';
-import { asRoute, routeOf, tokenUsable } from './route.js';
+import { answerMessage, failureMessage, plainMessage, progressMessage, type Answer, type Slot } from './answer.js';
+import { progressText, resultFilename } from './render.js';
+import { asRoute, routeOf, tokenUsable, type InteractionRoute } from './route.js';
 import { framableSize, framableView } from './transport/multipart.js';
 import { DiscordCodes, discordErrorCode, discordStatus, type DiscordResponder, type OutgoingMessage } from './transport/responder.js';
 
 /** Tries per route: a 400 gets one more in plain form, a 5xx one more round (@discordjs/rest already retried). */
 const ROUTE_ATTEMPTS = 3;
 
+/** Where a message goes: the interaction's reply (an edit), or a new message in the channel or a DM. */
+type Where = 'original' | 'post';
+
+/** What the reply shows of a request for several images: each image's place, and the attachments it keeps. */
+interface ReplyState {
+  slots: (self: Slot) => Slot[];
+  keep: string[];
+}
+
 /**
  * Delivery through Discord's REST API: the interaction's reply while its token lives, else a channel message that
  * mentions the member, else a DM. Everything Discord-specific about reaching a member lives here: rendering the
- * progress line (and skipping an edit that changes nothing), fitting a result to the interaction's upload limit
- * (and further on a 413), the token's life, and the multipart layout of uploads.
+ * answer in Components V2 (answer.ts), one reply filling in with the images of a request for several, skipping a
+ * progress edit that changes nothing, fitting a result to the interaction's upload limit (and further on a 413),
+ * the token's life, and the multipart layout of uploads.
  */
 export class DiscordDeliverer implements Deliverer {
   /** Results are downloaded with room around them, so an upload frames them in place (transport/multipart.ts). */
@@ -42,7 +53,7 @@ export class DiscordDeliverer implements Deliverer {
     if (text === route.shown) return 'unchanged';
     route.shown = text;
     try {
-      const m = await this.discord.editOriginal(route.applicationId, route.interactionToken, { content: text });
+      const m = await this.discord.editOriginal(route.applicationId, route.interactionToken, progressMessage(text));
       route.originalMessageId ??= m.id; // saved with the job's next step
       return 'shown';
     } catch (err) {
@@ -61,10 +72,21 @@ export class DiscordDeliverer implements Deliverer {
     if (tokenUsable(route, now)) route.uploadTried = true;
   }
 
-  async result(job: JobRecord, image: ResultImage): Promise<DeliveryOutcome> {
+  async result(job: JobRecord, image: ResultImage, group?: GroupView): Promise<DeliveryOutcome> {
     let sent = await this.fit(job, image, routeOf(job).attachmentSizeLimit);
     const file = () => ({ name: resultFilename(job, sent.contentType), data: sent.data, contentType: sent.contentType });
-    const outcome = await this.sendToMember(job, (mention) => resultMessage(job, file(), { mention, compressed: sent.compressed }), {
+    const self = (): Slot => ({ kind: 'shown', job, filename: file().name });
+    const reply = group ? await this.replyState(job, group) : undefined;
+    const build = (where: Where): OutgoingMessage => {
+      const compressed = sent.compressed;
+      if (where === 'original') return answerMessage({ job, slots: reply ? reply.slots(self()) : [self()], compressed }, [file()], reply?.keep ?? []);
+      // Posted on its own once the reply cannot be edited: an image of several says which one it is.
+      const part = job.group ? { part: { index: job.group.index, of: job.group.jobIds.length } } : {};
+      return answerMessage({ job, slots: [self()], mention: true, compressed, ...part }, [file()]);
+    };
+    const outcome = await this.sendToMember(job, build, {
+      // An image of several goes into the reply only beside the ones it shows already (read first).
+      skipOriginal: group !== undefined && reply === undefined,
       onTooLarge: async () => {
         sent = await this.fit(job, image, Math.floor(Math.min(routeOf(job).attachmentSizeLimit, sent.data.length) * 0.8));
       },
@@ -72,27 +94,31 @@ export class DiscordDeliverer implements Deliverer {
     return outcome.outcome === 'delivered' && sent.compressed ? { ...outcome, compressed: true } : outcome;
   }
 
-  async failure(job: JobRecord): Promise<DeliveryOutcome> {
-    const userId = job.requester.userId;
-    return this.sendToMember(
-      job,
-      (mention) => ({ ...failureMessage(job, { public: mention }), ...(mention ? { content: `<@${userId}>`, allowedUserMentions: [userId] } : {}) }),
-      job.failure?.nonce ? { nonce: job.failure.nonce } : {},
-    );
+  async failure(job: JobRecord, group?: GroupView): Promise<DeliveryOutcome> {
+    const reply = group ? await this.replyState(job, group) : undefined;
+    const build = (where: Where): OutgoingMessage => {
+      if (where === 'post') return failureMessage(job, { public: true });
+      // An image of several failed: the reply shows it beside the others (and the request's failure once all have).
+      return reply ? answerMessage({ job, slots: reply.slots({ kind: 'failed', job }) }, [], reply.keep) : failureMessage(job);
+    };
+    return this.sendToMember(job, build, { skipOriginal: group !== undefined && reply === undefined, ...(job.failure?.nonce ? { nonce: job.failure.nonce } : {}) });
   }
 
   /**
-   * Did the previous process's upload to the interaction reply land? Undefined when it did not, or when the bot
-   * cannot read the channel (then delivery goes on: the reply again while the token lives, else a channel post
-   * that may, rarely, be a second copy). The reply is read with the bot token, which outlives the interaction's.
+   * Did the previous process's upload land? Read from the reply with the interaction's token while it lives (a
+   * private reply included), else with the bot token, which outlives it. Undefined when it did not, or when the bot
+   * cannot read it (then delivery goes on: the reply again while the token lives, else a channel post that may,
+   * rarely, be a second copy).
    */
   async findDelivered(job: JobRecord): Promise<Delivered | undefined> {
     const route = routeOf(job);
     const channelId = job.requester.channelId;
-    if (!route.uploadTried || !route.originalMessageId || !channelId) return undefined;
+    if (!route.uploadTried) return undefined;
     try {
-      const message = await this.discord.fetchMessage(channelId, route.originalMessageId);
-      if (!message.attachments.some((a) => a.filename.startsWith(`luma-${job.id}.`))) return undefined;
+      let message: APIMessage | undefined;
+      if (tokenUsable(route, this.now())) message = await this.discord.readOriginal(route.applicationId, route.interactionToken);
+      else if (route.originalMessageId && channelId && !route.private) message = await this.discord.fetchMessage(channelId, route.originalMessageId);
+      if (!message || !message.attachments.some((a) => a.filename.startsWith(`luma-${job.id}.`))) return undefined;
       this.log.info({ jobId: job.id, messageId: message.id }, 'the reply already shows the result: the upload before the restart landed');
       return { via: 'original', messageId: message.id, channelId: message.channel_id };
     } catch (err) {
@@ -106,20 +132,21 @@ export class DiscordDeliverer implements Deliverer {
     const here = to.requester;
     const fitted = await this.fit(job, image, route.attachmentSizeLimit);
     const file = { name: resultFilename(job, fitted.contentType), data: fitted.data, contentType: fitted.contentType };
+    const slots: Slot[] = [{ kind: 'shown', job, filename: file.name }];
     // Shown publicly only in the channel where it was asked for; anywhere else (another channel, another server)
     // only to the member, and without buttons: a reroll from there would show the prompt where it was not asked.
-    const sameChannel = here.channelId !== null && here.channelId === job.requester.channelId;
-    const full = resultMessage(job, file, { mention: sameChannel, compressed: fitted.compressed });
-    const message: OutgoingMessage = sameChannel
-      ? { ...full, content: t(here.placeLocale ?? here.locale, 'result.handOver.public', { user: `<@${here.userId}>` }) }
-      : { ...full, content: t(here.locale, 'result.handOver.private'), components: [], ephemeral: true };
+    const sameChannel = here.channelId !== null && here.channelId === job.requester.channelId && !route.private;
+    const answer: Answer = sameChannel
+      ? { job, slots, mention: true, compressed: fitted.compressed, intro: t(here.placeLocale ?? here.locale, 'result.handOver.public', { user: `<@${here.userId}>` }) }
+      : { job, slots, compressed: fitted.compressed, intro: t(here.locale, 'result.handOver.private'), noButtons: true };
+    const message: OutgoingMessage = { ...answerMessage(answer, [file]), ...(sameChannel ? {} : { ephemeral: true }) };
     let sent: APIMessage;
     try {
       sent = await this.discord.followUp(route.applicationId, route.interactionToken, message);
     } catch (err) {
       if (discordStatus(err) !== 400) throw err;
       // Discord refused the message's form: once more as plain text with the image.
-      sent = await this.discord.followUp(route.applicationId, route.interactionToken, plainMessage(message));
+      sent = await this.discord.followUp(route.applicationId, route.interactionToken, { ...plainMessage(message, 'post'), ...(sameChannel ? {} : { ephemeral: true }) });
     }
     return { via: 'original', messageId: sent.id, channelId: sent.channel_id };
   }
@@ -128,6 +155,36 @@ export class DiscordDeliverer implements Deliverer {
     const route = routeOf(job);
     // The token stays in the record only while the job can still use it (a new click brings a new one).
     if (route.interactionToken !== '' && (ended || now >= route.tokenExpiresAt)) route.interactionToken = '';
+  }
+
+  /**
+   * The reply of a request for several images as it stands, read with the interaction's token: which images it
+   * shows (kept by their attachment ids), which failed, which are on their way. Undefined when it cannot be read
+   * (an edit without knowing what it shows would drop the images already there).
+   */
+  private async replyState(job: JobRecord, group: GroupView): Promise<ReplyState | undefined> {
+    const route = routeOf(job);
+    if (!tokenUsable(route, this.now())) return undefined;
+    let reply: APIMessage;
+    try {
+      reply = await this.discord.readOriginal(route.applicationId, route.interactionToken);
+    } catch (err) {
+      this.log.warn({ err, jobId: job.id, status: discordStatus(err), code: discordErrorCode(err) }, 'could not read the reply of a request for several images');
+      return undefined;
+    }
+    route.originalMessageId ??= reply.id;
+    const keep: string[] = [];
+    const others = group.jobs.map((other): Slot | undefined => {
+      if (!other || other.id === job.id) return undefined;
+      const attachment = reply.attachments.find((a) => a.filename.startsWith(`luma-${other.id}.`));
+      if (attachment && other.step === 'done') {
+        keep.push(attachment.id);
+        return { kind: 'shown', job: other, filename: attachment.filename };
+      }
+      if ((other.step === 'failed' || other.step === 'failing') && other.failure) return { kind: 'failed', job: other };
+      return { kind: 'pending' };
+    });
+    return { slots: (self) => group.jobs.map((other, i) => (other?.id === job.id ? self : (others[i] ?? { kind: 'pending' }))), keep };
   }
 
   /** The image within `limit` bytes (re-encoded or scaled down when needed); the original when that fails. */
@@ -142,18 +199,18 @@ export class DiscordDeliverer implements Deliverer {
 
   /**
    * Reaches the member by the best route still open: the deferred reply while its token lives, else a channel
-   * message that mentions them, else a DM.
+   * message that mentions them (not for a private reply), else a DM.
    */
-  private async sendToMember(job: JobRecord, build: (mention: boolean) => OutgoingMessage, opts: { onTooLarge?: () => Promise<void>; nonce?: string } = {}): Promise<DeliveryOutcome> {
+  private async sendToMember(job: JobRecord, build: (where: Where) => OutgoingMessage, opts: { onTooLarge?: () => Promise<void>; nonce?: string; skipOriginal?: boolean } = {}): Promise<DeliveryOutcome> {
     // Discord drops a second post with the same nonce (for a few minutes) and returns the first: a post repeated
     // after a crash lands once. Each kind of message has its own nonce, so a failure notice never stands in for a result.
     const nonce = opts.nonce ?? job.nonce;
     const who = job.requester;
-    const route = routeOf(job);
+    const route: InteractionRoute = routeOf(job);
     const log = this.log.child({ jobId: job.id, userId: who.userId });
-    // After a 400 (Discord refused the message's form), every route gets the plain form: no embed, no buttons.
+    // After a 400 (Discord refused the message's form), every route gets the plain form: no container, no buttons.
     let plain = false;
-    const message = (mention: boolean) => (plain ? plainMessage(build(mention)) : build(mention));
+    const message = (where: Where) => (plain ? plainMessage(build(where), where === 'original' ? 'edit' : 'post') : build(where));
     const attempt = async (what: string, fn: () => Promise<APIMessage>): Promise<APIMessage | undefined> => {
       for (let i = 0; i < ROUTE_ATTEMPTS; i++) {
         try {
@@ -169,7 +226,7 @@ export class DiscordDeliverer implements Deliverer {
           log.warn({ err, route: what, code, status }, 'Discord delivery route failed');
           if (status === 400 && !plain) {
             plain = true;
-            log.warn({ route: what }, 'Discord refused the message (400); sending it once more without embed or buttons');
+            log.warn({ route: what }, 'Discord refused the message (400); sending it once more in its plainest form');
             continue;
           }
           if (status !== undefined && status >= 500) continue; // @discordjs/rest already retried; one more round
@@ -179,16 +236,16 @@ export class DiscordDeliverer implements Deliverer {
       return undefined;
     };
     const delivered = (via: Delivered['via'], m: APIMessage): DeliveryOutcome => ({ outcome: 'delivered', via, messageId: m.id, channelId: m.channel_id });
-    if (tokenUsable(route, this.now())) {
-      const m = await attempt('original', () => this.discord.editOriginal(route.applicationId, route.interactionToken, message(false)));
+    if (tokenUsable(route, this.now()) && !opts.skipOriginal) {
+      const m = await attempt('original', () => this.discord.editOriginal(route.applicationId, route.interactionToken, message('original')));
       if (m) return delivered('original', m);
     }
-    if (who.channelId && !who.userInstalled && who.guildId) {
+    if (who.channelId && !who.userInstalled && who.guildId && !route.private) {
       const channelId = who.channelId;
-      const m = await attempt('channel', () => this.discord.postChannelMessage(channelId, { ...message(true), nonce }));
+      const m = await attempt('channel', () => this.discord.postChannelMessage(channelId, { ...message('post'), nonce }));
       if (m) return delivered('channel', m);
     }
-    const m = await attempt('dm', () => this.discord.directMessage(who.userId, { ...message(true), nonce }));
+    const m = await attempt('dm', () => this.discord.directMessage(who.userId, { ...message('post'), nonce }));
     if (m) return delivered('dm', m);
     return { outcome: 'unreachable' };
   }

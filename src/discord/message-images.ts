@@ -97,6 +97,13 @@ const JOB_FOOTER = new RegExp(`^job (${JOB_ID_PATTERN})(?: |$)`);
 /** The footer's line in a result Discord took only in plain form (render.ts `plainMessage`): `-# job <id>`. */
 const PLAIN_JOB_FOOTER = new RegExp(`^-# job (${JOB_ID_PATTERN})(?: |$)`, 'gm');
 
+const RESULT_FILE = new RegExp(`^luma-(${JOB_ID_PATTERN})\\.(?:png|jpg|webp)$`);
+
+/** The job of a bot result's image, by its file's name (`luma-<job id>.png`): each image of a gallery names its own. */
+export function jobIdOfFile(filename: string): string | undefined {
+  return RESULT_FILE.exec(filename)?.[1];
+}
+
 /**
  * The job id a bot result carries: in its buttons' custom_ids (`job:edit:<id>`), its embed footer (`job <id>`), or
  * for a result sent in plain form the last line of that footer in its text. A message that carries none is not
@@ -109,8 +116,17 @@ export function jobIdIn(message: MessageSnapshot): string | undefined {
     const m = JOB_FOOTER.exec(embed.footer?.text ?? '');
     if (m?.[1]) return m[1];
   }
-  // The last such line: the footer comes after the prompt, which a member wrote.
-  return [...message.content.matchAll(PLAIN_JOB_FOOTER)].at(-1)?.[1];
+  // The last such line: the footer comes after the prompt, which a member wrote (in the text, or in a V2 text display).
+  const text = [message.content, ...textDisplays(message.components)].join('\n');
+  return [...text.matchAll(PLAIN_JOB_FOOTER)].at(-1)?.[1];
+}
+
+/** The texts of a V2 message's text displays, nested ones included. */
+function textDisplays(components: unknown): string[] {
+  if (Array.isArray(components)) return components.flatMap(textDisplays);
+  if (typeof components !== 'object' || components === null) return [];
+  const c = components as { type?: unknown; content?: unknown; components?: unknown };
+  return [...(c.type === 10 && typeof c.content === 'string' ? [c.content] : []), ...textDisplays(c.components)];
 }
 
 function findCustomId(components: unknown): string | undefined {

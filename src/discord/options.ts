@@ -7,6 +7,7 @@ import {
 import { UserFacingError } from '../errors.js';
 import { choice, english } from '../i18n/commands.js';
 import { t } from '../i18n/index.js';
+import { MAX_IMAGES_PER_REQUEST } from '../jobs/create.js';
 import { ASPECT_RATIOS, MAX_PROMPT_LENGTH, type AspectRatio, type Model, type OutputFormat, type Style } from '../luma/types.js';
 
 /** The nine ratios in the order members think of them (named by the catalogue's `opt.aspect_ratio.choice.*`). */
@@ -48,6 +49,14 @@ export const styleOption = {
   name: 'style',
   description: english('opt.style.description'),
   choices: [choice('opt.style.choice.auto'), choice('opt.style.choice.manga')],
+} as const satisfies APIApplicationCommandBasicOption;
+
+export const countOption = {
+  type: ApplicationCommandOptionType.Integer,
+  name: 'count',
+  description: english('opt.count.description'),
+  min_value: 1,
+  max_value: MAX_IMAGES_PER_REQUEST,
 } as const satisfies APIApplicationCommandBasicOption;
 
 export const webSearchOption = {

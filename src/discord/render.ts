@@ -1,13 +1,6 @@
-import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIComponentInMessageActionRow, type APIEmbed } from 'discord.js';
 import { t } from '../i18n/index.js';
-import { failureText } from '../jobs/failures.js';
 import type { ProgressState } from '../jobs/delivery.js';
 import type { JobRecord } from '../jobs/types.js';
-import { CustomIds } from './custom-ids.js';
-import type { OutgoingMessage } from './transport/responder.js';
-
-const BRAND_COLOUR = 0x7c3aed;
-const FAILURE_COLOUR = 0xdc2626;
 
 /** Whole user-perceived characters: an emoji (a surrogate pair, or several joined by ZWJ) is one. */
 const GRAPHEMES = new Intl.Segmenter('en', { granularity: 'grapheme' });
@@ -59,7 +52,8 @@ export function publicLocale(job: Pick<JobRecord, 'requester'>): string | undefi
 /** The progress line of a job at `state`, as its member's reply shows it at `now`. */
 export function progressText(job: JobRecord, state: ProgressState, now: number): string {
   const locale = memberLocale(job);
-  const head = t(locale, job.kind === 'edit' ? 'progress.editing' : 'progress.imagining', { prompt: quotePrompt(job.display.prompt, 200) });
+  const prompt = quotePrompt(job.display.prompt, 200);
+  const head = job.group ? t(locale, 'progress.imaginingMany', { count: job.group.jobIds.length, prompt }) : t(locale, job.kind === 'edit' ? 'progress.editing' : 'progress.imagining', { prompt });
   let line: string;
   switch (state.stage) {
     case 'lumaDown':
@@ -100,105 +94,4 @@ export function progressText(job: JobRecord, state: ProgressState, now: number):
 export function resultFilename(job: JobRecord, contentType: string): string {
   const ext = contentType === 'image/jpeg' ? 'jpg' : contentType === 'image/webp' ? 'webp' : 'png';
   return `luma-${job.id}.${ext}`;
-}
-
-export function resultEmbed(job: JobRecord, filename: string, opts: { compressed?: boolean } = {}): APIEmbed {
-  const d = job.display;
-  const locale = publicLocale(job);
-  const took = job.completedAt !== undefined ? formatDuration(job.completedAt - job.createdAt) : undefined;
-  const fields: APIEmbed['fields'] = [
-    { name: t(locale, 'result.model'), value: d.model, inline: true },
-    ...(job.kind === 'imagine' ? [{ name: t(locale, 'result.aspectRatio'), value: d.aspectRatio ?? t(locale, 'result.auto'), inline: true }] : []),
-    { name: t(locale, 'result.style'), value: d.style, inline: true },
-    { name: t(locale, 'result.requestedBy'), value: `<@${job.requester.userId}>`, inline: true },
-  ];
-  if (took) fields.push({ name: t(locale, 'result.took'), value: took, inline: true });
-  if (d.references > 0) fields.push({ name: t(locale, 'result.references'), value: String(d.references), inline: true });
-  if (d.webSearch) fields.push({ name: t(locale, 'result.webSearch'), value: t(locale, 'result.on'), inline: true });
-  if (d.sourceLink) fields.push({ name: t(locale, 'result.editedFrom'), value: d.sourceLink, inline: false });
-  const notes: string[] = [];
-  if (opts.compressed) notes.push(t(locale, 'result.compressed'));
-  return {
-    title: t(locale, job.kind === 'edit' ? 'result.title.edit' : 'result.title.imagine'),
-    description: truncate(job.display.prompt.replace(/@(everyone|here)/g, '@\u200b$1'), 1500),
-    color: BRAND_COLOUR,
-    image: { url: `attachment://${filename}` },
-    fields,
-    // `job <id>` stays as is in every language: it is how "Edit image" finds the job of a result (message-images.ts).
-    footer: { text: [`job ${job.id}`, ...notes].join(' · ') },
-  };
-}
-
-export function resultButtons(job: JobRecord): APIActionRowComponent<APIComponentInMessageActionRow> {
-  const locale = publicLocale(job);
-  return {
-    type: ComponentType.ActionRow,
-    components: [
-      { type: ComponentType.Button, style: ButtonStyle.Secondary, label: t(locale, 'result.reroll'), emoji: { name: '🎲' }, custom_id: CustomIds.reroll(job.id) },
-      { type: ComponentType.Button, style: ButtonStyle.Primary, label: t(locale, 'result.edit'), emoji: { name: '✏️' }, custom_id: CustomIds.edit(job.id) },
-    ],
-  };
-}
-
-export function resultMessage(
-  job: JobRecord,
-  file: { name: string; data: Buffer; contentType: string },
-  opts: { mention?: boolean; compressed?: boolean } = {},
-): OutgoingMessage {
-  return {
-    content: opts.mention ? t(publicLocale(job), 'result.ready', { user: `<@${job.requester.userId}>` }) : '',
-    embeds: [resultEmbed(job, file.name, opts)],
-    components: [resultButtons(job)],
-    files: [file],
-    replaceAttachments: true,
-    ...(opts.mention ? { allowedUserMentions: [job.requester.userId] } : {}),
-  };
-}
-
-/**
- * The failure notice: in the member's language in their own reply, in the server's when it is posted in the
- * channel or sent by DM after the token expired (`public`).
- */
-export function failureMessage(job: JobRecord, opts: { public?: boolean } = {}): OutgoingMessage {
-  const locale = opts.public ? publicLocale(job) : memberLocale(job);
-  const f = job.failure;
-  const text = f ? failureText(locale, f) : t(locale, 'failure.generic');
-  const ref = f?.ref ? `\n${t(locale, 'failure.reference', { ref: f.ref })}` : '';
-  return {
-    content: '',
-    embeds: [
-      {
-        title: t(locale, job.kind === 'edit' ? 'failure.title.edit' : 'failure.title.imagine'),
-        description: `${text}${ref}`,
-        color: FAILURE_COLOUR,
-        fields: [{ name: t(locale, 'failure.prompt'), value: quotePrompt(job.display.prompt, 1000) || '—' }],
-        footer: { text: `job ${job.id}` },
-      },
-    ],
-    components: f?.retryable
-      ? [
-          {
-            type: ComponentType.ActionRow,
-            components: [
-              { type: ComponentType.Button, style: ButtonStyle.Primary, label: t(locale, 'failure.retry'), emoji: { name: '🔁' }, custom_id: CustomIds.retry(job.id) },
-            ],
-          },
-        ]
-      : [],
-    replaceAttachments: true,
-  };
-}
-
-/**
- * The same message without embed or buttons, its text folded into `content` (Discord's 2000 characters): what is
- * sent once more when Discord refuses a message with a 400, so a result it will not take in full still arrives.
- */
-export function plainMessage(msg: OutgoingMessage): OutgoingMessage {
-  const lines = [msg.content ?? ''];
-  for (const e of msg.embeds ?? []) {
-    if (e.title) lines.push(`**${e.title}**`);
-    if (e.description) lines.push(e.description);
-    if (e.footer?.text) lines.push(`-# ${e.footer.text}`);
-  }
-  return { ...msg, content: truncate(lines.filter((l) => l !== '').join('\n'), 2000), embeds: [], components: [] };
 }

@@ -31,6 +31,11 @@ export interface InteractionRoute {
   uploadTried?: boolean;
   /** The progress line the reply shows now (an edit that would show the same is skipped). */
   shown?: string;
+  /**
+   * The reply is seen by the member alone (deferred EPHEMERAL: their /settings say results are private). When it can
+   * no longer be edited, the answer goes by DM, never to the channel.
+   */
+  private?: boolean;
 }
 
 /** The route of an interaction: its reply, for 15 minutes. */
@@ -41,6 +46,7 @@ export function interactionRoute(interaction: BaseInteraction): InteractionRoute
     interactionToken: interaction.token,
     tokenExpiresAt: interaction.createdTimestamp + INTERACTION_TOKEN_TTL_MS,
     attachmentSizeLimit: interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT,
+    ...(interaction.isRepliable() && interaction.deferred && interaction.ephemeral ? { private: true } : {}),
   };
 }
 
@@ -66,6 +72,7 @@ export function routeProblem(v: unknown): string | undefined {
     originalMessageId: [optional(isStr), 'a string'],
     uploadTried: [optional((x) => typeof x === 'boolean'), 'true or false'],
     shown: [optional(isStr), 'a string'],
+    private: [optional((x) => typeof x === 'boolean'), 'true or false'],
   });
 }
 

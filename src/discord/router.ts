@@ -46,12 +46,13 @@ export function createInteractionHandler(ctx: BotContext, commands: readonly Com
         if (cmd?.kind !== 'message') return await unknown(interaction);
         ctx.logger.info({ ...ids, command: interaction.commandName, targetId: interaction.targetId }, 'context menu');
         await cmd.execute(interaction, ctx);
-      } else if (interaction.isButton() || interaction.isModalSubmit()) {
+      } else if (interaction.isButton() || interaction.isModalSubmit() || interaction.isStringSelectMenu()) {
         const { prefix, arg } = splitCustomId(interaction.customId);
         const handler = byPrefix.get(prefix);
-        ctx.logger.info({ ...ids, customId: interaction.customId }, interaction.isButton() ? 'button' : 'modal');
+        ctx.logger.info({ ...ids, customId: interaction.customId }, interaction.isButton() ? 'button' : interaction.isModalSubmit() ? 'modal' : 'select');
         if (interaction.isButton() && handler?.button) await handler.button(interaction, arg, ctx);
         else if (interaction.isModalSubmit() && handler?.modal) await handler.modal(interaction, arg, ctx);
+        else if (interaction.isStringSelectMenu() && handler?.select) await handler.select(interaction, arg, ctx);
         else return await unknown(interaction);
       } else {
         return;

@@ -19,6 +19,8 @@ export interface EditInputs {
   sourceLink?: string;
   /** The bot result being edited, if it is one. */
   parentJobId?: string;
+  /** A variation (the same prompt) or a uni-1-max re-make of a result, rather than an edit the member wrote. */
+  action?: 'vary' | 'enhance';
 }
 
 /** The job for an image_edit, from /edit and from "Edit image" alike. No aspect ratio: the output follows the source. */
@@ -44,6 +46,7 @@ export function editJobSpec(e: EditInputs): JobSpec {
       webSearch: false,
       references: refs.length,
       ...(e.sourceLink !== undefined ? { sourceLink: e.sourceLink } : {}),
+      ...(e.action !== undefined ? { action: e.action } : {}),
     },
     ...(e.parentJobId !== undefined ? { parentJobId: e.parentJobId } : {}),
   };
@@ -61,17 +64,41 @@ export function resultAsSource(job: GeneratedJob): JobInput {
   return { role: 'source', input: { generation_id: job.generationId }, filename: `luma-${job.id}` };
 }
 
+/** What an edit of one of the bot's results may change besides the prompt. */
+export interface ResultEditOptions {
+  /** Default: the result's own model. */
+  model?: Model;
+  /** More reference images (up to MAX_EDIT_REFERENCES). */
+  references?: JobInput[];
+  /** Where the result was shown, as "Edited from". */
+  sourceLink?: string;
+  action?: 'vary' | 'enhance';
+}
+
 /**
- * The edit of one of the bot's results, from its Edit button and from "Edit image" alike: the result's model and
- * format, its image as the source, and the new job linked to it.
+ * The edit of one of the bot's results, from its buttons (Edit, Vary, Enhance) and from "Edit image" alike: its
+ * image as the source (by generation_id), its model and format unless another model is asked for, and the new job
+ * linked to it.
  */
-export function resultEditSpec(parent: GeneratedJob, prompt: string, sourceLink?: string): JobSpec {
+export function resultEditSpec(parent: GeneratedJob, prompt: string, o: ResultEditOptions = {}): JobSpec {
   return editJobSpec({
     prompt,
-    model: parent.request.model ?? 'uni-1',
+    model: o.model ?? parent.request.model ?? 'uni-1',
     outputFormat: parent.request.output_format ?? null,
     source: resultAsSource(parent),
-    ...(sourceLink !== undefined ? { sourceLink } : {}),
+    ...(o.references !== undefined && o.references.length > 0 ? { references: o.references } : {}),
+    ...(o.sourceLink !== undefined ? { sourceLink: o.sourceLink } : {}),
+    ...(o.action !== undefined ? { action: o.action } : {}),
     parentJobId: parent.id,
   });
+}
+
+/** A variation of a result: the same prompt, its image as the source. */
+export function variationSpec(parent: GeneratedJob, sourceLink?: string): JobSpec {
+  return resultEditSpec(parent, parent.display.prompt, { action: 'vary', ...(sourceLink !== undefined ? { sourceLink } : {}) });
+}
+
+/** A result made again with uni-1-max: the same prompt, its image as the source. */
+export function enhanceSpec(parent: GeneratedJob, sourceLink?: string): JobSpec {
+  return resultEditSpec(parent, parent.display.prompt, { action: 'enhance', model: 'uni-1-max', ...(sourceLink !== undefined ? { sourceLink } : {}) });
 }

@@ -91,12 +91,12 @@ describe('the import graph of src/ and commands/', () => {
     expect(cycles(GRAPH)).toEqual([]);
   });
 
-  it('keeps the core (jobs, quota, luma, guild settings, storage) free of Discord: no discord.js, nothing of src/discord or commands/', () => {
-    expect(crossings(under('src/jobs/', 'src/quota/', 'src/luma/', 'src/guild-settings/', 'src/storage/'), ['src/discord/', 'commands/'], ['discord.js', '@discordjs/rest', 'discord-api-types/v10'])).toEqual([]);
+  it('keeps the core (jobs, quota, luma, guild settings, preferences, storage) free of Discord: no discord.js, nothing of src/discord or commands/', () => {
+    expect(crossings(under('src/jobs/', 'src/quota/', 'src/luma/', 'src/guild-settings/', 'src/preferences/', 'src/storage/'), ['src/discord/', 'commands/'], ['discord.js', '@discordjs/rest', 'discord-api-types/v10'])).toEqual([]);
   });
 
   it('points one way: the core never imports the commands, the composition root or the operator views', () => {
-    const core = under('src/jobs/', 'src/quota/', 'src/luma/', 'src/guild-settings/', 'src/storage/', 'src/http/', 'src/images/', 'src/i18n/');
+    const core = under('src/jobs/', 'src/quota/', 'src/luma/', 'src/guild-settings/', 'src/preferences/', 'src/storage/', 'src/http/', 'src/images/', 'src/i18n/');
     expect(crossings(core, ['commands/', 'src/main.ts', 'src/index.ts', 'src/context.ts', 'src/ops/'])).toEqual([]);
     expect(crossings(under('src/discord/'), ['commands/', 'src/main.ts', 'src/index.ts'])).toEqual([]);
   });

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { solidPng } from '../../dev/fakes/png.js';
 import { opt, privateAnswer, startHarness, type Harness } from '../helpers/harness.js';
 import { newMember } from '../helpers/process.js';
+import { customIdsOf, galleryOf, messageText } from '../helpers/message-text.js';
 
 const GUILD_A = '1200000000000000001';
 const GUILD_B = '1200000000000000002';
@@ -91,7 +92,11 @@ describe('custom_ids are not trusted alone', () => {
     const q = await h.discord.slashCommand({ name: 'quota', user: member, guildId: GUILD_B, channelId: CHANNEL_B });
     const handed = await h.discord.waitFor(() => h.discord.followups(q.token).find((m) => m.attachments.length > 0), 15_000, 'the handed-over image');
     expect((handed.flags ?? 0) & 64).toBe(64);
-    expect(handed.components ?? []).toEqual([]);
-    expect(handed.content).not.toContain(`<@${member.id}>`);
+    expect(customIdsOf(handed)).toEqual([]);
+    expect(galleryOf(handed)).toHaveLength(1);
+    // Named in its line ("Requested by"), but not pinged: the follow-up lets no one be mentioned.
+    expect(messageText(handed).startsWith('Here is an image the bot could not deliver earlier')).toBe(true);
+    const sent = h.discord.requestsTo('POST', new RegExp(`^/webhooks/\\d+/${q.token}$`)).at(-1)?.json as { allowed_mentions?: { users?: string[] } };
+    expect(sent.allowed_mentions?.users ?? []).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 // The Discord deliverer alone, against the fake Discord's REST (no bot process, no gateway): how a job's progress,
 // result and failure reach the member by the best route still open — the interaction's reply, the channel, a DM —
 // and what happens when Discord refuses an upload or a message.
+import { MessageFlags } from 'discord.js';
 import { request } from 'undici';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import type { JobRecord } from '../../src/jobs/types.js';
 import { makeJob } from '../helpers/fixtures.js';
 import { createLogger } from '../../src/logger.js';
 import { LogCapture } from '../helpers/logs.js';
+import { customIdsOf, galleryOf, messageText } from '../helpers/message-text.js';
 
 describe('the Discord deliverer', () => {
   let discord: FakeDiscord;
@@ -55,8 +57,20 @@ describe('the Discord deliverer', () => {
     job.display.prompt = o.prompt ?? `a harbour ${n}`;
     job.step = 'delivering';
     job.completedAt = job.createdAt + 30_000;
+    job.generationId = `gen_${job.id}`;
     return { job, token: i.token, userId };
   }
+
+  /** The jobs of a request for `count` images, all answering through one deferred reply (copies of its route). */
+  async function groupWithReply(count: number): Promise<{ jobs: JobRecord[]; token: string; userId: string }> {
+    const { job, token, userId } = await jobWithReply({ prompt: `a group of ${count}` });
+    const ids = Array.from({ length: count }, (_, i) => `${job.id.slice(0, 6)}g${i}`);
+    const jobs = ids.map((id, index): JobRecord => ({ ...structuredClone(job), id, generationId: `gen_${id}`, group: { id: 'grp', index, jobIds: ids } }));
+    for (const j of jobs) j.step = 'polling';
+    return { jobs, token, userId };
+  }
+  const view = (jobs: JobRecord[]) => ({ jobs });
+  const delivered = (job: JobRecord, messageId: string) => Object.assign(job, { step: 'done', delivery: { via: 'original', messageId, channelId: discord.channelId, at: Date.now() } });
 
   const png = () => ({ bytes: noisePng(64, 64, n), contentType: 'image/png' });
 
@@ -67,8 +81,12 @@ describe('the Discord deliverer', () => {
     expect(outcome).toMatchObject({ outcome: 'delivered', via: 'original' });
     const reply = discord.original(token);
     expect(reply?.attachments).toHaveLength(1);
-    expect(reply?.embeds[0]?.footer?.text).toBe(`job ${job.id}`);
-    expect(reply?.components).toHaveLength(1);
+    // Components V2: the prompt, its line and the job as text, the image in a gallery, the buttons inside.
+    expect(reply?.flags ?? 0).toBe(MessageFlags.IsComponentsV2);
+    expect(messageText(reply)).toContain(`job ${job.id}`);
+    expect(messageText(reply)).toContain(job.display.prompt);
+    expect(galleryOf(reply)).toEqual([reply?.attachments[0]?.url]);
+    expect(customIdsOf(reply)).toEqual([`job:vary:${job.id}`, `job:edit:${job.id}`, `job:enhance:${job.id}`, `job:reroll:${job.id}`]);
     expect(discord.edits(token).at(-1)?.files[0]?.data.equals(image.bytes)).toBe(true);
   });
 
@@ -78,8 +96,8 @@ describe('the Discord deliverer', () => {
     const outcome = await deliver.result(job, png());
     expect(outcome).toMatchObject({ outcome: 'delivered', via: 'channel', channelId: discord.channelId });
     const post = discord.requestsTo('POST', `/channels/${discord.channelId}/messages`).find((r) => r.status === 200);
-    const body = post?.json as { content?: string; nonce?: string; enforce_nonce?: boolean; allowed_mentions?: { users?: string[] } };
-    expect(body.content).toContain(`<@${userId}>`);
+    const body = post?.json as { components?: unknown; nonce?: string; enforce_nonce?: boolean; allowed_mentions?: { users?: string[] } };
+    expect(messageText({ content: '', embeds: [], components: body.components as never })).toContain(`<@${userId}>`);
     expect(body.allowed_mentions?.users).toEqual([userId]);
     expect(body).toMatchObject({ nonce: job.nonce, enforce_nonce: true });
   });
@@ -108,7 +126,7 @@ describe('the Discord deliverer', () => {
     const sent = uploads[1]!.files[0]!;
     expect(sent.data.length).toBeLessThan(big.bytes.length);
     expect((await sharp(sent.data).metadata()).format).toMatch(/webp|jpeg/);
-    expect(discord.original(token)?.embeds[0]?.footer?.text).toContain('compressed');
+    expect(messageText(discord.original(token))).toContain('compressed');
   });
 
   it('fits a result over the interaction’s upload limit before the first attempt', async () => {
@@ -129,15 +147,27 @@ describe('the Discord deliverer', () => {
     expect(discord.original(token)?.attachments).toHaveLength(1);
   });
 
-  it('sends a message Discord refuses (400) once more without embed or buttons, in the same reply', async () => {
+  it('sends a message Discord refuses (400) once more without container or buttons, in the same reply', async () => {
     const { job, token } = await jobWithReply({ prompt: 'plain: a lighthouse' });
     discord.fault({ method: 'PATCH', path: /\/messages\/@original$/ }, { status: 400, body: { code: 50035, message: 'Invalid Form Body' } });
     expect(await deliver.result(job, png())).toMatchObject({ outcome: 'delivered', via: 'original' });
     const reply = discord.original(token);
-    expect(reply?.embeds).toEqual([]);
-    expect(reply?.components ?? []).toEqual([]);
-    expect(reply?.content).toContain('plain: a lighthouse');
+    expect(customIdsOf(reply)).toEqual([]);
+    expect(reply?.components?.map((c) => c.type)).toEqual([10, 12]);
+    expect(messageText(reply)).toContain('plain: a lighthouse');
     expect(reply?.attachments).toHaveLength(1);
+    expect(galleryOf(reply)).toHaveLength(1);
+  });
+
+  it('posts a message Discord refuses (400) once more as plain text with the image, in the channel', async () => {
+    const { job, token } = await jobWithReply({ prompt: 'plain post: a lighthouse' });
+    discord.expireToken(token);
+    discord.fault({ method: 'POST', path: `/channels/${discord.channelId}/messages` }, { status: 400, body: { code: 50035, message: 'Invalid Form Body' } });
+    expect(await deliver.result(job, png())).toMatchObject({ outcome: 'delivered', via: 'channel' });
+    const post = discord.channelMessages(discord.channelId ?? '').at(-1);
+    expect(post?.flags ?? 0).toBe(0);
+    expect(post?.content).toContain('plain post: a lighthouse');
+    expect(post?.attachments).toHaveLength(1);
   });
 
   it('logs the route, the status and Discord’s code of every failed route — never the token or the bytes', async () => {
@@ -185,8 +215,69 @@ describe('the Discord deliverer', () => {
     job.failure = { ...jobFailure('download_failed', 'failure.download_failed', {}, { retryable: true, ref: 'ref-1' }), nonce: 'n1' };
     expect(await deliver.failure(job)).toMatchObject({ outcome: 'delivered', via: 'original' });
     const reply = discord.original(token);
-    expect(reply?.embeds[0]?.footer?.text).toBe(`job ${job.id}`);
-    expect(JSON.stringify(reply?.components)).toContain(`job:retry:${job.id}`);
+    expect(messageText(reply)).toContain(`job ${job.id}`);
+    expect(customIdsOf(reply)).toEqual([`job:retry:${job.id}`]);
+  });
+
+  it('fills one reply with the images of a request for several as they come, keeping the ones it shows, and names a failed one', async () => {
+    const { jobs, token } = await groupWithReply(3);
+    const [a, b, c] = jobs as [JobRecord, JobRecord, JobRecord];
+    a.step = 'delivering';
+    expect(await deliver.result(a, png(), view(jobs))).toMatchObject({ outcome: 'delivered', via: 'original' });
+    let reply = discord.original(token);
+    expect(reply?.attachments.map((x) => x.filename)).toEqual([`luma-${a.id}.png`]);
+    expect(messageText(reply)).toContain('1 of 3 ready');
+    expect(messageText(reply)).toContain('2 more images on their way');
+    expect(customIdsOf(reply)).toEqual([`job:vary:${a.id}`, `job:edit:${a.id}`, `job:enhance:${a.id}`, `job:reroll:${a.id}`]);
+    delivered(a, reply?.id ?? '');
+
+    b.step = 'delivering';
+    expect(await deliver.result(b, png(), view(jobs))).toMatchObject({ outcome: 'delivered', via: 'original' });
+    reply = discord.original(token);
+    // The first image is kept by its attachment id, not uploaded again.
+    const edit = discord.edits(token).at(-1)?.json as { attachments: Array<{ id: string | number }> };
+    expect(edit.attachments[0]).toEqual({ id: reply?.attachments[0]?.id });
+    expect(discord.edits(token).at(-1)?.files).toHaveLength(1);
+    expect(reply?.attachments.map((x) => x.filename)).toEqual([`luma-${a.id}.png`, `luma-${b.id}.png`]);
+    expect(galleryOf(reply)).toHaveLength(2);
+    expect(messageText(reply)).toContain('2 of 3 ready');
+    delivered(b, reply?.id ?? '');
+
+    c.step = 'failing';
+    c.failure = { ...jobFailure('generation_failed', 'failure.generation_failed', {}, { retryable: true }), nonce: 'n3' };
+    expect(await deliver.failure(c, view(jobs))).toMatchObject({ outcome: 'delivered', via: 'original' });
+    reply = discord.original(token);
+    expect(reply?.attachments).toHaveLength(2);
+    expect(messageText(reply)).toContain('Image 3:');
+    expect(messageText(reply)).toContain('The model failed while making this image');
+    expect(customIdsOf(reply)).toEqual([`job:vary:${a.id}`, `job:edit:${a.id}`, `job:enhance:${a.id}`, `job:vary:${b.id}`, `job:edit:${b.id}`, `job:enhance:${b.id}`, `job:reroll:${a.id}`, `job:retry:${c.id}`]);
+    expect(customIdsOf(reply).map((id) => id.split(':')[1])).not.toContain('enhanceok');
+  });
+
+  it('posts an image of several on its own, saying which one, once the reply can no longer be edited', async () => {
+    const { jobs, token, userId } = await groupWithReply(2);
+    const [a, b] = jobs as [JobRecord, JobRecord];
+    a.step = 'delivering';
+    await deliver.result(a, png(), view(jobs));
+    delivered(a, discord.original(token)?.id ?? '');
+    discord.expireToken(token);
+    b.step = 'delivering';
+    expect(await deliver.result(b, png(), view(jobs))).toMatchObject({ outcome: 'delivered', via: 'channel' });
+    const post = discord.channelMessages(discord.channelId ?? '').at(-1);
+    expect(messageText(post)).toContain(`<@${userId}>, image 2 of 2 is ready.`);
+    expect(post?.attachments.map((x) => x.filename)).toEqual([`luma-${b.id}.png`]);
+    expect(customIdsOf(post)).toEqual([`job:vary:${b.id}`, `job:edit:${b.id}`, `job:enhance:${b.id}`]);
+    // The reply keeps what it showed.
+    expect(discord.original(token)?.attachments.map((x) => x.filename)).toEqual([`luma-${a.id}.png`]);
+  });
+
+  it('keeps a private answer out of the channel: after its token, it goes by DM', async () => {
+    const { job, token, userId } = await jobWithReply();
+    (job.replyTo as unknown as InteractionRoute).private = true;
+    discord.expireToken(token);
+    expect(await deliver.result(job, png())).toMatchObject({ outcome: 'delivered', via: 'dm' });
+    expect(discord.channelMessages(discord.channelId ?? '')).toEqual([]);
+    expect(discord.dmMessages(userId)).toHaveLength(1);
   });
 
   it('drops the token from the route once it expired or the job ended, before the record is stored', () => {

@@ -1,6 +1,7 @@
 // Rendering for Discord: text the bot shortens never ends in half an emoji.
 import { describe, expect, it } from 'vitest';
-import { progressText, quotePrompt, resultEmbed, truncate } from '../../src/discord/render.js';
+import { answerMessage } from '../../src/discord/answer.js';
+import { progressText, quotePrompt, truncate } from '../../src/discord/render.js';
 import type { JobRecord } from '../../src/jobs/types.js';
 import { progressState } from '../../src/jobs/progress.js';
 import { makeJob } from '../quota/fixtures.js';
@@ -35,15 +36,24 @@ describe('truncate', () => {
     expect(truncate('a cat 🐈', 8)).toBe('a cat 🐈');
   });
 
-  it('gives a whole embed description and quoted prompt when a long prompt of emoji is cut', () => {
-    const prompt = `${'x'.repeat(1497)}${'🌊'.repeat(50)}`;
-    const job = {
-      id: 'job1',
-      kind: 'imagine',
-      display: { prompt, model: 'uni-1', aspectRatio: null, style: 'auto', outputFormat: null, webSearch: false, references: 0 },
-      requester: { userId: '1' },
-    } as unknown as JobRecord;
-    expect(resultEmbed(job, 'a.png').description).not.toMatch(LONE_SURROGATE);
+  it('gives whole characters in the answer’s text, its alt text and the quoted prompt when a long prompt of emoji is cut', () => {
+    const prompt = `${'x'.repeat(1020)}${'🌊'.repeat(300)}`;
+    const job = { ...makeJob({ userId: '1', guildId: null }), id: 'job1', generationId: 'gen1' };
+    job.display.prompt = prompt;
+    const message = answerMessage({ job, slots: [{ kind: 'shown', job, filename: 'a.png' }] }, []);
+    const strings: { key: string; value: string }[] = [];
+    const walk = (v: unknown, key = ''): void => {
+      if (typeof v === 'string') strings.push({ key, value: v });
+      else if (Array.isArray(v)) v.forEach((x) => walk(x, key));
+      else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) walk(x, k);
+    };
+    walk(message.components);
+    const texts = strings.filter((s) => s.key === 'content' || s.key === 'description').map((s) => s.value);
+    expect(texts.length).toBeGreaterThan(1);
+    for (const text of texts) expect(text).not.toMatch(LONE_SURROGATE);
+    const alt = strings.find((s) => s.key === 'description')?.value ?? '';
+    expect(alt.length).toBeLessThanOrEqual(1024);
+    expect(alt.endsWith('…')).toBe(true);
     expect(quotePrompt(`${'y'.repeat(198)}${'🌊'.repeat(5)}`, 200)).not.toMatch(LONE_SURROGATE);
   });
 });

@@ -1,13 +1,11 @@
 // Languages end to end: what a member sees of a job is in their language; what the channel sees is in the server's.
-import type { APIEmbed } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHarness, opt, privateAnswer, type Harness } from '../helpers/harness.js';
+import { buttonLabels, customIdsOf, messageText } from '../helpers/message-text.js';
 
 const GUILD = '1200000000000000001';
 
-type Row = { components: Array<{ label?: string }> };
-const labels = (m: { components?: unknown[] } | undefined): string[] => ((m?.components ?? []) as Row[]).flatMap((r) => r.components.map((c) => c.label ?? ''));
-const embed = (m: { embeds: APIEmbed[] } | undefined): APIEmbed | undefined => m?.embeds[0];
+const labels = buttonLabels;
 
 describe('a job in the member’s and the server’s language', () => {
   let h: Harness | undefined;
@@ -25,26 +23,25 @@ describe('a job in the member’s and the server’s language', () => {
     const user = { id: '500000000000001401', username: 'greta' };
     const { token } = await harness.discord.slashCommand({ name: 'imagine', user, locale: 'de', options: [opt.string('prompt', 'ein Leuchtturm')] });
 
-    const generating = await harness.discord.waitFor(() => (harness.discord.original(token)?.content.includes('🎨') ? harness.discord.original(token) : undefined), 15_000, 'the German progress');
-    expect(generating.content).toContain('**Wird erstellt:** ein Leuchtturm');
-    expect(generating.content).toMatch(/🎨 Wird generiert… \d+:\d\d vergangen/);
+    const generating = await harness.discord.waitFor(() => (messageText(harness.discord.original(token)).includes('🎨') ? harness.discord.original(token) : undefined), 15_000, 'the German progress');
+    expect(messageText(generating)).toContain('**Wird erstellt:** ein Leuchtturm');
+    expect(messageText(generating)).toMatch(/🎨 Wird generiert… \d+:\d\d vergangen/);
     for (const g of harness.luma.generations()) harness.luma.release(g.id);
 
     const result = await harness.discord.waitFor(() => {
       const m = harness.discord.original(token);
       return m && m.attachments.length > 0 ? m : undefined;
     }, 15_000, 'the result');
-    const e = embed(result);
-    expect(e?.title).toBe('Erstelltes Bild');
-    expect(e?.fields?.map((f) => f.name)).toEqual(expect.arrayContaining(['Modell', 'Seitenverhältnis', 'Stil', 'Angefragt von', 'Dauer']));
-    expect(e?.fields?.find((f) => f.name === 'Seitenverhältnis')?.value).toBe('automatisch');
-    expect(e?.footer?.text).toMatch(/^job [\w-]+$/); // an identifier "Edit image" reads, in every language
-    expect(labels(result)).toEqual(['Neu würfeln', 'Bearbeiten']);
-    expect(JSON.stringify(result)).not.toMatch(/Imagined image|Requested by|Reroll/);
+    const text = messageText(result);
+    expect(text).toContain('Erstelltes Bild');
+    for (const name of ['Modell', 'Seitenverhältnis: automatisch', 'Stil', 'Angefragt von', 'Dauer']) expect(text).toContain(name);
+    expect(text).toMatch(/-# job [\w-]+$/m); // an identifier "Edit image" reads, in every language
+    expect(labels(result)).toEqual(['Variieren', 'Bearbeiten', 'Verbessern', 'Neu würfeln']);
+    expect(JSON.stringify(result.components)).not.toMatch(/Imagined image|Requested by|Reroll/);
 
     // Edit on the result opens the form in the German clicker's language.
-    const editId = ((result.components ?? []) as Array<{ components: Array<{ custom_id?: string }> }>)[0]?.components[1]?.custom_id ?? '';
-    type Modal = { type: number; data: { title: string; content?: string; components: Array<{ components: Array<{ label: string }> }> } };
+    const editId = customIdsOf(result).find((id) => id.startsWith('job:edit:')) ?? '';
+    type Modal = { type: number; data: { title: string; content?: string; components: Array<{ label: string }> } };
     // The upload shows before the job is recorded as done; until then Edit says (in German) it is not finished.
     await harness.discord.waitFor(() => harness.logs.find((l) => l.msg === 'result delivered'), 10_000, 'the delivery log');
     let modal: Modal | undefined;
@@ -55,7 +52,7 @@ describe('a job in the member’s and the server’s language', () => {
     }
     expect(modal?.type).toBe(9);
     expect(modal?.data.title).toBe('Dieses Bild bearbeiten');
-    expect(modal?.data.components[0]?.components[0]?.label).toBe('Was soll sich ändern?');
+    expect(modal?.data.components.map((c) => c.label)).toEqual(['Was soll sich ändern?', 'Weitere Referenzbilder (optional)', 'Modell']);
   });
 
   it('keeps the public result embed in the server’s language when a German member asks on an English server', async () => {
@@ -66,9 +63,9 @@ describe('a job in the member’s and the server’s language', () => {
       return m && m.attachments.length > 0 ? m : undefined;
     }, 15_000, 'the result');
     // Their own progress edits were German; the embed the channel reads is the server's English.
-    expect(harness.discord.edits(token).some((e) => String((e.json as { content?: string }).content).startsWith('**Wird erstellt:** a fox'))).toBe(true);
-    expect(embed(result)?.title).toBe('Imagined image');
-    expect(labels(result)).toEqual(['Reroll', 'Edit']);
+    expect(harness.discord.edits(token).some((e) => messageText(e.json as never).startsWith('**Wird erstellt:** a fox'))).toBe(true);
+    expect(messageText(result)).toContain('Imagined image');
+    expect(labels(result)).toEqual(['Vary', 'Edit', 'Enhance', 'Reroll']);
   });
 
   it('tells a Japanese member of a failure in Japanese, with a Japanese Retry button', async () => {
@@ -77,12 +74,12 @@ describe('a job in the member’s and the server’s language', () => {
     const { token } = await harness.discord.slashCommand({ name: 'imagine', user: { id: '500000000000001403', username: 'yuki' }, locale: 'ja', options: [opt.string('prompt', '夕暮れの灯台')] });
     const notice = await harness.discord.waitFor(() => {
       const m = harness.discord.original(token);
-      return m && m.embeds.length > 0 ? m : undefined;
+      return m && messageText(m).includes('⚠️') ? m : undefined;
     }, 15_000, 'the failure notice');
-    const e = embed(notice);
-    expect(e?.title).toBe('画像を作成できませんでした');
-    expect(e?.description).toContain('この画像の生成中にモデルが失敗しました。クォータは消費されていません。');
-    expect(e?.fields?.[0]?.name).toBe('プロンプト');
+    const text = messageText(notice);
+    expect(text).toContain('画像を作成できませんでした');
+    expect(text).toContain('この画像の生成中にモデルが失敗しました。クォータは消費されていません。');
+    expect(text).toContain('プロンプト');
     expect(labels(notice)).toEqual(['再試行']);
     // The log keeps the English text for the operator.
     expect(harness.logs.filter((l) => l.msg === 'job failed')).toHaveLength(1);
@@ -93,17 +90,18 @@ describe('a job in the member’s and the server’s language', () => {
     harness.luma.planNext({ hold: true });
     const user = { id: '500000000000001404', username: 'kenji' };
     const { token } = await harness.discord.slashCommand({ name: 'imagine', user, locale: 'ja', options: [opt.string('prompt', 'un phare')] });
-    await harness.discord.waitFor(() => harness.discord.original(token)?.content.includes('🎨') || undefined, 15_000, 'the job at Luma');
+    await harness.discord.waitFor(() => messageText(harness.discord.original(token)).includes('🎨') || undefined, 15_000, 'the job at Luma');
     // The member's own reply speaks Japanese.
-    expect(harness.discord.original(token)?.content).toContain('**生成中：** un phare');
+    expect(messageText(harness.discord.original(token))).toContain('**生成中：** un phare');
     harness.discord.expireToken(token);
     for (const g of harness.luma.generations()) harness.luma.release(g.id);
 
     const post = await harness.discord.waitFor(() => harness.discord.channelMessages(harness.discord.channelId!).find((m) => m.attachments.length > 0), 20_000, 'the channel post');
-    expect(post.content).toBe(`<@${user.id}>, ton image est prête.`);
-    expect(embed(post)?.title).toBe('Image créée');
-    expect(embed(post)?.fields?.map((f) => f.name)).toContain('Demandé par');
-    expect(labels(post)).toEqual(['Relancer', 'Retoucher']);
+    const text = messageText(post);
+    expect(text.startsWith(`<@${user.id}>, ton image est prête.`)).toBe(true);
+    expect(text).toContain('Image créée');
+    expect(text).toContain('Demandé par');
+    expect(labels(post)).toEqual(['Varier', 'Retoucher', 'Améliorer', 'Relancer']);
   });
 
   it('posts a failure notice in the server’s language in the channel once the token has expired', async () => {
@@ -111,14 +109,15 @@ describe('a job in the member’s and the server’s language', () => {
     harness.luma.planNext({ hold: true, failWith: 'generation_failed' });
     const user = { id: '500000000000001405', username: 'lucia' };
     const { token } = await harness.discord.slashCommand({ name: 'imagine', user, locale: 'ja', options: [opt.string('prompt', 'un faro')] });
-    await harness.discord.waitFor(() => harness.discord.original(token)?.content.includes('🎨') || undefined, 15_000, 'the job at Luma');
+    await harness.discord.waitFor(() => messageText(harness.discord.original(token)).includes('🎨') || undefined, 15_000, 'the job at Luma');
     harness.discord.expireToken(token);
     for (const g of harness.luma.generations()) harness.luma.release(g.id);
 
-    const post = await harness.discord.waitFor(() => harness.discord.channelMessages(harness.discord.channelId!).find((m) => m.embeds.length > 0), 20_000, 'the channel notice');
-    expect(post.content).toBe(`<@${user.id}>`);
-    expect(embed(post)?.title).toBe('No se pudo crear la imagen');
-    expect(embed(post)?.description).toContain('El modelo falló al crear esta imagen. No se descontó de tu cuota.');
+    const post = await harness.discord.waitFor(() => harness.discord.channelMessages(harness.discord.channelId!).find((m) => messageText(m).includes('⚠️')), 20_000, 'the channel notice');
+    const text = messageText(post);
+    expect(text.startsWith(`<@${user.id}>`)).toBe(true);
+    expect(text).toContain('No se pudo crear la imagen');
+    expect(text).toContain('El modelo falló al crear esta imagen. No se descontó de tu cuota.');
     expect(labels(post)).toEqual(['Reintentar']);
   });
 

@@ -1,5 +1,5 @@
 import { REST, DiscordAPIError, MessageFlags, Routes, type RESTOptions } from 'discord.js';
-import type { APIEmbed, APIActionRowComponent, APIComponentInMessageActionRow, APIMessage } from 'discord.js';
+import type { APIEmbed, APIMessage, APIMessageTopLevelComponent } from 'discord.js';
 import { sniffImageType } from '../../images/sniff.js';
 import { multipartBody } from './multipart.js';
 
@@ -12,11 +12,19 @@ export interface OutgoingFile {
 export interface OutgoingMessage {
   content?: string;
   embeds?: APIEmbed[];
-  components?: APIActionRowComponent<APIComponentInMessageActionRow>[];
+  components?: APIMessageTopLevelComponent[];
+  /**
+   * Components V2 (IS_COMPONENTS_V2): the message is its components — no content or embeds, uploads shown only where
+   * a component names them (`attachment://`). An edit nulls content and embeds, as Discord wants when a message
+   * takes the flag; once a message has it, it keeps it.
+   */
+  v2?: boolean;
   files?: OutgoingFile[];
+  /** Edits: attachments the message keeps, by id, beside the new `files` (the rest are dropped). */
+  keep?: readonly string[];
   /** Whom the content may ping; defaults to nobody. */
   allowedUserMentions?: string[];
-  /** Replaces the message's attachments with `files` (edits), instead of adding to them. */
+  /** Replaces the message's attachments with `files` (and `keep`) in an edit, instead of adding to them. */
   replaceAttachments?: boolean;
   /** Channel posts only: Discord drops a second message with the same nonce, so a post repeated after a crash lands once. */
   nonce?: string;
@@ -52,17 +60,27 @@ export class DiscordResponder {
   }
 
   async editOriginal(applicationId: string, token: string, msg: OutgoingMessage): Promise<APIMessage> {
+    const body = this.body(msg);
+    // A message taking the V2 flag must null what it showed the old way in the same edit.
+    if (msg.v2) Object.assign(body, { content: null, embeds: null });
     return (await this.webhookRest.patch(Routes.webhookMessage(applicationId, token, '@original'), {
       auth: false,
-      ...this.payload(this.body(msg), msg),
+      ...this.payload(body, msg),
     })) as APIMessage;
   }
 
+  /** The interaction's reply as it stands (its attachments, its flags), with the interaction's token. */
+  async readOriginal(applicationId: string, token: string): Promise<APIMessage> {
+    return (await this.webhookRest.get(Routes.webhookMessage(applicationId, token, '@original'), { auth: false })) as APIMessage;
+  }
+
   async followUp(applicationId: string, token: string, msg: OutgoingMessage): Promise<APIMessage> {
+    const body = this.body(msg);
+    if (msg.ephemeral) body.flags = ((body.flags as number | undefined) ?? 0) | MessageFlags.Ephemeral;
     return (await this.webhookRest.post(Routes.webhook(applicationId, token), {
       auth: false,
       query: new URLSearchParams({ wait: 'true' }),
-      ...this.payload({ ...this.body(msg), ...(msg.ephemeral ? { flags: MessageFlags.Ephemeral } : {}) }, msg),
+      ...this.payload(body, msg),
     })) as APIMessage;
   }
 
@@ -85,11 +103,14 @@ export class DiscordResponder {
     const body: Record<string, unknown> = {
       allowed_mentions: { parse: [], users: msg.allowedUserMentions ?? [] },
     };
-    if (msg.content !== undefined) body.content = msg.content;
-    if (msg.embeds !== undefined) body.embeds = msg.embeds;
+    if (msg.v2) body.flags = MessageFlags.IsComponentsV2;
+    else {
+      if (msg.content !== undefined) body.content = msg.content;
+      if (msg.embeds !== undefined) body.embeds = msg.embeds;
+    }
     if (msg.components !== undefined) body.components = msg.components;
-    if (msg.files !== undefined || msg.replaceAttachments) {
-      body.attachments = (msg.files ?? []).map((f, i) => ({ id: i, filename: f.name }));
+    if (msg.files !== undefined || msg.replaceAttachments || msg.keep !== undefined) {
+      body.attachments = [...(msg.keep ?? []).map((id) => ({ id })), ...(msg.files ?? []).map((f, i) => ({ id: i, filename: f.name }))];
     }
     return body;
   }
