@@ -106,25 +106,31 @@ export class DiscordDeliverer implements Deliverer {
 
   /**
    * Did the previous process's upload land? Read from the reply with the interaction's token while it lives (a
-   * private reply included), else with the bot token, which outlives it. Undefined when it did not, or when the bot
-   * cannot read it (then delivery goes on: the reply again while the token lives, else a channel post that may,
-   * rarely, be a second copy).
+   * private reply, or a channel the bot cannot read, included), else — or when that fails — with the bot token,
+   * which outlives it. Undefined when it did not, or when the bot cannot read it (then delivery goes on: the reply
+   * again while the token lives, else a channel post that may, rarely, be a second copy).
    */
   async findDelivered(job: JobRecord): Promise<Delivered | undefined> {
     const route = routeOf(job);
     const channelId = job.requester.channelId;
     if (!route.uploadTried) return undefined;
-    try {
-      let message: APIMessage | undefined;
-      if (tokenUsable(route, this.now())) message = await this.discord.readOriginal(route.applicationId, route.interactionToken);
-      else if (route.originalMessageId && channelId && !route.private) message = await this.discord.fetchMessage(channelId, route.originalMessageId);
-      if (!message || !message.attachments.some((a) => a.filename.startsWith(`luma-${job.id}.`))) return undefined;
+    const reads: Array<() => Promise<APIMessage>> = [];
+    if (tokenUsable(route, this.now())) reads.push(() => this.discord.readOriginal(route.applicationId, route.interactionToken));
+    const messageId = route.originalMessageId;
+    if (messageId && channelId && !route.private) reads.push(() => this.discord.fetchMessage(channelId, messageId));
+    for (const read of reads) {
+      let message: APIMessage;
+      try {
+        message = await read();
+      } catch (err) {
+        this.log.debug({ err, jobId: job.id }, 'could not read the interaction reply to check for the result');
+        continue;
+      }
+      if (!message.attachments.some((a) => a.filename.startsWith(`luma-${job.id}.`))) return undefined;
       this.log.info({ jobId: job.id, messageId: message.id }, 'the reply already shows the result: the upload before the restart landed');
       return { via: 'original', messageId: message.id, channelId: message.channel_id };
-    } catch (err) {
-      this.log.debug({ err, jobId: job.id }, 'could not read the interaction reply to check for the result');
-      return undefined;
     }
+    return undefined;
   }
 
   async handOver(job: JobRecord, image: ResultImage, to: HandOverTo): Promise<Delivered> {
@@ -135,7 +141,7 @@ export class DiscordDeliverer implements Deliverer {
     const slots: Slot[] = [{ kind: 'shown', job, filename: file.name }];
     // Shown publicly only in the channel where it was asked for; anywhere else (another channel, another server)
     // only to the member, and without buttons: a reroll from there would show the prompt where it was not asked.
-    const sameChannel = here.channelId !== null && here.channelId === job.requester.channelId && !route.private;
+    const sameChannel = here.channelId !== null && here.channelId === job.requester.channelId && !routeOf(job).private;
     const answer: Answer = sameChannel
       ? { job, slots, mention: true, compressed: fitted.compressed, intro: t(here.placeLocale ?? here.locale, 'result.handOver.public', { user: `<@${here.userId}>` }) }
       : { job, slots, compressed: fitted.compressed, intro: t(here.locale, 'result.handOver.private'), noButtons: true };

@@ -35,6 +35,7 @@ import { noisePng } from '../../dev/fakes/png.js';
 import { spawnBot, startWorld } from '../../dev/fakes/world.js';
 import { opt } from '../helpers/harness.js';
 import { perfectClientFloorMs } from './floor.js';
+import { messageText } from '../helpers/message-text.js';
 
 const { values } = parseArgs({
   options: {
@@ -232,7 +233,7 @@ async function main(): Promise<void> {
 
   const finished = (t: string) => {
     const m = h.discord.original(t);
-    return m !== undefined && (m.attachments.length > 0 || JSON.stringify(m.embeds).includes('could not'));
+    return m !== undefined && (m.attachments.length > 0 || messageText(m).includes('could not'));
   };
   const deadline = started + TIMEOUT_MS;
   // Only the jobs not seen finished yet are looked at again: this loop shares its thread with the fakes.

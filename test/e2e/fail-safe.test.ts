@@ -7,15 +7,16 @@ import { solidPng } from '../../dev/fakes/png.js';
 import type { JobRecord } from '../../src/jobs/types.js';
 import { startHarness, opt, type Harness } from '../helpers/harness.js';
 import { deliveriesOf, imagine, newMember, quotaUsed, type Member } from '../helpers/process.js';
+import { customIdsOf, messageText } from '../helpers/message-text.js';
 
-const text = (m: APIMessage | undefined) => (m?.embeds ?? []).map((e) => e.description ?? '').join('\n');
-const jobIdOf = (m: APIMessage | undefined) => /job (\S+)/.exec(m?.embeds[0]?.footer?.text ?? '')?.[1] ?? '';
+const text = (m: APIMessage | undefined) => messageText(m);
+const jobIdOf = (m: APIMessage | undefined) => /-# job (\S+)/.exec(messageText(m))?.[1] ?? '';
 
 /** Waits for the failure notice in the reply to this interaction. */
 const failureIn = (h: Harness, token: string, timeoutMs = 20_000) =>
   h.discord.waitFor(() => {
     const m = h.discord.original(token);
-    return m && m.embeds.some((e) => e.title?.includes('could not be made')) ? m : undefined;
+    return m && messageText(m).includes('could not be made') ? m : undefined;
   }, timeoutMs, 'the failure notice');
 
 const resultIn = (h: Harness, token: string) =>
@@ -49,7 +50,7 @@ describe('fail safe where nobody scripted the failure', () => {
     expect(record.request.image_ref).toEqual([{ url: a.url }]);
     expect(record.inlinedInputs).toBe(true);
 
-    const rerollId = JSON.stringify(result.components).match(/job:reroll:[^"]+/)?.[0] ?? '';
+    const rerollId = customIdsOf(result).find((id) => id.startsWith('job:reroll:')) ?? '';
     const reroll = await h.discord.button({ customId: rerollId, message: result });
     await resultIn(h, reroll.token);
     expect((h.luma.posts()[2]?.body as { image_ref: unknown[] }).image_ref).toEqual([{ url: a.url }]);
@@ -111,7 +112,7 @@ describe('fail safe where nobody scripted the failure', () => {
     const m = await failureIn(h, first.token);
     expect(text(m)).toMatch(/"cancelled"/);
     expect(text(m)).toMatch(/did not count against your quota/);
-    expect(JSON.stringify(m.components)).toContain('job:retry:');
+    expect(customIdsOf(m).some((id) => id.startsWith('job:retry:'))).toBe(true);
     await resultIn(h, second.token);
     expect(await quotaUsed(h.discord, member)).toBe(1);
   });
@@ -144,7 +145,7 @@ describe('fail safe where nobody scripted the failure', () => {
     const i = await imagine(harness.discord, member, 'retry twice: a harbour');
     const failed = await harness.discord.waitFor(() => {
       const m = harness.discord.original(i.token);
-      return m && JSON.stringify(m.embeds).includes('could not fetch it') ? m : undefined;
+      return m && messageText(m).includes('could not fetch it') ? m : undefined;
     }, 30_000, 'the download failure');
     await harness.discord.waitFor(() => harness.bot.parts.engine.jobStats().total === 0 || undefined, 10_000, 'the failure recorded');
     const customId = `job:retry:${jobIdOf(failed)}`;
@@ -163,7 +164,7 @@ describe('fail safe where nobody scripted the failure', () => {
     const { token } = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'max: a comet'), opt.string('model', 'uni-1-max')] });
     const result = await resultIn(h, token);
     const presser = newMember('presser');
-    const rerollId = JSON.stringify(result.components).match(/job:reroll:[^"]+/)?.[0] ?? '';
+    const rerollId = customIdsOf(result).find((id) => id.startsWith('job:reroll:')) ?? '';
     const reroll = await h.discord.button({ customId: rerollId, message: result, user: presser });
     await resultIn(h, reroll.token);
     expect(JSON.stringify(h.discord.edits(reroll.token))).toContain('uni-1-max: 3 units of your quota');
@@ -196,7 +197,7 @@ describe('fail safe where nobody scripted the failure', () => {
     const member = newMember();
     h.luma.setOutage(502);
     const i = await imagine(h.discord, member, 'outage past the window');
-    await h.discord.waitFor(() => h?.discord.original(i.token)?.content.includes('Luma is unavailable') || undefined, 10_000, 'the outage notice');
+    await h.discord.waitFor(() => messageText(h?.discord.original(i.token)).includes('Luma is unavailable') || undefined, 10_000, 'the outage notice');
     const m = await failureIn(h, i.token, 30_000);
     expect(text(m)).toMatch(/Luma has been unavailable for more than/);
     expect(text(m)).toMatch(/did not count against your quota/);
@@ -224,7 +225,7 @@ describe('fail safe where nobody scripted the failure', () => {
     for (const g of harness.luma.generations()) harness.luma.release(g.id);
 
     // Every member is told Luma is unavailable and their request is kept.
-    await harness.discord.waitFor(() => jobs.every((j) => harness.discord.original(j.i.token)?.content.includes('⚠️')) || undefined, 120_000, 'every reply to say Luma is unavailable');
+    await harness.discord.waitFor(() => jobs.every((j) => messageText(harness.discord.original(j.i.token)).includes('⚠️')) || undefined, 120_000, 'every reply to say Luma is unavailable');
     expect(harness.logs.filter((l) => l.msg === 'job failed')).toHaveLength(0);
     // The outage outlives every interaction token: results must go by the channel.
     for (const j of jobs) harness.discord.expireToken(j.i.token);

@@ -7,18 +7,19 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { APIMessage } from 'discord.js';
 import { startHarness, opt, type Harness } from '../helpers/harness.js';
 import { delivered, deliveriesOf, imagine, newMember, quotaUsed } from '../helpers/process.js';
+import { customIdsOf, messageText } from '../helpers/message-text.js';
 
 /** Runs one /imagine and returns the failure message the member ends up with. */
 async function failureOf(h: Harness, prompt: string): Promise<APIMessage> {
   const { token } = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', prompt)] });
   return h.discord.waitFor(() => {
     const m = h.discord.original(token);
-    return m && m.embeds.some((e) => e.title?.includes('could not be made')) ? m : undefined;
+    return m && messageText(m).includes('could not be made') ? m : undefined;
   }, 15_000, `the failure message for "${prompt}"`);
 }
 
-const text = (m: APIMessage) => m.embeds.map((e) => e.description ?? '').join('\n');
-const hasRetry = (m: APIMessage) => JSON.stringify(m.components).includes('job:retry:');
+const text = (m: APIMessage) => messageText(m);
+const hasRetry = (m: APIMessage) => customIdsOf(m).some((id) => id.startsWith('job:retry:'));
 
 describe('every failure ends in a message a member understands', () => {
   let h: Harness;
@@ -113,8 +114,8 @@ describe('every failure ends in a message a member understands', () => {
     // Any command of theirs will do: the kept image follows their answer.
     const q = await h.discord.slashCommand({ name: 'quota', user: member });
     const handed = await h.discord.waitFor(() => h.discord.followups(q.token).find((m) => m.attachments.length > 0), 15_000, 'the handed-over image');
-    expect(handed.content).toContain(`<@${member.id}>`);
-    expect(handed.embeds[0]?.description).toBe('kept: a glacier');
+    expect(messageText(handed)).toContain(`<@${member.id}>, here is an image the bot could not deliver earlier.`);
+    expect(messageText(handed)).toContain('kept: a glacier');
     expect(await quotaUsed(h.discord, member)).toBe(1);
   });
   it('fetches the generation again for a fresh URL when the first download answers 403', async () => {
@@ -141,12 +142,11 @@ describe('every failure ends in a message a member understands', () => {
 
     const failed = await h.discord.waitFor(() => {
       const m = h.discord.original(i.token);
-      return m && JSON.stringify(m.embeds).includes('could not fetch it') ? m : undefined;
+      return m && messageText(m).includes('could not fetch it') ? m : undefined;
     }, 30_000, 'the failure message');
-    const jobId = /job (\S+)/.exec(failed.embeds[0]?.footer?.text ?? '')?.[1] ?? '';
+    const jobId = /-# job (\S+)/.exec(messageText(failed))?.[1] ?? '';
     expect(jobId).not.toBe('');
-    const button = (failed.components?.[0] as { components: { custom_id: string }[] } | undefined)?.components[0];
-    expect(button?.custom_id).toBe(`job:retry:${jobId}`);
+    expect(customIdsOf(failed)).toEqual([`job:retry:${jobId}`]);
     expect(await quotaUsed(h.discord, member)).toBe(0);
 
     const click = await h.discord.button({ customId: `job:retry:${jobId}`, user: member, message: { id: failed.id } });

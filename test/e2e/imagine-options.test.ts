@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { APIMessage } from 'discord.js';
 import { startHarness, opt, type Harness } from '../helpers/harness.js';
 import { solidPng, tinyGif, tinyJpeg } from '../../dev/fakes/png.js';
+import { customIdsOf, messageText } from '../helpers/message-text.js';
 
 const done = (h: Harness, token: string) =>
   h.discord.waitFor(() => {
@@ -40,10 +41,10 @@ describe('/imagine options, references and buttons', () => {
       web_search: true,
       user_id: h.discord.defaultUser.id,
     });
-    const fields = JSON.stringify(msg.embeds[0]?.fields);
-    expect(fields).toContain('uni-1-max');
-    expect(fields).toContain('9:16');
-    expect(fields).toContain('manga');
+    const line = messageText(msg);
+    expect(line).toContain('Model: uni-1-max');
+    expect(line).toContain('Aspect ratio: 9:16');
+    expect(line).toContain('Style: manga');
     expect(msg.attachments[0]?.filename).toMatch(/\.jpg$/);
   });
 
@@ -154,8 +155,9 @@ describe('/imagine options, references and buttons', () => {
     h = await startHarness();
     const { token } = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'a red fox'), opt.string('model', 'uni-1-max')] });
     const result = await done(h, token);
-    const rows = result.components as Array<{ components: Array<{ custom_id: string }> }>;
-    const [rerollId, editId] = rows[0]!.components.map((c) => c.custom_id);
+    const ids = customIdsOf(result);
+    const rerollId = ids.find((id) => id.startsWith('job:reroll:'));
+    const editId = ids.find((id) => id.startsWith('job:edit:'));
     expect(rerollId).toMatch(/^job:reroll:/);
 
     await h.restart();

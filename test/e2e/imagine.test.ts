@@ -1,6 +1,7 @@
 // /imagine end to end: the real bot (in process) against the fakes, from the command to the delivered image.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, opt, type Harness } from '../helpers/harness.js';
+import { messageText } from '../helpers/message-text.js';
 
 describe('/imagine end to end', () => {
   let h: Harness;
@@ -28,12 +29,12 @@ describe('/imagine end to end', () => {
     expect(posts[0]?.body).toMatchObject({ prompt: 'a lighthouse at dusk', user_id: user.id, type: 'image', model: 'uni-1' });
     // At least one progress edit before the result, and the final upload is Luma's bytes.
     const edits = h.discord.edits(token);
-    expect(edits.some((e) => e.files.length === 0 && String((e.json as { content?: string }).content).includes('lighthouse'))).toBe(true);
+    expect(edits.some((e) => e.files.length === 0 && messageText(e.json as never).includes('lighthouse'))).toBe(true);
     const upload = edits.at(-1)?.files[0];
     const generation = h.luma.generations()[0];
     expect(generation).toBeDefined();
     expect(upload?.data.equals(h.luma.outputBytes(generation!.id))).toBe(true);
-    expect(JSON.stringify(final.embeds)).toContain('a lighthouse at dusk');
+    expect(messageText(final)).toContain('a lighthouse at dusk');
   });
 
   it('refuses a blank prompt privately and sends nothing to Luma', async () => {
@@ -51,7 +52,7 @@ describe('/imagine end to end', () => {
     const { token } = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'something flagged')] });
     const msg = await h.discord.waitFor(() => {
       const m = h.discord.original(token);
-      return m && JSON.stringify(m.embeds).includes('safety filter') ? m : undefined;
+      return m && messageText(m).includes('safety filter') ? m : undefined;
     }, 15_000, 'the failure message');
     expect(msg.attachments).toHaveLength(0);
   });

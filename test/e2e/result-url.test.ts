@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { opt, startHarness, type Harness } from '../helpers/harness.js';
 import { closeScriptedServers, startScriptedServer } from '../helpers/http-server.js';
+import { messageText } from '../helpers/message-text.js';
 
 describe('result downloads', () => {
   let h: Harness | undefined;
@@ -31,9 +32,9 @@ describe('result downloads', () => {
 
     const failure = await discord.waitFor(() => {
       const m = discord.original(i.token);
-      return m?.embeds.some((e) => e.title?.includes('could not be made')) ? m : undefined;
+      return messageText(m).includes('could not be made') ? m : undefined;
     }, 20_000, 'the failure message');
-    expect(failure.embeds[0]?.description).toMatch(/could not fetch it from Luma/);
+    expect(messageText(failure)).toMatch(/could not fetch it from Luma/);
     expect(evil.connections()).toBe(0);
     expect(h.logs.raw).not.toContain('meta-data/result.png?');
 

@@ -13,6 +13,7 @@ import type { FakeLuma, FakeLumaOptions } from '../../dev/fakes/luma/api.js';
 import { BotChild, spawnBot, startWorld, type ExitInfo } from '../../dev/fakes/world.js';
 import { TEST_BOT_ENV } from './harness.js';
 import type { LogLine } from './logs.js';
+import { messageText } from './message-text.js';
 
 export type { ExitInfo } from '../../dev/fakes/world.js';
 /** One run of the bot: a child process, its parsed log lines and its exit. */
@@ -134,7 +135,8 @@ export interface Delivery {
  * interaction's @original and followups, bot posts in every channel, DMs. Exactly-once means this has length 1.
  */
 export function deliveriesOf(discord: FakeDiscord, i: DispatchedInteraction, prompt: string, user: Member): Delivery[] {
-  const isResult = (m: APIMessage) => m.attachments.length > 0 && m.embeds.some((e) => e.description === prompt);
+  // The prompt is a line of its own under the answer's title (src/discord/answer.ts), in every form of it.
+  const isResult = (m: APIMessage) => m.attachments.length > 0 && messageText(m).split('\n').includes(prompt);
   const out: Delivery[] = [];
   const original = discord.original(i.token);
   if (original && isResult(original)) out.push({ where: 'original', message: original });
@@ -175,6 +177,6 @@ export async function quotaUsed(discord: FakeDiscord, user: Member): Promise<num
  */
 export async function queuedProbe(discord: FakeDiscord, prompt = 'probe: a queue pass'): Promise<DispatchedInteraction> {
   const probe = await imagine(discord, newMember('probe'), prompt);
-  await discord.waitFor(() => /position \d+/.test(discord.original(probe.token)?.content ?? '') || undefined, 15_000, 'the probe job placed in the queue');
+  await discord.waitFor(() => /position \d+/.test(messageText(discord.original(probe.token)) ?? '') || undefined, 15_000, 'the probe job placed in the queue');
   return probe;
 }

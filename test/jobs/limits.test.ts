@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DispatchedInteraction } from '../../dev/fakes/discord/server.js';
 import { delivered, deliveriesOf, imagine, killLeftoverBots, newMember, queuedProbe, startBotProcess, type ProcessHarness } from '../helpers/process.js';
+import { messageText } from '../helpers/message-text.js';
 
 describe('Luma limits and the local queue', () => {
   let h: ProcessHarness | undefined;
@@ -42,9 +43,9 @@ describe('Luma limits and the local queue', () => {
     const aJobs: { prompt: string; i: DispatchedInteraction }[] = [];
     for (let n = 0; n < 10; n++) aJobs.push({ prompt: `fair: a${n}`, i: await imagine(h.discord, a, `fair: a${n}`) });
     await h.discord.waitFor(() => h?.luma.generations().length === 1 || undefined, 10_000, "A's first job at Luma");
-    await h.discord.waitFor(() => h?.discord.original(aJobs[9]!.i.token)?.content.includes('position'), 10_000, "A's last job queued");
+    await h.discord.waitFor(() => messageText(h?.discord.original(aJobs[9]!.i.token)).includes('position'), 10_000, "A's last job queued");
     const bJob = await imagine(h.discord, b, 'fair: b0');
-    await h.discord.waitFor(() => h?.discord.original(bJob.token)?.content.includes('position'), 10_000, "B's job queued");
+    await h.discord.waitFor(() => messageText(h?.discord.original(bJob.token)).includes('position'), 10_000, "B's job queued");
     h.luma.release(h.luma.generations()[0]!.id);
 
     expect(await delivered(h.discord, bJob, 'fair: b0', b, 30_000)).toHaveLength(1);
@@ -69,7 +70,7 @@ describe('Luma limits and the local queue', () => {
     expect(waiting).toHaveLength(2);
     await h.discord.waitFor(
       () => {
-        const places = waiting.map((j) => /position (\d+)/.exec(h?.discord.original(j.i.token)?.content ?? '')?.[1]);
+        const places = waiting.map((j) => /position (\d+)/.exec(messageText(h?.discord.original(j.i.token)) ?? '')?.[1]);
         return places.sort().join(',') === '1,2';
       },
       10_000,
@@ -101,7 +102,7 @@ describe('Luma limits and the local queue', () => {
     const held = jobs.find((j) => !sent.has(j.prompt))!;
     expect(first).toHaveLength(2);
     for (const j of first) expect(await delivered(h.discord, j.i, j.prompt, j.member)).toHaveLength(1);
-    await h.discord.waitFor(() => h?.discord.original(held.i.token)?.content.includes('position 1'), 10_000, 'the third job waiting');
+    await h.discord.waitFor(() => messageText(h?.discord.original(held.i.token)).includes('position 1'), 10_000, 'the third job waiting');
     await queuedProbe(h.discord);
     expect(h.luma.posts()).toHaveLength(2);
     expect(h.lines.filter((l) => l.msg === 'job failed')).toHaveLength(0);
@@ -122,7 +123,7 @@ describe('Luma limits and the local queue', () => {
     jobs.push({ prompt: 'luma rpm: 1', i: await imagine(h.discord, members[1]!, 'luma rpm: 1') });
     // The refused job and the one behind it wait, each shown its place; neither is sent into a limit Luma has just
     // reported, nor failed.
-    for (const j of jobs) await h.discord.waitFor(() => /position \d+/.test(h?.discord.original(j.i.token)?.content ?? '') || undefined, 10_000, `"${j.prompt}" shown its place`);
+    for (const j of jobs) await h.discord.waitFor(() => /position \d+/.test(messageText(h?.discord.original(j.i.token)) ?? '') || undefined, 10_000, `"${j.prompt}" shown its place`);
     await queuedProbe(h.discord);
     expect(h.luma.posts()).toHaveLength(3);
     expect(h.luma.posts()[2]?.limitedBy).toBe('requests');
@@ -143,7 +144,7 @@ describe('Luma limits and the local queue', () => {
     await h.discord.waitFor(() => h?.luma.posts().length === 3, 10_000, 'two more POSTs');
     const sent = new Set(h.luma.generations().map((g) => g.request.prompt));
     const held = jobs.find((j) => !sent.has(j.prompt))!;
-    await h.discord.waitFor(() => h?.discord.original(held.i.token)?.content.includes('position 1'), 10_000, 'the fourth job waiting');
+    await h.discord.waitFor(() => messageText(h?.discord.original(held.i.token)).includes('position 1'), 10_000, 'the fourth job waiting');
     await queuedProbe(h.discord);
     expect(h.luma.posts()).toHaveLength(3);
     expect(h.luma.posts().filter((r) => r.status === 429)).toHaveLength(0);

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DispatchedInteraction, FakeUserInput } from '../../dev/fakes/discord/server.js';
 import { opt, startHarness, type Harness } from '../helpers/harness.js';
+import { messageText } from '../helpers/message-text.js';
 
 /** The owner of the fake Discord's application (GET /applications/@me). */
 const OWNER: FakeUserInput = { id: '100000000000000001', username: 'owner' };
@@ -31,7 +32,7 @@ describe('/bot-status', () => {
     await h.discord.waitFor(() => (h!.discord.original(made.token)?.attachments.length ?? 0) > 0 || undefined, 20_000, 'the image');
     h.luma.planNext({ failWith: 'content_moderated' });
     const failed = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'status: one failure')] });
-    await h.discord.waitFor(() => h!.discord.original(failed.token)?.embeds.some((e) => e.title?.includes('could not be made')) || undefined, 20_000, 'the failure');
+    await h.discord.waitFor(() => messageText(h!.discord.original(failed.token)).includes('could not be made') || undefined, 20_000, 'the failure');
 
     const text = await answer(await status(OWNER));
     // Only the delivered job is spent: Luma refunds content_moderated, so the operator's spend takes it back. $0.0404 of a $2 cap.
@@ -89,7 +90,7 @@ describe('/bot-status', () => {
     h = await startHarness({ env: { STATUS_LOG_INTERVAL_MS: '1000', SPEND_CAP_USD_PER_DAY: '3', LUMA_MAX_CONCURRENT_JOBS: '4' } });
     h.luma.planNext({ failWith: 'generation_failed' });
     const failed = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'status log: one failure')] });
-    await h.discord.waitFor(() => h!.discord.original(failed.token)?.embeds.some((e) => e.title?.includes('could not be made')) || undefined, 20_000, 'the failure');
+    await h.discord.waitFor(() => messageText(h!.discord.original(failed.token)).includes('could not be made') || undefined, 20_000, 'the failure');
     // A line written after the member was told: by then the unit and the spend have been given back.
     const from = h.logs.lines.length;
     const line = await h.discord.waitFor(

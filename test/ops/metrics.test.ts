@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DispatchedInteraction } from '../../dev/fakes/discord/server.js';
 import { opt, startHarness, type Harness } from '../helpers/harness.js';
 import { samples, total } from './metrics-text.js';
+import { messageText } from '../helpers/message-text.js';
 
 describe('/metrics', () => {
   let h: Harness | undefined;
@@ -24,7 +25,7 @@ describe('/metrics', () => {
   const finished = (i: DispatchedInteraction, what: string) =>
     h!.discord.waitFor(() => {
       const m = h!.discord.original(i.token);
-      return m && (m.attachments.length > 0 || m.embeds.some((e) => e.title?.includes('could not be made'))) ? m : undefined;
+      return m && (m.attachments.length > 0 || messageText(m).includes('could not be made')) ? m : undefined;
     }, 20_000, what);
 
   it('counts a delivered job, a failed one, Luma and Discord errors, a quota refusal, and shows limits, spend and the process', async () => {

@@ -5,6 +5,7 @@ import { periodEnd } from '../../src/quota/periods.js';
 import type { DispatchedInteraction, FakeUserInput } from '../../dev/fakes/discord/server.js';
 import { privateAnswer as privateAnswerOf } from '../helpers/private-answer.js';
 import { opt, startHarness, type Harness, type HarnessOptions } from '../helpers/harness.js';
+import { messageText } from '../helpers/message-text.js';
 
 const GUILD = '1200000000000000001';
 const SUPPORTER = '1250000000000000001';
@@ -140,13 +141,13 @@ describe('quotas end to end', () => {
     const member = newMember();
     h.luma.planNext({ failWith: 'generation_failed' });
     const failed = await imagine(member);
-    await h.discord.waitFor(() => (JSON.stringify(h.discord.original(failed.token)?.embeds ?? []).includes('did not count') ? true : undefined), 15_000, 'the failure');
+    await h.discord.waitFor(() => (messageText(h.discord.original(failed.token)).includes('did not count') ? true : undefined), 15_000, 'the failure');
     await h.discord.waitFor(() => h.logs.find((l) => l.msg === 'quota refunded' && l.reason === 'generation_failed'), 5000, 'the refund');
     expect(await answer(await h.discord.slashCommand({ name: 'quota', user: member }), '/quota')).toContain('Remaining: **1**');
 
     h.luma.planNext({ failWith: 'content_moderated' });
     const moderated = await imagine(member);
-    await h.discord.waitFor(() => (JSON.stringify(h.discord.original(moderated.token)?.embeds ?? []).includes('safety filter') ? true : undefined), 15_000, 'the moderation');
+    await h.discord.waitFor(() => (messageText(h.discord.original(moderated.token)).includes('safety filter') ? true : undefined), 15_000, 'the moderation');
     expect(await answer(await imagine(member), 'the refusal')).toContain('1 of 1 units today');
     expect(h.luma.posts()).toHaveLength(2);
   });

@@ -8,6 +8,7 @@ import { startFakeLuma } from '../../dev/fakes/luma/server.js';
 import type { FakeLuma } from '../../dev/fakes/luma/api.js';
 import { deleteNamespace, REDIS_URL, testNamespace } from '../helpers/redis-keys.js';
 import { delivered, deliveriesOf, imagine, killLeftoverBots, newMember, startBotProcess, type ProcessHarness } from '../helpers/process.js';
+import { messageText } from '../helpers/message-text.js';
 
 /** A guild id Discord routes to shard `shard` of `count` ((id >> 22) % count). */
 function guildOnShard(shard: number, count: number): string {
@@ -70,7 +71,7 @@ describe('bot processes sharing one Redis', () => {
     luma.planNext({ hold: true });
     const onB = await imagine(discord, other, 'takeover: the survivor', { guildId: guilds[1] ?? '' });
     await discord.waitFor(() => luma.generations().length === 2, 10_000, 'the second job at Luma');
-    await discord.waitFor(() => discord.original(onA.token)?.content.includes('Generating') === true, 10_000, 'the first job polling');
+    await discord.waitFor(() => messageText(discord.original(onA.token)).includes('Generating') === true, 10_000, 'the first job polling');
     expect(a.bot.lines.some((l) => l.msg === 'submitted to Luma')).toBe(true);
 
     expect((await a.kill('SIGKILL')).signal).toBe('SIGKILL');
