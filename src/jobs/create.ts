@@ -25,7 +25,8 @@ export const MAX_IMAGES_PER_REQUEST = 4;
 export function newJobs(spec: JobSpec, count: number, requester: JobRequester, replyTo: ReplyRoute, now: number): JobRecord[] {
   const ids = Array.from({ length: count }, () => newJobId());
   const groupId = newJobId();
-  return ids.map((id, index) => newJob(spec, requester, replyTo, now, id, count > 1 ? { id: groupId, index, jobIds: ids } : undefined));
+  // Each image's record is its own: its route and request change as it goes (a token blanked once it ended).
+  return ids.map((id, index) => newJob(structuredClone(spec), { ...requester }, structuredClone(replyTo), now, id, count > 1 ? { id: groupId, index, jobIds: ids } : undefined));
 }
 
 /**

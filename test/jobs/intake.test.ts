@@ -180,6 +180,10 @@ describe('intake', () => {
     });
     expect(await w.used(req.requester.userId)).toBe(3);
     expect(await w.history.ids(GUILD, req.requester.userId)).toEqual([ids[0]]);
+    // Each record is its own: its route (a token blanked once it ended) and request are not shared with the others.
+    expect(jobs[1]?.replyTo).toEqual(jobs[0]?.replyTo);
+    expect(jobs[1]?.replyTo).not.toBe(jobs[0]?.replyTo);
+    expect(jobs[1]?.request).not.toBe(jobs[0]?.request);
     // One image given back: only its unit.
     const first = jobs[0] as JobRecord;
     await w.quota.refund(first, 'generation_failed');
