@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { APIMessage } from 'discord.js';
 import { solidPng, tinyGif, tinyJpeg } from '../../dev/fakes/png.js';
 import { opt, privateAnswer, startHarness, type Harness } from '../helpers/harness.js';
+import { quotaUsed } from '../helpers/process.js';
 import { customIdsOf, messageText } from '../helpers/message-text.js';
 
 interface ModalData {
@@ -389,6 +390,119 @@ describe('the Edit button under a result', () => {
     const link = `https://discord.com/channels/${h.discord.guildId}/${made.channel_id}/${made.id}`;
     expect(messageText(msg)).toContain(link);
     expect(h.discord.requestsTo('GET', `/channels/${made.channel_id}/messages/${made.id}`)).toHaveLength(0);
+  });
+});
+
+describe('"Edit image" where only the member installed the bot', () => {
+  const FOREIGN = '1260000000000000001';
+  const CHANNEL = '1260000000000000002';
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness({ discord: { foreignGuilds: [{ id: FOREIGN, name: 'Elsewhere', channels: [{ id: CHANNEL, name: 'art' }] }] } });
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('edits an image in a server without the bot from the message the interaction carried, with the form’s uploads as references, in the reply', async () => {
+    const photo = h.discord.addAttachment({ filename: 'street.png', contentType: 'image/png', data: red, channelId: CHANNEL });
+    const message = h.discord.addMessage({ channelId: CHANNEL, attachments: [photo] });
+    const member = { id: '500000000000003001', username: 'traveller' };
+    const where = { guildId: FOREIGN, channelId: CHANNEL, installation: 'user' as const, user: member };
+    const menu = await h.discord.messageContextMenu({ name: 'Edit image', message, ...where });
+    const modal = await h.discord.waitFor(() => modalOf(h, menu.id), 5000, 'the form');
+    // The bot cannot read that channel again: the form's state (the message's images) is kept under a short id.
+    expect(modal.custom_id).toMatch(/^modal:editimgs:[\w-]+$/);
+    expect(fieldIds(modal)).toEqual(['prompt', 'refs', 'model']);
+
+    const ref = h.discord.addAttachment({ filename: 'mood.png', contentType: 'image/png', data: blue });
+    const submit = await h.discord.modalSubmit({ customId: modal.custom_id, layout: 'label', fields: { prompt: 'at night' }, uploads: { refs: [ref] }, ...where });
+    const msg = await result(h, submit.token);
+    expect(h.luma.posts()[0]?.body).toMatchObject({ type: 'image_edit', prompt: 'at night', model: 'uni-1', source: { url: photo.url }, user_id: member.id });
+    expect(h.luma.generations()[0]?.inputs.map((i) => i.bytes)).toEqual([red, blue]);
+    expect(messageText(msg)).toContain('Edited image');
+    // Never read through the bot's token (it is not in that server), nor posted in its channel.
+    expect(h.discord.requestsTo('GET', new RegExp(`^/channels/${CHANNEL}/`))).toHaveLength(0);
+    expect(h.discord.requestsTo('POST', new RegExp(`^/channels/${CHANNEL}/messages$`))).toHaveLength(0);
+  });
+});
+
+describe('Vary, Edit with files and Enhance under a result', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  /** A finished result of `prompt` (recorded as done) and its job id. */
+  async function made(prompt: string, model = 'uni-1'): Promise<{ message: APIMessage; jobId: string }> {
+    const first = await h.discord.slashCommand({ name: 'imagine', user: owner, options: [opt.string('prompt', prompt), opt.string('model', model)] });
+    const message = await result(h, first.token);
+    const jobId = /job:vary:([\w-]+)/.exec(customIdsOf(message).join(' '))?.[1] ?? '';
+    await vi.waitFor(async () => expect((await h.bot.parts.records.get(jobId))?.step).toBe('done'), { timeout: 15_000 });
+    return { message, jobId };
+  }
+  const owner = { id: '500000000000002001', username: 'owner' };
+  const presser = { id: '500000000000002002', username: 'presser' };
+
+  it('Vary edits the image through its generation_id with the same prompt, for whoever pressed', async () => {
+    const { message, jobId } = await made('vary: a lighthouse');
+    const click = await h.discord.button({ customId: `job:vary:${jobId}`, message: { id: message.id }, user: presser });
+    const msg = await result(h, click.token);
+    expect(h.luma.posts()[1]?.body).toEqual({ prompt: 'vary: a lighthouse', model: 'uni-1', type: 'image_edit', source: { generation_id: h.luma.generations()[0]?.id }, user_id: presser.id });
+    expect(messageText(msg)).toContain('Variation');
+    expect(messageText(msg)).toContain(`Requested by: <@${presser.id}>`);
+  });
+
+  it('Edit’s form takes more reference images and the model, and sends them with the result as the source', async () => {
+    const { message, jobId } = await made('edit: a harbour');
+    const click = await h.discord.button({ customId: `job:edit:${jobId}`, message: { id: message.id } });
+    const modal = await h.discord.waitFor(() => modalOf(h, click.id), 5000, 'the form');
+    expect(fieldIds(modal)).toEqual(['prompt', 'refs', 'model']);
+    const refs = [green, blue].map((data, n) => h.discord.addAttachment({ filename: `ref${n}.png`, contentType: 'image/png', data }));
+    const submit = await h.discord.modalSubmit({ customId: modal.custom_id, layout: 'label', fields: { prompt: 'add boats' }, selects: { model: ['uni-1-max'] }, uploads: { refs } });
+    await result(h, submit.token);
+    expect(h.luma.posts()[1]?.body).toMatchObject({ type: 'image_edit', prompt: 'add boats', model: 'uni-1-max', source: { generation_id: h.luma.generations()[0]?.id } });
+    const sent = (h.luma.posts()[1]?.body as { image_ref: Array<{ url: string }> }).image_ref.map((r) => r.url);
+    expect(sent.map((u) => new URL(u).pathname)).toEqual(refs.map((r) => new URL(r.url).pathname));
+    // Luma fetched the uploads' bytes: the references are the member's files.
+    expect(h.luma.generations()[1]?.inputs.slice(1).map((i) => i.bytes)).toEqual([green, blue]);
+  });
+
+  it('refuses a file in the form that is not an image, naming it, with nothing sent or charged', async () => {
+    const { message, jobId } = await made('edit: a bridge');
+    const click = await h.discord.button({ customId: `job:edit:${jobId}`, message: { id: message.id }, user: presser });
+    const modal = await h.discord.waitFor(() => modalOf(h, click.id), 5000, 'the form');
+    const notes = h.discord.addAttachment({ filename: 'notes.txt', contentType: 'text/plain', data: Buffer.from('not an image') });
+    const submit = await h.discord.modalSubmit({ customId: modal.custom_id, layout: 'label', user: presser, fields: { prompt: 'x' }, uploads: { refs: [notes] } });
+    expect(await privateAnswer(h, submit)).toMatch(/notes\.txt/);
+    expect(h.discord.callbacks(submit.id).map((c) => c.type)).toEqual([4]);
+    expect(h.luma.posts()).toHaveLength(1);
+    expect(await quotaUsed(h.discord, presser)).toBe(0);
+  });
+
+  it('Enhance states its price first, and only its confirmation re-makes the image with uni-1-max', async () => {
+    const { message, jobId } = await made('enhance: a castle');
+    const click = await h.discord.button({ customId: `job:enhance:${jobId}`, message: { id: message.id }, user: presser });
+    const ask = await h.discord.waitFor(() => {
+      const m = h.discord.original(click.token);
+      return m && m.content.includes('uni-1-max') ? m : undefined;
+    }, 10_000, 'the price');
+    expect((ask.flags ?? 0) & 64).toBe(64);
+    expect(ask.content).toContain('It costs **3 units** of your quota');
+    expect(customIdsOf(ask)).toEqual([`job:enhanceok:${jobId}`]);
+    expect(h.luma.posts()).toHaveLength(1);
+    expect(await quotaUsed(h.discord, presser)).toBe(0);
+
+    const confirm = await h.discord.button({ customId: `job:enhanceok:${jobId}`, message: { id: ask.id }, user: presser });
+    const msg = await result(h, confirm.token);
+    expect(h.luma.posts()[1]?.body).toEqual({ prompt: 'enhance: a castle', model: 'uni-1-max', type: 'image_edit', source: { generation_id: h.luma.generations()[0]?.id }, user_id: presser.id });
+    expect(messageText(msg)).toContain('Enhanced with uni-1-max');
+    // No Enhance under an image that is already uni-1-max.
+    expect(customIdsOf(msg).some((id) => id.startsWith('job:enhance:'))).toBe(false);
+    expect(await quotaUsed(h.discord, presser)).toBe(3);
   });
 });
 

@@ -7,6 +7,7 @@ import type { DispatchedInteraction, FakeUserInput } from '../../dev/fakes/disco
 import { CHART_HEIGHT, CHART_WIDTH } from '../../src/quota/chart.js';
 import { privateAnswer as privateAnswerOf } from '../helpers/private-answer.js';
 import { opt, startHarness, type Harness } from '../helpers/harness.js';
+import { customIdsOf, messageText } from '../helpers/message-text.js';
 
 const GUILD = '1200000000000000001';
 const ART = '1300000000000000001';
@@ -214,5 +215,83 @@ describe('server admins and members end to end', () => {
     const notAdmin = await h.discord.slashCommand({ name: 'bot-admin', subcommand: 'show', user: member, locale: 'ja', permissions: String(PermissionFlagsBits.SendMessages) });
     expect(await answer(notAdmin, 'the refusal')).toContain('「サーバー管理」権限');
     expect(h.luma.posts()).toHaveLength(0);
+  });
+
+  /** A member's /settings, then each `field: value` picked in its selects; returns the view as it ends. */
+  const setDefaults = async (user: FakeUserInput, picks: Record<string, string>) => {
+    const i = await h.discord.slashCommand({ name: 'settings', user, channelId: GENERAL });
+    let view = await h.discord.waitFor(() => (customIdsOf(h.discord.original(i.token)).length > 0 ? h.discord.original(i.token) : undefined), 15_000, 'the settings');
+    expect((view.flags ?? 0) & EPHEMERAL).toBe(EPHEMERAL);
+    for (const [field, value] of Object.entries(picks)) {
+      const pick = await h.discord.select({ customId: `set:member:${field}`, values: [value], message: { id: view.id }, user, channelId: GENERAL });
+      await h.discord.waitFor(() => h.discord.callbacks(pick.id)[0], 10_000, 'the pick answered');
+      view = await h.discord.waitFor(() => {
+        const m = h.discord.message(view.id);
+        return m && JSON.stringify(m.components).includes(`"value":"${value}","default":true`) ? m : undefined;
+      }, 10_000, `${field} shown as ${value}`);
+    }
+    return view;
+  };
+
+  it('/settings: a member’s defaults fill in what /imagine leaves out, a typed option wins, and the result line names them', async () => {
+    await start();
+    const member = newMember();
+    await setDefaults(member, { model: 'uni-1-max', aspectRatio: '16:9', count: '2' });
+    const defaulted = await imagine(member, 'settings: a kite');
+    await h.discord.waitFor(() => ((h.discord.original(defaulted.token)?.attachments.length ?? 0) === 2 ? true : undefined), 30_000, 'the two images');
+    expect(h.luma.posts().map((p) => p.body)).toEqual([0, 1].map(() => expect.objectContaining({ prompt: 'settings: a kite', model: 'uni-1-max', aspect_ratio: '16:9' })));
+    expect(messageText(h.discord.original(defaulted.token))).toContain('From your /settings: Model, Aspect ratio, Images');
+    expect(await usedToday(member.id ?? '')).toBe(6);
+
+    const typed = await h.discord.slashCommand({ name: 'imagine', user: member, channelId: GENERAL, options: [opt.string('prompt', 'settings: typed'), opt.string('model', 'uni-1'), opt.int('count', 1)] });
+    await delivered(typed);
+    expect(h.luma.posts()).toHaveLength(3);
+    expect(h.luma.posts()[2]?.body).toMatchObject({ model: 'uni-1', aspect_ratio: '16:9' });
+    expect(messageText(h.discord.original(typed.token))).toContain('From your /settings: Aspect ratio');
+  });
+
+  it('/settings: private results are deferred privately and never shown in the channel', async () => {
+    await start();
+    const member = newMember();
+    await setDefaults(member, { visibility: 'private' });
+    const i = await imagine(member, 'settings: a secret garden');
+    await delivered(i);
+    expect(h.discord.callbacks(i.id)[0]).toMatchObject({ type: InteractionResponseType.DeferredChannelMessageWithSource, data: { flags: EPHEMERAL } });
+    expect((h.discord.original(i.token)?.flags ?? 0) & EPHEMERAL).toBe(EPHEMERAL);
+  });
+
+  it('lets admins forbid uni-1-max and several images, refusing both with nothing charged, and set the server’s defaults', async () => {
+    await start();
+    const limits = await botAdmin(undefined, 'limits', [opt.bool('allow_max', false), opt.int('max_images', 2)]);
+    expect(await answer(limits, 'the limits')).toContain('uni-1-max not allowed; at most 2 image(s) per request');
+    const member = newMember();
+
+    const max = await imagine(member, 'limits: a diamond', { model: 'uni-1-max' });
+    expect(await answer(max, 'the uni-1-max refusal')).toMatch(/does not allow uni-1-max/);
+    const many = await h.discord.slashCommand({ name: 'imagine', user: member, channelId: GENERAL, options: [opt.string('prompt', 'limits: three'), opt.int('count', 3)] });
+    expect(await answer(many, 'the count refusal')).toMatch(/at most 2 image\(s\) per request, and this one asked for 3/);
+    expect(h.luma.posts()).toHaveLength(0);
+    expect(await usedToday(member.id ?? '')).toBe(0);
+
+    // The server's defaults, set in the same select menus, fill in what members leave out.
+    const defaults = await botAdmin(undefined, 'defaults');
+    const view = await h.discord.waitFor(() => (customIdsOf(h.discord.original(defaults.token)).length > 0 ? h.discord.original(defaults.token) : undefined), 15_000, 'the server defaults');
+    expect(messageText(view)).toContain('uni-1-max not allowed');
+    const pick = await h.discord.select({ customId: 'set:server:aspectRatio', values: ['9:16'], message: { id: view.id }, user: admin, permissions: ADMIN_PERMISSIONS, channelId: GENERAL });
+    await h.discord.waitFor(() => h.discord.callbacks(pick.id)[0], 10_000, 'the pick answered');
+    // A member without Manage Server cannot change them, whatever custom_id they send.
+    const forged = await h.discord.select({ customId: 'set:server:model', values: ['uni-1-max'], message: { id: view.id }, user: member, channelId: GENERAL });
+    expect(await answer(forged, 'the refusal')).toMatch(/Manage Server/);
+
+    const i = await imagine(member, 'defaults: a tower');
+    await delivered(i);
+    expect(h.luma.posts()[0]?.body).toMatchObject({ aspect_ratio: '9:16', model: 'uni-1' });
+    expect(messageText(h.discord.original(i.token))).toContain('From the server’s defaults: Aspect ratio');
+
+    // Enhance would use uni-1-max: refused at the click, before any price is shown.
+    const jobId = customIdsOf(h.discord.original(i.token)).find((id) => id.startsWith('job:enhance:'))?.split(':')[2] ?? '';
+    const enhance = await h.discord.button({ customId: `job:enhance:${jobId}`, user: member, channelId: GENERAL });
+    expect(await answer(enhance, 'the enhance refusal')).toMatch(/does not allow uni-1-max/);
+    expect(h.luma.posts()).toHaveLength(1);
   });
 });

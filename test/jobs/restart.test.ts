@@ -105,6 +105,38 @@ describe('jobs across kill -9', () => {
     expect(await quotaUsed(h.discord, member)).toBe(1);
   });
 
+  it('fills the gallery of a request for four with each image exactly once across a kill -9 mid-delivery', async () => {
+    // No pause between the images' deliveries; no progress edit once one is shown (the next PATCH is an upload).
+    h = await startBotProcess({ env: { PROGRESS_INTERVAL_MS: '0', MAX_JOBS_PER_USER: '4' } });
+    const p = h;
+    const member = newMember();
+    p.luma.planNext({});
+    for (let n = 0; n < 3; n++) p.luma.planNext({ hold: true });
+    const i = await p.discord.slashCommand({ name: 'imagine', user: member, options: [{ name: 'prompt', type: 3, value: 'four: lanterns' }, { name: 'count', type: 4, value: 4 }] });
+    const shown = () => p.discord.original(i.token)?.attachments.map((a) => a.filename) ?? [];
+    await p.discord.waitFor(() => shown().length === 1 && p.luma.generations().filter((g) => g.state === 'processing').length === 3, 20_000, 'one image shown, three at Luma');
+    // The second image's upload is held, and lands although the bot dies meanwhile.
+    p.discord.fault({ method: 'PATCH', path: /\/messages\/@original$/ }, { pass: true, delayMs: 1500 });
+    p.luma.release(generationIds(p)[1] ?? '');
+    await p.discord.waitFor(() => p.discord.requestsTo('PATCH', /\/messages\/@original$/).some((r) => r.fault && r.files.length > 0), 10_000, 'the held upload');
+    await p.kill('SIGKILL');
+    await p.discord.waitFor(() => shown().length === 2, 5000, 'the upload landing after the kill');
+
+    await p.start();
+    for (const id of generationIds(p).slice(2)) p.luma.release(id);
+    await p.discord.waitFor(() => shown().length === 4, 30_000, 'the gallery of four');
+    await p.bot.waitForLog((l) => l.msg === 'result delivered', 10_000, 'a delivery after the restart');
+
+    const files = shown();
+    expect(new Set(files).size).toBe(4);
+    expect(messageText(p.discord.original(i.token))).toContain('4 of 4 ready');
+    // The image whose upload landed during the kill was not uploaded again; none was made twice at Luma.
+    expect(p.discord.edits(i.token).flatMap((e) => e.files.map((f) => f.name))).toHaveLength(4);
+    expect(p.luma.posts()).toHaveLength(4);
+    expect(p.discord.requestsTo('POST', `/channels/${p.discord.channelId}/messages`)).toHaveLength(0);
+    expect(await quotaUsed(p.discord, member)).toBe(4);
+  });
+
   it('tells the member once and gives the unit back when killed while telling them the job failed', async () => {
     h = await startBotProcess({ env: { PROGRESS_INTERVAL_MS: '60000' } });
     const member = newMember();

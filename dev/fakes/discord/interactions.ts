@@ -61,6 +61,14 @@ export interface ButtonInput extends InteractionContextInput {
   message?: APIMessage | { id: string };
 }
 
+export interface StringSelectInput extends InteractionContextInput {
+  customId: string;
+  /** The values the member picked. */
+  values: string[];
+  /** The message the select is on: a full message, or `{ id }` of a stored one. */
+  message: APIMessage | { id: string };
+}
+
 export interface ModalSubmitInput extends InteractionContextInput, ModalAnswers {
   customId: string;
   /** Set when the modal was opened from a component on this message (enables deferUpdate/update). */
@@ -284,6 +292,13 @@ export function buildButton(state: DiscordState, input: ButtonInput): BuiltInter
   const context = resolveContext(state, input);
   const message = componentMessage(state, context, input.message, input.customId);
   const data = { custom_id: input.customId, component_type: ComponentType.Button, id: 2 };
+  return finish(state, context, InteractionType.MessageComponent, 'component', data, { message }, message.id);
+}
+
+export function buildStringSelect(state: DiscordState, input: StringSelectInput): BuiltInteraction {
+  const context = resolveContext(state, input);
+  const message = componentMessage(state, context, input.message, input.customId);
+  const data = { custom_id: input.customId, component_type: ComponentType.StringSelect, values: input.values, id: 2 };
   return finish(state, context, InteractionType.MessageComponent, 'component', data, { message }, message.id);
 }
 

@@ -19,11 +19,13 @@ import {
   buildMessageContextMenu,
   buildModalSubmit,
   buildSlashCommand,
+  buildStringSelect,
   type BuiltInteraction,
   type ButtonInput,
   type MessageContextMenuInput,
   type ModalSubmitInput,
   type SlashCommandInput,
+  type StringSelectInput,
 } from './interactions.js';
 import { BodyParseError, parseBody } from './multipart.js';
 import { buildGuildCreate, buildMember, type FakeGuildInput, type FakeUserInput } from './payloads.js';
@@ -47,6 +49,7 @@ export type {
   MessageContextMenuInput,
   ModalSubmitInput,
   SlashCommandInput,
+  StringSelectInput,
 } from './interactions.js';
 export type { FakeGuildInput, FakeRoleInput, FakeUserInput } from './payloads.js';
 
@@ -272,6 +275,11 @@ export class FakeDiscord {
   /** Dispatches a button click (component_type 2). */
   button(input: ButtonInput): Promise<DispatchedInteraction> {
     return this.#dispatchInteraction(() => buildButton(this.#state, input));
+  }
+
+  /** Dispatches a string select's choice on a message (component_type 3, with its values). */
+  select(input: StringSelectInput): Promise<DispatchedInteraction> {
+    return this.#dispatchInteraction(() => buildStringSelect(this.#state, input));
   }
 
   /** Dispatches a modal submit with text input values. */
