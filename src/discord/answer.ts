@@ -45,7 +45,8 @@ function title(job: JobRecord, locale: string | undefined): string {
   return job.kind === 'edit' ? `✏️ ${t(locale, 'result.title.edit')}` : `🎨 ${t(locale, 'result.title.imagine')}`;
 }
 
-const CHOICE_LABEL: Record<DefaultedChoice, 'result.model' | 'result.aspectRatio' | 'result.style' | 'result.format' | 'result.images' | 'result.webSearch' | 'result.visibility'> = {
+/** The name of each choice a request can take from settings, as the result line and the settings view say it. */
+export const CHOICE_LABEL: Record<DefaultedChoice, 'result.model' | 'result.aspectRatio' | 'result.style' | 'result.format' | 'result.images' | 'result.webSearch' | 'result.visibility'> = {
   model: 'result.model',
   aspectRatio: 'result.aspectRatio',
   style: 'result.style',

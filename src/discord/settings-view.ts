@@ -2,15 +2,16 @@ import { ActionRowBuilder, ButtonBuilder, ButtonStyle, ContainerBuilder, StringS
 import { t, tn } from '../i18n/index.js';
 import { ASPECT_RATIOS, type AspectRatio } from '../luma/types.js';
 import { MAX_IMAGES_PER_REQUEST } from '../jobs/create.js';
+import type { DefaultedChoice } from '../jobs/types.js';
 import type { ImageDefaults, ServerImageSettings } from '../preferences/model.js';
-import { BRAND_COLOUR } from './answer.js';
+import { BRAND_COLOUR, CHOICE_LABEL } from './answer.js';
 import { Prefixes } from './custom-ids.js';
 
 /** Whose defaults a view shows: the member's own (/settings), or the server's (`/bot-admin defaults`). */
 export type SettingsScope = 'member' | 'server';
 
-/** The fields a view lets one change, in the order shown. */
-export const SETTING_FIELDS = ['model', 'aspectRatio', 'style', 'outputFormat', 'count', 'webSearch', 'visibility'] as const;
+/** The fields a view lets one change, in the order shown: every choice a request can take from settings. */
+export const SETTING_FIELDS = ['model', 'aspectRatio', 'style', 'outputFormat', 'count', 'webSearch', 'visibility'] as const satisfies readonly DefaultedChoice[];
 export type SettingField = (typeof SETTING_FIELDS)[number];
 
 /** The value of the "not set" option of every select. */
@@ -18,15 +19,6 @@ const UNSET = 'unset';
 /** The ratios in the order members think of them (as /imagine lists them). */
 const RATIOS: readonly AspectRatio[] = ['1:1', '16:9', '3:2', '2:1', '3:1', '9:16', '2:3', '1:2', '1:3'];
 
-const PLACEHOLDER: Record<SettingField, 'result.model' | 'result.aspectRatio' | 'result.style' | 'result.format' | 'result.images' | 'result.webSearch' | 'result.visibility'> = {
-  model: 'result.model',
-  aspectRatio: 'result.aspectRatio',
-  style: 'result.style',
-  outputFormat: 'result.format',
-  count: 'result.images',
-  webSearch: 'result.webSearch',
-  visibility: 'result.visibility',
-};
 
 /** Every option of a field's select: its value as stored, and its label. */
 function options(field: SettingField, locale: string | undefined): Array<{ value: string; label: string }> {
@@ -95,8 +87,8 @@ export function settingsView(scope: SettingsScope, defaults: ImageDefaults, loca
     const current = currentValue(defaults, field);
     const select = new StringSelectMenuBuilder()
       .setCustomId(`${prefix}:${field}`)
-      .setPlaceholder(t(locale, PLACEHOLDER[field]))
-      .addOptions([{ value: UNSET, label: `${t(locale, PLACEHOLDER[field])}: ${unset}` }, ...options(field, locale).map((o) => ({ ...o, label: `${t(locale, PLACEHOLDER[field])}: ${o.label}` }))].map((o) => ({ ...o, label: o.label.slice(0, 100), default: o.value === current })));
+      .setPlaceholder(t(locale, CHOICE_LABEL[field]))
+      .addOptions([{ value: UNSET, label: `${t(locale, CHOICE_LABEL[field])}: ${unset}` }, ...options(field, locale).map((o) => ({ ...o, label: `${t(locale, CHOICE_LABEL[field])}: ${o.label}` }))].map((o) => ({ ...o, label: o.label.slice(0, 100), default: o.value === current })));
     container.addActionRowComponents(new ActionRowBuilder<StringSelectMenuBuilder>().addComponents(select));
   }
   container.addActionRowComponents(new ActionRowBuilder<ButtonBuilder>().addComponents(new ButtonBuilder().setCustomId(`${Prefixes.resetSettings}:${scope}`).setLabel(t(locale, 'settings.reset')).setEmoji({ name: '↩️' }).setStyle(ButtonStyle.Secondary)));

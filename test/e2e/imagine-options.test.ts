@@ -1,5 +1,5 @@
 // /imagine's options, reference images, progress message and result buttons end to end (also after a restart).
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { APIMessage } from 'discord.js';
 import { startHarness, opt, type Harness } from '../helpers/harness.js';
 import { solidPng, tinyGif, tinyJpeg } from '../../dev/fakes/png.js';
@@ -175,5 +175,29 @@ describe('/imagine options, references and buttons', () => {
     await done(h, submit.token);
     const first = h.luma.generations()[0]!;
     expect(h.luma.posts()[2]?.body).toMatchObject({ type: 'image_edit', prompt: 'make it winter', source: { generation_id: first.id } });
+  });
+
+  it('keeps the buttons of a result posted before Components V2 working: Reroll and Edit on an embed message', async () => {
+    h = await startHarness();
+    const { token } = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'old style: a mill')] });
+    const made = await done(h, token);
+    const jobId = customIdsOf(made).find((id) => id.startsWith('job:reroll:'))?.split(':')[2] ?? '';
+    await vi.waitFor(async () => expect((await h.bot.parts.records.get(jobId))?.step).toBe('done'), { timeout: 15_000 });
+    // The message as earlier versions posted it: an embed showing the image, and a row of Reroll and Edit.
+    const old = h.discord.addMessage({
+      authorId: h.discord.botUser.id,
+      embeds: [{ title: 'Imagined image', description: 'old style: a mill', footer: { text: `job ${jobId}` } }],
+      components: [{ type: 1, components: [{ type: 2, style: 2, label: 'Reroll', custom_id: `job:reroll:${jobId}` }, { type: 2, style: 1, label: 'Edit', custom_id: `job:edit:${jobId}` }] }],
+    });
+    const reroll = await h.discord.button({ customId: `job:reroll:${jobId}`, message: { id: old.id } });
+    await done(h, reroll.token);
+    expect(h.luma.posts()[1]?.body).toMatchObject({ prompt: 'old style: a mill', type: 'image' });
+
+    const edit = await h.discord.button({ customId: `job:edit:${jobId}`, message: { id: old.id } });
+    const modal = await h.discord.waitFor(() => h.discord.callbacks(edit.id)[0], 5000, 'the form');
+    expect(modal.type).toBe(9);
+    const submit = await h.discord.modalSubmit({ customId: (modal.data as { custom_id: string }).custom_id, fields: { prompt: 'in winter' } });
+    await done(h, submit.token);
+    expect(h.luma.posts()[2]?.body).toMatchObject({ type: 'image_edit', prompt: 'in winter', source: { generation_id: h.luma.generations()[0]?.id } });
   });
 });
