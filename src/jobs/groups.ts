@@ -4,6 +4,9 @@ import { StorageError, type Storage } from '../storage/index.js';
 import type { GroupView } from './delivery.js';
 import type { JobRecord } from './types.js';
 
+/** Steps from which an image is reaching (or has reached) the answer, or is failing. */
+const LANDING: ReadonlySet<JobRecord['step']> = new Set(['delivering', 'failing', 'done', 'failed', 'undelivered']);
+
 /** How long the time of a group's last delivery is remembered (its pace only matters between close deliveries). */
 const FORGET_AFTER_MS = 60_000;
 
@@ -56,14 +59,33 @@ export class JobGroups {
 
   /**
    * Whether `job` shows the progress of its request: the first image of it while every image is still being
-   * made here. Once one has reached the answer (or failed), the answer shows the images and only a result or a
-   * failure changes it; a progress line would hide them.
+   * made here and none is being delivered. Once one reaches the answer (or fails), the answer shows the images and
+   * only a result or a failure changes it; a progress line would hide them.
    */
   showsProgress(job: JobRecord): boolean {
     const group = job.group;
     if (!group) return true;
     const here = group.jobIds.map((id) => this.deps.local(id));
-    return here.every((j) => j !== undefined) && here[0] === job;
+    return here.every((j) => j !== undefined && !LANDING.has(j.step)) && here[0] === job;
+  }
+
+  /**
+   * Runs a progress edit of the request's answer (`show`) under the group's lock, when `job` still shows its progress
+   * there: an image's delivery cannot land between the check and the edit (the edit would hide it).
+   */
+  async showProgress(job: JobRecord, show: () => Promise<void>): Promise<void> {
+    const group = job.group;
+    if (!group) return show();
+    if (!this.showsProgress(job)) return;
+    await this.deps.storage
+      .withLock(`jobs:group:${group.id}`, async () => {
+        if (this.showsProgress(job)) await show();
+      })
+      .catch((err: unknown) => {
+        // Progress is a courtesy: without the lock, none is shown this time.
+        if (!(err instanceof StorageError)) throw err;
+        this.deps.log.debug({ err, jobId: job.id }, 'could not lock the images of a request for a progress edit');
+      });
   }
 
   private async read(id: string): Promise<JobRecord | undefined> {

@@ -240,12 +240,15 @@ export class JobWork implements SubmitContext, PollContext, TransferContext {
   /** Shows where the job stands when the last update is old enough and the line would change (one message, throttled). */
   async showProgress(job: JobRecord, position?: number): Promise<void> {
     const now = this.clock.now();
-    if (this.progressWait(job, now) > 0 || !this.groups.showsProgress(job)) return;
+    if (this.progressWait(job, now) > 0) return;
     const estimateMs = this.estimateMs();
     const state = progressState(job, { now, ...(position !== undefined ? { position } : {}), ...(estimateMs !== undefined ? { estimateMs } : {}) });
     if (!state) return;
-    const shown = await this.deliver.progress(job, state, now);
-    // Saved with the job's next step. A failed edit counts too: the next try waits its turn.
-    if (shown !== 'unchanged') job.progress = { editedAt: now, ...(position !== undefined ? { position } : {}) };
+    // An image of several shows the request's progress only while it leads it (groups.ts).
+    await this.groups.showProgress(job, async () => {
+      const shown = await this.deliver.progress(job, state, now);
+      // Saved with the job's next step. A failed edit counts too: the next try waits its turn.
+      if (shown !== 'unchanged') job.progress = { editedAt: now, ...(position !== undefined ? { position } : {}) };
+    });
   }
 }

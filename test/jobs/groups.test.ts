@@ -67,6 +67,20 @@ describe('a request for several images', () => {
     expect(second?.result?.group).toEqual(['done', 'delivering', 'polling']);
   });
 
+  it('stops the first image’s progress once another image of the request is being delivered', async () => {
+    w = await startEngineWorld({ config: { pollIntervalMs: 500, maxJobsPerUser: 4, progressIntervalMs: 1000 }, luma: { queuedMs: 100 } });
+    const world = w;
+    world.luma.planNext({ processingMs: 20_000 });
+    world.luma.planNext({ processingMs: 3000 });
+    const [lead, other] = await world.submitMany(user(4), 'the second lands first', 2);
+    await world.run(30_000);
+    const landed = world.deliver.of(other?.id ?? '').result?.at ?? 0;
+    const progress = world.deliver.of(lead?.id ?? '').progress;
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.every((p) => p.at < landed)).toBe(true);
+    expect(world.deliver.of(lead?.id ?? '').result?.group).toEqual(['delivering', 'done']);
+  });
+
   it('gives back exactly the unit of an image that failed through no fault of the member, and shows it beside the others', async () => {
     const charges = recordingCharges();
     w = await startEngineWorld({ config: { pollIntervalMs: 500, maxJobsPerUser: 4 }, luma: { queuedMs: 100, processingMs: 1000 }, deps: { charges } });
