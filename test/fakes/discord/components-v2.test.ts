@@ -1,16 +1,12 @@
 // The fake Discord's Components V2 and modal rules, driven by a real discord.js client and its own builders: what
 // Discord accepts, and what it refuses with its 400 / 50035 shape; modals with Label, select and File Upload; and a
 // user-installed app's interactions from a server the bot is not in.
-import { once } from 'node:events';
 import {
   ButtonBuilder,
   ButtonStyle,
-  Client,
   ContainerBuilder,
   DiscordAPIError,
-  Events,
   FileUploadBuilder,
-  GatewayIntentBits,
   LabelBuilder,
   MediaGalleryBuilder,
   MessageFlags,
@@ -19,28 +15,20 @@ import {
   TextDisplayBuilder,
   TextInputBuilder,
   TextInputStyle,
-  type Interaction,
+  type Client,
 } from 'discord.js';
 import { InteractionResponseType, Routes } from 'discord-api-types/v10';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { solidPng } from '../../../dev/fakes/png.js';
 import { startFakeDiscord, type FakeDiscord } from '../../../dev/fakes/discord/server.js';
+import { loginTestClient, type TestClient } from '../../helpers/discord-client.js';
 
 const FOREIGN_GUILD = '1250000000000000001';
 const FOREIGN_CHANNEL = '1250000000000000002';
 
 let discord: FakeDiscord;
 let client: Client;
-let handler: ((interaction: Interaction) => void) | undefined;
-
-function nextInteraction<T>(fn: (interaction: Interaction) => Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    handler = (interaction) => {
-      handler = undefined;
-      fn(interaction).then(resolve, reject);
-    };
-  });
-}
+let nextInteraction: TestClient['nextInteraction'];
 
 /** The Discord error a call was refused with. */
 async function refusal(p: Promise<unknown>): Promise<DiscordAPIError> {
@@ -82,11 +70,7 @@ function container(names: string[], text = 'a lighthouse at dusk'): ContainerBui
 
 beforeAll(async () => {
   discord = await startFakeDiscord({ foreignGuilds: [{ id: FOREIGN_GUILD, name: 'Elsewhere', channels: [{ id: FOREIGN_CHANNEL, name: 'art' }] }] });
-  client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: discord.apiUrl, timeout: 5_000, retries: 0 } });
-  client.on(Events.InteractionCreate, (interaction) => handler?.(interaction));
-  const ready = once(client, Events.ClientReady);
-  await client.login(discord.token);
-  await ready;
+  ({ client, nextInteraction } = await loginTestClient(discord));
 });
 
 afterAll(async () => {
