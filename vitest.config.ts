@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Names the run: the tests that start the bot as a child process build it once per run (test/helpers/built.ts).
+    globalSetup: ['test/global-setup.ts'],
     // End-to-end tests start real servers and a real bot; give them room on a shared 2-core machine.
     testTimeout: 60_000,
     hookTimeout: 60_000,

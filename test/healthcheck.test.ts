@@ -1,18 +1,20 @@
 // The container's HEALTHCHECK command against the real entry point, run as a child process like Docker runs both.
 import { spawn } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { builtEntry } from './helpers/built.js';
 import { freePort } from './helpers/ports.js';
 import { killLeftoverBots, startBotProcess, type ProcessHarness } from './helpers/process.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 
-/** Runs src/healthcheck.ts with the bot's environment; resolves with its exit code and output. */
-function healthcheck(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+/** Runs the healthcheck (compiled for this test run) with the bot's environment; resolves with its exit code and output. */
+async function healthcheck(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  const entry = await builtEntry('src/healthcheck.ts');
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/healthcheck.ts')], {
+    const child = spawn(process.execPath, [entry], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

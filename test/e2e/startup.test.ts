@@ -3,23 +3,23 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { deployCommands } from '../../src/deploy-commands.js';
 import { startFakeDiscord, type FakeDiscord } from '../../dev/fakes/discord/server.js';
 import { startFakeLuma } from '../../dev/fakes/luma/server.js';
 import type { FakeLuma } from '../../dev/fakes/luma/api.js';
+import { builtEntry } from '../helpers/built.js';
 import { freePort } from '../helpers/ports.js';
 
-const root = resolve(import.meta.dirname, '../..');
 
-/** Runs a real entry point in a clean directory (no .env) with exactly this environment. */
-function run(script: string, env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Runs a real entry point, compiled for this test run, in a clean directory (no .env) with exactly this environment. */
+async function run(script: string, env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const cwd = mkdtempSync(join(tmpdir(), 'luma-bot-start-'));
+  const entry = await builtEntry(script);
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href, join(root, script)], {
+    const child = spawn(process.execPath, [entry], {
       cwd,
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -13,6 +13,7 @@ import type { FakeLuma, FakeLumaOptions } from '../../dev/fakes/luma/api.js';
 import { BotChild, spawnBot, startWorld, type ExitInfo } from '../../dev/fakes/world.js';
 import { TEST_BOT_ENV } from './harness.js';
 import type { LogLine } from './logs.js';
+import { builtEntry } from './built.js';
 import { messageText } from './message-text.js';
 
 export type { ExitInfo } from '../../dev/fakes/world.js';
@@ -32,8 +33,12 @@ export interface ProcessHarnessOptions {
   fakes?: { discord?: FakeDiscord; luma?: FakeLuma };
   /** Extra node flags for the bot process (the bench's `--cpu-prof`, `--heapsnapshot-signal`). */
   nodeArgs?: string[];
-  /** Run this compiled entry (`dist/src/index.js` after `npm run build`) instead of the sources through tsx. */
+  /**
+   * Run this compiled entry (`dist/src/index.js` after `npm run build`). Default: the bot compiled for this test run
+   * (helpers/built.ts); `source: true` runs the sources through tsx instead.
+   */
   builtEntry?: string;
+  source?: boolean;
 }
 
 export interface ProcessHarness {
@@ -71,9 +76,10 @@ export async function startBotProcess(opts: ProcessHarnessOptions = {}): Promise
     bot: undefined as unknown as BotProcess,
     async start({ waitReady = true } = {}) {
       if (h.bot?.running) throw new Error('the previous bot process is still running');
+      const compiled = opts.builtEntry ?? (opts.source ? undefined : await builtEntry());
       const bot = spawnBot(world, {
         ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}),
-        ...(opts.builtEntry ? { builtEntry: opts.builtEntry } : {}),
+        ...(compiled ? { builtEntry: compiled } : {}),
         onLog: (line) => lines.push(line),
       });
       live.add(bot);

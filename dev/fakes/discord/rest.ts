@@ -392,7 +392,7 @@ export class FakeRest {
     const interaction = s.interactions.get(id);
     if (!interaction || interaction.token !== token) return errors.unknownInteraction();
     if (interaction.ackType !== undefined) return errors.alreadyAcknowledged();
-    if (Date.now() - interaction.createdAt > s.options.ackDeadlineMs) return errors.unknownInteraction();
+    if (s.options.now() - interaction.createdAt > s.options.ackDeadlineMs) return errors.unknownInteraction();
 
     const body = asObject(req.json);
     const type = body.type;

@@ -75,6 +75,8 @@ export interface FakeDiscordOptions {
   tokenTtlMs?: number;
   /** Time in ms to send the first interaction callback before it is 404/10062. Default 3000. */
   ackDeadlineMs?: number;
+  /** The interactions' clock (their 3 s to acknowledge, their token's 15 minutes), ms. Default Date.now. */
+  now?: () => number;
   /** `app_permissions` on interactions and the bot role's permissions (decimal bitfield). Default: send/embed/attach. */
   appPermissions?: string;
   /** The user interactions come from unless a call says otherwise. Default id '400000000000000001', 'tester'. */
@@ -296,7 +298,7 @@ export class FakeDiscord {
     const { record, payload } = buildSlashCommand(this.#state, input);
     this.#state.interactions.set(record.id, record);
     this.#state.interactionsByToken.set(record.token, record);
-    record.createdAt = Date.now();
+    record.createdAt = this.#state.options.now();
     return { id: record.id, token: record.token, payload };
   }
 
@@ -471,7 +473,7 @@ export class FakeDiscord {
     this.#state.interactions.set(record.id, record);
     this.#state.interactionsByToken.set(record.token, record);
     // The 3 s clock starts when Discord sends the interaction.
-    record.createdAt = Date.now();
+    record.createdAt = this.#state.options.now();
     await this.gateway.dispatch('INTERACTION_CREATE', payload);
     return { id: record.id, token: record.token, payload };
   }

@@ -29,6 +29,8 @@ export interface ResolvedOptions {
   ackDeadlineMs: number;
   appPermissions: string;
   defaultUser: APIUser;
+  /** The interactions' clock (their 3 s to acknowledge, their token's life), ms. */
+  now: () => number;
 }
 
 export interface RecordedRequest {
@@ -178,6 +180,7 @@ export class DiscordState {
     ackDeadlineMs?: number;
     appPermissions?: string;
     defaultUser?: FakeUserInput;
+    now?: () => number;
   }): ResolvedOptions {
     const applicationId = input.applicationId ?? '1100000000000000001';
     const applicationName = input.applicationName ?? 'Fake Luma Bot';
@@ -191,6 +194,7 @@ export class DiscordState {
       ackDeadlineMs: input.ackDeadlineMs ?? 3000,
       appPermissions: input.appPermissions ?? DEFAULT_APP_PERMISSIONS,
       defaultUser: buildUser(input.defaultUser ?? { id: '400000000000000001', username: 'tester' }),
+      now: input.now ?? Date.now,
     };
   }
 
@@ -348,7 +352,7 @@ export class DiscordState {
   }
 
   /** An interaction token stops working 15 minutes (tokenTtlMs) after the interaction was created. */
-  tokenAlive(interaction: InteractionRecord, now = Date.now()): boolean {
+  tokenAlive(interaction: InteractionRecord, now = this.options.now()): boolean {
     return !interaction.tokenExpired && now - interaction.createdAt < this.options.tokenTtlMs;
   }
 

@@ -45,10 +45,14 @@ async function download(url: string): Promise<{ status: number; body: Buffer; ty
   return { status: response.status, body: Buffer.from(await response.arrayBuffer()), type: response.headers.get('content-type') };
 }
 
+/** How far the fake's interaction clock runs ahead of the real one (a test moves it instead of waiting). */
+let skewMs = 0;
+
 beforeAll(async () => {
   discord = await startFakeDiscord({
     uploadLimitBytes: UPLOAD_LIMIT,
     ackDeadlineMs: 1500,
+    now: () => Date.now() + skewMs,
     guilds: [
       {
         id: '1200000000000000001',
@@ -211,12 +215,16 @@ describe('fake Discord with a real discord.js client', () => {
     expect(second).toMatchObject({ status: 400, code: 40060 });
 
     const late = nextInteraction(async (interaction) => {
-      await new Promise((resolve) => setTimeout(resolve, 1600));
+      skewMs += 1600; // past the 1.5 s deadline on the fake's clock
       if (!interaction.isChatInputCommand()) throw new Error('expected a command');
       return interaction.deferReply().catch((error: unknown) => error);
     });
     await discord.slashCommand({ name: 'imagine' });
-    expect(await late).toMatchObject({ status: 404, code: 10062 });
+    try {
+      expect(await late).toMatchObject({ status: 404, code: 10062 });
+    } finally {
+      skewMs = 0;
+    }
   });
 
   it('rejects webhook calls with 50027 once the interaction token has expired', async () => {
