@@ -19,6 +19,8 @@ export interface IntakeRequest {
   /** Where it was asked, for the server's rules (allowed channels, age-restricted ones). */
   place: Place;
   replyTo: ReplyRoute;
+  /** What the store says the member (and the server) hold, from their interaction (premium tiers, credit packs). */
+  purchases?: Requester['purchases'];
   /**
    * Checks that cost downloads (animated GIFs), run once the quota said yes: nothing is fetched for a member who may
    * not make the image anyway. A refusal from it gives the unit back.
@@ -66,7 +68,8 @@ export class Intake {
     }
     const job = newJob(spec, requester, req.replyTo, this.clock.now());
     try {
-      await this.deps.quota.reserve(job, { userId: requester.userId, guildId: requester.guildId, roleIds: req.roleIds, userInstalled: requester.userInstalled, ...(locale !== undefined ? { locale } : {}) });
+      const who = { userId: requester.userId, guildId: requester.guildId, roleIds: req.roleIds, userInstalled: requester.userInstalled };
+      await this.deps.quota.reserve(job, { ...who, ...(locale !== undefined ? { locale } : {}), ...(req.purchases ? { purchases: req.purchases } : {}) });
     } catch (err) {
       throw this.refusal(err, ids(job), locale);
     }

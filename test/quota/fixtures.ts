@@ -8,6 +8,9 @@ export const QUOTA_DEFAULTS: QuotaConfig = {
   quotaDmPeriod: 'day',
   quotaMaxWeight: 3,
   spendCapUsdPerDay: undefined,
+  serverCapUsdPerDay: undefined,
+  spendCapServerShare: undefined,
+  premium: { user: undefined, guild: undefined, pack: undefined },
 };
 
 export function quotaConfig(over: Partial<Pick<Config, keyof QuotaConfig>> = {}): QuotaConfig {
