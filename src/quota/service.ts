@@ -113,7 +113,7 @@ export class QuotaService implements QuotaHooks {
       throw err;
     });
     // The request used credits: a pack it used up is consumed at the store (in the background; nobody waits).
-    if (charges.some((c) => c.kind === 'credits')) void this.consumption.consumeSpent(requester.userId);
+    if (charges.some((c) => c.kind === 'credits')) void this.consumeSpentPacks(requester.userId);
 
     const { scope, units, costE4, pKey, now } = plan;
     const reservation: QuotaReservation = {
@@ -129,6 +129,11 @@ export class QuotaService implements QuotaHooks {
     };
     job.quota = reservation;
     this.log.debug({ jobId: job.id, userId: requester.userId, guildId: reservation.guildId, units, usd: reservation.usd, periodKey: pKey }, 'quota reserved');
+  }
+
+  /** Tells the store about the member's spent credit packs it was not told of yet (once, across processes). Never throws. */
+  consumeSpentPacks(userId: string): Promise<void> {
+    return this.consumption.consumeSpent(userId);
   }
 
   async commit(job: Chargeable): Promise<void> {
