@@ -29,6 +29,7 @@ import { checkHealth } from './ops/health.js';
 import type { HealthServer } from './ops/health-server.js';
 import { BotMetrics, type OpsSources } from './ops/metrics.js';
 import { startHealthLog, startStatusLog, type EventLoopDelay } from './ops/periodic-logs.js';
+import { readMoney } from './ops/money.js';
 import { readOperatorStatus } from './ops/status.js';
 import { QuotaService } from './quota/service.js';
 import { checkLumaKey, checkPremiumSkus, connectStorage, login, serveHealth, sharedJobState } from './startup.js';
@@ -99,7 +100,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const policies = new GuildPolicyStore(storage);
   const intake = new Intake({ rules: new GuildRules(policies), quota, charges, queue: engine, history, alarm: storage.alarm, logger });
   const stillImages = new StillImageCheck({ origins: config.discordCdnOrigins, dispatcher: http });
-  const sources: OpsSources = { jobs: engine, spend: quota, gateway: () => gatewayState(client) };
+  const sources: OpsSources = { jobs: engine, spend: quota, money: (now) => readMoney(quota, now), gateway: () => gatewayState(client) };
   metrics.observe(sources);
   const ops = { status: () => readOperatorStatus(sources, metrics, { storage: storage.kind, shard: shardKey }) };
   const inputs = inputImages(config.discordCdnOrigins, stillImages);
