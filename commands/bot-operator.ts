@@ -93,7 +93,7 @@ const handlers: SubcommandHandlers<typeof data, [OperatorCall]> = {
     const id = serverId(server);
     const q = call.ctx.quota;
     const nowMs = q.now();
-    const tier = q.catalog.config.guild !== undefined && (await q.premium.holdings('0', id, nowMs)).guildTier;
+    const tier = await q.premium.guildTier(id, nowMs);
     const ceiling = await q.ceilings.ceiling(id, tier);
     const share = q.ceilings.shareE4();
     const month = utcDay(nowMs).slice(0, 7);
@@ -121,7 +121,7 @@ async function today(call: OperatorCall, id: string): Promise<string> {
   const q = call.ctx.quota;
   const nowMs = q.now();
   const day = utcDay(nowMs);
-  const [spentE4, rows, tier] = await Promise.all([q.placeSpentE4(id, day), q.usage.rowsOf(id, [day]), q.catalog.config.guild !== undefined ? q.premium.holdings('0', id, nowMs).then((h) => h.guildTier) : false]);
+  const [spentE4, rows, tier] = await Promise.all([q.placeSpentE4(id, day), q.usage.rowsOf(id, [day]), q.premium.guildTier(id, nowMs)]);
   const ceiling = await q.ceilings.ceiling(id, tier);
   const units = rows.reduce((sum, r) => sum + r.units, 0);
   const left = ceiling === undefined ? '' : ` · ${formatUsd(Math.max(0, ceiling.usd - e4ToUsd(spentE4)))} of its ceiling left`;

@@ -24,7 +24,7 @@ export interface MoneyFigures {
 export interface MoneySources {
   readonly usage: Pick<UsageLedger, 'places' | 'rowsOf'>;
   readonly ceilings: Pick<ServerCeilings, 'ceiling'>;
-  readonly premium: Pick<PremiumStore, 'counts' | 'holdings'>;
+  readonly premium: Pick<PremiumStore, 'counts' | 'guildTier'>;
   readonly catalog: PremiumCatalog;
   placeSpentE4(place: string, day: string): Promise<number>;
 }
@@ -36,8 +36,7 @@ export async function readMoney(q: MoneySources, now: number): Promise<MoneyFigu
   const withCeilings = await Promise.all(
     today.slice(0, TOP_SERVERS).map(async (t) => {
       if (t.place === 'dm') return t;
-      const tier = q.catalog.config.guild !== undefined && (await q.premium.holdings('0', t.place, now)).guildTier;
-      const ceiling = await q.ceilings.ceiling(t.place, tier);
+      const ceiling = await q.ceilings.ceiling(t.place, await q.premium.guildTier(t.place, now));
       return ceiling === undefined ? t : { ...t, ceilingLeftUsd: Math.max(0, ceiling.usd - e4ToUsd(t.usdE4)) };
     }),
   );

@@ -95,6 +95,13 @@ export class PremiumStore {
     };
   }
 
+  /** Whether a server holds the premium server tier now (false when it is not sold). */
+  async guildTier(guildId: string, now: number): Promise<boolean> {
+    if (this.catalog.config.guild === undefined) return false;
+    const tier = await this.storage.get<unknown>(premiumKeys.tier('guild', guildId));
+    return isTier(tier) && runs(tier, now);
+  }
+
   /**
    * Takes in what an interaction says the member (and the server, in one) hold: the store lists every running
    * purchase of theirs there, so a stored tier it no longer lists has ended. Packs are only added: they are the

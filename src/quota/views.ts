@@ -4,6 +4,7 @@ import type { ServerCeilings } from './ceilings.js';
 import type { Allowance, GuildQuotaSettings } from './model.js';
 import { periodEnd, periodKey, utcDay } from './periods.js';
 import type { Holdings, PremiumCatalog } from './premium.js';
+import type { PremiumStore } from './premium-store.js';
 import { e4ToUsd, priceE4, usdToE4 } from './pricing.js';
 import { placeOf, quotaKeys, scopeOf, type QuotaScope } from './scope.js';
 import type { GuildOverview, QuotaStatus, Requester } from './types.js';
@@ -14,6 +15,7 @@ export interface ViewSources {
   readonly now: () => number;
   readonly catalog: PremiumCatalog;
   readonly ceilings: ServerCeilings;
+  readonly premium: Pick<PremiumStore, 'guildTier'>;
   readonly weights: QuotaStatus['weights'];
   holdingsOf(requester: Pick<Requester, 'userId' | 'purchases'>, scope: QuotaScope, now: number): Promise<Holdings>;
   allowanceOf(scope: QuotaScope, userId: string, roleIds: readonly string[]): Promise<{ allowance: Allowance; settings?: GuildQuotaSettings }>;
@@ -62,8 +64,8 @@ export async function serverOverview(q: ViewSources, guildId: string): Promise<G
   if (!settings) throw new Error('a server always has settings');
   const period = settings.period ?? c.quotaDefaultPeriod;
   const serverTotalUsed = (await storage.get<number>(quotaKeys.serverTotal(guildId, periodKey(period, now)))) ?? 0;
-  const held = c.premium.guild === undefined ? undefined : await q.holdingsOf({ userId: '0' }, { kind: 'guild', guildId }, now);
-  const ceiling = await q.ceilings.ceiling(guildId, held?.guildTier ?? false);
+  const premiumTier = await q.premium.guildTier(guildId, now);
+  const ceiling = await q.ceilings.ceiling(guildId, premiumTier);
   const share = q.ceilings.shareE4();
   return {
     settings,
@@ -76,7 +78,7 @@ export async function serverOverview(q: ViewSources, guildId: string): Promise<G
       ceiling,
       shareUsd: share === undefined ? undefined : e4ToUsd(share),
       resetAt: periodEnd('day', now),
-      premiumTier: held?.guildTier ?? false,
+      premiumTier,
     },
   };
 }

@@ -242,6 +242,17 @@ describe('premium tiers end to end', () => {
     expect(h.luma.posts()).toHaveLength(2);
   });
 
+  it("gives every member of a subscribed server more, and ends it at once when Discord says the subscription ended", async () => {
+    h = await start({ PREMIUM_GUILD_SKU_ID: '1300000000000000002', PREMIUM_GUILD_UNITS: '1' });
+    const [a, b] = [newMember(), newMember()];
+    const sub = h.discord.purchase({ skuId: '1300000000000000002', userId: a.id ?? '', guildId: GUILD });
+    await h.discord.waitFor(() => h.logs.find((l) => l.msg === "premium: a server's tier started" && l.purchaseId === sub.id), 10_000, 'the server tier');
+    for (const m of [a, b]) expect(await storedLimit(m)).toBe(2);
+    h.discord.endSubscription(sub.id);
+    await h.discord.waitFor(() => h.logs.find((l) => l.msg === "premium: a server's tier ended" && l.purchaseId === sub.id), 10_000, 'the end from ENTITLEMENT_UPDATE');
+    for (const m of [a, b]) expect(await storedLimit(m)).toBe(1);
+  });
+
   it('uses a credit pack after the free allowance and consumes it at Discord once spent', async () => {
     h = await start();
     const member = newMember();
