@@ -9,11 +9,10 @@ import {
 import type { BotContext } from '../src/context.js';
 import type { SlashCommand } from '../src/discord/command.js';
 import { readSubcommand, runSubcommand, type SubcommandHandlers } from '../src/discord/command-options.js';
-import { isOperator } from '../src/discord/operator.js';
+import { requireOperator } from '../src/discord/operator.js';
 import { isSnowflake } from '../src/discord/snowflake.js';
 import { UserFacingError } from '../src/errors.js';
 import { english } from '../src/i18n/commands.js';
-import { t } from '../src/i18n/index.js';
 import { plural } from '../src/ops/money.js';
 import type { Ceiling } from '../src/quota/ceilings.js';
 import { utcDay } from '../src/quota/periods.js';
@@ -137,10 +136,7 @@ export const botOperator: SlashCommand = {
   data,
 
   async execute(interaction, ctx) {
-    await ctx.acks.defer(interaction, { ephemeral: true });
-    if (!(await isOperator(interaction, ctx.config.operatorUserIds))) {
-      throw new UserFacingError(t(interaction.locale, 'refuse.notOperator', { command: '/bot-operator' }), { code: 'not_operator' });
-    }
+    await requireOperator(interaction, ctx);
     await runSubcommand(handlers, readSubcommand(interaction, data), { interaction, ctx });
   },
 };

@@ -1,9 +1,7 @@
 import { ApplicationCommandType, ApplicationIntegrationType, InteractionContextType, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
-import { isOperator } from '../src/discord/operator.js';
-import { UserFacingError } from '../src/errors.js';
+import { requireOperator } from '../src/discord/operator.js';
 import { english } from '../src/i18n/commands.js';
-import { t } from '../src/i18n/index.js';
 import { renderOperatorStatus } from '../src/ops/status.js';
 
 const data = {
@@ -27,10 +25,7 @@ export const botStatus: SlashCommand = {
   data,
 
   async execute(interaction, ctx) {
-    await ctx.acks.defer(interaction, { ephemeral: true });
-    if (!(await isOperator(interaction, ctx.config.operatorUserIds))) {
-      throw new UserFacingError(t(interaction.locale, 'refuse.notOperator', { command: '/bot-status' }), { code: 'not_operator' });
-    }
+    await requireOperator(interaction, ctx);
     const status = await ctx.ops.status();
     const nameOf = (guildId: string) => interaction.client.guilds.cache.get(guildId)?.name;
     await interaction.editReply({ content: renderOperatorStatus(status, nameOf), allowedMentions: { parse: [] } });

@@ -1,4 +1,7 @@
-import { Team, TeamMemberMembershipState, type BaseInteraction } from 'discord.js';
+import { Team, TeamMemberMembershipState, type BaseInteraction, type ChatInputCommandInteraction } from 'discord.js';
+import type { BotContext } from '../context.js';
+import { UserFacingError } from '../errors.js';
+import { t } from '../i18n/index.js';
 
 /**
  * Whether the user runs this bot: listed in OPERATOR_USER_IDS, or the application's owner, or an accepted member of
@@ -15,4 +18,12 @@ export async function isOperator(interaction: BaseInteraction, configured: reado
     return owner.members.some((m) => m.id === userId && m.membershipState === TeamMemberMembershipState.Accepted);
   }
   return owner?.id === userId;
+}
+
+/** The gate of an operator command: defers privately, then refuses anyone but the operators (no figure shown). */
+export async function requireOperator(interaction: ChatInputCommandInteraction, ctx: Pick<BotContext, 'acks' | 'config'>): Promise<void> {
+  await ctx.acks.defer(interaction, { ephemeral: true });
+  if (!(await isOperator(interaction, ctx.config.operatorUserIds))) {
+    throw new UserFacingError(t(interaction.locale, 'refuse.notOperator', { command: `/${interaction.commandName}` }), { code: 'not_operator' });
+  }
 }

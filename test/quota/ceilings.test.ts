@@ -3,7 +3,6 @@
 // which limit a refusal names, that a refusal charges nothing, and what /quota-admin show says about it.
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
-import { UserFacingError } from '../../src/errors.js';
 import type { JobRecord } from '../../src/jobs/types.js';
 import { renderOverview } from '../../src/quota/render.js';
 import { QuotaService, type QuotaConfig } from '../../src/quota/service.js';
@@ -11,17 +10,7 @@ import type { Requester } from '../../src/quota/types.js';
 import { createMemoryStorage } from '../../src/storage/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { capturingLogger } from '../helpers/logs.js';
-import { makeJob, quotaConfig } from './fixtures.js';
-
-async function refusal(p: Promise<unknown>): Promise<UserFacingError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof UserFacingError) return err;
-    throw err;
-  }
-  throw new Error('expected a refusal, but the reservation went through');
-}
+import { makeJob, quotaConfig, refusal } from './fixtures.js';
 
 const GUILD_A = '1200000000000000011';
 const GUILD_B = '1200000000000000012';

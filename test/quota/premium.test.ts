@@ -12,17 +12,7 @@ import type { Requester } from '../../src/quota/types.js';
 import { createMemoryStorage } from '../../src/storage/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { capturingLogger } from '../helpers/logs.js';
-import { makeJob, quotaConfig } from './fixtures.js';
-
-async function refusal(p: Promise<unknown>): Promise<UserFacingError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof UserFacingError) return err;
-    throw err;
-  }
-  throw new Error('expected a refusal, but the reservation went through');
-}
+import { makeJob, quotaConfig, refusal } from './fixtures.js';
 
 const USER_SKU = '1300000000000000001';
 const GUILD_SKU = '1300000000000000002';
