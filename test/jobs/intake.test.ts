@@ -132,9 +132,10 @@ describe('intake', () => {
     const w = world();
     w.refuse('set', /^job:/);
     const req = request();
-    const accepting = w.intake.accept(req);
+    // Its refusal is awaited from the start: it comes while the clock moves, not after.
+    const refused = refusal(w.intake.accept(req));
     await w.clock.advance(250); // a new job's save is tried once more, a moment later
-    const err = await refusal(accepting);
+    const err = await refused;
     expect(err.options.code).toBe('storage_unavailable');
     w.allow();
     expect(await w.used(req.requester.userId)).toBe(0);
@@ -146,9 +147,9 @@ describe('intake', () => {
     w.refuse('set', /^job:/);
     w.refuse('set', /^quota:use:/, 2, 1); // the reservation's counter write lands; the refund's first two do not
     const req = request();
-    const accepting = w.intake.accept(req);
+    const refused = refusal(w.intake.accept(req));
     await w.clock.advance(250);
-    expect((await refusal(accepting)).options.code).toBe('storage_unavailable');
+    expect((await refused).options.code).toBe('storage_unavailable');
     w.allow();
     expect(await w.used(req.requester.userId)).toBe(1); // not yet given back
     await w.clock.advance(1000);
