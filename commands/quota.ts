@@ -1,5 +1,6 @@
 import { ApplicationCommandType, ApplicationIntegrationType, InteractionContextType, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
+import { purchasesOf } from '../src/discord/premium.js';
 import { isUserInstalledHere, roleIdsOf } from '../src/discord/start-job.js';
 import { english } from '../src/i18n/commands.js';
 import { renderStatus } from '../src/quota/render.js';
@@ -12,7 +13,7 @@ const data = {
   integration_types: [ApplicationIntegrationType.GuildInstall, ApplicationIntegrationType.UserInstall],
 } as const satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
-/** `/quota`: a member's own allowance, use and reset time. Private, and available wherever /imagine is. */
+/** `/quota`: a member's own allowance (premium tiers and credits included), use and reset time. Private, and available wherever /imagine is. */
 export const quota: SlashCommand = {
   kind: 'slash',
   data,
@@ -26,6 +27,7 @@ export const quota: SlashCommand = {
       roleIds: roleIdsOf(interaction),
       userInstalled: isUserInstalledHere(interaction),
       locale: interaction.locale,
+      purchases: purchasesOf(interaction),
     });
     await interaction.editReply({ content: renderStatus(interaction.locale, status), allowedMentions: { parse: [] } });
   },

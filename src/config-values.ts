@@ -23,3 +23,14 @@ export const DEFAULT_CDN_ORIGINS = [
 ] as const;
 export const DEFAULT_STORAGE_URL = 'sqlite://data/bot.sqlite';
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
+
+/**
+ * Premium tiers sold through Discord's store, by SKU (PREMIUM_*): a user subscription adds units to the member's
+ * allowance everywhere; a guild subscription adds units to every member's allowance on that server and raises the
+ * server's ceiling; a consumable pack is a number of units used after the free allowance. Absent = not sold.
+ */
+export interface PremiumConfig {
+  readonly user: { readonly skuId: string; readonly units: number } | undefined;
+  readonly guild: { readonly skuId: string; readonly units: number; readonly capUsdPerDay: number | undefined } | undefined;
+  readonly pack: { readonly skuId: string; readonly units: number } | undefined;
+}

@@ -1,6 +1,6 @@
 // The one place that reads the environment. Everything else receives a frozen Config. It imports no domain module:
 // the kinds of values it accepts are in config-values.ts, where the modules that use them take them from too.
-import { DEFAULT_CDN_ORIGINS, DEFAULT_DISCORD_API_URL, DEFAULT_HTTP_HOST, DEFAULT_LUMA_BASE_URL, DEFAULT_STORAGE_URL, isPeriod, MAX_LIMIT, PERIODS, type Limit, type Period } from './config-values.js';
+import { DEFAULT_CDN_ORIGINS, DEFAULT_DISCORD_API_URL, DEFAULT_HTTP_HOST, DEFAULT_LUMA_BASE_URL, DEFAULT_STORAGE_URL, isPeriod, MAX_LIMIT, PERIODS, type Limit, type Period, type PremiumConfig } from './config-values.js';
 
 export * from './config-values.js';
 
@@ -24,10 +24,7 @@ export interface Config {
   readonly storageBusyTimeoutMs: number;
   /** Prefix of every key the bot writes, so several bots (or test runs) can share one Redis (STORAGE_NAMESPACE, default "bot"). */
   readonly storageNamespace: string;
-  /**
-   * How long a process's hold on the jobs it works on lasts without renewal, ms (JOB_LEASE_MS, default 30000): after
-   * a process dies, another one takes its jobs over within about this long (Redis); renewed every third of it.
-   */
+  /** How long a process's hold on its jobs lasts without renewal, ms (JOB_LEASE_MS, default 30000): a dead process's jobs are taken over within about this long (Redis). */
   readonly jobLeaseMs: number;
   /** How often expired records are deleted from storage, ms (STORAGE_SWEEP_INTERVAL_MS, default 3600000 = 1 h). */
   readonly storageSweepIntervalMs: number;
@@ -48,15 +45,9 @@ export interface Config {
   readonly lumaMaxRequestsPerMinute: number;
   /** Jobs one member may have submitted to Luma at once; the rest wait in the queue. */
   readonly maxJobsPerUser: number;
-  /**
-   * Result bytes that downloads/uploads may hold at once (TRANSFER_BUDGET_MB, default 32, in bytes here): as many
-   * results move together as fit, so small ones go by the hundred and big ones a few at a time.
-   */
+  /** Result bytes that downloads/uploads may hold at once (TRANSFER_BUDGET_MB, default 32, in bytes here): as many results move together as fit. */
   readonly transferBudgetBytes: number;
-  /**
-   * Most connections the bot keeps open to Discord's API in each of its two pools — interaction acknowledgements,
-   * and everything else (DISCORD_REST_CONNECTIONS, default 128). Calls beyond it wait for a connection to be free.
-   */
+  /** Most connections open to Discord's API in each of its two pools, acknowledgements and the rest (DISCORD_REST_CONNECTIONS, default 128). */
   readonly discordRestConnections: number;
   /** A job Luma accepted is given up (failed, unit refunded) this long after submission, ms (JOB_MAX_AGE_MS, default 30 min). */
   readonly jobMaxAgeMs: number;
@@ -75,6 +66,12 @@ export interface Config {
   readonly quotaMaxWeight: number;
   /** Operator-wide spend cap per UTC day, USD (SPEND_CAP_USD_PER_DAY); undefined = no cap. */
   readonly spendCapUsdPerDay: number | undefined;
+  /** Each server's spend ceiling per UTC day, USD (SERVER_CAP_USD_PER_DAY); undefined = none. Operators set one server's otherwise. */
+  readonly serverCapUsdPerDay: number | undefined;
+  /** The most of SPEND_CAP_USD_PER_DAY one server (or DMs together) may spend, percent (SPEND_CAP_SERVER_SHARE); undefined = any. */
+  readonly spendCapServerShare: number | undefined;
+  /** Premium tiers sold through Discord's store (PREMIUM_*_SKU_ID and what each adds); none configured = none sold. */
+  readonly premium: PremiumConfig;
   /** Port of the /healthz and /metrics server (HTTP_PORT); undefined = no server (default). 0 = any free port. */
   readonly httpPort: number | undefined;
   /** Address that server binds (HTTP_HOST, default 127.0.0.1: loopback only; 0.0.0.0 in a container). */
@@ -88,7 +85,6 @@ export interface Config {
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(`Configuration is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -98,10 +94,13 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-/** Parses and validates the environment; throws one ConfigError naming every problem. */
-/** What the configuration is for: the bot; deploy-commands (no Luma key); invite-url (no Luma key, and no token when the application id is given). */
-type Purpose = 'bot' | 'deploy' | 'invite';
+/**
+ * What the configuration is for: the bot; deploy-commands (no Luma key); invite-url (no Luma key, and no token when the
+ * application id is given); the usage report (storage only: neither).
+ */
+type Purpose = 'bot' | 'deploy' | 'invite' | 'usage';
 
+/** Parses and validates the environment; throws one ConfigError naming every problem. */
 export function loadConfig(env: Env, opts: { purpose?: Purpose } = {}): Config {
   const problems: string[] = [];
   const get = (key: string): string | undefined => {
@@ -161,7 +160,7 @@ export function loadConfig(env: Env, opts: { purpose?: Purpose } = {}): Config {
     if (raw === undefined) return undefined;
     const n = Number(raw);
     if (!/^\d+(\.\d{1,4})?$/.test(raw) || n <= 0 || n > 1_000_000) {
-      problems.push(`${key} must be an amount of US dollars above 0, like 25 or 7.50 (got "${raw}"); leave it empty for no cap.`);
+      problems.push(`${key} must be an amount of US dollars above 0, like 25 or 7.50 (got "${raw}"); leave it empty for none.`);
       return undefined;
     }
     return n;
@@ -172,15 +171,13 @@ export function loadConfig(env: Env, opts: { purpose?: Purpose } = {}): Config {
     return v;
   };
 
-  const tokenOptional = opts.purpose === 'invite' && get('DISCORD_APPLICATION_ID') !== undefined;
+  const tokenOptional = (opts.purpose === 'invite' && get('DISCORD_APPLICATION_ID') !== undefined) || opts.purpose === 'usage';
   const discordToken = tokenOptional ? (get('DISCORD_TOKEN') ?? '') : required('DISCORD_TOKEN', 'the bot token from the Discord developer portal, Bot tab');
   if (/\s/.test(discordToken)) problems.push('DISCORD_TOKEN contains white space; paste the token alone, without "Bot ".');
   // deploy-commands talks to Discord only: it should not need the Luma key.
   const lumaApiKey =
-    opts.purpose === 'deploy' || opts.purpose === 'invite' ? (get('LUMA_AGENTS_API_KEY') ?? '') : required('LUMA_AGENTS_API_KEY', 'a key from the Luma dashboard, starting with "luma-api-"');
-  if (lumaApiKey !== '' && !lumaApiKey.startsWith('luma-api-')) {
-    problems.push('LUMA_AGENTS_API_KEY does not look like a Luma key (it should start with "luma-api-").');
-  }
+    opts.purpose === 'deploy' || opts.purpose === 'invite' || opts.purpose === 'usage' ? (get('LUMA_AGENTS_API_KEY') ?? '') : required('LUMA_AGENTS_API_KEY', 'a key from the Luma dashboard, starting with "luma-api-"');
+  if (lumaApiKey !== '' && !lumaApiKey.startsWith('luma-api-')) problems.push('LUMA_AGENTS_API_KEY does not look like a Luma key (it should start with "luma-api-").');
 
   const cdnRaw = get('DISCORD_CDN_ORIGINS');
   const discordCdnOrigins: string[] = [];
@@ -198,23 +195,15 @@ export function loadConfig(env: Env, opts: { purpose?: Purpose } = {}): Config {
   if (discordCdnOrigins.length === 0 && cdnRaw !== undefined) problems.push('DISCORD_CDN_ORIGINS lists no origin.');
 
   const storageUrl = get('STORAGE_URL') ?? DEFAULT_STORAGE_URL;
-  if (!/^(sqlite|redis|rediss):\/\/.+/.test(storageUrl)) {
-    problems.push(`STORAGE_URL must start with sqlite:// or redis:// (got "${storageUrl}").`);
-  }
-
+  if (!/^(sqlite|redis|rediss):\/\/.+/.test(storageUrl)) problems.push(`STORAGE_URL must start with sqlite:// or redis:// (got "${storageUrl}").`);
   const storageNamespace = get('STORAGE_NAMESPACE') ?? 'bot';
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(storageNamespace)) {
     problems.push(`STORAGE_NAMESPACE must be 1–64 letters, digits, dots, dashes or underscores (got "${storageNamespace}").`);
   }
-
   const logLevelRaw = (get('LOG_LEVEL') ?? 'info').toLowerCase();
-  if (!LOG_LEVELS.includes(logLevelRaw as LogLevel)) {
-    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevelRaw}").`);
-  }
+  if (!LOG_LEVELS.includes(logLevelRaw as LogLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevelRaw}").`);
   const logFormatRaw = (get('LOG_FORMAT') ?? 'auto').toLowerCase();
-  if (!['auto', 'json', 'pretty'].includes(logFormatRaw)) {
-    problems.push(`LOG_FORMAT must be auto, json or pretty (got "${logFormatRaw}").`);
-  }
+  if (!['auto', 'json', 'pretty'].includes(logFormatRaw)) problems.push(`LOG_FORMAT must be auto, json or pretty (got "${logFormatRaw}").`);
 
   const httpHost = get('HTTP_HOST') ?? DEFAULT_HTTP_HOST;
   if (!/^[\w.:-]+$/.test(httpHost)) problems.push(`HTTP_HOST must be an IP address or host name, like 127.0.0.1 or 0.0.0.0 (got "${httpHost}").`);
@@ -226,8 +215,19 @@ export function loadConfig(env: Env, opts: { purpose?: Purpose } = {}): Config {
     else problems.push(`OPERATOR_USER_IDS must be Discord user ids (17–20 digits) separated by commas (got "${id}").`);
   }
 
-  const shardRaw = get('SHARD_COUNT') ?? 'auto';
-  const shardCount = shardRaw === 'auto' ? 'auto' : int('SHARD_COUNT', 1, 1, 10_000);
+  const spendCapUsdPerDay = usd('SPEND_CAP_USD_PER_DAY');
+  const spendCapServerShare = get('SPEND_CAP_SERVER_SHARE') === undefined ? undefined : int('SPEND_CAP_SERVER_SHARE', 100, 1, 100);
+  if (spendCapServerShare !== undefined && spendCapUsdPerDay === undefined) problems.push('SPEND_CAP_SERVER_SHARE is a share of SPEND_CAP_USD_PER_DAY: set that too, or leave the share empty.');
+  // A tier is sold when its SKU id is set; what it adds has a default. The ids are checked against Discord at start.
+  const tier = (kind: string, fallback: number) => ({ skuId: snowflake(`PREMIUM_${kind}_SKU_ID`), units: int(`PREMIUM_${kind}_UNITS`, fallback, 1, MAX_LIMIT) });
+  const [user, guild, pack] = [tier('USER', 50), { ...tier('GUILD', 20), capUsdPerDay: usd('PREMIUM_GUILD_CAP_USD_PER_DAY') }, tier('PACK', 100)];
+  const sold = <T extends { skuId: string | undefined }>(t: T) => (t.skuId === undefined ? undefined : (t as T & { skuId: string }));
+  const premium: PremiumConfig = { user: sold(user), guild: sold(guild), pack: sold(pack) };
+  const [userSku, guildSku, packSku] = [user.skuId, guild.skuId, pack.skuId];
+  const skuIds = [userSku, guildSku, packSku].filter((id) => id !== undefined);
+  if (new Set(skuIds).size !== skuIds.length) problems.push('PREMIUM_USER_SKU_ID, PREMIUM_GUILD_SKU_ID and PREMIUM_PACK_SKU_ID must be different SKUs.');
+
+  const shardCount = (get('SHARD_COUNT') ?? 'auto') === 'auto' ? 'auto' : int('SHARD_COUNT', 1, 1, 10_000);
 
   const config: Config = {
     discordToken,
@@ -264,7 +264,10 @@ export function loadConfig(env: Env, opts: { purpose?: Purpose } = {}): Config {
     // 3 rather than 2 (the price ratio 0.1/0.0404 ≈ 2.48, rounded): a unit then never costs more than a uni-1 image, so
     // units × $0.0404 bounds what an allowance can cost the operator.
     quotaMaxWeight: int('QUOTA_MAX_WEIGHT', 3, 1, 100),
-    spendCapUsdPerDay: usd('SPEND_CAP_USD_PER_DAY'),
+    spendCapUsdPerDay,
+    serverCapUsdPerDay: usd('SERVER_CAP_USD_PER_DAY'),
+    spendCapServerShare,
+    premium,
     httpPort: get('HTTP_PORT') === undefined ? undefined : int('HTTP_PORT', 0, 0, 65_535),
     httpHost,
     operatorUserIds,

@@ -8,7 +8,11 @@ import { t } from './i18n/index.js';
 export class UserFacingError extends Error {
   constructor(
     message: string,
-    readonly options: { code?: string } = {},
+    readonly options: {
+      code?: string;
+      /** SKUs of premium tiers that would lift this refusal: the Discord side shows each as a Premium button. */
+      offers?: readonly string[];
+    } = {},
   ) {
     super(message);
     this.name = 'UserFacingError';

@@ -6,6 +6,7 @@ import type { BotContext } from './context.js';
 import { discordClient, gatewayState, listen, logReady } from './discord/client.js';
 import { DiscordDeliverer } from './discord/deliverer.js';
 import { EditForms } from './discord/forms.js';
+import { DiscordPackConsumer, listenForPurchases } from './discord/premium.js';
 import { inputImages } from './discord/input-images.js';
 import { messageReader } from './discord/messages.js';
 import { routeProblem } from './discord/route.js';
@@ -29,11 +30,12 @@ import { checkHealth } from './ops/health.js';
 import type { HealthServer } from './ops/health-server.js';
 import { BotMetrics, type OpsSources } from './ops/metrics.js';
 import { startHealthLog, startStatusLog, type EventLoopDelay } from './ops/periodic-logs.js';
+import { readMoney } from './ops/money.js';
 import { readOperatorStatus } from './ops/status.js';
 import { ServerLimits } from './preferences/limits.js';
 import { Preferences } from './preferences/store.js';
 import { QuotaService } from './quota/service.js';
-import { checkLumaKey, connectStorage, login, serveHealth, sharedJobState } from './startup.js';
+import { checkLumaKey, checkPremiumSkus, connectStorage, login, serveHealth, sharedJobState } from './startup.js';
 import { startSweeper, type Storage } from './storage/index.js';
 
 export { StartupError } from './startup.js';
@@ -88,7 +90,9 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const { client, shardKey } = discordClient(config, discordHttp);
   const records = new JobRecords(storage, { logger, shardKey, routeProblem });
   const discord = new DiscordResponder(config.discordApiUrl, config.discordToken, discordHttp.rest('messages'));
-  const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }), onRefusal: (code) => metrics.quotaRefused(code) });
+  // Spent credit packs are consumed through Discord once the application's id is known (after the login).
+  const packs = new DiscordPackConsumer(discord, () => client.application?.id, logger.child({ component: 'premium' }));
+  const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }), onRefusal: (code) => metrics.quotaRefused(code), packs });
   // Redis: one Luma budget and job leases shared by every process on the account. SQLite: this process alone.
   const shared = await sharedJobState(storage, config, logger, { shard: Number(shardKey), count: client.options.shardCount ?? 1 });
   const kept = new KeptResults(records.env, { ttlMs: config.keptResultTtlMs, maxBytes: config.keptResultMaxBytes });
@@ -101,7 +105,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const limits = new ServerLimits(preferences);
   const intake = new Intake({ rules: new GuildRules(policies), limits, quota, charges, queue: engine, history, alarm: storage.alarm, logger });
   const stillImages = new StillImageCheck({ origins: config.discordCdnOrigins, dispatcher: http });
-  const sources: OpsSources = { jobs: engine, spend: quota, gateway: () => gatewayState(client) };
+  const sources: OpsSources = { jobs: engine, spend: quota, money: (now) => readMoney(quota, now), gateway: () => gatewayState(client) };
   metrics.observe(sources);
   const ops = { status: () => readOperatorStatus(sources, metrics, { storage: storage.kind, shard: shardKey }) };
   const inputs = inputImages(config.discordCdnOrigins, stillImages);
@@ -111,6 +115,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
 
   let accepting = true;
   listen(client, createInteractionHandler(ctx, commands, components), logger, () => accepting);
+  if (quota.catalog.selling) listenForPurchases(client, (p, now) => quota.premium.apply(p, now), logger.child({ component: 'premium' }), () => systemClock.now());
 
   // Up before the login, so an orchestrator sees "not logged in yet" (503) rather than a refused connection.
   const healthServer = await serveHealth(config, shardKey, {
@@ -123,6 +128,11 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
     },
   });
   await login(client, config.discordToken, async () => {
+    await healthServer?.close();
+    await storage.close();
+    await client.destroy();
+  });
+  await checkPremiumSkus(config, discord, client.application?.id ?? config.discordApplicationId ?? '', async () => {
     await healthServer?.close();
     await storage.close();
     await client.destroy();

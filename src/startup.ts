@@ -3,6 +3,8 @@
 import type { Client } from 'discord.js';
 import { Events } from 'discord.js';
 import type { Config } from './config.js';
+import { skuProblems } from './discord/premium.js';
+import type { DiscordResponder } from './discord/transport/responder.js';
 import { RedisJobLeases, ShardJobLeases, type JobLeases } from './jobs/leases.js';
 import { RedisSubmitBudget } from './jobs/shared-budget.js';
 import type { Logger } from './logger.js';
@@ -123,4 +125,23 @@ export async function checkLumaKey(luma: LumaClient, logger: Logger): Promise<vo
     }
     logger.warn({ err }, 'unexpected answer from Luma at start');
   }
+}
+
+/**
+ * With premium tiers configured, their SKU ids must be SKUs of this application, of the kind each key says: checked
+ * once logged in (the application's id is known then). A mismatch stops the start with one message naming each.
+ */
+export async function checkPremiumSkus(config: Config, discord: Pick<DiscordResponder, 'listSkus'>, applicationId: string, closeOnFailure: () => Promise<void>): Promise<void> {
+  const p = config.premium;
+  if (!p.user && !p.guild && !p.pack) return;
+  let problems: string[];
+  try {
+    problems = skuProblems(p, await discord.listSkus(applicationId));
+  } catch (err) {
+    await closeOnFailure();
+    throw new StartupError(`could not read this application's SKUs from Discord to check PREMIUM_*_SKU_ID (${err instanceof Error ? err.message : String(err)}). Monetization must be enabled for the application (docs/premium.md).`);
+  }
+  if (problems.length === 0) return;
+  await closeOnFailure();
+  throw new StartupError(`the premium SKUs in .env do not match this application's. ${problems.join(' ')} Fix PREMIUM_*_SKU_ID (docs/premium.md).`);
 }

@@ -1,11 +1,12 @@
 // What the page can do, each POST /api/<action> turned into what Discord would do: a slash command, a button click,
 // an Apps → Edit image, a modal submit become interactions the fake Discord dispatches over the gateway; a plain
-// message is stored in #general; a chaos switch arms a staged failure. Bodies are JSON from the page (see
+// message is stored in #general; a chaos switch arms a staged failure; the Store buys or cancels a SKU. Bodies are JSON from the page (see
 // protocol.ts) and are read defensively: the page is ours, but anything on this machine can POST here.
 import type { APIAttachment, APIMessage } from 'discord-api-types/v10';
 import type { CommandOptionInput, FakeDiscord } from '../fakes/discord/server.js';
 import type { Chaos } from './chaos.js';
 import type { Mirror } from './mirror.js';
+import type { PlaygroundStore } from './store.js';
 import { CHANNEL_ID, PEOPLE } from './people.js';
 import { HttpProblem } from './problem.js';
 import type { ActionName, ActionResults, ChaosKind, Person, ServerEvent } from './protocol.js';
@@ -17,6 +18,7 @@ export interface ActionDeps {
   discord: FakeDiscord;
   mirror: Mirror;
   chaos: Chaos;
+  store: PlaygroundStore;
   /** Files uploaded through the page, by attachment id. */
   uploads: Map<string, APIAttachment>;
   broadcast: (event: ServerEvent) => void;
@@ -39,7 +41,7 @@ function context(p: Person, where: unknown) {
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 export function playgroundActions(deps: ActionDeps): Actions {
-  const { discord, mirror, chaos, uploads } = deps;
+  const { discord, mirror, chaos, store, uploads } = deps;
 
   /** A stored message, and whether it is in the server's channel or a DM. */
   const placeOf = (messageId: string): { where: 'general' | 'dm'; message: APIMessage } => {
@@ -112,5 +114,29 @@ export function playgroundActions(deps: ActionDeps): Actions {
       deps.broadcast({ type: 'chaos', chaos: chaos.state() });
       return chaos.state();
     },
+    async buy(body) {
+      const p = person(body.as);
+      const item = await store.buy(p, String(body.skuId));
+      deps.broadcast({ type: 'notice', userId: p.id, text: `${p.displayName} bought ${item.name} (a Discord test entitlement; nothing is charged): ${item.adds}.` });
+      // The allowance changes at once: /quota, as the buyer, where they are.
+      const i = await discord.slashCommand({ ...context(p, body.place), name: 'quota' });
+      track(i.token, p.id);
+      return storeChanged();
+    },
+    async cancel(body) {
+      const p = person(body.as);
+      const item = await store.cancel(p, String(body.skuId));
+      deps.broadcast({ type: 'notice', userId: p.id, text: `${item.name} cancelled: Discord told the bot (ENTITLEMENT_DELETE).` });
+      const i = await discord.slashCommand({ ...context(p, body.place), name: 'quota' });
+      track(i.token, p.id);
+      return storeChanged();
+    },
   };
+
+  /** The store's state, pushed to every page when it changed. */
+  function storeChanged() {
+    const changed = store.changed();
+    if (changed) deps.broadcast({ type: 'store', store: changed });
+    return store.state();
+  }
 }

@@ -74,6 +74,22 @@ export interface ChaosState {
   luma: 'fake' | 'real';
 }
 
+/** One thing the bot sells through Discord's store (a SKU), as the page's Store shows it. */
+export interface StoreItem {
+  skuId: string;
+  name: string;
+  /** A member's subscription, the server's subscription, or a credit pack. */
+  kind: 'user' | 'guild' | 'pack';
+  /** What it adds, in the page's words. */
+  adds: string;
+}
+
+/** What is sold, and the SKUs each person holds right now (the server's subscription counts for everyone). */
+export interface StoreState {
+  items: StoreItem[];
+  owned: Record<PersonKey, string[]>;
+}
+
 export interface LogEntry {
   level: number;
   msg: string;
@@ -88,6 +104,7 @@ export interface HelloEvent {
   commands: RegisteredCommand[];
   messages: ViewMessage[];
   chaos: ChaosState;
+  store: StoreState;
   logs: LogEntry[];
 }
 
@@ -123,7 +140,12 @@ export interface LogEvent {
   line: LogEntry;
 }
 
-export type ServerEvent = HelloEvent | MessagesEvent | ModalEvent | ChaosEvent | NoticeEvent | LogEvent;
+export interface StoreEvent {
+  type: 'store';
+  store: StoreState;
+}
+
+export type ServerEvent = HelloEvent | MessagesEvent | ModalEvent | ChaosEvent | NoticeEvent | LogEvent | StoreEvent;
 
 /** A command option as the page sends it: Discord's name/type/value. */
 export interface OptionValue {
@@ -145,6 +167,10 @@ export interface ActionBodies {
   app: ActionBase & { name: string; messageId: string };
   modal: ActionBase & { customId: string; fields: Record<string, string>; sourceMessageId: string | undefined };
   chaos: ActionBase & { kind: ChaosKind };
+  /** Buys a SKU as the person (a Discord test entitlement), then runs /quota for them where they are. */
+  buy: ActionBase & { skuId: string };
+  /** Cancels the person's (or the server's) subscription of a SKU. */
+  cancel: ActionBase & { skuId: string };
 }
 
 export type ActionName = keyof ActionBodies;
@@ -157,6 +183,8 @@ export interface ActionResults {
   app: { id: string };
   modal: { id: string };
   chaos: ChaosState;
+  buy: StoreState;
+  cancel: StoreState;
 }
 
 /** POST /api/upload?filename=… answers with the attachment, as Discord would resolve it. */

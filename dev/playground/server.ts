@@ -9,8 +9,9 @@
 //   await pg.close();                      // stops the bot (SIGTERM), the fakes and the web server
 //
 // Its parts: web.ts (the page's server), actions.ts (what the page can do), mirror.ts (what the page sees),
-// chaos.ts (staged failures), bot.ts (deploy and start the bot), people.ts (the server and its two people),
-// protocol.ts (the messages between the server and the page).
+// chaos.ts (staged failures), store.ts (premium SKUs bought as test entitlements), bot.ts (deploy and start the
+// bot), people.ts (the server, its two people and what its Store sells), protocol.ts (the messages between the
+// server and the page).
 import { randomBytes } from 'node:crypto';
 import type { APIAttachment } from 'discord-api-types/v10';
 import { sanitizeFilename } from '../fakes/discord/messages.js';
@@ -22,8 +23,9 @@ import { playgroundArt } from './art.js';
 import { deployCommands, startBotProcess } from './bot.js';
 import { Chaos } from './chaos.js';
 import { Mirror } from './mirror.js';
-import { APPLICATION_ID, CHANNEL_ID, GUILD_ID, PEOPLE, playgroundDiscord } from './people.js';
+import { APPLICATION_ID, CHANNEL_ID, GUILD_ID, PEOPLE, PREMIUM_ENV, playgroundDiscord } from './people.js';
 import type { HelloEvent, LogEntry } from './protocol.js';
+import { PlaygroundStore } from './store.js';
 import { PlaygroundWeb, type PlaygroundApp } from './web.js';
 
 export { PEOPLE } from './people.js';
@@ -123,7 +125,7 @@ function startFakes(opts: PlaygroundOptions): Promise<World<FakeLuma | undefined
     luma: { ...(opts.fakeLumaTiming ?? { queuedMs: 1500, processingMs: 6000 }), outputImage: playgroundArt },
     realLuma: realLuma ? { apiKey: opts.lumaApiKey ?? '', ...(opts.lumaBaseUrl ? { url: opts.lumaBaseUrl } : {}) } : undefined,
     ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
-    env: { DISCORD_APPLICATION_ID: APPLICATION_ID, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...opts.botEnv },
+    env: { DISCORD_APPLICATION_ID: APPLICATION_ID, LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...PREMIUM_ENV, ...opts.botEnv },
     tempPrefix: 'luma-playground-',
   });
 }
@@ -132,9 +134,14 @@ function startFakes(opts: PlaygroundOptions): Promise<World<FakeLuma | undefined
 function serveApp(web: PlaygroundWeb, world: World<FakeLuma | undefined>, logs: LogEntry[]): Mirror {
   const { discord } = world;
   const chaos = new Chaos(world.luma);
+  const store = new PlaygroundStore(discord);
+  store.changed();
   const mirror = new Mirror(discord, (event) => web.broadcast(event), {
     afterRefresh: () => {
       if (chaos.settle()) web.broadcast({ type: 'chaos', chaos: chaos.state() });
+      // A pack the bot consumed, a subscription cancelled: the Store shows it.
+      const changed = store.changed();
+      if (changed) web.broadcast({ type: 'store', store: changed });
     },
     // Luma chaos is consumed at Luma, which tells nobody: look while anything is armed.
     lookWhile: () => chaos.waitingAtLuma,
@@ -149,10 +156,11 @@ function serveApp(web: PlaygroundWeb, world: World<FakeLuma | undefined>, logs: 
     commands: [...discord.registeredCommands(), ...discord.registeredCommands(GUILD_ID)] as unknown as HelloEvent['commands'],
     messages: mirror.collect(),
     chaos: chaos.state(),
+    store: store.state(),
     logs,
   });
   const app: PlaygroundApp = {
-    actions: playgroundActions({ discord, mirror, chaos, uploads, broadcast: (event) => web.broadcast(event) }),
+    actions: playgroundActions({ discord, mirror, chaos, store, uploads, broadcast: (event) => web.broadcast(event) }),
     hello,
     upload(filename, contentType, data) {
       // Discord's clean-up of upload names (no paths, odd characters become underscores).

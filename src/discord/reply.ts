@@ -1,11 +1,12 @@
-import { MessageFlags, type RepliableInteraction } from 'discord.js';
+import { MessageFlags, type APIActionRowComponent, type APIComponentInMessageActionRow, type RepliableInteraction } from 'discord.js';
 
 /**
  * Answers a member with a message only they see, whatever state the interaction is in. A public deferral is
- * removed first, so a refusal never leaves a "thinking…" message behind in the channel.
+ * removed first, so a refusal never leaves a "thinking…" message behind in the channel. `components`: buttons
+ * under it (a refusal's Premium buttons).
  */
-export async function replyPrivately(interaction: RepliableInteraction, content: string): Promise<void> {
-  const body = { content, flags: MessageFlags.Ephemeral as const, allowedMentions: { parse: [] } };
+export async function replyPrivately(interaction: RepliableInteraction, content: string, components: APIActionRowComponent<APIComponentInMessageActionRow>[] = []): Promise<void> {
+  const body = { content, flags: MessageFlags.Ephemeral as const, allowedMentions: { parse: [] }, ...(components.length > 0 ? { components } : {}) };
   if (!interaction.deferred && !interaction.replied) {
     await interaction.reply(body);
     return;
@@ -14,7 +15,7 @@ export async function replyPrivately(interaction: RepliableInteraction, content:
     await interaction.deleteReply().catch(() => undefined);
   }
   if (interaction.deferred && interaction.ephemeral && !interaction.replied) {
-    await interaction.editReply({ content, allowedMentions: { parse: [] } });
+    await interaction.editReply({ content, allowedMentions: { parse: [] }, ...(components.length > 0 ? { components } : {}) });
     return;
   }
   await interaction.followUp(body);

@@ -4,6 +4,7 @@ import { UserFacingError, apology, newReference } from '../errors.js';
 import { t } from '../i18n/index.js';
 import { interactionRoute } from './route.js';
 import { requesterOf } from './start-job.js';
+import { premiumButtons } from './premium.js';
 import { replyPrivately } from './reply.js';
 import { DiscordCodes, discordErrorCode } from './transport/responder.js';
 import type { Command, ComponentHandler } from './command.js';
@@ -70,6 +71,7 @@ async function unknown(interaction: RepliableInteraction): Promise<void> {
 
 async function reportError(interaction: RepliableInteraction, err: unknown, log: BotContext['logger']): Promise<void> {
   let text: string;
+  let components: ReturnType<typeof premiumButtons> = [];
   if (discordErrorCode(err) === DiscordCodes.UnknownInteraction && !interaction.deferred && !interaction.replied) {
     // Discord's 3 s to acknowledge had passed (the bot was overloaded or paused): nothing can reach the member
     // through this interaction any more, and an error log with a stack and a reply that fails too would only make
@@ -80,13 +82,15 @@ async function reportError(interaction: RepliableInteraction, err: unknown, log:
   if (err instanceof UserFacingError) {
     log.info({ code: err.options.code, reason: err.message }, 'refused');
     text = err.message;
+    // A premium tier that would lift the refusal: Discord's Premium button opens its store.
+    components = premiumButtons(err.options.offers ?? []);
   } else {
     const ref = newReference();
     log.error({ err, ref }, 'interaction failed');
     text = apology(ref, interaction.locale);
   }
   try {
-    await replyPrivately(interaction, text);
+    await replyPrivately(interaction, text, components);
   } catch (replyErr) {
     log.warn({ err: replyErr }, 'could not tell the member about the error');
   }

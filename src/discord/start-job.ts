@@ -3,6 +3,7 @@ import type { BotContext } from '../context.js';
 import type { Place } from '../guild-settings/model.js';
 import type { JobSpec } from '../jobs/create.js';
 import type { JobRecord, JobRequester } from '../jobs/types.js';
+import { purchasesOf } from './premium.js';
 import { interactionRoute } from './route.js';
 
 /**
@@ -56,6 +57,7 @@ export async function startJob(interaction: BaseInteraction, ctx: BotContext, sp
     roleIds: roleIdsOf(interaction),
     place: placeOf(interaction),
     replyTo: { ...interactionRoute(interaction) },
+    purchases: purchasesOf(interaction),
     ...(opts.count !== undefined ? { count: opts.count } : {}),
     ...(opts.precheck ? { precheck: opts.precheck } : {}),
   });

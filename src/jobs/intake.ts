@@ -22,6 +22,8 @@ export interface IntakeRequest {
   replyTo: ReplyRoute;
   /** How many images (1–4, default 1): each its own job and Luma generation, their units reserved together. */
   count?: number;
+  /** What the store says the member (and the server) hold, from their interaction (premium tiers, credit packs). */
+  purchases?: Requester['purchases'];
   /**
    * Checks that cost downloads (animated GIFs), run once the quota said yes: nothing is fetched for a member who may
    * not make the image anyway. A refusal from it gives the unit back.
@@ -81,7 +83,8 @@ export class Intake {
     const jobs = newJobs(spec, count, requester, req.replyTo, this.clock.now());
     const first = jobs[0] as JobRecord;
     try {
-      await this.deps.quota.reserveAll(jobs, { userId: requester.userId, guildId: requester.guildId, roleIds: req.roleIds, userInstalled: requester.userInstalled, ...(locale !== undefined ? { locale } : {}) });
+      const who = { userId: requester.userId, guildId: requester.guildId, roleIds: req.roleIds, userInstalled: requester.userInstalled };
+      await this.deps.quota.reserveAll(jobs, { ...who, ...(locale !== undefined ? { locale } : {}), ...(req.purchases ? { purchases: req.purchases } : {}) });
     } catch (err) {
       throw this.refusal(err, ids(first), locale);
     }

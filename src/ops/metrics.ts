@@ -6,6 +6,7 @@ import type { JobEvents, LumaLimits } from '../jobs/events.js';
 import type { JobRecord, JobStep } from '../jobs/types.js';
 import { ACTIVE_STEPS } from '../jobs/types.js';
 import type { GatewayState } from './health.js';
+import type { MoneyFigures } from './money.js';
 import { within } from './within.js';
 import { LumaAPIError, LumaConnectionError, LumaTimeoutError, type LumaError } from '../luma/errors.js';
 
@@ -16,6 +17,8 @@ export interface OpsSources {
     lumaLimits(): LumaLimits;
   };
   spend: { spendToday(): Promise<{ usd: number; capUsd: number | undefined }> };
+  /** The operator's money by server and premium (ops/money.ts), for /bot-status. */
+  money?: (now: number) => Promise<MoneyFigures>;
   gateway(): GatewayState;
 }
 

@@ -6,6 +6,7 @@ import { discordTime, periodEnd } from '../quota/periods.js';
 import { formatUsd } from '../quota/pricing.js';
 import type { GatewayState } from './health.js';
 import type { BotMetrics, OpsSources } from './metrics.js';
+import { renderMoney, type MoneyFigures } from './money.js';
 import { within } from './within.js';
 
 /** /bot-status answers without the spend when storage takes longer than this. */
@@ -22,6 +23,8 @@ export interface OperatorStatus {
   gateway: GatewayState;
   storage: string;
   shard: string;
+  /** Spend by server and premium counts; undefined when storage did not answer (or no source gives them). */
+  money: MoneyFigures | undefined;
 }
 
 export async function readOperatorStatus(
@@ -31,18 +34,24 @@ export async function readOperatorStatus(
   now: number = Date.now(),
 ): Promise<OperatorStatus> {
   const { steps, oldestQueuedAt } = sources.jobs.jobStats();
-  let spend: OperatorStatus['spend'];
-  try {
-    const spent = await within(sources.spend.spendToday(), SPEND_READ_TIMEOUT_MS);
-    spend = spent === 'timeout' ? undefined : spent;
-  } catch {
-    spend = undefined; // storage down: the rest of the figures still help
-  }
-  return { at: now, spend, steps, oldestQueuedAt, limits: sources.jobs.lumaLimits(), failures: metrics.failuresLastHour(), gateway: sources.gateway(), ...where };
+  // Storage down or slow: the rest of the figures still help.
+  const read = async <T>(p: Promise<T> | undefined): Promise<T | undefined> => {
+    try {
+      const got = p === undefined ? undefined : await within(p, SPEND_READ_TIMEOUT_MS);
+      return got === 'timeout' ? undefined : got;
+    } catch {
+      return undefined;
+    }
+  };
+  const [spend, money] = await Promise.all([read(sources.spend.spendToday()), read(sources.money?.(now))]);
+  return { at: now, spend, steps, oldestQueuedAt, limits: sources.jobs.lumaLimits(), failures: metrics.failuresLastHour(), gateway: sources.gateway(), ...where, money };
 }
 
-/** The figures as a short Discord message (timestamps in the reader's time zone). */
-export function renderOperatorStatus(s: OperatorStatus): string {
+/** Discord's message content limit. */
+const MAX_CONTENT = 2000;
+
+/** The figures as a short Discord message (timestamps in the reader's time zone); `nameOf` names servers. */
+export function renderOperatorStatus(s: OperatorStatus, nameOf: (guildId: string) => string | undefined = () => undefined): string {
   const lines = [`**Bot status** — this process (shard ${s.shard}, storage ${s.storage}), ${discordTime(s.at, 'f')}`];
 
   if (!s.spend) lines.push('**Spend today (UTC):** unknown — storage did not answer.');
@@ -77,7 +86,14 @@ export function renderOperatorStatus(s: OperatorStatus): string {
       : `**Failures in the last hour:** ${f.total} — ${f.byCode.map(([code, count]) => `\`${code}\` ×${count}`).join(', ')}`,
   );
   lines.push(`**Discord gateway:** ${s.gateway.connected ? 'connected' : `down (${s.gateway.reason ?? 'unknown'})`}`);
-  return lines.join('\n');
+  if (s.money) lines.push(...renderMoney(s.money, nameOf));
+  // As many lines as fit in one message; the status log has the rest.
+  let text = '';
+  for (const line of lines) {
+    if (text.length + line.length + 1 > MAX_CONTENT) break;
+    text += (text === '' ? '' : '\n') + line;
+  }
+  return text;
 }
 
 /** The same figures as fields for one structured log line. */

@@ -40,9 +40,12 @@ export type LimitSource =
   | { kind: 'personal' };
 
 export interface Allowance {
+  /** Units per period, premium tiers' extra included. */
   limit: Limit;
   period: Period;
   source: LimitSource;
+  /** Units per period the member's own tier and the server's tier add to it (premium.ts). */
+  extra?: { user?: number; guild?: number };
 }
 
 /** True when `a` lets a member make more images than `b`. */

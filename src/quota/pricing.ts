@@ -1,10 +1,14 @@
 import type { GenerationRequest, Model } from '../luma/types.js';
 
 /**
- * Luma's pay-as-you-go prices (from its API reference), in ten-thousandths of a dollar so that sums stay
- * exact integers in the spend counter (0.0404 + 0.0030 in floating point is not 0.0434).
+ * Luma's pay-as-you-go prices (from its API reference): the one table of what each request costs the operator, in
+ * ten-thousandths of a dollar so that sums stay exact integers in the spend counters (0.0404 + 0.0030 in floating
+ * point is not 0.0434). The README's table of costs is checked against it (test/quota/pricing.test.ts).
+ *   text         text → image, no input image
+ *   oneReference an edit (its source image), or one reference image
+ *   perFurtherReference each further input image (the reference surcharge)
  */
-const PRICE_E4: Record<Model, { text: number; oneReference: number; perFurtherReference: number }> = {
+export const PRICE_E4: Readonly<Record<Model, Readonly<{ text: number; oneReference: number; perFurtherReference: number }>>> = {
   'uni-1': { text: 404, oneReference: 434, perFurtherReference: 30 },
   'uni-1-max': { text: 1000, oneReference: 1030, perFurtherReference: 30 },
 };
@@ -16,15 +20,19 @@ export function pricedReferences(request: Pick<GenerationRequest, 'type' | 'imag
   return refs + source;
 }
 
+/** What a request with `inputs` priced input images (references, plus an edit's source) costs, ten-thousandths of a dollar. */
+export function priceOfInputsE4(model: Model, inputs: number): number {
+  const p = PRICE_E4[model];
+  return inputs === 0 ? p.text : p.oneReference + (inputs - 1) * p.perFurtherReference;
+}
+
 /**
  * What one request costs the operator, in ten-thousandths of a dollar: text→image at the base price; an edit or
  * one reference at the one-reference price; each further reference +0.0030. An edit with N references is priced
  * as N+1 references (Luma's docs leave this unconfirmed; it errs on the high side).
  */
 export function priceE4(request: Pick<GenerationRequest, 'model' | 'type' | 'image_ref' | 'source'>): number {
-  const p = PRICE_E4[request.model ?? 'uni-1'];
-  const n = pricedReferences(request);
-  return n === 0 ? p.text : p.oneReference + (n - 1) * p.perFurtherReference;
+  return priceOfInputsE4(request.model ?? 'uni-1', pricedReferences(request));
 }
 
 export function e4ToUsd(e4: number): number {

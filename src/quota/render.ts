@@ -1,6 +1,7 @@
 import { t, tn } from '../i18n/index.js';
 import type { Limit, LimitSource } from './model.js';
 import { discordTime, type Period } from './periods.js';
+import { formatUsd } from './pricing.js';
 import type { GuildOverview, QuotaStatus } from './types.js';
 
 /*
@@ -58,8 +59,27 @@ export function renderStatus(locale: Locale, s: QuotaStatus): string {
     t(locale, 'quota.costs', { costs: describeCosts(locale, s.weights) }),
   ];
   if (s.serverTotal) lines.push(t(locale, 'quota.serverTotal', { used: s.serverTotal.used, limit: s.serverTotal.limit, when }));
+  if (s.premium) lines.push(...premiumLines(locale, s.premium, s.allowance, s.scope.kind === 'guild'));
+  if (s.serverLimitResetAt !== undefined) lines.push(t(locale, 'quota.serverLimit', { relative: discordTime(s.serverLimitResetAt) }));
   if (s.spendCapResetAt !== undefined) lines.push(t(locale, 'quota.spendCap', { relative: discordTime(s.spendCapResetAt) }));
   return lines.join('\n');
+}
+
+/** The member's tier, the server's, their credits, and what the store sells (each tier once, with what it adds). */
+function premiumLines(locale: Locale, p: NonNullable<QuotaStatus['premium']>, allowance: QuotaStatus['allowance'], inGuild: boolean): string[] {
+  const period = periodName(locale, allowance.period);
+  const units = (n: number) => tn(locale, 'units', n);
+  const { held, sold } = p;
+  const lines: string[] = [];
+  if (allowance.extra?.user) lines.push(t(locale, 'quota.tier.user', { units: units(allowance.extra.user), period }));
+  if (allowance.extra?.guild) lines.push(t(locale, 'quota.tier.guild', { units: units(allowance.extra.guild), period }));
+  if (held.credits.bought > 0) lines.push(t(locale, 'quota.credits', { left: units(held.credits.bought - held.credits.used), bought: held.credits.bought }));
+  const offers = [
+    ...(sold.user && !held.userTier ? [t(locale, 'quota.sold.user', { units: units(sold.user.units), period })] : []),
+    ...(sold.guild && inGuild && !held.guildTier ? [t(locale, 'quota.sold.guild', { units: units(sold.guild.units), period })] : []),
+    ...(sold.pack ? [t(locale, 'quota.sold.pack', { units: units(sold.pack.units) })] : []),
+  ];
+  return offers.length > 0 ? [...lines, t(locale, 'quota.sold.title'), ...offers] : lines;
 }
 
 function bareLimit(locale: Locale, limit: Limit): string {
@@ -98,6 +118,7 @@ export function renderOverview(locale: Locale, o: GuildOverview, weights: QuotaS
     s.serverTotal !== undefined
       ? t(locale, 'qa.show.total', { limit: s.serverTotal, period, used: o.serverTotalUsed, when: periodPhrase(locale, o.period) })
       : t(locale, 'qa.show.totalNone'),
+    ...spendLines(locale, o.spend),
   ];
   const roles = Object.entries(s.roles);
   const users = Object.entries(s.users);
@@ -108,4 +129,14 @@ export function renderOverview(locale: Locale, o: GuildOverview, weights: QuotaS
   for (const [id, limit] of users) entries.push(`• <@${id}>: ${bareLimit(locale, limit)}`);
   const tail = [t(locale, 'qa.show.costs', { costs: describeCosts(locale, weights) })];
   return fit(locale, head, entries, tail);
+}
+
+/** The operator's ceiling for the server (where it comes from), today's spend against it, and the share of the cap. */
+function spendLines(locale: Locale, spend: GuildOverview['spend']): string[] {
+  const spent = formatUsd(spend.todayUsd);
+  const c = spend.ceiling;
+  const source = c?.source === 'operator' ? t(locale, 'qa.show.ceiling.operator') : c?.source === 'premium' ? t(locale, 'qa.show.ceiling.premium') : '';
+  const lines = [c ? t(locale, 'qa.show.ceiling', { ceiling: formatUsd(c.usd), source, spent }) : t(locale, 'qa.show.ceilingNone', { spent })];
+  if (spend.shareUsd !== undefined) lines.push(t(locale, 'qa.show.share', { share: formatUsd(spend.shareUsd) }));
+  return lines;
 }

@@ -15,15 +15,22 @@ export const quotaKeys = {
   usage: (scope: QuotaScope, userId: string, pKey: string) => `quota:use:${scopeId(scope)}:${userId}:${pKey}`,
   serverTotal: (guildId: string, pKey: string) => `quota:total:${guildId}:${pKey}`,
   spend: (day: string) => `quota:spend:${day}`,
+  /** One server's spend of a UTC day (`dm` for DMs and user-installed use together), ten-thousandths of a dollar. */
+  placeSpend: (place: string, day: string) => `quota:place-spend:${place}:${day}`,
   refunded: (jobId: string) => `quota:refunded:${jobId}`,
 };
 
+/** The place a server's spend is counted under: its id, or `dm` for DMs and user-installed use together. */
+export const placeOf = (s: QuotaScope): string => (s.kind === 'guild' ? s.guildId : 'dm');
+
 /*
- * Locks are always taken in this order — member, then server total, then the operator's spend — and released in
- * reverse, so two reservations (or a reservation and a refund) can never wait on each other in a cycle.
+ * Locks are always taken in this order — member, member's credits, server total, the server's spend, the operator's
+ * spend — and released in reverse, so two reservations (or a reservation and a refund) can never wait on each other
+ * in a cycle.
  */
 export const quotaLocks = {
   user: (scope: QuotaScope, userId: string) => `quota:user:${scopeId(scope)}:${userId}`,
   total: (guildId: string) => `quota:total:${guildId}`,
+  placeSpend: (place: string) => `quota:place-spend:${place}`,
   spend: 'quota:spend',
 };

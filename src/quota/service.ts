@@ -3,23 +3,27 @@ import { UserFacingError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Model } from '../luma/types.js';
 import type { Storage } from '../storage/index.js';
+import { ServerCeilings } from './ceilings.js';
 import { chargeAll, withLocks } from './counters.js';
+import { PackConsumption, type PackConsumer } from './credits.js';
+import { settleCharges, shareCharges } from './limits.js';
 import { planCharges, type ReservationPlan } from './plan.js';
-import { t } from '../i18n/index.js';
 import { resolveAllowance, type Allowance, type GuildQuotaSettings } from './model.js';
-import { discordTime, periodEnd, periodKey, utcDay } from './periods.js';
+import { periodKey, utcDay } from './periods.js';
+import { NO_HOLDINGS, PremiumCatalog, type Holdings } from './premium.js';
+import { PremiumStore } from './premium-store.js';
 import { e4ToUsd, formatUsd, lumaBills, priceE4, unitsFor, usdToE4 } from './pricing.js';
-import { quotaKeys, quotaLocks as locks, scopeId, scopeOf, type QuotaScope } from './scope.js';
-import { memberRefusal, serverTotalRefusal } from './refusals.js';
+import { placeOf, quotaKeys, quotaLocks as locks, scopeId, scopeOf, type QuotaScope } from './scope.js';
 import { QuotaSettingsStore } from './settings.js';
 import type { Chargeable, GuildOverview, QuotaHooks, QuotaStatus, Requester } from './types.js';
 
 export type { GuildOverview, QuotaStatus } from './types.js';
 import { UsageLedger, type UsageRow } from './usage.js';
+import { memberStatus, serverOverview } from './views.js';
 
 export type QuotaConfig = Pick<
   Config,
-  'quotaDefaultLimit' | 'quotaDefaultPeriod' | 'quotaDmLimit' | 'quotaDmPeriod' | 'quotaMaxWeight' | 'spendCapUsdPerDay'
+  'quotaDefaultLimit' | 'quotaDefaultPeriod' | 'quotaDmLimit' | 'quotaDmPeriod' | 'quotaMaxWeight' | 'spendCapUsdPerDay' | 'serverCapUsdPerDay' | 'spendCapServerShare' | 'premium'
 >;
 
 export interface QuotaServiceDeps {
@@ -30,6 +34,8 @@ export interface QuotaServiceDeps {
   now?: () => number;
   /** Told of every refusal by its code (`quota_exceeded`, `quota_spend_cap`, …), for metrics. Must not throw. */
   onRefusal?: (code: string) => void;
+  /** Tells the store a spent credit pack is used up (the Discord side); without it packs are never consumed. */
+  packs?: PackConsumer;
 }
 
 /** How long a refund is remembered, so a second refund of the same job (a copy of its record) does nothing. */
@@ -44,17 +50,29 @@ export class QuotaService implements QuotaHooks {
   readonly settings: QuotaSettingsStore;
   /** A server's use per day, by member and model (for /quota-admin usage). */
   readonly usage: UsageLedger;
-  private readonly now: () => number;
+  /** The operator's ceilings per server (and the servers' share of the cap). */
+  readonly ceilings: ServerCeilings;
+  /** What members and servers hold from the store, kept in step with it. */
+  readonly premium: PremiumStore;
+  private readonly consumption: PackConsumption;
+  readonly now: () => number;
   private readonly log: Logger;
   private spendWarnedDay: string | undefined;
   /** Per job: the counters (keys) a refund that has not finished yet already gave back. */
   private readonly refundsInProgress = new Map<string, Set<string>>();
 
-  constructor(private readonly deps: QuotaServiceDeps) {
+  constructor(readonly deps: QuotaServiceDeps) {
     this.settings = new QuotaSettingsStore(deps.storage);
     this.usage = new UsageLedger(deps.storage);
     this.now = deps.now ?? Date.now;
     this.log = deps.logger;
+    this.ceilings = new ServerCeilings(deps.storage, deps.config);
+    this.premium = new PremiumStore(deps.storage, new PremiumCatalog(deps.config.premium), deps.logger);
+    this.consumption = new PackConsumption(this.premium, deps.packs, deps.logger, this.now);
+  }
+
+  get catalog(): PremiumCatalog {
+    return this.premium.catalog;
   }
 
   get weights(): Record<Model, number> {
@@ -84,27 +102,36 @@ export class QuotaService implements QuotaHooks {
   /**
    * Reserves the units of every image of one request at once (a request for several images: `count`), or none: one
    * check of every limit against their sum, one write of each counter. Each job still holds its own reservation of
-   * its own units, so a refund gives back exactly one image's. A refusal says how many units are left.
+   * its own units (and its share of the credits and the spend), so a refund gives back exactly one image's. A
+   * refusal says how many units are left.
    */
   async reserveAll(jobs: readonly Chargeable[], requester: Requester): Promise<void> {
     const open = jobs.filter((job) => !job.quota || job.quota.state === 'refunded'); // a job may already hold its units
     const first = open[0];
     if (!first) return;
     const plan = await this.planReservation(open, requester);
-    await withLocks(this.deps.storage, plan.charges.map((c) => c.lock), async () => {
+    const model = first.request.model ?? 'uni-1';
+    const charges = await withLocks(this.deps.storage, plan.charges.map((c) => c.lock), async () => {
       const current = await Promise.all(plan.charges.map(async (c) => (await this.deps.storage.get<number>(c.key)) ?? 0));
-      this.refuseOverLimit(plan, current, requester.locale, first.request.model ?? 'uni-1', open.length);
+      const onCapReached = (spent: number, cap: number) => this.warnSpendCap(plan.day, spent, cap);
+      const settled = settleCharges(plan, current, { locale: requester.locale, model, count: open.length, catalog: this.catalog, onCapReached });
       // Every check passed: count the request everywhere, still under every lock.
-      await chargeAll(this.deps.storage, this.log, first.id, plan.charges, current, plan.now);
+      const taken = settled.map((s) => s.charge);
+      await chargeAll(this.deps.storage, this.log, first.id, taken, settled.map((s) => s.current), plan.now);
       await this.recordDailyUsage(first, requester.userId, plan, open.length);
+      return taken;
     }).catch((err: unknown) => {
       if (err instanceof UserFacingError && err.options.code) this.deps.onRefusal?.(err.options.code);
       throw err;
     });
+    // The request used credits: a pack it used up is consumed at the store (in the background; nobody waits).
+    if (charges.some((c) => c.kind === 'credits')) void this.consumeSpentPacks(requester.userId);
 
-    const { scope, pKey, charges, now } = plan;
-    for (const job of open) {
-      const units = unitsFor(job.request.model, this.deps.config.quotaMaxWeight);
+    const { scope, pKey, now } = plan;
+    const shares = shareCharges(charges, open.map((job) => ({ units: unitsFor(job.request.model, this.deps.config.quotaMaxWeight), costE4: priceE4(job.request) })));
+    open.forEach((job, i) => {
+      const share = shares[i] ?? [];
+      const units = share.filter((c) => c.kind === 'member' || c.kind === 'credits').reduce((n, c) => n + c.amount, 0);
       const costE4 = priceE4(job.request);
       job.quota = {
         scope: scopeId(scope),
@@ -113,13 +140,17 @@ export class QuotaService implements QuotaHooks {
         units,
         usd: e4ToUsd(costE4),
         periodKey: pKey,
-        // This job's share of each counter the request raised.
-        charges: charges.map((c) => ({ ...c, amount: c.kind === 'spend' ? costE4 : units })),
+        charges: share,
         reservedAt: now,
         state: 'reserved',
       };
-    }
+    });
     this.log.debug({ jobIds: open.map((j) => j.id), userId: requester.userId, units: plan.units, usd: e4ToUsd(plan.costE4), periodKey: pKey }, 'quota reserved');
+  }
+
+  /** Tells the store about the member's spent credit packs it was not told of yet (once, across processes). Never throws. */
+  consumeSpentPacks(userId: string): Promise<void> {
+    return this.consumption.consumeSpent(userId);
   }
 
   async commit(job: Chargeable): Promise<void> {
@@ -148,7 +179,7 @@ export class QuotaService implements QuotaHooks {
     await withLocks(this.deps.storage, q.charges.map((c) => c.lock), async () => {
       if (await this.deps.storage.get<boolean>(marker)) return;
       for (const c of q.charges) {
-        if (c.kind === 'spend' ? billed : !units) continue;
+        if (c.kind === 'spend' || c.kind === 'serverSpend' ? billed : !units) continue;
         // A counter already gone (its period long over) has nothing to give back to.
         if (c.expiresAt <= now || done.has(c.key)) continue;
         const value = (await this.deps.storage.get<number>(c.key)) ?? 0;
@@ -156,13 +187,13 @@ export class QuotaService implements QuotaHooks {
         await this.deps.storage.set(c.key, Math.max(0, value - c.amount), c.expiresAt - now);
         done.add(c.key);
       }
-      if (q.guildId !== null && !done.has('usage')) {
+      if (!done.has('usage')) {
         // Back out of the day the units were taken on (unless the member keeps them); the dollars stay when Luma
         // bills the image anyway. These
         // are statistics: a failed write is logged, and never blocks the member's refund.
         const usd = billed ? 0 : -usdToE4(q.usd);
         await this.usage
-          .add(q.guildId, utcDay(q.reservedAt), q.userId, job.request.model ?? 'uni-1', { units: units ? -q.units : 0, usdE4: usd, jobs: units ? -1 : 0 }, now)
+          .add(q.guildId ?? 'dm', utcDay(q.reservedAt), q.userId, job.request.model ?? 'uni-1', { units: units ? -q.units : 0, usdE4: usd, jobs: units ? -1 : 0 }, now)
           .catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not take a refund out of the day\'s usage figures'));
         done.add('usage');
       }
@@ -176,41 +207,19 @@ export class QuotaService implements QuotaHooks {
     if (!units) q.unitsKept = true;
   }
 
-  /** A member's allowance, use and reset time, for /quota. */
-  async status(who: Requester): Promise<QuotaStatus> {
-    const now = this.now();
-    const scope = scopeOf(who.guildId, who.userInstalled);
-    const { allowance, settings } = await this.allowanceOf(scope, who.userId, who.roleIds);
-    const pKey = periodKey(allowance.period, now);
-    const used = (await this.deps.storage.get<number>(quotaKeys.usage(scope, who.userId, pKey))) ?? 0;
-    const status: QuotaStatus = {
-      scope,
-      allowance,
-      used,
-      remaining: allowance.limit === 'unlimited' ? 'unlimited' : Math.max(0, allowance.limit - used),
-      resetAt: periodEnd(allowance.period, now),
-      weights: this.weights,
-    };
-    if (scope.kind === 'guild' && settings?.serverTotal !== undefined) {
-      status.serverTotal = { limit: settings.serverTotal, used: (await this.deps.storage.get<number>(quotaKeys.serverTotal(scope.guildId, pKey))) ?? 0 };
-    }
-    const cap = this.deps.config.spendCapUsdPerDay;
-    if (cap !== undefined) {
-      const spent = (await this.deps.storage.get<number>(quotaKeys.spend(utcDay(now)))) ?? 0;
-      // "Reached" once not even the cheapest request fits any more.
-      if (spent + priceE4({ model: 'uni-1' }) > usdToE4(cap)) status.spendCapResetAt = periodEnd('day', now);
-    }
-    return status;
+  /** A member's allowance (premium tiers included), use, credits and reset time, for /quota. */
+  status(who: Requester): Promise<QuotaStatus> {
+    return memberStatus(this, who);
   }
 
-  /** A server's settings with what applies where it set nothing, and its total use this period. */
-  async overview(guildId: string): Promise<GuildOverview> {
-    const now = this.now();
-    const c = this.deps.config;
-    const settings = await this.settings.get(guildId);
-    const period = settings.period ?? c.quotaDefaultPeriod;
-    const serverTotalUsed = (await this.deps.storage.get<number>(quotaKeys.serverTotal(guildId, periodKey(period, now)))) ?? 0;
-    return { settings, fallback: { limit: c.quotaDefaultLimit, period: c.quotaDefaultPeriod }, period, resetAt: periodEnd(period, now), serverTotalUsed };
+  /** A server's settings with what applies where it set nothing, its total use this period, and the operator's ceiling. */
+  overview(guildId: string): Promise<GuildOverview> {
+    return serverOverview(this, guildId);
+  }
+
+  /** What a place (a server's id, or `dm`) spent on a UTC day, ten-thousandths of a dollar. */
+  async placeSpentE4(place: string, day: string): Promise<number> {
+    return Number(await this.deps.storage.get<number>(quotaKeys.placeSpend(place, day))) || 0;
   }
 
   /**
@@ -251,39 +260,31 @@ export class QuotaService implements QuotaHooks {
 
   /**
    * What a reservation of `jobs` (the images of one request) would take and from which counters, read before any
-   * lock is held: the member's allowance, the server total when the server set one, and the operator's spend when
-   * there is a cap.
+   * lock is held: the member's allowance (with the tiers they hold) and credits, the server total when the server
+   * set one, the server's ceiling or share, and the operator's spend when there is a cap.
    */
   private async planReservation(jobs: readonly Chargeable[], requester: Requester): Promise<ReservationPlan> {
     const now = this.now();
     const scope = scopeOf(requester.guildId, requester.userInstalled);
-    const { allowance, settings } = await this.allowanceOf(scope, requester.userId, requester.roleIds);
+    const held = await this.holdingsOf(requester, scope, now);
+    const { allowance: base, settings } = await this.allowanceOf(scope, requester.userId, requester.roleIds);
+    const allowance = this.catalog.withTiers(base, held, scope.kind === 'guild');
+    const placeLimit = await this.ceilings.limitFor(scope, held.guildTier);
     const units = jobs.reduce((sum, job) => sum + unitsFor(job.request.model, this.deps.config.quotaMaxWeight), 0);
     const costE4 = jobs.reduce((sum, job) => sum + priceE4(job.request), 0);
-    return planCharges({ now, scope, allowance, serverTotal: scope.kind === 'guild' ? settings?.serverTotal : undefined, userId: requester.userId, units, costE4, spendCapUsd: this.deps.config.spendCapUsdPerDay });
+    const serverTotal = scope.kind === 'guild' ? settings?.serverTotal : undefined;
+    return planCharges({ now, scope, allowance, serverTotal, placeLimit, held, userId: requester.userId, units, costE4, spendCapUsd: this.deps.config.spendCapUsdPerDay });
   }
 
   /**
-   * Throws the refusal of the first limit the reservation would pass — the member's, the server total, the
-   * operator's spend cap — given the counters' values (`current`, in the order of `plan.charges`).
+   * What the requester holds from the store where they ask, after taking in what their interaction says they hold.
+   * The server's tier counts only where the server's settings apply (not in DMs or user-installed use).
    */
-  private refuseOverLimit(plan: ReservationPlan, current: readonly number[], locale: string | undefined, model: Model, count: number): void {
-    const { allowance, units, serverTotal, capE4 } = plan;
-    const used = current[0] ?? 0;
-    if (allowance.limit !== 'unlimited' && used + units > allowance.limit) {
-      throw memberRefusal(locale, plan.scope, allowance, used, { units, count }, model, plan.resetAt);
-    }
-    if (serverTotal !== undefined) {
-      const totalUsed = current[1] ?? 0;
-      if (totalUsed + units > serverTotal) throw serverTotalRefusal(locale, plan, totalUsed, serverTotal);
-    }
-    if (capE4 !== undefined) {
-      const spent = current[current.length - 1] ?? 0;
-      if (spent + plan.costE4 > capE4) {
-        this.warnSpendCap(plan.day, spent, capE4);
-        throw new UserFacingError(t(locale, 'quota.refuse.spendCap', { relative: discordTime(plan.dayEnd) }), { code: 'quota_spend_cap' });
-      }
-    }
+  async holdingsOf(requester: Pick<Requester, 'userId' | 'purchases'>, scope: QuotaScope, now: number): Promise<Holdings> {
+    if (!this.catalog.selling) return NO_HOLDINGS;
+    const who = { userId: requester.userId, guildId: scope.kind === 'guild' ? scope.guildId : null };
+    if (requester.purchases) await this.premium.syncInteraction(requester.purchases, who, now);
+    return this.premium.holdings(who.userId, who.guildId, now);
   }
 
   /**
@@ -292,9 +293,8 @@ export class QuotaService implements QuotaHooks {
    * charged correctly.
    */
   private async recordDailyUsage(job: Chargeable, userId: string, plan: ReservationPlan, count: number): Promise<void> {
-    if (plan.scope.kind !== 'guild') return;
     await this.usage
-      .add(plan.scope.guildId, plan.day, userId, job.request.model ?? 'uni-1', { units: plan.units, usdE4: plan.costE4, jobs: count }, plan.now)
+      .add(placeOf(plan.scope), plan.day, userId, job.request.model ?? 'uni-1', { units: plan.units, usdE4: plan.costE4, jobs: count }, plan.now)
       .catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not record the day\'s usage figures'));
   }
 }

@@ -1,6 +1,9 @@
+import type { PremiumConfig } from '../config-values.js';
 import type { GenerationRequest, Model } from '../luma/types.js';
+import type { Ceiling } from './ceilings.js';
 import type { Allowance, GuildQuotaSettings, Limit } from './model.js';
 import type { Period } from './periods.js';
+import type { Holdings, Purchase } from './premium.js';
 import type { QuotaScope } from './scope.js';
 
 /**
@@ -37,17 +40,25 @@ export interface Requester {
   userInstalled: boolean;
   /** The member's language, for a refusal (English when absent). */
   locale?: string;
+  /**
+   * What the store says the member (and the server, in one) hold right now, from their interaction: kept in step
+   * before the reservation. Undefined when not known (the stored view applies).
+   */
+  purchases?: readonly Purchase[];
 }
 
-/** One counter a reservation added to, so a refund takes back exactly that, from that period. */
+/**
+ * One counter a reservation added to, so a refund takes back exactly that, from that period: units (the member's
+ * allowance, the member's bought credits, the server total) or dollars (the server's spend of the day, the
+ * operator's). Units go back when the member did not cause the failure; dollars when Luma does not bill the job.
+ */
 export interface QuotaCharge {
-  /** The member's counter, the server's total, or the operator's daily spend. */
-  kind: 'member' | 'server' | 'spend';
+  kind: 'member' | 'credits' | 'server' | 'serverSpend' | 'spend';
   /** Storage key of the counter (it names its period, e.g. `quota:use:guild:1:2:day:2026-05-04`). */
   key: string;
   /** The lock guarding that counter. */
   lock: string;
-  /** Units, or ten-thousandths of a dollar for the spend counter. */
+  /** Units, or ten-thousandths of a dollar for the spend counters. */
   amount: number;
   /** When the counter may be dropped from storage (its period's end plus a grace period), ms. */
   expiresAt: number;
@@ -64,7 +75,7 @@ export interface QuotaReservation {
   usd: number;
   /** The period the units were taken from (`day:2026-05-04`, `week:…`, `month:2026-05`). */
   periodKey: string;
-  /** Counters incremented, in lock order: the member's, the server total's, the operator's daily spend. */
+  /** Counters incremented and by how much, in lock order (plan.ts): a refund takes back exactly these. */
   charges: QuotaCharge[];
   reservedAt: number;
   state: 'reserved' | 'committed' | 'refunded';
@@ -83,8 +94,12 @@ export interface QuotaStatus {
   resetAt: number;
   weights: Record<Model, number>;
   serverTotal?: { limit: number; used: number };
+  /** Set when the server's ceiling (or its share of the operator's cap) is reached today: when it resets. */
+  serverLimitResetAt?: number;
   /** Set when the operator's daily spend cap is reached: when it resets. */
   spendCapResetAt?: number;
+  /** When premium tiers are sold: what the member holds, and what each tier adds. */
+  premium?: { held: Holdings; sold: PremiumConfig };
 }
 
 /** What /quota-admin show lists for a server. */
@@ -95,4 +110,6 @@ export interface GuildOverview {
   period: Period;
   resetAt: number;
   serverTotalUsed: number;
+  /** What bounds the server's spend today: the operator's ceiling and share, and what it spent. */
+  spend: { todayUsd: number; ceiling: Ceiling | undefined; shareUsd: number | undefined; resetAt: number; premiumTier: boolean };
 }

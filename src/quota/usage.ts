@@ -3,7 +3,8 @@ import type { Storage } from '../storage/index.js';
 import { utcDay } from './periods.js';
 
 /*
- * A server's use per UTC day, by member and model, for /quota-admin usage. Each member's day is a record of its
+ * The usage ledger: a server's use per UTC day, by member and model, for /quota-admin usage and the operator's
+ * figures (DMs and user-installed use are one place, `dm`). Each member's day is a record of its
  * own, written under the member's quota lock, which a reservation or refund already holds — so the figures always
  * add up to the quota counters, and members never wait on each other. A day's index of members changes only at a
  * member's first request of the day (under the server's usage lock). Bounded: records live USAGE_KEEP_DAYS days,
@@ -32,9 +33,12 @@ export const usageKeys = {
   /** The day's index: member ids with a record that day. */
   index: (guildId: string, day: string) => `quota:daily:${guildId}:${day}`,
   member: (guildId: string, day: string, userId: string) => `quota:daily:${guildId}:${day}:${userId}`,
+  /** The servers (and `dm`) with figures that day, for the operator's views. */
+  places: (day: string) => `quota:daily-places:${day}`,
 };
 /** Guards a day's index and its "others" record. */
 export const usageLock = (guildId: string): string => `quota:daily:${guildId}`;
+const placesLock = 'quota:daily-places';
 
 function isModel(m: string): m is Model {
   return (MODELS as readonly string[]).includes(m);
@@ -92,6 +96,7 @@ export class UsageLedger {
       const index = (await this.storage.get<string[]>(indexKey)) ?? [];
       if (index.includes(userId) || index.length < MAX_MEMBERS_PER_DAY) {
         if (delta.units < 0 && !index.includes(userId)) return; // nothing was recorded, nothing to take back
+        if (index.length === 0) await this.addPlace(day, guildId, ttl);
         if (!index.includes(userId)) await this.storage.set(indexKey, [...index, userId], ttl);
         await this.storage.set(key, applyDelta({}, model, delta), ttl);
         return;
@@ -102,10 +107,29 @@ export class UsageLedger {
     });
   }
 
+  /** A server's first figures of the day: it joins the day's list of places. */
+  private async addPlace(day: string, place: string, ttl: number): Promise<void> {
+    await this.storage.withLock(placesLock, async () => {
+      const places = (await this.storage.get<string[]>(usageKeys.places(day))) ?? [];
+      if (!places.includes(place)) await this.storage.set(usageKeys.places(day), [...places, place], ttl);
+    });
+  }
+
+  /** The servers (and `dm`, for DMs and user-installed use) with figures on a UTC day. */
+  async places(day: string): Promise<string[]> {
+    const list = await this.storage.get<unknown>(usageKeys.places(day));
+    return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string') : [];
+  }
+
   /** The rows of the last `days` UTC days up to the day of `now`, oldest first; empty cells left out. */
   async rows(guildId: string, days: number, now: number): Promise<UsageRow[]> {
+    return this.rowsOf(guildId, lastDays(days, now));
+  }
+
+  /** The rows of the given UTC days, in that order; empty cells left out. */
+  async rowsOf(guildId: string, dayList: readonly string[]): Promise<UsageRow[]> {
     const perDay = await Promise.all(
-      lastDays(days, now).map(async (day) => {
+      dayList.map(async (day) => {
         const index = (await this.storage.get<string[]>(usageKeys.index(guildId, day))) ?? [];
         const members = await Promise.all([...index, OTHERS].map(async (userId) => ({ userId, usage: normalizeMemberDay(await this.storage.get<unknown>(usageKeys.member(guildId, day, userId))) })));
         const rows: UsageRow[] = [];

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DispatchedInteraction, FakeUserInput } from '../../dev/fakes/discord/server.js';
 import { opt, startHarness, type Harness } from '../helpers/harness.js';
 import { messageText } from '../helpers/message-text.js';
+import { privateAnswer } from '../helpers/private-answer.js';
 
 /** The owner of the fake Discord's application (GET /applications/@me). */
 const OWNER: FakeUserInput = { id: '100000000000000001', username: 'owner' };
@@ -105,5 +106,66 @@ describe('/bot-status', () => {
     h = await startHarness({ env: { STATUS_LOG_INTERVAL_MS: '0', HTTP_PORT: '0' } });
     expect(h.config.statusLogIntervalMs).toBe(0);
     expect(h.logs.find((l) => l.msg === 'operator status')).toBeUndefined();
+  });
+
+  it("shows today's and this month's spend by server with what is left of each ceiling, and premium sold by SKU", async () => {
+    h = await startHarness({
+      env: { QUOTA_DEFAULT_LIMIT: 'unlimited', SERVER_CAP_USD_PER_DAY: '1', PREMIUM_USER_SKU_ID: '1300000000000000001' },
+      discord: { skus: [{ id: '1300000000000000001', name: 'Plus', kind: 'user-subscription' }] },
+    });
+    for (const prompt of ['money: one', 'money: two']) {
+      const made = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', prompt)] });
+      await h.discord.waitFor(() => (h!.discord.original(made.token)?.attachments.length ?? 0) > 0 || undefined, 20_000, 'the image');
+    }
+    h.discord.purchase({ skuId: '1300000000000000001', userId: MEMBER.id ?? '' });
+    await h.discord.waitFor(() => h!.logs.find((l) => l.msg === "premium: a member's tier started"), 10_000, 'the tier');
+    const text = await answer(await status(OWNER));
+    expect(text).toContain('**Spend by server today (top 10):**');
+    expect(text).toContain('1. Fake Guild: $0.0808 · 2 units · $0.9192 of its ceiling left');
+    expect(text).toMatch(/\*\*Spend by server in \d{4}-\d{2} \(top 10\):\*\*\n1\. Fake Guild: \$0\.0808 · 2 units/);
+    expect(text).toContain('**Premium:** member tier (SKU 1300000000000000001): 1 running');
+  });
+});
+
+describe('/bot-operator', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+  const GUILD = '1200000000000000001';
+  const answer = (i: DispatchedInteraction): Promise<string> =>
+    h!.discord.waitFor(() => {
+      const m = h!.discord.original(i.token);
+      return m && ((m.flags ?? 0) & EPHEMERAL) !== 0 && m.content !== '' ? m.content : undefined;
+    }, 10_000, 'the private answer');
+  const operator = (subcommand: string, options: ReturnType<(typeof opt)[keyof typeof opt]>[], user = OWNER) =>
+    h!.discord.slashCommand({ name: 'bot-operator', subcommand, options, user, guildId: null });
+  const imagine = () => h!.discord.slashCommand({ name: 'imagine', user: MEMBER, options: [opt.string('prompt', 'ceiling')] });
+  const made = (i: DispatchedInteraction) => h!.discord.waitFor(() => (h!.discord.original(i.token)?.attachments.length ?? 0) > 0 || undefined, 20_000, 'the image');
+
+  it("sets one server's ceiling above or below the default, clears it back, and shows the server's figures", async () => {
+    h = await startHarness({ env: { QUOTA_DEFAULT_LIMIT: 'unlimited', SERVER_CAP_USD_PER_DAY: '0.05' } });
+    await made(await imagine());
+    const usd = (n: number) => ({ name: 'usd', type: 10, value: n });
+    const set = await answer(await operator('set-server-cap', [opt.string('server', GUILD), usd(0.1)]));
+    expect(set).toContain(`Server ${GUILD} may now spend at most **$0.10** a day (UTC)`);
+    expect(set).toContain('Today (UTC): $0.0404 spent · 1 unit · $0.0596 of its ceiling left');
+    await made(await imagine());
+    const shown = await answer(await operator('server', [opt.string('server', GUILD)]));
+    expect(shown).toContain('Ceiling: $0.10 a day (set by the operator)');
+    expect(shown).toMatch(/This month \(\d{4}-\d{2}\): \$0\.0808 · 2 units · 2 requests/);
+    const cleared = await answer(await operator('clear-server-cap', [opt.string('server', GUILD)]));
+    expect(cleared).toContain('the default applies, $0.05 a day');
+    const refused = await imagine();
+    expect(await h.discord.waitFor(() => privateAnswer(h!.discord, refused), 10_000, 'the refusal')).toContain("daily spending limit the bot's operator set for it");
+    expect(h.luma.posts()).toHaveLength(2);
+  });
+
+  it('refuses everyone but the operators, and a server id that is not one', async () => {
+    h = await startHarness();
+    expect(await answer(await operator('set-server-cap', [opt.string('server', GUILD), { name: 'usd', type: 10, value: 5 }], MEMBER))).toMatch(/Only the bot's operator can use \/bot-operator/);
+    expect(await h.bot.parts.quota.ceilings.override(GUILD)).toBeUndefined();
+    expect(await answer(await operator('server', [opt.string('server', 'my server')]))).toContain('is not a server id');
   });
 });

@@ -213,7 +213,7 @@ describe('npm run playground', () => {
     await page.getByRole('option', { name: /quota-admin/ }).waitFor();
     await box.fill('/bot');
     await page.getByRole('option', { name: /bot-admin/ }).waitFor();
-    expect(await page.getByRole('option', { name: /bot-status/ }).count()).toBe(0);
+    expect(await page.getByRole('option', { name: /bot-status|bot-operator/ }).count()).toBe(0);
 
     await send('/quota-admin set-user user: @Alex limit: 0');
     const adminReply = page.locator('.message.ephemeral', { hasText: /Alex.*now gets 0 units/ });
@@ -288,6 +288,35 @@ describe('npm run playground', () => {
     await send('/imagine prompt: a red dragon over the hills');
     await page.locator('.message.ephemeral', { hasText: /Your prompt contains “dragon”/ }).waitFor({ timeout: 20_000 });
     expect(playground.luma?.posts()).toHaveLength(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, SCENARIO_MS);
+
+  it("sells through the Store (Discord test entitlements): /quota changes at once, and a refusal's Premium button buys", async () => {
+    const { page, send, errors } = await openPage();
+    // The Store is folded away until opened: the page looks as before.
+    await page.locator('#store-panel summary').click();
+    await page.getByRole('button', { name: 'Buy Luma Plus' }).click();
+    await page.locator('.message.ephemeral', { hasText: /Your premium membership adds 10 units per day/ }).waitFor({ timeout: 20_000 });
+    await expect.poll(() => page.locator('#store').textContent(), POLL).toContain('owned');
+    await page.locator('#store').getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Buy Luma Plus' }).isEnabled(), POLL).toBe(true);
+
+    // At the limit, the refusal carries Premium buttons; the credit pack's buys it, and /quota shows the credits.
+    await page.getByLabel(/Sam/).check();
+    await send('/quota-admin set-user user: @Alex limit: 1');
+    await page.locator('.message.ephemeral', { hasText: /Alex.*now gets 1 unit/ }).waitFor({ timeout: 20_000 });
+    await page.getByLabel(/Alex/).check();
+    await send('/imagine prompt: a teapot');
+    await results(page, 'Imagined image').first().waitFor({ timeout: 30_000 });
+    await send('/imagine prompt: a second teapot');
+    const refusal = page.locator('.message.ephemeral', { hasText: /Premium can give you more/ });
+    await refusal.waitFor({ timeout: 20_000 });
+    expect(await refusal.getByRole('button', { name: /⭐/ }).allTextContents()).toEqual(['⭐ Luma Plus', '⭐ 20 images', '⭐ Server Plus']);
+    await refusal.getByRole('button', { name: '⭐ 20 images' }).click();
+    await page.locator('.message.ephemeral', { hasText: /Credits: 20 units of 20 left/ }).waitFor({ timeout: 20_000 });
+    await send('/imagine prompt: a third teapot, paid for');
+    await expect.poll(() => results(page, 'Imagined image').count(), { timeout: 30_000 }).toBe(2);
     expect(errors).toEqual([]);
     await page.close();
   }, SCENARIO_MS);

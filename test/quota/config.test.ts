@@ -52,4 +52,49 @@ describe('quota configuration', () => {
   it('refuses a spend cap of zero', () => {
     expect(problems({ SPEND_CAP_USD_PER_DAY: '0' })).toHaveLength(1);
   });
+
+  it('has no server ceiling, no share and no premium tier unless configured', () => {
+    const c = loadConfig(base);
+    expect(c.serverCapUsdPerDay).toBeUndefined();
+    expect(c.spendCapServerShare).toBeUndefined();
+    expect(c.premium).toEqual({ user: undefined, guild: undefined, pack: undefined });
+  });
+
+  it('reads the server ceiling, the share of the cap and the tiers sold, with what each adds', () => {
+    const c = loadConfig({
+      ...base,
+      SPEND_CAP_USD_PER_DAY: '40',
+      SPEND_CAP_SERVER_SHARE: '25',
+      SERVER_CAP_USD_PER_DAY: '2.50',
+      PREMIUM_USER_SKU_ID: '1300000000000000001',
+      PREMIUM_GUILD_SKU_ID: '1300000000000000002',
+      PREMIUM_GUILD_UNITS: '30',
+      PREMIUM_GUILD_CAP_USD_PER_DAY: '10',
+      PREMIUM_PACK_SKU_ID: '1300000000000000003',
+      PREMIUM_PACK_UNITS: '200',
+    });
+    expect(c).toMatchObject({ spendCapUsdPerDay: 40, spendCapServerShare: 25, serverCapUsdPerDay: 2.5 });
+    expect(c.premium).toEqual({
+      user: { skuId: '1300000000000000001', units: 50 },
+      guild: { skuId: '1300000000000000002', units: 30, capUsdPerDay: 10 },
+      pack: { skuId: '1300000000000000003', units: 200 },
+    });
+  });
+
+  it('names a share without a cap, a bad SKU id, a bad ceiling and one SKU sold twice, in one error', () => {
+    const found = problems({
+      SPEND_CAP_SERVER_SHARE: '150',
+      SERVER_CAP_USD_PER_DAY: '-1',
+      PREMIUM_USER_SKU_ID: 'plus',
+      PREMIUM_GUILD_SKU_ID: '1300000000000000009',
+      PREMIUM_PACK_SKU_ID: '1300000000000000009',
+      PREMIUM_PACK_UNITS: '0',
+    }).join('\n');
+    expect(found).toContain('SPEND_CAP_SERVER_SHARE must be a whole number from 1 to 100');
+    expect(found).toContain('SERVER_CAP_USD_PER_DAY must be an amount of US dollars');
+    expect(found).toContain('PREMIUM_USER_SKU_ID must be a Discord id');
+    expect(found).toContain('PREMIUM_PACK_UNITS must be a whole number from 1');
+    expect(found).toContain('must be different SKUs');
+    expect(problems({ SPEND_CAP_SERVER_SHARE: '20' }).join()).toContain('SPEND_CAP_SERVER_SHARE is a share of SPEND_CAP_USD_PER_DAY');
+  });
 });

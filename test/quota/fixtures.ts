@@ -1,4 +1,5 @@
 import type { Config } from '../../src/config.js';
+import { UserFacingError } from '../../src/errors.js';
 import type { QuotaConfig } from '../../src/quota/service.js';
 
 export const QUOTA_DEFAULTS: QuotaConfig = {
@@ -8,6 +9,9 @@ export const QUOTA_DEFAULTS: QuotaConfig = {
   quotaDmPeriod: 'day',
   quotaMaxWeight: 3,
   spendCapUsdPerDay: undefined,
+  serverCapUsdPerDay: undefined,
+  spendCapServerShare: undefined,
+  premium: { user: undefined, guild: undefined, pack: undefined },
 };
 
 export function quotaConfig(over: Partial<Pick<Config, keyof QuotaConfig>> = {}): QuotaConfig {
@@ -15,3 +19,14 @@ export function quotaConfig(over: Partial<Pick<Config, keyof QuotaConfig>> = {})
 }
 
 export { makeJob } from '../helpers/fixtures.js';
+
+/** Resolves to the refusal a promise rejected with, or fails the test if it did not reject with one. */
+export async function refusal(p: Promise<unknown>): Promise<UserFacingError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof UserFacingError) return err;
+    throw err;
+  }
+  throw new Error('expected a refusal, but the reservation went through');
+}

@@ -1,6 +1,7 @@
 // Quota pricing: dollars per model, edit and reference; units per model.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { formatUsd, priceE4, unitsFor } from '../../src/quota/pricing.js';
+import { e4ToUsd, formatUsd, PRICE_E4, priceE4, priceOfInputsE4, unitsFor } from '../../src/quota/pricing.js';
 
 const refs = (n: number) => Array.from({ length: n }, () => ({ generation_id: 'g' }));
 
@@ -36,5 +37,32 @@ describe('quota pricing', () => {
     expect(formatUsd(25)).toBe('$25.00');
     expect(formatUsd(0.127)).toBe('$0.127');
     expect(formatUsd(7.5)).toBe('$7.50');
+  });
+});
+
+describe("the README's table of what each request costs the operator", () => {
+  /** The rows of the table under "What each request costs you": [request, uni-1, uni-1-max]. */
+  const rows = (): string[][] => {
+    const text = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = text.split('## What each request costs you')[1]?.split('\n## ')[0] ?? '';
+    return section
+      .split('\n')
+      .filter((l) => l.startsWith('|') && !l.startsWith('|---') && !l.startsWith('| request'))
+      .map((l) => l.replace(/^\|\s*|\s*\|\s*$/g, '').split(/\s+\|\s+/));
+  };
+
+  it('gives the prices of src/quota/pricing.ts: no input, one, the surcharge, the most references, the largest edit', () => {
+    const table = rows();
+    expect(table).toHaveLength(5);
+    const inputs = [0, 1, undefined, 9, 8];
+    table.forEach((cells, i) => {
+      for (const [column, model] of [[1, 'uni-1'], [2, 'uni-1-max']] as const) {
+        const n = inputs[i];
+        const expected = n === undefined ? `+${formatUsd(e4ToUsd(PRICE_E4[model].perFurtherReference))}` : formatUsd(e4ToUsd(priceOfInputsE4(model, n)));
+        expect(cells[column], `row ${i + 1}, ${model}`).toBe(expected);
+      }
+    });
+    // The largest edit row is what the code charges for an edit with 7 references.
+    expect(priceE4({ model: 'uni-1', type: 'image_edit', source: { generation_id: 'g' }, image_ref: refs(7) })).toBe(priceOfInputsE4('uni-1', 8));
   });
 });

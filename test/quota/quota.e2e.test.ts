@@ -162,4 +162,120 @@ describe('quotas end to end', () => {
     expect(h.logs.filter((l) => l.level === 40 && l.msg.includes('spend cap'))).toHaveLength(1);
     expect(h.luma.posts()).toHaveLength(1);
   });
+
+  it("stops an admin's unlimited at the operator's ceiling with no POST past it, and /quota-admin show says so with today's spend", async () => {
+    await start({ SERVER_CAP_USD_PER_DAY: '0.05' });
+    const member = newMember();
+    await answer(await quotaAdmin('set-user', [opt.user('user', member.id ?? ''), opt.bool('unlimited', true)]), 'the admin reply');
+    await delivered(await imagine(member));
+    const refusal = await answer(await imagine(member), 'the ceiling refusal');
+    expect(refusal).toContain("daily spending limit the bot's operator set for it");
+    expect(h.luma.posts()).toHaveLength(1);
+    const shown = await answer(await quotaAdmin('show'), 'the show reply');
+    expect(shown).toContain("Operator's ceiling: **$0.05** of spend per day (UTC), $0.0404 spent today");
+    expect(shown).toContain('unlimited means up to it');
+  });
+
+  it("holds each server to its share of the daily cap, with two servers", async () => {
+    const OTHER = '1200000000000000002';
+    h = await startHarness({
+      env: { QUOTA_DEFAULT_LIMIT: '100', SPEND_CAP_USD_PER_DAY: '0.2', SPEND_CAP_SERVER_SHARE: '50' },
+      discord: { guilds: [{ id: GUILD, name: 'Busy' }, { id: OTHER, name: 'Quiet' }] },
+    });
+    const busy = newMember();
+    await delivered(await imagine(busy));
+    await delivered(await imagine(busy));
+    expect(await answer(await imagine(busy), 'the share refusal')).toContain("used its share of the bot's daily budget");
+    // The quiet server still gets its half of the day.
+    const quiet = newMember();
+    await delivered(await imagine(quiet, { guildId: OTHER }));
+    await delivered(await imagine(quiet, { guildId: OTHER }));
+    expect(h.luma.posts()).toHaveLength(4);
+  });
+});
+
+describe('premium tiers end to end', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h?.close();
+  });
+  const PLUS = '1300000000000000001';
+  const PACK = '1300000000000000003';
+  const SKUS = [
+    { id: PLUS, name: 'Plus', kind: 'user-subscription' as const },
+    { id: '1300000000000000002', name: 'Server Plus', kind: 'guild-subscription' as const },
+    { id: PACK, name: '3 images', kind: 'consumable' as const },
+    { id: '1300000000000000009', name: 'Not sold here', kind: 'durable' as const },
+  ];
+  const start = (env: Record<string, string> = {}) =>
+    startHarness({
+      env: { QUOTA_DEFAULT_LIMIT: '1', PREMIUM_USER_SKU_ID: PLUS, PREMIUM_USER_UNITS: '2', PREMIUM_PACK_SKU_ID: PACK, PREMIUM_PACK_UNITS: '3', ...env },
+      discord: { guilds: [{ id: GUILD, name: 'Store Guild' }], skus: SKUS },
+    });
+  const answer = (i: DispatchedInteraction, what: string): Promise<string> => h.discord.waitFor(() => privateAnswerOf(h.discord, i), 10_000, what);
+  const imagine = (user: FakeUserInput) => h.discord.slashCommand({ name: 'imagine', user, options: [opt.string('prompt', 'a lighthouse at dusk')] });
+  const delivered = (i: DispatchedInteraction) => h.discord.waitFor(() => ((h.discord.original(i.token)?.attachments.length ?? 0) > 0 ? true : undefined), 15_000, 'the result');
+  /** What the core holds for the member without an interaction: only the purchase events feed it. */
+  const storedLimit = async (user: FakeUserInput) => (await h.bot.parts.quota.status({ userId: user.id ?? '', guildId: GUILD, roleIds: [], userInstalled: false })).allowance.limit;
+
+  it('refuses at the limit with Premium buttons carrying the right SKUs, raises the allowance on ENTITLEMENT_CREATE and drops it on DELETE', async () => {
+    h = await start();
+    const member = newMember();
+    await delivered(await imagine(member));
+    const refused = await imagine(member);
+    expect(await answer(refused, 'the refusal')).toContain('Premium can give you more');
+    const withButtons = h.discord.followups(refused.token).find((m) => (m.components ?? []).length > 0);
+    const buttons = (withButtons?.components?.[0] as { components?: Array<{ style: number; sku_id?: string; custom_id?: string }> } | undefined)?.components ?? [];
+    expect(buttons.map((b) => [b.style, b.sku_id])).toEqual([[6, PLUS], [6, PACK]]);
+    expect(buttons.every((b) => b.custom_id === undefined)).toBe(true);
+
+    const sub = h.discord.purchase({ skuId: PLUS, userId: member.id ?? '' });
+    await h.discord.waitFor(() => h.logs.find((l) => l.msg === "premium: a member's tier started" && l.purchaseId === sub.id), 10_000, 'the tier from ENTITLEMENT_CREATE');
+    expect(await storedLimit(member)).toBe(3);
+    await delivered(await imagine(member));
+    const q = await answer(await h.discord.slashCommand({ name: 'quota', user: member }), '/quota');
+    expect(q).toContain('⭐ Your premium membership adds **2 units** per day');
+
+    h.discord.refundPurchase(sub.id);
+    await h.discord.waitFor(() => h.logs.find((l) => l.msg === "premium: a member's tier ended" && l.purchaseId === sub.id), 10_000, 'the end from ENTITLEMENT_DELETE');
+    expect(await storedLimit(member)).toBe(1);
+    expect(await answer(await imagine(member), 'the refusal after the refund')).toContain('2 of 1 units');
+    expect(h.luma.posts()).toHaveLength(2);
+  });
+
+  it("gives every member of a subscribed server more, and ends it at once when Discord says the subscription ended", async () => {
+    h = await start({ PREMIUM_GUILD_SKU_ID: '1300000000000000002', PREMIUM_GUILD_UNITS: '1' });
+    const [a, b] = [newMember(), newMember()];
+    const sub = h.discord.purchase({ skuId: '1300000000000000002', userId: a.id ?? '', guildId: GUILD });
+    await h.discord.waitFor(() => h.logs.find((l) => l.msg === "premium: a server's tier started" && l.purchaseId === sub.id), 10_000, 'the server tier');
+    for (const m of [a, b]) expect(await storedLimit(m)).toBe(2);
+    h.discord.endSubscription(sub.id);
+    await h.discord.waitFor(() => h.logs.find((l) => l.msg === "premium: a server's tier ended" && l.purchaseId === sub.id), 10_000, 'the end from ENTITLEMENT_UPDATE');
+    for (const m of [a, b]) expect(await storedLimit(m)).toBe(1);
+  });
+
+  it('uses a credit pack after the free allowance and consumes it at Discord once spent', async () => {
+    h = await start();
+    const member = newMember();
+    const pack = h.discord.purchase({ skuId: PACK, userId: member.id ?? '' });
+    for (let i = 0; i < 4; i++) await delivered(await imagine(member)); // 1 free + 3 credits
+    await h.discord.waitFor(() => h.discord.consumeCalls.length === 1, 10_000, 'the consumption');
+    expect(h.discord.consumeCalls.map((c) => c.entitlementId)).toEqual([pack.id]);
+    expect(h.discord.requestsTo('POST', `/applications/${h.discord.applicationId}/entitlements/${pack.id}/consume`)).toHaveLength(1);
+    expect(await answer(await imagine(member), 'the refusal once the pack is spent')).toContain('Premium can give you more');
+  });
+
+  it('ignores, with a log line, a purchase of an SKU the bot does not sell', async () => {
+    h = await start();
+    const member = newMember();
+    h.discord.purchase({ skuId: '1300000000000000009', userId: member.id ?? '' });
+    await delivered(await imagine(member));
+    await h.discord.waitFor(() => h.logs.find((l) => l.msg.startsWith('premium: ignored a purchase of an SKU') && l.skuId === '1300000000000000009'), 10_000, 'the log line');
+    expect(await storedLimit(member)).toBe(1);
+  });
+
+  it('stops at start with one clear message when an SKU id in .env is not the application’s, or not of its kind', async () => {
+    await expect(start({ PREMIUM_USER_SKU_ID: '1300000000000000777' })).rejects.toThrow(/PREMIUM_USER_SKU_ID 1300000000000000777 is not an SKU of this application\..*The application's SKUs: 1300000000000000001 "Plus" \(user subscription\)/);
+    await expect(start({ PREMIUM_PACK_SKU_ID: '1300000000000000002' })).rejects.toThrow(/PREMIUM_PACK_SKU_ID 1300000000000000002 is 1300000000000000002 "Server Plus" \(guild subscription\), not a consumable/);
+  });
 });

@@ -8,21 +8,10 @@ import { QuotaService, type QuotaConfig } from '../../src/quota/service.js';
 import type { Requester } from '../../src/quota/types.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { BACKENDS, openBackend, snowflake, type OpenBackend } from './backends.js';
-import { makeJob, quotaConfig } from './fixtures.js';
+import { makeJob, quotaConfig, refusal } from './fixtures.js';
 
 const at = (iso: string): number => Date.parse(iso);
 const unix = (iso: string): number => at(iso) / 1000;
-
-/** Resolves to the refusal a promise rejected with, or fails the test if it did not reject with one. */
-async function refusal(p: Promise<unknown>): Promise<UserFacingError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof UserFacingError) return err;
-    throw err;
-  }
-  throw new Error('expected a refusal, but the reservation went through');
-}
 
 describe.each(BACKENDS)('quotas on $name', ({ kind }) => {
   let backend: OpenBackend;

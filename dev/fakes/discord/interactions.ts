@@ -104,7 +104,8 @@ function resolveContext(state: DiscordState, input: InteractionContextInput): Re
     application_id: state.options.applicationId,
     app_permissions: appPermissions,
     attachment_size_limit: state.options.uploadLimitBytes,
-    entitlements: [],
+    // The invoker's active entitlements, and in a server the server's (monetization.ts).
+    entitlements: state.store?.forInteraction(user.id, guildId) ?? [],
     locale,
     version: 1,
   };

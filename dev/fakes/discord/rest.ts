@@ -21,6 +21,7 @@ import {
   type MessageRecord,
 } from './messages.js';
 import { validateModal } from './modals.js';
+import { premiumButtonProblem } from './monetization.js';
 import type { UploadedFile } from './multipart.js';
 import { buildApplication, buildGuild } from './payloads.js';
 import type { DiscordState, InteractionRecord } from './state.js';
@@ -104,6 +105,8 @@ export class FakeRest {
     }
     if (route.auth && req.authorization !== `Bot ${this.state.options.token}`) return errors.unauthorized();
     if (req.files.some((file) => file.data.length > this.state.options.uploadLimitBytes)) return errors.tooLarge();
+    const premium = this.state.store && req.method !== 'GET' ? premiumButtonProblem(req.json, this.state.store.skus) : undefined;
+    if (premium) return premium;
     const params = (route.pattern.exec(req.path) ?? []).slice(1);
     return route.handler(req, params);
   }
@@ -265,6 +268,8 @@ export class FakeRest {
       });
     }
 
+    this.#monetizationRoutes();
+
     // Interaction callback (no auth: the token in the path is the credential).
     this.#route('POST', `/interactions/${ID}/${TOKEN}/callback`, false, (req, [id, token]) =>
       this.#callback(req, id ?? '', token ?? ''),
@@ -298,6 +303,30 @@ export class FakeRest {
         record.deleted = true;
         return { status: 204 };
       }),
+    );
+  }
+
+  /** SKUs, entitlements, test entitlements and consumption (monetization.ts), for this application only. */
+  #monetizationRoutes(): void {
+    const s = this.state;
+    const app = (id: string | undefined) => id === s.options.applicationId;
+    const answer = <T>(r: { ok: T } | { refused: { status: number; body: unknown } }, status = 200): RestResponse =>
+      'refused' in r ? r.refused : r.ok === undefined ? { status: 204 } : { status, body: r.ok };
+    const store = () => s.store;
+    this.#route('GET', `/applications/${ID}/skus`, true, (_req, [id]) => (app(id) ? { status: 200, body: store()?.listSkus() ?? [] } : errors.missingAccess()));
+    this.#route('GET', `/applications/${ID}/entitlements`, true, (req, [id]) => (app(id) ? answer(store()?.list(req.query) ?? { ok: [] }) : errors.missingAccess()));
+    this.#route('GET', `/applications/${ID}/entitlements/${ID}`, true, (_req, [id, e]) =>
+      app(id) && store() ? answer(store()!.get(e ?? '')) : errors.missingAccess(),
+    );
+    this.#route('POST', `/applications/${ID}/entitlements`, true, (req, [id]) => {
+      if (!app(id) || !store()) return errors.missingAccess();
+      return answer(store()!.createTest(req.json, { guild: (g) => s.guilds.has(g) }));
+    });
+    this.#route('DELETE', `/applications/${ID}/entitlements/${ID}`, true, (_req, [id, e]) =>
+      app(id) && store() ? answer(store()!.deleteTest(e ?? '')) : errors.missingAccess(),
+    );
+    this.#route('POST', `/applications/${ID}/entitlements/${ID}/consume`, true, (_req, [id, e]) =>
+      app(id) && store() ? answer(store()!.consume(e ?? '')) : errors.missingAccess(),
     );
   }
 

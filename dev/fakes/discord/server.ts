@@ -27,6 +27,7 @@ import {
   type SlashCommandInput,
   type StringSelectInput,
 } from './interactions.js';
+import { FakeStore, type FakeEntitlement, type FakeSku, type FakeSkuInput } from './monetization.js';
 import { BodyParseError, parseBody } from './multipart.js';
 import { buildGuildCreate, buildMember, type FakeGuildInput, type FakeUserInput } from './payloads.js';
 import { errors, FakeRest, type RestResponse } from './rest.js';
@@ -52,6 +53,7 @@ export type {
   StringSelectInput,
 } from './interactions.js';
 export type { FakeGuildInput, FakeRoleInput, FakeUserInput } from './payloads.js';
+export type { FakeEntitlement, FakeSku, FakeSkuInput, FakeSkuKind } from './monetization.js';
 
 export interface FakeDiscordOptions {
   /** Bot token the fake accepts (REST `Authorization: Bot <token>` and gateway IDENTIFY). Default 'fake-bot-token'. */
@@ -85,6 +87,8 @@ export interface FakeDiscordOptions {
   heartbeatIntervalMs?: number;
   /** How long interaction helpers wait for a connected, ready gateway session, ms. Default 10000. */
   sessionWaitMs?: number;
+  /** The application's SKUs (premium apps): subscriptions, durable and consumable items. Default none. */
+  skus?: FakeSkuInput[];
 }
 
 export interface DispatchedInteraction {
@@ -173,6 +177,7 @@ export class FakeDiscord {
       ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
     };
     this.gateway = new FakeGateway(server, gatewayOptions);
+    this.#state.store = new FakeStore(resolved.applicationId, this.#state.ids, (event, entitlement) => void this.gateway.dispatch(event, entitlement), options.skus);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       res.once('close', () => this.#notifyChange());
       this.#onRequest(req, res).catch((error: unknown) => {
@@ -320,6 +325,51 @@ export class FakeDiscord {
   /** Whether the interaction's token still works for webhook calls (neither past its lifetime nor expired by a test). */
   tokenAlive(token: string): boolean {
     return this.#state.tokenAlive(this.#interaction(token));
+  }
+
+  // ── Premium apps ──────────────────────────────────────────────────────────────────────────────────
+
+  /** The application's SKUs, as GET /applications/{app}/skus lists them (subscription groups included). */
+  get skus(): FakeSku[] {
+    return this.#store.listSkus();
+  }
+
+  /** The SKU a test configured by name (not a subscription group). */
+  sku(name: string): FakeSku {
+    const found = this.#store.listSkus().find((s) => s.name === name && s.type !== 6);
+    if (!found) throw new Error(`fake Discord: no SKU named ${name}`);
+    return found;
+  }
+
+  /** A member buys an SKU in Discord's store (a guild subscription for `guildId`): ENTITLEMENT_CREATE. */
+  purchase(input: { skuId: string; userId: string; guildId?: string }): FakeEntitlement {
+    return this.#store.purchase(input);
+  }
+
+  /** A subscription ends (not renewed): ENTITLEMENT_UPDATE with `ends_at`. */
+  endSubscription(entitlementId: string): FakeEntitlement {
+    return this.#store.endSubscription(entitlementId);
+  }
+
+  /** Discord refunds or removes a purchase: ENTITLEMENT_DELETE. */
+  refundPurchase(entitlementId: string): FakeEntitlement {
+    return this.#store.refund(entitlementId);
+  }
+
+  /** Every entitlement, as they stand. */
+  entitlements(): FakeEntitlement[] {
+    return [...this.#store.entitlements.values()].map((e) => ({ ...e }));
+  }
+
+  /** Every consume call that reached an entitlement, in order. */
+  get consumeCalls(): ReadonlyArray<{ entitlementId: string; at: number }> {
+    return this.#store.consumeCalls;
+  }
+
+  get #store(): FakeStore {
+    const store = this.#state.store;
+    if (!store) throw new Error('fake Discord: the store is not set up');
+    return store;
   }
 
   // ── Inspection ────────────────────────────────────────────────────────────────────────────────────

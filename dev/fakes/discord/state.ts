@@ -4,6 +4,7 @@ import { ChannelType, InteractionType, type APIMessage, type APIUser } from 'dis
 import { FakeCdn } from './cdn.js';
 import { SnowflakeGenerator } from './ids.js';
 import { renderMessage, type MessageAttachment, type MessageRecord } from './messages.js';
+import type { FakeStore } from './monetization.js';
 import type { UploadedFile } from './multipart.js';
 import {
   DEFAULT_APP_PERMISSIONS,
@@ -143,6 +144,8 @@ export class DiscordState {
   readonly nonces = new Map<string, { messageId: string; at: number }>();
   readonly faults: Fault[] = [];
   readonly requests: RecordedRequest[] = [];
+  /** The application's SKUs and entitlements (monetization.ts); set by the server once its gateway can send events. */
+  store: FakeStore | undefined;
   readonly defaultGuildId: string | null;
 
   constructor(

@@ -1,10 +1,10 @@
 // @ts-check
-// The WebSocket from the playground server: hello (everything), then messages, modals, chaos, notices and log lines
-// as they happen. It reconnects by itself.
+// The WebSocket from the playground server: hello (everything), then messages, modals, chaos, notices, log lines and
+// the Store as they happen. It reconnects by itself.
 import { $, toast } from './dom.js';
 import { atNewest, renderMessages } from './messages.js';
 import { openModal } from './modal.js';
-import { addLog, renderChaos, renderPeople } from './panels.js';
+import { addLog, renderChaos, renderPeople, renderStore } from './panels.js';
 import { person, state } from './state.js';
 
 /** @typedef {import('../protocol.js').ServerEvent} ServerEvent */
@@ -46,6 +46,9 @@ function onEvent(event) {
       return;
     case 'log':
       return addLog(event.line);
+    case 'store':
+      state.store = event.store;
+      return renderStore();
   }
 }
 
@@ -61,9 +64,11 @@ function hello(event) {
   ];
   state.messages = new Map(event.messages.map((m) => [m.id, m]));
   state.chaos = event.chaos;
+  state.store = event.store;
   $('#log').replaceChildren();
   for (const line of event.logs) addLog(line);
   renderPeople();
   renderChaos();
+  renderStore();
   renderMessages();
 }

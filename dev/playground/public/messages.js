@@ -6,6 +6,7 @@ import { $, el, messageOf, toast } from './dom.js';
 import { jumpTarget, markdown } from './markdown.js';
 import { openMenu } from './menu.js';
 import { person, state, userName } from './state.js';
+import { storeAction } from './store.js';
 
 /** @typedef {import('../protocol.js').ViewMessage} ViewMessage */
 /** @typedef {import('discord-api-types/v10').APIEmbed} APIEmbed */
@@ -264,6 +265,11 @@ function renderButton(m, c) {
   const emoji = 'emoji' in c && c.emoji?.name ? el('span', { class: 'emoji', text: c.emoji.name }) : null;
   const label = 'label' in c ? (c.label ?? '') : '';
   if ('url' in c) return el('a', { class: 'dbutton secondary', href: jumpTarget(c.url) }, emoji, `${label} ↗`);
+  // A Premium button (style 6) opens Discord's store for its SKU: here, the Store buys it.
+  if ('sku_id' in c) {
+    const item = state.store.items.find((i) => i.skuId === c.sku_id);
+    return el('button', { type: 'button', class: 'dbutton premium', onclick: () => storeAction('buy', c.sku_id) }, `⭐ ${item?.name ?? 'Premium'}`);
+  }
   const customId = 'custom_id' in c ? c.custom_id : '';
   const button = el('button', { type: 'button', class: `dbutton ${BUTTON_STYLES[c.style] ?? 'secondary'}`, disabled: c.disabled === true }, emoji, label);
   button.addEventListener('click', async () => {

@@ -1,11 +1,14 @@
 // @ts-check
-// The side panels and the channel list: who the page acts as, which place it shows, the chaos switches, the colour
-// theme, and the bot's log.
+// The side panels and the channel list: who the page acts as, which place it shows, the chaos switches, the Store, the
+// colour theme, and the bot's log.
 import { $, el } from './dom.js';
 import { renderMessages } from './messages.js';
 import { openModal } from './modal.js';
 import { updatePicker } from './picker.js';
 import { person, state } from './state.js';
+import { renderStore } from './store.js';
+
+export { renderStore } from './store.js';
 
 /** @typedef {import('../protocol.js').LogEntry} LogEntry */
 /** @typedef {import('../protocol.js').Place} Place */
@@ -41,6 +44,7 @@ export function renderPeople() {
 function switchPerson(key) {
   state.me = key;
   renderPeople();
+  renderStore();
   renderMessages();
   updatePicker();
   const pending = state.pendingModals.get(person().id);

@@ -7,6 +7,7 @@
 /** @typedef {import('../protocol.js').ViewMessage} ViewMessage */
 /** @typedef {import('../protocol.js').RegisteredCommand} RegisteredCommand */
 /** @typedef {import('../protocol.js').ChaosState} ChaosState */
+/** @typedef {import('../protocol.js').StoreState} StoreState */
 /** @typedef {import('../protocol.js').ModalEvent} ModalEvent */
 /** @typedef {import('../protocol.js').UploadResult} Upload */
 /** @typedef {{ label: string; desc?: string; required?: boolean; apply: () => void }} PickerItem */
@@ -31,6 +32,8 @@ export const state = {
   messages: new Map(),
   /** @type {ChaosState} */
   chaos: { moderation: 0, rateLimit: 0, slow: 0, expireToken: 0, downloadFailure: 0, luma: 'fake' },
+  /** What the bot sells, and what each person holds. @type {StoreState} */
+  store: { items: [], owned: { member: [], admin: [] } },
   /** Modals the bot opened for someone the page is not showing right now, by user id. @type {Map<string, ModalEvent>} */
   pendingModals: new Map(),
   /** Files picked for attachment options of the draft command, by option name. @type {Map<string, Upload>} */

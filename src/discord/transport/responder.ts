@@ -1,5 +1,5 @@
 import { REST, DiscordAPIError, MessageFlags, Routes, type RESTOptions } from 'discord.js';
-import type { APIEmbed, APIMessage, APIMessageTopLevelComponent } from 'discord.js';
+import type { APIEmbed, APIMessage, APIMessageTopLevelComponent, APISKU } from 'discord.js';
 import { sniffImageType } from '../../images/sniff.js';
 import { multipartBody } from './multipart.js';
 
@@ -99,6 +99,16 @@ export class DiscordResponder {
     return (await this.botRest.get(Routes.channelMessage(channelId, messageId))) as APIMessage;
   }
 
+  /** The application's SKUs (premium apps). */
+  async listSkus(applicationId: string): Promise<APISKU[]> {
+    return (await this.botRest.get(Routes.skus(applicationId))) as APISKU[];
+  }
+
+  /** Tells Discord a consumable purchase is used up: the member may buy it again. */
+  async consumeEntitlement(applicationId: string, entitlementId: string): Promise<void> {
+    await this.botRest.post(Routes.consumeEntitlement(applicationId, entitlementId));
+  }
+
   private body(msg: OutgoingMessage): Record<string, unknown> {
     const body: Record<string, unknown> = {
       allowed_mentions: { parse: [], users: msg.allowedUserMentions ?? [] },
@@ -140,6 +150,8 @@ export const DiscordCodes = {
   MissingPermissions: 50013,
   InvalidWebhookToken: 50027,
   RequestEntityTooLarge: 40005,
+  UnknownEntitlement: 10029,
+  NotConsumable: 40018,
 } as const;
 
 export function discordErrorCode(err: unknown): number | undefined {
