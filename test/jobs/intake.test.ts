@@ -175,8 +175,15 @@ describe('intake', () => {
     const ids = jobs.map((j) => j.id);
     jobs.forEach((job, index) => {
       expect(job.group).toEqual({ id: jobs[0]?.group?.id, index, jobIds: ids });
-      // Each image holds its own reservation of its own unit, so a refund gives back exactly one.
-      expect(job.quota).toMatchObject({ units: 1, state: 'reserved', charges: [expect.objectContaining({ kind: 'member', amount: 1 })] });
+      // Each image holds its own reservation of its own unit (and its own price against the server's spend), so a
+      // refund gives back exactly one image's.
+      expect(job.quota).toMatchObject({ units: 1, state: 'reserved' });
+      expect(job.quota?.charges).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ kind: 'member', amount: 1 }),
+          expect.objectContaining({ kind: 'serverSpend', amount: 404 }),
+        ]),
+      );
     });
     expect(await w.used(req.requester.userId)).toBe(3);
     expect(await w.history.ids(GUILD, req.requester.userId)).toEqual([ids[0]]);
