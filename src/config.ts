@@ -1,88 +1,10 @@
 // The one place that reads the environment. Everything else receives a frozen Config. It imports no domain module:
-// the kinds of values it accepts are in config-values.ts, where the modules that use them take them from too.
-import { DEFAULT_CDN_ORIGINS, DEFAULT_DISCORD_API_URL, DEFAULT_HTTP_HOST, DEFAULT_LUMA_BASE_URL, DEFAULT_STORAGE_URL, isPeriod, MAX_LIMIT, PERIODS, type Limit, type Period, type PremiumConfig } from './config-values.js';
+// what it produces and the kinds of values it accepts are in config-values.ts, where the modules that use them take
+// them from too.
+import { DEFAULT_CDN_ORIGINS, DEFAULT_DISCORD_API_URL, DEFAULT_HTTP_HOST, DEFAULT_LUMA_BASE_URL, DEFAULT_STORAGE_URL, isPeriod, MAX_LIMIT, PERIODS, type Limit, type Period, type PremiumConfig, type Config, type LogLevel } from './config-values.js';
 
 export * from './config-values.js';
 
-export interface Config {
-  /** Bot token (secret). */
-  readonly discordToken: string;
-  /** Application id; read from the API at start when absent. */
-  readonly discordApplicationId: string | undefined;
-  /** Guild to register commands in (deploy-commands only); global when absent. */
-  readonly discordGuildId: string | undefined;
-  /** REST base handed to discord.js as `rest.api`. */
-  readonly discordApiUrl: string;
-  /** Origins user images may be downloaded from (Discord CDN and media proxy). */
-  readonly discordCdnOrigins: readonly string[];
-  /** Luma API key (secret). */
-  readonly lumaApiKey: string;
-  readonly lumaBaseUrl: string;
-  /** `sqlite://path` (default) or `redis://…`. */
-  readonly storageUrl: string;
-  /** How long a SQLite operation waits for a file another process holds locked before it fails, ms (STORAGE_BUSY_TIMEOUT_MS, default 10000). */
-  readonly storageBusyTimeoutMs: number;
-  /** Prefix of every key the bot writes, so several bots (or test runs) can share one Redis (STORAGE_NAMESPACE, default "bot"). */
-  readonly storageNamespace: string;
-  /** How long a process's hold on its jobs lasts without renewal, ms (JOB_LEASE_MS, default 30000): a dead process's jobs are taken over within about this long (Redis). */
-  readonly jobLeaseMs: number;
-  /** How often expired records are deleted from storage, ms (STORAGE_SWEEP_INTERVAL_MS, default 3600000 = 1 h). */
-  readonly storageSweepIntervalMs: number;
-  /** How long a result no Discord route could deliver is kept for its member, ms (KEPT_RESULT_DAYS, default 14 days). */
-  readonly keptResultTtlMs: number;
-  /** Largest kept result, bytes; a bigger one is re-encoded to fit (KEPT_RESULT_MAX_MB, default 10 MB). */
-  readonly keptResultMaxBytes: number;
-  readonly logLevel: LogLevel;
-  readonly logFormat: 'auto' | 'json' | 'pretty';
-  /** Shards `npm run start:shards` spawns (SHARD_COUNT); 'auto' asks Discord for its recommendation. */
-  readonly shardCount: number | 'auto';
-  /** How often a job is polled, ms (Luma asks for 2–5 s). */
-  readonly pollIntervalMs: number;
-  /** Least time between two progress edits of one reply, ms. */
-  readonly progressIntervalMs: number;
-  /** Luma plan limits: concurrent active jobs and POSTs per minute for the whole account. */
-  readonly lumaMaxConcurrentJobs: number;
-  readonly lumaMaxRequestsPerMinute: number;
-  /** Jobs one member may have submitted to Luma at once; the rest wait in the queue. */
-  readonly maxJobsPerUser: number;
-  /** Result bytes that downloads/uploads may hold at once (TRANSFER_BUDGET_MB, default 32, in bytes here): as many results move together as fit. */
-  readonly transferBudgetBytes: number;
-  /** Most connections open to Discord's API in each of its two pools, acknowledgements and the rest (DISCORD_REST_CONNECTIONS, default 128). */
-  readonly discordRestConnections: number;
-  /** A job Luma accepted is given up (failed, unit refunded) this long after submission, ms (JOB_MAX_AGE_MS, default 30 min). */
-  readonly jobMaxAgeMs: number;
-  /** How long jobs are kept while Luma is unreachable or answers 502 (POSTs and polls retried), ms (LUMA_OUTAGE_WINDOW_MS, default 10 min). */
-  readonly lumaOutageWindowMs: number;
-  /** Most member image bytes, all inputs of one job together, sent inline as base64 when Luma cannot fetch their URLs (LUMA_INLINE_MAX_MB, default 25 MB). */
-  readonly lumaInlineMaxBytes: number;
-  /** Units per period a member gets on a server whose admins set no default (QUOTA_DEFAULT_LIMIT, default 10). */
-  readonly quotaDefaultLimit: Limit;
-  /** The period of that default (QUOTA_DEFAULT_PERIOD, default day; calendar periods in UTC). */
-  readonly quotaDefaultPeriod: Period;
-  /** Units per period in DMs and user-installed use (QUOTA_DM_LIMIT, default 5). */
-  readonly quotaDmLimit: Limit;
-  readonly quotaDmPeriod: Period;
-  /** Units one uni-1-max image costs; uni-1 costs 1 (QUOTA_MAX_WEIGHT, default 3). */
-  readonly quotaMaxWeight: number;
-  /** Operator-wide spend cap per UTC day, USD (SPEND_CAP_USD_PER_DAY); undefined = no cap. */
-  readonly spendCapUsdPerDay: number | undefined;
-  /** Each server's spend ceiling per UTC day, USD (SERVER_CAP_USD_PER_DAY); undefined = none. Operators set one server's otherwise. */
-  readonly serverCapUsdPerDay: number | undefined;
-  /** The most of SPEND_CAP_USD_PER_DAY one server (or DMs together) may spend, percent (SPEND_CAP_SERVER_SHARE); undefined = any. */
-  readonly spendCapServerShare: number | undefined;
-  /** Premium tiers sold through Discord's store (PREMIUM_*_SKU_ID and what each adds); none configured = none sold. */
-  readonly premium: PremiumConfig;
-  /** Port of the /healthz and /metrics server (HTTP_PORT); undefined = no server (default). 0 = any free port. */
-  readonly httpPort: number | undefined;
-  /** Address that server binds (HTTP_HOST, default 127.0.0.1: loopback only; 0.0.0.0 in a container). */
-  readonly httpHost: string;
-  /** Users who may run /bot-status besides the application's owner or team (OPERATOR_USER_IDS, default none). */
-  readonly operatorUserIds: readonly string[];
-  /** How often the operator status is logged, ms (STATUS_LOG_INTERVAL_MS, default 3 600 000 = hourly; 0 = never). */
-  readonly statusLogIntervalMs: number;
-}
-
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export class ConfigError extends Error {
@@ -251,6 +173,7 @@ export function loadConfig(env: Env, opts: { purpose?: Purpose } = {}): Config {
     progressIntervalMs: int('PROGRESS_INTERVAL_MS', 3000, 0, 60_000),
     lumaMaxConcurrentJobs: int('LUMA_MAX_CONCURRENT_JOBS', 10, 1, 1000),
     lumaMaxRequestsPerMinute: int('LUMA_MAX_REQUESTS_PER_MINUTE', 30, 1, 10_000),
+    lumaRpmCeiling: get('LUMA_RPM_CEILING') === undefined ? undefined : int('LUMA_RPM_CEILING', 0, 1, 10_000),
     maxJobsPerUser: int('MAX_JOBS_PER_USER', 2, 1, 100),
     transferBudgetBytes: int('TRANSFER_BUDGET_MB', 32, 1, 4096) * 1024 * 1024,
     discordRestConnections: int('DISCORD_REST_CONNECTIONS', 128, 1, 4096),

@@ -2,10 +2,12 @@
 // a Discord token refused, a port that cannot be served — and the shared job state of several processes on Redis.
 import type { Client } from 'discord.js';
 import { Events } from 'discord.js';
+import { systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { skuProblems } from './discord/premium.js';
 import type { DiscordResponder } from './discord/transport/responder.js';
 import { RedisJobLeases, ShardJobLeases, type JobLeases } from './jobs/leases.js';
+import { RedisLumaBreaker } from './jobs/shared-breaker.js';
 import { RedisSubmitBudget } from './jobs/shared-budget.js';
 import type { Logger } from './logger.js';
 import type { LumaClient } from './luma/client.js';
@@ -75,15 +77,17 @@ export async function sharedJobState(
   config: Config,
   logger: Logger,
   shard: { shard: number; count: number },
-): Promise<{ budget?: RedisSubmitBudget; leases?: JobLeases; takeoverIntervalMs?: number }> {
+): Promise<{ budget?: RedisSubmitBudget; breaker?: RedisLumaBreaker; leases?: JobLeases; takeoverIntervalMs?: number }> {
   // Several shards on one SQLite file keep their own jobs, as before leases; one process owns them all.
   if (!storage.redis) return shard.count > 1 ? { leases: new ShardJobLeases(storage, shard.shard, shard.count) } : {};
   const { client, prefix } = storage.redis;
   const log = logger.child({ component: 'jobs' });
   const leases = await RedisJobLeases.start(client, prefix, config.jobLeaseMs, log);
-  const budget = new RedisSubmitBudget({ redis: client, prefix, leaseMs: config.jobLeaseMs, requestsPerMinute: config.lumaMaxRequestsPerMinute, concurrentJobs: config.lumaMaxConcurrentJobs, logger: log });
+  const budget = new RedisSubmitBudget({ redis: client, prefix, leaseMs: config.jobLeaseMs, requestsPerMinute: config.lumaMaxRequestsPerMinute, requestsPerMinuteCeiling: config.lumaRpmCeiling, concurrentJobs: config.lumaMaxConcurrentJobs, logger: log });
+  // One outage, one probe for the account (not one per process).
+  const breaker = new RedisLumaBreaker({ redis: client, prefix, clock: systemClock, logger: log });
   log.info({ processId: leases.processId, leaseMs: config.jobLeaseMs }, 'sharing the Luma budget and jobs with the other processes on this Redis');
-  return { budget, leases, takeoverIntervalMs: Math.max(100, Math.floor(config.jobLeaseMs / 3)) };
+  return { budget, breaker, leases, takeoverIntervalMs: Math.max(100, Math.floor(config.jobLeaseMs / 3)) };
 }
 
 /** createStorage, but a Redis that does not answer stops the start with a message instead of a silent wait. */

@@ -7,10 +7,11 @@ import type { Logger } from '../logger.js';
 import type { LumaClient } from '../luma/client.js';
 import { withoutInlineData } from './create.js';
 import type { Deliverer, HandOverTo } from './delivery.js';
-import type { JobEvents, LumaLimits } from './events.js';
+import { lumaLimits, type JobEvents, type LumaLimits } from './events.js';
 import type { KeptResults } from './kept-results.js';
 import { LocalJobLeases, type JobLeases } from './leases.js';
 import { LocalSubmitBudget, type SubmitBudget } from './luma-budget.js';
+import { LocalLumaBreaker, type LumaBreaker } from './luma-breaker.js';
 import type { JobRecords } from './records.js';
 import { Scheduler } from './scheduler.js';
 import { storeNewJobs } from './store-new.js';
@@ -29,6 +30,7 @@ export type EngineConfig = Pick<
   | 'progressIntervalMs'
   | 'lumaMaxConcurrentJobs'
   | 'lumaMaxRequestsPerMinute'
+  | 'lumaRpmCeiling'
   | 'maxJobsPerUser'
   | 'transferBudgetBytes'
   | 'discordCdnOrigins'
@@ -51,6 +53,8 @@ export interface EngineDeps {
   charges?: JobCharges;
   /** When a POST may go (Luma's account limits). Default: a LocalSubmitBudget from the configured limits. */
   budget?: SubmitBudget;
+  /** Whether Luma is down: one probe at a time while it is. Default: a LocalLumaBreaker (this process alone). */
+  breaker?: LumaBreaker;
   /**
    * Which jobs this process works on (leases.ts), and how often it looks for jobs whose process died, ms
    * (JOB_LEASE_MS). Default: a LocalJobLeases (every job is ours: one process on its own storage), no takeover scan.
@@ -94,12 +98,15 @@ export class JobEngine {
       kept: deps.kept,
       deliver: deps.deliverer,
       charges: deps.charges ?? NO_CHARGES,
-      budget: deps.budget ?? new LocalSubmitBudget({ requestsPerMinute: c.lumaMaxRequestsPerMinute, concurrentJobs: c.lumaMaxConcurrentJobs, logger: this.log }),
+      budget: deps.budget ?? new LocalSubmitBudget({ requestsPerMinute: c.lumaMaxRequestsPerMinute, requestsPerMinuteCeiling: c.lumaRpmCeiling, concurrentJobs: c.lumaMaxConcurrentJobs, logger: this.log }),
+      breaker: deps.breaker ?? new LocalLumaBreaker({ clock: this.clock, logger: this.log }),
       transfers: new TransferBudget(c.transferBudgetBytes, deps.deliverer.resultLayout, this.clock),
       leases: deps.leases ?? new LocalJobLeases(),
       events: deps.events,
     });
     this.scheduler = new Scheduler(this.work);
+    // The shared breaker's news (another process's probe, a grant of ours) starts a pass.
+    this.work.breaker.onChange(() => this.scheduler.wake());
   }
 
   /** Luma's account limits: the scheduler picks who goes next, the budget says when. */
@@ -188,6 +195,7 @@ export class JobEngine {
     this.clock.clearInterval(this.takeoverTimer);
     // A job still waiting for a shared Luma slot gives up now (it stays queued and resumes later), not after the grace.
     await work.budget.close?.();
+    await work.breaker.close?.();
     await this.takingOver;
     if (!(await this.scheduler.settled(graceMs))) {
       this.log.warn({ running: this.scheduler.running }, 'cutting running job steps short to shut down; they resume at the next start');
@@ -283,15 +291,7 @@ export class JobEngine {
 
   /** For operators: the Luma limits the scheduler applies now (what it learnt from Luma's headers and 429s included). */
   lumaLimits(): LumaLimits {
-    const now = this.clock.now();
-    const b = this.work.budget.limits(now);
-    return {
-      concurrency: b.concurrentJobs,
-      configuredConcurrency: this.deps.config.lumaMaxConcurrentJobs,
-      requestsPerMinute: b.requestsPerMinute,
-      postsLastMinute: b.windowUsed,
-      pausedUntil: b.pausedUntil > now ? b.pausedUntil : undefined,
-    };
+    return lumaLimits(this.work, this.deps.config, this.clock.now());
   }
 }
 

@@ -95,7 +95,7 @@ export function classifyLumaFailure(code: FailureCode | string | null | undefine
 }
 
 /** An error from POST /generations. `hasUrlInputs`: the request still sends images by URL (and could send bytes). */
-export function classifySubmitError(err: unknown, ctx: { hasUrlInputs: boolean; submitAttempts: number; ref: string }): FailureAction {
+export function classifySubmitError(err: unknown, ctx: { hasUrlInputs: boolean; ref: string }): FailureAction {
   if (err instanceof RateLimitError) {
     // Luma rejects rather than queues; the job waits in our queue, keeping its place. For "too many concurrent jobs"
     // the engine lowers its concurrency cap, which holds every POST until one of ours finishes, so Luma's generic
@@ -106,11 +106,12 @@ export function classifySubmitError(err: unknown, ctx: { hasUrlInputs: boolean; 
   }
   if (err instanceof ServiceUnavailableError) {
     if (ctx.hasUrlInputs) return { kind: 'inline', reason: 'luma 503: URL ingestion down' };
-    return { kind: 'requeue', delayMs: outageRetryDelayMs(ctx.submitAttempts), reason: 'luma 503', outage: true };
+    return { kind: 'requeue', delayMs: 0, reason: 'luma 503', outage: true };
   }
   if (err instanceof BadGatewayError) {
-    // Luma's upstream is down: the docs say retry after 5–10 s; the job was refused before processing.
-    return { kind: 'requeue', delayMs: outageRetryDelayMs(ctx.submitAttempts), reason: 'luma 502: upstream down', outage: true };
+    // Luma's upstream is down: the docs say retry after 5–10 s; the job was refused before processing. The Luma
+    // breaker spaces the tries (one probe at a time, luma-breaker.ts): the job waits in its place, not on a timer.
+    return { kind: 'requeue', delayMs: 0, reason: 'luma 502: upstream down', outage: true };
   }
   if (err instanceof UnprocessableEntityError) {
     if (ctx.hasUrlInputs) return { kind: 'inline', reason: 'luma 422 for a URL input' };
@@ -141,7 +142,7 @@ export function classifySubmitError(err: unknown, ctx: { hasUrlInputs: boolean; 
     });
   }
   if (err instanceof LumaConnectionError && !err.reachedServer) {
-    return { kind: 'requeue', delayMs: outageRetryDelayMs(ctx.submitAttempts), reason: 'luma unreachable', outage: true };
+    return { kind: 'requeue', delayMs: 0, reason: 'luma unreachable', outage: true };
   }
   if (err instanceof LumaConnectionError || err instanceof LumaAPIError) {
     // The POST may have reached Luma (timeout after sending, reset, 500): retrying could bill a second image,
@@ -153,19 +154,6 @@ export function classifySubmitError(err: unknown, ctx: { hasUrlInputs: boolean; 
     });
   }
   return fail('internal', 'failure.internal', {}, { ref: ctx.ref, retryable: true, log: 'error' });
-}
-
-/** First wait after Luma went down, and the longest, ms: Luma says retry a 502 after 5–10 s. */
-const OUTAGE_RETRY_FIRST_MS = 5000;
-const OUTAGE_RETRY_MAX_MS = 30_000;
-
-/**
- * How long a job waits before its next try while Luma is down: from 5 s, ×1.5 per try, at most 30 s, with ±20 %
- * jitter so the jobs of an outage do not all come back in the same instant.
- */
-export function outageRetryDelayMs(tries: number, random: () => number = Math.random): number {
-  const base = Math.min(OUTAGE_RETRY_FIRST_MS * 1.5 ** Math.max(0, tries - 1), OUTAGE_RETRY_MAX_MS);
-  return Math.round(base * (0.8 + 0.4 * random()));
 }
 
 /** Luma's detail of a 400 or 422, as shown after the sentence's subject: ` (…)`, or nothing. */

@@ -2,11 +2,14 @@
 // apart from the engine, which decides *who* goes next (the fair pick) and asks the budget *when*.
 //
 // The budget learns the plan from Luma itself. Every 201 carries X-RateLimit-Limit / -Remaining / -Reset: the
-// limit (capped by the configured value, which an operator may set lower than the plan) becomes the window's
-// size, and a window fuller than our own count of POSTs means someone else uses the account. A concurrency 429
-// lowers the concurrency estimate to what we have at Luma; it climbs back one job at a time afterwards.
+// limit is the account's, up or down from the configured value (which is only where the bot starts, unless the
+// operator set a hard ceiling), and a window fuller than our own count of POSTs means someone else uses the
+// account. A concurrency 429 lowers the concurrency estimate to what we have at Luma; it climbs back one job at a
+// time afterwards. Concurrency has no header: the bot never goes above the configured value, and says so when
+// Luma never refused it there through a long busy spell (concurrency-watch.ts).
 import type { Logger } from '../logger.js';
 import type { RateWindow } from '../luma/errors.js';
+import { ConcurrencyWatch } from './concurrency-watch.js';
 
 /** Luma's per-minute window is a sliding 60 s. */
 export const RPM_WINDOW_MS = 60_000;
@@ -20,12 +23,29 @@ export const CONCURRENCY_CLIMB_MS = 15_000;
  */
 export const CONCURRENCY_PROBE_MS = 10_000;
 
+/** Where the per-minute limit held to comes from. */
+export type RequestsPerMinuteSource =
+  /** LUMA_MAX_REQUESTS_PER_MINUTE: Luma has not reported the account's limit yet. */
+  | 'configured'
+  /** Luma's X-RateLimit-Limit. */
+  | 'luma'
+  /** LUMA_RPM_CEILING, lower than what Luma reported (or than the configured start). */
+  | 'ceiling';
+
 /** The limits a budget holds to right now, for logs and metrics. */
 export interface BudgetLimits {
-  /** POSTs per sliding minute: the configured value, or Luma's X-RateLimit-Limit when that is lower. */
+  /** POSTs per sliding minute: Luma's X-RateLimit-Limit once reported (the configured value before), within the ceiling. */
   requestsPerMinute: number;
+  requestsPerMinuteSource: RequestsPerMinuteSource;
   /** Jobs at Luma at once: the configured value, or the estimate after a concurrency 429. */
   concurrentJobs: number;
+  /** 'lowered' while the estimate is below the configured value after a concurrency 429. */
+  concurrencySource: 'configured' | 'lowered';
+  /**
+   * How long jobs have waited for a slot at the configured concurrency since Luma last refused one for concurrency
+   * (or since start), ms: a long time says the plan may allow more than LUMA_MAX_CONCURRENT_JOBS.
+   */
+  busyAtConcurrencyMs: number;
   /** What Luma last reported as the plan's per-minute limit; undefined before the first report. */
   learnedRequestsPerMinute: number | undefined;
   /** POSTs the window holds now: ours, plus others' that Luma's Remaining revealed. */
@@ -87,8 +107,10 @@ export interface SubmitBudget {
 }
 
 export interface LocalBudgetOptions {
-  /** LUMA_MAX_REQUESTS_PER_MINUTE: where the window starts, and a ceiling on what Luma's headers may raise it to. */
+  /** LUMA_MAX_REQUESTS_PER_MINUTE: the window's size until Luma reports the account's limit. */
   requestsPerMinute: number;
+  /** LUMA_RPM_CEILING: never more POSTs per minute than this, whatever Luma reports (undefined: no ceiling). */
+  requestsPerMinuteCeiling?: number | undefined;
   /** LUMA_MAX_CONCURRENT_JOBS: the concurrency estimate's start and ceiling. */
   concurrentJobs: number;
   /** Gets one info line whenever the limits held to change. */
@@ -110,10 +132,12 @@ export class LocalSubmitBudget implements SubmitBudget {
   private loweredAt = -Infinity;
   private pausedUntil = 0;
   private logged: { rpm: number; concurrent: number };
+  private readonly watch: ConcurrencyWatch;
 
   constructor(private readonly opts: LocalBudgetOptions) {
     this.concurrencyFloor = opts.concurrentJobs;
-    this.logged = { rpm: opts.requestsPerMinute, concurrent: opts.concurrentJobs };
+    this.logged = { rpm: this.rpm(), concurrent: opts.concurrentJobs };
+    this.watch = new ConcurrencyWatch(opts.concurrentJobs, opts.logger);
   }
 
   waitMs(now: number, ourActive: number): number {
@@ -121,6 +145,7 @@ export class LocalSubmitBudget implements SubmitBudget {
     const concurrent = this.concurrency(now);
     this.noteChange(now);
     if (ourActive >= concurrent) {
+      this.busyAtConcurrency(now);
       // A slot frees when a poll sees one of ours finish (the engine pumps then); the timer covers the estimate's climb.
       const nextClimb = this.nextClimbAt(now);
       return nextClimb === undefined ? 1000 : Math.max(1, Math.min(nextClimb - now, 5000));
@@ -172,6 +197,7 @@ export class LocalSubmitBudget implements SubmitBudget {
     } else {
       // Luma's count says the account is at its limit (a lower plan than configured, or another process using it).
       // Our other jobs at Luma are the most we can have there; a slot frees when a poll sees one of them finish.
+      this.watch.refused();
       this.concurrencyFloor = Math.max(1, Math.min(this.concurrency(at), event.ourOthersActive));
       this.loweredAt = at;
       // None of ours is there: someone else holds the slots, and no poll of ours will see one free up.
@@ -186,19 +212,35 @@ export class LocalSubmitBudget implements SubmitBudget {
     this.settle(ticket, at);
   }
 
+  /** A job waited for a concurrency slot (ours, or the account's when the budget is shared) at `now`. */
+  busyAtConcurrency(now: number): void {
+    if (this.concurrency(now) >= this.opts.concurrentJobs) this.watch.busy(now);
+  }
+
   limits(now: number): BudgetLimits {
     this.prune(now);
+    const concurrentJobs = this.concurrency(now);
     return {
       requestsPerMinute: this.rpm(),
-      concurrentJobs: this.concurrency(now),
+      requestsPerMinuteSource: this.rpmSource(),
+      concurrentJobs,
+      concurrencySource: concurrentJobs < this.opts.concurrentJobs ? 'lowered' : 'configured',
+      busyAtConcurrencyMs: this.watch.busyMs,
       learnedRequestsPerMinute: this.learnedRpm,
       windowUsed: this.posts.size + this.foreign.length,
       pausedUntil: now < this.pausedUntil ? this.pausedUntil : 0,
     };
   }
 
+  /** Luma's word once it gave it (up or down from the configured start), within the operator's ceiling. */
   private rpm(): number {
-    return Math.min(this.opts.requestsPerMinute, this.learnedRpm ?? Infinity);
+    return Math.min(this.learnedRpm ?? this.opts.requestsPerMinute, this.opts.requestsPerMinuteCeiling ?? Infinity);
+  }
+
+  private rpmSource(): RequestsPerMinuteSource {
+    const wanted = this.learnedRpm ?? this.opts.requestsPerMinute;
+    if (wanted > (this.opts.requestsPerMinuteCeiling ?? Infinity)) return 'ceiling';
+    return this.learnedRpm === undefined ? 'configured' : 'luma';
   }
 
   private learnLimit(limit: number | undefined): void {
@@ -244,7 +286,7 @@ export class LocalSubmitBudget implements SubmitBudget {
     const current = { rpm: this.rpm(), concurrent: this.concurrency(now) };
     if (current.rpm === this.logged.rpm && current.concurrent === this.logged.concurrent) return;
     this.opts.logger?.info(
-      { requestsPerMinute: current.rpm, concurrentJobs: current.concurrent, learnedRequestsPerMinute: this.learnedRpm, previous: this.logged },
+      { requestsPerMinute: current.rpm, requestsPerMinuteSource: this.rpmSource(), concurrentJobs: current.concurrent, learnedRequestsPerMinute: this.learnedRpm, previous: this.logged },
       'Luma limits changed',
     );
     this.logged = current;

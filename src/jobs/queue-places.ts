@@ -49,6 +49,8 @@ export class QueuePlaces {
   private looks = new Heap<PlaceLook>((a, b) => a.at - b.at);
   /** Each job's current look (an entry that is not is dropped when it comes out). */
   private readonly lookOf = new Map<string, PlaceLook>();
+  /** Jobs whose line changed with Luma's state (down, back): shown again whatever their place. */
+  private readonly restated = new Set<string>();
 
   constructor(
     private readonly rt: Pick<JobWork, 'progressWait' | 'config'>,
@@ -64,6 +66,19 @@ export class QueuePlaces {
   /** The job is out of the queue (its task started, or it left). */
   forget(job: JobRecord): void {
     this.lookOf.delete(job.id);
+    this.restated.delete(job.id);
+  }
+
+  /**
+   * Every waiting job's line changed (Luma went down, or came back): each is shown again at the progress pace,
+   * whatever its place — a member far back in the queue learns it as soon as one near the front.
+   */
+  restate(now: number): void {
+    for (const job of this.source.queued) {
+      this.restated.add(job.id);
+      const wait = this.rt.progressWait(job, now);
+      if (wait !== Infinity) this.lookAt(job, now + wait);
+    }
   }
 
   /** Edits the place shown to each waiting member whose edit is due and whose text changed; returns when to look again. */
@@ -89,11 +104,13 @@ export class QueuePlaces {
     const rt = this.rt;
     const position = positions.get(job.id);
     if (position === undefined) return this.lookAt(job, now + PLACES_MIN_AGE_MS);
-    const wait = rt.progressWait(job, now, placeFactor(position));
+    const restated = this.restated.has(job.id);
+    const wait = rt.progressWait(job, now, restated ? 1 : placeFactor(position));
     if (wait === Infinity) return; // no usable token: nothing more to show
     if (wait > 0) return this.lookAt(job, now + wait);
-    // A waiting job's line changes only with its place.
-    if (position !== job.progress.position) {
+    // A waiting job's line changes only with its place, and with Luma's state.
+    if (position !== job.progress.position || restated) {
+      this.restated.delete(job.id);
       this.source.showPlace(job, position);
       return;
     }
@@ -133,7 +150,8 @@ export class QueuePlaces {
     for (const job of this.source.queued) {
       if (except.has(job)) continue;
       const position = positions.get(job.id);
-      const wait = this.rt.progressWait(job, now, position === undefined ? QUEUE_PROGRESS_FACTOR : placeFactor(position));
+      const factor = this.restated.has(job.id) ? 1 : position === undefined ? QUEUE_PROGRESS_FACTOR : placeFactor(position);
+      const wait = this.rt.progressWait(job, now, factor);
       if (wait !== Infinity) this.lookAt(job, now + wait);
     }
   }

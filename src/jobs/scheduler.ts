@@ -1,33 +1,31 @@
-import type { Timer } from '../clock.js';
 import { newReference } from '../errors.js';
 import { internalFailure } from './failures.js';
 import { FairQueue } from './fair-order.js';
 import { AtLumaCount, ServedOrder } from './served.js';
 import { TimedFiles } from './heap.js';
+import { OutageHold } from './outage-hold.js';
+import { Pump } from './pump.js';
 import { QueuePlaces } from './queue-places.js';
 import type { JobWork, Task } from './work.js';
 import { fail, finishFailure } from './steps/fail.js';
-import { poll } from './steps/poll.js';
+import { outageOutlasted } from './steps/outage.js';
+import { poll as pollStep } from './steps/poll.js';
 import { submit } from './steps/submit.js';
 import { transfer } from './steps/transfer.js';
 import type { JobRecord } from './types.js';
 
 const MAX_POLLS_AT_ONCE = 16;
-/** Longest spacing of the scheduler's passes (reached at 2,000 jobs in the process; 1 ms per 200 jobs). */
-const PUMP_MAX_GAP_MS = 10;
 
 /**
  * Decides what runs: submissions within Luma's concurrency and per-minute limits, fairly across servers and
  * members; polls on each job's own clock; downloads/uploads with bounded concurrency so memory stays flat; and
  * the queue places members see (src/jobs/queue-places.ts). Each task is one step of one job (src/jobs/steps).
+ * While Luma is down (its breaker is open: src/jobs/luma-breaker.ts, outage-hold.ts), one probe at a time instead.
  */
 export class Scheduler {
   /** Who was served when: the round-robin's memory. */
   private readonly served = new ServedOrder();
-  private timer: Timer | undefined;
-  private pumping = false;
-  private lastPumpAt = 0;
-  private repump = false;
+  private readonly pump: Pump;
   private readonly inFlight = new Set<Promise<void>>();
 
   /** The heaps of jobs filed by time (delays, polls): each job's current entry. */
@@ -54,13 +52,27 @@ export class Scheduler {
   /** Jobs Luma's concurrency limit counts now (sent, or picked to be sent, and not finished there), by member. */
   private readonly atLuma = new AtLumaCount();
   private runningPolls = 0;
+  /** What the jobs do while Luma is down, and its probe. */
+  private readonly outage: OutageHold;
+  /** A member at their cap of jobs at Luma is skipped by the fair pick. */
+  private readonly atCap = (user: string): boolean => this.atLuma.ofUser(user) >= this.rt.config.maxJobsPerUser;
 
   constructor(private readonly rt: JobWork) {
+    this.pump = new Pump(rt.clock, rt, () => this.pumpOnce());
     this.ready = new FairQueue(this.served.guilds, this.served.users);
     this.places = new QueuePlaces(rt, {
       queued: this.queued,
-      positions: () => this.queuePositions(),
+      positions: () => this.served.positions(this.queued), // by simulating the fair pick over the queue
       showPlace: (job, position) => this.run(job, 'progress', () => rt.showProgress(job, position)),
+    });
+    this.outage = new OutageHold(rt, {
+      restatePlaces: (now) => this.places.restate(now),
+      showProgress: (job) => this.run(job, 'progress', () => rt.showProgress(job)),
+      refile: (job, now) => (job.step === 'polling' ? this.timed.file(this.polls, job, now) : this.file(job)),
+      giveUp: (job) => this.run(job, 'finish', () => outageOutlasted(rt, job)),
+      nextPost: (now) => (this.ready.size > 0 && rt.budget.waitMs(now, this.atLuma.size) === 0 ? this.ready.next(this.atCap) : undefined),
+      nextPoll: () => this.timed.top(this.polls)?.job,
+      send: (job, now) => (job.step === 'polling' ? this.run(job, 'poll', () => pollStep(rt, job)) : this.send(job, now)),
     });
     rt.watch({
       added: (job) => {
@@ -83,18 +95,12 @@ export class Scheduler {
 
   /** Looks at the jobs again soon (after `delayMs` at the earliest). */
   wake(delayMs = 0): void {
-    if (this.rt.stopped) return;
-    const clock = this.rt.clock;
-    clock.clearTimeout(this.timer);
-    // With thousands of jobs, passes are spaced a few ms apart (none for a small queue), so a stream of finishing
-    // tasks is handled in batches instead of one pass each.
-    const gap = Math.min(PUMP_MAX_GAP_MS, this.rt.size / 200);
-    this.timer = clock.setTimeout(() => void this.pump(), Math.max(delayMs, this.lastPumpAt + gap - clock.now()));
+    this.pump.wake(delayMs);
   }
 
   /** No more passes (running steps go on). */
   stop(): void {
-    this.rt.clock.clearTimeout(this.timer);
+    this.pump.stop();
   }
 
   /** Whether every running step ended within `ms`. */
@@ -124,6 +130,7 @@ export class Scheduler {
       .finally(() => {
         rt.busy.delete(job.id);
         if (task === 'poll') this.runningPolls--;
+        this.outage.taskEnded(job);
         this.inFlight.delete(p);
         if (rt.owns(job)) {
           this.countAtLuma(job, rt.isAtLuma(job));
@@ -140,6 +147,7 @@ export class Scheduler {
     this.unfile(job);
     this.countAtLuma(job, this.rt.isAtLuma(job));
     const now = this.rt.clock.now();
+    this.outage.filed(job, now);
     switch (job.step) {
       case 'queued': {
         this.queued.add(job);
@@ -177,36 +185,20 @@ export class Scheduler {
     if (left !== undefined && left < this.rt.config.maxJobsPerUser) this.ready.unpark(job.requester.userId);
   }
 
-  private pump(): void {
-    this.lastPumpAt = this.rt.clock.now();
-    if (this.pumping) {
-      this.repump = true;
-      return;
-    }
-    this.pumping = true;
-    try {
-      do {
-        this.repump = false;
-        this.pumpOnce();
-      } while (this.repump && !this.rt.stopped);
-    } finally {
-      this.pumping = false;
-    }
-  }
-
   private pumpOnce(): void {
     if (this.rt.stopped) return;
     const now = this.rt.clock.now();
     const delayedAt = this.releaseDelayed(now);
-    const submitAt = this.startSubmissions(now);
-    const pollAt = this.startPolls(now);
-    const transferAt = this.startTransfers(now);
+    // Luma down: one probe at a time instead of the submissions and polls (both wait in their order meanwhile).
+    const down = this.outage.pass(now).open;
+    const lumaAt = down ? this.outage.startProbe(now) : Math.min(this.startSubmissions(now), this.startPolls(now));
+    const transferAt = this.startTransfers(now, down);
     for (const job of [...this.failing]) this.run(job, 'finish', () => finishFailure(this.rt, job));
     // Members waiting in our queue see their place in it (worked out only when one of them is due an edit).
     const placesAt = this.places.show(now);
     this.served.prune(this.rt.all(), this.rt.size);
-    const nextDue = Math.min(delayedAt, submitAt, pollAt, transferAt, placesAt);
-    if (nextDue !== Infinity) this.wakeAt(Math.max(0, nextDue - now));
+    const nextDue = Math.min(delayedAt, lumaAt, transferAt, placesAt);
+    if (nextDue !== Infinity) this.pump.wakeIn(Math.max(0, nextDue - now));
   }
 
   /** Queued jobs whose delay is over join the ready ones; returns when the next delay ends. */
@@ -227,21 +219,24 @@ export class Scheduler {
    */
   private startSubmissions(now: number): number {
     const rt = this.rt;
-    const cap = rt.config.maxJobsPerUser;
-    const atCap = (user: string): boolean => this.atLuma.ofUser(user) >= cap;
     for (;;) {
+      if (this.ready.size === 0) return Infinity; // nothing waits (a delayed job wakes the pass by itself)
       // 0 when a POST may go now, else ms until one may: whenever the sliding minute has room and a concurrency
       // slot is free (the budget's call), never spaced out — a queue that built up goes out as one burst.
       const wait = rt.budget.waitMs(now, this.atLuma.size);
       if (wait > 0) return this.queued.size > 0 ? now + wait : Infinity;
-      const job = this.ready.next(atCap);
+      const job = this.ready.next(this.atCap);
       if (!job) return Infinity;
-      this.served.mark(job);
-      // Counted from now, not from when the POST goes out (after an await): the next pick must see it.
-      this.countAtLuma(job, true);
-      const ticket = rt.budget.recordPost(now);
-      this.run(job, 'submit', () => submit(rt, job, ticket));
+      this.send(job, now);
     }
+  }
+
+  private send(job: JobRecord, now: number): void {
+    this.served.mark(job);
+    // Counted from now, not from when the POST goes out (after an await): the next pick must see it.
+    this.countAtLuma(job, true);
+    const ticket = this.rt.budget.recordPost(now);
+    this.run(job, 'submit', () => submit(this.rt, job, ticket));
   }
 
   /** Starts the polls that are due, at most MAX_POLLS_AT_ONCE at a time; returns when to look again. */
@@ -251,13 +246,13 @@ export class Scheduler {
       if (this.runningPolls >= MAX_POLLS_AT_ONCE) return now + 50;
       this.timed.take(this.polls);
       const job = top.job;
-      this.run(job, 'poll', () => poll(this.rt, job));
+      this.run(job, 'poll', () => pollStep(this.rt, job));
     }
     return Infinity;
   }
 
   /** Starts transfers, oldest first, as many at once as their bytes fit in the budget; returns when to look again. */
-  private startTransfers(now: number): number {
+  private startTransfers(now: number, down: boolean): number {
     const rt = this.rt;
     let next = Infinity;
     for (const job of [...this.transfers]) {
@@ -266,6 +261,7 @@ export class Scheduler {
         next = Math.min(next, at);
         continue;
       }
+      if (down && !rt.hasOutputUrl(job)) continue; // Luma is down: no fresh output URL until it is back
       // As many at once as their bytes fit in the budget: many small results together, a few huge ones bounded.
       // (Refused only while one runs: its end is the next look.)
       const reservation = rt.transfers.tryAdmit();
@@ -273,16 +269,5 @@ export class Scheduler {
       this.run(job, 'transfer', () => transfer(rt, job, reservation).finally(reservation.release));
     }
     return next;
-  }
-
-  private wakeAt(delayMs: number): void {
-    if (this.rt.stopped) return;
-    this.rt.clock.clearTimeout(this.timer);
-    this.timer = this.rt.clock.setTimeout(() => void this.pump(), Math.min(delayMs, 60_000));
-  }
-
-  /** 1-based positions of queued jobs, by simulating the fair picker over the current queue. */
-  private queuePositions(): Map<string, number> {
-    return this.served.positions(this.queued);
   }
 }

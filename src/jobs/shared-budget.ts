@@ -29,11 +29,11 @@ const REDIS_RETRY_MS = 1000;
 /** A waiting job keeps its place this long past the time it was told to ask again, ms. */
 const WAITER_GRACE_MS = 1000;
 
-const NOW_LUA = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
+export const NOW_LUA = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
 
 /**
  * KEYS: posts, slots, waiters, waiters-until. ARGV: rpm, concurrent, job id, queued-at, lease ms, post id.
- * Returns {1, room left} when the slot is taken, {0, ms to wait} when not.
+ * Returns {1, room left} when the slot is taken, {0, ms to wait, 1 when every concurrency slot is taken} when not.
  */
 const ACQUIRE = `${NOW_LUA}
 local rpm, conc, job, since, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -63,7 +63,7 @@ end
 -- Waiting, in the queue of every process: until just after it asks again (a dead process's place lapses then).
 redis.call('ZADD', KEYS[3], since, job)
 redis.call('ZADD', KEYS[4], now + wait + ${WAITER_GRACE_MS}, job)
-return {0, wait}`;
+return {0, wait, (conc - active <= 0) and 1 or 0}`;
 
 /** KEYS: waiters, waiters-until. ARGV: job ids that stopped waiting. */
 const UNWAIT = `for i = 1, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) redis.call('ZREM', KEYS[2], ARGV[i]) end
@@ -151,7 +151,7 @@ export class RedisSubmitBudget implements SubmitBudget {
           const reply = (await this.opts.redis.eval(ACQUIRE, {
             keys: [this.keys.posts, this.keys.slots, this.keys.waiters, this.keys.waitersUntil],
             arguments: [String(this.local.limits(Date.now()).requestsPerMinute), String(this.concurrency()), jobId, String(queuedAt), String(this.opts.leaseMs), postId],
-          })) as [number, number];
+          })) as [number, number, number?];
           if (Number(reply[0]) === 1) {
             // Closed while Redis answered: the POST must not go (another process may take the job over now).
             if (this.closed) {
@@ -164,6 +164,8 @@ export class RedisSubmitBudget implements SubmitBudget {
             return;
           }
           wait = Number(reply[1]);
+          // The account's slots are all taken: busy at its concurrency (see concurrency-watch.ts).
+          if (Number(reply[2]) === 1) this.local.busyAtConcurrency(Date.now());
           this.waiting.add(jobId);
           this.room = 0;
         } catch (err) {

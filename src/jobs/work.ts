@@ -9,6 +9,7 @@ import { JobGroups } from './groups.js';
 import type { KeptResults } from './kept-results.js';
 import type { JobLeases } from './leases.js';
 import type { SubmitBudget } from './luma-budget.js';
+import { watchedLuma, type LumaBreaker } from './luma-breaker.js';
 import { progressState } from './progress.js';
 import type { JobRecords } from './records.js';
 import type { JobCharges, StepConfig, SubmitContext, PollContext, TransferContext } from './steps/context.js';
@@ -47,6 +48,8 @@ export interface WorkDeps {
   deliver: Deliverer;
   charges: JobCharges;
   budget: SubmitBudget;
+  /** Whether Luma is down (the steps' Luma calls tell it what Luma answers). */
+  breaker: LumaBreaker;
   transfers: TransferBudget;
   leases: JobLeases;
   events: JobEvents | undefined;
@@ -81,6 +84,7 @@ export class JobWork implements SubmitContext, PollContext, TransferContext {
   readonly deliver: Deliverer;
   readonly charges: JobCharges;
   readonly budget: SubmitBudget;
+  readonly breaker: LumaBreaker;
   readonly transfers: TransferBudget;
   readonly leases: JobLeases;
   readonly kept: KeptResults;
@@ -89,8 +93,10 @@ export class JobWork implements SubmitContext, PollContext, TransferContext {
   private readonly groups: JobGroups;
 
   constructor(private readonly deps: WorkDeps) {
-    ({ config: this.config, clock: this.clock, luma: this.luma, downloads: this.downloads, deliver: this.deliver, charges: this.charges } = deps);
-    ({ budget: this.budget, transfers: this.transfers, leases: this.leases, kept: this.kept, events: this.events } = deps);
+    ({ config: this.config, clock: this.clock, downloads: this.downloads, deliver: this.deliver, charges: this.charges } = deps);
+    ({ budget: this.budget, breaker: this.breaker, transfers: this.transfers, leases: this.leases, kept: this.kept, events: this.events } = deps);
+    // Every call a step makes to Luma tells the breaker what Luma answered.
+    this.luma = watchedLuma(deps.luma, deps.breaker, deps.clock);
     this.baseLog = deps.log;
     // Every running poll, POST and download listens on this one signal (and stops listening when it ends): dozens
     // at once is normal, not a leak.
@@ -182,6 +188,11 @@ export class JobWork implements SubmitContext, PollContext, TransferContext {
     this.outputUrls.set(job.id, url);
   }
 
+  /** Whether a poll left the job a fresh output URL (its download needs no call to Luma first). */
+  hasOutputUrl(job: JobRecord): boolean {
+    return this.outputUrls.has(job.id);
+  }
+
   takeOutputUrl(job: JobRecord): string | undefined {
     const url = this.outputUrls.get(job.id);
     this.outputUrls.delete(job.id);
@@ -249,6 +260,8 @@ export class JobWork implements SubmitContext, PollContext, TransferContext {
       const shown = await this.deliver.progress(job, state, now);
       // Saved with the job's next step. A failed edit counts too: the next try waits its turn.
       if (shown !== 'unchanged') job.progress = { editedAt: now, ...(position !== undefined ? { position } : {}) };
+      // The line already says it (a state without a place, such as Luma being down): this place is shown too.
+      else if (position !== undefined) job.progress.position = position;
     });
   }
 }

@@ -54,6 +54,11 @@ export interface RequestOptions {
   maxRetries?: number;
   /** Sent as `X-Request-Id`; Luma echoes it. */
   requestId?: string;
+  /**
+   * Asked after every failed attempt, the last one included (so it hears of every failure): false ends the call
+   * with this error instead of retrying it.
+   */
+  mayRetry?: (error: LumaError) => boolean;
 }
 
 export interface GenerationResult {
@@ -134,7 +139,7 @@ export class LumaClient {
       }
       this.#onAttemptError?.(method, error);
 
-      const retryable = isRetryable(method, error);
+      const retryable = (opts.mayRetry?.(error) ?? true) && isRetryable(method, error);
       const delay = retryable && attempt < maxRetries ? this.#retryDelay(attempt, error) : undefined;
       this.#logger?.debug(
         {

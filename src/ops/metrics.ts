@@ -130,9 +130,50 @@ export class BotMetrics implements JobEvents {
       });
     limitGauge('lumabot_luma_concurrency_limit', 'Jobs the scheduler lets be at Luma at once now (lower than configured for a minute after Luma says "too many concurrent jobs").', (l) => l.concurrency);
     limitGauge('lumabot_luma_concurrency_configured', 'LUMA_MAX_CONCURRENT_JOBS.', (l) => l.configuredConcurrency);
-    limitGauge('lumabot_luma_requests_per_minute_limit', 'POSTs per minute the scheduler holds to: LUMA_MAX_REQUESTS_PER_MINUTE, or Luma\'s X-RateLimit-Limit when lower.', (l) => l.requestsPerMinute);
+    limitGauge('lumabot_luma_concurrency_busy_unrefused_seconds', 'How long jobs waited for a slot at LUMA_MAX_CONCURRENT_JOBS without Luma refusing one for concurrency (since the last refusal): long means the plan may allow more.', (l) => l.busyAtConcurrencyMs / 1000);
+    limitGauge('lumabot_luma_requests_per_minute_limit', 'POSTs per minute the scheduler holds to: Luma\'s X-RateLimit-Limit once reported (LUMA_MAX_REQUESTS_PER_MINUTE before), within LUMA_RPM_CEILING.', (l) => l.requestsPerMinute);
+    limitGauge('lumabot_luma_requests_per_minute_configured', 'LUMA_MAX_REQUESTS_PER_MINUTE: where the per-minute limit starts.', (l) => l.configuredRequestsPerMinute);
+    limitGauge('lumabot_luma_requests_per_minute_reported', "Luma's X-RateLimit-Limit, the account's per-minute limit (0 until Luma first reports it).", (l) => l.learnedRequestsPerMinute ?? 0);
+    limitGauge('lumabot_luma_requests_per_minute_ceiling', 'LUMA_RPM_CEILING (0 when not set).', (l) => l.requestsPerMinuteCeiling ?? 0);
     limitGauge('lumabot_luma_posts_last_minute', 'POSTs in the last 60 s window: ours, plus others\' on the account that Luma revealed.', (l) => l.postsLastMinute);
     limitGauge('lumabot_luma_submissions_paused', '1 while submissions are paused after a per-minute 429 from Luma.', (l) => (l.pausedUntil === undefined ? 0 : 1));
+    limitGauge('lumabot_luma_down', '1 while Luma is down (502/503/504 or unreachable): jobs wait, one probe at a time.', (l) => (l.luma.state === 'open' ? 1 : 0));
+    limitGauge('lumabot_luma_down_seconds', 'How long Luma has been down (0 while it answers).', (l) => (l.luma.since === undefined ? 0 : Math.max(0, this.now() - l.luma.since) / 1000));
+    this.lumaCounter('lumabot_luma_outages_total', 'Times this process found Luma down since it started.', (l) => l.luma.opened);
+    this.lumaCounter('lumabot_luma_outage_probes_total', 'Probes this process sent while Luma was down (one at a time, 5–60 s apart).', (l) => l.luma.probes);
+    const limits = () => this.sources?.jobs.lumaLimits();
+    new Gauge({
+      name: 'lumabot_luma_limit_source',
+      help: 'Where each Luma limit in force comes from: 1 for the current source (requests_per_minute: configured, luma, ceiling; concurrency: configured, lowered), 0 for the others.',
+      labelNames: ['limit', 'source'],
+      registers: [this.registry],
+      collect() {
+        const l = limits();
+        if (!l) return;
+        for (const source of ['configured', 'luma', 'ceiling']) this.set({ limit: 'requests_per_minute', source }, l.requestsPerMinuteSource === source ? 1 : 0);
+        const lowered = l.concurrency < l.configuredConcurrency;
+        this.set({ limit: 'concurrency', source: 'configured' }, lowered ? 0 : 1);
+        this.set({ limit: 'concurrency', source: 'lowered' }, lowered ? 1 : 0);
+      },
+    });
+  }
+
+  /** A counter that follows a running total the engine keeps (set at each scrape to it). */
+  private lumaCounter(name: string, help: string, read: (l: LumaLimits) => number): void {
+    const limits = () => this.sources?.jobs.lumaLimits();
+    let seen = 0;
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const l = limits();
+        if (!l) return;
+        const total = read(l);
+        if (total > seen) this.inc(total - seen);
+        seen = Math.max(seen, total);
+      },
+    });
   }
 
   /** The operator's spend today and its cap, read from storage (once per scrape for both). */

@@ -1,6 +1,8 @@
 // The operator's view without a dashboard: today's spend against the cap, the queue, the Luma limits the scheduler
 // applies, failures of the last hour. Read by /bot-status and written to the log once an hour.
+import { CONCURRENCY_HEADROOM_MS } from '../jobs/concurrency-watch.js';
 import type { LumaLimits } from '../jobs/events.js';
+import type { BreakerStatus } from '../jobs/luma-breaker.js';
 import type { JobStep } from '../jobs/types.js';
 import { discordTime, periodEnd } from '../quota/periods.js';
 import { formatUsd } from '../quota/pricing.js';
@@ -70,14 +72,8 @@ export function renderOperatorStatus(s: OperatorStatus, nameOf: (guildId: string
       (n('failing') > 0 ? ` · ${n('failing')} failing` : ''),
   );
 
-  const l = s.limits;
-  let limits = `**Luma limits:** ${l.concurrency} jobs at once`;
-  if (l.concurrency < l.configuredConcurrency) {
-    limits += ` (lowered from ${l.configuredConcurrency} after Luma said "too many concurrent jobs"; it climbs back one at a time)`;
-  }
-  limits += ` · ${l.postsLastMinute} of ${l.requestsPerMinute} requests in the last minute`;
-  if (l.pausedUntil !== undefined) limits += ` · submissions paused until ${discordTime(l.pausedUntil, 't')} (Luma's per-minute limit)`;
-  lines.push(limits);
+  lines.push(renderLuma(s.limits.luma, s.at));
+  lines.push(renderLimits(s.limits));
 
   const f = s.failures;
   lines.push(
@@ -107,12 +103,40 @@ export function statusLogFields(s: OperatorStatus): Record<string, unknown> {
     oldestQueuedMs: s.oldestQueuedAt === undefined ? undefined : s.at - s.oldestQueuedAt,
     lumaConcurrency: s.limits.concurrency,
     lumaConcurrencyConfigured: s.limits.configuredConcurrency,
+    lumaDown: s.limits.luma.state === 'open',
+    lumaDownMs: s.limits.luma.since === undefined ? undefined : s.at - s.limits.luma.since,
     lumaRequestsPerMinute: s.limits.requestsPerMinute,
+    lumaRequestsPerMinuteSource: s.limits.requestsPerMinuteSource,
+    lumaBusyAtConcurrencyMs: s.limits.busyAtConcurrencyMs,
     lumaPostsLastMinute: s.limits.postsLastMinute,
     failuresLastHour: s.failures.total,
     failuresByCode: Object.fromEntries(s.failures.byCode),
     gatewayConnected: s.gateway.connected,
   };
+}
+
+/** Whether Luma answers, or is down and probed (the breaker). */
+function renderLuma(b: BreakerStatus, at: number): string {
+  if (b.state === 'closed' || b.since === undefined) return '**Luma:** answering';
+  const next = b.nextProbeAt !== undefined && b.nextProbeAt > at ? `; next probe ${discordTime(b.nextProbeAt, 'R')}` : '';
+  const where = b.shared ? ' (for every process on this Redis)' : '';
+  return `**Luma:** ⚠️ down since ${discordTime(b.since, 't')} (${duration(at - b.since)}): jobs wait in the queue, one probe at a time${where}${next}`;
+}
+
+/** The limits in force, and where each came from. */
+function renderLimits(l: LumaLimits): string {
+  let limits = `**Luma limits:** ${l.concurrency} jobs at once`;
+  if (l.concurrency < l.configuredConcurrency) {
+    limits += ` (lowered from ${l.configuredConcurrency} after Luma said "too many concurrent jobs"; it climbs back one at a time)`;
+  } else if (l.busyAtConcurrencyMs >= CONCURRENCY_HEADROOM_MS) {
+    limits += ` (LUMA_MAX_CONCURRENT_JOBS; Luma never refused a job at ${l.configuredConcurrency} at once in ${duration(l.busyAtConcurrencyMs)} busy at that limit: your plan may allow more, raise it to try)`;
+  } else limits += ' (LUMA_MAX_CONCURRENT_JOBS)';
+  limits += ` · ${l.postsLastMinute} of ${l.requestsPerMinute} requests in the last minute`;
+  if (l.requestsPerMinuteSource === 'luma') limits += ` (reported by Luma; configured start ${l.configuredRequestsPerMinute})`;
+  else if (l.requestsPerMinuteSource === 'ceiling') limits += ` (LUMA_RPM_CEILING${l.learnedRequestsPerMinute !== undefined ? `; Luma allows ${l.learnedRequestsPerMinute}` : ''})`;
+  else limits += " (LUMA_MAX_REQUESTS_PER_MINUTE: Luma has not reported the account's limit yet)";
+  if (l.pausedUntil !== undefined) limits += ` · submissions paused until ${discordTime(l.pausedUntil, 't')} (Luma's per-minute limit)`;
+  return limits;
 }
 
 function duration(ms: number): string {

@@ -49,6 +49,17 @@ describe('npm run bench', () => {
     expect(r.eventLoopDelayMs).toMatchObject({ p99Ms: expect.any(Number) });
   }, 120_000);
 
+  it('runs the outage mode and reports the requests sent during the outage, the recovery and the drain', async () => {
+    const r = await bench(['--outage', '--outage-s', '2', '--jobs', '6', '--members', '3', '--processing-ms', '300', '--image-px', '64']);
+    expect(r).toMatchObject({ bench: 'outage', ok: true, delivered: 6, failures: 0, duplicates: 0, plan: { rpm: 120 } });
+    expect(r.outage).toMatchObject({
+      duringOutage: { posts: expect.any(Number), gets: expect.any(Number) },
+      recoveryToLastDeliveryMs: expect.any(Number),
+      acceptedPerMinute: [6],
+      advertisedRpm: 120,
+    });
+  }, 120_000);
+
   it('runs the burst mode and reports acks, delivery overhead, memory and Discord 429s', async () => {
     const r = await bench(['--burst', '--jobs', '24', '--members', '6', '--concurrency', '8', '--processing-ms', '300', '--image-px', '64']);
     expect(r).toMatchObject({ bench: 'burst', ok: true, delivered: 24, failures: 0, unacknowledged: 0, duplicates: 0 });

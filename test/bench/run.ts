@@ -9,6 +9,10 @@
 //                      members with 2–6 s generations; reports wall time against the perfect-client floor and the
 //                      429s by kind. The bot is configured with the same limits (its ceiling) and learns the rest.
 //   --burst            2,000 jobs from 400 members, plan limits set high
+//   --outage           400 jobs from 100 members fired while Luma answers 502 to everything, for --outage-s (90) s;
+//                      the bot keeps its default LUMA_MAX_REQUESTS_PER_MINUTE (30) and concurrency (10), the fake
+//                      advertises and enforces 120 a minute (--plan changes it); reports the requests sent during
+//                      the outage, recovery to the last delivery, and the drain's pace (test/bench/outage.ts)
 //
 // Options (flags or BENCH_* environment variables; each mode sets its own defaults):
 //   --jobs N           jobs to fire                  --members N        members they come from
@@ -36,11 +40,14 @@ import { spawnBot, startWorld } from '../../dev/fakes/world.js';
 import { opt } from '../helpers/harness.js';
 import { perfectClientFloorMs } from './floor.js';
 import { messageText } from '../helpers/message-text.js';
+import { DEFAULT_RPM, OUTAGE_PLAN, outageFigures, outageLines, startOutage } from './outage.js';
 
 const { values } = parseArgs({
   options: {
     plan: { type: 'string' },
     burst: { type: 'boolean' },
+    outage: { type: 'boolean' },
+    'outage-s': { type: 'string' },
     jobs: { type: 'string' },
     members: { type: 'string' },
     concurrency: { type: 'string' },
@@ -60,7 +67,7 @@ const { values } = parseArgs({
     'malloc-arena-max': { type: 'string' },
   },
 });
-type NumFlag = Exclude<keyof typeof values, 'plan' | 'burst' | 'cpu-prof' | 'heap-snapshot' | 'memory-trace' | 'source' | 'log-level'>;
+type NumFlag = Exclude<keyof typeof values, 'plan' | 'burst' | 'outage' | 'cpu-prof' | 'heap-snapshot' | 'memory-trace' | 'source' | 'log-level'>;
 const num = (flag: NumFlag, fallback: number, max: number): number => {
   const raw = values[flag] ?? process.env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
   const n = raw === undefined ? fallback : Number(raw);
@@ -69,7 +76,8 @@ const num = (flag: NumFlag, fallback: number, max: number): number => {
 };
 
 const planRaw = values.plan ?? process.env.BENCH_PLAN;
-const MODE: 'default' | 'plan' | 'burst' = planRaw !== undefined ? 'plan' : (values.burst ?? process.env.BENCH_BURST === '1') ? 'burst' : 'default';
+const outageMode = values.outage ?? process.env.BENCH_OUTAGE === '1';
+const MODE: 'default' | 'plan' | 'burst' | 'outage' = outageMode ? 'outage' : planRaw !== undefined ? 'plan' : (values.burst ?? process.env.BENCH_BURST === '1') ? 'burst' : 'default';
 const PLAN = (() => {
   if (planRaw === undefined) return undefined;
   const m = /^(\d+)\/(\d+)$/.exec(planRaw);
@@ -80,11 +88,15 @@ const defaults = {
   default: { jobs: 200, members: 50, concurrency: 20 },
   plan: { jobs: 60, members: 20, concurrency: PLAN?.concurrent ?? 10 },
   burst: { jobs: 2000, members: 400, concurrency: 1000 },
+  outage: { jobs: 400, members: 100, concurrency: 10 },
 }[MODE];
+/** The plan the fake Luma enforces and advertises (none: no limits, no X-RateLimit headers). */
+const LUMA_PLAN = PLAN ?? (MODE === 'outage' ? OUTAGE_PLAN : undefined);
+const OUTAGE_MS = Math.max(1, num('outage-s', 90, 3600)) * 1000;
 const JOBS = Math.max(1, num('jobs', defaults.jobs, 5000));
 const MEMBERS = Math.max(1, num('members', defaults.members, 5000));
 const CONCURRENCY = Math.max(1, num('concurrency', defaults.concurrency, 1000));
-const RPM = PLAN?.rpm ?? 10_000;
+const RPM = MODE === 'outage' ? DEFAULT_RPM : (PLAN?.rpm ?? 10_000);
 const PER_MEMBER = Math.max(1, num('per-member', 2, 100));
 // Plan mode: generations of 2–6 s, as the issue's measurement (0.5 s queued, then 1.5–5.5 s processing).
 const QUEUED_MS = num('queued-ms', MODE === 'plan' ? 500 : 300, 60_000);
@@ -95,7 +107,7 @@ const PROGRESS_MS = num('progress-ms', 300, 60_000);
 const IMAGE_PX = Math.max(8, num('image-px', 512, 2048));
 const TRANSFER_MB = Math.max(1, num('transfer-mb', 32, 4096));
 const ARENAS = num('malloc-arena-max', 2, 64);
-const TIMEOUT_MS = Math.max(5, num('timeout-s', MODE === 'plan' ? 300 : 180, 1800)) * 1000;
+const TIMEOUT_MS = Math.max(5, num('timeout-s', MODE === 'plan' ? 300 : MODE === 'outage' ? 600 : 180, 1800)) * 1000;
 const MEMORY_TRACE = values['memory-trace'] ? join(mkdtempSync(join(tmpdir(), 'bench-memory-')), 'trace.jsonl') : undefined;
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
@@ -183,7 +195,7 @@ async function main(): Promise<void> {
       // As the Docker image runs it: glibc's per-thread malloc arenas otherwise keep ~100 MB of freed memory.
       ...(ARENAS > 0 ? { MALLOC_ARENA_MAX: String(ARENAS) } : {}),
     },
-    luma: { queuedMs: QUEUED_MS, processingMs: PROCESSING_MS, outputImage: () => image, ...(PLAN ? { plan: PLAN } : {}) },
+    luma: { queuedMs: QUEUED_MS, processingMs: PROCESSING_MS, outputImage: () => image, ...(LUMA_PLAN ? { plan: LUMA_PLAN } : {}) },
     tempPrefix: 'luma-bench-',
   });
   const bot = spawnBot(world, { nodeArgs, ...(values.source ? {} : { builtEntry: 'dist/src/index.js' }) });
@@ -208,11 +220,13 @@ async function main(): Promise<void> {
 
   console.log(
     `bench (${MODE}): ${JOBS} jobs from ${MEMBERS} members · Luma ${QUEUED_MS} ms queued + ${PROCESSING_MS} ms ±${Math.round(SPREAD * 100)} % processing · ` +
-      `${PLAN ? `plan ${PLAN.rpm} RPM / ${PLAN.concurrent} concurrent (enforced by the fake)` : `concurrency ${CONCURRENCY}`} · ` +
+      `${LUMA_PLAN ? `plan ${LUMA_PLAN.rpm} RPM / ${LUMA_PLAN.concurrent} concurrent (enforced by the fake)` : `concurrency ${CONCURRENCY}`} · ` +
+      `${MODE === 'outage' ? `bot at ${RPM} RPM / ${CONCURRENCY} concurrent · Luma down for ${OUTAGE_MS / 1000} s as the jobs arrive · ` : ''}` +
       `poll ${POLL_MS} ms · progress ${PROGRESS_MS} ms · transfers ${TRANSFER_MB} MB · result ${(image.length / 1024).toFixed(0)} kB`,
   );
   // Plans are consumed in the order Luma accepts POSTs: the i-th accepted POST takes durations[i].
   for (const processingMs of durations) h.luma.planNext({ processingMs });
+  const outage = MODE === 'outage' ? startOutage(h.luma, OUTAGE_MS) : undefined;
   const started = Date.now();
   const botCpuAtStart = cpuSeconds(pid);
   const fakesCpuAtStart = process.cpuUsage();
@@ -244,6 +258,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   const done = jobs.length - waiting.length;
+  outage?.stop();
   clearInterval(sampler);
   // Who was busy: on a loaded machine the fakes (this process) can be the bottleneck rather than the bot.
   const botCpu = (cpuSeconds(pid) ?? NaN) - (botCpuAtStart ?? NaN);
@@ -336,7 +351,7 @@ async function main(): Promise<void> {
   }
   const fair = overtaken === 0;
   const firstRound = Math.min(MEMBERS, JOBS);
-  const floor = PLAN ? perfectClientFloorMs(durations.map((d) => d + QUEUED_MS), PLAN.rpm, PLAN.concurrent) : undefined;
+  const floor = PLAN && MODE === 'plan' ? perfectClientFloorMs(durations.map((d) => d + QUEUED_MS), PLAN.rpm, PLAN.concurrent) : undefined;
   const learned = h.lines.filter((l) => l.msg === 'Luma limits changed').map((l) => ({ rpm: l.requestsPerMinute, concurrent: l.concurrentJobs }));
 
   const mb = (n: number | undefined) => (n === undefined || n === 0 ? '—' : `${(n / 1024 / 1024).toFixed(0)} MB`);
@@ -345,6 +360,8 @@ async function main(): Promise<void> {
   if (floor !== undefined) {
     console.log(`  perfect-client floor ${sec(floor)} · ratio ${(wall / floor).toFixed(2)}× · fairness ${fair ? 'kept' : `BROKEN (${overtaken} waiting first jobs overtaken)`} (first ${firstRound} POSTs from ${new Set(order.slice(0, firstRound)).size} members)`);
   }
+  const outageReport = outage ? outageFigures(h.luma, outage, deliveries.length > 0 ? lastDelivery : undefined, LUMA_PLAN?.rpm ?? 0) : undefined;
+  if (outageReport) for (const line of outageLines(outageReport)) console.log(line);
   console.log(`  Luma 429s            ${luma429.requests} per-minute · ${luma429.concurrency} concurrency · learned limits ${learned.length === 0 ? 'unchanged' : learned.map((l) => `${String(l.rpm)}/${String(l.concurrent)}`).join(' → ')}`);
   console.log(`  command → ack        ${dist(acks)}`);
   console.log(`    … → bot's handler  ${dist(toHandler)}`);
@@ -392,7 +409,7 @@ async function main(): Promise<void> {
       ok,
       jobs: JOBS,
       members: MEMBERS,
-      plan: PLAN ?? null,
+      plan: LUMA_PLAN ?? null,
       delivered: deliveries.length,
       wallMs: wall,
       floorMs: floor ?? null,
@@ -413,6 +430,7 @@ async function main(): Promise<void> {
       eventLoopDelayMs: loop ?? null,
       cpuSeconds: { bot: round(botCpu, 1), fakes: round(fakesCpu, 1) },
       ...(memory ? { memoryAtPeakMB: memory.peak } : {}),
+      ...(outageReport ? { outage: outageReport } : {}),
     }),
   );
 

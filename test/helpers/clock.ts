@@ -86,7 +86,8 @@ export class ManualClock implements Clock {
   }
 
   private add(fn: () => void, ms: number, every?: number): Timer {
-    const p: Pending = { at: this.t + Math.max(0, ms), seq: this.seq++, fn, cancelled: false, ...(every !== undefined ? { every } : {}) };
+    // Whole milliseconds, as the real clock's: a timer asked for a fraction of a ms fires at the next one.
+    const p: Pending = { at: this.t + Math.max(0, Math.ceil(ms)), seq: this.seq++, fn, cancelled: false, ...(every !== undefined ? { every } : {}) };
     this.pending.add(p);
     return wrap(p);
   }

@@ -13,6 +13,7 @@ import { JobRecords } from '../../src/jobs/records.js';
 import type { JobRecord } from '../../src/jobs/types.js';
 import { LumaClient } from '../../src/luma/client.js';
 import { createMemoryStorage, type Storage } from '../../src/storage/index.js';
+import type { Clock } from '../../src/clock.js';
 import { ManualClock } from './clock.js';
 import { capturingLogger, type LogLine } from './logs.js';
 
@@ -21,6 +22,7 @@ export const ENGINE_DEFAULTS: EngineConfig = {
   progressIntervalMs: 3000,
   lumaMaxConcurrentJobs: 10,
   lumaMaxRequestsPerMinute: 30,
+  lumaRpmCeiling: undefined,
   maxJobsPerUser: 2,
   transferBudgetBytes: 32 * 1024 * 1024,
   discordCdnOrigins: ['https://cdn.discordapp.com'],
@@ -40,7 +42,7 @@ export interface Shown {
 /** A Deliverer that keeps what each member would be shown (every route reaches them). */
 export class RecordingDeliverer implements Deliverer {
   readonly shown = new Map<string, Shown>();
-  constructor(private readonly clock: ManualClock) {}
+  constructor(private readonly clock: Pick<Clock, 'now'>) {}
   of(jobId: string): Shown {
     let s = this.shown.get(jobId);
     if (!s) this.shown.set(jobId, (s = { progress: [] }));
@@ -98,6 +100,50 @@ export class RecordingDeliverer implements Deliverer {
   scrub(): void {}
 }
 
+/** A call of the engine to Luma (one call: the client's own retries are in the fake's `requests`). */
+export interface LumaCall {
+  method: 'POST' | 'GET';
+  id?: string;
+  /** When it started, on the engine's clock. */
+  at: number;
+  /** Order of the call's start among every start and end of a call. */
+  seq: number;
+  /** Calls in flight when it started, itself included. */
+  inFlight: number;
+  /** Order of its end among every start and end; absent while in flight. */
+  endSeq?: number;
+  /** Whether Luma answered it with success. */
+  ok?: boolean;
+}
+
+/** A Luma port over `client` that records every call the engine makes (several engines may share one). */
+export function recordingLuma(client: EngineDeps['luma'], clock: Pick<Clock, 'now'>): { port: EngineDeps['luma']; calls: LumaCall[]; inFlight(): number } {
+  const calls: LumaCall[] = [];
+  let inFlight = 0;
+  let seq = 0;
+  const track = async <T>(call: Pick<LumaCall, 'method' | 'id'>, run: () => Promise<T>): Promise<T> => {
+    inFlight++;
+    const entry: LumaCall = { ...call, at: clock.now(), seq: ++seq, inFlight };
+    calls.push(entry);
+    try {
+      const result = await run();
+      entry.ok = true;
+      return result;
+    } catch (err) {
+      entry.ok = false;
+      throw err;
+    } finally {
+      inFlight--;
+      entry.endSeq = ++seq;
+    }
+  };
+  const port: EngineDeps['luma'] = {
+    createGeneration: (body, opts) => track({ method: 'POST' }, () => client.createGeneration(body, opts)),
+    getGeneration: (id, opts) => track({ method: 'GET', id }, () => client.getGeneration(id, opts)),
+  };
+  return { port, calls, inFlight: () => inFlight };
+}
+
 export interface EngineWorld {
   clock: ManualClock;
   luma: FakeLuma;
@@ -106,7 +152,7 @@ export interface EngineWorld {
   storage: Storage;
   deliver: RecordingDeliverer;
   /** Luma calls the engine made, in the engine's clock time. */
-  calls: { method: 'POST' | 'GET'; id?: string; at: number }[];
+  calls: LumaCall[];
   lines: LogLine[];
   /** Stores and queues a job for `userId` (a plain imagine of `prompt`). */
   submit(userId: string, prompt: string, o?: { guildId?: string | null }): Promise<JobRecord>;
@@ -129,32 +175,13 @@ export async function startEngineWorld(o: { config?: Partial<EngineConfig>; luma
   const kept = new KeptResults(records.env);
   const http = new Agent();
   const client = new LumaClient({ apiKey: luma.apiKey, baseURL: luma.url, dispatcher: http, logger, retryBaseDelayMs: 1 });
-  const calls: EngineWorld['calls'] = [];
-  let inFlight = 0;
-  const track = async <T>(p: Promise<T>): Promise<T> => {
-    inFlight++;
-    try {
-      return await p;
-    } finally {
-      inFlight--;
-    }
-  };
-  const lumaPort: EngineDeps['luma'] = {
-    createGeneration: (body, opts) => {
-      calls.push({ method: 'POST', at: clock.now() });
-      return track(client.createGeneration(body, opts));
-    },
-    getGeneration: (id, opts) => {
-      calls.push({ method: 'GET', id, at: clock.now() });
-      return track(client.getGeneration(id, opts));
-    },
-  };
+  const { port: lumaPort, calls, inFlight } = recordingLuma(client, clock);
   const deliver = new RecordingDeliverer(clock);
   const engine = new JobEngine({ config: { ...ENGINE_DEFAULTS, ...o.config }, luma: lumaPort, http, records, kept, deliverer: deliver, logger, clock, ...o.deps });
   await engine.start();
   const idle = async () => {
     await vi.waitFor(() => {
-      if (inFlight > 0) throw new Error(`${inFlight} Luma calls in flight`);
+      if (inFlight() > 0) throw new Error(`${inFlight()} Luma calls in flight`);
       if (deliver.busy > 0) throw new Error(`${deliver.busy} deliveries running`);
     }, { timeout: 10_000, interval: 2 });
   };

@@ -1,7 +1,7 @@
 // The refund rule per failure class: every failure the member did not cause gives the unit back; content moderation
 // (the member's prompt or image) keeps it. The engine refunds exactly when action.refund.
 import { describe, expect, it } from 'vitest';
-import { classifyLumaFailure, classifySubmitError, failureText, jobTooOld, lumaUnavailable, outageRetryDelayMs, type FailureAction } from '../../src/jobs/failures.js';
+import { classifyLumaFailure, classifySubmitError, failureText, jobTooOld, lumaUnavailable, type FailureAction } from '../../src/jobs/failures.js';
 import { LumaConnectionError, makeAPIError } from '../../src/luma/errors.js';
 
 const refundOf = (a: FailureAction): boolean | 'requeued' | 'inlined' =>
@@ -29,11 +29,11 @@ describe('which failures give the quota unit back', () => {
 
   it.each([400, 401, 402, 403, 413, 422, 500])('HTTP %i on submit fails with a refund', (status) => {
     const err = makeAPIError(status, { detail: 'x' }, {});
-    expect(refundOf(classifySubmitError(err, { hasUrlInputs: false, submitAttempts: 1, ref: 'REF' }))).toBe(true);
+    expect(refundOf(classifySubmitError(err, { hasUrlInputs: false, ref: 'REF' }))).toBe(true);
   });
 
   it('requeues a 429 and a 503, and sends URL inputs as data after a 503 or 422', () => {
-    const ctx = { hasUrlInputs: false, submitAttempts: 1, ref: 'REF' };
+    const ctx = { hasUrlInputs: false, ref: 'REF' };
     expect(refundOf(classifySubmitError(makeAPIError(429, { detail: 'Rate limit exceeded' }, { 'retry-after': '2' }), ctx))).toBe('requeued');
     expect(refundOf(classifySubmitError(makeAPIError(503, { detail: 'down' }, {}), ctx))).toBe('requeued');
     expect(refundOf(classifySubmitError(makeAPIError(503, { detail: 'down' }, {}), { ...ctx, hasUrlInputs: true }))).toBe('inlined');
@@ -41,7 +41,7 @@ describe('which failures give the quota unit back', () => {
   });
 
   it('retries a POST that never left, and refunds one that may have arrived', () => {
-    const ctx = { hasUrlInputs: false, submitAttempts: 1, ref: 'REF' };
+    const ctx = { hasUrlInputs: false, ref: 'REF' };
     const refused = new LumaConnectionError('refused', { reachedServer: false, code: 'ECONNREFUSED' });
     const reset = new LumaConnectionError('reset', { reachedServer: true, code: 'UND_ERR_SOCKET' });
     expect(refundOf(classifySubmitError(refused, ctx))).toBe('requeued');
@@ -53,19 +53,8 @@ describe('which failures give the quota unit back', () => {
     ['a 502 (upstream down)', makeAPIError(502, { detail: 'Bad Gateway' }, {})],
     ['a 503 without URL inputs', makeAPIError(503, { detail: 'down' }, {})],
     ['a refused connection', new LumaConnectionError('refused', { reachedServer: false, code: 'ECONNREFUSED' })],
-  ])('keeps a job through %s however many tries it took, as an outage', (_what, err) => {
-    for (const submitAttempts of [1, 5, 50]) {
-      const a = classifySubmitError(err, { hasUrlInputs: false, submitAttempts, ref: 'REF' });
-      expect(a.kind === 'requeue' && a.outage).toBe(true);
-    }
-  });
-
-  it('spaces outage retries from 5 s, growing to at most 30 s, with jitter', () => {
-    expect(outageRetryDelayMs(1, () => 0.5)).toBe(5000);
-    expect(outageRetryDelayMs(1, () => 0)).toBe(4000);
-    expect(outageRetryDelayMs(1, () => 1)).toBe(6000);
-    expect(outageRetryDelayMs(2, () => 0.5)).toBe(7500);
-    expect(outageRetryDelayMs(40, () => 0.5)).toBe(30_000);
+  ])('keeps a job through %s as an outage, in its place: the breaker spaces the tries, not a timer of its own', (_what, err) => {
+    expect(classifySubmitError(err, { hasUrlInputs: false, ref: 'REF' })).toMatchObject({ kind: 'requeue', outage: true, delayMs: 0 });
   });
 });
 

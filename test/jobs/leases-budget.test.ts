@@ -109,6 +109,21 @@ describe('shared budget and leases on Redis', () => {
     expect(await settledWithin(b.acquire(b.recordPost(Date.now()), 'job-3', 3), 800)).toBe(false);
   });
 
+  it('counts the time a job waits for the account’s last concurrency slot as busy at the limit, not a full window', async () => {
+    const holder = await budget({ rpm: 100, concurrent: 1 });
+    const waiter = await budget({ rpm: 100, concurrent: 1 });
+    await holder.acquire(holder.recordPost(Date.now()), 'job-held', 1);
+    const waiting = waiter.acquire(waiter.recordPost(Date.now()), 'job-waiting', 2);
+    await waitUntil(() => waiter.limits(Date.now()).busyAtConcurrencyMs > 0, 'the wait counted as busy at the limit');
+    holder.release('job-held');
+    await waiting;
+    // A full per-minute window is not the concurrency limit.
+    const windowBound = await budget({ rpm: 3, concurrent: 10 }); // two POSTs of this test are in the window already
+    await windowBound.acquire(windowBound.recordPost(Date.now()), 'job-w1', 3);
+    expect(await settledWithin(windowBound.acquire(windowBound.recordPost(Date.now()), 'job-w2', 4), 600)).toBe(false);
+    expect(windowBound.limits(Date.now()).busyAtConcurrencyMs).toBe(0);
+  });
+
   it('gives a freed slot to the job queued first, whichever process asked first', async () => {
     const holder = await budget({ concurrent: 1 });
     const young = await budget({ concurrent: 1 });

@@ -42,23 +42,64 @@ describe('the submit budget', () => {
     expect(b.waitMs(T0, 2)).toBe(0);
   });
 
-  it("learns a lower per-minute limit from a 201's X-RateLimit headers, once at info, and never goes above the configured one", () => {
-    const { b, lines } = budget(30, 100);
-    const [first] = burst(b, T0).slice(0, 1);
+  it("learns a lower per-minute limit from a 201's X-RateLimit headers, once at info", () => {
     const fresh = budget(30, 100);
+    expect(fresh.b.limits(T0)).toMatchObject({ requestsPerMinute: 30, requestsPerMinuteSource: 'configured', learnedRequestsPerMinute: undefined });
     const t = fresh.b.recordPost(T0);
     fresh.b.learn(t, T0 + 100, { limit: 5, remaining: 4, resetAt: new Date(T0 + 100 + RPM_WINDOW_MS) });
-    expect(fresh.b.limits(T0 + 100)).toMatchObject({ requestsPerMinute: 5, learnedRequestsPerMinute: 5, windowUsed: 1 });
+    expect(fresh.b.limits(T0 + 100)).toMatchObject({ requestsPerMinute: 5, requestsPerMinuteSource: 'luma', learnedRequestsPerMinute: 5, windowUsed: 1 });
     expect(burst(fresh.b, T0 + 100)).toHaveLength(4);
     const t2 = fresh.b.recordPost(T0 + 200);
     fresh.b.learn(t2, T0 + 300, { limit: 5, remaining: 0, resetAt: new Date(T0 + 100 + RPM_WINDOW_MS) });
     expect(fresh.lines.filter((l) => l.msg === 'Luma limits changed')).toHaveLength(1);
-    expect(fresh.lines[0]).toMatchObject({ requestsPerMinute: 5, learnedRequestsPerMinute: 5 });
+    expect(fresh.lines[0]).toMatchObject({ requestsPerMinute: 5, requestsPerMinuteSource: 'luma', learnedRequestsPerMinute: 5 });
+  });
 
-    // A plan above the configured value: the operator's lower setting stands.
-    b.learn(first!, T0 + 100, { limit: 100, remaining: 70, resetAt: new Date(T0 + RPM_WINDOW_MS) });
-    expect(b.limits(T0 + 100).requestsPerMinute).toBe(30);
-    expect(lines.filter((l) => l.msg === 'Luma limits changed')).toHaveLength(0);
+  it('follows a higher per-minute limit Luma reports: the configured value is only where it starts', () => {
+    const { b, lines } = budget(30, 1000);
+    const [first] = burst(b, T0);
+    expect(b.waitMs(T0, 0)).toBeGreaterThan(0); // 30 sent: the configured start holds until Luma says more
+    b.learn(first!, T0 + 100, { limit: 120, remaining: 119, resetAt: new Date(T0 + RPM_WINDOW_MS) });
+    expect(b.limits(T0 + 100)).toMatchObject({ requestsPerMinute: 120, requestsPerMinuteSource: 'luma', learnedRequestsPerMinute: 120 });
+    expect(burst(b, T0 + 100)).toHaveLength(90);
+    expect(lines.filter((l) => l.msg === 'Luma limits changed').map((l) => l.requestsPerMinute)).toEqual([120]);
+  });
+
+  it('keeps under LUMA_RPM_CEILING whatever Luma reports, and says where the limit comes from', () => {
+    const { logger } = capturingLogger();
+    const b = new LocalSubmitBudget({ requestsPerMinute: 30, requestsPerMinuteCeiling: 50, concurrentJobs: 1000, logger });
+    expect(b.limits(T0)).toMatchObject({ requestsPerMinute: 30, requestsPerMinuteSource: 'configured' });
+    const [t] = burst(b, T0);
+    b.learn(t!, T0 + 100, { limit: 120, remaining: 119, resetAt: new Date(T0 + RPM_WINDOW_MS) });
+    expect(b.limits(T0 + 100)).toMatchObject({ requestsPerMinute: 50, requestsPerMinuteSource: 'ceiling', learnedRequestsPerMinute: 120 });
+    expect(burst(b, T0 + 100)).toHaveLength(20);
+    // Below the ceiling, Luma's word again.
+    const t2 = b.recordPost(T0 + 200);
+    b.learn(t2, T0 + 300, { limit: 40, remaining: 0, resetAt: new Date(T0 + RPM_WINDOW_MS) });
+    expect(b.limits(T0 + 300)).toMatchObject({ requestsPerMinute: 40, requestsPerMinuteSource: 'luma' });
+    // A ceiling below the configured start applies from the start.
+    const low = new LocalSubmitBudget({ requestsPerMinute: 30, requestsPerMinuteCeiling: 10, concurrentJobs: 1000 });
+    expect(low.limits(T0)).toMatchObject({ requestsPerMinute: 10, requestsPerMinuteSource: 'ceiling' });
+    expect(burst(low, T0)).toHaveLength(10);
+  });
+
+  it('counts the time jobs wait for a slot at the configured concurrency, until Luma refuses one for concurrency', () => {
+    const { b, lines } = budget(1000, 3);
+    expect(b.limits(T0)).toMatchObject({ concurrentJobs: 3, concurrencySource: 'configured', busyAtConcurrencyMs: 0 });
+    // Asked every second while all three slots are taken: busy at the limit for 11 minutes.
+    for (let s = 0; s <= 11 * 60; s++) b.waitMs(T0 + s * 1000, 3);
+    expect(b.limits(T0 + 11 * 60_000).busyAtConcurrencyMs).toBe(11 * 60_000);
+    expect(lines.filter((l) => String(l.msg).startsWith('Luma never refused a job for concurrency'))).toHaveLength(1);
+    // A gap (nothing waited) is not busy time; room left is not either.
+    b.waitMs(T0 + 20 * 60_000, 3);
+    b.waitMs(T0 + 20 * 60_000 + 500, 2);
+    expect(b.limits(T0 + 20 * 60_000 + 500).busyAtConcurrencyMs).toBe(11 * 60_000);
+    // A concurrency 429 starts the count over, and time at a lowered estimate does not count.
+    const t = b.recordPost(T0 + 21 * 60_000);
+    b.rateLimited(t, T0 + 21 * 60_000, { kind: 'concurrency', retryAfterMs: 60_000, ourOthersActive: 2 });
+    expect(b.limits(T0 + 21 * 60_000)).toMatchObject({ concurrentJobs: 2, concurrencySource: 'lowered', busyAtConcurrencyMs: 0 });
+    for (let s = 0; s < 30; s++) b.waitMs(T0 + 21 * 60_000 + s * 1000, 2);
+    expect(b.limits(T0 + 21 * 60_000 + 30_000).busyAtConcurrencyMs).toBe(0);
   });
 
   it("holds back for POSTs of others that Luma's Remaining reveals", () => {

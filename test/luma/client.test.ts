@@ -324,6 +324,23 @@ describe('LumaClient.getGeneration', () => {
     expect(server.seen).toHaveLength(1);
   });
 
+  it('asks mayRetry after every failed attempt, the last one too, and stops retrying when it says no', async () => {
+    const server = await startServer((req, res, n) => {
+      if (n === 1) req.socket.destroy();
+      else json(res, 502, { detail: 'upstream down' });
+    });
+    const asked: string[] = [];
+    const err = await rejectionOf(client(server.url, { maxRetries: 5 }).getGeneration('gen_123', { mayRetry: (e) => (asked.push(e.name), !(e instanceof BadGatewayError)) }));
+
+    expect(err).toBeInstanceOf(BadGatewayError);
+    expect(asked).toEqual(['LumaConnectionError', 'BadGatewayError']);
+    expect(server.seen).toHaveLength(2);
+    // Told of the failure that ends a call without retries too.
+    const once: string[] = [];
+    await rejectionOf(client(server.url).getGeneration('gen_123', { maxRetries: 0, mayRetry: (e) => (once.push(e.name), true) }));
+    expect(once).toEqual(['BadGatewayError']);
+  });
+
   it('gives up after maxRetries and throws the last error', async () => {
     const server = await startServer((_req, res) => json(res, 500, { detail: 'still broken' }));
     const err = await rejectionOf(client(server.url, { maxRetries: 2 }).getGeneration('gen_123'));

@@ -39,7 +39,7 @@ describe('/bot-status', () => {
     // Only the delivered job is spent: Luma refunds content_moderated, so the operator's spend takes it back. $0.0404 of a $2 cap.
     expect(text).toMatch(/Spend today \(UTC\):\*\* \$0\.0404 of \$2\.00 cap \(2 %\)/);
     expect(text).toMatch(/Queue:\*\* 0 waiting · 0 at Luma · 0 being delivered/);
-    expect(text).toMatch(/Luma limits:\*\* 6 jobs at once · \d+ of 25 requests in the last minute/);
+    expect(text).toMatch(/Luma limits:\*\* 6 jobs at once \(LUMA_MAX_CONCURRENT_JOBS\) · \d+ of 25 requests in the last minute \(LUMA_MAX_REQUESTS_PER_MINUTE: Luma has not reported/);
     expect(text).toMatch(/Failures in the last hour:\*\* 1 — `content_moderated` ×1/);
     expect(text).toMatch(/Discord gateway:\*\* connected/);
   });

@@ -34,6 +34,13 @@ describe('/metrics', () => {
     expect(total(before, 'lumabot_jobs_queued_total')).toBe(0);
     expect(total(before, 'lumabot_luma_concurrency_limit')).toBe(7);
     expect(total(before, 'lumabot_luma_requests_per_minute_limit')).toBe(40);
+    expect(total(before, 'lumabot_luma_requests_per_minute_configured')).toBe(40);
+    expect(total(before, 'lumabot_luma_requests_per_minute_reported')).toBe(0);
+    expect(total(before, 'lumabot_luma_limit_source', { limit: 'requests_per_minute', source: 'configured' })).toBe(1);
+    expect(total(before, 'lumabot_luma_limit_source', { limit: 'requests_per_minute', source: 'luma' })).toBe(0);
+    expect(total(before, 'lumabot_luma_limit_source', { limit: 'concurrency', source: 'configured' })).toBe(1);
+    expect(total(before, 'lumabot_luma_down')).toBe(0);
+    expect(total(before, 'lumabot_luma_outages_total')).toBe(0);
     expect(total(before, 'lumabot_spend_cap_usd')).toBe(5);
     expect(total(before, 'lumabot_spend_usd_today')).toBe(0);
     expect(total(before, 'lumabot_gateway_connected')).toBe(1);

@@ -78,7 +78,7 @@ async function submitFailed(ctx: SubmitContext, job: JobRecord, ticket: PostTick
   }
   const hasUrlInputs = !job.inlinedInputs && job.inputs.some((i) => 'url' in i.input && i.discordUrl !== undefined);
   const ref = newReference();
-  const action = classifySubmitError(err, { hasUrlInputs, submitAttempts: job.submitAttempts, ref });
+  const action = classifySubmitError(err, { hasUrlInputs, ref });
   if (err instanceof RateLimitError) onRateLimited(ctx, err, job, log, ticket);
   else ctx.budget.postFailed(ticket, ctx.clock.now());
   if (job.generationId === undefined) ctx.budget.release?.(job.id);
