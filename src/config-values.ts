@@ -67,8 +67,14 @@ export interface Config {
   readonly keptResultMaxBytes: number;
   readonly logLevel: LogLevel;
   readonly logFormat: 'auto' | 'json' | 'pretty';
-  /** Shards `npm run start:shards` spawns (SHARD_COUNT); 'auto' asks Discord for its recommendation. */
+  /** Shards in all (SHARD_COUNT): what `npm run start:shards` spawns, or the total a process with SHARDS is one part of; 'auto' asks Discord for its recommendation. */
   readonly shardCount: number | 'auto';
+  /** The shards this process runs (SHARDS: `3`, `0-3`, `0,2,5`); undefined = discord.js's default (all, or the one start:shards names). */
+  readonly shards: readonly number[] | undefined;
+  /** How interactions arrive (INTERACTIONS): over the gateway (default), or as signed HTTP POSTs to /interactions. */
+  readonly interactions: 'gateway' | 'http';
+  /** The application's Ed25519 public key, hex (DISCORD_PUBLIC_KEY): required with INTERACTIONS=http. */
+  readonly discordPublicKey: string | undefined;
   /** How often a job is polled, ms (Luma asks for 2–5 s). */
   readonly pollIntervalMs: number;
   /** Least time between two progress edits of one reply, ms. */
@@ -121,3 +127,18 @@ export interface Config {
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** A shard list as SHARDS gives it: one id (`3`), a range (`0-3`), ids and ranges separated by commas, or a JSON array. */
+export function parseShardList(raw: string): number[] | undefined {
+  const text = raw.trim().replace(/^\[(.*)\]$/, '$1');
+  const ids = new Set<number>();
+  for (const part of text.split(',')) {
+    const m = /^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$/.exec(part);
+    if (!m) return undefined;
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (to < from) return undefined;
+    for (let id = from; id <= to; id++) ids.add(id);
+  }
+  return [...ids].sort((a, b) => a - b);
+}

@@ -1,7 +1,7 @@
 // The one place that reads the environment. Everything else receives a frozen Config. It imports no domain module:
 // what it produces and the kinds of values it accepts are in config-values.ts, where the modules that use them take
 // them from too.
-import { DEFAULT_CDN_ORIGINS, DEFAULT_DISCORD_API_URL, DEFAULT_HTTP_HOST, DEFAULT_LUMA_BASE_URL, DEFAULT_STORAGE_URL, isPeriod, MAX_LIMIT, PERIODS, type Limit, type Period, type PremiumConfig, type Config, type LogLevel } from './config-values.js';
+import { DEFAULT_CDN_ORIGINS, DEFAULT_DISCORD_API_URL, DEFAULT_HTTP_HOST, DEFAULT_LUMA_BASE_URL, DEFAULT_STORAGE_URL, isPeriod, MAX_LIMIT, parseShardList, PERIODS, type Limit, type Period, type PremiumConfig, type Config, type LogLevel } from './config-values.js';
 
 export * from './config-values.js';
 
@@ -150,6 +150,20 @@ export function loadConfig(env: Env, opts: { purpose?: Purpose } = {}): Config {
   if (new Set(skuIds).size !== skuIds.length) problems.push('PREMIUM_USER_SKU_ID, PREMIUM_GUILD_SKU_ID and PREMIUM_PACK_SKU_ID must be different SKUs.');
 
   const shardCount = (get('SHARD_COUNT') ?? 'auto') === 'auto' ? 'auto' : int('SHARD_COUNT', 1, 1, 10_000);
+  const shardsRaw = get('SHARDS');
+  const shards = shardsRaw === undefined ? undefined : parseShardList(shardsRaw);
+  if (shardsRaw !== undefined && shards === undefined) problems.push(`SHARDS must be shard ids or ranges, like 0-3 or 0,2,5 (got "${shardsRaw}").`);
+  if (shards !== undefined && shardCount === 'auto') problems.push('SHARDS names part of the shards: set SHARD_COUNT to the number of shards in all too.');
+  if (shards !== undefined && typeof shardCount === 'number' && shards.some((id) => id >= shardCount)) problems.push(`SHARDS must be below SHARD_COUNT (${shardCount}): shard ids count from 0 (got "${shardsRaw}").`);
+
+  const interactions = (get('INTERACTIONS') ?? 'gateway').toLowerCase();
+  if (interactions !== 'gateway' && interactions !== 'http') problems.push(`INTERACTIONS must be gateway or http (got "${interactions}").`);
+  const discordPublicKey = get('DISCORD_PUBLIC_KEY')?.toLowerCase();
+  if (discordPublicKey !== undefined && !/^[0-9a-f]{64}$/.test(discordPublicKey)) problems.push('DISCORD_PUBLIC_KEY must be the application’s public key: 64 hex digits, from the developer portal’s General Information page.');
+  if (interactions === 'http' && opts.purpose !== 'deploy' && opts.purpose !== 'invite' && opts.purpose !== 'usage') {
+    if (discordPublicKey === undefined) problems.push('INTERACTIONS=http needs DISCORD_PUBLIC_KEY (developer portal → General Information → Public Key) to check that each request comes from Discord.');
+    if (get('HTTP_PORT') === undefined) problems.push('INTERACTIONS=http needs HTTP_PORT: POST /interactions is served there (with /healthz and /metrics).');
+  }
 
   const config: Config = {
     discordToken,
@@ -169,6 +183,9 @@ export function loadConfig(env: Env, opts: { purpose?: Purpose } = {}): Config {
     logLevel: logLevelRaw as LogLevel,
     logFormat: logFormatRaw as Config['logFormat'],
     shardCount,
+    shards,
+    interactions: interactions === 'http' ? 'http' : 'gateway',
+    discordPublicKey,
     pollIntervalMs: int('POLL_INTERVAL_MS', 2500, 50, 60_000),
     progressIntervalMs: int('PROGRESS_INTERVAL_MS', 3000, 0, 60_000),
     lumaMaxConcurrentJobs: int('LUMA_MAX_CONCURRENT_JOBS', 10, 1, 1000),

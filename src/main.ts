@@ -11,6 +11,8 @@ import { inputImages } from './discord/input-images.js';
 import { messageReader } from './discord/messages.js';
 import { routeProblem } from './discord/route.js';
 import { createInteractionHandler } from './discord/router.js';
+import { httpEndpoint, httpInteractionsState } from './discord/http-interactions/index.js';
+import { FirstResponses } from './discord/transport/first-response.js';
 import { StillImageCheck } from './discord/still-images.js';
 import { Acknowledgements } from './discord/transport/acknowledgements.js';
 import { DiscordHttp } from './discord/transport/http.js';
@@ -86,7 +88,9 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
 
   // Discord's API over two bounded keep-alive pools (transport/http.ts): acknowledgements never wait behind uploads,
   // and a burst of commands reuses warm connections instead of opening one per call.
-  const discordHttp = new DiscordHttp({ apiUrl: config.discordApiUrl, connections: config.discordRestConnections, onResponse: (status, path) => metrics.discordResponse(status, path) });
+  // INTERACTIONS=http: an interaction's first response is the answer to Discord's POST (transport/first-response.ts).
+  const firstResponses = config.interactions === 'http' ? new FirstResponses() : undefined;
+  const discordHttp = new DiscordHttp({ apiUrl: config.discordApiUrl, connections: config.discordRestConnections, onResponse: (status, path) => metrics.discordResponse(status, path), ...(firstResponses ? { firstResponses } : {}) });
   const { client, shardKey } = discordClient(config, discordHttp);
   const records = new JobRecords(storage, { logger, shardKey, routeProblem });
   const discord = new DiscordResponder(config.discordApiUrl, config.discordToken, discordHttp.rest('messages'));
@@ -105,7 +109,9 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const limits = new ServerLimits(preferences);
   const intake = new Intake({ rules: new GuildRules(policies), limits, quota, charges, queue: engine, history, alarm: storage.alarm, logger });
   const stillImages = new StillImageCheck({ origins: config.discordCdnOrigins, dispatcher: http });
-  const sources: OpsSources = { jobs: engine, spend: quota, money: (now) => readMoney(quota, now), gateway: () => gatewayState(client) };
+  let connected = false; // INTERACTIONS=http: once the bot's user and application are read
+  const discordState = () => (firstResponses ? httpInteractionsState(connected) : gatewayState(client));
+  const sources: OpsSources = { jobs: engine, spend: quota, money: (now) => readMoney(quota, now), gateway: discordState };
   metrics.observe(sources);
   const ops = { status: () => readOperatorStatus(sources, metrics, { storage: storage.kind, shard: shardKey }) };
   const inputs = inputImages(config.discordCdnOrigins, stillImages);
@@ -115,23 +121,26 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
 
   let accepting = true;
   listen(client, createInteractionHandler(ctx, commands, components), logger, () => accepting);
+  const interactions = firstResponses && config.discordPublicKey ? httpEndpoint(client, { publicKey: config.discordPublicKey, responses: firstResponses, logger, accepting: () => accepting && connected }) : undefined;
   if (quota.catalog.selling) listenForPurchases(client, (p, now) => quota.premium.apply(p, now), logger.child({ component: 'premium' }), () => systemClock.now());
 
   // Up before the login, so an orchestrator sees "not logged in yet" (503) rather than a refused connection.
   const healthServer = await serveHealth(config, shardKey, {
-    health: () => checkHealth({ gateway: () => gatewayState(client), storage, stopping: () => !accepting }),
+    health: () => checkHealth({ gateway: discordState, storage, stopping: () => !accepting }),
     metrics: () => metrics.render(),
+    ...(interactions ? { interactions } : {}),
     logger,
     closeOnFailure: async () => {
       await storage.close();
       await client.destroy();
     },
   });
-  await login(client, config.discordToken, async () => {
+  await login(client, config, async () => {
     await healthServer?.close();
     await storage.close();
     await client.destroy();
   });
+  connected = true;
   await checkPremiumSkus(config, discord, client.application?.id ?? config.discordApplicationId ?? '', async () => {
     await healthServer?.close();
     await storage.close();

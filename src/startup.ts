@@ -4,6 +4,7 @@ import type { Client } from 'discord.js';
 import { Events } from 'discord.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config.js';
+import { connectWithoutGateway } from './discord/http-interactions/client.js';
 import { skuProblems } from './discord/premium.js';
 import type { DiscordResponder } from './discord/transport/responder.js';
 import { RedisJobLeases, ShardJobLeases, type JobLeases } from './jobs/leases.js';
@@ -31,12 +32,12 @@ const STORAGE_CONNECT_TIMEOUT_MS = 15_000;
 export async function serveHealth(
   config: Config,
   shardKey: string,
-  o: Pick<Parameters<typeof startHealthServer>[0], 'health' | 'metrics' | 'logger'> & { closeOnFailure(): Promise<void> },
+  o: Pick<Parameters<typeof startHealthServer>[0], 'health' | 'metrics' | 'interactions' | 'logger'> & { closeOnFailure(): Promise<void> },
 ): Promise<HealthServer | undefined> {
   if (config.httpPort === undefined) return undefined;
   const port = config.httpPort === 0 ? 0 : config.httpPort + Number(shardKey);
   try {
-    return await startHealthServer({ host: config.httpHost, port, health: o.health, metrics: o.metrics, logger: o.logger });
+    return await startHealthServer({ host: config.httpHost, port, health: o.health, metrics: o.metrics, ...(o.interactions ? { interactions: o.interactions } : {}), logger: o.logger });
   } catch (err) {
     await o.closeOnFailure();
     const code = (err as { code?: string }).code;
@@ -48,11 +49,15 @@ export async function serveHealth(
   }
 }
 
-/** Logs in and waits for the gateway to be ready; a refused token stops the start with a message (after `closeOnFailure`). */
-export async function login(client: Client, token: string, closeOnFailure: () => Promise<void>): Promise<void> {
-  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+/**
+ * Logs in and waits for the gateway to be ready — or, with INTERACTIONS=http, reads the bot's user and application
+ * over REST and opens no gateway connection. A refused token stops the start with a message (after `closeOnFailure`).
+ */
+export async function login(client: Client, config: Pick<Config, 'discordToken' | 'interactions'>, closeOnFailure: () => Promise<void>): Promise<void> {
+  const ready = config.interactions === 'http' ? Promise.resolve() : new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   try {
-    await client.login(token);
+    if (config.interactions === 'http') await connectWithoutGateway(client, config.discordToken);
+    else await client.login(config.discordToken);
   } catch (err) {
     await closeOnFailure();
     const code = (err as { code?: string }).code;

@@ -32,13 +32,15 @@ const CACHE_LIMITS = Options.cacheWithLimits({
  * (deferrals go through Acknowledgements) and the interaction webhook, which Discord exempts from its global limit,
  * plus a few start-up calls: its client-side global limiter would only make a burst of commands miss the 3 s
  * deadline. Our bot-token traffic goes through the responder's limited client. Under start:shards the manager
- * names the shard; a process started on its own may be given one (SHARDS).
+ * names the shard; a process started on its own may be given some (SHARDS, with SHARD_COUNT).
  */
 export function discordClient(config: Config, discordHttp: DiscordHttp): { client: Client; shardKey: string } {
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
     makeCache: CACHE_LIMITS,
     rest: { api: config.discordApiUrl, ...discordHttp.rest('interactions'), globalRequestsPerSecond: UNLIMITED, ...REST_SWEEPS },
+    // SHARDS=0-3 with SHARD_COUNT=16: this process runs those shards of the bot's 16 (start:shards names one each).
+    ...(config.shards && typeof config.shardCount === 'number' ? { shards: [...config.shards], shardCount: config.shardCount } : {}),
   });
   const shardKey = String(client.shard?.ids[0] ?? (Array.isArray(client.options.shards) ? client.options.shards[0] : 0) ?? 0);
   return { client, shardKey };

@@ -37,7 +37,11 @@ export function roleIdsOf(interaction: BaseInteraction): string[] {
 /** Where an interaction happened: the channel, or for a thread its parent, and whether it is age-restricted. */
 export function placeOf(interaction: BaseInteraction): Place {
   const ch = interaction.channel;
-  if (ch?.isThread()) return { channelId: ch.id, parentId: ch.parentId, isThread: true, ageRestricted: ch.parent?.nsfw ?? false };
+  if (ch?.isThread()) {
+    // Without the gateway (INTERACTIONS=http) the server is not cached: the parent is found among the channels.
+    const parent = ch.guild ? ch.parent : ch.parentId ? interaction.client.channels.cache.get(ch.parentId) : null;
+    return { channelId: ch.id, parentId: ch.parentId, isThread: true, ageRestricted: parent && 'nsfw' in parent ? parent.nsfw : false };
+  }
   const nsfw = ch !== null && 'nsfw' in ch ? ch.nsfw : false;
   return { channelId: interaction.channelId, parentId: null, isThread: false, ageRestricted: nsfw };
 }

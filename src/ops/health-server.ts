@@ -12,6 +12,8 @@ export interface HealthServerOptions {
   port: number;
   health(): Promise<HealthReport>;
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** INTERACTIONS=http: the handler of POST /interactions (src/discord/http-interactions). */
+  interactions?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   logger: Logger;
 }
 
@@ -45,7 +47,7 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Heal
   server.on('error', (err) => log.error({ err }, 'health server error'));
   const { port } = server.address() as AddressInfo;
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
-  log.info({ host: opts.host, port }, 'serving /healthz and /metrics');
+  log.info({ host: opts.host, port }, opts.interactions ? 'serving /interactions, /healthz and /metrics' : 'serving /healthz and /metrics');
   return {
     host: opts.host,
     port,
@@ -60,6 +62,7 @@ export async function startHealthServer(opts: HealthServerOptions): Promise<Heal
 
 async function handle(req: IncomingMessage, res: ServerResponse, opts: HealthServerOptions): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  if (path === '/interactions' && opts.interactions) return opts.interactions(req, res);
   const head = req.method === 'HEAD';
   if (req.method !== 'GET' && !head) {
     res.setHeader('allow', 'GET, HEAD');

@@ -13,6 +13,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { AddressInfo } from 'node:net';
 import type { APIAttachment, APIEmbed, APIEmbedImage, APIMessage, APIUser } from 'discord-api-types/v10';
 import { FakeGateway } from './gateway.js';
+import { InteractionPoster, InteractionSigner, type HttpDelivery } from './http-endpoint.js';
 import { shortHash } from './ids.js';
 import {
   buildButton,
@@ -43,6 +44,7 @@ import {
 
 export type { FaultMatch, FaultResponse, RecordedCallback, RecordedEdit, RecordedRequest } from './state.js';
 export type { UploadedFile } from './multipart.js';
+export type { HttpDelivery } from './http-endpoint.js';
 export type {
   ButtonInput,
   CommandOptionInput,
@@ -139,8 +141,14 @@ export class FakeDiscord {
   /** Every HTTP request received, in arrival order, with its parsed body and final status. */
   readonly requests: RecordedRequest[];
   readonly gateway: FakeGateway;
+  /** The application's public key (hex), for DISCORD_PUBLIC_KEY: interactions POSTed over HTTP are signed with its pair. */
+  readonly publicKey: string;
 
   readonly #state: DiscordState;
+  readonly #signer = new InteractionSigner();
+  readonly #poster: InteractionPoster;
+  /** Interaction token → its POST's answer being applied (webhook calls of that interaction wait for it). */
+  readonly #httpPending = new Map<string, Promise<void>>();
   readonly #server: Server;
   readonly #rest: FakeRest;
   readonly #sessionWaitMs: number;
@@ -168,6 +176,8 @@ export class FakeDiscord {
     this.guildId = this.#state.defaultGuildId;
     this.channelId = this.guildId ? (this.#state.guilds.get(this.guildId)?.channelIds[0] ?? null) : null;
     this.requests = this.#state.requests;
+    this.publicKey = this.#signer.publicKey;
+    this.#poster = new InteractionPoster(this.#signer, () => this.#state.options.now());
 
     const gatewayOptions = {
       token: resolved.token,
@@ -325,6 +335,27 @@ export class FakeDiscord {
   /** Whether the interaction's token still works for webhook calls (neither past its lifetime nor expired by a test). */
   tokenAlive(token: string): boolean {
     return this.#state.tokenAlive(this.#interaction(token));
+  }
+
+  // ── HTTP interactions ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * From now on interactions are POSTed, signed, to these endpoints in turn (round-robin, as a load balancer would)
+   * instead of going over the gateway — after each endpoint passed Discord's check (a bad signature refused with 401,
+   * a signed PING answered PONG); throws otherwise, as the developer portal refuses the URL. `[]` goes back to the gateway.
+   */
+  async useInteractionsEndpoints(urls: readonly string[]): Promise<void> {
+    await this.#poster.use(urls);
+  }
+
+  /** Every interaction POSTed over HTTP: where to, the answer's status and time, and whether it came too late. */
+  get httpDeliveries(): readonly HttpDelivery[] {
+    return this.#poster.deliveries;
+  }
+
+  /** The signature headers Discord would send with this body (now, or at `timestampSeconds`): for tests of refusals. */
+  signInteraction(body: string | Buffer, timestampSeconds = Math.floor(this.#state.options.now() / 1000)): Record<string, string> {
+    return this.#signer.headers(body, timestampSeconds);
   }
 
   // ── Premium apps ──────────────────────────────────────────────────────────────────────────────────
@@ -499,6 +530,7 @@ export class FakeDiscord {
     if (this.#closed) return;
     this.#closed = true;
     await this.gateway.close();
+    await this.#poster.close();
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
@@ -514,6 +546,7 @@ export class FakeDiscord {
   }
 
   async #dispatchInteraction(build: () => BuiltInteraction): Promise<DispatchedInteraction> {
+    if (this.#poster.endpoints.length > 0) return this.#postInteraction(build);
     await this.gateway.waitForSession(this.#sessionWaitMs);
     const { record, payload, newChannels } = build();
     for (const channelId of newChannels) {
@@ -525,6 +558,30 @@ export class FakeDiscord {
     // The 3 s clock starts when Discord sends the interaction.
     record.createdAt = this.#state.options.now();
     await this.gateway.dispatch('INTERACTION_CREATE', payload);
+    return { id: record.id, token: record.token, payload };
+  }
+
+  /**
+   * An interaction POSTed to the next endpoint; its answer is taken as the interaction's callback (checked like one
+   * sent to the callback route). Webhook calls of the interaction that arrive before the answer is taken wait for it.
+   */
+  #postInteraction(build: () => BuiltInteraction): DispatchedInteraction {
+    const { record, payload } = build();
+    this.#state.interactions.set(record.id, record);
+    this.#state.interactionsByToken.set(record.token, record);
+    record.createdAt = this.#state.options.now();
+    const applied = this.#poster.deliver(record.id, payload).then((answer) => {
+      const delivery = this.#poster.deliveries.findLast((d) => d.interactionId === record.id);
+      if (!answer || !delivery) return;
+      const path = `/interactions/${record.id}/${record.token}/callback`;
+      const response = this.#rest.handle({ method: 'POST', path, query: new URLSearchParams(), authorization: undefined, json: answer.json, files: answer.files });
+      delivery.callback = { status: response.status, body: response.body };
+    });
+    const pending = applied.finally(() => {
+      this.#httpPending.delete(record.token);
+      this.#notifyChange();
+    });
+    this.#httpPending.set(record.token, pending);
     return { id: record.id, token: record.token, payload };
   }
 
@@ -590,6 +647,9 @@ export class FakeDiscord {
         parseError = errors.invalidJson();
       }
     }
+
+    // A webhook call of an interaction whose POST's answer is on its way: Discord has the answer first.
+    if (path.startsWith('/webhooks/')) await this.#httpPending.get(path.split('/')[3] ?? '');
 
     const fault = this.#state.takeFault(method, path);
     if (fault && 'pass' in fault) {

@@ -1,5 +1,6 @@
 import { DefaultUserAgent, DefaultUserAgentAppendix, DiscordAPIError, InteractionResponseType, MessageFlags, type RepliableInteraction } from 'discord.js';
 import type { Dispatcher } from 'undici';
+import { jsonFirstResponse, type FirstResponses } from './first-response.js';
 
 /** How a deferral reaches Discord: the callback route on its own connection pool (the composition root's). */
 export interface AcknowledgementTransport {
@@ -8,6 +9,8 @@ export interface AcknowledgementTransport {
   dispatcher: Dispatcher;
   /** Every answer's status and route (metrics count Discord's error statuses). */
   onResponse?: (status: number, path: string) => void;
+  /** INTERACTIONS=http: a deferral of an interaction whose POST waits is that POST's answer. */
+  firstResponses?: FirstResponses;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -103,12 +106,15 @@ export class Acknowledgements {
     const flags = opts.ephemeral ? MessageFlags.Ephemeral : 0;
     const path = `/interactions/${interaction.id}/${interaction.token}/callback`;
     const body = { type: InteractionResponseType.DeferredChannelMessageWithSource, data: { flags } };
+    const viaHttp = this.transport.firstResponses?.answer(interaction.id, jsonFirstResponse(body), `${this.transport.apiUrl}/v10${path}`);
     try {
-      await this.#post(path, body).catch(async (err: unknown) => {
-        if (err instanceof DiscordAPIError && err.status < 500 && err.status !== 429) throw err;
-        if (err instanceof DiscordAPIError && err.status === 429) await sleep(retryAfterMs(err));
-        return this.#post(path, body);
-      });
+      // Over HTTP the deferral is the POST's answer: no callback, nothing to retry.
+      await (viaHttp ??
+        this.#post(path, body).catch(async (err: unknown) => {
+          if (err instanceof DiscordAPIError && err.status < 500 && err.status !== 429) throw err;
+          if (err instanceof DiscordAPIError && err.status === 429) await sleep(retryAfterMs(err));
+          return this.#post(path, body);
+        }));
     } catch (err) {
       if (!(err instanceof DiscordAPIError && err.code === ALREADY_ACKNOWLEDGED)) throw err;
     } finally {

@@ -4,7 +4,8 @@
 import { REST, type RESTOptions } from 'discord.js';
 import { Agent } from 'undici';
 import type { AcknowledgementTransport } from './acknowledgements.js';
-import { discordRequester } from './request.js';
+import { callbackInteractionId, type FirstResponses } from './first-response.js';
+import { discordRequester, firstResponseOf, noContent, type RestInit, type RestResponse } from './request.js';
 
 export interface DiscordHttpOptions {
   /** Discord's API base, e.g. https://discord.com/api (DISCORD_API_URL). */
@@ -13,6 +14,8 @@ export interface DiscordHttpOptions {
   connections: number;
   /** Every answer's status and route (the path after `/v10`; interaction routes carry a token: never log it). */
   onResponse?: (status: number, path: string) => void;
+  /** INTERACTIONS=http: interactions whose POST waits for its answer; their first callback is that answer. */
+  firstResponses?: FirstResponses;
 }
 
 /**
@@ -35,13 +38,18 @@ export class DiscordHttp {
   rest(pool: keyof DiscordHttp['pools']): Pick<RESTOptions, 'makeRequest'> {
     const send = discordRequester(this.pools[pool]);
     const report = this.opts.onResponse;
-    const makeRequest = !report
-      ? send
-      : async (url: string, init: Parameters<typeof send>[1]) => {
-          const res = await send(url, init);
-          report(res.status, url.startsWith(this.apiPrefix) ? url.slice(this.apiPrefix.length).split('?')[0] ?? '' : '');
-          return res;
-        };
+    const first = this.opts.firstResponses;
+    const makeRequest = async (url: string, init: RestInit): Promise<RestResponse> => {
+      const id = first && init.method === 'POST' ? callbackInteractionId(url) : undefined;
+      const answering = id === undefined ? undefined : first?.answer(id, firstResponseOf(init), url);
+      if (answering) {
+        await answering;
+        return noContent();
+      }
+      const res = await send(url, init);
+      report?.(res.status, url.startsWith(this.apiPrefix) ? url.slice(this.apiPrefix.length).split('?')[0] ?? '' : '');
+      return res;
+    };
     return { makeRequest: makeRequest as RESTOptions['makeRequest'] };
   }
 
@@ -52,7 +60,12 @@ export class DiscordHttp {
 
   /** Where deferrals go: the interactions pool, reported like every other call. */
   get acknowledgements(): AcknowledgementTransport {
-    return { apiUrl: this.apiUrl, dispatcher: this.pools.interactions, ...(this.opts.onResponse ? { onResponse: this.opts.onResponse } : {}) };
+    return {
+      apiUrl: this.apiUrl,
+      dispatcher: this.pools.interactions,
+      ...(this.opts.onResponse ? { onResponse: this.opts.onResponse } : {}),
+      ...(this.opts.firstResponses ? { firstResponses: this.opts.firstResponses } : {}),
+    };
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
+import type { FirstResponseBody } from './first-response.js';
 import { closingDelimiter, CRLF, newBoundary, partHead } from './multipart.js';
 
 /** What @discordjs/rest's `makeRequest` option is given: a fetch-style init (method, headers, body, signal). */
@@ -67,6 +68,34 @@ export function discordRequester(dispatcher: Dispatcher): (url: string, init: Re
       statusText: STATUS_CODES[res.statusCode] ?? '',
       ok: res.statusCode >= 200 && res.statusCode < 300,
     };
+  };
+}
+
+/** A callback request as the first response of an interaction that came over HTTP (its body as it would have gone). */
+export function firstResponseOf(init: RestInit): FirstResponseBody {
+  if (isFormDataLike(init.body)) {
+    const form = encodeForm(init.body);
+    return { contentType: form.contentType, body: form.body, length: form.length };
+  }
+  const headers = Object.entries((init.headers as Record<string, string> | undefined) ?? {});
+  const contentType = headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? 'application/json';
+  const body = typeof init.body === 'string' || init.body instanceof Uint8Array ? init.body : '';
+  return { contentType, body, length: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength };
+}
+
+/** What Discord answers a callback sent without `with_response`: 204, no body (here: it went out as the POST's answer). */
+export function noContent(): RestResponse {
+  const empty = Readable.from([]) as unknown as RestResponse['body'];
+  return {
+    body: empty,
+    arrayBuffer: () => Promise.resolve(new ArrayBuffer(0)),
+    json: () => Promise.reject(new SyntaxError('no content')),
+    text: () => Promise.resolve(''),
+    bodyUsed: false,
+    headers: new Headers(),
+    status: 204,
+    statusText: STATUS_CODES[204] ?? 'No Content',
+    ok: true,
   };
 }
 
