@@ -121,7 +121,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
 
   let accepting = true;
   listen(client, createInteractionHandler(ctx, commands, components), logger, () => accepting);
-  const interactions = firstResponses && config.discordPublicKey ? httpEndpoint(client, { publicKey: config.discordPublicKey, responses: firstResponses, logger, accepting: () => accepting && connected }) : undefined;
+  const interactions = firstResponses && config.discordPublicKey ? httpEndpoint(client, { publicKey: config.discordPublicKey, responses: firstResponses, logger, redis: storage.redis, accepting: () => accepting && connected }) : undefined;
   if (quota.catalog.selling) listenForPurchases(client, (p, now) => quota.premium.apply(p, now), logger.child({ component: 'premium' }), () => systemClock.now());
 
   // Up before the login, so an orchestrator sees "not logged in yet" (503) rather than a refused connection.

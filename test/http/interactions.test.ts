@@ -9,6 +9,7 @@ import type { FakeLuma } from '../../dev/fakes/luma/api.js';
 import { opt, startHarness, type Harness } from '../helpers/harness.js';
 import { deleteNamespace, REDIS_URL, testNamespace } from '../helpers/redis-keys.js';
 import { customIdsOf, messageText } from '../helpers/message-text.js';
+import { delivered, imagine, killLeftoverBots, newMember, startBotProcess, type ProcessHarness } from '../helpers/process.js';
 
 const red = solidPng(8, 8, [255, 0, 0]);
 
@@ -79,6 +80,10 @@ describe('HTTP interactions', () => {
 
     const made = await discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'a red kite')] });
     const first = await resultOf(made.token);
+    // The same signed interaction sent again, to the other worker (a replay): refused, no second job.
+    const body = JSON.stringify(made.payload);
+    const replay = await fetch(`${w.bots[1]?.bot.healthServer?.url ?? ''}/interactions`, { method: 'POST', headers: { 'content-type': 'application/json', ...discord.signInteraction(body) }, body });
+    expect(replay.status).toBe(409);
     const reroll = customIdsOf(first).find((id) => id.startsWith('job:reroll:'));
     expect(reroll).toBeDefined();
     const click = await discord.button({ customId: reroll ?? '', message: { id: first.id } });
@@ -153,4 +158,36 @@ describe('HTTP interactions', () => {
     );
     expect(messageText(posted)).toContain(`<@${discord.defaultUser.id}>`);
   });
+
+  it('delivers a job once from the other worker when the one that took it is killed with -9', async () => {
+    const discord = await startFakeDiscord();
+    const luma = await startFakeLuma();
+    open.push(discord, luma);
+    ns = testNamespace();
+    const env = { INTERACTIONS: 'http', DISCORD_PUBLIC_KEY: discord.publicKey, HTTP_PORT: '0', STORAGE_URL: REDIS_URL, STORAGE_NAMESPACE: ns, JOB_LEASE_MS: '1500' };
+    const procs: ProcessHarness[] = [];
+    open.push({ close: async () => {
+      for (const p of procs) await p.close();
+      await killLeftoverBots();
+    } });
+    for (let n = 0; n < 2; n++) procs.push(await startBotProcess({ env, fakes: { discord, luma } }));
+    const urls = procs.map((p) => {
+      const line = p.lines.find((l) => l.msg === 'serving /interactions, /healthz and /metrics');
+      return `http://127.0.0.1:${String(line?.port)}/interactions`;
+    });
+    await discord.useInteractionsEndpoints(urls);
+
+    const member = newMember();
+    luma.planNext({ hold: true });
+    const i = await imagine(discord, member, 'taken over over http');
+    await discord.waitFor(() => luma.generations().length === 1 || undefined, 15_000, 'the job at Luma');
+    // Its POST's answer saved: the job is polling (a kill before that is the documented window of a second POST).
+    await discord.waitFor(() => messageText(discord.original(i.token)).includes('Generating') || undefined, 15_000, 'the job polling');
+    expect(discord.httpDeliveries.find((d) => d.interactionId === i.id)?.endpoint).toBe(urls[0]);
+    expect((await procs[0]?.kill('SIGKILL'))?.signal).toBe('SIGKILL');
+    await procs[1]?.bot.waitForLog((l) => l.msg === 'took over jobs whose process stopped renewing its lease', 20_000, 'the takeover');
+    for (const g of luma.generations()) luma.release(g.id);
+    expect(await delivered(discord, i, 'taken over over http', member, 30_000)).toHaveLength(1);
+    expect(luma.posts().filter((p) => p.status === 201)).toHaveLength(1);
+  }, 120_000);
 });

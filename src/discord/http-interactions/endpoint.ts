@@ -10,6 +10,7 @@ import { InteractionResponseType, InteractionType } from 'discord.js';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import type { FirstResponseBody, FirstResponses } from '../transport/first-response.js';
+import type { ReplayGuard } from './replays.js';
 import { checkSignature } from './signature.js';
 
 /** The largest interaction accepted: Discord's biggest (a message context menu on a long message, resolved data) are tens of kB. */
@@ -30,6 +31,8 @@ export interface InteractionEndpointOptions {
   responses: FirstResponses;
   /** Hands the interaction to the router; false when the bot takes none (shutting down). */
   dispatch(interaction: RawInteraction): boolean;
+  /** Each interaction id is handled once (replays.ts). */
+  replays: ReplayGuard;
   clock: Pick<Clock, 'now'>;
   logger: Logger;
   maxBytes?: number;
@@ -74,6 +77,13 @@ export function interactionEndpoint(opts: InteractionEndpointOptions): (req: Inc
     // The bot offers no autocompletion: an empty list, rather than a failure the member would see.
     if (interaction.type === InteractionType.ApplicationCommandAutocomplete) return sendJson(res, 200, { type: InteractionResponseType.ApplicationCommandAutocompleteResult, data: { choices: [] } });
     if (!HANDLED.has(interaction.type)) return refuse(res, 400, 'unknown interaction type', { type: interaction.type });
+    // A storage failure here refuses the interaction (fail closed): Discord shows "did not respond".
+    const first = await opts.replays.firstSeen(interaction.id).catch((err: unknown) => {
+      log.error({ err, interactionId: interaction.id }, 'could not check an interaction against replays; refused');
+      return undefined;
+    });
+    if (first === undefined) return sendJson(res, 503, { error: 'storage unavailable' });
+    if (!first) return refuse(res, 409, 'interaction already received', { interactionId: interaction.id });
     await answer(interaction, res);
   };
 

@@ -5,9 +5,11 @@ import { systemClock } from '../../clock.js';
 import { newReference } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { GatewayState } from '../../ops/health.js';
+import type { RedisScripts } from '../../storage/types.js';
 import type { FirstResponses } from '../transport/first-response.js';
 import { emitInteraction } from './client.js';
 import { interactionEndpoint } from './endpoint.js';
+import { LocalReplayGuard, RedisReplayGuard } from './replays.js';
 import { discordPublicKey } from './signature.js';
 
 export interface HttpEndpointOptions {
@@ -15,6 +17,8 @@ export interface HttpEndpointOptions {
   publicKey: string;
   responses: FirstResponses;
   logger: Logger;
+  /** Storage's Redis, when it is Redis: an interaction replayed to another worker is refused there too. */
+  redis?: { client: RedisScripts; prefix: string } | undefined;
   /** False while the bot takes no interactions (starting, shutting down): they are answered 503. */
   accepting(): boolean;
 }
@@ -26,6 +30,7 @@ export function httpEndpoint(client: Client, opts: HttpEndpointOptions): ReturnT
     responses: opts.responses,
     clock: systemClock,
     logger: opts.logger,
+    replays: opts.redis ? new RedisReplayGuard(opts.redis) : new LocalReplayGuard(() => systemClock.now()),
     dispatch(interaction) {
       if (!opts.accepting()) return false;
       emitInteraction(client, interaction).catch((err: unknown) => opts.logger.error({ err, ref: newReference(), interactionId: interaction.id }, 'interaction handler failed'));

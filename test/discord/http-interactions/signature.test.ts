@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InteractionSigner } from '../../../dev/fakes/discord/http-endpoint.js';
 import { interactionEndpoint, type RawInteraction } from '../../../src/discord/http-interactions/endpoint.js';
+import { LocalReplayGuard } from '../../../src/discord/http-interactions/replays.js';
 import { checkSignature, discordPublicKey, MAX_TIMESTAMP_SKEW_MS } from '../../../src/discord/http-interactions/signature.js';
 import { FirstResponses, jsonFirstResponse } from '../../../src/discord/transport/first-response.js';
 import { capturingLogger } from '../../helpers/logs.js';
@@ -69,7 +70,8 @@ describe('POST /interactions', () => {
   async function endpoint(dispatch: (i: RawInteraction, responses: FirstResponses) => boolean, deadlineMs = 3000) {
     const { logger, lines } = capturingLogger();
     const responses = new FirstResponses();
-    const handle = interactionEndpoint({ publicKey: discordPublicKey(signer.publicKey), responses, dispatch: (i) => dispatch(i, responses), clock: { now: () => Date.now() }, logger, deadlineMs });
+    const replays = new LocalReplayGuard(() => Date.now());
+    const handle = interactionEndpoint({ publicKey: discordPublicKey(signer.publicKey), responses, dispatch: (i) => dispatch(i, responses), replays, clock: { now: () => Date.now() }, logger, deadlineMs });
     server = createServer((req, res) => void handle(req, res));
     await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/interactions`;
@@ -117,5 +119,18 @@ describe('POST /interactions', () => {
   it('refuses an interaction without an id or token', async () => {
     const { post } = await endpoint(() => true);
     expect(await post({ type: 2 })).toEqual({ status: 400, json: { error: 'interaction without an id or token' } });
+  });
+
+  it('handles an interaction once: the same signed request again is refused with 409', async () => {
+    let dispatched = 0;
+    const { post } = await endpoint((i, r) => {
+      dispatched++;
+      void r.answer(i.id, jsonFirstResponse({ type: 5 }), 'route');
+      return true;
+    });
+    const interaction = { id: '1300000000000000004', token: 'tok', type: 2, data: { name: 'imagine' } };
+    expect((await post(interaction)).status).toBe(200);
+    expect(await post(interaction)).toEqual({ status: 409, json: { error: 'interaction already received' } });
+    expect(dispatched).toBe(1);
   });
 });
