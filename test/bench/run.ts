@@ -29,6 +29,10 @@
 //   --log-level L      the bot's LOG_LEVEL (info: the bench reads the learned limits and the event-loop delay from it)
 //   --source           run the bot from its sources through tsx (as the tests do) instead of the build in dist/,
 //                      which `npm run bench` makes first (prebench); tsx costs the bot some 50 MB more RSS
+//   --workers N        N bot processes in HTTP interactions mode on one Redis (127.0.0.1:6379, or BENCH_REDIS_URL),
+//                      the fake POSTing commands to them round-robin; ack p99 and peak RSS are reported per worker
+//   --kill-worker      with --workers: kill the first worker with -9 halfway through firing (and take it out of the
+//                      rotation); every job it had accepted must be delivered once by the others
 //   BENCH_NODE_ARGS    extra node flags for the bot, space-separated (experiments with V8's settings)
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,6 +45,8 @@ import { opt } from '../helpers/harness.js';
 import { perfectClientFloorMs } from './floor.js';
 import { messageText } from '../helpers/message-text.js';
 import { DEFAULT_RPM, OUTAGE_PLAN, outageFigures, outageLines, startOutage } from './outage.js';
+import type { FakeDiscord } from '../../dev/fakes/discord/server.js';
+import { benchNamespace, dropNamespace, endpointOf, workerEnv, type WorkerFigures } from './workers.js';
 
 const { values } = parseArgs({
   options: {
@@ -65,9 +71,11 @@ const { values } = parseArgs({
     source: { type: 'boolean' },
     'log-level': { type: 'string' },
     'malloc-arena-max': { type: 'string' },
+    workers: { type: 'string' },
+    'kill-worker': { type: 'boolean' },
   },
 });
-type NumFlag = Exclude<keyof typeof values, 'plan' | 'burst' | 'outage' | 'cpu-prof' | 'heap-snapshot' | 'memory-trace' | 'source' | 'log-level'>;
+type NumFlag = Exclude<keyof typeof values, 'plan' | 'burst' | 'outage' | 'cpu-prof' | 'heap-snapshot' | 'memory-trace' | 'source' | 'log-level' | 'kill-worker'>;
 const num = (flag: NumFlag, fallback: number, max: number): number => {
   const raw = values[flag] ?? process.env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
   const n = raw === undefined ? fallback : Number(raw);
@@ -108,6 +116,8 @@ const IMAGE_PX = Math.max(8, num('image-px', 512, 2048));
 const TRANSFER_MB = Math.max(1, num('transfer-mb', 32, 4096));
 const ARENAS = num('malloc-arena-max', 2, 64);
 const TIMEOUT_MS = Math.max(5, num('timeout-s', MODE === 'plan' ? 300 : MODE === 'outage' ? 600 : 180, 1800)) * 1000;
+const WORKERS = Math.max(1, num('workers', 1, 16));
+const KILL_WORKER = (values['kill-worker'] ?? process.env.BENCH_KILL_WORKER === '1') && WORKERS > 1;
 const MEMORY_TRACE = values['memory-trace'] ? join(mkdtempSync(join(tmpdir(), 'bench-memory-')), 'trace.jsonl') : undefined;
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
@@ -198,19 +208,26 @@ async function main(): Promise<void> {
     luma: { queuedMs: QUEUED_MS, processingMs: PROCESSING_MS, outputImage: () => image, ...(LUMA_PLAN ? { plan: LUMA_PLAN } : {}) },
     tempPrefix: 'luma-bench-',
   });
-  const bot = spawnBot(world, { nodeArgs, ...(values.source ? {} : { builtEntry: 'dist/src/index.js' }) });
-  await bot.waitForLog((l) => l.msg === 'bot ready', 30_000, "'bot ready'").catch(async (err: unknown) => {
-    await bot.kill('SIGKILL');
+  // One bot on the world's SQLite file, or --workers bots in HTTP mode on one Redis namespace.
+  const namespace = WORKERS > 1 ? benchNamespace() : undefined;
+  const env = namespace ? { ...world.env, ...workerEnv(world.discord, namespace) } : world.env;
+  const bots = Array.from({ length: WORKERS }, () => spawnBot({ ...world, env }, { nodeArgs, ...(values.source ? {} : { builtEntry: 'dist/src/index.js' }) }));
+  const bot = bots[0] as (typeof bots)[number];
+  await Promise.all(bots.map((b) => b.waitForLog((l) => l.msg === 'bot ready', 60_000, "'bot ready'"))).catch(async (err: unknown) => {
+    for (const b of bots) await b.kill('SIGKILL');
     await world.close();
     throw err;
   });
-  const h = { discord: world.discord, luma: world.luma, bot, lines: bot.lines };
-  const pid = h.bot.child.pid;
+  const endpoints = namespace ? bots.map(endpointOf) : [];
+  if (namespace) await world.discord.useInteractionsEndpoints(endpoints);
+  const h = { discord: world.discord, luma: world.luma, bot, lines: bots.flatMap((b) => b.lines) };
+  const pids = bots.map((b) => b.child.pid);
+  const pid = pids[0];
   const startupHwm = rss(pid, 'VmHWM');
-  // The bot's memory while it works (from the first command on), not the start-up's transient peak.
-  let botPeakRss = 0;
+  // The bots' memory while they work (from the first command on), not the start-up's transient peak.
+  const peaks = bots.map(() => 0);
   const sampler = setInterval(() => {
-    botPeakRss = Math.max(botPeakRss, rss(pid, 'VmRSS') ?? 0);
+    pids.forEach((p, n) => (peaks[n] = Math.max(peaks[n] ?? 0, rss(p, 'VmRSS') ?? 0)));
   }, 100);
   const hardStop = setTimeout(() => {
     console.error(`bench: gave up after ${TIMEOUT_MS / 1000} s`);
@@ -228,10 +245,15 @@ async function main(): Promise<void> {
   for (const processingMs of durations) h.luma.planNext({ processingMs });
   const outage = MODE === 'outage' ? startOutage(h.luma, OUTAGE_MS) : undefined;
   const started = Date.now();
-  const botCpuAtStart = cpuSeconds(pid);
+  const cpuOf = () => pids.reduce<number>((sum, p) => sum + (cpuSeconds(p) ?? 0), 0);
+  const botCpuAtStart = cpuOf();
   const fakesCpuAtStart = process.cpuUsage();
   const jobs: { id: string; token: string; prompt: string; member: string; firedAt: number }[] = [];
   for (let n = 0; n < JOBS; n++) {
+    if (KILL_WORKER && n === Math.floor(JOBS / 2)) {
+      await bots[0]?.kill('SIGKILL');
+      await h.discord.useInteractionsEndpoints(endpoints.slice(1));
+    }
     const member = `8000000000000${String(n % MEMBERS).padStart(5, '0')}`;
     const prompt = `bench job ${n}`;
     const firedAt = Date.now();
@@ -245,6 +267,8 @@ async function main(): Promise<void> {
   const firedIn = Date.now() - started;
   if (values['heap-snapshot']) h.bot.child.kill('SIGUSR2');
 
+  // A command whose POST failed (sent to the killed worker as it died) was never accepted: Discord says "did not respond".
+  const refusedIds = () => new Set(h.discord.httpDeliveries.filter((d) => d.error !== undefined || (d.status !== 0 && d.status !== 200)).map((d) => d.interactionId));
   const finished = (t: string) => {
     const m = h.discord.original(t);
     return m !== undefined && (m.attachments.length > 0 || messageText(m).includes('could not'));
@@ -253,18 +277,22 @@ async function main(): Promise<void> {
   // Only the jobs not seen finished yet are looked at again: this loop shares its thread with the fakes.
   let waiting = jobs;
   while (Date.now() < deadline) {
-    waiting = waiting.filter((j) => !finished(j.token));
+    const refused = refusedIds();
+    waiting = waiting.filter((j) => !finished(j.token) && !refused.has(j.id));
     if (waiting.length === 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const done = jobs.length - waiting.length;
+  const lost = refusedIds();
+  const done = jobs.length - waiting.length - lost.size;
   outage?.stop();
   clearInterval(sampler);
   // Who was busy: on a loaded machine the fakes (this process) can be the bottleneck rather than the bot.
-  const botCpu = (cpuSeconds(pid) ?? NaN) - (botCpuAtStart ?? NaN);
+  const botCpu = cpuOf() - botCpuAtStart;
+  const botPeakRss = Math.max(...peaks);
   const fakesUsage = process.cpuUsage(fakesCpuAtStart);
   const fakesCpu = (fakesUsage.user + fakesUsage.system) / 1e6;
-  await bot.kill('SIGTERM');
+  for (const b of bots) await b.kill('SIGTERM');
+  h.lines = bots.flatMap((b) => b.lines);
   const loop = h.lines.find((l) => l.msg === 'event-loop delay since start')?.eventLoopDelay as { p50Ms: number; p99Ms: number; maxMs: number } | undefined;
 
   // ——— figures ———
@@ -305,7 +333,7 @@ async function main(): Promise<void> {
     if (upload) {
       deliveries.push(upload.at - j.firedAt);
       lastDelivery = Math.max(lastDelivery, upload.at);
-    } else if (finished(j.token)) failures++;
+    } else if (finished(j.token) && !lost.has(j.id)) failures++;
     if (upload && JSON.stringify(upload.json).includes('compressed')) compressed++;
     // How long after Luma started processing the member saw "Generating…": poll cadence + edit latency.
     const g = byPrompt.get(j.prompt);
@@ -315,6 +343,11 @@ async function main(): Promise<void> {
     if (g && upload) readyToDelivered.push(upload.at - g.timing.finishAt);
   }
   const wall = lastDelivery - started;
+  // Delivered once: no job's reply got its image uploaded twice.
+  const uploadedTwice = jobs.filter((j) => h.discord.edits(j.token).filter((e) => e.files.length > 0).length > 1).length;
+  const workers = workerFigures(h.discord, jobs, endpoints, peaks);
+  const killedAccepted = KILL_WORKER ? jobs.filter((j) => h.discord.httpDeliveries.some((d) => d.interactionId === j.id && d.endpoint === endpoints[0] && d.status === 200)) : [];
+  const killedDelivered = killedAccepted.filter((j) => h.discord.edits(j.token).some((e) => e.files.length > 0)).length;
   const posts = h.luma.posts();
   const generations = h.luma.generations();
   const gets = h.luma.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/generations/')).length;
@@ -375,6 +408,11 @@ async function main(): Promise<void> {
   console.log(`  Luma polls           ${gets} GETs (${(gets / Math.max(1, generations.length)).toFixed(1)} per job) · downloads ${downloads}`);
   console.log(`  failures             ${failures} shown to members · ${failedLogs} logged · ${unacknowledged} commands not acknowledged in 3 s · compressed uploads ${compressed} · Discord 429s ${discord429}`);
   console.log(`  CPU                  bot ${botCpu.toFixed(1)} s · fakes and bench ${fakesCpu.toFixed(1)} s over ${sec(Date.now() - started)} (2 cores shared with whatever else runs)`);
+  if (namespace) {
+    for (const w of workers) console.log(`  worker ${w.worker}             ${w.commands} commands · ack p99 ${w.ackP99Ms ?? '—'} ms · peak RSS ${w.peakRssMB ?? '—'} MB${w.killed ? ' · KILLED halfway' : ''}`);
+    if (KILL_WORKER) console.log(`  killed worker        had accepted ${killedAccepted.length} jobs: ${killedDelivered} delivered by the others · ${lost.size} commands in flight to it when it died (never accepted)`);
+    console.log(`  delivered twice      ${uploadedTwice} jobs`);
+  }
   console.log(`  bot process          peak RSS ${mb(botPeakRss)} while working (start-up high-water mark ${mb(startupHwm)}) · event-loop delay (from inside the bot) p50 ${loop?.p50Ms ?? '—'} ms · p99 ${loop?.p99Ms ?? '—'} ms · max ${loop?.maxMs ?? '—'} ms`);
 
   const memory = MEMORY_TRACE ? memoryAtPeak(MEMORY_TRACE) : undefined;
@@ -399,7 +437,7 @@ async function main(): Promise<void> {
     console.log(`  bot warnings/errors  ${top.map(([msg, { n, why }]) => `${n}× ${msg}${why}`).join(' · ')}`);
   }
 
-  const ok = done === JOBS && failures === 0 && generations.length === JOBS;
+  const ok = done === JOBS - lost.size && failures === 0 && generations.length === JOBS - lost.size && uploadedTwice === 0 && killedDelivered === killedAccepted.length;
   const d = pct(deliveries);
   const o = pct(readyToDelivered);
   const a = pct(acks);
@@ -429,14 +467,29 @@ async function main(): Promise<void> {
       startupRssHwmMB: startupHwm === undefined ? null : Math.round(startupHwm / 1024 / 1024),
       eventLoopDelayMs: loop ?? null,
       cpuSeconds: { bot: round(botCpu, 1), fakes: round(fakesCpu, 1) },
+      ...(namespace ? { workers, uploadedTwice, ...(KILL_WORKER ? { killedWorker: { accepted: killedAccepted.length, delivered: killedDelivered, neverAccepted: lost.size } } : {}) } : {}),
       ...(memory ? { memoryAtPeakMB: memory.peak } : {}),
       ...(outageReport ? { outage: outageReport } : {}),
     }),
   );
 
   await world.close();
+  if (namespace) await dropNamespace(namespace);
   clearTimeout(hardStop);
   process.exitCode = ok ? 0 : 1;
+}
+
+/** Per worker: the commands it got, their ack p99, its peak RSS. */
+function workerFigures(discord: FakeDiscord, jobs: Array<{ id: string; token: string; firedAt: number }>, endpoints: string[], peaks: number[]): WorkerFigures[] {
+  return endpoints.map((endpoint, worker) => {
+    const mine = jobs.filter((j) => discord.httpDeliveries.some((d) => d.interactionId === j.id && d.endpoint === endpoint));
+    const acks = mine.flatMap((j) => {
+      const at = discord.callbacks(j.token)[0]?.at;
+      return at === undefined ? [] : [at - j.firedAt];
+    });
+    const p99 = pct(acks).p99;
+    return { worker, endpoint, commands: mine.length, ackP99Ms: round(p99), peakRssMB: peaks[worker] ? Math.round((peaks[worker] ?? 0) / 1024 / 1024) : null, killed: KILL_WORKER && worker === 0 };
+  });
 }
 
 main().catch((err: unknown) => {
