@@ -130,4 +130,29 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...valid, OPERATOR_USER_IDS: '100000000000000001, 200000000000000002,' }).operatorUserIds).toEqual(['100000000000000001', '200000000000000002']);
     expect(problems({ ...valid, OPERATOR_USER_IDS: '100000000000000001,@alice' })[0]).toMatch(/OPERATOR_USER_IDS must be Discord user ids.*"@alice"/);
   });
+
+  it('reads SHARDS as ids and ranges of SHARD_COUNT, and refuses a list it cannot run', () => {
+    expect(loadConfig({ ...valid, SHARD_COUNT: '16', SHARDS: '0-3' }).shards).toEqual([0, 1, 2, 3]);
+    expect(loadConfig({ ...valid, SHARD_COUNT: '16', SHARDS: '5, 0,2-3' }).shards).toEqual([0, 2, 3, 5]);
+    // What start:shards' manager gives each shard it spawns.
+    expect(loadConfig({ ...valid, SHARD_COUNT: '2', SHARDS: '1' }).shards).toEqual([1]);
+    expect(loadConfig({ ...valid, SHARD_COUNT: '4', SHARDS: '[0,1]' }).shards).toEqual([0, 1]);
+    expect(loadConfig(valid).shards).toBeUndefined();
+    expect(problems({ ...valid, SHARD_COUNT: '16', SHARDS: '3-1' })).toEqual([expect.stringMatching(/^SHARDS must be shard ids or ranges/)]);
+    expect(problems({ ...valid, SHARD_COUNT: '4', SHARDS: '2-5' })).toEqual([expect.stringMatching(/^SHARDS must be below SHARD_COUNT \(4\)/)]);
+    expect(problems({ ...valid, SHARDS: '0-3' })).toEqual([expect.stringMatching(/set SHARD_COUNT/)]);
+  });
+
+  it('takes INTERACTIONS=http only with the application’s public key and an HTTP port', () => {
+    expect(loadConfig(valid).interactions).toBe('gateway');
+    const key = 'ab'.repeat(32);
+    const c = loadConfig({ ...valid, INTERACTIONS: 'http', DISCORD_PUBLIC_KEY: key.toUpperCase(), HTTP_PORT: '8080' });
+    expect(c).toMatchObject({ interactions: 'http', discordPublicKey: key, httpPort: 8080 });
+    const missing = problems({ ...valid, INTERACTIONS: 'http' });
+    expect(missing).toEqual([expect.stringMatching(/needs DISCORD_PUBLIC_KEY/), expect.stringMatching(/needs HTTP_PORT/)]);
+    expect(problems({ ...valid, INTERACTIONS: 'webhook' })).toEqual([expect.stringMatching(/INTERACTIONS must be gateway or http/)]);
+    expect(problems({ ...valid, DISCORD_PUBLIC_KEY: 'xyz' })).toEqual([expect.stringMatching(/64 hex digits/)]);
+    // deploy-commands and the other tools do not serve interactions.
+    expect(() => loadConfig({ ...valid, INTERACTIONS: 'http' }, { purpose: 'deploy' })).not.toThrow();
+  });
 });
