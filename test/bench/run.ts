@@ -31,6 +31,7 @@
 //                      which `npm run bench` makes first (prebench); tsx costs the bot some 50 MB more RSS
 //   --workers N        N bot processes in HTTP interactions mode on one Redis (127.0.0.1:6379, or BENCH_REDIS_URL),
 //                      the fake POSTing commands to them round-robin; ack p99 and peak RSS are reported per worker
+//   --http             one worker in HTTP interactions mode (as --workers 1 would be, were it not the gateway)
 //   --kill-worker      with --workers: kill the first worker with -9 halfway through firing (and take it out of the
 //                      rotation); every job it had accepted must be delivered once by the others
 //   BENCH_NODE_ARGS    extra node flags for the bot, space-separated (experiments with V8's settings)
@@ -73,9 +74,10 @@ const { values } = parseArgs({
     'malloc-arena-max': { type: 'string' },
     workers: { type: 'string' },
     'kill-worker': { type: 'boolean' },
+    http: { type: 'boolean' },
   },
 });
-type NumFlag = Exclude<keyof typeof values, 'plan' | 'burst' | 'outage' | 'cpu-prof' | 'heap-snapshot' | 'memory-trace' | 'source' | 'log-level' | 'kill-worker'>;
+type NumFlag = Exclude<keyof typeof values, 'plan' | 'burst' | 'outage' | 'cpu-prof' | 'heap-snapshot' | 'memory-trace' | 'source' | 'log-level' | 'kill-worker' | 'http'>;
 const num = (flag: NumFlag, fallback: number, max: number): number => {
   const raw = values[flag] ?? process.env[`BENCH_${flag.toUpperCase().replace(/-/g, '_')}`];
   const n = raw === undefined ? fallback : Number(raw);
@@ -209,7 +211,7 @@ async function main(): Promise<void> {
     tempPrefix: 'luma-bench-',
   });
   // One bot on the world's SQLite file, or --workers bots in HTTP mode on one Redis namespace.
-  const namespace = WORKERS > 1 ? benchNamespace() : undefined;
+  const namespace = WORKERS > 1 || values.http ? benchNamespace() : undefined;
   const env = namespace ? { ...world.env, ...workerEnv(world.discord, namespace) } : world.env;
   const bots = Array.from({ length: WORKERS }, () => spawnBot({ ...world, env }, { nodeArgs, ...(values.source ? {} : { builtEntry: 'dist/src/index.js' }) }));
   const bot = bots[0] as (typeof bots)[number];
