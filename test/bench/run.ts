@@ -32,8 +32,9 @@
 //   --workers N        N bot processes in HTTP interactions mode on one Redis (127.0.0.1:6379, or BENCH_REDIS_URL),
 //                      the fake POSTing commands to them round-robin; ack p99 and peak RSS are reported per worker
 //   --http             one worker in HTTP interactions mode (as --workers 1 would be, were it not the gateway)
-//   --kill-worker      with --workers: kill the first worker with -9 halfway through firing (and take it out of the
-//                      rotation); every job it had accepted must be delivered once by the others
+//   --kill-worker      with --workers: halfway through firing, once the first worker has answered the commands sent
+//                      to it, kill it with -9 (and take it out of the rotation); every job it had accepted must be
+//                      delivered once by the others
 //   BENCH_NODE_ARGS    extra node flags for the bot, space-separated (experiments with V8's settings)
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -253,6 +254,9 @@ async function main(): Promise<void> {
   const jobs: { id: string; token: string; prompt: string; member: string; firedAt: number }[] = [];
   for (let n = 0; n < JOBS; n++) {
     if (KILL_WORKER && n === Math.floor(JOBS / 2)) {
+      // Once it has answered every command sent to it so far: their jobs are its own, in flight, when it dies.
+      const answered = () => h.discord.httpDeliveries.every((d) => d.endpoint !== endpoints[0] || d.status !== 0 || d.error !== undefined);
+      while (!answered()) await new Promise((r) => setTimeout(r, 20));
       await bots[0]?.kill('SIGKILL');
       await h.discord.useInteractionsEndpoints(endpoints.slice(1));
     }
