@@ -162,19 +162,28 @@ function renderButton(m, c) {
   }
   const customId = 'custom_id' in c ? c.custom_id : '';
   const button = el('button', { type: 'button', class: `dbutton ${BUTTON_STYLES[c.style] ?? 'secondary'}`, disabled: c.disabled === true }, emoji, label);
-  button.addEventListener('click', async () => {
-    button.disabled = true;
-    try {
-      await call('button', { messageId: m.id, customId });
-    } catch (err) {
-      toast(messageOf(err));
-    } finally {
-      setTimeout(() => {
-        button.disabled = c.disabled === true;
-      }, 1500);
-    }
-  });
+  button.addEventListener('click', () => void interact(button, c.disabled === true, () => call('button', { messageId: m.id, customId })));
   return button;
+}
+
+/**
+ * Sends a component's interaction with the control held off meanwhile. The bot's answer usually redraws the
+ * message first; if it does not, the control works again after a moment.
+ * @param {HTMLButtonElement | HTMLSelectElement} control
+ * @param {boolean} disabled the component's own state
+ * @param {() => Promise<unknown>} send
+ */
+async function interact(control, disabled, send) {
+  control.disabled = true;
+  try {
+    await send();
+  } catch (err) {
+    toast(messageOf(err));
+  } finally {
+    setTimeout(() => {
+      control.disabled = disabled;
+    }, 1500);
+  }
 }
 
 /**
@@ -193,20 +202,10 @@ function renderSelect(m, c) {
     const option = el('option', { value: o.value, text: `${o.emoji?.name ? `${o.emoji.name} ` : ''}${o.label}`, title: o.description, selected: o.default === true });
     select.append(option);
   }
-  select.addEventListener('change', async () => {
+  select.addEventListener('change', () => {
     const values = [...select.selectedOptions].map((o) => o.value).filter((v) => v !== '');
     if (values.length < (c.min_values ?? 1)) return;
-    select.disabled = true;
-    try {
-      await call('select', { messageId: m.id, customId: c.custom_id, values });
-    } catch (err) {
-      toast(messageOf(err));
-    } finally {
-      // The bot's answer usually redraws the message first; if it does not, the select works again.
-      setTimeout(() => {
-        select.disabled = c.disabled === true;
-      }, 1500);
-    }
+    void interact(select, c.disabled === true, () => call('select', { messageId: m.id, customId: c.custom_id, values }));
   });
   return select;
 }
