@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CHANNEL_ID, GUILD_ID } from '../../dev/playground/people.js';
 import { startPlayground, type Playground } from '../../dev/playground/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -205,7 +206,43 @@ describe('npm run playground', () => {
   }, SCENARIO_MS);
 
   it('draws several images as a gallery with per-image buttons, changes a default in /settings, and edits with an uploaded reference', async () => {
+    // The V2 pieces the bot's results do not use yet, in a message of the bot's stored before the page opens: a
+    // section with a thumbnail, a separator, small print and a quote, a file, a link button to a message.
+    const discord = playground.discord;
+    const png = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#2e86c1' } })
+      .png()
+      .toBuffer();
+    const thumb = discord.addAttachment({ filename: 'thumb.png', contentType: 'image/png', data: png, channelId: CHANNEL_ID });
+    const notes = discord.addAttachment({ filename: 'notes.txt', contentType: 'text/plain', data: Buffer.from('notes'), channelId: CHANNEL_ID });
+    const layout = discord.addMessage({
+      channelId: CHANNEL_ID,
+      authorId: discord.botUser.id,
+      flags: 1 << 15,
+      attachments: [thumb, notes],
+      components: [
+        {
+          type: 17,
+          accent_color: 0x2e86c1,
+          components: [
+            { type: 9, components: [{ type: 10, content: '## Layout check' }], accessory: { type: 11, media: { url: 'attachment://thumb.png' }, description: 'a blue square' } },
+            { type: 14, divider: true, spacing: 2 },
+            { type: 10, content: '> quoted line\n-# small print' },
+            { type: 13, file: { url: 'attachment://notes.txt' } },
+            { type: 1, components: [{ type: 2, style: 5, label: 'Jump', url: `https://discord.com/channels/${GUILD_ID}/${CHANNEL_ID}/1300000000000000999` }] },
+          ],
+        },
+      ],
+    });
     const { page, send, errors } = await openPage();
+    const drawn = page.locator(`#m-${layout.id}`);
+    await expect.poll(() => drawn.locator('.v2-container h4').textContent(), POLL).toBe('Layout check');
+    await expect.poll(() => loadedWidth(drawn.locator('.v2-section img')), POLL).toBeGreaterThan(0);
+    expect(await drawn.locator('.v2-section img').getAttribute('alt')).toBe('a blue square');
+    expect(await drawn.getByRole('separator').count()).toBe(1);
+    expect(await drawn.locator('blockquote').textContent()).toBe('quoted line');
+    expect(await drawn.locator('.md-subtext').textContent()).toBe('small print');
+    expect(await drawn.locator('a.file').textContent()).toContain('notes.txt');
+    expect(await drawn.getByRole('link', { name: /Jump/ }).getAttribute('href')).toBe('#m-1300000000000000999');
 
     // count: from the composer (an integer option): one message, a gallery of two, a row of buttons per image.
     await send('/imagine prompt: two foxes in the snow count: 2');
