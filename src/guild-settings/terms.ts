@@ -3,50 +3,104 @@
  * part of a longer word ("ass" blocks "ass" but not "class"); a term may be a phrase ("real person") and
  * then matches across any run of spaces. Scripts written without spaces (Japanese, Chinese, Thai…) have no word
  * boundaries to look for, so a term in such a script matches wherever it appears.
+ *
+ * Both the terms and the prompt are compared in one canonical form (`foldText`, see `confusables.ts`): invisible
+ * characters gone, then Unicode's confusables skeleton of the case-folded text, so "drаgon" with a Cyrillic "а",
+ * "ᴅʀᴀɢᴏɴ" in small capitals or "dra\u200Bgon" with a zero-width space are the term "dragon".
  */
+import { foldText } from './confusables.js';
+
+export { foldText };
 
 /** At most this many terms per server, each at most this many characters. */
 export const MAX_TERMS = 200;
 export const MAX_TERM_LENGTH = 60;
 
-/** Case folded, accents removed, compatibility forms unified (ｆｕｌｌ → full, ß → ss), spaces collapsed. */
-export function foldText(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(/\p{M}+/gu, '')
-    .toLowerCase()
-    .replace(/ß/g, 'ss')
-    .replace(/\s+/gu, ' ')
-    .trim();
-}
-
 const UNSPACED_SCRIPT = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Thai}\p{sc=Lao}\p{sc=Khmer}\p{sc=Myanmar}]/u;
 const WORD_CHAR = '[\\p{L}\\p{N}\\p{M}_]';
+const ONE_WORD = /^[\p{L}\p{N}\p{M}_]+$/u;
+const WORDS = /[\p{L}\p{N}\p{M}_]+/gu;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** One compiled term: its folded form and a matcher against folded text. */
-export interface CompiledTerm {
-  term: string;
-  folded: string;
-  pattern: RegExp;
-}
-
-export function compileTerm(term: string): CompiledTerm {
-  const folded = foldText(term);
+function termSource(folded: string): string {
   const body = folded.split(' ').map(escapeRegExp).join('\\s+');
-  const pattern = UNSPACED_SCRIPT.test(folded) ? new RegExp(body, 'u') : new RegExp(`(?<!${WORD_CHAR})${body}(?!${WORD_CHAR})`, 'u');
-  return { term, folded, pattern };
+  return UNSPACED_SCRIPT.test(folded) ? body : `(?<!${WORD_CHAR})${body}(?!${WORD_CHAR})`;
 }
 
-/** The first blocked term the text contains (as the admin wrote it), or undefined. */
+/**
+ * A server's blocked terms, compiled once (per change of the list) and checked against any number of prompts:
+ * one pass over the prompt's words for the terms that are one word, one regular expression for the rest (phrases,
+ * terms with signs, terms in scripts without spaces).
+ */
+export class TermMatcher {
+  private readonly words = new Map<string, number>();
+  private readonly others: { index: number; pattern: RegExp }[] = [];
+  private readonly anyOther: RegExp | undefined;
+
+  constructor(readonly terms: readonly string[]) {
+    terms.forEach((term, index) => {
+      const folded = foldText(term);
+      if (folded === '') return;
+      if (ONE_WORD.test(folded) && !UNSPACED_SCRIPT.test(folded)) {
+        if (!this.words.has(folded)) this.words.set(folded, index);
+      } else {
+        this.others.push({ index, pattern: new RegExp(termSource(folded), 'u') });
+      }
+    });
+    this.anyOther = this.others.length === 0 ? undefined : new RegExp(this.others.map((o) => `(?:${o.pattern.source})`).join('|'), 'u');
+  }
+
+  /** The first of the terms (in the admin's order, as the admin wrote it) that the text contains, or undefined. */
+  find(text: string): string | undefined {
+    if (this.terms.length === 0) return undefined;
+    const folded = foldText(text);
+    let first = Infinity;
+    if (this.words.size > 0) {
+      for (const [word] of folded.matchAll(WORDS)) {
+        const index = this.words.get(word);
+        if (index !== undefined && index < first) first = index;
+      }
+    }
+    if (this.anyOther?.test(folded)) {
+      for (const { index, pattern } of this.others) if (index < first && pattern.test(folded)) first = index;
+    }
+    return first === Infinity ? undefined : this.terms[first];
+  }
+}
+
+/** The first blocked term the text contains (as the admin wrote it), or undefined. Compiles the terms each call. */
 export function findBlockedTerm(text: string, terms: readonly string[]): string | undefined {
-  if (terms.length === 0) return undefined;
-  const folded = foldText(text);
-  for (const term of terms) if (compileTerm(term).pattern.test(folded)) return term;
-  return undefined;
+  return new TermMatcher(terms).find(text);
+}
+
+/**
+ * The compiled matchers of the term lists in use, so a check costs one pass over the prompt, not a compilation of
+ * every term. Keyed by the list's content: a policy change makes a new entry, and the least recently used go first.
+ */
+export class TermMatchers {
+  private readonly cache = new Map<string, TermMatcher>();
+  /** How many lists were compiled so far. */
+  builds = 0;
+
+  constructor(private readonly capacity = 256) {}
+
+  for(terms: readonly string[]): TermMatcher {
+    const key = terms.join('\n');
+    const hit = this.cache.get(key);
+    if (hit) {
+      this.cache.delete(key);
+      this.cache.set(key, hit);
+      return hit;
+    }
+    const matcher = new TermMatcher(terms);
+    this.builds++;
+    this.cache.set(key, matcher);
+    if (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value as string);
+    return matcher;
+  }
 }
 
 export type TermProblem = { kind: 'empty' } | { kind: 'tooLong'; term: string };
@@ -55,7 +109,10 @@ export type TermProblem = { kind: 'empty' } | { kind: 'tooLong'; term: string };
 export function parseTerms(input: string): { terms: string[] } | { problem: TermProblem } {
   const terms: string[] = [];
   for (const raw of input.split(/[,\n、，]/u)) {
-    const term = raw.replace(/\s+/gu, ' ').trim();
+    const term = raw
+      .replace(/\p{Default_Ignorable_Code_Point}/gu, '')
+      .replace(/\s+/gu, ' ')
+      .trim();
     if (term === '') continue;
     if (term.length > MAX_TERM_LENGTH) return { problem: { kind: 'tooLong', term: term.slice(0, 20) } };
     if (!/[\p{L}\p{N}]/u.test(term)) return { problem: { kind: 'empty' } };
