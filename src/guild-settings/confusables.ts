@@ -50,6 +50,11 @@ function buildMap(): Map<string, string> {
 }
 
 let prototypes: Map<string, string> | undefined;
+
+/** Loads Unicode's table now (some 50 ms), so the first check of a blocked term does not pay for it. */
+export function loadConfusables(): void {
+  prototypes ??= buildMap();
+}
 /** Each character's canonical form once worked out (bounded: past the cap, characters are worked out each time). */
 const seen = new Map<string, string>();
 const SEEN_CAP = 20_000;

@@ -2,6 +2,7 @@ import { UserFacingError } from '../errors.js';
 import { refusalFor, type Place } from './model.js';
 import { refusalText } from './render.js';
 import type { GuildPolicyStore } from './store.js';
+import { loadConfusables } from './confusables.js';
 import { TermMatchers } from './terms.js';
 
 /**
@@ -15,7 +16,9 @@ export class GuildRules {
   constructor(
     private readonly policies: Pick<GuildPolicyStore, 'get'>,
     private readonly matchers = new TermMatchers(),
-  ) {}
+  ) {
+    loadConfusables();
+  }
 
   /** Throws a UserFacingError when the server's rules refuse `prompt` at `place`. */
   async check(guildId: string | null, place: Place, prompt: string, locale: string | undefined): Promise<void> {

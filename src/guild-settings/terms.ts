@@ -17,40 +17,44 @@ export const MAX_TERMS = 200;
 export const MAX_TERM_LENGTH = 60;
 
 const UNSPACED_SCRIPT = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Thai}\p{sc=Lao}\p{sc=Khmer}\p{sc=Myanmar}]/u;
-const WORD_CHAR = '[\\p{L}\\p{N}\\p{M}_]';
+const WORD_CHAR = /[\p{L}\p{N}\p{M}_]/u;
 const ONE_WORD = /^[\p{L}\p{N}\p{M}_]+$/u;
 const WORDS = /[\p{L}\p{N}\p{M}_]+/gu;
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Whether the code point that ends just before `at` is a word character. */
+function wordBefore(text: string, at: number): boolean {
+  if (at === 0) return false;
+  const low = text.charCodeAt(at - 1);
+  const start = low >= 0xdc00 && low <= 0xdfff && at >= 2 ? at - 2 : at - 1;
+  return WORD_CHAR.test(String.fromCodePoint(text.codePointAt(start) ?? 0));
 }
 
-function termSource(folded: string): string {
-  const body = folded.split(' ').map(escapeRegExp).join('\\s+');
-  return UNSPACED_SCRIPT.test(folded) ? body : `(?<!${WORD_CHAR})${body}(?!${WORD_CHAR})`;
+/** Whether the code point at `at` is a word character. */
+function wordAt(text: string, at: number): boolean {
+  return at < text.length && WORD_CHAR.test(String.fromCodePoint(text.codePointAt(at) ?? 0));
 }
 
 /**
  * A server's blocked terms, compiled once (per change of the list) and checked against any number of prompts:
- * one pass over the prompt's words for the terms that are one word, one regular expression for the rest (phrases,
- * terms with signs, terms in scripts without spaces).
+ * one pass over the prompt's words for the terms that are one word, a search of the canonical text for the rest
+ * (phrases, terms with signs, terms in scripts without spaces), with the whole-word check at each place found.
+ * No regular expression is built per term: compiling Unicode classes for 200 terms took tens of milliseconds.
  */
 export class TermMatcher {
   private readonly words = new Map<string, number>();
-  private readonly others: { index: number; pattern: RegExp }[] = [];
-  private readonly anyOther: RegExp | undefined;
+  private readonly others: { index: number; folded: string; anywhere: boolean }[] = [];
 
   constructor(readonly terms: readonly string[]) {
     terms.forEach((term, index) => {
       const folded = foldText(term);
       if (folded === '') return;
-      if (ONE_WORD.test(folded) && !UNSPACED_SCRIPT.test(folded)) {
+      const anywhere = UNSPACED_SCRIPT.test(folded);
+      if (ONE_WORD.test(folded) && !anywhere) {
         if (!this.words.has(folded)) this.words.set(folded, index);
       } else {
-        this.others.push({ index, pattern: new RegExp(termSource(folded), 'u') });
+        this.others.push({ index, folded, anywhere });
       }
     });
-    this.anyOther = this.others.length === 0 ? undefined : new RegExp(this.others.map((o) => `(?:${o.pattern.source})`).join('|'), 'u');
   }
 
   /** The first of the terms (in the admin's order, as the admin wrote it) that the text contains, or undefined. */
@@ -64,8 +68,14 @@ export class TermMatcher {
         if (index !== undefined && index < first) first = index;
       }
     }
-    if (this.anyOther?.test(folded)) {
-      for (const { index, pattern } of this.others) if (index < first && pattern.test(folded)) first = index;
+    for (const { index, folded: term, anywhere } of this.others) {
+      if (index >= first) continue;
+      for (let at = folded.indexOf(term); at >= 0; at = folded.indexOf(term, at + 1)) {
+        if (anywhere || (!wordBefore(folded, at) && !wordAt(folded, at + term.length))) {
+          first = index;
+          break;
+        }
+      }
     }
     return first === Infinity ? undefined : this.terms[first];
   }

@@ -1,7 +1,7 @@
 // The blocked-terms check on the main thread: a server with the most terms it may have (200) and a 6,000-character
 // prompt, through the same code the bot runs (GuildRules over a policy store). `firstCheckMs` includes compiling the
-// list (once per change of the policy, and the confusables table once per process); `checkMs` is a check after that,
-// the cost of every command in that server (median of 200).
+// list (once per change of the policy; Unicode's confusables table is loaded when GuildRules is built, as at the
+// bot's start); `checkMs` is a check after that, the cost of every command in that server (median of 200).
 import { GuildRules } from '../../src/guild-settings/rules.js';
 import { defaultPolicy, type Place } from '../../src/guild-settings/model.js';
 import { MAX_TERMS } from '../../src/guild-settings/terms.js';

@@ -39,6 +39,16 @@ describe('blocked terms against disguises', () => {
     expect(findBlockedTerm('glass', ['ass'])).toBeUndefined();
   });
 
+  it('match phrases and terms with signs as whole words, and terms in scripts without spaces anywhere', () => {
+    expect(findBlockedTerm('learn c++ today', ['c++'])).toBe('c++');
+    expect(findBlockedTerm('learn abc++ today', ['c++'])).toBeUndefined();
+    expect(findBlockedTerm('a real  person, smiling', ['real person'])).toBe('real person');
+    expect(findBlockedTerm('surreal personality', ['real person'])).toBeUndefined();
+    expect(findBlockedTerm('surreal person and a real person', ['real person'])).toBe('real person');
+    expect(findBlockedTerm('写真：実在の人物です', ['実在の人物'])).toBe('実在の人物');
+    expect(findBlockedTerm('𝐫𝐞𝐚𝐥 person', ['real person'])).toBe('real person');
+  });
+
   it('treat a term written with look-alikes as the plain term', () => {
     expect(findBlockedTerm('a dragon', ['drаgon'])).toBe('drаgon');
     expect(parseTerms('dragon, drаgon, dra\u200Bgon')).toEqual({ terms: ['dragon'] });
