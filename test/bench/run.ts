@@ -35,7 +35,7 @@
 //                      the fake POSTing commands to them round-robin; ack p99 and peak RSS are reported per worker
 //   --http             one worker in HTTP interactions mode (as --workers 1 would be, were it not the gateway)
 //   --kill-worker      with --workers: halfway through firing, once the first worker has answered the commands sent
-//                      to it, kill it with -9 (and take it out of the rotation); every job it had accepted must be
+//                      to it and stored their jobs, kill it with -9 (and take it out of the rotation); every job it had accepted must be
 //                      delivered once by the others
 //   BENCH_NODE_ARGS    extra node flags for the bot, space-separated (experiments with V8's settings)
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -258,9 +258,12 @@ async function main(): Promise<void> {
   const jobs: { id: string; token: string; prompt: string; member: string; firedAt: number }[] = [];
   for (let n = 0; n < JOBS; n++) {
     if (KILL_WORKER && n === Math.floor(JOBS / 2)) {
-      // Once it has answered every command sent to it so far: their jobs are its own, in flight, when it dies.
-      const answered = () => h.discord.httpDeliveries.every((d) => d.endpoint !== endpoints[0] || d.status !== 0 || d.error !== undefined);
-      while (!answered()) await new Promise((r) => setTimeout(r, 20));
+      // Once it has answered every command sent to it so far and stored (accepted) each one's job: their jobs are its
+      // own, queued or at Luma, when it dies. (A process killed between its answer and the job's save loses that job,
+      // gateway or HTTP alike: the member's reply stays "thinking…".)
+      const toFirst = () => h.discord.httpDeliveries.filter((d) => d.endpoint === endpoints[0]);
+      const accepted = () => toFirst().every((d) => d.status !== 0 || d.error !== undefined) && (bots[0]?.lines.filter((l) => l.msg === 'job queued').length ?? 0) >= toFirst().filter((d) => d.status === 200).length;
+      while (!accepted()) await new Promise((r) => setTimeout(r, 20));
       await bots[0]?.kill('SIGKILL');
       await h.discord.useInteractionsEndpoints(endpoints.slice(1));
     }
