@@ -70,7 +70,7 @@ describe('npm run bench', () => {
   }, 120_000);
 
   it('runs several HTTP workers on one Redis, one killed halfway, and reports each worker and the killed one’s jobs', async () => {
-    const r = await bench(['--burst', '--workers', '2', '--kill-worker', '--jobs', '12', '--members', '6', '--concurrency', '8', '--processing-ms', '300', '--image-px', '64']);
+    const r = await bench(['--burst', '--workers', '2', '--kill-worker', '--timeout-s', '60', '--jobs', '12', '--members', '6', '--concurrency', '8', '--processing-ms', '300', '--image-px', '64']);
     expect(r).toMatchObject({ bench: 'burst', ok: true, duplicates: 0, uploadedTwice: 0 });
     expect(r.workers).toEqual([expect.objectContaining({ worker: 0, killed: true }), expect.objectContaining({ worker: 1, killed: false })]);
     const killed = r.killedWorker as { accepted: number; delivered: number };
