@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobRecords } from '../../src/jobs/records.js';
-import { createStorage, StorageError, type Storage } from '../../src/storage/index.js';
+import { createStorage, sequentialAtomic, StorageError, type Storage } from '../../src/storage/index.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { snowflake } from '../quota/backends.js';
 import { makeJob } from '../quota/fixtures.js';
@@ -35,6 +35,8 @@ describe('the active-job index', () => {
         }
         return real.set(key, value, ttl);
       },
+      // The index's read-modify-write through this wrapper's own writes.
+      atomic: (keys, decide) => sequentialAtomic(storage, keys, decide),
     };
   });
   afterEach(async () => {
