@@ -2,6 +2,7 @@ import type { Clock, Timer } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { readValue, Unreadable, type AtomicWrite, type Storage } from '../storage/index.js';
 import { quarantineWrite, tellQuarantined } from './quarantine.js';
+import { ACTIVE_STEPS } from './types.js';
 
 /** Longest an ended job waits to be taken out of the active index when no other index write comes first. */
 const ENDED_REMOVAL_DELAY_MS = 1000;
@@ -41,6 +42,7 @@ export class ActiveIndex {
   private readonly endedIds = new Set<string>();
   private endedTimer: Timer | undefined;
   private legacyFolded = false;
+  private healedFromRecords = false;
   /**
    * The unfinished jobs this process saved: each index write puts back any of them the index lost, and so does a
    * read that finds one missing (the index heals from this process's job records).
@@ -95,6 +97,7 @@ export class ActiveIndex {
   /** The ids of every unfinished job, of every process (after folding in this shard's index from before leases). */
   async ids(): Promise<string[]> {
     await this.foldLegacy();
+    await this.healFromRecords();
     const { ids, bad } = parseIndex(await this.read());
     // Not added to a copy this process keeps up to date already: an id read here may have left the index since.
     this.activeIds ??= new Set(ids.filter((id) => !this.endedIds.has(id)));
@@ -178,6 +181,31 @@ export class ActiveIndex {
   /** The stored index as it is (an Unreadable when it does not parse). */
   private async read(): Promise<unknown> {
     return readValue(this.env.storage, INDEX_KEY);
+  }
+
+  /**
+   * Once per process, at its first look: unfinished job records the index does not list (lost by a bad index or a
+   * write over a stale copy) are put back, so the jobs of a process that died meanwhile are not stranded.
+   */
+  private async healFromRecords(): Promise<void> {
+    if (this.healedFromRecords) return;
+    let added: string[] = [];
+    try {
+      const found = (await this.env.storage.findKeys('job:', 'step', ACTIVE_STEPS)).map((key) => key.slice('job:'.length));
+      if (found.length > 0) {
+        await this.update((ids) => {
+          added = found.filter((id) => !ids.has(id) && !this.endedIds.has(id));
+          for (const id of added) ids.add(id);
+          return added.length > 0;
+        });
+      }
+    } catch (err) {
+      // Tried again at the next look; meanwhile the index is read as it is.
+      this.env.log?.warn({ err }, 'could not look for unfinished jobs the active-job index lost; trying again at the next look');
+      return;
+    }
+    if (added.length > 0) this.env.log?.warn({ jobIds: added }, 'put unfinished jobs back into the active-job index, which had lost them');
+    this.healedFromRecords = true;
   }
 
   /**

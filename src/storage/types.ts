@@ -31,6 +31,11 @@ export interface Storage {
    */
   sweepExpired(): Promise<number>;
   /**
+   * The keys under `prefix` whose record is an object with the top-level `field` at one of `values` (e.g. the
+   * unfinished job records). A scan of the store, done where the data is: for repairs at start, not for requests.
+   */
+  findKeys(prefix: string, field: string, values: readonly string[]): Promise<string[]>;
+  /**
    * The raw Redis client, for what needs atomic scripts across processes (the shared Luma budget, job leases);
    * undefined on SQLite. Its keys must start with `prefix`.
    */

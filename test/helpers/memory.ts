@@ -33,6 +33,7 @@ export function refusableStorage(logger: Logger): { storage: Storage; refuse(op:
     // Over this storage's own get/set/delete, so the refusals apply to each read and write of a step.
     atomic: (keys, decide) => sequentialAtomic(storage, keys, decide),
     sweepExpired: () => inner.sweepExpired(),
+    findKeys: (prefix, field, values) => inner.findKeys(prefix, field, values),
     close: () => inner.close(),
   };
   return {

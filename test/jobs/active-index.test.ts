@@ -64,6 +64,20 @@ describe('the active-job index', () => {
     expect(await new JobRecords(storage, { logger }).listActive()).toEqual([]);
   });
 
+  it('puts unfinished jobs the index lost back when a process starts, from the job records (not finished ones)', async () => {
+    const store = new JobRecords(storage, { logger });
+    const [lost, kept, finished] = Array.from({ length: 3 }, () => makeJob({ userId: snowflake(), guildId: snowflake() }));
+    if (!lost || !kept || !finished) throw new Error('no jobs');
+    for (const j of [lost, kept, finished]) await store.save(j, { newJob: true });
+    await store.save({ ...finished, step: 'done' });
+    await store.flushIndex();
+    await storage.set('jobs:active', [kept.id]); // the index lost one (written over by a stale copy, say)
+
+    const listed = await new JobRecords(storage, { logger }).listActive();
+    expect(listed.map((j) => j.id).sort()).toEqual([lost.id, kept.id].sort());
+    expect((await storage.get<string[]>('jobs:active'))?.sort()).toEqual([lost.id, kept.id].sort());
+  });
+
   it('takes ended jobs out with the next index write, and keeps one that is active again', async () => {
     const store = new JobRecords(storage, { logger });
     const [ended, retried, fresh] = Array.from({ length: 3 }, () => makeJob({ userId: snowflake(), guildId: snowflake() }));

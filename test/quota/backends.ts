@@ -38,6 +38,7 @@ export function namespaced(inner: Storage, ns: string): Storage & { readonly ns:
         },
       ),
     sweepExpired: () => inner.sweepExpired(),
+    findKeys: async (prefix, field, values) => (await inner.findKeys(ns + prefix, field, values)).map((k) => k.slice(ns.length)),
     alarm: inner.alarm,
     close: () => inner.close(),
     async cleanup() {

@@ -156,4 +156,15 @@ describe('a writer that stalls past its storage lock on Redis', () => {
     await waitUntil(async () => (await backend.storage.get<string[]>('jobs:active'))?.includes('kept-by-a'), 'the lost job back in the index');
     expect(lines.some((l) => l.msg.startsWith('put jobs of this process back into the active-job index'))).toBe(true);
   });
+
+  it('a job record the index lost is put back when a process starts (found where the data is, by a script over SCAN)', async () => {
+    const clock = new ManualClock(0);
+    const job = { ...makeJob({ userId: snowflake(), guildId: snowflake() }), step: 'polling' as const };
+    const done = { ...makeJob({ userId: snowflake(), guildId: snowflake() }), step: 'done' as const };
+    await backend.storage.set(`job:${job.id}`, job);
+    await backend.storage.set(`job:${done.id}`, done);
+    await backend.storage.set('jobs:active', ['another-job']);
+    const fresh = new ActiveIndex({ storage: await backend.second(), clock, log: logger }, '0');
+    expect((await fresh.ids()).sort()).toEqual(['another-job', job.id].sort());
+  });
 });
