@@ -233,6 +233,7 @@ const handlers: SubcommandHandlers<typeof data, [QuotaCall]> = {
   async 'reset-user'(options, call) {
     const userId = snowflakeOf(call.locale, options.user, 'user');
     await call.beforeLockedWrite();
+    await currentPeriod(call); // settings that could not be read start again from the defaults here, and the answer says so
     const was = await call.ctx.quota.resetUser(call.guildId, userId);
     call.log.info({ userId, was }, 'quota usage reset');
     await answer(call, t(call.locale, 'qa.reset.done', { user: `<@${userId}>`, was }));
