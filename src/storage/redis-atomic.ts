@@ -2,6 +2,7 @@
 // decided, and one script writes it only when every record read still holds the text it had; else the step is
 // decided again from what is there now. Keys and text are keyv's own (`<namespace>::<key>`, `{"value":…,"expires":…}`),
 // so get() and set() read and write the same records.
+import { createHash } from 'node:crypto';
 import type { Deserialize, Serialize } from 'keyv';
 import { Unreadable, type AtomicDecide, type AtomicWrite } from './atomic.js';
 import { guard, type RedisLike } from './locks.js';
@@ -9,7 +10,7 @@ import { StorageError } from './types.js';
 
 /**
  * KEYS: the records read, then the records written. ARGV[1]: how many were read; then, per record read, `0` (it was
- * absent) or `1<text>`; then, per record written, `set` or `del`, its text and its time to live in ms (`` for none).
+ * absent) or `1<SHA-1 of its text>` (a large record, like the active-job index, is not sent back whole); then, per record written, `set` or `del`, its text and its time to live in ms (`` for none).
  * Returns 1 when written, 0 when a record read had changed (nothing written).
  */
 const COMPARE_AND_SET = `
@@ -19,7 +20,7 @@ for i = 1, n do
   local now = redis.call('get', KEYS[i])
   if string.sub(was, 1, 1) == '0' then
     if now then return 0 end
-  elseif now ~= string.sub(was, 2) then
+  elseif not now or redis.sha1hex(now) ~= string.sub(was, 2) then
     return 0
   end
 end
@@ -67,7 +68,7 @@ export function redisAtomic(client: RedisLike, namespace: string, format: { seri
       const values = await Promise.all(texts.map(decode));
       const { writes, result } = await decide(values);
       if (writes.length === 0) return result;
-      const args = [String(keys.length), ...texts.map((t) => (t === null ? '0' : `1${t}`))];
+      const args = [String(keys.length), ...texts.map((t) => (t === null ? '0' : `1${createHash('sha1').update(t, 'utf8').digest('hex')}`))];
       for (const w of writes) args.push(...(await encode(w)));
       const done = await guard('set', writes[0]?.key ?? '', () => client.eval(COMPARE_AND_SET, { keys: [...keys.map(full), ...writes.map((w) => full(w.key))], arguments: args }));
       if (Number(done) === 1) return result;
