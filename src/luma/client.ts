@@ -76,6 +76,8 @@ type Method = 'GET' | 'POST';
 
 /** The largest answer read from Luma. A generation is a few hundred bytes; anything near this is not one. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
+/** Each attempt's timeout unless told otherwise, ms (a POST still unanswered then may have reached Luma). */
+export const LUMA_REQUEST_TIMEOUT_MS = 30_000;
 
 // Codes that mean the connection was never established, so no request bytes were sent.
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -98,7 +100,7 @@ export class LumaClient {
     if (!opts.apiKey) throw new TypeError('LumaClient: apiKey is required');
     this.#apiKey = opts.apiKey;
     this.baseURL = (opts.baseURL ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
-    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#timeoutMs = opts.timeoutMs ?? LUMA_REQUEST_TIMEOUT_MS;
     this.#maxRetries = opts.maxRetries ?? 3;
     this.#retryBaseDelayMs = opts.retryBaseDelayMs ?? 500;
     this.#retryMaxDelayMs = opts.retryMaxDelayMs ?? 8_000;

@@ -14,6 +14,7 @@ import type { JobRecord } from '../../src/jobs/types.js';
 import { LumaClient } from '../../src/luma/client.js';
 import { createMemoryStorage, type Storage } from '../../src/storage/index.js';
 import type { Clock } from '../../src/clock.js';
+import type { Logger } from '../../src/logger.js';
 import { ManualClock } from './clock.js';
 import { capturingLogger, type LogLine } from './logs.js';
 
@@ -165,12 +166,14 @@ export interface EngineWorld {
   close(): Promise<void>;
 }
 
-export async function startEngineWorld(o: { config?: Partial<EngineConfig>; luma?: FakeLumaOptions; deps?: Partial<EngineDeps> } = {}): Promise<EngineWorld> {
+export async function startEngineWorld(
+  o: { config?: Partial<EngineConfig>; luma?: FakeLumaOptions; deps?: Partial<EngineDeps>; storage?: (logger: Logger) => Storage | Promise<Storage> } = {},
+): Promise<EngineWorld> {
   const clock = new ManualClock();
   // Whole milliseconds, as a real clock gives them (a step may wait a fraction: the fake signs its URLs with whole ones).
   const luma = await startFakeLuma({ now: () => Math.floor(clock.now()), ...o.luma });
   const { logger, lines } = capturingLogger();
-  const storage = createMemoryStorage(logger);
+  const storage = o.storage ? await o.storage(logger) : createMemoryStorage(logger);
   const records = new JobRecords(storage, { logger, clock });
   const kept = new KeptResults(records.env);
   const http = new Agent();
