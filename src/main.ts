@@ -94,7 +94,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const packs = new DiscordPackConsumer(discord, () => client.application?.id, logger.child({ component: 'premium' }));
   const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }), onRefusal: (code) => metrics.quotaRefused(code), packs });
   // Redis: one Luma budget and job leases shared by every process on the account. SQLite: this process alone.
-  const shared = await sharedJobState(storage, config, logger, { shard: Number(shardKey), count: client.options.shardCount ?? 1 });
+  const { account, ...shared } = await sharedJobState(storage, config, logger, { shard: Number(shardKey), count: client.options.shardCount ?? 1 });
   const kept = new KeptResults(records.env, { ttlMs: config.keptResultTtlMs, maxBytes: config.keptResultMaxBytes });
   const charges = new Charges(quota, logger.child({ component: 'quota' }), systemClock);
   const deliverer = new DiscordDeliverer(discord, logger);
@@ -105,7 +105,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const limits = new ServerLimits(preferences);
   const intake = new Intake({ rules: new GuildRules(policies), limits, quota, charges, queue: engine, history, alarm: storage.alarm, logger });
   const stillImages = new StillImageCheck({ origins: config.discordCdnOrigins, dispatcher: http });
-  const sources: OpsSources = { jobs: engine, spend: quota, money: (now) => readMoney(quota, now), gateway: () => gatewayState(client) };
+  const sources: OpsSources = { jobs: engine, spend: quota, money: (now) => readMoney(quota, now), gateway: () => gatewayState(client), ...(account ? { account } : {}) };
   metrics.observe(sources);
   const ops = { status: () => readOperatorStatus(sources, metrics, { storage: storage.kind, shard: shardKey }) };
   const inputs = inputImages(config.discordCdnOrigins, stillImages);

@@ -6,6 +6,7 @@ import { systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { skuProblems } from './discord/premium.js';
 import type { DiscordResponder } from './discord/transport/responder.js';
+import { SharedAccountFigures } from './jobs/account-figures.js';
 import { RedisJobLeases, ShardJobLeases, type JobLeases } from './jobs/leases.js';
 import { RedisLumaBreaker } from './jobs/shared-breaker.js';
 import { RedisSubmitBudget } from './jobs/shared-budget.js';
@@ -77,7 +78,7 @@ export async function sharedJobState(
   config: Config,
   logger: Logger,
   shard: { shard: number; count: number },
-): Promise<{ budget?: RedisSubmitBudget; breaker?: RedisLumaBreaker; leases?: JobLeases; takeoverIntervalMs?: number }> {
+): Promise<{ budget?: RedisSubmitBudget; breaker?: RedisLumaBreaker; leases?: JobLeases; takeoverIntervalMs?: number; account?: SharedAccountFigures }> {
   // Several shards on one SQLite file keep their own jobs, as before leases; one process owns them all.
   if (!storage.redis) return shard.count > 1 ? { leases: new ShardJobLeases(storage, shard.shard, shard.count) } : {};
   const { client, prefix } = storage.redis;
@@ -87,7 +88,9 @@ export async function sharedJobState(
   // One outage, one probe for the account (not one per process).
   const breaker = new RedisLumaBreaker({ redis: client, prefix, clock: systemClock, logger: log });
   log.info({ processId: leases.processId, leaseMs: config.jobLeaseMs }, 'sharing the Luma budget and jobs with the other processes on this Redis');
-  return { budget, breaker, leases, takeoverIntervalMs: Math.max(100, Math.floor(config.jobLeaseMs / 3)) };
+  // What /bot-status and /metrics show of the account: every process's figures, read from Redis.
+  const account = new SharedAccountFigures(client, prefix, log);
+  return { budget, breaker, leases, takeoverIntervalMs: Math.max(100, Math.floor(config.jobLeaseMs / 3)), account };
 }
 
 /** createStorage, but a Redis that does not answer stops the start with a message instead of a silent wait. */

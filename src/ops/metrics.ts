@@ -2,7 +2,9 @@
 // bots in one process, as in the tests, must not share counters). Built in the composition root and handed the
 // engine, the quota service and the clients' hooks there; nothing else imports prom-client.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AccountFigures } from '../jobs/account-figures.js';
 import type { JobEvents, LumaLimits } from '../jobs/events.js';
+import { accountGauges } from './account-metrics.js';
 import type { JobRecord, JobStep } from '../jobs/types.js';
 import { ACTIVE_STEPS } from '../jobs/types.js';
 import type { GatewayState } from './health.js';
@@ -19,6 +21,8 @@ export interface OpsSources {
   spend: { spendToday(): Promise<{ usd: number; capUsd: number | undefined }> };
   /** The operator's money by server and premium (ops/money.ts), for /bot-status. */
   money?: (now: number) => Promise<MoneyFigures>;
+  /** On Redis: the Luma account's figures, every process's (jobs/account-figures.ts); failures are counted there too. */
+  account?: { read(): Promise<AccountFigures>; recordFailure(code: string): void };
   gateway(): GatewayState;
 }
 
@@ -74,6 +78,7 @@ export class BotMetrics implements JobEvents {
 
     this.jobGauges();
     this.lumaGauges();
+    accountGauges(this.registry, () => this.sources?.account);
     this.gauge('lumabot_gateway_connected', '1 when every gateway shard of this process is connected to Discord, else 0.', () => {
       const state = this.sources?.gateway();
       return state && (state.connected ? 1 : 0);
@@ -241,6 +246,7 @@ export class BotMetrics implements JobEvents {
 
   failed(_job: JobRecord, code: string): void {
     this.failures.inc({ code });
+    this.sources?.account?.recordFailure(code);
     this.recent.push({ at: this.now(), code });
     this.prune();
   }
