@@ -13,7 +13,7 @@ import { solidPng } from '../../dev/fakes/png.js';
 import { installCrashHandlers } from '../../src/crash-handlers.js';
 import type { JobRecord } from '../../src/jobs/types.js';
 import { createLogger } from '../../src/logger.js';
-import { startHarness, opt, type Harness } from '../helpers/harness.js';
+import { startHarness, opt, type Harness, type HarnessOptions } from '../helpers/harness.js';
 import { LogCapture } from '../helpers/logs.js';
 import { customIdsOf, messageText } from '../helpers/message-text.js';
 import {
@@ -480,15 +480,16 @@ describe('process-level handlers', () => {
 // Luma's limits (concurrency, requests per minute, per-member cap): jobs beyond them wait in a fair local queue
 // instead of failing; a "Too many concurrent jobs" 429 puts the job back and lowers the effective concurrency.
 describe('Luma limits and the local queue', () => {
-  let h: ProcessHarness | undefined;
+  let h: Harness | undefined;
   afterEach(async () => {
     await h?.close();
     h = undefined;
-    await killLeftoverBots();
   });
+  /** The bot in process, with room in every member's allowance. */
+  const start = (opts: HarnessOptions = {}) => startHarness({ ...opts, env: { QUOTA_DEFAULT_LIMIT: '50', ...opts.env } });
 
   it('delivers 12 jobs at a configured limit of 10 while Luma allows only 8, backing off on its 429s with no failure', async () => {
-    h = await startBotProcess({ env: { LUMA_MAX_CONCURRENT_JOBS: '10' }, luma: { queuedMs: 100, processingMs: 1500 } });
+    h = await start({ env: { LUMA_MAX_CONCURRENT_JOBS: '10' }, luma: { queuedMs: 100, processingMs: 600 } });
     h.luma.setRateLimit({ concurrent: 8 });
     const members = Array.from({ length: 12 }, () => newMember());
     const jobs = await Promise.all(members.map(async (m, n) => ({ m, prompt: `limits: picture ${n}`, i: await imagine(h!.discord, m, `limits: picture ${n}`) })));
@@ -499,15 +500,15 @@ describe('Luma limits and the local queue', () => {
     expect(refused).toBeGreaterThan(0);
     expect(h.luma.generations()).toHaveLength(12);
     expect(posts.length).toBe(12 + refused);
-    expect(h.lines.some((l) => String(l.msg).includes('lowering concurrency'))).toBe(true);
-    expect(h.lines.filter((l) => l.msg === 'job failed')).toHaveLength(0);
+    expect(h.logs.lines.some((l) => String(l.msg).includes('lowering concurrency'))).toBe(true);
+    expect(h.logs.lines.filter((l) => l.msg === 'job failed')).toHaveLength(0);
     // After the first 429 the bot stops probing Luma with POSTs it knows will be refused.
     expect(refused).toBeLessThanOrEqual(4);
     for (const j of jobs) expect(deliveriesOf(h.discord, j.i, j.prompt, j.m)).toHaveLength(1);
   });
 
   it('serves a member with one job before the ten another member queued first', async () => {
-    h = await startBotProcess({ env: { LUMA_MAX_CONCURRENT_JOBS: '1' }, luma: { queuedMs: 50, processingMs: 250 } });
+    h = await start({ env: { LUMA_MAX_CONCURRENT_JOBS: '1' } });
     const a = newMember('a');
     const b = newMember('b');
     // A's first job is held at Luma, so the queue cannot move until B's job has joined it: the order Luma sees
@@ -530,7 +531,7 @@ describe('Luma limits and the local queue', () => {
   });
 
   it('keeps a member to two jobs at Luma at once and shows the others their place in the queue', async () => {
-    h = await startBotProcess();
+    h = await start();
     const member = newMember();
     for (let n = 0; n < 4; n++) h.luma.planNext({ hold: true });
     const jobs: { prompt: string; i: DispatchedInteraction }[] = [];
@@ -563,7 +564,7 @@ describe('Luma limits and the local queue', () => {
   });
 
   it('holds jobs beyond the configured requests per minute in the queue instead of sending them', async () => {
-    h = await startBotProcess({ env: { LUMA_MAX_REQUESTS_PER_MINUTE: '2' } });
+    h = await start({ env: { LUMA_MAX_REQUESTS_PER_MINUTE: '2' } });
     const members = [newMember(), newMember(), newMember()];
     const jobs: { prompt: string; i: DispatchedInteraction }[] = [];
     for (const [n, m] of members.entries()) jobs.push({ prompt: `rpm: ${n}`, i: await imagine(h.discord, m, `rpm: ${n}`) });
@@ -578,11 +579,11 @@ describe('Luma limits and the local queue', () => {
     await h.discord.waitFor(() => messageText(h?.discord.original(held.i.token)).includes('position 1'), 10_000, 'the third job waiting');
     await queuedProbe(h.discord);
     expect(h.luma.posts()).toHaveLength(2);
-    expect(h.lines.filter((l) => l.msg === 'job failed')).toHaveLength(0);
+    expect(h.logs.lines.filter((l) => l.msg === 'job failed')).toHaveLength(0);
   });
 
   it('pauses every submission for the Retry-After when Luma refuses one for the per-minute limit', async () => {
-    h = await startBotProcess();
+    h = await start();
     h.luma.setRateLimit({ rpm: 2 });
     // Someone else on the account has used this minute's window: the bot cannot know before Luma says so.
     for (const prompt of ['other client: 1', 'other client: 2']) {
@@ -592,7 +593,7 @@ describe('Luma limits and the local queue', () => {
     const members = [newMember(), newMember()];
     const jobs: { prompt: string; i: DispatchedInteraction }[] = [];
     jobs.push({ prompt: 'luma rpm: 0', i: await imagine(h.discord, members[0]!, 'luma rpm: 0') });
-    await h.bot.waitForLog((l) => String(l.msg).includes('pausing submissions'), 10_000, 'the pause');
+    await h.discord.waitFor(() => h?.logs.find((l) => String(l.msg).includes('pausing submissions')), 10_000, 'the pause');
     jobs.push({ prompt: 'luma rpm: 1', i: await imagine(h.discord, members[1]!, 'luma rpm: 1') });
     // The refused job and the one behind it wait, each shown its place; neither is sent into a limit Luma has just
     // reported, nor failed.
@@ -600,16 +601,16 @@ describe('Luma limits and the local queue', () => {
     await queuedProbe(h.discord);
     expect(h.luma.posts()).toHaveLength(3);
     expect(h.luma.posts()[2]?.limitedBy).toBe('requests');
-    expect(h.lines.filter((l) => l.msg === 'job failed')).toHaveLength(0);
+    expect(h.logs.lines.filter((l) => l.msg === 'job failed')).toHaveLength(0);
   });
 
   it("learns the plan's per-minute limit from the headers of Luma's 201 and holds the rest without drawing a 429", async () => {
     // Configured for 30 a minute; the account's plan allows 3. The first 201 says so.
-    h = await startBotProcess({ env: { LUMA_MAX_REQUESTS_PER_MINUTE: '30' }, luma: { plan: { rpm: 3 } } });
+    h = await start({ env: { LUMA_MAX_REQUESTS_PER_MINUTE: '30' }, luma: { plan: { rpm: 3 } } });
     const first = newMember();
     const firstJob = await imagine(h.discord, first, 'learn: first');
     expect(await delivered(h.discord, firstJob, 'learn: first', first)).toHaveLength(1);
-    const learned = await h.bot.waitForLog((l) => l.msg === 'Luma limits changed', 10_000, 'the learned limit');
+    const learned = await h.discord.waitFor(() => h?.logs.find((l) => l.msg === 'Luma limits changed'), 10_000, 'the learned limit');
     expect(learned).toMatchObject({ requestsPerMinute: 3, learnedRequestsPerMinute: 3 });
 
     const members = [newMember(), newMember(), newMember()];
@@ -621,11 +622,11 @@ describe('Luma limits and the local queue', () => {
     await queuedProbe(h.discord);
     expect(h.luma.posts()).toHaveLength(3);
     expect(h.luma.posts().filter((r) => r.status === 429)).toHaveLength(0);
-    expect(h.lines.filter((l) => l.msg === 'Luma limits changed')).toHaveLength(1);
+    expect(h.logs.lines.filter((l) => l.msg === 'Luma limits changed')).toHaveLength(1);
   });
 
   it('keeps to the concurrency it knows of and never draws a "Too many concurrent jobs" from Luma', async () => {
-    h = await startBotProcess({ env: { LUMA_MAX_CONCURRENT_JOBS: '3', MAX_JOBS_PER_USER: '3' }, luma: { plan: { rpm: 100, concurrent: 3 }, queuedMs: 50, processingMs: 400 } });
+    h = await start({ env: { LUMA_MAX_CONCURRENT_JOBS: '3', MAX_JOBS_PER_USER: '3' }, luma: { plan: { rpm: 100, concurrent: 3 }, queuedMs: 50, processingMs: 400 } });
     const members = [newMember(), newMember()];
     const jobs = [];
     for (let n = 0; n < 8; n++) {
