@@ -15,6 +15,7 @@ import { StillImageCheck } from './discord/still-images.js';
 import { Acknowledgements } from './discord/transport/acknowledgements.js';
 import { DiscordHttp } from './discord/transport/http.js';
 import { DiscordResponder } from './discord/transport/responder.js';
+import { DiscordImageLinks } from './discord/image-links.js';
 import { GuildRules } from './guild-settings/rules.js';
 import { GuildPolicyStore } from './guild-settings/store.js';
 import { createEgressAgent } from './http/egress.js';
@@ -103,7 +104,8 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const policies = new GuildPolicyStore(storage);
   const preferences = new Preferences(storage);
   const limits = new ServerLimits(preferences);
-  const intake = new Intake({ rules: new GuildRules(policies), limits, quota, charges, queue: engine, history, alarm: storage.alarm, logger });
+  const links = new DiscordImageLinks(discord, { origins: config.discordCdnOrigins, clock: systemClock, logger: logger.child({ component: 'discord' }) });
+  const intake = new Intake({ rules: new GuildRules(policies), limits, quota, charges, queue: engine, history, links, alarm: storage.alarm, logger });
   const stillImages = new StillImageCheck({ origins: config.discordCdnOrigins, dispatcher: http });
   const sources: OpsSources = { jobs: engine, spend: quota, money: (now) => readMoney(quota, now), gateway: () => gatewayState(client) };
   metrics.observe(sources);

@@ -1,24 +1,9 @@
 import { t } from '../i18n/index.js';
 import type { ProgressState } from '../jobs/delivery.js';
 import type { JobRecord } from '../jobs/types.js';
+import { truncate } from '../text.js';
 
-/** Whole user-perceived characters: an emoji (a surrogate pair, or several joined by ZWJ) is one. */
-const GRAPHEMES = new Intl.Segmenter('en', { granularity: 'grapheme' });
-
-/**
- * Shortens text to at most `max` UTF-16 units (Discord's limits: embed descriptions hold 4096, prompts hold 6000),
- * ending in "…". It cuts between whole characters only: half an emoji is a lone surrogate, which Discord shows as
- * a broken glyph or refuses with a 400.
- */
-export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = 0;
-  for (const { segment } of GRAPHEMES.segment(text)) {
-    if (end + segment.length > max - 1) break;
-    end += segment.length;
-  }
-  return `${text.slice(0, end).trimEnd()}…`;
-}
+export { truncate };
 
 /** Keeps a member's prompt from pinging or breaking out of the quote it is shown in. */
 export function quotePrompt(prompt: string, max = 300): string {

@@ -1,4 +1,4 @@
-import { findBlockedTerm, foldText, MAX_TERM_LENGTH, MAX_TERMS } from './terms.js';
+import { foldText, MAX_TERM_LENGTH, MAX_TERMS, TermMatcher } from './terms.js';
 
 /** At most this many allowed channels per server. */
 export const MAX_CHANNELS = 50;
@@ -52,8 +52,11 @@ export type Refusal =
   | { kind: 'age'; allowed: readonly string[] }
   | { kind: 'term'; term: string };
 
-/** Why the server does not want this request here, or undefined when it may go ahead. */
-export function refusalFor(policy: GuildPolicy, place: Place, prompt: string): Refusal | undefined {
+/**
+ * Why the server does not want this request here, or undefined when it may go ahead. `terms` is the policy's blocked
+ * terms compiled (`TermMatchers` keeps them from one check to the next).
+ */
+export function refusalFor(policy: GuildPolicy, place: Place, prompt: string, terms = new TermMatcher(policy.blockedTerms)): Refusal | undefined {
   const allowed = policy.channels;
   if (place.isThread && !policy.threadsInherit) return { kind: 'thread', allowed };
   if (allowed.length > 0) {
@@ -61,7 +64,7 @@ export function refusalFor(policy: GuildPolicy, place: Place, prompt: string): R
     if (channel === null || !allowed.includes(channel)) return { kind: 'channel', allowed };
   }
   if (policy.requireAgeRestricted && !place.ageRestricted) return { kind: 'age', allowed };
-  const term = findBlockedTerm(prompt, policy.blockedTerms);
+  const term = terms.find(prompt);
   if (term !== undefined) return { kind: 'term', term };
   return undefined;
 }

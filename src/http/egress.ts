@@ -44,24 +44,41 @@ for (const [net, prefix] of [
   NON_PUBLIC.addSubnet(net, prefix, 'ipv6');
 }
 
-/** Whether an IP address is a public unicast address (IPv4-mapped and NAT64 IPv6 judged by their IPv4 inside). */
+/**
+ * Whether an IP address is a public unicast address. IPv6 forms that carry an IPv4 address are judged by the IPv4
+ * inside, however they are spelled: IPv4-mapped (`::ffff:0:0/96`), NAT64 (`64:ff9b::/96`) and 6to4 (`2002::/16`,
+ * the IPv4 in bits 16–47). The deprecated IPv4-compatible range (`::/96`, which includes `::` and `::1`) is refused.
+ */
 export function isPublicAddress(address: string): boolean {
   const ip = address.replace(/^\[|\]$/g, '').toLowerCase();
   const family = isIP(ip);
   if (family === 4) return !NON_PUBLIC.check(ip, 'ipv4');
   if (family !== 6) return false;
-  const embedded = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(ip)?.[1] ?? mappedHex(ip);
-  if (embedded !== undefined) return isPublicAddress(embedded);
+  const words = ipv6Words(ip);
+  if (words === undefined) return false;
+  const zeros = (n: number): boolean => words.slice(0, n).every((w) => w === 0);
+  const ipv4 = (hi: number, lo: number): string => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  if (zeros(6)) return false; // ::/96
+  if (zeros(5) && words[5] === 0xffff) return isPublicAddress(ipv4(words[6] ?? 0, words[7] ?? 0)); // ::ffff:0:0/96
+  if (words[0] === 0x64 && words[1] === 0xff9b && words.slice(2, 6).every((w) => w === 0)) return isPublicAddress(ipv4(words[6] ?? 0, words[7] ?? 0));
+  if (words[0] === 0x2002) return isPublicAddress(ipv4(words[1] ?? 0, words[2] ?? 0)); // 6to4
   return !NON_PUBLIC.check(ip, 'ipv6');
 }
 
-/** `::ffff:7f00:1` (how URL writes ::ffff:127.0.0.1) → `127.0.0.1`. */
-function mappedHex(ip: string): string | undefined {
-  const m = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ip);
-  if (!m) return undefined;
-  const hi = parseInt(m[1] ?? '0', 16);
-  const lo = parseInt(m[2] ?? '0', 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+/** An IPv6 address (as `isIP` accepts it) as its eight 16-bit words, or undefined when it cannot be read. */
+function ipv6Words(ip: string): number[] | undefined {
+  let text = ip.replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const part = (s: string | undefined): number[] => (s ? s.split(':').map((w) => parseInt(w, 16)) : []);
+  const left = part(head);
+  const right = part(tail);
+  const words = tail === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  return words.length === 8 && words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffff) ? words : undefined;
 }
 
 function originKey(protocol: string, hostname: string, port: string | number | null | undefined): string {

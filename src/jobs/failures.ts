@@ -13,6 +13,7 @@ import {
 } from '../luma/errors.js';
 import { catalogues, format, hasKey, languageOf, t, tn, type MessageKey } from '../i18n/index.js';
 import type { FailureCode } from '../luma/types.js';
+import { truncate } from '../text.js';
 import type { JobFailure } from './types.js';
 
 /**
@@ -65,7 +66,7 @@ function fail(code: string, key: MessageKey, vars: FailureVars, o: Partial<Omit<
 
 /** A generation that ended `failed` at Luma. */
 export function classifyLumaFailure(code: FailureCode | string | null | undefined, reason: string | null | undefined, ref: string, rateLimitedRetries: number): FailureAction {
-  const said = { lumaSaid: reason ? reason.slice(0, 200) : '' };
+  const said = { lumaSaid: reason ? truncate(reason, 200) : '' };
   switch (code) {
     case 'content_moderated':
       return fail('content_moderated', 'failure.content_moderated', {}, { refund: false });
@@ -157,7 +158,7 @@ export function classifySubmitError(err: unknown, ctx: { hasUrlInputs: boolean; 
 }
 
 /** Luma's detail of a 400 or 422, as shown after the sentence's subject: ` (…)`, or nothing. */
-const detailOf = (detail: string | undefined): string => (detail ? ` (${detail.slice(0, 200)})` : '');
+const detailOf = (detail: string | undefined): string => (detail ? ` (${truncate(detail, 200)})` : '');
 
 /** Luma stayed down (502, unreachable) for the whole outage window: the job is given up. */
 export function lumaUnavailable(windowMs: number): FailureAction {

@@ -8,6 +8,7 @@ import { StorageError, type StorageAlarm } from '../storage/index.js';
 import type { Model } from '../luma/types.js';
 import { MAX_IMAGES_PER_REQUEST, newJobs, type JobSpec } from './create.js';
 import type { MemberHistory } from './history.js';
+import { renewImageLinks, type ImageLinks } from './image-links.js';
 import type { JobCharges } from './steps/context.js';
 import type { JobRecord, JobRequester, ReplyRoute } from './types.js';
 
@@ -46,6 +47,8 @@ export interface IntakeDeps {
   /** Stores and queues the request's jobs, all or none (the engine). */
   queue: { enqueue(jobs: readonly JobRecord[]): Promise<void> };
   history: Pick<MemberHistory, 'add'>;
+  /** Renews the links of member images a request made again still uses (they expire): src/discord/image-links.ts. */
+  links?: ImageLinks;
   /** Tells the operator that storage is failing. */
   alarm: Pick<StorageAlarm, 'raise'>;
   logger: Logger;
@@ -53,7 +56,7 @@ export interface IntakeDeps {
 }
 
 /**
- * Where a job is accepted: the server's rules → the quota's reservation → the checks that cost downloads → stored
+ * Where a job is accepted: the server's rules (and, for a request made again, fresh links to its images) → the quota's reservation → the checks that cost downloads → stored
  * and queued → the member's history. A refusal charges nothing: a step after the reservation that fails gives the
  * unit back. When storage fails the member is told to try again shortly ("storage is unavailable"), with nothing
  * charged, and the operator is told once per outage.
@@ -71,12 +74,15 @@ export class Intake {
    * left — never some.
    */
   async accept(req: IntakeRequest): Promise<JobRecord[]> {
-    const { spec, requester } = req;
+    const { requester } = req;
+    let { spec } = req;
     const locale = requester.locale;
     const count = Math.min(MAX_IMAGES_PER_REQUEST, Math.max(1, Math.floor(req.count ?? 1)));
     try {
       await this.deps.rules.check(requester.guildId, req.place, spec.request.prompt, locale);
       await this.deps.limits?.check(requester.guildId, { model: spec.request.model ?? 'uni-1', count, userInstalled: requester.userInstalled }, locale);
+      // A request made again from an earlier one: its member images' links may have expired since (about a day).
+      if (spec.parentJobId !== undefined && this.deps.links) spec = await renewImageLinks(spec, this.deps.links, locale);
     } catch (err) {
       throw this.refusal(err, { userId: requester.userId }, locale);
     }

@@ -13,7 +13,16 @@ export interface HealthServerOptions {
   health(): Promise<HealthReport>;
   metrics(): Promise<{ contentType: string; body: string }>;
   logger: Logger;
+  /** The bounds below, smaller in tests. */
+  limits?: Partial<typeof LIMITS>;
 }
+
+/**
+ * An orchestrator's probes and a Prometheus scrape need a handful of connections. Past `maxConnections` a new one is
+ * closed at once; a connection that has not sent its request headers within `headersTimeoutMs` is answered 408 and
+ * closed (checked every `checkEveryMs`; node's own default is every 30 s), so idle or trickling sockets cannot pile up.
+ */
+const LIMITS = { maxConnections: 32, headersTimeoutMs: 5_000, requestTimeoutMs: 10_000, checkEveryMs: 1_000 };
 
 export interface HealthServer {
   readonly host: string;
@@ -25,16 +34,19 @@ export interface HealthServer {
 
 export async function startHealthServer(opts: HealthServerOptions): Promise<HealthServer> {
   const log = opts.logger.child({ component: 'http' });
-  const server = createServer((req, res) => {
+  const limits = { ...LIMITS, ...opts.limits };
+  const server = createServer({ connectionsCheckingInterval: limits.checkEveryMs }, (req, res) => {
     handle(req, res, opts).catch((err: unknown) => {
       log.error({ err, path: req.url }, 'health server request failed');
       if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n', req.method === 'HEAD');
       else res.destroy();
     });
   });
-  // A scrape or probe that stalls must not hold a socket forever.
-  server.requestTimeout = 10_000;
-  server.headersTimeout = 5_000;
+  // A scrape or probe that stalls must not hold a socket forever, nor many sockets the process's file descriptors.
+  server.maxConnections = limits.maxConnections;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {

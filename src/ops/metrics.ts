@@ -9,6 +9,7 @@ import type { GatewayState } from './health.js';
 import type { MoneyFigures } from './money.js';
 import { within } from './within.js';
 import { LumaAPIError, LumaConnectionError, LumaTimeoutError, type LumaError } from '../luma/errors.js';
+import { FAILURE_LABELS, label, REFUSAL_LABELS } from './metric-labels.js';
 
 /** What the metrics read when scraped (the engine and the quota service implement these). */
 export interface OpsSources {
@@ -64,8 +65,8 @@ export class BotMetrics implements JobEvents {
     collectDefaultMetrics({ register: this.registry });
 
     this.queuedTotal = new Counter({ name: 'lumabot_jobs_queued_total', help: 'Jobs accepted into the queue, by kind (imagine, edit).', labelNames: ['kind'], registers });
-    this.failures = new Counter({ name: 'lumabot_job_failures_total', help: 'Jobs that ended in a failure, by failure code (Luma failure_code, http_NNN, or ours).', labelNames: ['code'], registers });
-    this.refusals = new Counter({ name: 'lumabot_quota_refusals_total', help: 'Requests refused before reaching Luma by a quota, by code (quota_exceeded, quota_zero, quota_server_total, quota_spend_cap).', labelNames: ['code'], registers });
+    this.failures = new Counter({ name: 'lumabot_job_failures_total', help: 'Jobs that ended in a failure, by failure code (Luma failure_code, http_NNN, or ours; other for a code not on the list).', labelNames: ['code'], registers });
+    this.refusals = new Counter({ name: 'lumabot_quota_refusals_total', help: 'Requests refused before reaching Luma by a quota, by code (quota_exceeded, quota_zero, quota_server_total, quota_server_ceiling, quota_server_share, quota_spend_cap; other).', labelNames: ['code'], registers });
     this.lumaErrors = new Counter({ name: 'lumabot_luma_errors_total', help: 'Failed Luma API attempts (retried ones included), by method and HTTP status, or network / timeout / bad_response. The start-up key check expects one 404.', labelNames: ['method', 'status'], registers });
     this.discordErrors = new Counter({ name: 'lumabot_discord_errors_total', help: 'Discord REST answers of 400 or more, by status and auth (bot token, or interaction webhook).', labelNames: ['status', 'auth'], registers });
     this.queueWait = new Histogram({ name: 'lumabot_queue_wait_seconds', help: 'From a job being queued to Luma accepting it, seconds.', buckets: WAIT_BUCKETS, registers });
@@ -239,7 +240,8 @@ export class BotMetrics implements JobEvents {
     }
   }
 
-  failed(_job: JobRecord, code: string): void {
+  failed(_job: JobRecord, failureCode: string): void {
+    const code = label(failureCode, FAILURE_LABELS);
     this.failures.inc({ code });
     this.recent.push({ at: this.now(), code });
     this.prune();
@@ -248,7 +250,7 @@ export class BotMetrics implements JobEvents {
   // ——— hooks for the clients ———
 
   quotaRefused(code: string): void {
-    this.refusals.inc({ code });
+    this.refusals.inc({ code: label(code, REFUSAL_LABELS) });
   }
 
   lumaAttemptFailed(method: string, error: LumaError): void {

@@ -1,5 +1,6 @@
 import { loadSharp } from '../images/sharp.js';
 import { MODELS, type Model } from '../luma/types.js';
+import { truncate, xmlSafe } from '../text.js';
 
 /*
  * The usage chart of /quota-admin usage, drawn as SVG and rasterized by sharp (librsvg, with the system's fonts
@@ -26,8 +27,9 @@ export interface ChartInput {
 const COLORS: Record<Model, string> = { 'uni-1': '#5865F2', 'uni-1-max': '#F0A020' };
 const FONT = "DejaVu Sans, Liberation Sans, IPAGothic, Noto Sans CJK JP, Noto Sans, sans-serif";
 
+/** Text for the SVG: without code points XML does not allow (a member's name may hold U+0001), and escaped. */
 function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return xmlSafe(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** A round step for the y axis so that about five grid lines cover `max`. */
@@ -91,7 +93,7 @@ export function usageChartSvg(input: ChartInput): string {
   const maxUnits = Math.max(1, ...shown.map((m) => m.units));
   shown.forEach((m, i) => {
     const y = side.y + 14 + i * 48;
-    const name = m.name.length > 28 ? `${m.name.slice(0, 27)}…` : m.name;
+    const name = truncate(xmlSafe(m.name), 28);
     parts.push(`<text x="${side.x}" y="${y + 12}" font-size="14" fill="#222">${esc(name)}</text>`);
     const w = Math.max(2, (m.units / maxUnits) * (side.w - 70));
     parts.push(`<rect x="${side.x}" y="${y + 20}" width="${w.toFixed(1)}" height="16" fill="#57F287"/>`);

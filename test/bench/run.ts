@@ -13,6 +13,8 @@
 //                      the bot keeps its default LUMA_MAX_REQUESTS_PER_MINUTE (30) and concurrency (10), the fake
 //                      advertises and enforces 120 a minute (--plan changes it); reports the requests sent during
 //                      the outage, recovery to the last delivery, and the drain's pace (test/bench/outage.ts)
+// Every mode also times the blocked-terms check in this process (test/bench/terms.ts): 200 terms against a
+// 6,000-character prompt, the first check (compiling the list) and the ones after it.
 //
 // Options (flags or BENCH_* environment variables; each mode sets its own defaults):
 //   --jobs N           jobs to fire                  --members N        members they come from
@@ -41,6 +43,7 @@ import { opt } from '../helpers/harness.js';
 import { perfectClientFloorMs } from './floor.js';
 import { messageText } from '../helpers/message-text.js';
 import { DEFAULT_RPM, OUTAGE_PLAN, outageFigures, outageLines, startOutage } from './outage.js';
+import { termsFigures } from './terms.js';
 
 const { values } = parseArgs({
   options: {
@@ -166,6 +169,7 @@ function memoryAtPeak(file: string): { peak: MemorySample; arrayBuffersMax: numb
 }
 
 async function main(): Promise<void> {
+  const terms = await termsFigures();
   const image = noisePng(IMAGE_PX, IMAGE_PX, 42);
   // Deterministic spread of processing times around the mean, so runs compare.
   let seed = 7;
@@ -399,6 +403,10 @@ async function main(): Promise<void> {
     console.log(`  bot warnings/errors  ${top.map(([msg, { n, why }]) => `${n}× ${msg}${why}`).join(' · ')}`);
   }
 
+  console.log(
+    `  blocked terms        ${terms.terms} terms against a ${terms.promptChars}-character prompt: ${terms.checkMs} ms a check (${terms.firstCheckMs} ms the first, compiling the list)`,
+  );
+
   const ok = done === JOBS && failures === 0 && generations.length === JOBS;
   const d = pct(deliveries);
   const o = pct(readyToDelivered);
@@ -429,6 +437,7 @@ async function main(): Promise<void> {
       startupRssHwmMB: startupHwm === undefined ? null : Math.round(startupHwm / 1024 / 1024),
       eventLoopDelayMs: loop ?? null,
       cpuSeconds: { bot: round(botCpu, 1), fakes: round(fakesCpu, 1) },
+      blockedTermsMs: { check: terms.checkMs, first: terms.firstCheckMs, terms: terms.terms, promptChars: terms.promptChars },
       ...(memory ? { memoryAtPeakMB: memory.peak } : {}),
       ...(outageReport ? { outage: outageReport } : {}),
     }),

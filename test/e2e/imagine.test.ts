@@ -15,6 +15,8 @@ const done = (h: Harness, token: string) =>
     return m && m.attachments.length > 0 ? m : undefined;
   }, 20_000, 'the result');
 
+const DAY_MS = 24 * 3_600_000;
+
 describe('/imagine end to end', () => {
   let h: Harness;
   beforeEach(async () => {
@@ -76,6 +78,53 @@ describe('/imagine end to end', () => {
     expect(h.logs.raw).not.toContain(h.discord.token);
     expect(h.logs.raw).not.toContain(h.luma.apiKey);
     expect(h.logs.raw).not.toContain(token);
+  });
+
+  describe('a request made again after its reference links expired (Discord signs them for about a day)', () => {
+    const png = solidPng(8, 8, [0, 128, 255]);
+    const result = (token: string) =>
+      h.discord.waitFor(() => {
+        const m = h.discord.original(token);
+        return m && m.attachments.length > 0 ? m : undefined;
+      }, 15_000, 'the result');
+
+    /** An /imagine with a reference uploaded two days ago (its link valid then), done; the link has expired since. */
+    const madeTwoDaysAgo = async () => {
+      h.discord.shiftCdnClock(-2 * DAY_MS);
+      const ref = h.discord.addAttachment({ filename: 'boat.png', contentType: 'image/png', data: png });
+      const { token } = await h.discord.slashCommand({ name: 'imagine', options: [opt.string('prompt', 'a boat like this'), opt.attachment('reference1', ref.id)], attachments: [ref] });
+      const made = await result(token);
+      h.discord.shiftCdnClock(0);
+      expect((await fetch(ref.url)).status).toBe(404);
+      const rerollId = customIdsOf(made).find((id) => id.startsWith('job:reroll:'));
+      expect(rerollId).toBeDefined();
+      return { ref, made: made as APIMessage, rerollId: rerollId ?? '' };
+    };
+
+    it('renews the links with POST /attachments/refresh-urls before Reroll sends the request: one POST, and Luma gets the image', async () => {
+      const { ref, made, rerollId } = await madeTwoDaysAgo();
+      const reroll = await h.discord.button({ customId: rerollId, message: made });
+      await result(reroll.token);
+      const posts = h.luma.posts();
+      expect(posts).toHaveLength(2);
+      const sent = (posts[1]?.body as { image_ref: Array<{ url: string }> }).image_ref[0]?.url ?? '';
+      expect(sent).not.toBe(ref.url);
+      expect(new URL(sent).pathname).toBe(new URL(ref.url).pathname);
+      expect(h.luma.generations()[1]?.inputs.map((i) => [i.kind, i.bytes?.equals(png)])).toEqual([['url', true]]);
+      expect(h.discord.requestsTo('POST', '/attachments/refresh-urls')).toHaveLength(1);
+    });
+
+    it('refuses Reroll before any POST, saying what to do, when the referenced image is gone from Discord', async () => {
+      const { ref, made, rerollId } = await madeTwoDaysAgo();
+      h.discord.removeAttachment(ref.id);
+      const reroll = await h.discord.button({ customId: rerollId, message: made });
+      const said = await h.discord.waitFor(() => {
+        const texts = [h.discord.original(reroll.token), ...h.discord.followups(reroll.token)].flatMap((m) => (m ? [messageText(m)] : []));
+        return texts.find((t) => t.includes('no longer on Discord'));
+      }, 15_000, 'the refusal');
+      expect(said).toMatch(/Nothing was sent and nothing was charged: upload the image again/);
+      expect(h.luma.posts()).toHaveLength(1);
+    });
   });
 });
 

@@ -75,6 +75,16 @@ describe('failure messages in the reader’s language', () => {
     expect(failureText('ko', f)).toBe(f.userMessage);
   });
 
+  it('cuts Luma’s reason between whole characters: no half emoji (a lone surrogate) at the cut', () => {
+    const reason = `${'x'.repeat(198)}👩‍👩‍👧 and more`;
+    const said = failureOf(classifyLumaFailure('corrupt_input', reason, 'REF', 0)).vars?.lumaSaid;
+    expect(typeof said).toBe('string');
+    expect(said as string).toBe(`${'x'.repeat(198)}…`);
+    const emoji = failureOf(classifyLumaFailure('corrupt_input', `x${'🙂'.repeat(150)}`, 'REF', 0)).vars?.lumaSaid as string;
+    expect(/\p{Cs}/u.test(emoji)).toBe(false); // no lone surrogate
+    expect(emoji).toBe(`x${'🙂'.repeat(99)}…`);
+  });
+
   it('writes durations in the reader’s words and plural forms', () => {
     expect(failureOf(lumaUnavailable(60_000)).userMessage).toContain('more than 1 minute,');
     expect(failureText('fr', failureOf(lumaUnavailable(600_000)))).toContain('depuis plus de 10 minutes,');

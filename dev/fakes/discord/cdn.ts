@@ -44,6 +44,8 @@ export class FakeCdn {
   #epoch = 0;
   /** Signed queries per attachment for the current key, so an attachment's URL is stable until expiry. */
   readonly #signed = new Map<string, { epoch: number; query: string }>();
+  /** The CDN's clock against real time (`shiftClock`): links are signed and checked by it. */
+  #offsetMs = 0;
 
   constructor(
     private readonly cdnOrigin: string,
@@ -70,11 +72,46 @@ export class FakeCdn {
     return this.#attachments.get(id);
   }
 
+  /** Forgets an attachment (its message was deleted): its links 404 and cannot be refreshed. */
+  removeAttachment(id: string): void {
+    this.#attachments.delete(id);
+    this.#signed.delete(id);
+  }
+
+  /**
+   * Moves the CDN's clock by `ms` from real time (0: back to real time). Links are signed with their issue time
+   * (`is`) and expiry (`ex`, a day later) on this clock and checked against it: sign links in the past, move back,
+   * and they have expired as a day-old link has.
+   */
+  shiftClock(ms: number): void {
+    this.#offsetMs = ms;
+  }
+
+  /**
+   * `POST /attachments/refresh-urls` for one URL: a freshly signed link to the same attachment (signed now, whatever
+   * the old one's state), or undefined when the URL names no attachment this CDN holds.
+   */
+  refresh(url: string): string | undefined {
+    let path: string;
+    try {
+      const u = new URL(url);
+      if (u.origin !== this.cdnOrigin && u.origin !== this.mediaOrigin) return undefined;
+      path = u.pathname;
+    } catch {
+      return undefined;
+    }
+    const m = /^\/attachments\/(\d+)\/(\d+)\/([^/]+)$/.exec(path);
+    const record = m ? this.#attachments.get(m[2] ?? '') : undefined;
+    if (!m || !record || record.channelId !== m[1] || safeDecode(m[3] ?? '') !== record.filename) return undefined;
+    this.#signed.delete(record.id);
+    return this.renderAttachment(record).url;
+  }
+
   /** The attachment object with freshly signed URLs, as Discord renders it in every payload. */
   renderAttachment(record: AttachmentRecord): APIAttachment {
     const path = `/attachments/${record.channelId}/${record.id}/${encodeURIComponent(record.filename)}`;
     let signed = this.#signed.get(record.id);
-    if (signed?.epoch !== this.#epoch) {
+    if (signed?.epoch !== this.#epoch || this.#expired(signed.query)) {
       signed = { epoch: this.#epoch, query: this.#sign(path) };
       this.#signed.set(record.id, signed);
     }
@@ -159,7 +196,17 @@ export class FakeCdn {
     return undefined;
   }
 
-  #sign(path: string, issuedAt = Math.floor(Date.now() / 1000)): string {
+  #now(): number {
+    return Date.now() + this.#offsetMs;
+  }
+
+  /** Whether a signed query's `ex` has passed on this CDN's clock. */
+  #expired(query: string): boolean {
+    const ex = new URLSearchParams(query).get('ex');
+    return ex === null || Number.parseInt(ex, 16) * 1000 < this.#now();
+  }
+
+  #sign(path: string, issuedAt = Math.floor(this.#now() / 1000)): string {
     const is = issuedAt.toString(16).padStart(8, '0');
     const ex = (issuedAt + URL_LIFETIME_S).toString(16).padStart(8, '0');
     return `ex=${ex}&is=${is}&hm=${this.#mac(path, ex, is)}&`;
@@ -174,7 +221,7 @@ export class FakeCdn {
     const is = query.get('is');
     const hm = query.get('hm');
     if (!ex || !is || !hm) return false;
-    if (Number.parseInt(ex, 16) * 1000 < Date.now()) return false;
+    if (Number.parseInt(ex, 16) * 1000 < this.#now()) return false;
     const expected = Buffer.from(this.#mac(path, ex, is), 'hex');
     const given = Buffer.from(hm, 'hex');
     return given.length === expected.length && timingSafeEqual(given, expected);

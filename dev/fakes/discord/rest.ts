@@ -270,6 +270,21 @@ export class FakeRest {
 
     this.#monetizationRoutes();
 
+    // Expired CDN links: up to 50 at once; an answer for each URL that names an attachment the CDN still holds
+    // (one whose message was deleted, or no attachment at all, is left out of the answer).
+    this.#route('POST', '/attachments/refresh-urls', true, (req) => {
+      const urls = (req.json as { attachment_urls?: unknown } | undefined)?.attachment_urls;
+      if (!Array.isArray(urls)) return fromApiError(invalidFormBody({ attachment_urls: fieldError('BASE_TYPE_REQUIRED', 'This field is required') }));
+      if (urls.length === 0 || urls.length > 50) return fromApiError(invalidFormBody({ attachment_urls: fieldError('BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 50 in length.') }));
+      const bad = urls.findIndex((u) => typeof u !== 'string');
+      if (bad >= 0) return fromApiError(invalidFormBody({ attachment_urls: { [bad]: fieldError('STRING_TYPE_CONVERT', 'Could not interpret the value as string.') } }));
+      const refreshed_urls = (urls as string[]).flatMap((original) => {
+        const refreshed = s.cdn.refresh(original);
+        return refreshed === undefined ? [] : [{ original, refreshed }];
+      });
+      return { status: 200, body: { refreshed_urls } };
+    });
+
     // Interaction callback (no auth: the token in the path is the credential).
     this.#route('POST', `/interactions/${ID}/${TOKEN}/callback`, false, (req, [id, token]) =>
       this.#callback(req, id ?? '', token ?? ''),

@@ -262,6 +262,20 @@ export class FakeDiscord {
     this.#state.cannotDmUsers.add(userId);
   }
 
+  /**
+   * Moves the CDN's clock `ms` from real time (0: back). Links handed out meanwhile carry that issue time and a day's
+   * life on it: `shiftCdnClock(-2 days)`, an upload, `shiftCdnClock(0)`, and its links have expired as a day-old
+   * Discord link has (`ex` in the past), until `POST /attachments/refresh-urls` signs them anew.
+   */
+  shiftCdnClock(ms: number): void {
+    this.#state.cdn.shiftClock(ms);
+  }
+
+  /** Forgets an attachment's bytes, as when its message was deleted: its links 404 and refresh-urls leaves them out. */
+  removeAttachment(id: string): void {
+    this.#state.cdn.removeAttachment(id);
+  }
+
   /** Makes every attachment URL handed out so far 404; payloads rendered afterwards carry fresh ones. */
   expireAttachmentUrls(): void {
     this.#state.cdn.expireUrls();

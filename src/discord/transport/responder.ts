@@ -104,6 +104,21 @@ export class DiscordResponder {
     return (await this.botRest.get(Routes.skus(applicationId))) as APISKU[];
   }
 
+  /**
+   * New signed links for expired CDN attachment links (`POST /attachments/refresh-urls`, at most 50 at once), by the
+   * link given. A link Discord leaves out of its answer names no attachment it still has.
+   */
+  async refreshAttachmentUrls(urls: readonly string[]): Promise<Map<string, string>> {
+    const fresh = new Map<string, string>();
+    for (let i = 0; i < urls.length; i += 50) {
+      const answer = (await this.botRest.post('/attachments/refresh-urls', { body: { attachment_urls: urls.slice(i, i + 50) } })) as {
+        refreshed_urls?: Array<{ original?: unknown; refreshed?: unknown }>;
+      };
+      for (const r of answer.refreshed_urls ?? []) if (typeof r.original === 'string' && typeof r.refreshed === 'string') fresh.set(r.original, r.refreshed);
+    }
+    return fresh;
+  }
+
   /** Tells Discord a consumable purchase is used up: the member may buy it again. */
   async consumeEntitlement(applicationId: string, entitlementId: string): Promise<void> {
     await this.botRest.post(Routes.consumeEntitlement(applicationId, entitlementId));

@@ -408,6 +408,8 @@ export const en = {
   'refuse.editImage.unreadable': 'The bot can no longer read that message: it cannot see that channel or read its history. A server admin can give the bot the View Channel and Read Message History permissions there — or save the image and use /edit.',
   'images.one': '{n} image',
   'images.other': '{n} images',
+  'refuse.referenceGone': 'An image this request used is no longer on Discord (its message was deleted), so it cannot be made again. Nothing was sent and nothing was charged: upload the image again with /imagine or /edit.',
+  'refuse.referenceExpired': 'The link to an image this request used has expired, and Discord could not renew it just now. Nothing was sent and nothing was charged: try again in a few minutes, or upload the image again with /imagine or /edit.',
   'refuse.jobGone': 'This result is too old: the bot no longer has its details (results are kept for 30 days). Use /imagine to start again.',
   'refuse.unfinished': 'This image cannot be edited: it was not finished.',
   'refuse.notOwner': 'Only the member who made this request can retry it. You can run the command yourself.',

@@ -182,6 +182,39 @@ describe('fake Discord with a real discord.js client', () => {
     expect((await download(fresh?.url ?? '')).body.equals(png)).toBe(true);
   });
 
+  it('refreshes expired attachment links through POST /attachments/refresh-urls, with Discord’s shape and refusals', async () => {
+    const png = solidPng(2, 2, [0, 0, 255]);
+    discord.shiftCdnClock(-2 * 24 * 3_600_000);
+    const old = discord.addAttachment({ filename: 'old ref.png', contentType: 'image/png', data: png });
+    const gone = discord.addAttachment({ filename: 'gone.png', contentType: 'image/png', data: png });
+    expect((await download(old.url)).status).toBe(200);
+    discord.shiftCdnClock(0);
+    // A day-old link: `ex` (hex seconds) is in the past, and the CDN answers 404.
+    expect(Number.parseInt(new URL(old.url).searchParams.get('ex') ?? '', 16) * 1000).toBeLessThan(Date.now());
+    expect((await download(old.url)).status).toBe(404);
+    discord.removeAttachment(gone.id);
+
+    const refresh = (body: unknown, token = discord.token) =>
+      fetch(`${discord.apiUrl}/v10/attachments/refresh-urls`, { method: 'POST', headers: { authorization: `Bot ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await refresh({ attachment_urls: [old.url, gone.url, 'https://example.com/x.png'] });
+    expect(res.status).toBe(200);
+    const { refreshed_urls } = (await res.json()) as { refreshed_urls: Array<{ original: string; refreshed: string }> };
+    expect(refreshed_urls).toHaveLength(1);
+    expect(refreshed_urls[0]?.original).toBe(old.url);
+    const fresh = refreshed_urls[0]?.refreshed ?? '';
+    expect(new URL(fresh).pathname).toBe(new URL(old.url).pathname);
+    expect(Number.parseInt(new URL(fresh).searchParams.get('ex') ?? '', 16) * 1000).toBeGreaterThan(Date.now());
+    expect((await download(fresh)).body.equals(png)).toBe(true);
+
+    expect((await refresh({ attachment_urls: [old.url] }, 'wrong-token')).status).toBe(401);
+    const missing = await refresh({});
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toMatchObject({ code: 50035, errors: { attachment_urls: { _errors: [{ code: 'BASE_TYPE_REQUIRED' }] } } });
+    const tooMany = await refresh({ attachment_urls: Array.from({ length: 51 }, () => old.url) });
+    expect(await tooMany.json()).toMatchObject({ code: 50035, errors: { attachment_urls: { _errors: [{ code: 'BASE_TYPE_BAD_LENGTH' }] } } });
+    expect((await refresh({ attachment_urls: [] })).status).toBe(400);
+  });
+
   it('resolves a channel option in a subcommand group to the channel, as discord.js reads it', async () => {
     const channelId = discord.channelId ?? '';
     const done = nextInteraction(async (interaction) => {
