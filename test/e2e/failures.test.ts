@@ -655,6 +655,13 @@ describe('jobs across kill -9', () => {
 
   const generationIds = (p: ProcessHarness) => p.luma.generations().map((g) => g.id);
 
+  /** A request the fakes hold until released: the test kills the bot meanwhile, then lets the request land. */
+  const hold = () => {
+    let release = (): void => undefined;
+    const until = new Promise<void>((resolve) => (release = resolve));
+    return { until, release };
+  };
+
   it('delivers a job killed while waiting in the local queue exactly once after a restart, and charges it once', async () => {
     h = await startBotProcess({ env: { LUMA_MAX_CONCURRENT_JOBS: '1' } });
     const member = newMember();
@@ -697,17 +704,19 @@ describe('jobs across kill -9', () => {
   });
 
   /**
-   * Holds the upload to the reply (the next PATCH after the one progress edit) for 1.5 s — Discord applies it even
-   * though the bot is SIGKILLed meanwhile — and resolves once the upload has landed.
+   * Holds the upload to the reply (the next PATCH after the one progress edit) until the bot is SIGKILLed — Discord
+   * applies it all the same — and resolves once the upload has landed.
    */
   const killDuringReplyUpload = async (p: ProcessHarness, member: ReturnType<typeof newMember>, prompt: string) => {
     p.luma.planNext({ hold: true });
     const i = await imagine(p.discord, member, prompt);
     await p.discord.waitFor(() => p.discord.edits(i.token).length === 1 && p.luma.generations()[0]?.state === 'processing', 10_000, 'the first progress edit');
-    p.discord.fault({ method: 'PATCH', path: /\/messages\/@original$/ }, { pass: true, delayMs: 1500 });
+    const upload = hold();
+    p.discord.fault({ method: 'PATCH', path: /\/messages\/@original$/ }, { pass: true, until: upload.until });
     p.luma.release(generationIds(p)[0] ?? '');
     await p.discord.waitFor(() => p.discord.requestsTo('PATCH', /\/messages\/@original$/).some((r) => r.fault && r.files.length > 0), 10_000, 'the held upload');
     await p.kill('SIGKILL');
+    upload.release();
     await p.discord.waitFor(() => deliveriesOf(p.discord, i, prompt, member).length > 0, 5000, 'the upload landing after the kill');
     return i;
   };
@@ -757,10 +766,12 @@ describe('jobs across kill -9', () => {
     const shown = () => p.discord.original(i.token)?.attachments.map((a) => a.filename) ?? [];
     await p.discord.waitFor(() => shown().length === 1 && p.luma.generations().filter((g) => g.state === 'processing').length === 3, 20_000, 'one image shown, three at Luma');
     // The second image's upload is held, and lands although the bot dies meanwhile.
-    p.discord.fault({ method: 'PATCH', path: /\/messages\/@original$/ }, { pass: true, delayMs: 1500 });
+    const upload = hold();
+    p.discord.fault({ method: 'PATCH', path: /\/messages\/@original$/ }, { pass: true, until: upload.until });
     p.luma.release(generationIds(p)[1] ?? '');
     await p.discord.waitFor(() => p.discord.requestsTo('PATCH', /\/messages\/@original$/).some((r) => r.fault && r.files.length > 0), 10_000, 'the held upload');
     await p.kill('SIGKILL');
+    upload.release();
     await p.discord.waitFor(() => shown().length === 2, 5000, 'the upload landing after the kill');
 
     await p.start();
@@ -785,10 +796,13 @@ describe('jobs across kill -9', () => {
     const i = await imagine(h.discord, member, 'failing: a storm');
     await h.discord.waitFor(() => h?.discord.edits(i.token).length === 1 && h.luma.generations()[0]?.state === 'processing', 10_000, 'the first progress edit');
     // The failure notice is the next PATCH of the reply: Discord takes it but the bot dies before hearing back.
-    h.discord.fault({ method: 'PATCH', path: /\/messages\/@original$/ }, { pass: true, delayMs: 1500 });
+    const held = hold();
+    h.discord.fault({ method: 'PATCH', path: /\/messages\/@original$/ }, { pass: true, until: held.until });
     h.luma.release(generationIds(h)[0] ?? '');
     await h.discord.waitFor(() => h?.discord.requestsTo('PATCH', /\/messages\/@original$/).some((r) => r.fault), 10_000, 'the held failure notice');
     await h.kill('SIGKILL');
+    held.release();
+    await h.discord.waitFor(() => h?.discord.requestsTo('PATCH', /\/messages\/@original$/).some((r) => r.fault && r.status === 200), 5000, 'the notice landing after the kill');
 
     await h.start();
     await h.bot.waitForLog((l) => l.msg === 'resumed unfinished jobs' && l.count === 1, 10_000, 'the resumed failing job');
@@ -810,11 +824,13 @@ describe('jobs across kill -9', () => {
     const i = await imagine(h.discord, member, 'channel: a whale');
     await h.discord.waitFor(() => h?.luma.generations()[0]?.state === 'processing' && h.discord.edits(i.token).length > 0, 10_000, 'the job at Luma');
     h.discord.expireToken(i.token);
-    h.discord.fault({ method: 'POST', path: channelPosts }, { pass: true, delayMs: 1500 });
+    const post = hold();
+    h.discord.fault({ method: 'POST', path: channelPosts }, { pass: true, until: post.until });
     h.luma.release(generationIds(h)[0] ?? '');
     await h.discord.waitFor(() => h?.discord.requestsTo('POST', channelPosts).some((r) => r.fault), 10_000, 'the held channel post');
 
     await h.kill('SIGKILL');
+    post.release();
     await h.discord.waitFor(() => deliveriesOf(h!.discord, i, 'channel: a whale', member).length > 0, 5000, 'the post landing after the kill');
     await h.start();
     // The restarted bot posts again with the job's nonce; Discord answers with the message that already exists.
@@ -833,12 +849,14 @@ describe('jobs across kill -9', () => {
   it('loses no job killed after its POST reached Luma but before the generation id was saved (sent again, charged once)', async () => {
     h = await startBotProcess();
     const member = newMember();
-    // Luma holds the POST 1.5 s and then creates the generation, although the bot has died by then.
-    h.luma.fault({ method: 'POST', path: '/v1/generations' }, { delayMs: 1500 });
+    // Luma holds the POST until the bot has died, and then creates the generation.
+    const post = hold();
+    h.luma.fault({ method: 'POST', path: '/v1/generations' }, { until: post.until });
     const i = await imagine(h.discord, member, 'window: a comet');
     await h.discord.waitFor(() => h?.luma.posts().length === 1, 10_000, 'the POST at Luma');
 
     await h.kill('SIGKILL');
+    post.release();
     await h.discord.waitFor(() => h?.luma.generations().length === 1, 5000, 'the orphan generation');
     await h.start();
     await h.bot.waitForLog((l) => l.msg === 'resubmitting a job whose POST outcome was not saved before a restart', 10_000, 'the resubmission warning');
