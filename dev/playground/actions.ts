@@ -1,5 +1,5 @@
 // What the page can do, each POST /api/<action> turned into what Discord would do: a slash command, a button click,
-// an Apps → Edit image, a modal submit become interactions the fake Discord dispatches over the gateway; a plain
+// a choice in a select menu, an Apps → Edit image, a modal submit (with its selects and uploaded files) become interactions the fake Discord dispatches over the gateway; a plain
 // message is stored in #general; a chaos switch arms a staged failure; the Store buys or cancels a SKU. Bodies are JSON from the page (see
 // protocol.ts) and are read defensively: the page is ours, but anything on this machine can POST here.
 import type { APIAttachment, APIMessage } from 'discord-api-types/v10';
@@ -92,6 +92,14 @@ export function playgroundActions(deps: ActionDeps): Actions {
       track(i.token, p.id, message.id);
       return { id: i.id };
     },
+    async select(body) {
+      const p = person(body.as);
+      const { where, message } = placeOf(String(body.messageId));
+      const values = Array.isArray(body.values) ? body.values.map(String).slice(0, 25) : [];
+      const i = await discord.select({ ...context(p, where), customId: String(body.customId), values, message: { id: message.id } });
+      track(i.token, p.id, message.id);
+      return { id: i.id };
+    },
     async app(body) {
       const p = person(body.as);
       const { where, message } = placeOf(String(body.messageId));
@@ -102,10 +110,24 @@ export function playgroundActions(deps: ActionDeps): Actions {
     async modal(body) {
       const p = person(body.as);
       const fields = Object.fromEntries(Object.entries((body.fields ?? {}) as Body).map(([k, v]) => [k, String(v)]));
+      const lists = (value: unknown): Record<string, string[]> =>
+        Object.fromEntries(Object.entries((value ?? {}) as Body).map(([k, v]) => [k, Array.isArray(v) ? v.map(String) : []]));
+      const selects = lists(body.selects);
+      // A File Upload's files, as Discord hands them over: attachments already on its CDN, by id.
+      const files = Object.entries(lists(body.uploads)).map(([k, ids]) => [k, ids.map((id) => uploads.get(id))] as const);
+      if (files.some(([, list]) => list.some((a) => a === undefined))) throw new HttpProblem(400, 'Upload the file again: the playground does not know it.');
       const sourceId = text(body.sourceMessageId);
       const source = sourceId === undefined ? undefined : placeOf(sourceId);
       const where = source?.where === 'dm' || body.place === 'dm' ? 'dm' : 'general';
-      const i = await discord.modalSubmit({ ...context(p, where), customId: String(body.customId), fields, ...(source ? { message: { id: source.message.id } } : {}) });
+      const i = await discord.modalSubmit({
+        ...context(p, where),
+        customId: String(body.customId),
+        fields,
+        selects,
+        uploads: Object.fromEntries(files) as Record<string, APIAttachment[]>,
+        layout: body.labels === true ? 'label' : 'actionRow',
+        ...(source ? { message: { id: source.message.id } } : {}),
+      });
       track(i.token, p.id, source?.message.id);
       return { id: i.id };
     },

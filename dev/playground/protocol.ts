@@ -164,8 +164,21 @@ export interface ActionBodies {
   command: ActionBase & { name: string; subcommandGroup?: string; subcommand?: string; options: OptionValue[] };
   message: ActionBase & { content: string; attachments: string[] };
   button: ActionBase & { messageId: string; customId: string };
+  /** A choice in a string select on a message (component_type 3): the values picked. */
+  select: ActionBase & { messageId: string; customId: string; values: string[] };
   app: ActionBase & { name: string; messageId: string };
-  modal: ActionBase & { customId: string; fields: Record<string, string>; sourceMessageId: string | undefined };
+  /**
+   * A form submitted: text inputs by custom_id, string selects' choices, and each File Upload's files (ids from
+   * /api/upload). `labels`: the form put its fields in Labels (type 18), so the submit nests them so too.
+   */
+  modal: ActionBase & {
+    customId: string;
+    fields: Record<string, string>;
+    selects?: Record<string, string[]>;
+    uploads?: Record<string, string[]>;
+    labels?: boolean;
+    sourceMessageId: string | undefined;
+  };
   chaos: ActionBase & { kind: ChaosKind };
   /** Buys a SKU as the person (a Discord test entitlement), then runs /quota for them where they are. */
   buy: ActionBase & { skuId: string };
@@ -180,6 +193,7 @@ export interface ActionResults {
   command: { id: string };
   message: { id: string };
   button: { id: string };
+  select: { id: string };
   app: { id: string };
   modal: { id: string };
   chaos: ChaosState;

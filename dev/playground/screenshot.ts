@@ -29,13 +29,13 @@ try {
     await box.press('Escape');
     await box.press('Enter');
   };
-  await send('/imagine prompt: a lighthouse on a cliff at dusk aspect_ratio: 16:9');
-  await page.locator('.embed-title', { hasText: 'Imagined image' }).waitFor({ timeout: 30_000 });
+  await send('/imagine prompt: a lighthouse on a cliff at dusk aspect_ratio: 16:9 count: 2');
+  await page.locator('.v2-container', { hasText: 'Imagined image · 2 of 2 ready' }).waitFor({ timeout: 30_000 });
   // A job still running, so the picture shows the live progress too.
   await page.getByRole('button', { name: /Slow job/ }).click();
   await page.getByLabel(/Sam/).check();
   await send('/imagine prompt: a fox curled up in fresh snow');
-  await page.locator('.content', { hasText: /Generating…/ }).waitFor({ timeout: 30_000 });
+  await page.locator('.message', { hasText: /Generating…/ }).waitFor({ timeout: 30_000 });
   await page.getByLabel(/Alex/).check();
   await box.fill('');
   await box.pressSequentially('/imagine prompt: a paper boat on a pond');

@@ -1,13 +1,17 @@
 // The playground in a real browser: Debian's headless Chromium, driven by playwright-core (no browser download),
 // against `startPlayground()` — the fake Discord, the fake Luma and the REAL bot as a child process. It does what
-// a newcomer does: /imagine with a prompt, watches the progress and the image arrive, presses Reroll, opens
-// Apps → Edit image from the message menu, submits the form and sees the edited result; switches to the server
-// admin, sets quotas and blocked terms, and stages failures.
+// a newcomer does: /imagine with a prompt, watches the progress and the image arrive (the bot's Components V2
+// results: a container, its text, a gallery, buttons), presses Reroll, opens Apps → Edit image from the message
+// menu, submits the form and sees the edited result; asks for several images and uses the per-image buttons,
+// changes a default in /settings' select menus, uploads a reference in the Edit form's File Upload; switches to
+// the server admin, sets quotas and blocked terms, and stages failures.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CHANNEL_ID, GUILD_ID } from '../../dev/playground/people.js';
 import { startPlayground, type Playground } from '../../dev/playground/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -72,8 +76,12 @@ async function openPage(): Promise<{ page: Page; box: Locator; send: (text: stri
   return { page, box, send, errors };
 }
 
-/** Result messages (an embed with an image) whose embed title is `title`. */
-const results = (page: Page, title: string) => page.locator('.message').filter({ has: page.locator('.embed-title', { hasText: title }) }).filter({ has: page.locator('.embed img') });
+/** Result messages (a V2 container with a gallery) whose heading says `title`. */
+const results = (page: Page, title: string) =>
+  page
+    .locator('.message')
+    .filter({ has: page.locator('.v2-container .md-h3', { hasText: title }) })
+    .filter({ has: page.locator('.v2-gallery img') });
 
 /** The natural width of a loaded image (0 while loading or broken): the bytes really came from the fake CDN. */
 const loadedWidth = (img: Locator) =>
@@ -148,11 +156,11 @@ describe('npm run playground', () => {
     await box.press('Enter');
 
     // The deferred reply shows progress pushed over the WebSocket, then becomes the result.
-    await page.locator('.message .content', { hasText: /Imagining:.*lighthouse/ }).waitFor({ timeout: 30_000 });
-    await page.locator('.message .content', { hasText: /Generating…|Queued at Luma|Sending your request|Finishing/ }).first().waitFor({ timeout: 30_000 });
+    await page.locator('.message .v2-container', { hasText: /Imagining:.*lighthouse/ }).waitFor({ timeout: 30_000 });
+    await page.locator('.message .v2-container', { hasText: /Generating…|Queued at Luma|Sending your request|Finishing/ }).first().waitFor({ timeout: 30_000 });
     const first = results(page, 'Imagined image');
     await first.first().waitFor({ timeout: 30_000 });
-    await expect.poll(() => loadedWidth(first.first().locator('.embed img')), POLL).toBeGreaterThan(0);
+    await expect.poll(() => loadedWidth(first.first().locator('.v2-gallery img')), POLL).toBeGreaterThan(0);
     await expect.poll(() => first.first().locator('.reply-line').textContent(), POLL).toContain('Alex used /imagine');
     // The image had its space before it loaded, and the list followed: the newest message is in view.
     await expect.poll(() => belowView(page), POLL).toBeLessThanOrEqual(1);
@@ -175,14 +183,14 @@ describe('npm run playground', () => {
     await dialog.getByRole('button', { name: 'Submit' }).click();
     const edited = results(page, 'Edited image');
     await edited.first().waitFor({ timeout: 30_000 });
-    await expect.poll(() => edited.first().locator('.embed-description').textContent(), POLL).toContain('make it snow');
-    await expect.poll(() => loadedWidth(edited.first().locator('.embed img')), POLL).toBeGreaterThan(0);
+    await expect.poll(() => edited.first().locator('.v2-text').first().textContent(), POLL).toContain('make it snow');
+    await expect.poll(() => loadedWidth(edited.first().locator('.v2-gallery img')), POLL).toBeGreaterThan(0);
     await expect.poll(() => belowView(page), POLL).toBeLessThanOrEqual(1);
 
     // Away to the DMs and back: the newest message of #general is in view again, its images loaded.
     await page.getByRole('button', { name: 'Luma Bot', exact: true }).click();
     await page.getByRole('button', { name: 'general', exact: true }).click();
-    await expect.poll(() => loadedWidth(edited.first().locator('.embed img')), POLL).toBeGreaterThan(0);
+    await expect.poll(() => loadedWidth(edited.first().locator('.v2-gallery img')), POLL).toBeGreaterThan(0);
     await expect.poll(() => belowView(page), POLL).toBeLessThanOrEqual(1);
 
     // An image opens full size on click.
@@ -193,6 +201,100 @@ describe('npm run playground', () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'playground.png') });
     expect(external).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, SCENARIO_MS);
+
+  it('draws several images as a gallery with per-image buttons, changes a default in /settings, and edits with an uploaded reference', async () => {
+    // The V2 pieces the bot's results do not use yet, in a message of the bot's stored before the page opens: a
+    // section with a thumbnail, a separator, small print and a quote, a file, a link button to a message.
+    const discord = playground.discord;
+    const png = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#2e86c1' } })
+      .png()
+      .toBuffer();
+    const thumb = discord.addAttachment({ filename: 'thumb.png', contentType: 'image/png', data: png, channelId: CHANNEL_ID });
+    const notes = discord.addAttachment({ filename: 'notes.txt', contentType: 'text/plain', data: Buffer.from('notes'), channelId: CHANNEL_ID });
+    const layout = discord.addMessage({
+      channelId: CHANNEL_ID,
+      authorId: discord.botUser.id,
+      flags: 1 << 15,
+      attachments: [thumb, notes],
+      components: [
+        {
+          type: 17,
+          accent_color: 0x2e86c1,
+          components: [
+            { type: 9, components: [{ type: 10, content: '## Layout check' }], accessory: { type: 11, media: { url: 'attachment://thumb.png' }, description: 'a blue square' } },
+            { type: 14, divider: true, spacing: 2 },
+            { type: 10, content: '> quoted line\n-# small print' },
+            { type: 13, file: { url: 'attachment://notes.txt' } },
+            { type: 1, components: [{ type: 2, style: 5, label: 'Jump', url: `https://discord.com/channels/${GUILD_ID}/${CHANNEL_ID}/1300000000000000999` }] },
+          ],
+        },
+      ],
+    });
+    const { page, send, errors } = await openPage();
+    const drawn = page.locator(`#m-${layout.id}`);
+    await expect.poll(() => drawn.locator('.v2-container h4').textContent(), POLL).toBe('Layout check');
+    await expect.poll(() => loadedWidth(drawn.locator('.v2-section img')), POLL).toBeGreaterThan(0);
+    expect(await drawn.locator('.v2-section img').getAttribute('alt')).toBe('a blue square');
+    expect(await drawn.getByRole('separator').count()).toBe(1);
+    expect(await drawn.locator('blockquote').textContent()).toBe('quoted line');
+    expect(await drawn.locator('.md-subtext').textContent()).toBe('small print');
+    expect(await drawn.locator('a.file').textContent()).toContain('notes.txt');
+    expect(await drawn.getByRole('link', { name: /Jump/ }).getAttribute('href')).toBe('#m-1300000000000000999');
+
+    // count: from the composer (an integer option): one message, a gallery of two, a row of buttons per image.
+    await send('/imagine prompt: two foxes in the snow count: 2');
+    const foxes = results(page, 'Imagined image').filter({ has: page.locator('.v2-text', { hasText: 'two foxes in the snow' }) });
+    await foxes.filter({ hasText: '2 of 2 ready' }).first().waitFor({ timeout: 40_000 });
+    const gallery = foxes.first().locator('.v2-gallery');
+    await expect.poll(() => gallery.locator('img').count(), POLL).toBe(2);
+    for (const img of await gallery.locator('img').all()) await expect.poll(() => loadedWidth(img), POLL).toBeGreaterThan(0);
+    // Alt text from the gallery item, and the space each cell holds before its image loads.
+    expect(await gallery.locator('img').first().getAttribute('alt')).toBe('two foxes in the snow');
+    expect(await gallery.locator('.alt-badge').count()).toBe(2);
+    const buttons = await foxes.first().locator('.v2-container .dbutton').allTextContents();
+    for (const name of ['Vary 1', 'Edit 1', 'Enhance 1', 'Vary 2', 'Edit 2', 'Enhance 2', 'Reroll']) expect(buttons.join('|')).toContain(name);
+    await expect.poll(() => belowView(page), POLL).toBeLessThanOrEqual(1);
+
+    // Vary 1: a new result, a variation of the first image.
+    await foxes.first().getByRole('button', { name: /Vary 1/ }).click();
+    const variation = results(page, 'Variation');
+    await variation.first().waitFor({ timeout: 40_000 });
+    await expect.poll(() => loadedWidth(variation.first().locator('.v2-gallery img').first()), POLL).toBeGreaterThan(0);
+
+    // Edit 2 opens the form: the prompt, a File Upload (a real file picker, images only) and the model's select.
+    await foxes.first().getByRole('button', { name: /Edit 2/ }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit this image' });
+    await dialog.waitFor();
+    await dialog.getByLabel(/What should change/).fill('give them scarves');
+    const picker = dialog.getByLabel(/More reference images/);
+    expect(await picker.getAttribute('type')).toBe('file');
+    expect(await picker.getAttribute('accept')).toContain('image/png');
+    const reference = await sharp({ create: { width: 256, height: 256, channels: 3, background: '#c0392b' } })
+      .png()
+      .toBuffer();
+    await picker.setInputFiles({ name: 'scarf.png', mimeType: 'image/png', buffer: reference });
+    expect(await dialog.getByLabel(/^Model/).inputValue()).toBe('uni-1');
+    await dialog.getByRole('button', { name: 'Submit' }).click();
+    const edited = results(page, 'Edited image').filter({ has: page.locator('.v2-text', { hasText: 'give them scarves' }) });
+    await edited.first().waitFor({ timeout: 40_000 });
+    // The uploaded file reached the bot as the submit's resolved attachment and went to Luma as a reference.
+    await expect.poll(() => edited.first().locator('.v2-text').first().textContent(), POLL).toContain('References: 1');
+
+    // /settings: a private message of select menus; choosing three images per request is saved and redrawn, and the
+    // next /imagine without count: makes three.
+    await send('/settings');
+    const settings = page.locator('.message.ephemeral', { has: page.locator('.v2-text', { hasText: 'Your defaults' }) });
+    await settings.waitFor({ timeout: 20_000 });
+    const images = settings.getByRole('combobox', { name: 'Images' });
+    await images.selectOption('3');
+    await expect.poll(() => settings.locator('option[value="3"]').evaluate((o) => (o as unknown as { defaultSelected: boolean }).defaultSelected), POLL).toBe(true);
+    await send('/imagine prompt: three owls on a branch');
+    const owls = results(page, 'Imagined image').filter({ has: page.locator('.v2-text', { hasText: 'three owls on a branch' }) });
+    await owls.filter({ hasText: '3 of 3 ready' }).first().waitFor({ timeout: 40_000 });
+    expect(await owls.first().locator('.v2-gallery img').count()).toBe(3);
     expect(errors).toEqual([]);
     await page.close();
   }, SCENARIO_MS);
@@ -230,29 +332,29 @@ describe('npm run playground', () => {
     await page.getByRole('button', { name: /Moderation failure/ }).click();
     await expect.poll(() => page.locator('[data-armed="moderation"]').textContent(), POLL).toBe('armed ×1');
     await send('/imagine prompt: a storm the filter dislikes');
-    const failure = page.locator('.message', { has: page.locator('.embed-title', { hasText: 'The image could not be made' }) });
+    const failure = page.locator('.message', { has: page.locator('.v2-container', { hasText: 'The image could not be made' }) });
     await failure.waitFor({ timeout: 30_000 });
-    expect(await failure.locator('.embed-description').textContent()).toContain('safety filter');
+    expect(await failure.locator('.v2-container').textContent()).toContain('safety filter');
     await expect.poll(() => page.locator('[data-armed="moderation"]').textContent(), POLL).toBe('');
 
     // Chaos: Luma's storage refuses the result; the bot says so with Retry, and Retry delivers the same image.
     await page.getByRole('button', { name: /Download fails/ }).click();
     await send('/imagine prompt: a lantern in the fog');
-    const notFetched = page.locator('.message', { has: page.locator('.embed-description', { hasText: 'could not fetch it from Luma' }) });
+    const notFetched = page.locator('.message', { has: page.locator('.v2-text', { hasText: 'could not fetch it from Luma' }) });
     await notFetched.waitFor({ timeout: 30_000 });
     const retry = notFetched.getByRole('button', { name: /Retry/ });
     expect(await emojiColourPixels(retry)).toBeGreaterThan(50);
     await retry.click();
-    const lantern = results(page, 'Imagined image').filter({ has: page.locator('.embed-description', { hasText: 'a lantern in the fog' }) });
+    const lantern = results(page, 'Imagined image').filter({ has: page.locator('.v2-text', { hasText: 'a lantern in the fog' }) });
     await lantern.first().waitFor({ timeout: 30_000 });
-    await expect.poll(() => loadedWidth(lantern.first().locator('.embed img')), POLL).toBeGreaterThan(0);
+    await expect.poll(() => loadedWidth(lantern.first().locator('.v2-gallery img')), POLL).toBeGreaterThan(0);
 
     // Chaos: the interaction token dies once the bot has deferred. The reply shows what Discord shows then, and the
     // result comes as a channel post mentioning Sam.
     await page.getByRole('button', { name: /Expired token/ }).click();
     await send('/imagine prompt: a kite over the harbour');
     await page.locator('.message', { hasText: 'The application did not respond' }).waitFor({ timeout: 30_000 });
-    const posted = page.locator('.message', { hasText: '@Sam, your image is ready.' }).filter({ has: page.locator('.embed-description', { hasText: 'a kite over the harbour' }) });
+    const posted = page.locator('.message', { hasText: '@Sam, your image is ready.' }).filter({ has: page.locator('.v2-text', { hasText: 'a kite over the harbour' }) });
     await posted.waitFor({ timeout: 30_000 });
     expect(await posted.locator('.reply-line').count()).toBe(0); // a post of the bot's own, not an interaction reply
     expect(errors).toEqual([]);

@@ -1,6 +1,7 @@
 // @ts-check
-// The subset of Discord's markdown the bot writes — **bold**, *italic*, `code`, mentions, links, <t:…> timestamps —
-// drawn as DOM nodes (never as HTML: the text is the bot's and the members').
+// The subset of Discord's markdown the bot writes — **bold**, *italic*, `code`, mentions, links, <t:…> timestamps,
+// and in text displays the line marks (# headings, -# small print, > quotes, - lists) — drawn as DOM nodes (never as
+// HTML: the text is the bot's and the members').
 import { el } from './dom.js';
 import { state, userName } from './state.js';
 
@@ -17,6 +18,41 @@ export function markdown(text) {
     last = match.index + match[0].length;
   }
   if (last < text.length) out.push(text.slice(last));
+  return out;
+}
+
+/** Line marks of Discord's markdown: a heading (#, ##, ###), small print (-#), a quote (>), a list item (- or *). */
+const LINE = /^(#{1,3}|-#|>|[-*]) (.*)$/;
+
+/**
+ * A text display's markdown, line by line: headings, small print, quotes and list items as blocks, other lines as
+ * text (the node keeps white-space: pre-wrap for the line breaks between them).
+ * @param {string} text
+ * @returns {Array<Node | string>}
+ */
+export function markdownBlocks(text) {
+  /** @type {Array<Node | string>} */
+  const out = [];
+  /** @type {string[]} */
+  let plain = [];
+  const flush = () => {
+    if (plain.length > 0) out.push(el('div', { class: 'md-text' }, ...markdown(plain.join('\n'))));
+    plain = [];
+  };
+  for (const line of text.split('\n')) {
+    const mark = LINE.exec(line);
+    if (!mark) {
+      plain.push(line);
+      continue;
+    }
+    flush();
+    const [, kind = '', rest = ''] = mark;
+    if (kind.startsWith('#') && kind !== '-#') out.push(el(/** @type {'h3' | 'h4' | 'h5'} */ (`h${kind.length + 2}`), { class: `md-h${kind.length}` }, ...markdown(rest)));
+    else if (kind === '-#') out.push(el('small', { class: 'md-subtext' }, ...markdown(rest)));
+    else if (kind === '>') out.push(el('blockquote', { class: 'md-quote' }, ...markdown(rest)));
+    else out.push(el('div', { class: 'md-item' }, '• ', ...markdown(rest)));
+  }
+  flush();
   return out;
 }
 

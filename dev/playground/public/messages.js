@@ -1,21 +1,20 @@
 // @ts-check
 // The channel's messages, drawn as Discord draws them: author, time, "↪ used /imagine", content, embeds, images,
-// buttons, the "Only you can see this" line, and the ⋯ menu.
-import { actions, call } from './api.js';
-import { $, el, messageOf, toast } from './dom.js';
-import { jumpTarget, markdown } from './markdown.js';
+// components (Components V2 layouts, buttons, selects: components.js), the "Only you can see this" line, and the
+// ⋯ menu.
+import { actions } from './api.js';
+import { IS_COMPONENTS_V2, renderRows, renderV2, v2Text } from './components.js';
+import { $, el } from './dom.js';
+import { markdown } from './markdown.js';
+import { fileLink, media, mediaEvents } from './media.js';
 import { openMenu } from './menu.js';
 import { person, state, userName } from './state.js';
-import { storeAction } from './store.js';
 
 /** @typedef {import('../protocol.js').ViewMessage} ViewMessage */
 /** @typedef {import('discord-api-types/v10').APIEmbed} APIEmbed */
-/** @typedef {import('discord-api-types/v10').APIButtonComponent} APIButtonComponent */
 
 const LOADING = 128;
 const EPHEMERAL = 64;
-/** Images are drawn at most this wide and tall, as in Discord's client. */
-const MEDIA_BOX = 400;
 /** A reader this close to the bottom is reading the newest messages: the list follows them. */
 const PINNED_WITHIN = 120;
 
@@ -35,6 +34,7 @@ export function followScrolling() {
     pinned = true;
     list.scrollTop = list.scrollHeight;
   });
+  mediaEvents.addEventListener('loaded', keepNewestInView);
 }
 
 /** Is the reader at the newest message? */
@@ -80,26 +80,6 @@ export function renderMessages(scroll = true) {
   }
 }
 
-/**
- * An image with its space reserved from the size Discord gave (so the list does not jump when it loads), which opens
- * full size on click.
- * @param {string} src
- * @param {string} alt
- * @param {number | null | undefined} width
- * @param {number | null | undefined} height
- */
-function media(src, alt, width, height) {
-  const img = el('img', { class: 'media', src, alt, width, height });
-  if (width && height) {
-    const scale = Math.min(1, MEDIA_BOX / width, MEDIA_BOX / height);
-    img.style.width = `${Math.round(width * scale)}px`;
-    img.style.aspectRatio = `${width} / ${height}`;
-  }
-  img.addEventListener('load', keepNewestInView);
-  const open = el('button', { type: 'button', class: 'media-open', 'aria-label': `Open ${alt} full size`, onclick: () => openViewer(src, alt) }, img);
-  return open;
-}
-
 function welcome() {
   const dm = state.place === 'dm';
   return el(
@@ -128,6 +108,16 @@ function renderMessage(m) {
   const body = el('div', { class: 'body' }, head(m, name, isBot));
   if (loading && m.interactionFailed) body.append(el('div', { class: 'interaction-failed' }, el('span', { class: 'failed-icon', 'aria-hidden': 'true', text: '!' }), 'The application did not respond'));
   else if (loading) body.append(el('div', { class: 'thinking' }, `${state.bot.name} is thinking`, el('span', { class: 'dots', 'aria-hidden': 'true' })));
+  if (((m.flags ?? 0) & IS_COMPONENTS_V2) !== 0) body.append(renderV2(m));
+  else renderClassic(m, body);
+  if (ephemeral) body.append(ephemeralNote(m));
+  li.append(body);
+  if (!loading) addMenu(li, m, name);
+  return li;
+}
+
+/** A message of the older kind: content, embeds, attachments, then action rows. @param {ViewMessage} m @param {HTMLElement} body */
+function renderClassic(m, body) {
   if (m.content) body.append(el('div', { class: 'content' }, ...markdown(m.content)));
   const embedImages = new Set(m.embeds.flatMap((e) => [e.image?.url, e.thumbnail?.url]).filter(Boolean));
   for (const e of m.embeds) body.append(renderEmbed(e));
@@ -136,11 +126,7 @@ function renderMessage(m) {
     if ((a.content_type ?? '').startsWith('image/')) body.append(media(a.proxy_url ?? a.url, a.description ?? a.filename, a.width, a.height));
     else body.append(fileLink(a.url, a.filename, a.size));
   }
-  if (Array.isArray(m.components) && m.components.length > 0) body.append(renderComponents(m));
-  if (ephemeral) body.append(ephemeralNote(m));
-  li.append(body);
-  if (!loading) addMenu(li, m, name);
-  return li;
+  if (Array.isArray(m.components) && m.components.length > 0) body.append(renderRows(m));
 }
 
 /** "↪ Alex used /imagine" above a reply to an interaction. @param {ViewMessage} m */
@@ -204,24 +190,10 @@ function addMenu(li, m, name) {
   });
 }
 
-/** A file that is not an image (a CSV, say): a link that opens or downloads it. @param {string} url @param {string} name @param {number} size */
-function fileLink(url, name, size) {
-  return el('a', { class: 'file', href: url, download: name, target: '_blank', rel: 'noreferrer' }, el('span', { class: 'icon file-icon', 'aria-hidden': 'true' }), el('span', { text: `${name} (${Math.ceil(size / 1024)} KB)` }));
-}
-
-/** Shows an image at its own size in a dialog, with a link to the file itself. @param {string} src @param {string} alt */
-function openViewer(src, alt) {
-  const viewer = $('#viewer', HTMLDialogElement);
-  const image = $('#viewer-image', HTMLImageElement);
-  image.src = src;
-  image.alt = alt;
-  $('#viewer-link', HTMLAnchorElement).href = src;
-  viewer.showModal();
-}
-
 /** @param {ViewMessage} m */
 function summary(m) {
   if (((m.flags ?? 0) & LOADING) !== 0) return 'is thinking';
+  if (((m.flags ?? 0) & IS_COMPONENTS_V2) !== 0) return v2Text(m).replace(/^#+ |^-# /gm, '').replace(/\s+/g, ' ').slice(0, 160);
   const embed = m.embeds[0];
   return [m.content, embed?.title, embed?.description].filter(Boolean).join(' — ').slice(0, 160) || (m.attachments.length ? 'an image' : '');
 }
@@ -243,46 +215,4 @@ function renderEmbed(e) {
   }
   if (e.footer?.text) box.append(el('div', { class: 'embed-footer', text: e.footer.text }));
   return box;
-}
-
-/** @type {Record<number, string>} */
-const BUTTON_STYLES = { 1: 'primary', 2: 'secondary', 3: 'success', 4: 'danger', 5: 'secondary' };
-
-/** Action rows of buttons; a link button to a message jumps to it on this page. @param {ViewMessage} m */
-function renderComponents(m) {
-  const box = el('div', { class: 'components' });
-  for (const row of m.components ?? []) {
-    if (row.type !== 1) continue;
-    const rowNode = el('div', { class: 'action-row', role: 'group', 'aria-label': 'Message actions' });
-    for (const c of row.components) if (c.type === 2) rowNode.append(renderButton(m, c));
-    box.append(rowNode);
-  }
-  return box;
-}
-
-/** @param {ViewMessage} m @param {APIButtonComponent} c */
-function renderButton(m, c) {
-  const emoji = 'emoji' in c && c.emoji?.name ? el('span', { class: 'emoji', text: c.emoji.name }) : null;
-  const label = 'label' in c ? (c.label ?? '') : '';
-  if ('url' in c) return el('a', { class: 'dbutton secondary', href: jumpTarget(c.url) }, emoji, `${label} ↗`);
-  // A Premium button (style 6) opens Discord's store for its SKU: here, the Store buys it.
-  if ('sku_id' in c) {
-    const item = state.store.items.find((i) => i.skuId === c.sku_id);
-    return el('button', { type: 'button', class: 'dbutton premium', onclick: () => storeAction('buy', c.sku_id) }, `⭐ ${item?.name ?? 'Premium'}`);
-  }
-  const customId = 'custom_id' in c ? c.custom_id : '';
-  const button = el('button', { type: 'button', class: `dbutton ${BUTTON_STYLES[c.style] ?? 'secondary'}`, disabled: c.disabled === true }, emoji, label);
-  button.addEventListener('click', async () => {
-    button.disabled = true;
-    try {
-      await call('button', { messageId: m.id, customId });
-    } catch (err) {
-      toast(messageOf(err));
-    } finally {
-      setTimeout(() => {
-        button.disabled = c.disabled === true;
-      }, 1500);
-    }
-  });
-  return button;
 }
