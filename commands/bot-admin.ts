@@ -11,7 +11,7 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { SlashCommand } from '../src/discord/command.js';
-import { adminCall, type AdminCall } from '../src/discord/admin.js';
+import { adminCall, resetNotice, type AdminCall } from '../src/discord/admin.js';
 import { readSubcommand, runSubcommand, type SubcommandHandlers } from '../src/discord/command-options.js';
 import { replyPrivately } from '../src/discord/reply.js';
 import { settingsView } from '../src/discord/settings-view.js';
@@ -115,18 +115,23 @@ interface PolicyCall extends AdminCall {
   changed(detail: Record<string, unknown>): void;
 }
 
-const answer = (call: PolicyCall, content: string): Promise<void> => replyPrivately(call.interaction, content);
+/** The private answer, with a line in front when a record of the server could not be read and was reset. */
+const answer = (call: PolicyCall, content: string): Promise<void> => replyPrivately(call.interaction, call.withNotes(content));
 
 /** Changes the server's policy under its lock. */
 async function update<T>(call: PolicyCall, change: (p: GuildPolicy) => T): Promise<{ policy: GuildPolicy; result: T }> {
   await call.beforeLockedWrite();
-  return call.store.update(call.guildId, change);
+  const changed = await call.store.update(call.guildId, change);
+  if (changed.reset) call.noteReset('policy');
+  return changed;
 }
 const quoted = (terms: readonly string[]): string => terms.map((x) => `\`${x.replace(/`/g, "'")}\``).join(', ');
 
 const handlers: SubcommandHandlers<typeof data, [PolicyCall]> = {
   async show(_options, call) {
-    await answer(call, renderPolicy(call.locale, await call.store.get(call.guildId)));
+    const { policy, reset } = await call.store.forAdmin(call.guildId);
+    if (reset) call.noteReset('policy');
+    await answer(call, renderPolicy(call.locale, policy));
   },
 
   async 'channels add'(options, call) {
@@ -209,19 +214,21 @@ const handlers: SubcommandHandlers<typeof data, [PolicyCall]> = {
 
   async defaults(_options, call) {
     await call.beforeLockedWrite();
-    const server = await call.preferences.server(call.guildId);
+    const { settings: server, reset } = await call.preferences.serverForAdmin(call.guildId);
     const view = settingsView('server', server.defaults, call.locale, server);
     await call.interaction.editReply({ flags: MessageFlags.IsComponentsV2, components: view.components, allowedMentions: { parse: [] } });
+    if (reset) await call.interaction.followUp({ content: resetNotice(call.locale, 'serverImages'), flags: MessageFlags.Ephemeral });
   },
 
   async limits(options, call) {
     await call.beforeLockedWrite();
     const allowMax = options.allow_max;
     const maxCount = options.max_images;
-    const s = await call.preferences.updateServer(call.guildId, (x) => {
+    const { settings: s, reset } = await call.preferences.updateServer(call.guildId, (x) => {
       if (allowMax !== null) x.allowMax = allowMax;
       if (maxCount !== null) x.maxCount = Math.min(MAX_IMAGES_PER_REQUEST, Math.max(1, Math.floor(maxCount)));
     });
+    if (reset) call.noteReset('serverImages');
     if (allowMax !== null || maxCount !== null) call.changed({ allowMax: s.allowMax, maxImages: s.maxCount });
     await answer(call, t(call.locale, 'limits.show', { max: t(call.locale, s.allowMax ? 'settings.max.allowed' : 'settings.max.forbidden'), count: s.maxCount }));
   },

@@ -157,23 +157,29 @@ interface QuotaCall extends AdminCall {
   readonly log: Logger;
 }
 
-const answer = (call: QuotaCall, content: string): Promise<void> => replyPrivately(call.interaction, content);
+/** The private answer, with a line in front when the server's settings could not be read and were reset. */
+const answer = (call: QuotaCall, content: string): Promise<void> => replyPrivately(call.interaction, call.withNotes(content));
 
 /** Changes the server's settings under their lock and logs what changed. */
 async function update(call: QuotaCall, change: (s: GuildQuotaSettings) => void, detail: Record<string, unknown>): Promise<GuildQuotaSettings> {
   await call.beforeLockedWrite();
-  const s = await call.ctx.quota.settings.update(call.guildId, change);
+  const { settings, reset } = await call.ctx.quota.settings.update(call.guildId, change);
+  if (reset) call.noteReset('quotaSettings');
   call.log.info(detail, 'quota settings changed');
-  return s;
+  return settings;
 }
 
 async function currentPeriod(call: QuotaCall): Promise<Period> {
-  return (await call.ctx.quota.settings.get(call.guildId)).period ?? call.ctx.config.quotaDefaultPeriod;
+  const { settings, reset } = await call.ctx.quota.settings.forAdmin(call.guildId);
+  if (reset) call.noteReset('quotaSettings');
+  return settings.period ?? call.ctx.config.quotaDefaultPeriod;
 }
 
 const handlers: SubcommandHandlers<typeof data, [QuotaCall]> = {
   async show(_options, call) {
-    await answer(call, renderOverview(call.locale, await call.ctx.quota.overview(call.guildId), call.ctx.quota.weights));
+    const overview = await call.ctx.quota.overview(call.guildId);
+    if (overview.reset) call.noteReset('quotaSettings');
+    await answer(call, renderOverview(call.locale, overview, call.ctx.quota.weights));
   },
 
   usage: ({ period }, call) => showUsage(period, call),
@@ -227,6 +233,7 @@ const handlers: SubcommandHandlers<typeof data, [QuotaCall]> = {
   async 'reset-user'(options, call) {
     const userId = snowflakeOf(call.locale, options.user, 'user');
     await call.beforeLockedWrite();
+    await currentPeriod(call); // settings that could not be read start again from the defaults here, and the answer says so
     const was = await call.ctx.quota.resetUser(call.guildId, userId);
     call.log.info({ userId, was }, 'quota usage reset');
     await answer(call, t(call.locale, 'qa.reset.done', { user: `<@${userId}>`, was }));

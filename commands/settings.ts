@@ -9,6 +9,7 @@ import {
 } from 'discord.js';
 import type { BotContext } from '../src/context.js';
 import type { ComponentHandler, SlashCommand } from '../src/discord/command.js';
+import { resetNotice } from '../src/discord/admin.js';
 import { Prefixes } from '../src/discord/custom-ids.js';
 import { applySetting, isSettingField, settingsView, type SettingsScope } from '../src/discord/settings-view.js';
 import { UserFacingError } from '../src/errors.js';
@@ -59,11 +60,12 @@ async function change(interaction: MessageComponentInteraction, ctx: BotContext,
     await interaction.editReply({ components: settingsView('member', stored, interaction.locale).components });
     return;
   }
-  const stored = await ctx.preferences.updateServer(guildId, (s) => {
+  const { settings: stored, reset } = await ctx.preferences.updateServer(guildId, (s) => {
     s.defaults = apply(s.defaults);
   });
   ctx.logger.info({ guildId, adminId: interaction.user.id }, 'server image defaults changed');
   await interaction.editReply({ components: settingsView('server', stored.defaults, interaction.locale, stored).components });
+  if (reset) await interaction.followUp({ content: resetNotice(interaction.locale, 'serverImages'), flags: MessageFlags.Ephemeral });
 }
 
 function selectHandler(prefix: string, scope: SettingsScope): ComponentHandler {

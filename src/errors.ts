@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { t } from './i18n/index.js';
+import { LostRecordError, StorageError } from './storage/index.js';
 
 /**
  * An error whose message is meant for the member who caused it (bad input, quota, moderation). The text is
@@ -27,4 +28,17 @@ export function newReference(): string {
 /** The answer to an unexpected error, in the member's language (`locale`: their Discord locale). */
 export function apology(ref: string, locale?: string | null): string {
   return t(locale, 'errors.apology', { ref });
+}
+
+/**
+ * What a member is told when storage failed their command: a record that could not be read (moved aside; what it
+ * guarded is refused, nothing charged), or storage not answering (try again shortly). Undefined for other errors.
+ */
+export function storageRefusal(err: unknown, locale?: string | null): UserFacingError | undefined {
+  if (err instanceof LostRecordError) {
+    const key = err.record === 'quotaCounter' ? 'refuse.countersLost' : err.record === 'memberHistory' ? 'refuse.historyLost' : 'refuse.recordLost';
+    return new UserFacingError(t(locale, key), { code: 'record_unreadable' });
+  }
+  if (err instanceof StorageError) return new UserFacingError(t(locale, 'errors.storage'), { code: 'storage_unavailable' });
+  return undefined;
 }

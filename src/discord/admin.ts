@@ -26,11 +26,36 @@ export interface AdminCall {
    * not make the command miss Discord's 3 s to answer.
    */
   beforeLockedWrite(): Promise<void>;
+  /** A stored record of the server (`record`: its name in the core) could not be read and starts again from the defaults. */
+  noteReset(record: string): void;
+  /** `content` with a line in front for each record that was reset during this call (so the admin is told). */
+  withNotes(content: string): string;
+}
+
+/** What an admin is told when one of the server's stored records could not be read and starts again from the defaults. */
+export function resetNotice(locale: Locale | string, record: string): string {
+  return t(locale, 'admin.reset', { what: t(locale, recordName(record)) });
+}
+
+type RecordNameKey = 'records.quotaSettings' | 'records.policy' | 'records.serverImages' | 'records.ceiling';
+
+function recordName(record: string): RecordNameKey {
+  switch (record) {
+    case 'quotaSettings':
+      return 'records.quotaSettings';
+    case 'policy':
+      return 'records.policy';
+    case 'serverImages':
+      return 'records.serverImages';
+    default:
+      return 'records.ceiling';
+  }
 }
 
 /** Checks Manage Server (requireManageGuild) and builds the call an admin subcommand's handler gets. */
 export function adminCall(interaction: ChatInputCommandInteraction, acks: Pick<Acknowledgements, 'defer'>): AdminCall {
   const guildId = requireManageGuild(interaction);
+  const reset = new Set<string>();
   return {
     interaction,
     locale: interaction.locale,
@@ -38,5 +63,7 @@ export function adminCall(interaction: ChatInputCommandInteraction, acks: Pick<A
     async beforeLockedWrite() {
       if (!interaction.deferred) await acks.defer(interaction, { ephemeral: true });
     },
+    noteReset: (record) => void reset.add(record),
+    withNotes: (content) => [...[...reset].map((record) => resetNotice(interaction.locale, record)), content].join('\n\n'),
   };
 }

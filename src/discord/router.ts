@@ -1,6 +1,6 @@
 import type { BaseInteraction, RepliableInteraction } from 'discord.js';
 import type { BotContext } from '../context.js';
-import { UserFacingError, apology, newReference } from '../errors.js';
+import { UserFacingError, apology, newReference, storageRefusal } from '../errors.js';
 import { t } from '../i18n/index.js';
 import { interactionRoute } from './route.js';
 import { requesterOf } from './start-job.js';
@@ -79,6 +79,9 @@ async function reportError(interaction: RepliableInteraction, err: unknown, log:
     log.warn('interaction expired before the bot could acknowledge it');
     return;
   }
+  const fromStorage = storageRefusal(err, interaction.locale);
+  if (fromStorage) log.warn({ err }, 'storage failed the command');
+  err = fromStorage ?? err;
   if (err instanceof UserFacingError) {
     log.info({ code: err.options.code, reason: err.message }, 'refused');
     text = err.message;

@@ -1,13 +1,22 @@
 import type { Clock, Timer } from '../clock.js';
 import type { Logger } from '../logger.js';
-import { CorruptValueError, type Storage } from '../storage/index.js';
-import { quarantine } from './quarantine.js';
+import { readValue, Unreadable, type AtomicWrite, type Storage } from '../storage/index.js';
+import { quarantineWrite, tellQuarantined } from './quarantine.js';
+import { ACTIVE_STEPS } from './types.js';
 
 /** Longest an ended job waits to be taken out of the active index when no other index write comes first. */
 const ENDED_REMOVAL_DELAY_MS = 1000;
 /** Per-shard indexes of earlier versions looked for at start (shards 0 to this − 1). */
 const LEGACY_SHARDS = 64;
 const INDEX_KEY = 'jobs:active';
+const BAD_INDEX = { id: 'index', key: INDEX_KEY, problem: 'the active-job index is not a list of job ids' };
+
+/** The ids of a stored index, and whether it was not one (unreadable, or not a list of ids: its usable ids then). */
+function parseIndex(value: unknown): { ids: string[]; bad: boolean } {
+  if (value === undefined) return { ids: [], bad: false };
+  if (Array.isArray(value) && value.every((x) => typeof x === 'string')) return { ids: value as string[], bad: false };
+  return { ids: Array.isArray(value) ? value.filter((x): x is string => typeof x === 'string') : [], bad: true };
+}
 
 /**
  * One index of the unfinished jobs (`jobs:active`), shared by every process and shard, so a restart — or another
@@ -33,6 +42,12 @@ export class ActiveIndex {
   private readonly endedIds = new Set<string>();
   private endedTimer: Timer | undefined;
   private legacyFolded = false;
+  private healedFromRecords = false;
+  /**
+   * The unfinished jobs this process saved: each index write puts back any of them the index lost, and so does a
+   * read that finds one missing (the index heals from this process's job records).
+   */
+  private readonly mine = new Set<string>();
 
   constructor(
     private readonly env: { storage: Storage; clock: Clock; log: Logger | undefined },
@@ -41,6 +56,7 @@ export class ActiveIndex {
 
   /** A save of an active job: puts it in the index unless this process knows it is there. */
   async keep(jobId: string): Promise<void> {
+    this.mine.add(jobId);
     // Ended a moment ago and active again (a Retry): its id is still in the index, and stays.
     if (this.endedIds.delete(jobId)) return;
     if (this.activeIds?.has(jobId) === true) return;
@@ -54,6 +70,7 @@ export class ActiveIndex {
 
   /** Takes a job out now (its record is gone). */
   async remove(jobId: string): Promise<void> {
+    this.mine.delete(jobId);
     await this.update((ids) => ids.delete(jobId));
   }
 
@@ -63,6 +80,7 @@ export class ActiveIndex {
    */
   dropEnded(ids: Iterable<string>): void {
     for (const id of ids) {
+      this.mine.delete(id);
       this.activeIds?.delete(id);
       this.endedIds.add(id);
     }
@@ -79,9 +97,12 @@ export class ActiveIndex {
   /** The ids of every unfinished job, of every process (after folding in this shard's index from before leases). */
   async ids(): Promise<string[]> {
     await this.foldLegacy();
-    const ids = await this.read();
+    await this.healFromRecords();
+    const { ids, bad } = parseIndex(await this.read());
     // Not added to a copy this process keeps up to date already: an id read here may have left the index since.
     this.activeIds ??= new Set(ids.filter((id) => !this.endedIds.has(id)));
+    // A bad index is replaced (and moved aside), and jobs of ours it lost are put back, by a write now.
+    if (bad || this.lost(new Set(ids)).length > 0) await this.update(() => false);
     return ids;
   }
 
@@ -103,22 +124,12 @@ export class ActiveIndex {
     try {
       while (this.changes.length > 0) {
         const batch = this.changes.splice(0);
-        let ended: string[] = [];
+        // Ended jobs leave with this write (a job active again meanwhile was taken off the list by its save); taken
+        // off the list at once, so a save of one of them from now on goes into the next write.
+        const ended = new Set<string>();
+        let stored: { ids: Set<string>; bad: boolean; healed: string[] };
         try {
-          await this.env.storage.withLock(INDEX_KEY, async () => {
-            const ids = new Set(await this.read());
-            let changed = false;
-            for (const { change } of batch) if (change(ids)) changed = true;
-            // Ended jobs leave with this write (a job active again meanwhile was taken off the list by its save).
-            this.env.clock.clearTimeout(this.endedTimer);
-            this.endedTimer = undefined;
-            ended = [...this.endedIds];
-            this.endedIds.clear();
-            for (const id of ended) if (ids.delete(id)) changed = true;
-            if (changed) await this.env.storage.set(INDEX_KEY, [...ids]);
-            this.activeIds = ids;
-            ended = [];
-          });
+          stored = await this.env.storage.withLock(INDEX_KEY, () => this.env.storage.atomic([INDEX_KEY], (values) => this.apply(values[0], batch, ended)));
         } catch (err) {
           // Nothing of this batch is stored: each caller's save retries (or fails) on its own, ended jobs wait for
           // the next write.
@@ -126,6 +137,9 @@ export class ActiveIndex {
           this.dropEnded(ended);
           continue;
         }
+        this.activeIds = stored.ids;
+        if (stored.bad) tellQuarantined(this.env, BAD_INDEX, true);
+        if (stored.healed.length > 0) this.env.log?.warn({ jobIds: stored.healed }, 'put jobs of this process back into the active-job index, which had lost them');
         for (const { done } of batch) done();
       }
     } finally {
@@ -134,23 +148,64 @@ export class ActiveIndex {
   }
 
   /**
-   * The index's ids. An unreadable or wrong-shaped index is quarantined and replaced by its usable ids (written
-   * without the lock, as this may run under the lock already: at worst another process's concurrent change is
-   * lost, and its next save of that job puts it back).
+   * One index write, decided from the stored index (`value`): the batch's changes, the ended jobs out, this
+   * process's unfinished jobs in. A bad index is moved aside in the same write, replaced by its usable ids. May run
+   * more than once (the index changed meanwhile, on Redis).
    */
-  private async read(): Promise<string[]> {
-    let value: unknown;
+  private apply(value: unknown, batch: readonly { change: (ids: Set<string>) => boolean }[], ended: Set<string>) {
+    const parsed = parseIndex(value);
+    const ids = new Set(parsed.ids);
+    let changed = parsed.bad;
+    for (const { change } of batch) if (change(ids)) changed = true;
+    this.env.clock.clearTimeout(this.endedTimer);
+    this.endedTimer = undefined;
+    for (const id of this.endedIds) ended.add(id);
+    this.endedIds.clear();
+    for (const id of ended) if (ids.delete(id)) changed = true;
+    const healed = this.lost(ids).filter((id) => !ended.has(id));
+    for (const id of healed) ids.add(id);
+    if (healed.length > 0) changed = true;
+    const writes: AtomicWrite[] = changed ? [{ key: INDEX_KEY, value: [...ids] }] : [];
+    if (parsed.bad) writes.push(quarantineWrite(this.env, { ...BAD_INDEX, value: value instanceof Unreadable ? value.raw : value }));
+    return { writes, result: { ids, bad: parsed.bad, healed } };
+  }
+
+  /**
+   * Unfinished jobs of this process that were in the index and are not in `stored` any more: another writer lost
+   * them (a write over a stale copy, or a bad index replaced by the ids it still had).
+   */
+  private lost(stored: ReadonlySet<string>): string[] {
+    return [...this.mine].filter((id) => this.activeIds?.has(id) === true && !stored.has(id));
+  }
+
+  /** The stored index as it is (an Unreadable when it does not parse). */
+  private async read(): Promise<unknown> {
+    return readValue(this.env.storage, INDEX_KEY);
+  }
+
+  /**
+   * Once per process, at its first look: unfinished job records the index does not list (lost by a bad index or a
+   * write over a stale copy) are put back, so the jobs of a process that died meanwhile are not stranded.
+   */
+  private async healFromRecords(): Promise<void> {
+    if (this.healedFromRecords) return;
+    let added: string[] = [];
     try {
-      value = await this.env.storage.get<unknown>(INDEX_KEY);
+      const found = (await this.env.storage.findKeys('job:', 'step', ACTIVE_STEPS)).map((key) => key.slice('job:'.length));
+      if (found.length > 0) {
+        await this.update((ids) => {
+          added = found.filter((id) => !ids.has(id) && !this.endedIds.has(id));
+          for (const id of added) ids.add(id);
+          return added.length > 0;
+        });
+      }
     } catch (err) {
-      if (!(err instanceof CorruptValueError)) throw err;
-      value = err.raw;
+      // Tried again at the next look; meanwhile the index is read as it is.
+      this.env.log?.warn({ err }, 'could not look for unfinished jobs the active-job index lost; trying again at the next look');
+      return;
     }
-    if (value === undefined) return [];
-    if (Array.isArray(value) && value.every((x) => typeof x === 'string')) return value as string[];
-    const ids = Array.isArray(value) ? value.filter((x): x is string => typeof x === 'string') : [];
-    await quarantine(this.env, { id: 'index', key: INDEX_KEY, value, problem: 'the active-job index is not a list of job ids' }, () => this.env.storage.set(INDEX_KEY, ids));
-    return ids;
+    if (added.length > 0) this.env.log?.warn({ jobIds: added }, 'put unfinished jobs back into the active-job index, which had lost them');
+    this.healedFromRecords = true;
   }
 
   /**

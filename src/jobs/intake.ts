@@ -1,10 +1,10 @@
 import { systemClock, type Clock } from '../clock.js';
-import { UserFacingError } from '../errors.js';
+import { storageRefusal, UserFacingError } from '../errors.js';
 import type { Place } from '../guild-settings/model.js';
 import { t } from '../i18n/index.js';
 import type { Logger } from '../logger.js';
 import type { Requester } from '../quota/types.js';
-import { StorageError, type StorageAlarm } from '../storage/index.js';
+import { LostRecordError, StorageError, type StorageAlarm } from '../storage/index.js';
 import type { Model } from '../luma/types.js';
 import { MAX_IMAGES_PER_REQUEST, newJobs, type JobSpec } from './create.js';
 import type { MemberHistory } from './history.js';
@@ -113,8 +113,15 @@ export class Intake {
     return jobs;
   }
 
-  /** A storage failure becomes "try again shortly" (nothing was charged); any other error stays what it is. */
+  /**
+   * A storage failure becomes "try again shortly", a record that could not be read "the server's settings could not
+   * be read" (nothing was charged either way); any other error stays what it is.
+   */
   private refusal(err: unknown, who: Record<string, string>, locale: string | undefined): unknown {
+    if (err instanceof LostRecordError) {
+      this.deps.logger.warn({ record: err.record, key: err.key, ...who }, 'a stored record could not be read: command refused, nothing charged');
+      return storageRefusal(err, locale);
+    }
     if (!(err instanceof StorageError)) return err;
     this.deps.alarm.raise(err, who);
     this.deps.logger.warn({ err, ...who }, 'storage failed: command refused, nothing charged');

@@ -1,6 +1,9 @@
 import { GuildRecords } from '../storage/guild-records.js';
-import type { Storage } from '../storage/index.js';
+import { readValue, Unreadable, type Storage } from '../storage/index.js';
 import { normalizeDefaults, normalizeServerSettings, type ImageDefaults, type ServerImageSettings } from './model.js';
+
+/** A stored value, or nothing in place of one that does not parse. */
+const readable = (v: unknown): unknown => (v instanceof Unreadable ? undefined : v);
 
 const memberKey = (userId: string): string => `prefs:member:${userId}`;
 export const serverImagesKey = (guildId: string): string => `guild:images:${guildId}`;
@@ -13,32 +16,46 @@ export class Preferences {
   private readonly servers: GuildRecords<ServerImageSettings>;
 
   constructor(private readonly storage: Storage) {
-    this.servers = new GuildRecords(storage, { key: serverImagesKey, lock: (guildId) => `guild:images:${guildId}`, normalize: normalizeServerSettings });
+    this.servers = new GuildRecords(storage, { name: 'serverImages', key: serverImagesKey, lock: (guildId) => `guild:images:${guildId}`, normalize: normalizeServerSettings });
   }
 
+  /** A member's defaults; ones that could not be read count as none (they only fill in what the member left out). */
   async member(userId: string): Promise<ImageDefaults> {
-    return normalizeDefaults(await this.storage.get<unknown>(memberKey(userId)));
+    return normalizeDefaults(readable(await readValue(this.storage, memberKey(userId))));
   }
 
-  /** Applies `change` to the member's defaults and stores them; returns them as stored. */
+  /** Applies `change` to the member's defaults and stores them, atomically; returns them as stored. */
   async updateMember(userId: string, change: (d: ImageDefaults) => ImageDefaults | void): Promise<ImageDefaults> {
-    return this.storage.withLock(memberKey(userId), async () => {
-      const current = await this.member(userId);
-      const next = normalizeDefaults(change(current) ?? current);
-      await this.storage.set(memberKey(userId), next);
-      return next;
-    });
+    const key = memberKey(userId);
+    return this.storage.withLock(key, () =>
+      this.storage.atomic([key], ([v]) => {
+        const current = normalizeDefaults(readable(v));
+        const next = normalizeDefaults(change(current) ?? current);
+        return { writes: [{ key, value: next }], result: next };
+      }),
+    );
   }
 
+  /** The server's defaults and limits a member's request goes by; a LostRecordError when they could not be read. */
   server(guildId: string): Promise<ServerImageSettings> {
     return this.servers.get(guildId);
   }
 
-  /** Applies `change` to the server's settings and stores them; `change` may throw to leave them as they were. */
-  async updateServer(guildId: string, change: (s: ServerImageSettings) => void): Promise<ServerImageSettings> {
-    return (await this.servers.update(guildId, (s) => {
+  /** The server's settings for an admin: the defaults in place of settings that could not be read (`reset`). */
+  async serverForAdmin(guildId: string): Promise<{ settings: ServerImageSettings; reset: boolean }> {
+    const { value, reset } = await this.servers.forAdmin(guildId);
+    return { settings: value, reset };
+  }
+
+  /**
+   * Applies `change` to the server's settings and stores them; `change` may throw to leave them as they were.
+   * Settings that could not be read start again from the defaults (`reset`).
+   */
+  async updateServer(guildId: string, change: (s: ServerImageSettings) => void): Promise<{ settings: ServerImageSettings; reset: boolean }> {
+    const { value, reset } = await this.servers.update(guildId, (s) => {
       change(s);
       s.defaults = normalizeDefaults(s.defaults);
-    })).value;
+    });
+    return { settings: value, reset };
   }
 }

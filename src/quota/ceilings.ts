@@ -48,7 +48,7 @@ export class ServerCeilings {
     storage: Storage,
     private readonly config: CeilingConfig,
   ) {
-    this.overrides = new GuildRecords(storage, { key: overrideKey, lock: (guildId) => `quota:ceiling-lock:${guildId}`, normalize });
+    this.overrides = new GuildRecords(storage, { name: 'ceiling', key: overrideKey, lock: (guildId) => `quota:ceiling-lock:${guildId}`, normalize });
   }
 
   /** The operator's own figure for a server, USD per day (undefined: the default applies). */

@@ -48,14 +48,12 @@ export class PackConsumption {
   }
 
   private async claim(userId: string): Promise<string[]> {
-    return this.store.withCreditsLock(userId, async () => {
-      const now = this.now();
-      const packs = await this.store.packs(userId);
-      const due = spentPacks(packs, await this.store.creditsUsed(userId)).filter((p) => !p.consumed && (p.claimedAt === undefined || now - p.claimedAt > CLAIM_STALE_MS));
-      if (due.length === 0) return [];
+    const now = this.now();
+    return this.store.changePacks(userId, (packs, used) => {
+      const due = spentPacks(packs, used).filter((p) => !p.consumed && (p.claimedAt === undefined || now - p.claimedAt > CLAIM_STALE_MS));
+      if (due.length === 0) return { result: [] };
       for (const p of due) p.claimedAt = now;
-      await this.store.savePacks(userId, packs);
-      return due.map((p) => p.id);
+      return { packs, result: due.map((p) => p.id) };
     });
   }
 
@@ -74,13 +72,12 @@ export class PackConsumption {
 
   /** Marks the pack consumed, or gives the claim up for a later try. */
   private async settle(userId: string, id: string, consumed: boolean): Promise<void> {
-    await this.store.withCreditsLock(userId, async () => {
-      const packs = await this.store.packs(userId);
+    await this.store.changePacks(userId, (packs) => {
       const pack = packs.find((p) => p.id === id);
-      if (!pack) return;
+      if (!pack) return { result: undefined };
       if (consumed) pack.consumed = true;
       delete pack.claimedAt;
-      await this.store.savePacks(userId, packs);
+      return { packs, result: undefined };
     });
   }
 }

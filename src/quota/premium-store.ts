@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import type { Storage } from '../storage/index.js';
+import { readValue, Unreadable, type Storage } from '../storage/index.js';
 import { NO_HOLDINGS, type Holdings, type PremiumCatalog, type Purchase, type TierKind } from './premium.js';
 
 /*
@@ -79,11 +79,16 @@ export class PremiumStore {
   async holdings(userId: string, guildId: string | null, now: number): Promise<Holdings> {
     if (!this.catalog.selling) return NO_HOLDINGS;
     const c = this.catalog.config;
+    // A record that cannot be read counts as nothing here; the counter of credits used is healed by the reservation.
+    const read = async (key: string) => {
+      const v = await readValue(this.storage, key);
+      return v instanceof Unreadable ? undefined : v;
+    };
     const [user, guild, packsRaw, used] = await Promise.all([
-      c.user ? this.storage.get<unknown>(premiumKeys.tier('user', userId)) : undefined,
-      c.guild && guildId !== null ? this.storage.get<unknown>(premiumKeys.tier('guild', guildId)) : undefined,
-      c.pack ? this.storage.get<unknown>(premiumKeys.packs(userId)) : undefined,
-      c.pack ? this.storage.get<number>(premiumKeys.creditsUsed(userId)) : undefined,
+      c.user ? read(premiumKeys.tier('user', userId)) : undefined,
+      c.guild && guildId !== null ? read(premiumKeys.tier('guild', guildId)) : undefined,
+      c.pack ? read(premiumKeys.packs(userId)) : undefined,
+      c.pack ? read(premiumKeys.creditsUsed(userId)) : undefined,
     ]);
     const packs = packsOf(packsRaw);
     const bought = boughtOf(packs);
@@ -151,24 +156,24 @@ export class PremiumStore {
     const userId = p.userId;
     if (userId === undefined) return;
     const units = this.catalog.packUnits;
-    const credited = await this.storage.withLock(premiumLocks.credits(userId), async () => {
-      const packs = packsOf(await this.storage.get<unknown>(premiumKeys.packs(userId)));
+    let revoked = false;
+    const credited = await this.changePacks(userId, (packs) => {
+      revoked = false;
       const known = packs.find((x) => x.id === p.id);
       if (known) {
         const revoke = p.deleted === true && !known.revoked;
         const consumed = p.consumed === true && !known.consumed;
-        if (!revoke && !consumed) return false;
+        if (!revoke && !consumed) return { result: false };
         if (revoke) known.revoked = true;
         if (consumed) known.consumed = true;
-        await this.storage.set(premiumKeys.packs(userId), { packs }, PREMIUM_KEEP_MS);
-        if (revoke) this.log.info({ purchaseId: p.id, userId }, 'premium: a credit pack was taken back by the store; its units no longer count');
-        return false;
+        revoked = revoke;
+        return { packs, result: false };
       }
       // A pack first seen already spent or taken back was never this bot's to credit.
-      if (!running || p.consumed) return false;
-      await this.storage.set(premiumKeys.packs(userId), { packs: [...packs, { id: p.id, units, at: now }] }, PREMIUM_KEEP_MS);
-      return true;
+      if (!running || p.consumed) return { result: false };
+      return { packs: [...packs, { id: p.id, units, at: now }], result: true };
     });
+    if (revoked) this.log.info({ purchaseId: p.id, userId }, 'premium: a credit pack was taken back by the store; its units no longer count');
     if (!credited) return;
     await this.countPacks(now, 'bought');
     this.log.info({ purchaseId: p.id, userId, units }, 'premium: a credit pack was credited');
@@ -185,22 +190,27 @@ export class PremiumStore {
   }
 
   private async updateSubscribers(kind: TierKind, owner: string, endsAt: number | null | undefined): Promise<void> {
-    await this.storage.withLock(premiumLocks.subscribers, async () => {
-      const all = ((await this.storage.get<Subscribers>(premiumKeys.subscribers)) ?? { user: {}, guild: {} }) as Subscribers;
-      const list = { ...(all[kind] ?? {}) };
-      if (endsAt === undefined) delete list[owner];
-      else list[owner] = endsAt;
-      await this.storage.set(premiumKeys.subscribers, { ...all, [kind]: list });
-    });
+    const key = premiumKeys.subscribers;
+    await this.storage.withLock(premiumLocks.subscribers, () =>
+      this.storage.atomic([key], ([v]) => {
+        const all = (typeof v === 'object' && v !== null && !(v instanceof Unreadable) ? v : { user: {}, guild: {} }) as Subscribers;
+        const list = { ...(all[kind] ?? {}) };
+        if (endsAt === undefined) delete list[owner];
+        else list[owner] = endsAt;
+        return { writes: [{ key, value: { ...all, [kind]: list } }], result: undefined };
+      }),
+    );
   }
 
   /** Adds one to the month's packs bought or consumed. */
   async countPacks(now: number, what: 'bought' | 'consumed'): Promise<void> {
     const key = premiumKeys.packsMonth(new Date(now).toISOString().slice(0, 7));
-    await this.storage.withLock(premiumLocks.packsMonth, async () => {
-      const month = (await this.storage.get<{ bought?: number; consumed?: number }>(key)) ?? {};
-      await this.storage.set(key, { ...month, [what]: (month[what] ?? 0) + 1 }, 400 * 86_400_000);
-    });
+    await this.storage.withLock(premiumLocks.packsMonth, () =>
+      this.storage.atomic([key], ([v]) => {
+        const month = (typeof v === 'object' && v !== null && !(v instanceof Unreadable) ? v : {}) as { bought?: number; consumed?: number };
+        return { writes: [{ key, value: { ...month, [what]: (month[what] ?? 0) + 1 }, ttlMs: 400 * 86_400_000 }], result: undefined };
+      }),
+    );
   }
 
   /** For the operator: running subscriptions by tier, and this month's packs. */
@@ -218,13 +228,19 @@ export class PremiumStore {
     return packsOf(await this.storage.get<unknown>(premiumKeys.packs(userId)));
   }
 
-  /** Writes the member's packs; the caller holds the member's credits lock. */
-  async savePacks(userId: string, packs: readonly PackRecord[]): Promise<void> {
-    await this.storage.set(premiumKeys.packs(userId), { packs }, PREMIUM_KEEP_MS);
-  }
-
-  withCreditsLock<T>(userId: string, fn: () => Promise<T>): Promise<T> {
-    return this.storage.withLock(premiumLocks.credits(userId), fn);
+  /**
+   * A read-modify-write of the member's packs under their credits lock, atomic (a compare-and-set on Redis): `change`
+   * gets the packs and the credits used, and returns the packs to store (none: nothing changes). It may run more
+   * than once (the record changed meanwhile): it must only compute.
+   */
+  async changePacks<R>(userId: string, change: (packs: PackRecord[], creditsUsed: number) => { packs?: PackRecord[]; result: R }): Promise<R> {
+    const key = premiumKeys.packs(userId);
+    return this.storage.withLock(premiumLocks.credits(userId), () =>
+      this.storage.atomic([key, premiumKeys.creditsUsed(userId)], ([packs, used]) => {
+        const next = change(packsOf(packs), Number(used instanceof Unreadable ? 0 : used) || 0);
+        return { writes: next.packs ? [{ key, value: { packs: next.packs }, ttlMs: PREMIUM_KEEP_MS }] : [], result: next.result };
+      }),
+    );
   }
 
   async creditsUsed(userId: string): Promise<number> {

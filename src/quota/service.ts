@@ -2,9 +2,9 @@ import type { Config } from '../config.js';
 import { UserFacingError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Model } from '../luma/types.js';
-import type { Storage } from '../storage/index.js';
+import { readValue, type Storage } from '../storage/index.js';
 import { ServerCeilings } from './ceilings.js';
-import { chargeAll, withLocks } from './counters.js';
+import { chargeCounters, counterValue, rebuildCounter, refundCounters, reportLost, withLocks, type Rebuild } from './counters.js';
 import { PackConsumption, type PackConsumer } from './credits.js';
 import { settleCharges, shareCharges } from './limits.js';
 import { planCharges, type ReservationPlan } from './plan.js';
@@ -58,8 +58,8 @@ export class QuotaService implements QuotaHooks {
   readonly now: () => number;
   private readonly log: Logger;
   private spendWarnedDay: string | undefined;
-  /** Per job: the counters (keys) a refund that has not finished yet already gave back. */
-  private readonly refundsInProgress = new Map<string, Set<string>>();
+  /** What a counter that could not be read starts again from. */
+  private readonly rebuild: Rebuild;
 
   constructor(readonly deps: QuotaServiceDeps) {
     this.settings = new QuotaSettingsStore(deps.storage);
@@ -69,6 +69,7 @@ export class QuotaService implements QuotaHooks {
     this.ceilings = new ServerCeilings(deps.storage, deps.config);
     this.premium = new PremiumStore(deps.storage, new PremiumCatalog(deps.config.premium), deps.logger);
     this.consumption = new PackConsumption(this.premium, deps.packs, deps.logger, this.now);
+    this.rebuild = rebuildCounter(this.usage, (key) => this.counter(key));
   }
 
   get catalog(): PremiumCatalog {
@@ -112,12 +113,11 @@ export class QuotaService implements QuotaHooks {
     const plan = await this.planReservation(open, requester);
     const model = first.request.model ?? 'uni-1';
     const charges = await withLocks(this.deps.storage, plan.charges.map((c) => c.lock), async () => {
-      const current = await Promise.all(plan.charges.map(async (c) => (await this.deps.storage.get<number>(c.key)) ?? 0));
       const onCapReached = (spent: number, cap: number) => this.warnSpendCap(plan.day, spent, cap);
-      const settled = settleCharges(plan, current, { locale: requester.locale, model, count: open.length, catalog: this.catalog, onCapReached });
-      // Every check passed: count the request everywhere, still under every lock.
-      const taken = settled.map((s) => s.charge);
-      await chargeAll(this.deps.storage, this.log, first.id, taken, settled.map((s) => s.current), plan.now);
+      const settle = (current: readonly number[]) => settleCharges(plan, current, { locale: requester.locale, model, count: open.length, catalog: this.catalog, onCapReached });
+      // Every check passed: count the request everywhere at once, still under every lock.
+      const { taken, lost } = await chargeCounters(this.deps.storage, plan.charges, plan.now, settle, this.rebuild);
+      if (lost.length > 0) throw reportLost(this.deps.storage.alarm, lost, 'the request that found it was refused without charge');
       await this.recordDailyUsage(first, requester.userId, plan, open.length);
       return taken;
     }).catch((err: unknown) => {
@@ -171,37 +171,23 @@ export class QuotaService implements QuotaHooks {
     const billed = lumaBills(job, reason);
     if (!units && billed) return; // nothing goes back
     const now = this.now();
-    const marker = quotaKeys.refunded(job.id);
-    // Charges already given back by an earlier attempt that failed half-way (storage refused a write): a retry
-    // must not give them back twice.
-    const done = this.refundsInProgress.get(job.id) ?? new Set<string>();
-    this.refundsInProgress.set(job.id, done);
+    const marker = { key: quotaKeys.refunded(job.id), ttlMs: REFUND_MARKER_TTL_MS };
+    // The spend goes back when Luma does not bill the job, the units when the member keeps them; a counter already
+    // gone (its period long over) has nothing to give back to.
+    const back = q.charges.filter((c) => (c.kind === 'spend' || c.kind === 'serverSpend' ? !billed : units) && c.expiresAt > now);
     await withLocks(this.deps.storage, q.charges.map((c) => c.lock), async () => {
-      if (await this.deps.storage.get<boolean>(marker)) return;
-      for (const c of q.charges) {
-        if (c.kind === 'spend' || c.kind === 'serverSpend' ? billed : !units) continue;
-        // A counter already gone (its period long over) has nothing to give back to.
-        if (c.expiresAt <= now || done.has(c.key)) continue;
-        const value = (await this.deps.storage.get<number>(c.key)) ?? 0;
-        // A counter an admin reset since may hold less than this charge: never go below zero.
-        await this.deps.storage.set(c.key, Math.max(0, value - c.amount), c.expiresAt - now);
-        done.add(c.key);
-      }
-      if (!done.has('usage')) {
-        // Back out of the day the units were taken on (unless the member keeps them); the dollars stay when Luma
-        // bills the image anyway. These
-        // are statistics: a failed write is logged, and never blocks the member's refund.
-        const usd = billed ? 0 : -usdToE4(q.usd);
-        await this.usage
-          .add(q.guildId ?? 'dm', utcDay(q.reservedAt), q.userId, job.request.model ?? 'uni-1', { units: units ? -q.units : 0, usdE4: usd, jobs: units ? -1 : 0 }, now)
-          .catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not take a refund out of the day\'s usage figures'));
-        done.add('usage');
-      }
-      await this.deps.storage.set(marker, true, REFUND_MARKER_TTL_MS);
+      const { done, lost } = await refundCounters(this.deps.storage, back, marker, now, this.rebuild);
+      if (lost.length > 0) reportLost(this.deps.storage.alarm, lost, 'the refund went on from the rebuilt value');
+      if (!done) return;
+      // Back out of the day the units were taken on (unless the member keeps them); the dollars stay when Luma
+      // bills the image anyway. These are statistics: a failed write is logged, and never blocks the member's refund.
+      const usd = billed ? 0 : -usdToE4(q.usd);
+      await this.usage
+        .add(q.guildId ?? 'dm', utcDay(q.reservedAt), q.userId, job.request.model ?? 'uni-1', { units: units ? -q.units : 0, usdE4: usd, jobs: units ? -1 : 0 }, now)
+        .catch((err: unknown) => this.log.warn({ err, jobId: job.id }, 'could not take a refund out of the day\'s usage figures'));
       const what = units ? 'quota refunded' : "operator's spend refunded; the member's units stay used";
       this.log.info({ jobId: job.id, userId: q.userId, guildId: q.guildId, units: units ? q.units : 0, usd: billed ? 0 : q.usd, periodKey: q.periodKey, reason }, what);
     });
-    this.refundsInProgress.delete(job.id);
     q.state = 'refunded';
     q.refundReason = reason;
     if (!units) q.unitsKept = true;
@@ -219,7 +205,13 @@ export class QuotaService implements QuotaHooks {
 
   /** What a place (a server's id, or `dm`) spent on a UTC day, ten-thousandths of a dollar. */
   async placeSpentE4(place: string, day: string): Promise<number> {
-    return Number(await this.deps.storage.get<number>(quotaKeys.placeSpend(place, day))) || 0;
+    return this.counter(quotaKeys.placeSpend(place, day));
+  }
+
+  /** A counter's value for a view; one that cannot be read counts as 0 here (the next reservation rebuilds it). */
+  async counter(key: string): Promise<number> {
+    const v = counterValue(await readValue(this.deps.storage, key));
+    return typeof v === 'number' ? v : 0;
   }
 
   /**
@@ -228,14 +220,15 @@ export class QuotaService implements QuotaHooks {
    */
   async resetUser(guildId: string, userId: string): Promise<number> {
     const scope: QuotaScope = { kind: 'guild', guildId };
-    const settings = await this.settings.get(guildId);
+    const { settings } = await this.settings.forAdmin(guildId);
     const pKey = periodKey(settings.period ?? this.deps.config.quotaDefaultPeriod, this.now());
     const key = quotaKeys.usage(scope, userId, pKey);
-    return this.deps.storage.withLock(locks.user(scope, userId), async () => {
-      const used = (await this.deps.storage.get<number>(key)) ?? 0;
-      await this.deps.storage.delete(key);
-      return used;
-    });
+    return this.deps.storage.withLock(locks.user(scope, userId), () =>
+      this.deps.storage.atomic([key], ([v]) => {
+        const used = counterValue(v);
+        return { writes: [{ key, delete: true }], result: typeof used === 'number' ? used : 0 };
+      }),
+    );
   }
 
   /** A server's use over the last `days` UTC days, by day, member and model. */
@@ -245,7 +238,7 @@ export class QuotaService implements QuotaHooks {
 
   /** The operator's spend today, USD, and the cap (for logs and admin views). */
   async spendToday(): Promise<{ usd: number; capUsd: number | undefined }> {
-    const spent = (await this.deps.storage.get<number>(quotaKeys.spend(utcDay(this.now())))) ?? 0;
+    const spent = await this.counter(quotaKeys.spend(utcDay(this.now())));
     return { usd: e4ToUsd(spent), capUsd: this.deps.config.spendCapUsdPerDay };
   }
 

@@ -30,15 +30,26 @@ export class QuotaSettingsStore {
   private readonly records: GuildRecords<GuildQuotaSettings>;
 
   constructor(storage: Storage) {
-    this.records = new GuildRecords(storage, { key: settingsKey, lock: (guildId) => `quota:settings:${guildId}`, normalize });
+    this.records = new GuildRecords(storage, { name: 'quotaSettings', key: settingsKey, lock: (guildId) => `quota:settings:${guildId}`, normalize });
   }
 
+  /** The settings a member's request is checked against; a LostRecordError when they could not be read. */
   get(guildId: string): Promise<GuildQuotaSettings> {
     return this.records.get(guildId);
   }
 
-  /** Applies `change` to the current settings and stores the result; `change` may throw to leave them as they were. */
-  async update(guildId: string, change: (s: GuildQuotaSettings) => void): Promise<GuildQuotaSettings> {
-    return (await this.records.update(guildId, change)).value;
+  /** The settings for an admin: the defaults in place of settings that could not be read (`reset`). */
+  async forAdmin(guildId: string): Promise<{ settings: GuildQuotaSettings; reset: boolean }> {
+    const { value, reset } = await this.records.forAdmin(guildId);
+    return { settings: value, reset };
+  }
+
+  /**
+   * Applies `change` to the current settings and stores the result; `change` may throw to leave them as they were.
+   * Settings that could not be read start again from the defaults (`reset`).
+   */
+  async update(guildId: string, change: (s: GuildQuotaSettings) => void): Promise<{ settings: GuildQuotaSettings; reset: boolean }> {
+    const { value, reset } = await this.records.update(guildId, change);
+    return { settings: value, reset };
   }
 }

@@ -105,6 +105,8 @@ export interface QuotaStatus {
 /** What /quota-admin show lists for a server. */
 export interface GuildOverview {
   settings: GuildQuotaSettings;
+  /** The stored settings could not be read: these are the defaults, stored in their place. */
+  reset: boolean;
   /** The operator's defaults, which apply where the server set nothing. */
   fallback: { limit: Limit; period: Period };
   period: Period;

@@ -1,5 +1,5 @@
 import { MODELS, type Model } from '../luma/types.js';
-import type { Storage } from '../storage/index.js';
+import { moveAside, readValue, Unreadable, type AtomicWrite, type Storage } from '../storage/index.js';
 import { utcDay } from './periods.js';
 
 /*
@@ -39,6 +39,14 @@ export const usageKeys = {
 /** Guards a day's index and its "others" record. */
 export const usageLock = (guildId: string): string => `quota:daily:${guildId}`;
 const placesLock = 'quota:daily-places';
+
+/** The strings of a stored list (an index of members, of places); none when it is not one or cannot be read. */
+function idList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** A stored value, or nothing in place of one that cannot be read. */
+const readable = (v: unknown): unknown => (v instanceof Unreadable ? undefined : v);
 
 function isModel(m: string): m is Model {
   return (MODELS as readonly string[]).includes(m);
@@ -85,40 +93,50 @@ export class UsageLedger {
     if (keepUntil <= now) return;
     const ttl = keepUntil - now;
     const key = usageKeys.member(guildId, day, userId);
-    const existing = normalizeMemberDay(await this.storage.get<unknown>(key));
-    if (existing) {
-      await this.storage.set(key, applyDelta(existing, model, delta), ttl);
-      return;
-    }
+    const landed = await this.storage.atomic([key], ([v]) => {
+      const existing = v instanceof Unreadable ? undefined : normalizeMemberDay(v);
+      return existing ? { writes: [{ key, value: applyDelta(existing, model, delta), ttlMs: ttl }], result: true } : { writes: [], result: false };
+    });
+    if (landed) return;
     // The member's first record of the day: index it, or sum it under "others" when the day is full.
     await this.storage.withLock(usageLock(guildId), async () => {
       const indexKey = usageKeys.index(guildId, day);
-      const index = (await this.storage.get<string[]>(indexKey)) ?? [];
-      if (index.includes(userId) || index.length < MAX_MEMBERS_PER_DAY) {
-        if (delta.units < 0 && !index.includes(userId)) return; // nothing was recorded, nothing to take back
-        if (index.length === 0) await this.addPlace(day, guildId, ttl);
-        if (!index.includes(userId)) await this.storage.set(indexKey, [...index, userId], ttl);
-        await this.storage.set(key, applyDelta({}, model, delta), ttl);
-        return;
-      }
       const othersKey = usageKeys.member(guildId, day, OTHERS);
-      const others = normalizeMemberDay(await this.storage.get<unknown>(othersKey)) ?? {};
-      await this.storage.set(othersKey, applyDelta(others, model, delta), ttl);
+      const outcome = await this.storage.atomic([indexKey, key, othersKey], ([storedIndex, mine, others]) => {
+        const index = idList(storedIndex);
+        const writes: AtomicWrite[] = [];
+        // A record that cannot be read is kept aside and starts again (these are statistics).
+        const bad = [[indexKey, storedIndex], [key, mine], [othersKey, others]].filter(([, x]) => x instanceof Unreadable) as [string, Unreadable][];
+        for (const [badKey, x] of bad) writes.push(moveAside({ key: badKey, raw: x.raw, problem: 'the usage figures are not readable' }, now));
+        const aside = bad.map(([badKey], i) => ({ key: badKey, quarantineKey: writes[i]?.key ?? '' }));
+        if (index.includes(userId) || index.length < MAX_MEMBERS_PER_DAY) {
+          if (delta.units < 0 && !index.includes(userId)) return { writes, result: { first: false, aside } }; // nothing was recorded, nothing to take back
+          if (!index.includes(userId)) writes.push({ key: indexKey, value: [...index, userId], ttlMs: ttl });
+          writes.push({ key, value: applyDelta(normalizeMemberDay(readable(mine)) ?? {}, model, delta), ttlMs: ttl });
+          return { writes, result: { first: index.length === 0, aside } };
+        }
+        writes.push({ key: othersKey, value: applyDelta(normalizeMemberDay(readable(others)) ?? {}, model, delta), ttlMs: ttl });
+        return { writes, result: { first: false, aside } };
+      });
+      for (const a of outcome.aside) this.storage.alarm.movedAside({ ...a, problem: 'the usage figures are not readable', instead: 'they start again from this request' });
+      if (outcome.first) await this.addPlace(day, guildId, ttl);
     });
   }
 
   /** A server's first figures of the day: it joins the day's list of places. */
   private async addPlace(day: string, place: string, ttl: number): Promise<void> {
-    await this.storage.withLock(placesLock, async () => {
-      const places = (await this.storage.get<string[]>(usageKeys.places(day))) ?? [];
-      if (!places.includes(place)) await this.storage.set(usageKeys.places(day), [...places, place], ttl);
-    });
+    const key = usageKeys.places(day);
+    await this.storage.withLock(placesLock, () =>
+      this.storage.atomic([key], ([v]) => {
+        const places = idList(v);
+        return { writes: places.includes(place) ? [] : [{ key, value: [...places, place], ttlMs: ttl }], result: undefined };
+      }),
+    );
   }
 
   /** The servers (and `dm`, for DMs and user-installed use) with figures on a UTC day. */
   async places(day: string): Promise<string[]> {
-    const list = await this.storage.get<unknown>(usageKeys.places(day));
-    return Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string') : [];
+    return idList(await readValue(this.storage, usageKeys.places(day)));
   }
 
   /** The rows of the last `days` UTC days up to the day of `now`, oldest first; empty cells left out. */
@@ -130,8 +148,10 @@ export class UsageLedger {
   async rowsOf(guildId: string, dayList: readonly string[]): Promise<UsageRow[]> {
     const perDay = await Promise.all(
       dayList.map(async (day) => {
-        const index = (await this.storage.get<string[]>(usageKeys.index(guildId, day))) ?? [];
-        const members = await Promise.all([...index, OTHERS].map(async (userId) => ({ userId, usage: normalizeMemberDay(await this.storage.get<unknown>(usageKeys.member(guildId, day, userId))) })));
+        const index = idList(await readValue(this.storage, usageKeys.index(guildId, day)));
+        const members = await Promise.all(
+          [...index, OTHERS].map(async (userId) => ({ userId, usage: normalizeMemberDay(readable(await readValue(this.storage, usageKeys.member(guildId, day, userId)))) })),
+        );
         const rows: UsageRow[] = [];
         for (const { userId, usage } of members) {
           for (const model of MODELS) {

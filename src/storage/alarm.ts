@@ -14,6 +14,17 @@ export class StorageAlarm {
     );
   }
 
+  /**
+   * A stored record that could not be read was moved aside (see quarantine.ts): one line per record, with where its
+   * text is kept and what the bot does instead (`instead`).
+   */
+  movedAside(bad: { key: string; quarantineKey: string; problem: string; instead: string }): void {
+    this.log.error(
+      { alert: true, key: bad.key, quarantineKey: bad.quarantineKey, problem: bad.problem },
+      `OPERATOR: a stored record could not be read and was moved aside (${bad.key} → ${bad.quarantineKey}: ${bad.problem}); ${bad.instead}`,
+    );
+  }
+
   clear(): void {
     if (!this.raised) return;
     this.raised = false;

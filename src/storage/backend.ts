@@ -1,4 +1,5 @@
 import type Keyv from 'keyv';
+import type { FindKeys } from './find.js';
 import type { RedisLike } from './locks.js';
 import type { Storage } from './types.js';
 
@@ -9,4 +10,6 @@ export interface Backend {
   /** The Redis client, for locks across processes and scripts; undefined on SQLite and in memory. */
   readonly redis: RedisLike | undefined;
   readonly sweep: () => Promise<number>;
+  /** Storage.findKeys, where the data is (undefined: over the Redis client, see find.ts). */
+  readonly findKeys?: FindKeys;
 }

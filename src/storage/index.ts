@@ -6,17 +6,22 @@ import type { Logger } from '../logger.js';
 import { StorageAlarm } from './alarm.js';
 import type { Backend } from './backend.js';
 import { keepUnparsable, Unreadable, useNativeJson } from './format.js';
+import { sequentialAtomic } from './atomic.js';
+import { mapFindKeys, redisFindKeys } from './find.js';
 import { guard, LocalMutex, redisLock } from './locks.js';
 import { openRedis } from './redis.js';
+import { redisAtomic } from './redis-atomic.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, openSqlite } from './sqlite.js';
 import { CorruptValueError, type Storage, type StorageOptions } from './types.js';
 
 export { StorageAlarm } from './alarm.js';
+export { readValue, sequentialAtomic, Unreadable, type AtomicDecide, type AtomicStep, type AtomicWrite } from './atomic.js';
+export { moveAside, quarantineKey, type MoveAside } from './quarantine.js';
 export { isPlainJson, mayNeedReviving, nativeJsonFormat } from './format.js';
 export { retryStorage } from './retry.js';
 export { DEFAULT_BUSY_TIMEOUT_MS } from './sqlite.js';
 export { startSweeper } from './sweeper.js';
-export { CorruptValueError, StorageError, type RedisScripts, type Storage, type StorageOptions } from './types.js';
+export { CorruptValueError, LostRecordError, StorageError, type RedisScripts, type Storage, type StorageOptions } from './types.js';
 
 /** Opens the store a STORAGE_URL names: `sqlite://path` or `redis://…` (`rediss://` for TLS). */
 export async function createStorage(url: string, logger: Logger, opts: StorageOptions = {}): Promise<Storage> {
@@ -33,8 +38,9 @@ export async function createStorage(url: string, logger: Logger, opts: StorageOp
  */
 export function createMemoryStorage(logger: Logger, opts: Pick<StorageOptions, 'namespace'> = {}): Storage {
   const namespace = opts.namespace ?? 'bot';
-  const keyv = new Keyv({ store: new Map(), namespace, throwOnErrors: true });
-  return over({ kind: 'memory', keyv, redis: undefined, sweep: async () => 0 }, namespace, logger);
+  const map = new Map<string, unknown>();
+  const keyv = new Keyv({ store: map, namespace, throwOnErrors: true });
+  return over({ kind: 'memory', keyv, redis: undefined, sweep: async () => 0, findKeys: mapFindKeys(map, namespace) }, namespace, logger);
 }
 
 function over(backend: Backend, namespace: string, logger: Logger): Storage {
@@ -45,11 +51,14 @@ function over(backend: Backend, namespace: string, logger: Logger): Storage {
 }
 
 /** The Storage contract over a backend: every failure a StorageError, writes clear the alarm, locks in-process then across processes. */
-function storageOver({ kind, keyv, redis, sweep }: Backend, namespace: string, logger: Logger): Storage {
+function storageOver({ kind, keyv, redis, sweep, findKeys }: Backend, namespace: string, logger: Logger): Storage {
   const mutex = new LocalMutex();
   const alarm = new StorageAlarm(logger);
   const distributedLock = redis ? redisLock(redis, namespace, logger) : <T>(_name: string, fn: () => Promise<T>) => fn();
-  return {
+  const { serialize, deserialize } = keyv;
+  const find = findKeys ?? (redis ? redisFindKeys(redis, namespace) : async () => []);
+  const casOnRedis = redis && serialize && deserialize ? redisAtomic(redis, namespace, { serialize, deserialize }) : undefined;
+  const storage: Storage = {
     kind,
     alarm,
     redis: redis ? { client: redis, prefix: `${namespace}:` } : undefined,
@@ -69,9 +78,15 @@ function storageOver({ kind, keyv, redis, sweep }: Backend, namespace: string, l
         await keyv.delete(key);
       }),
     withLock: (name, fn) => mutex.run(name, () => distributedLock(name, fn)),
+    atomic: (keys, decide) =>
+      casOnRedis
+        ? casOnRedis(keys, decide)
+        : sequentialAtomic(storage, keys, decide, (key, err) => logger.error({ err, key }, 'a change failed half-way and a record it had written could not be put back')),
     sweepExpired: () => guard('sweep', `${namespace}:*`, sweep),
+    findKeys: (prefix, field, values) => guard('get', `${prefix}*`, () => find(prefix, field, values)),
     close: async () => {
       await keyv.disconnect();
     },
   };
+  return storage;
 }

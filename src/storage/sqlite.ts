@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import Keyv from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
 import type { Backend } from './backend.js';
+import { sqliteFindKeys } from './find.js';
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 /** Expired rows deleted per statement, so a sweep never holds SQLite's write lock for long. */
@@ -40,7 +41,7 @@ export async function openSqlite(url: string, namespace: string, busyTimeoutMs: 
   await store.query('PRAGMA synchronous=NORMAL');
   oneStatementAtATime(store);
   const keyv = new Keyv({ store, namespace, throwOnErrors: true });
-  return { kind: 'sqlite', keyv, redis: undefined, sweep: sqliteSweep(store, namespace) };
+  return { kind: 'sqlite', keyv, redis: undefined, sweep: sqliteSweep(store, namespace), findKeys: sqliteFindKeys((sql, ...params) => store.query(sql, ...params), namespace) };
 }
 
 /** Deletes the namespace's expired rows in batches of SWEEP_BATCH; returns how many went. */

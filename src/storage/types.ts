@@ -19,10 +19,22 @@ export interface Storage {
    */
   withLock<T>(name: string, fn: () => Promise<T>): Promise<T>;
   /**
+   * Reads `keys`, lets `decide` work out the writes from their values, and makes them all or none, atomically
+   * against every other writer: on Redis a compare-and-set (decided again when a record read changed meanwhile),
+   * so a writer whose lock lapsed while it stalled cannot write over a newer value; on SQLite and in memory (one
+   * process) under the caller's in-process lock. A record that does not parse is read as an `Unreadable`.
+   */
+  atomic<T>(keys: readonly string[], decide: AtomicDecide<T>): Promise<T>;
+  /**
    * Deletes records whose time to live has passed; returns how many. keyv deletes an expired record only when it
    * is read, so on SQLite nothing else ever does; Redis expires keys by itself (0).
    */
   sweepExpired(): Promise<number>;
+  /**
+   * The keys under `prefix` whose record is an object with the top-level `field` at one of `values` (e.g. the
+   * unfinished job records). A scan of the store, done where the data is: for repairs at start, not for requests.
+   */
+  findKeys(prefix: string, field: string, values: readonly string[]): Promise<string[]>;
   /**
    * The raw Redis client, for what needs atomic scripts across processes (the shared Luma budget, job leases);
    * undefined on SQLite. Its keys must start with `prefix`.
@@ -57,6 +69,20 @@ export class StorageError extends Error {
   }
 }
 
+/**
+ * A record that guarded something could not be read and was moved aside (quarantined): what it guarded is refused
+ * until an admin (or the operator) sets it again. `record` names the kind of record, in the core's words.
+ */
+export class LostRecordError extends Error {
+  override name = 'LostRecordError';
+  constructor(
+    readonly record: string,
+    readonly key: string,
+  ) {
+    super(`the stored ${record} (${key}) could not be read and was moved aside; it starts again when an admin sets it`);
+  }
+}
+
 /** A stored value that is not readable (truncated, not JSON). Not transient: reading it again gives the same. */
 export class CorruptValueError extends Error {
   override name = 'CorruptValueError';
@@ -68,3 +94,19 @@ export class CorruptValueError extends Error {
     super(`the stored value of "${key}" is not readable (${raw.length} characters)`);
   }
 }
+
+/** One write of an atomic step: a value (with its time to live, ms), or a deletion. */
+export type AtomicWrite = { key: string; value: unknown; ttlMs?: number | undefined } | { key: string; delete: true };
+
+/** What a step decided from what it read: the writes (all or none land), and what the caller gets back. */
+export interface AtomicStep<T> {
+  writes: readonly AtomicWrite[];
+  result: T;
+}
+
+/**
+ * Decides a step from the records read (in the order of the keys): each one's value, undefined when there is none,
+ * or an `Unreadable` (its stored text) when it does not parse. May run more than once (on Redis, when a record
+ * changed meanwhile): it must only compute. It may throw to write nothing.
+ */
+export type AtomicDecide<T> = (values: readonly unknown[]) => AtomicStep<T> | Promise<AtomicStep<T>>;

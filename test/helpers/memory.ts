@@ -1,6 +1,6 @@
 // In-memory storage for unit tests (the same Storage contract as SQLite and Redis: src/storage), and a way to make
 // it refuse chosen operations the way a full disk or an unreachable Redis does (a StorageError).
-import { createMemoryStorage, StorageError, type Storage } from '../../src/storage/index.js';
+import { createMemoryStorage, sequentialAtomic, StorageError, type Storage } from '../../src/storage/index.js';
 import type { Logger } from '../../src/logger.js';
 
 export type StorageOp = 'get' | 'set' | 'delete' | 'lock';
@@ -30,7 +30,10 @@ export function refusableStorage(logger: Logger): { storage: Storage; refuse(op:
     set: async (key, value, ttl) => (check('set', key), inner.set(key, value, ttl)),
     delete: async (key) => (check('delete', key), inner.delete(key)),
     withLock: async (name, fn) => (check('lock', name), inner.withLock(name, fn)),
+    // Over this storage's own get/set/delete, so the refusals apply to each read and write of a step.
+    atomic: (keys, decide) => sequentialAtomic(storage, keys, decide),
     sweepExpired: () => inner.sweepExpired(),
+    findKeys: (prefix, field, values) => inner.findKeys(prefix, field, values),
     close: () => inner.close(),
   };
   return {

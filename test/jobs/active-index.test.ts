@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobRecords } from '../../src/jobs/records.js';
-import { createStorage, StorageError, type Storage } from '../../src/storage/index.js';
+import { createStorage, sequentialAtomic, StorageError, type Storage } from '../../src/storage/index.js';
 import { ManualClock } from '../helpers/clock.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { snowflake } from '../quota/backends.js';
@@ -36,6 +36,8 @@ describe('the active-job index', () => {
         }
         return real.set(key, value, ttl);
       },
+      // The index's read-modify-write through this wrapper's own writes.
+      atomic: (keys, decide) => sequentialAtomic(storage, keys, decide),
     };
   });
   afterEach(async () => {
@@ -61,6 +63,20 @@ describe('the active-job index', () => {
     expect(indexWrites - before).toBeLessThan(5);
     expect(await storage.get('jobs:active')).toEqual([]);
     expect(await new JobRecords(storage, { logger }).listActive()).toEqual([]);
+  });
+
+  it('puts unfinished jobs the index lost back when a process starts, from the job records (not finished ones)', async () => {
+    const store = new JobRecords(storage, { logger });
+    const [lost, kept, finished] = Array.from({ length: 3 }, () => makeJob({ userId: snowflake(), guildId: snowflake() }));
+    if (!lost || !kept || !finished) throw new Error('no jobs');
+    for (const j of [lost, kept, finished]) await store.save(j, { newJob: true });
+    await store.save({ ...finished, step: 'done' });
+    await store.flushIndex();
+    await storage.set('jobs:active', [kept.id]); // the index lost one (written over by a stale copy, say)
+
+    const listed = await new JobRecords(storage, { logger }).listActive();
+    expect(listed.map((j) => j.id).sort()).toEqual([lost.id, kept.id].sort());
+    expect((await storage.get<string[]>('jobs:active'))?.sort()).toEqual([lost.id, kept.id].sort());
   });
 
   it('takes ended jobs out with the next index write, and keeps one that is active again', async () => {

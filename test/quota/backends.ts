@@ -28,7 +28,17 @@ export function namespaced(inner: Storage, ns: string): Storage & { readonly ns:
     },
     delete: (key) => inner.delete(ns + key),
     withLock: (name, fn) => inner.withLock(ns + name, fn),
+    atomic: (names, decide) =>
+      inner.atomic(
+        names.map((k) => ns + k),
+        async (values) => {
+          const step = await decide(values);
+          for (const w of step.writes) if (!('delete' in w)) keys.add(ns + w.key);
+          return { ...step, writes: step.writes.map((w) => ({ ...w, key: ns + w.key })) };
+        },
+      ),
     sweepExpired: () => inner.sweepExpired(),
+    findKeys: async (prefix, field, values) => (await inner.findKeys(ns + prefix, field, values)).map((k) => k.slice(ns.length)),
     alarm: inner.alarm,
     close: () => inner.close(),
     async cleanup() {
