@@ -11,7 +11,7 @@ export default defineConfig({
     pool: 'forks',
     // Each file starts its own fakes on port 0, so files can run side by side. Three at once on the 2-core machine:
     // the end-to-end files mostly wait (on the fakes, on bot processes), so a third file keeps the cores busier —
-    // the whole suite took 131 s with 3 and 189 s with 2 (docs/development.md, Tests).
+    // on nearly the same tree a run with 3 took 131 s where one with 2 had taken 189 s (docs/development.md, Tests).
     fileParallelism: true,
     maxWorkers: 3,
     // No retry, in CI or locally: a test that fails under load is a bug (a sleep or a time bound where a wait on a
