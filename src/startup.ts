@@ -93,10 +93,19 @@ export async function sharedJobState(
   return { budget, breaker, leases, takeoverIntervalMs: Math.max(100, Math.floor(config.jobLeaseMs / 3)), account };
 }
 
-/** createStorage, but a Redis that does not answer stops the start with a message instead of a silent wait. */
-export async function connectStorage(url: string, logger: Logger, opts: StorageOptions): Promise<Storage> {
-  const pending = createStorage(url, logger, opts);
-  const result = await within(pending, STORAGE_CONNECT_TIMEOUT_MS);
+/**
+ * createStorage, but a Redis that does not answer stops the start with a message instead of a silent wait. `wait`
+ * is for tests of the refusal: a shorter timeout, and a storage that never answers.
+ */
+export async function connectStorage(
+  url: string,
+  logger: Logger,
+  opts: StorageOptions,
+  wait: { timeoutMs?: number; open?: typeof createStorage } = {},
+): Promise<Storage> {
+  const { timeoutMs = STORAGE_CONNECT_TIMEOUT_MS, open = createStorage } = wait;
+  const pending = open(url, logger, opts);
+  const result = await within(pending, timeoutMs);
   if (result !== 'timeout') return result;
   void pending.then((late) => late.close()).catch(() => undefined);
   // Host and port only: the URL may carry a password.
@@ -107,7 +116,7 @@ export async function connectStorage(url: string, logger: Logger, opts: StorageO
     // keep the generic wording
   }
   throw new StartupError(
-    `storage (Redis at ${where}) did not answer within ${STORAGE_CONNECT_TIMEOUT_MS / 1000} s. Check that Redis is running and reachable from here, and STORAGE_URL (host, port, password, rediss:// for TLS).`,
+    `storage (Redis at ${where}) did not answer within ${timeoutMs / 1000} s. Check that Redis is running and reachable from here, and STORAGE_URL (host, port, password, rediss:// for TLS).`,
   );
 }
 

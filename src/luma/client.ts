@@ -7,6 +7,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { responseUntilAborted } from '../http/abort.js';
 import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
 import { DEFAULT_BASE_URL, type Generation, type GenerationRequest } from './types.js';
 import { errorCode, flattenHeaders, isGeneration, ms, parseJSON, readCapped, redact, SendTracker, sleep, throwIfAborted } from './wire.js';
 import {
@@ -43,6 +44,8 @@ export interface LumaClientOptions {
   logger?: Logger;
   /** Told of every failed attempt, retried or not (metrics). Must not throw. */
   onAttemptError?: (method: 'GET' | 'POST', error: LumaError) => void;
+  /** Waits out backoffs and Retry-Afters. Default: real time (a wait that keeps the process alive). */
+  clock?: Pick<Clock, 'sleep'>;
 }
 
 export interface RequestOptions {
@@ -95,6 +98,7 @@ export class LumaClient {
   readonly #dispatcher: Dispatcher;
   readonly #logger: Logger | undefined;
   readonly #onAttemptError: LumaClientOptions['onAttemptError'];
+  readonly #clock: Pick<Clock, 'sleep'>;
 
   constructor(opts: LumaClientOptions) {
     if (!opts.apiKey) throw new TypeError('LumaClient: apiKey is required');
@@ -107,6 +111,7 @@ export class LumaClient {
     this.#dispatcher = opts.dispatcher ?? new Agent();
     this.#logger = opts.logger;
     this.#onAttemptError = opts.onAttemptError;
+    this.#clock = opts.clock ?? { sleep };
   }
 
   /** POST /generations. Resolves with the queued generation. */
@@ -157,7 +162,7 @@ export class LumaClient {
         `luma request failed: ${error.message}`,
       );
       if (delay === undefined) throw error;
-      await sleep(delay, opts.signal);
+      await this.#clock.sleep(delay, opts.signal);
     }
   }
 

@@ -163,6 +163,11 @@ export interface EngineWorld {
   run(ms: number, stepMs?: number): Promise<void>;
   /** Waits (real time, on a condition) until no Luma call or delivery the engine started is still in flight. */
   idle(): Promise<void>;
+  /**
+   * A restart: a new engine on the same storage, Luma, clock and deliverer, once the test has stopped the first
+   * (`engine` is then the new one).
+   */
+  startAgain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -180,7 +185,8 @@ export async function startEngineWorld(
   const client = new LumaClient({ apiKey: luma.apiKey, baseURL: luma.url, dispatcher: http, logger, retryBaseDelayMs: 1 });
   const { port: lumaPort, calls, inFlight } = recordingLuma(client, clock);
   const deliver = new RecordingDeliverer(clock);
-  const engine = new JobEngine({ config: { ...ENGINE_DEFAULTS, ...o.config }, luma: lumaPort, http, records, kept, deliverer: deliver, logger, clock, ...o.deps });
+  const newEngine = () => new JobEngine({ config: { ...ENGINE_DEFAULTS, ...o.config }, luma: lumaPort, http, records, kept, deliverer: deliver, logger, clock, ...o.deps });
+  const engine = newEngine();
   await engine.start();
   const idle = async () => {
     await vi.waitFor(() => {
@@ -200,7 +206,7 @@ export async function startEngineWorld(
     await engine.enqueue(jobs);
     return jobs;
   };
-  return {
+  const world: EngineWorld = {
     clock,
     luma,
     engine,
@@ -222,8 +228,12 @@ export async function startEngineWorld(
       }
     },
     idle,
+    async startAgain() {
+      world.engine = newEngine();
+      await world.engine.start();
+    },
     async close() {
-      const stopping = engine.stop(0).catch(() => undefined);
+      const stopping = world.engine.stop(0).catch(() => undefined);
       await clock.advance(2000); // the grace periods of stop() run on this clock
       await stopping;
       await luma.close();
@@ -231,4 +241,5 @@ export async function startEngineWorld(
       await storage.close();
     },
   };
+  return world;
 }

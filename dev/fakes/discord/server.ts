@@ -146,6 +146,8 @@ export class FakeDiscord {
   readonly #sessionWaitMs: number;
   readonly #changeListeners = new Set<() => void>();
   #closed = false;
+  /** Settles when close() begins: requests held by a fault stop waiting. */
+  #closing = new AbortController();
 
   /** Use startFakeDiscord(); the constructor expects a listening server. */
   constructor(server: Server, options: FakeDiscordOptions) {
@@ -492,8 +494,8 @@ export class FakeDiscord {
   /**
    * Scripts responses for matching requests, consumed in order before normal handling (the request has no
    * effect). 429s get Retry-After / X-RateLimit-* headers from `body.retry_after` unless given. A response
-   * `{ drop: true }` destroys the socket instead; `delayMs` holds any response back; `{ pass: true, delayMs }`
-   * handles the request normally after the delay (a slow upload the bot may die during).
+   * `{ drop: true }` destroys the socket instead; `delayMs` holds any response back; `{ pass: true, delayMs, until }`
+   * handles the request normally after the delay and once `until` settles (a slow upload the bot may die during).
    */
   fault(match: FaultMatch, ...responses: FaultResponse[]): void {
     this.#state.faults.push({ match, responses });
@@ -512,6 +514,7 @@ export class FakeDiscord {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing.abort();
     await this.gateway.close();
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
@@ -520,6 +523,11 @@ export class FakeDiscord {
   }
 
   // ── Internals ─────────────────────────────────────────────────────────────────────────────────────
+
+  async #untilSettledOrClosed(until: Promise<unknown>): Promise<void> {
+    const closing = this.#closing.signal;
+    await Promise.race([until.catch(() => undefined), new Promise((resolve) => closing.addEventListener('abort', resolve, { once: true }))]);
+  }
 
   #interaction(idOrToken: string): InteractionRecord {
     const record = this.#state.interactions.get(idOrToken) ?? this.#state.interactionsByToken.get(idOrToken);
@@ -609,7 +617,8 @@ export class FakeDiscord {
     if (fault && 'pass' in fault) {
       // A slow route: hold the request, then handle it as usual whether or not its sender is still there.
       recorded.fault = true;
-      await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (fault.until) await this.#untilSettledOrClosed(fault.until);
       if (this.#closed) return;
     } else if (fault) {
       recorded.fault = true;

@@ -111,8 +111,7 @@ async function downloadResult(ctx: TransferContext, job: JobRecord, reservation?
   // The result goes into a buffer the transfer budget lends until the transfer ends (see transfer-budget.ts), laid
   // out as the delivery wants it (room for its framing): the upload then sends the very same bytes.
   const allocate = reservation ? { allocate: (bytes: number) => reservation.resultBuffer(bytes) } : {};
-  let lastErr: unknown;
-  for (let attempt = 0; attempt < DOWNLOAD_ATTEMPTS; attempt++) {
+  for (let attempt = 0; ; attempt++) {
     let url = ctx.takeOutputUrl(job);
     if (url === undefined || attempt > 0) {
       // Output URLs expire after an hour and every GET mints a fresh one: after a restart or a 403, ask again.
@@ -132,12 +131,11 @@ async function downloadResult(ctx: TransferContext, job: JobRecord, reservation?
       const r = await downloadImage(url, { maxBytes: MAX_RESULT_BYTES, timeoutMs: 60_000, dispatcher: ctx.downloads, signal: ctx.signal, ...allocate });
       return { bytes: r.bytes, contentType: r.contentType };
     } catch (err) {
-      lastErr = err;
       const retry = err instanceof DownloadError && (err.kind === 'http' || err.kind === 'timeout' || err.kind === 'network');
-      if (!retry) throw err;
+      // No wait after the last attempt: the member hears of the failure at once.
+      if (!retry || attempt === DOWNLOAD_ATTEMPTS - 1) throw err;
       ctx.log(job).warn({ err, attempt }, 'result download failed; fetching a fresh URL');
       await ctx.clock.sleep(250 * 2 ** attempt, ctx.signal);
     }
   }
-  throw lastErr;
 }
