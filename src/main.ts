@@ -99,7 +99,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const packs = new DiscordPackConsumer(discord, () => client.application?.id, logger.child({ component: 'premium' }));
   const quota = new QuotaService({ storage, config, logger: logger.child({ component: 'quota' }), onRefusal: (code) => metrics.quotaRefused(code), packs });
   // Redis: one Luma budget and job leases shared by every process on the account. SQLite: this process alone.
-  const shared = await sharedJobState(storage, config, logger, { shard: Number(shardKey), count: client.options.shardCount ?? 1 });
+  const { account, ...shared } = await sharedJobState(storage, config, logger, { shard: Number(shardKey), count: client.options.shardCount ?? 1 });
   const kept = new KeptResults(records.env, { ttlMs: config.keptResultTtlMs, maxBytes: config.keptResultMaxBytes });
   const charges = new Charges(quota, logger.child({ component: 'quota' }), systemClock);
   const deliverer = new DiscordDeliverer(discord, logger);
@@ -113,7 +113,7 @@ export async function startBot(config: Config, opts: StartOptions = {}): Promise
   const stillImages = new StillImageCheck({ origins: config.discordCdnOrigins, dispatcher: http });
   let connected = false; // INTERACTIONS=http: once the bot's user and application are read
   const discordState = () => (firstResponses ? httpInteractionsState(connected) : gatewayState(client));
-  const sources: OpsSources = { jobs: engine, spend: quota, money: (now) => readMoney(quota, now), gateway: discordState };
+  const sources: OpsSources = { jobs: engine, spend: quota, money: (now) => readMoney(quota, now), gateway: discordState, ...(account ? { account } : {}) };
   metrics.observe(sources);
   const ops = { status: () => readOperatorStatus(sources, metrics, { storage: storage.kind, shard: shardKey }) };
   const inputs = inputImages(config.discordCdnOrigins, stillImages);

@@ -7,6 +7,7 @@ import type { Config } from './config.js';
 import { connectWithoutGateway } from './discord/http-interactions/client.js';
 import { skuProblems } from './discord/premium.js';
 import type { DiscordResponder } from './discord/transport/responder.js';
+import { SharedAccountFigures } from './jobs/account-figures.js';
 import { RedisJobLeases, ShardJobLeases, type JobLeases } from './jobs/leases.js';
 import { RedisLumaBreaker } from './jobs/shared-breaker.js';
 import { RedisSubmitBudget } from './jobs/shared-budget.js';
@@ -82,23 +83,34 @@ export async function sharedJobState(
   config: Config,
   logger: Logger,
   shard: { shard: number; count: number },
-): Promise<{ budget?: RedisSubmitBudget; breaker?: RedisLumaBreaker; leases?: JobLeases; takeoverIntervalMs?: number }> {
+): Promise<{ budget?: RedisSubmitBudget; breaker?: RedisLumaBreaker; leases?: JobLeases; takeoverIntervalMs?: number; account?: SharedAccountFigures }> {
   // Several shards on one SQLite file keep their own jobs, as before leases; one process owns them all.
   if (!storage.redis) return shard.count > 1 ? { leases: new ShardJobLeases(storage, shard.shard, shard.count) } : {};
   const { client, prefix } = storage.redis;
   const log = logger.child({ component: 'jobs' });
-  const leases = await RedisJobLeases.start(client, prefix, config.jobLeaseMs, log);
+  const leases = await RedisJobLeases.start(storage.redis, config.jobLeaseMs, log);
   const budget = new RedisSubmitBudget({ redis: client, prefix, leaseMs: config.jobLeaseMs, requestsPerMinute: config.lumaMaxRequestsPerMinute, requestsPerMinuteCeiling: config.lumaRpmCeiling, concurrentJobs: config.lumaMaxConcurrentJobs, logger: log });
   // One outage, one probe for the account (not one per process).
   const breaker = new RedisLumaBreaker({ redis: client, prefix, clock: systemClock, logger: log });
   log.info({ processId: leases.processId, leaseMs: config.jobLeaseMs }, 'sharing the Luma budget and jobs with the other processes on this Redis');
-  return { budget, breaker, leases, takeoverIntervalMs: Math.max(100, Math.floor(config.jobLeaseMs / 3)) };
+  // What /bot-status and /metrics show of the account: every process's figures, read from Redis.
+  const account = new SharedAccountFigures(client, prefix, log);
+  return { budget, breaker, leases, takeoverIntervalMs: Math.max(100, Math.floor(config.jobLeaseMs / 3)), account };
 }
 
-/** createStorage, but a Redis that does not answer stops the start with a message instead of a silent wait. */
-export async function connectStorage(url: string, logger: Logger, opts: StorageOptions): Promise<Storage> {
-  const pending = createStorage(url, logger, opts);
-  const result = await within(pending, STORAGE_CONNECT_TIMEOUT_MS);
+/**
+ * createStorage, but a Redis that does not answer stops the start with a message instead of a silent wait. `wait`
+ * is for tests of the refusal: a shorter timeout, and a storage that never answers.
+ */
+export async function connectStorage(
+  url: string,
+  logger: Logger,
+  opts: StorageOptions,
+  wait: { timeoutMs?: number; open?: typeof createStorage } = {},
+): Promise<Storage> {
+  const { timeoutMs = STORAGE_CONNECT_TIMEOUT_MS, open = createStorage } = wait;
+  const pending = open(url, logger, opts);
+  const result = await within(pending, timeoutMs);
   if (result !== 'timeout') return result;
   void pending.then((late) => late.close()).catch(() => undefined);
   // Host and port only: the URL may carry a password.
@@ -109,7 +121,7 @@ export async function connectStorage(url: string, logger: Logger, opts: StorageO
     // keep the generic wording
   }
   throw new StartupError(
-    `storage (Redis at ${where}) did not answer within ${STORAGE_CONNECT_TIMEOUT_MS / 1000} s. Check that Redis is running and reachable from here, and STORAGE_URL (host, port, password, rediss:// for TLS).`,
+    `storage (Redis at ${where}) did not answer within ${timeoutMs / 1000} s. Check that Redis is running and reachable from here, and STORAGE_URL (host, port, password, rediss:// for TLS).`,
   );
 }
 

@@ -5,7 +5,6 @@ import { UserFacingError } from '../errors.js';
 import { t } from '../i18n/index.js';
 import type { Logger } from '../logger.js';
 import type { LumaClient } from '../luma/client.js';
-import { withoutInlineData } from './create.js';
 import type { Deliverer, HandOverTo } from './delivery.js';
 import { lumaLimits, type JobEvents, type LumaLimits } from './events.js';
 import type { KeptResults } from './kept-results.js';
@@ -15,6 +14,7 @@ import { LocalLumaBreaker, type LumaBreaker } from './luma-breaker.js';
 import type { JobRecords } from './records.js';
 import { Scheduler } from './scheduler.js';
 import { storeNewJobs } from './store-new.js';
+import { takeOverJobs } from './takeover.js';
 import type { JobCharges } from './steps/context.js';
 import { handOverUndelivered } from './steps/hand-over.js';
 import { TransferBudget } from './transfer-budget.js';
@@ -101,7 +101,7 @@ export class JobEngine {
       budget: deps.budget ?? new LocalSubmitBudget({ requestsPerMinute: c.lumaMaxRequestsPerMinute, requestsPerMinuteCeiling: c.lumaRpmCeiling, concurrentJobs: c.lumaMaxConcurrentJobs, logger: this.log }),
       breaker: deps.breaker ?? new LocalLumaBreaker({ clock: this.clock, logger: this.log }),
       transfers: new TransferBudget(c.transferBudgetBytes, deps.deliverer.resultLayout, this.clock),
-      leases: deps.leases ?? new LocalJobLeases(),
+      leases: deps.leases ?? new LocalJobLeases(deps.records.env.storage),
       events: deps.events,
     });
     this.scheduler = new Scheduler(this.work);
@@ -141,46 +141,8 @@ export class JobEngine {
   }
 
   /** Claims the unfinished jobs nobody live holds and resumes each at its saved step; returns how many. */
-  private async takeOver(): Promise<number> {
-    const work = this.work;
-    const records = this.deps.records;
-    const ids = (await records.activeJobIds()).filter((id) => !work.has(id));
-    if (ids.length === 0) return 0;
-    const claimed = await work.leases.claim(ids);
-    if (claimed.size === 0) return 0;
-    const jobs = await records.listActive(claimed);
-    // Ids left in the index by a process that stopped before taking its ended jobs out: out now.
-    const listed = new Set(jobs.map((j) => j.id));
-    records.dropEnded([...claimed].filter((id) => !listed.has(id)));
-    let count = 0;
-    const atLuma: string[] = [];
-    for (const job of jobs) {
-      // Interactions are handled from the moment the gateway is ready, which is before this runs: a job enqueued
-      // meanwhile is already here, maybe mid-step, and its stored copy must not replace it (that would submit it twice).
-      if (work.has(job.id) || work.stopped) continue;
-      this.resumeAtSavedStep(job);
-      work.add(job, { resumed: true });
-      if (work.isAtLuma(job)) atLuma.push(job.id);
-      count++;
-    }
-    // Jobs Luma is working on count against the account's concurrency from now on, held by us.
-    work.budget.hold?.(atLuma);
-    // Claimed but not ours to work on (ended meanwhile, or a bad record): nobody needs to own them.
-    for (const id of claimed) if (!work.has(id)) void work.leases.release(id);
-    return count;
-  }
-
-  private resumeAtSavedStep(job: JobRecord): void {
-    if (job.step === 'submitting' && job.generationId === undefined) {
-      // The process died between sending the POST and saving its answer (the one window left: a POST round trip
-      // plus one storage write). Luma has no idempotency key and no way to list jobs, so the job is sent again:
-      // the member gets one image and is charged once (one reservation), but Luma may bill the operator twice.
-      this.log.warn({ jobId: job.id, userId: job.requester.userId }, 'resubmitting a job whose POST outcome was not saved before a restart');
-      job.step = 'queued';
-    }
-    if (job.step === 'submitting') job.step = 'polling';
-    // A record from before inputs stopped holding bytes: keep the URLs only (bytes are fetched again per POST).
-    if (withoutInlineData(job)) job.inlinedInputs = true;
+  private takeOver(): Promise<number> {
+    return takeOverJobs(this.work, this.deps.records, this.log);
   }
 
   /**

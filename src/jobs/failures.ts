@@ -157,6 +157,11 @@ export function classifySubmitError(err: unknown, ctx: { hasUrlInputs: boolean; 
   return fail('internal', 'failure.internal', {}, { ref: ctx.ref, retryable: true, log: 'error' });
 }
 
+/** A POST went out and its answer was never saved (the process died or stalled): it may have reached Luma. */
+export function postOutcomeUnknown(ref: string): FailureAction {
+  return fail('uncertain', 'failure.uncertain.connection', {}, { ref, retryable: true, log: 'warn' });
+}
+
 /** Luma's detail of a 400 or 422, as shown after the sentence's subject: ` (…)`, or nothing. */
 const detailOf = (detail: string | undefined): string => (detail ? ` (${truncate(detail, 200)})` : '');
 

@@ -97,7 +97,7 @@ export interface SubmitBudget {
    * A shared implementation's atomic step: the job's submit awaits it after recordPost and before its
    * POST; it resolves when the account-wide window and a concurrency slot are this job's. Absent: nothing to await.
    */
-  acquire?(ticket: PostTicket, jobId: string, queuedAt: number): Promise<void>;
+  acquire?(ticket: PostTicket, jobId: string): Promise<void>;
   /** The job is no longer at Luma (finished there, or its POST did not create it): its slot frees. */
   release?(jobId: string): void;
   /** These jobs are at Luma already (resumed, taken over): they hold slots. */

@@ -27,7 +27,9 @@ export interface HoldActions {
   nextPost(now: number): JobRecord | undefined;
   /** The polling job due soonest. */
   nextPoll(): JobRecord | undefined;
-  /** Starts the job's POST (queued) or poll (polling). */
+  /** A finished job waiting for a fresh output URL (its GET is then the probe). */
+  nextFetch(): JobRecord | undefined;
+  /** Starts the job's POST (queued), poll (polling) or fetch of a fresh URL and its delivery (downloading). */
   send(job: JobRecord, now: number): void;
 }
 
@@ -39,7 +41,7 @@ export class OutageHold {
   private probe: string | undefined;
 
   constructor(
-    private readonly rt: Pick<JobWork, 'breaker' | 'busy' | 'all' | 'config' | 'clock'>,
+    private readonly rt: Pick<JobWork, 'breaker' | 'busy' | 'all' | 'config' | 'clock' | 'hasOutputUrl'>,
     private readonly act: HoldActions,
   ) {}
 
@@ -57,12 +59,17 @@ export class OutageHold {
 
   /** A job no task runs for is being filed (new, or its task ended): it learns Luma's state first. */
   filed(job: JobRecord, now: number): void {
-    if (job.step !== 'queued' && job.step !== 'polling') return;
+    if (!this.waitsOnLuma(job)) return;
     const view = this.rt.breaker.view(now);
     if (view.open) {
       heldByOutage(job, view.since);
       this.checkAt = Math.min(this.checkAt, outageEndsAt(job, this.rt.config.lumaOutageWindowMs));
     } else if (job.step === 'queued') lumaIsBack(job);
+  }
+
+  /** Whether the job needs Luma to go on: queued, polling, or finished but without a fresh output URL. */
+  private waitsOnLuma(job: JobRecord): boolean {
+    return job.step === 'queued' || job.step === 'polling' || (job.step === 'downloading' && !this.rt.hasOutputUrl(job));
   }
 
   /**
@@ -74,7 +81,7 @@ export class OutageHold {
     const view = breaker.view(now);
     const next = Math.min(this.checkAt, view.probing ? Infinity : view.probeAt);
     if (view.probing || view.probeAt > now) return next;
-    const job = this.act.nextPost(now) ?? this.act.nextPoll();
+    const job = this.act.nextPost(now) ?? this.act.nextPoll() ?? this.act.nextFetch();
     if (!job) return this.checkAt;
     if (!breaker.takeProbe(now)) return Math.min(this.checkAt, now + PROBE_CLAIM_RECHECK_MS);
     this.probe = job.id;
@@ -96,7 +103,7 @@ export class OutageHold {
       heldByOutage(job, since);
       next = Math.min(next, outageEndsAt(job, windowMs));
       // A waiting job's line is shown with the places; one at Luma is not polled meanwhile, so it is shown here.
-      if (job.step === 'polling') this.act.showProgress(job);
+      if (job.step !== 'queued') this.act.showProgress(job);
     }
     this.checkAt = next;
     this.act.restatePlaces(now);
@@ -104,7 +111,7 @@ export class OutageHold {
 
   private closed(now: number): void {
     for (const job of this.idle()) {
-      if (job.step === 'queued') lumaIsBack(job);
+      if (job.step !== 'polling') lumaIsBack(job);
       this.act.refile(job, now);
     }
     this.checkAt = Infinity;
@@ -122,10 +129,10 @@ export class OutageHold {
     this.checkAt = next === Infinity ? Infinity : Math.max(next, now + WINDOW_CHECK_MS);
   }
 
-  /** Our queued and polling jobs no task runs for (a copy: what is done with them may change the set). */
+  /** Our jobs that wait on Luma and no task runs for (a copy: what is done with them may change the set). */
   private idle(): JobRecord[] {
     const jobs: JobRecord[] = [];
-    for (const job of this.rt.all()) if (!this.rt.busy.has(job.id) && (job.step === 'queued' || job.step === 'polling')) jobs.push(job);
+    for (const job of this.rt.all()) if (!this.rt.busy.has(job.id) && this.waitsOnLuma(job)) jobs.push(job);
     return jobs;
   }
 }

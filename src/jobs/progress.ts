@@ -18,6 +18,9 @@ export function progressState(job: JobRecord, info: { now: number; position?: nu
       }
       return { stage: 'atLuma', since: job.submittedAt ?? job.createdAt };
     case 'downloading':
+      // Luma is down while the finished image needs a fresh URL from it: the member is told, as while polling.
+      if (job.lumaUnavailableSince !== undefined) return { stage: 'lumaSilent' };
+      return { stage: 'finishing' };
     case 'delivering':
       return { stage: 'finishing' };
     default:

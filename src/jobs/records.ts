@@ -29,6 +29,9 @@ export interface JobRecordsOptions {
   routeProblem?: (route: unknown) => string | undefined;
 }
 
+/** How a record is written: Storage.set, or a write fenced by the job's lease (fence.ts), which may refuse it. */
+export type RecordWrite = (key: string, value: unknown, ttlMs: number | undefined) => Promise<void>;
+
 /** What records and the stores beside them (kept results, history) share: storage, the clock, the log. */
 export interface StoreEnv {
   readonly storage: Storage;
@@ -82,15 +85,17 @@ export class JobRecords {
    * back-off (a new job's only once: its command is refused instead); when every attempt failed, the operator is
    * told (once per outage) and the StorageError is thrown.
    */
-  async save(job: JobRecord, opts: { newJob?: boolean } = {}): Promise<void> {
+  async save(job: JobRecord, opts: { newJob?: boolean; write?: RecordWrite } = {}): Promise<void> {
     const delays = opts.newJob ? NEW_JOB_RETRY_DELAYS_MS : this.env.retryDelaysMs;
-    await retryingWrite(this.env, { jobId: job.id, step: job.step }, () => this.saveOnce(job), { delays, message: 'job save failed; retrying' });
+    const write = opts.write ?? ((key, value, ttlMs) => this.env.storage.set(key, value, ttlMs));
+    await retryingWrite(this.env, { jobId: job.id, step: job.step }, () => this.saveOnce(job, write), { delays, message: 'job save failed; retrying' });
   }
 
-  private async saveOnce(job: JobRecord): Promise<void> {
+  private async saveOnce(job: JobRecord, write: RecordWrite): Promise<void> {
     job.updatedAt = this.env.clock.now();
     const active = ACTIVE_STEPS.includes(job.step);
-    await this.env.storage.set(`job:${job.id}`, job, active ? undefined : FINISHED_TTL_MS);
+    // Fenced (the job's lease: a compare-and-set on owner and epoch) when the engine's work writes it.
+    await write(`job:${job.id}`, job, active ? undefined : FINISHED_TTL_MS);
     if (!active) return this.index.dropEnded([job.id]);
     await this.index.keep(job.id);
   }

@@ -1,5 +1,6 @@
 import { newReference } from '../errors.js';
 import { internalFailure } from './failures.js';
+import { LeaseLostError } from './fence.js';
 import { FairQueue } from './fair-order.js';
 import { AtLumaCount, ServedOrder } from './served.js';
 import { TimedFiles } from './heap.js';
@@ -72,7 +73,13 @@ export class Scheduler {
       giveUp: (job) => this.run(job, 'finish', () => outageOutlasted(rt, job)),
       nextPost: (now) => (this.ready.size > 0 && rt.budget.waitMs(now, this.atLuma.size) === 0 ? this.ready.next(this.atCap) : undefined),
       nextPoll: () => this.timed.top(this.polls)?.job,
-      send: (job, now) => (job.step === 'polling' ? this.run(job, 'poll', () => pollStep(rt, job)) : this.send(job, now)),
+      nextFetch: () => [...this.transfers].find((j) => !rt.hasOutputUrl(j)),
+      send: (job, now) => {
+        if (job.step === 'polling') return this.run(job, 'poll', () => pollStep(rt, job));
+        if (job.step === 'queued') return this.send(job, now);
+        const reservation = rt.transfers.tryAdmit(); // a probe goes even when the budget is full (one transfer more)
+        this.run(job, 'transfer', () => transfer(rt, job, reservation).finally(() => reservation?.release()));
+      },
     });
     rt.watch({
       added: (job) => {
@@ -117,6 +124,7 @@ export class Scheduler {
     if (task === 'poll') this.runningPolls++;
     const p = fn()
       .catch((err: unknown) => {
+        if (err instanceof LeaseLostError) return rt.drop(job, err); // another process holds it now
         if (rt.cut) return; // the shutdown's doing, not the job's: it resumes at the next start
         rt.baseLog.error({ err, jobId: job.id, task }, 'job task crashed');
         // The failure path itself crashed: it does not start over (that looped, notifying the member each time).
@@ -124,6 +132,7 @@ export class Scheduler {
         return fail(rt, job, internalFailure(newReference()));
       })
       .catch((err: unknown) => {
+        if (err instanceof LeaseLostError) return rt.drop(job, err);
         rt.baseLog.error({ err, jobId: job.id }, 'could not record a job failure');
         rt.forget(job);
       })

@@ -43,6 +43,7 @@ end
 local since = redis.call('HGET', KEYS[1], 'since')
 if not since then
   redis.call('HSET', KEYS[1], 'since', now, 'probeAt', now + tonumber(ARGV[2]), 'probe', '', 'probeUntil', 0)
+  redis.call('HINCRBY', KEYS[1] .. ':counts', 'opened', 1)
 else
   local probeAt = math.max(tonumber(redis.call('HGET', KEYS[1], 'probeAt')), now + tonumber(ARGV[3]))
   redis.call('HSET', KEYS[1], 'probeAt', probeAt)
@@ -55,6 +56,7 @@ local s = redis.call('HMGET', KEYS[1], 'since', 'probeAt', 'probe', 'probeUntil'
 if not s[1] or now < tonumber(s[2]) then return view(0) end
 if s[3] and s[3] ~= '' and tonumber(s[4]) > now then return view(0) end
 redis.call('HSET', KEYS[1], 'probe', ARGV[1], 'probeUntil', now + tonumber(ARGV[2]))
+redis.call('HINCRBY', KEYS[1] .. ':counts', 'probes', 1)
 return view(1)`;
 
 /** ARGV: who held it. The probe is given back (what Luma answered was reported before). */

@@ -10,10 +10,11 @@
 // machines with different clocks agree.
 //
 // Fair order across processes: each process picks its next job by its own fair order (servers, then members);
-// among the processes, a free slot goes to the waiting job that was queued first — a job cannot be overtaken by a
-// younger one from another process, as long as both are waiting at Redis.
+// among the processes, a free slot goes to the job that began waiting first — by Redis's clock: the first time a job
+// asks, Redis stamps it (`luma:first-wait:<jobId>`, set once, kept through a requeue), so a process whose own clock
+// runs behind wins nothing. A job cannot be overtaken by a younger one from another process while both wait at Redis.
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { RateWindow } from '../luma/errors.js';
 import type { RedisScripts } from '../storage/index.js';
@@ -31,12 +32,21 @@ const WAITER_GRACE_MS = 1000;
 
 export const NOW_LUA = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)";
 
+/** How long a job's first-wait stamp is kept: longer than any job lives (JOB_MAX_AGE_MS is at most a day). */
+const FIRST_WAIT_TTL_MS = 2 * 24 * 3600_000;
+
 /**
- * KEYS: posts, slots, waiters, waiters-until. ARGV: rpm, concurrent, job id, queued-at, lease ms, post id.
- * Returns {1, room left} when the slot is taken, {0, ms to wait, 1 when every concurrency slot is taken} when not.
+ * KEYS: posts, slots, waiters, waiters-until, the job's first-wait stamp. ARGV: rpm, concurrent, job id, stamp ttl
+ * ms, lease ms, post id. Returns {1, room left} when the slot is taken, {0, ms to wait, 1 when every concurrency
+ * slot is taken} when not.
  */
 const ACQUIRE = `${NOW_LUA}
-local rpm, conc, job, since, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local rpm, conc, job, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5])
+local since = tonumber(redis.call('GET', KEYS[5]))
+if not since then
+  since = now
+  redis.call('SET', KEYS[5], now, 'PX', ARGV[4])
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - ${RPM_WINDOW_MS})
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local lapsed = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
@@ -87,6 +97,8 @@ export interface SharedBudgetOptions extends LocalBudgetOptions {
   /** How long a slot is held without renewal (JOB_LEASE_MS); renewed every third of it. */
   leaseMs: number;
   logger?: Logger;
+  /** This process's clock, for its own waits (the order across processes is Redis's clock). Default: the system's. */
+  clock?: Clock;
 }
 
 /**
@@ -113,7 +125,10 @@ export class RedisSubmitBudget implements SubmitBudget {
   /** Aborted by close(): waiting acquires give up at once (the process is stopping; the job resumes later). */
   private readonly closing = new AbortController();
 
+  private readonly clock: Clock;
+
   constructor(private readonly opts: SharedBudgetOptions) {
+    this.clock = opts.clock ?? systemClock;
     this.local = new LocalSubmitBudget(opts);
     const p = `${opts.prefix}luma:`;
     this.keys = { posts: `${p}posts`, slots: `${p}slots`, waiters: `${p}waiters`, waitersUntil: `${p}waiters:until` };
@@ -138,10 +153,9 @@ export class RedisSubmitBudget implements SubmitBudget {
 
   /**
    * Takes the POST's place in the account's window and a concurrency slot for `jobId`, atomically in Redis;
-   * resolves when both are ours (waiting behind jobs of other processes queued earlier). `queuedAt` orders the
-   * waiters across processes.
+   * resolves when both are ours (waiting behind jobs of other processes that began waiting earlier, by Redis's clock).
    */
-  async acquire(ticket: PostTicket, jobId: string, queuedAt: number): Promise<void> {
+  async acquire(ticket: PostTicket, jobId: string): Promise<void> {
     const postId = this.postIds.get(ticket) ?? randomUUID();
     try {
       for (;;) {
@@ -149,8 +163,8 @@ export class RedisSubmitBudget implements SubmitBudget {
         let wait: number;
         try {
           const reply = (await this.opts.redis.eval(ACQUIRE, {
-            keys: [this.keys.posts, this.keys.slots, this.keys.waiters, this.keys.waitersUntil],
-            arguments: [String(this.local.limits(Date.now()).requestsPerMinute), String(this.concurrency()), jobId, String(queuedAt), String(this.opts.leaseMs), postId],
+            keys: [this.keys.posts, this.keys.slots, this.keys.waiters, this.keys.waitersUntil, `${this.opts.prefix}luma:first-wait:${jobId}`],
+            arguments: [String(this.local.limits(this.clock.now()).requestsPerMinute), String(this.concurrency()), jobId, String(FIRST_WAIT_TTL_MS), String(this.opts.leaseMs), postId],
           })) as [number, number, number?];
           if (Number(reply[0]) === 1) {
             // Closed while Redis answered: the POST must not go (another process may take the job over now).
@@ -165,7 +179,7 @@ export class RedisSubmitBudget implements SubmitBudget {
           }
           wait = Number(reply[1]);
           // The account's slots are all taken: busy at its concurrency (see concurrency-watch.ts).
-          if (Number(reply[2]) === 1) this.local.busyAtConcurrency(Date.now());
+          if (Number(reply[2]) === 1) this.local.busyAtConcurrency(this.clock.now());
           this.waiting.add(jobId);
           this.room = 0;
         } catch (err) {
@@ -173,8 +187,8 @@ export class RedisSubmitBudget implements SubmitBudget {
           this.opts.logger?.warn({ err, jobId }, 'could not reach Redis for a Luma slot; trying again');
           wait = REDIS_RETRY_MS;
         }
-        this.retryAt = Math.max(this.retryAt, Date.now() + wait);
-        await sleep(wait, undefined, { signal: this.closing.signal }).catch(() => this.closing.signal.throwIfAborted());
+        this.retryAt = Math.max(this.retryAt, this.clock.now() + wait);
+        await this.clock.sleep(wait, this.closing.signal).catch(() => this.closing.signal.throwIfAborted());
       }
     } catch (err) {
       // Given up (the process is stopping): our place in the queue must not hold anybody back.
@@ -210,7 +224,7 @@ export class RedisSubmitBudget implements SubmitBudget {
   rateLimited(ticket: PostTicket, at: number, event: RateLimitEvent): RateLimitReaction {
     const reaction = this.local.rateLimited(ticket, at, event);
     this.settleTicket(ticket);
-    if (reaction.pauseMs > 0) this.retryAt = Math.max(this.retryAt, Date.now() + reaction.pauseMs);
+    if (reaction.pauseMs > 0) this.retryAt = Math.max(this.retryAt, this.clock.now() + reaction.pauseMs);
     return reaction;
   }
 
@@ -234,7 +248,7 @@ export class RedisSubmitBudget implements SubmitBudget {
 
   /** The concurrency to ask Redis for: the configured one, or lower after a 429 (as the local estimate says). */
   private concurrency(): number {
-    return this.local.limits(Date.now()).concurrentJobs;
+    return this.local.limits(this.clock.now()).concurrentJobs;
   }
 
   /** A POST's answer is known: it counts in the account's window from now (as Luma counts it, no earlier). */

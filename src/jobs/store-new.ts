@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { StorageError } from '../storage/index.js';
 import type { JobLeases } from './leases.js';
 import type { JobRecord } from './types.js';
 
@@ -16,9 +17,11 @@ export interface NewJobStore {
  */
 export async function storeNewJobs(work: NewJobStore, jobs: readonly JobRecord[], log: Logger): Promise<void> {
   for (const job of jobs) job.step = 'queued';
-  await work.leases.claim(jobs.map((j) => j.id));
+  const claimed = await work.leases.claim(jobs.map((j) => j.id));
   const stored: JobRecord[] = [];
   try {
+    // New ids nobody holds: refused only when this process's lease is not alive (Redis unreachable meanwhile).
+    if (jobs.some((j) => !claimed.has(j.id))) throw new StorageError('lock', `lease:job:${jobs[0]?.id ?? ''}`, new Error('this process holds no live lease'));
     for (const job of jobs) {
       await work.save(job, { newJob: true });
       stored.push(job);

@@ -5,9 +5,11 @@ import type { Logger } from '../logger.js';
 import type { LumaClient } from '../luma/client.js';
 import type { Deliverer, GroupView } from './delivery.js';
 import type { JobEvents } from './events.js';
+import { RecentDurations } from './durations.js';
 import { JobGroups } from './groups.js';
 import type { KeptResults } from './kept-results.js';
-import type { JobLeases } from './leases.js';
+import { retryStorage, StorageError } from '../storage/index.js';
+import { LeaseLostError, type JobLeases, } from './fence.js';
 import type { SubmitBudget } from './luma-budget.js';
 import { watchedLuma, type LumaBreaker } from './luma-breaker.js';
 import { progressState } from './progress.js';
@@ -70,8 +72,9 @@ export class JobWork implements SubmitContext, PollContext, TransferContext {
   private readonly resumed = new Set<string>();
   /** Jobs whose failure is being finished: the refund and the notice happen once per job in this process. */
   private readonly finishing = new Set<string>();
-  private readonly durations: number[] = [];
-  private median: number | undefined;
+  /** Jobs dropped because another process holds them now: nothing more is saved or done for them here. */
+  private readonly dropped = new WeakSet<JobRecord>();
+  private readonly durations = new RecentDurations();
   /** Aborted when stop() gives up waiting: cuts Luma calls and downloads that hang. */
   private readonly shutdown = new AbortController();
   private watcher: JobWatcher | undefined;
@@ -109,6 +112,13 @@ export class JobWork implements SubmitContext, PollContext, TransferContext {
       intervalMs: this.config.progressIntervalMs,
       signal: () => this.signal,
       log: this.baseLog,
+    });
+    // Our heartbeat had lapsed and other processes took these jobs meanwhile: they leave us at once.
+    this.leases.onLost((ids) => {
+      for (const id of ids) {
+        const job = this.jobs.get(id);
+        if (job) this.drop(job, new LeaseLostError(id, 'taken over by another process while this one’s heartbeat had lapsed'), { logged: true });
+      }
     });
   }
 
@@ -174,6 +184,22 @@ export class JobWork implements SubmitContext, PollContext, TransferContext {
     this.finishing.delete(job.id);
   }
 
+  /** The job is another process's now (fence.ts): it leaves at once, with no further save or side effect. */
+  drop(job: JobRecord, err: LeaseLostError, opts: { logged?: boolean } = {}): void {
+    if (this.dropped.has(job)) return;
+    this.dropped.add(job);
+    this.forget(job);
+    if (opts.logged) return this.log(job).warn({ why: err.why }, 'job dropped: another process holds it now');
+    this.log(job).error({ alert: true, processId: this.leases.processId, step: job.step, why: err.why }, 'OPERATOR: a job this process worked on is another process’s now (its lease lapsed: the process stalled or Redis was unreachable); dropped here without another step. Raise JOB_LEASE_MS above Redis failover times and pauses');
+  }
+
+  /** A fresh check of the job's lease before a side effect (the POST, an upload, a refund): see JobLeases.check. */
+  async checkLease(job: JobRecord, opts: { holdMs?: number; recent?: boolean } = {}): Promise<void> {
+    if (this.dropped.has(job) || (!this.owns(job) && !this.leases.holds(job.id))) throw new LeaseLostError(job.id, 'dropped by this process');
+    const { env } = this.deps.records;
+    await retryStorage(() => this.leases.check(job.id, opts), env.retryDelaysMs, (err, attempt) => this.log(job).warn({ err, attempt }, 'could not check the job’s lease; trying again'), this.clock);
+  }
+
   firstFinish(job: JobRecord): boolean {
     if (this.finishing.has(job.id)) return false;
     this.finishing.add(job.id);
@@ -217,35 +243,38 @@ export class JobWork implements SubmitContext, PollContext, TransferContext {
    * secret that expired, or any once the job ended).
    */
   async save(job: JobRecord, opts: { newJob?: boolean } = {}): Promise<void> {
+    // Ours: only while its lease is (compare-and-set on owner and epoch); a kept result handed over: as it is.
+    const fenced = this.dropped.has(job) || this.jobs.get(job.id) === job || this.leases.holds(job.id);
+    if (this.dropped.has(job)) throw new LeaseLostError(job.id, 'dropped by this process');
     if (this.jobs.get(job.id) === job) this.watcher?.saved(job);
     const ended = job.step === 'done' || job.step === 'failed' || job.step === 'undelivered';
     this.deliver.scrub(job, this.clock.now(), ended);
-    await this.deps.records.save(job, opts);
+    const write = fenced ? (key: string, value: unknown, ttlMs: number | undefined) => this.leases.write(job.id, key, value, ttlMs) : undefined;
+    await this.deps.records.save(job, { ...opts, ...(write ? { write } : {}) });
   }
 
   // --- progress ---
 
-  /** Median processing time of recent jobs, ms (asked at every poll and progress edit: kept until the next job ends). */
-  estimateMs(): number | undefined {
-    if (this.durations.length < 3) return undefined;
-    if (this.median === undefined) {
-      const sorted = [...this.durations].sort((a, b) => a - b);
-      this.median = sorted[Math.floor(sorted.length / 2)];
-    }
-    return this.median;
-  }
-
-  recordDuration(ms: number): void {
-    this.durations.push(ms);
-    if (this.durations.length > 25) this.durations.shift();
-    this.median = undefined;
-  }
+  estimateMs = (): number | undefined => this.durations.estimateMs();
+  recordDuration = (ms: number): void => this.durations.record(ms);
 
   /** ms until the job's progress may be shown again (`factor` times the progress interval after the last time). */
   progressWait(job: JobRecord, now: number, factor = 1): number {
     if (!this.deliver.canShowProgress(job, now)) return Infinity;
     const last = job.progress.editedAt ?? 0;
     return Math.max(0, last + this.config.progressIntervalMs * factor - now);
+  }
+
+  /** Whether the job's progress may be edited now: ours (LeaseLostError when not); false while storage does not answer. */
+  private async progressFenced(job: JobRecord): Promise<boolean> {
+    if (this.dropped.has(job) || !this.owns(job)) throw new LeaseLostError(job.id, 'dropped by this process');
+    return this.leases.check(job.id, { recent: true }).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof StorageError) return false;
+        throw err;
+      },
+    );
   }
 
   /** Shows where the job stands when the last update is old enough and the line would change (one message, throttled). */
@@ -257,6 +286,8 @@ export class JobWork implements SubmitContext, PollContext, TransferContext {
     if (!state) return;
     // An image of several shows the request's progress only while it leads it (groups.ts).
     await this.groups.showProgress(job, async () => {
+      // A process whose lease lapsed must not edit the member's reply either (it could hide a delivered result).
+      if (!(await this.progressFenced(job))) return;
       const shown = await this.deliver.progress(job, state, now);
       // Saved with the job's next step. A failed edit counts too: the next try waits its turn.
       if (shown !== 'unchanged') job.progress = { editedAt: now, ...(position !== undefined ? { position } : {}) };

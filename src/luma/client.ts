@@ -7,6 +7,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { responseUntilAborted } from '../http/abort.js';
 import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
 import { DEFAULT_BASE_URL, type Generation, type GenerationRequest } from './types.js';
 import { errorCode, flattenHeaders, isGeneration, ms, parseJSON, readCapped, redact, SendTracker, sleep, throwIfAborted } from './wire.js';
 import {
@@ -43,6 +44,8 @@ export interface LumaClientOptions {
   logger?: Logger;
   /** Told of every failed attempt, retried or not (metrics). Must not throw. */
   onAttemptError?: (method: 'GET' | 'POST', error: LumaError) => void;
+  /** Waits out backoffs and Retry-Afters. Default: real time (a wait that keeps the process alive). */
+  clock?: Pick<Clock, 'sleep'>;
 }
 
 export interface RequestOptions {
@@ -76,6 +79,8 @@ type Method = 'GET' | 'POST';
 
 /** The largest answer read from Luma. A generation is a few hundred bytes; anything near this is not one. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
+/** Each attempt's timeout unless told otherwise, ms (a POST still unanswered then may have reached Luma). */
+export const LUMA_REQUEST_TIMEOUT_MS = 30_000;
 
 // Codes that mean the connection was never established, so no request bytes were sent.
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -93,18 +98,20 @@ export class LumaClient {
   readonly #dispatcher: Dispatcher;
   readonly #logger: Logger | undefined;
   readonly #onAttemptError: LumaClientOptions['onAttemptError'];
+  readonly #clock: Pick<Clock, 'sleep'>;
 
   constructor(opts: LumaClientOptions) {
     if (!opts.apiKey) throw new TypeError('LumaClient: apiKey is required');
     this.#apiKey = opts.apiKey;
     this.baseURL = (opts.baseURL ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
-    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#timeoutMs = opts.timeoutMs ?? LUMA_REQUEST_TIMEOUT_MS;
     this.#maxRetries = opts.maxRetries ?? 3;
     this.#retryBaseDelayMs = opts.retryBaseDelayMs ?? 500;
     this.#retryMaxDelayMs = opts.retryMaxDelayMs ?? 8_000;
     this.#dispatcher = opts.dispatcher ?? new Agent();
     this.#logger = opts.logger;
     this.#onAttemptError = opts.onAttemptError;
+    this.#clock = opts.clock ?? { sleep };
   }
 
   /** POST /generations. Resolves with the queued generation. */
@@ -155,7 +162,7 @@ export class LumaClient {
         `luma request failed: ${error.message}`,
       );
       if (delay === undefined) throw error;
-      await sleep(delay, opts.signal);
+      await this.#clock.sleep(delay, opts.signal);
     }
   }
 

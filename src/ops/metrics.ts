@@ -2,9 +2,10 @@
 // bots in one process, as in the tests, must not share counters). Built in the composition root and handed the
 // engine, the quota service and the clients' hooks there; nothing else imports prom-client.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AccountFigures } from '../jobs/account-figures.js';
 import type { JobEvents, LumaLimits } from '../jobs/events.js';
-import type { JobRecord, JobStep } from '../jobs/types.js';
-import { ACTIVE_STEPS } from '../jobs/types.js';
+import { accountGauges } from './account-metrics.js';
+import { ACTIVE_STEPS, type JobRecord, type JobStep } from '../jobs/types.js';
 import type { GatewayState } from './health.js';
 import type { MoneyFigures } from './money.js';
 import { within } from './within.js';
@@ -20,6 +21,8 @@ export interface OpsSources {
   spend: { spendToday(): Promise<{ usd: number; capUsd: number | undefined }> };
   /** The operator's money by server and premium (ops/money.ts), for /bot-status. */
   money?: (now: number) => Promise<MoneyFigures>;
+  /** On Redis: the Luma account's figures, every process's (jobs/account-figures.ts); failures are counted there too. */
+  account?: { read(): Promise<AccountFigures>; recordFailure(code: string): void };
   gateway(): GatewayState;
 }
 
@@ -75,6 +78,7 @@ export class BotMetrics implements JobEvents {
 
     this.jobGauges();
     this.lumaGauges();
+    accountGauges(this.registry, () => this.sources?.account);
     this.gauge('lumabot_gateway_connected', '1 when every gateway shard of this process is connected to Discord, else 0.', () => {
       const state = this.sources?.gateway();
       return state && (state.connected ? 1 : 0);
@@ -243,6 +247,7 @@ export class BotMetrics implements JobEvents {
   failed(_job: JobRecord, failureCode: string): void {
     const code = label(failureCode, FAILURE_LABELS);
     this.failures.inc({ code });
+    this.sources?.account?.recordFailure(code);
     this.recent.push({ at: this.now(), code });
     this.prune();
   }

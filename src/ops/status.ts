@@ -1,6 +1,7 @@
 // The operator's view without a dashboard: today's spend against the cap, the queue, the Luma limits the scheduler
 // applies, failures of the last hour. Read by /bot-status and written to the log once an hour.
 import { CONCURRENCY_HEADROOM_MS } from '../jobs/concurrency-watch.js';
+import type { AccountFigures } from '../jobs/account-figures.js';
 import type { LumaLimits } from '../jobs/events.js';
 import type { BreakerStatus } from '../jobs/luma-breaker.js';
 import type { JobStep } from '../jobs/types.js';
@@ -27,6 +28,8 @@ export interface OperatorStatus {
   shard: string;
   /** Spend by server and premium counts; undefined when storage did not answer (or no source gives them). */
   money: MoneyFigures | undefined;
+  /** On Redis: the Luma account's figures, every process's; undefined without Redis or when it did not answer. */
+  account: AccountFigures | undefined;
 }
 
 export async function readOperatorStatus(
@@ -45,8 +48,9 @@ export async function readOperatorStatus(
       return undefined;
     }
   };
-  const [spend, money] = await Promise.all([read(sources.spend.spendToday()), read(sources.money?.(now))]);
-  return { at: now, spend, steps, oldestQueuedAt, limits: sources.jobs.lumaLimits(), failures: metrics.failuresLastHour(), gateway: sources.gateway(), ...where, money };
+  const [spend, money, account] = await Promise.all([read(sources.spend.spendToday()), read(sources.money?.(now)), read(sources.account?.read())]);
+  const limits = sources.jobs.lumaLimits();
+  return { at: now, spend, steps, oldestQueuedAt, limits, failures: metrics.failuresLastHour(), gateway: sources.gateway(), ...where, money, account };
 }
 
 /** Discord's message content limit. */
@@ -73,13 +77,19 @@ export function renderOperatorStatus(s: OperatorStatus, nameOf: (guildId: string
   );
 
   lines.push(renderLuma(s.limits.luma, s.at));
-  lines.push(renderLimits(s.limits));
+  lines.push(renderLimits(s.limits, s.account));
+  if (s.account) {
+    const a = s.account;
+    lines.push(`**Luma account (every process on this Redis):** ${a.jobsAtLuma} jobs at Luma · Luma found down ${a.outages} times, ${a.probes} probes`);
+  }
 
-  const f = s.failures;
+  // On Redis, the account's failures (every process's); else this process's.
+  const f = s.account?.failures ?? s.failures;
+  const whose = s.account ? ' (every process)' : '';
   lines.push(
     f.total === 0
-      ? '**Failures in the last hour:** none'
-      : `**Failures in the last hour:** ${f.total} — ${f.byCode.map(([code, count]) => `\`${code}\` ×${count}`).join(', ')}`,
+      ? `**Failures in the last hour${whose}:** none`
+      : `**Failures in the last hour${whose}:** ${f.total} — ${f.byCode.map(([code, count]) => `\`${code}\` ×${count}`).join(', ')}`,
   );
   lines.push(`**Discord gateway:** ${s.gateway.connected ? 'connected' : `down (${s.gateway.reason ?? 'unknown'})`}`);
   if (s.money) lines.push(...renderMoney(s.money, nameOf));
@@ -111,6 +121,9 @@ export function statusLogFields(s: OperatorStatus): Record<string, unknown> {
     lumaPostsLastMinute: s.limits.postsLastMinute,
     failuresLastHour: s.failures.total,
     failuresByCode: Object.fromEntries(s.failures.byCode),
+    accountPostsLastMinute: s.account?.postsLastMinute,
+    accountJobsAtLuma: s.account?.jobsAtLuma,
+    accountFailuresLastHour: s.account?.failures.total,
     gatewayConnected: s.gateway.connected,
   };
 }
@@ -124,14 +137,15 @@ function renderLuma(b: BreakerStatus, at: number): string {
 }
 
 /** The limits in force, and where each came from. */
-function renderLimits(l: LumaLimits): string {
+function renderLimits(l: LumaLimits, account: AccountFigures | undefined): string {
   let limits = `**Luma limits:** ${l.concurrency} jobs at once`;
   if (l.concurrency < l.configuredConcurrency) {
     limits += ` (lowered from ${l.configuredConcurrency} after Luma said "too many concurrent jobs"; it climbs back one at a time)`;
   } else if (l.busyAtConcurrencyMs >= CONCURRENCY_HEADROOM_MS) {
     limits += ` (LUMA_MAX_CONCURRENT_JOBS; Luma never refused a job at ${l.configuredConcurrency} at once in ${duration(l.busyAtConcurrencyMs)} busy at that limit: your plan may allow more, raise it to try)`;
   } else limits += ' (LUMA_MAX_CONCURRENT_JOBS)';
-  limits += ` · ${l.postsLastMinute} of ${l.requestsPerMinute} requests in the last minute`;
+  // On Redis the window is the account's (every process's POSTs), not this process's view of it.
+  limits += ` · ${account?.postsLastMinute ?? l.postsLastMinute} of ${l.requestsPerMinute} requests in the last minute`;
   if (l.requestsPerMinuteSource === 'luma') limits += ` (reported by Luma; configured start ${l.configuredRequestsPerMinute})`;
   else if (l.requestsPerMinuteSource === 'ceiling') limits += ` (LUMA_RPM_CEILING${l.learnedRequestsPerMinute !== undefined ? `; Luma allows ${l.learnedRequestsPerMinute}` : ''})`;
   else limits += " (LUMA_MAX_REQUESTS_PER_MINUTE: Luma has not reported the account's limit yet)";

@@ -21,7 +21,7 @@ export { isPlainJson, mayNeedReviving, nativeJsonFormat } from './format.js';
 export { retryStorage } from './retry.js';
 export { DEFAULT_BUSY_TIMEOUT_MS } from './sqlite.js';
 export { startSweeper } from './sweeper.js';
-export { CorruptValueError, LostRecordError, StorageError, type RedisScripts, type Storage, type StorageOptions } from './types.js';
+export { CorruptValueError, LostRecordError, StorageError, type RedisHandle, type RedisScripts, type Storage, type StorageOptions } from './types.js';
 
 /** Opens the store a STORAGE_URL names: `sqlite://path` or `redis://…` (`rediss://` for TLS). */
 export async function createStorage(url: string, logger: Logger, opts: StorageOptions = {}): Promise<Storage> {
@@ -61,7 +61,17 @@ function storageOver({ kind, keyv, redis, sweep, findKeys }: Backend, namespace:
   const storage: Storage = {
     kind,
     alarm,
-    redis: redis ? { client: redis, prefix: `${namespace}:` } : undefined,
+    redis: redis
+      ? {
+          client: redis,
+          prefix: `${namespace}:`,
+          // As keyv over @keyv/redis writes it: `<namespace>::<key>`, `{"value":…,"expires":…}`.
+          entry: async (key, value, ttlMs) => ({
+            key: `${namespace}::${key}`,
+            text: String(await keyv.serialize?.({ value, ...(ttlMs !== undefined ? { expires: Date.now() + ttlMs } : {}) })),
+          }),
+        }
+      : undefined,
     get: <T>(key: string) =>
       guard('get', key, async () => {
         const value: unknown = await keyv.get(key);

@@ -39,10 +39,21 @@ export interface Storage {
    * The raw Redis client, for what needs atomic scripts across processes (the shared Luma budget, job leases);
    * undefined on SQLite. Its keys must start with `prefix`.
    */
-  readonly redis?: { readonly client: RedisScripts; readonly prefix: string } | undefined;
+  readonly redis?: RedisHandle | undefined;
   /** Tells the operator, once per outage, that storage is failing; cleared by the next successful write. */
   readonly alarm: StorageAlarm;
   close(): Promise<void>;
+}
+
+/** What scripts on Redis get: the client, the prefix their keys start with, and how a record is stored. */
+export interface RedisHandle {
+  readonly client: RedisScripts;
+  readonly prefix: string;
+  /**
+   * The Redis key and text under which `set(key, value, ttlMs)` stores a record (keyv's format), for a script that
+   * writes it only under a condition (a fenced job save: src/jobs/redis-leases.ts).
+   */
+  entry(key: string, value: unknown, ttlMs: number | undefined): Promise<{ key: string; text: string }>;
 }
 
 /** The part of the Redis client scripts need: EVAL with keys and arguments (numbers and strings come back as Redis returns them). */

@@ -30,6 +30,8 @@ describe('a corrupt job record at start', () => {
     h.luma.planNext({ hold: true });
     const held = await processes.imagine(h.discord, member, 'corrupt: the good job');
     await h.discord.waitFor(() => h?.luma.generations().length === 1, 10_000, 'the good job at Luma');
+    // Its POST's answer saved (a job killed before that is never sent again: it would end refunded instead).
+    await h.bot.waitForLog((l) => l.msg === 'submitted to Luma', 10_000, 'the POST’s answer saved');
     await h.kill('SIGKILL');
 
     // A second unfinished job whose record was cut in the middle of a write, listed in the active-job index.

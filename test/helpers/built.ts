@@ -26,6 +26,10 @@ async function buildOnce(): Promise<void> {
   const run = process.env.BOT_TEST_RUN ?? `pid-${process.pid}`;
   await withLock(async () => {
     if (existsSync(STAMP) && readFileSync(STAMP, 'utf8') === run) return;
+    // A checkout whose node_modules is a hard-linked copy of another's (`cp -al`) shares these files' inodes: tsc
+    // would write through them into the other checkout's build (and its incremental state), and each would rebuild
+    // everything after the other. Start over once with files of this checkout's own.
+    if ((statSync(join(OUT, '.tsbuildinfo'), { throwIfNoEntry: false })?.nlink ?? 1) > 1) rmSync(OUT, { recursive: true, force: true });
     await tsc();
     writeFileSync(STAMP, run);
   });

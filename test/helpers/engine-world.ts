@@ -14,6 +14,7 @@ import type { JobRecord } from '../../src/jobs/types.js';
 import { LumaClient } from '../../src/luma/client.js';
 import { createMemoryStorage, type Storage } from '../../src/storage/index.js';
 import type { Clock } from '../../src/clock.js';
+import type { Logger } from '../../src/logger.js';
 import { ManualClock } from './clock.js';
 import { capturingLogger, type LogLine } from './logs.js';
 
@@ -162,22 +163,30 @@ export interface EngineWorld {
   run(ms: number, stepMs?: number): Promise<void>;
   /** Waits (real time, on a condition) until no Luma call or delivery the engine started is still in flight. */
   idle(): Promise<void>;
+  /**
+   * A restart: a new engine on the same storage, Luma, clock and deliverer, once the test has stopped the first
+   * (`engine` is then the new one).
+   */
+  startAgain(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startEngineWorld(o: { config?: Partial<EngineConfig>; luma?: FakeLumaOptions; deps?: Partial<EngineDeps> } = {}): Promise<EngineWorld> {
+export async function startEngineWorld(
+  o: { config?: Partial<EngineConfig>; luma?: FakeLumaOptions; deps?: Partial<EngineDeps>; storage?: (logger: Logger) => Storage | Promise<Storage> } = {},
+): Promise<EngineWorld> {
   const clock = new ManualClock();
   // Whole milliseconds, as a real clock gives them (a step may wait a fraction: the fake signs its URLs with whole ones).
   const luma = await startFakeLuma({ now: () => Math.floor(clock.now()), ...o.luma });
   const { logger, lines } = capturingLogger();
-  const storage = createMemoryStorage(logger);
+  const storage = o.storage ? await o.storage(logger) : createMemoryStorage(logger);
   const records = new JobRecords(storage, { logger, clock });
   const kept = new KeptResults(records.env);
   const http = new Agent();
   const client = new LumaClient({ apiKey: luma.apiKey, baseURL: luma.url, dispatcher: http, logger, retryBaseDelayMs: 1 });
   const { port: lumaPort, calls, inFlight } = recordingLuma(client, clock);
   const deliver = new RecordingDeliverer(clock);
-  const engine = new JobEngine({ config: { ...ENGINE_DEFAULTS, ...o.config }, luma: lumaPort, http, records, kept, deliverer: deliver, logger, clock, ...o.deps });
+  const newEngine = () => new JobEngine({ config: { ...ENGINE_DEFAULTS, ...o.config }, luma: lumaPort, http, records, kept, deliverer: deliver, logger, clock, ...o.deps });
+  const engine = newEngine();
   await engine.start();
   const idle = async () => {
     await vi.waitFor(() => {
@@ -197,7 +206,7 @@ export async function startEngineWorld(o: { config?: Partial<EngineConfig>; luma
     await engine.enqueue(jobs);
     return jobs;
   };
-  return {
+  const world: EngineWorld = {
     clock,
     luma,
     engine,
@@ -219,8 +228,12 @@ export async function startEngineWorld(o: { config?: Partial<EngineConfig>; luma
       }
     },
     idle,
+    async startAgain() {
+      world.engine = newEngine();
+      await world.engine.start();
+    },
     async close() {
-      const stopping = engine.stop(0).catch(() => undefined);
+      const stopping = world.engine.stop(0).catch(() => undefined);
       await clock.advance(2000); // the grace periods of stop() run on this clock
       await stopping;
       await luma.close();
@@ -228,4 +241,5 @@ export async function startEngineWorld(o: { config?: Partial<EngineConfig>; luma
       await storage.close();
     },
   };
+  return world;
 }

@@ -31,6 +31,12 @@ export interface Harness {
 export const TEST_BOT_ENV: Readonly<Record<string, string>> = { LOG_LEVEL: 'debug', POLL_INTERVAL_MS: '100', PROGRESS_INTERVAL_MS: '0' };
 
 /**
+ * The fake Luma tests run against: a generation queued for 50 ms, then processing for 150 ms (the fake's own default,
+ * 0.8 s in all, is for people watching the playground). A test that needs a slow or held one plans it.
+ */
+export const TEST_LUMA: Readonly<FakeLumaOptions> = { queuedMs: 50, processingMs: 150 };
+
+/**
  * The environment that points the bot at the fakes, with a fresh SQLite file in `dir` and fast polling; `extra`
  * overrides any of it. Both harnesses (in-process and child-process) start the bot with this.
  */
@@ -41,7 +47,7 @@ export function fakeEnv(discord: FakeDiscord, luma: FakeLuma, dir: string, extra
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const world = await startWorld({
     ...(opts.discord ? { discord: opts.discord } : {}),
-    ...(opts.luma ? { luma: opts.luma } : {}),
+    luma: { ...TEST_LUMA, ...opts.luma },
     ...(opts.fakes ? { fakes: opts.fakes } : {}),
     env: { ...TEST_BOT_ENV, ...opts.env },
     tempPrefix: 'luma-bot-test-',

@@ -11,7 +11,7 @@ import type { APIMessage } from 'discord-api-types/v10';
 import type { DispatchedInteraction, FakeDiscord, FakeDiscordOptions } from '../../dev/fakes/discord/server.js';
 import type { FakeLuma, FakeLumaOptions } from '../../dev/fakes/luma/api.js';
 import { BotChild, spawnBot, startWorld, type ExitInfo } from '../../dev/fakes/world.js';
-import { TEST_BOT_ENV } from './harness.js';
+import { TEST_BOT_ENV, TEST_LUMA } from './harness.js';
 import type { LogLine } from './logs.js';
 import { builtEntry } from './built.js';
 import { messageText } from './message-text.js';
@@ -60,7 +60,7 @@ export interface ProcessHarness {
 export async function startBotProcess(opts: ProcessHarnessOptions = {}): Promise<ProcessHarness> {
   const world = await startWorld({
     ...(opts.discord ? { discord: opts.discord } : {}),
-    ...(opts.luma ? { luma: opts.luma } : {}),
+    luma: { ...TEST_LUMA, ...opts.luma },
     ...(opts.fakes ? { fakes: opts.fakes } : {}),
     env: { ...TEST_BOT_ENV, LOG_FORMAT: 'json', QUOTA_DEFAULT_LIMIT: '50', ...opts.env },
     tempPrefix: 'luma-bot-proc-',

@@ -141,3 +141,13 @@ export async function sqliteAll<T = Record<string, unknown>>(file: string, sql: 
     });
   });
 }
+
+/** The keys of every row of the bot's SQLite file, in order. */
+export async function sqliteKeys(file: string): Promise<string[]> {
+  return (await sqliteAll<{ key: string }>(file, 'SELECT key FROM keyv ORDER BY key')).map((r) => r.key);
+}
+
+/** Rows already past their expiry (`bot:<name>`), written as keyv writes them: nobody reads them, so keyv never drops them. */
+export function insertExpiredRows(file: string, names: string[]): Promise<void> {
+  return sqliteExec(file, `INSERT INTO keyv(key, value) VALUES ${names.map((n) => `('bot:${n}', '{"value":"old","expires":${Date.now() - 60_000}}')`).join(',')}`);
+}

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobRecords } from '../../src/jobs/records.js';
 import { createStorage, sequentialAtomic, StorageError, type Storage } from '../../src/storage/index.js';
+import { ManualClock } from '../helpers/clock.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { snowflake } from '../quota/backends.js';
 import { makeJob } from '../quota/fixtures.js';
@@ -94,11 +95,15 @@ describe('the active-job index', () => {
     expect(((await storage.get<string[]>('jobs:active')) ?? []).sort()).toEqual([retried.id, fresh.id].sort());
   });
 
-  it('takes ended jobs out on its own within a second when no other write comes', async () => {
-    const store = new JobRecords(storage, { logger });
+  it('takes ended jobs out on its own a second later when no other write comes', async () => {
+    const clock = new ManualClock();
+    const store = new JobRecords(storage, { logger, clock });
     const job = makeJob({ userId: snowflake(), guildId: snowflake() });
     await store.save(job, { newJob: true });
     await store.save({ ...job, step: 'done' });
+    await clock.advance(999);
+    expect(await storage.get('jobs:active')).toEqual([job.id]);
+    await clock.advance(1);
     await waitUntil(async () => ((await storage.get<string[]>('jobs:active')) ?? ['not read']).length === 0, 'the ended job out of the index');
   });
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
+import { systemClock, type Clock } from '../../src/clock.js';
 import { RedisJobLeases, ShardJobLeases } from '../../src/jobs/leases.js';
 import { RedisSubmitBudget } from '../../src/jobs/shared-budget.js';
 import { createStorage, type Storage } from '../../src/storage/index.js';
@@ -33,9 +34,9 @@ describe('shared budget and leases on Redis', () => {
     if (!s.redis) throw new Error('no raw Redis client');
     return s as Storage & { redis: NonNullable<Storage['redis']> };
   };
-  const budget = async (opts: { rpm?: number; concurrent?: number; leaseMs?: number } = {}) => {
+  const budget = async (opts: { rpm?: number; concurrent?: number; leaseMs?: number; clock?: Clock } = {}) => {
     const { redis } = await connect();
-    const b = new RedisSubmitBudget({ redis: redis.client, prefix: redis.prefix, leaseMs: opts.leaseMs ?? 60_000, requestsPerMinute: opts.rpm ?? 100, concurrentJobs: opts.concurrent ?? 1 });
+    const b = new RedisSubmitBudget({ redis: redis.client, prefix: redis.prefix, leaseMs: opts.leaseMs ?? 60_000, requestsPerMinute: opts.rpm ?? 100, concurrentJobs: opts.concurrent ?? 1, ...(opts.clock ? { clock: opts.clock } : {}) });
     budgets.push(b);
     return b;
   };
@@ -45,26 +46,51 @@ describe('shared budget and leases on Redis', () => {
     const score = () => redis.client.eval("return redis.call('ZSCORE', KEYS[1], ARGV[1])", { keys: [`${redis.prefix}luma:waiters`], arguments: [jobId] });
     await waitUntil(async () => (await score()) !== null, `${jobId} waiting at Redis`);
   };
-  const settledWithin = async (p: Promise<unknown>, ms: number): Promise<boolean> =>
-    Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+  /** Redis's own clock, ms (the budget and the leases count by it). */
+  const redisNow = async (): Promise<number> => {
+    const { redis } = await connect();
+    const t = (await redis.client.eval("return redis.call('TIME')", { keys: [], arguments: [] })) as [string, string];
+    return Number(t[0]) * 1000 + Math.floor(Number(t[1]) / 1000);
+  };
+  const slotLapsesAt = async (jobId: string): Promise<number | undefined> => {
+    const { redis } = await connect();
+    const score = await redis.client.eval("return redis.call('ZSCORE', KEYS[1], ARGV[1])", { keys: [`${redis.prefix}luma:slots`], arguments: [jobId] });
+    return score === null ? undefined : Number(score);
+  };
+  /** Whether the promise has settled (after every callback queued before this ran). */
+  const settled = (p: Promise<unknown>): (() => boolean) => {
+    let done = false;
+    void p.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    return () => done;
+  };
 
   it('frees a dead process’s concurrency slot when its lease lapses, not before', async () => {
     const dead = await budget({ concurrent: 1, leaseMs: 600 });
     const alive = await budget({ concurrent: 1, leaseMs: 600 });
-    await dead.acquire(dead.recordPost(Date.now()), 'job-a', 1);
+    await dead.acquire(dead.recordPost(Date.now()), 'job-a');
+    const lapsesAt = await slotLapsesAt('job-a');
     // The process dies holding the slot: no release, no renewal.
     await dead.close();
-    const start = Date.now();
-    await alive.acquire(alive.recordPost(Date.now()), 'job-b', 2);
-    expect(Date.now() - start).toBeGreaterThanOrEqual(400);
+    await alive.acquire(alive.recordPost(Date.now()), 'job-b');
+    // Given by Redis's clock only once the dead holder's slot had lapsed.
+    expect(lapsesAt).toBeDefined();
+    expect(await redisNow()).toBeGreaterThanOrEqual(lapsesAt ?? Infinity);
   });
 
   it('keeps a live process’s slot past the lease by renewing it, and frees it at release', async () => {
     const holder = await budget({ concurrent: 1, leaseMs: 300 });
     const other = await budget({ concurrent: 1, leaseMs: 300 });
-    await holder.acquire(holder.recordPost(Date.now()), 'job-a', 1);
-    const waiting = other.acquire(other.recordPost(Date.now()), 'job-b', 2);
-    expect(await settledWithin(waiting, 1200)).toBe(false);
+    await holder.acquire(holder.recordPost(Date.now()), 'job-a');
+    const firstLapse = (await slotLapsesAt('job-a')) ?? 0;
+    const waiting = other.acquire(other.recordPost(Date.now()), 'job-b');
+    const done = settled(waiting);
+    // Renewed past two of its leases while the other waits: still held.
+    await waitUntil(async () => ((await slotLapsesAt('job-a')) ?? 0) > firstLapse + 600, 'the slot renewed twice');
+    expect(await redisNow()).toBeGreaterThan(firstLapse);
+    expect(done()).toBe(false);
     holder.release('job-a');
     await waiting;
   });
@@ -73,14 +99,15 @@ describe('shared budget and leases on Redis', () => {
     const holder = await budget({ concurrent: 1 });
     const stopping = await budget({ concurrent: 1 });
     const third = await budget({ concurrent: 1 });
-    await holder.acquire(holder.recordPost(Date.now()), 'job-held', 1);
-    const waiting = stopping.acquire(stopping.recordPost(Date.now()), 'job-waiting', 2);
+    await holder.acquire(holder.recordPost(Date.now()), 'job-held');
+    const waiting = stopping.acquire(stopping.recordPost(Date.now()), 'job-waiting');
     await queuedAtRedis('job-waiting');
     await stopping.close();
     await expect(waiting).rejects.toThrow(/closed/);
     holder.release('job-held');
     // The stopped process's job never got the slot: the next one does.
-    await third.acquire(third.recordPost(Date.now()), 'job-next', 3);
+    await third.acquire(third.recordPost(Date.now()), 'job-next');
+    expect(await slotLapsesAt('job-waiting')).toBeUndefined();
   });
 
   it('lets a dead process’s waiting job lose its place in the queue, so it holds nobody back', async () => {
@@ -89,13 +116,15 @@ describe('shared budget and leases on Redis', () => {
     const victim = new RedisSubmitBudget({ redis: victimStorage.redis.client, prefix: victimStorage.redis.prefix, leaseMs: 60_000, requestsPerMinute: 100, concurrentJobs: 1 });
     budgets.push(victim);
     const later = await budget({ concurrent: 1 });
-    await holder.acquire(holder.recordPost(Date.now()), 'job-held', 1);
-    const dying = victim.acquire(victim.recordPost(Date.now()), 'job-of-the-dead', 2).catch(() => undefined);
+    await holder.acquire(holder.recordPost(Date.now()), 'job-held');
+    const dying = victim.acquire(victim.recordPost(Date.now()), 'job-of-the-dead').catch(() => undefined);
     await queuedAtRedis('job-of-the-dead');
     await victimStorage.close(); // its connection is gone: it can neither ask again nor leave the queue
     holder.release('job-held');
     // Queued after the dead one, and still served once the dead one's place lapsed (well before JOB_LEASE_MS).
-    await later.acquire(later.recordPost(Date.now()), 'job-later', 3);
+    await later.acquire(later.recordPost(Date.now()), 'job-later');
+    expect(await slotLapsesAt('job-later')).toBeDefined();
+    expect(await slotLapsesAt('job-of-the-dead')).toBeUndefined();
     await victim.close();
     await dying;
   });
@@ -103,55 +132,67 @@ describe('shared budget and leases on Redis', () => {
   it('counts every process’s POSTs in one window', async () => {
     const a = await budget({ rpm: 2, concurrent: 10 });
     const b = await budget({ rpm: 2, concurrent: 10 });
-    await a.acquire(a.recordPost(Date.now()), 'job-1', 1);
-    await b.acquire(b.recordPost(Date.now()), 'job-2', 2);
-    // The window of 2 is full for everybody, though each process sent one.
-    expect(await settledWithin(b.acquire(b.recordPost(Date.now()), 'job-3', 3), 800)).toBe(false);
+    await a.acquire(a.recordPost(Date.now()), 'job-1');
+    await b.acquire(b.recordPost(Date.now()), 'job-2');
+    // The window of 2 is full for everybody, though each process sent one: the third waits.
+    const third = b.acquire(b.recordPost(Date.now()), 'job-3');
+    const done = settled(third);
+    await queuedAtRedis('job-3');
+    expect(done()).toBe(false);
+    expect(await slotLapsesAt('job-3')).toBeUndefined();
+    await b.close();
+    await expect(third).rejects.toThrow(/closed/);
   });
 
   it('counts the time a job waits for the account’s last concurrency slot as busy at the limit, not a full window', async () => {
     const holder = await budget({ rpm: 100, concurrent: 1 });
     const waiter = await budget({ rpm: 100, concurrent: 1 });
-    await holder.acquire(holder.recordPost(Date.now()), 'job-held', 1);
-    const waiting = waiter.acquire(waiter.recordPost(Date.now()), 'job-waiting', 2);
+    await holder.acquire(holder.recordPost(Date.now()), 'job-held');
+    const waiting = waiter.acquire(waiter.recordPost(Date.now()), 'job-waiting');
     await waitUntil(() => waiter.limits(Date.now()).busyAtConcurrencyMs > 0, 'the wait counted as busy at the limit');
     holder.release('job-held');
     await waiting;
     // A full per-minute window is not the concurrency limit.
     const windowBound = await budget({ rpm: 3, concurrent: 10 }); // two POSTs of this test are in the window already
-    await windowBound.acquire(windowBound.recordPost(Date.now()), 'job-w1', 3);
-    expect(await settledWithin(windowBound.acquire(windowBound.recordPost(Date.now()), 'job-w2', 4), 600)).toBe(false);
+    await windowBound.acquire(windowBound.recordPost(Date.now()), 'job-w1');
+    const w2 = windowBound.acquire(windowBound.recordPost(Date.now()), 'job-w2');
+    await queuedAtRedis('job-w2');
     expect(windowBound.limits(Date.now()).busyAtConcurrencyMs).toBe(0);
+    await windowBound.close();
+    await expect(w2).rejects.toThrow(/closed/);
   });
 
-  it('gives a freed slot to the job queued first, whichever process asked first', async () => {
+  it('gives a freed slot to the job that began waiting first by Redis’s clock, whatever a process’s own clock says', async () => {
     const holder = await budget({ concurrent: 1 });
-    const young = await budget({ concurrent: 1 });
-    const old = await budget({ concurrent: 1 });
-    await holder.acquire(holder.recordPost(Date.now()), 'job-held', 1);
+    const first = await budget({ concurrent: 1 });
+    // A process whose clock runs five minutes behind: it used to win every freed slot.
+    const behind = await budget({ concurrent: 1, clock: { ...systemClock, now: () => Date.now() - 5 * 60_000 } });
+    await holder.acquire(holder.recordPost(Date.now()), 'job-held');
     const order: string[] = [];
-    const youngDone = young.acquire(young.recordPost(Date.now()), 'job-young', 2000).then(() => order.push('young'));
-    await queuedAtRedis('job-young');
-    const oldDone = old.acquire(old.recordPost(Date.now()), 'job-old', 1000).then(() => order.push('old'));
-    await queuedAtRedis('job-old');
+    const firstDone = first.acquire(first.recordPost(Date.now()), 'job-first').then(() => order.push('first'));
+    await queuedAtRedis('job-first');
+    const behindDone = behind.acquire(behind.recordPost(Date.now()), 'job-behind').then(() => order.push('behind'));
+    await queuedAtRedis('job-behind');
     holder.release('job-held');
-    await oldDone;
-    old.release('job-old');
-    await youngDone;
-    expect(order).toEqual(['old', 'young']);
+    await firstDone;
+    first.release('job-first');
+    await behindDone;
+    expect(order).toEqual(['first', 'behind']);
   });
 
   it('lets one live process claim a job, and another take it over once the holder is gone', async () => {
     const s1 = await connect();
     const s2 = await connect();
-    const a = await RedisJobLeases.start(s1.redis.client, s1.redis.prefix, 400);
-    const b = await RedisJobLeases.start(s2.redis.client, s2.redis.prefix, 400);
+    const a = await RedisJobLeases.start(s1.redis, 400);
+    const b = await RedisJobLeases.start(s2.redis, 400);
     const [fromA, fromB] = await Promise.all([a.claim(['j1', 'j2']), b.claim(['j1', 'j2'])]);
     // Each job went to exactly one of them.
     for (const id of ['j1', 'j2']) expect(Number(fromA.has(id)) + Number(fromB.has(id))).toBe(1);
     const loser = fromA.has('j1') ? b : a;
     const winner = loser === a ? b : a;
-    await new Promise((r) => setTimeout(r, 900)); // the holder renews: still its own
+    // Past two of its leases by Redis's clock: the holder renews, so it is still its own.
+    const past = (await redisNow()) + 800;
+    await waitUntil(async () => (await redisNow()) > past, 'two leases gone by');
     expect((await loser.claim(['j1'])).has('j1')).toBe(false);
     await winner.close(); // gone (a clean stop gives the heartbeat up; kill -9 lets it lapse)
     expect((await loser.claim(['j1', 'j2'])).size).toBe(2);

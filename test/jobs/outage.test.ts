@@ -150,4 +150,42 @@ describe('a long Luma outage with a full queue', () => {
     expect(world.deliver.of(late.id).failure?.code).toBe('luma_unavailable');
     expect(world.luma.generations()).toHaveLength(1);
   }, 60_000);
+
+  /** Runs the world until a download of a result file has been answered 503 (its plan's `fileFailures`). */
+  async function untilAFileFailed(world: EngineWorld): Promise<void> {
+    for (let i = 0; i < 100 && !world.luma.requests.some((r) => r.path.includes('/files/') && r.status === 503); i++) await world.run(100);
+    expect(world.luma.requests.some((r) => r.path.includes('/files/') && r.status === 503)).toBe(true);
+  }
+
+  it('keeps a finished job whose fresh output URL Luma cannot give for the outage window, and delivers it once Luma is back', async () => {
+    w = await startEngineWorld({ config: { lumaOutageWindowMs: 120_000 } });
+    const world = w;
+    // The first download of the result fails: the next try asks Luma for a fresh URL, and Luma is down by then.
+    world.luma.planNext({ fileFailures: 1 });
+    const job = await world.submit(user(950), 'window: a fresh URL');
+    await untilAFileFailed(world);
+    world.luma.setOutage(502);
+    await world.run(60_000, 250);
+    expect(world.deliver.of(job.id).failure).toBeUndefined();
+    expect(lastStage(world, job)).toBe('lumaSilent');
+    world.luma.setOutage(undefined);
+    await world.run(PROBE_MAX_MS + 5000, 250);
+    expect(world.deliver.of(job.id).failure).toBeUndefined();
+    expect(world.deliver.of(job.id).result).toBeDefined();
+    expect(world.luma.posts()).toHaveLength(1);
+  }, 60_000);
+
+  it('gives a finished job up as lost contact (refunded, with a Retry) once the outage outlasts its window, not as a failed download', async () => {
+    w = await startEngineWorld({ config: { lumaOutageWindowMs: 30_000 } });
+    const world = w;
+    world.luma.planNext({ fileFailures: 1 });
+    const job = await world.submit(user(951), 'window: no fresh URL');
+    await untilAFileFailed(world);
+    world.luma.setOutage(502);
+    await world.run(20_000, 250);
+    expect(world.deliver.of(job.id).failure).toBeUndefined();
+    await world.run(20_000, 250);
+    expect(world.deliver.of(job.id).failure?.code).toBe('poll_timeout');
+    expect(world.deliver.of(job.id).result).toBeUndefined();
+  }, 60_000);
 });

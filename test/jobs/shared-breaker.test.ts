@@ -121,7 +121,7 @@ describe('the Luma breaker shared on Redis', () => {
   async function engine(luma: EngineDeps['luma']) {
     const { storage, redis } = await connect();
     const records = new JobRecords(storage, { logger, clock: systemClock });
-    const leases = await RedisJobLeases.start(redis.client, redis.prefix, 30_000, logger);
+    const leases = await RedisJobLeases.start(redis, 30_000, logger);
     const budget = new RedisSubmitBudget({ redis: redis.client, prefix: redis.prefix, leaseMs: 30_000, requestsPerMinute: 1000, concurrentJobs: 10 });
     const breaker = new RedisLumaBreaker({ redis: redis.client, prefix: redis.prefix, clock: systemClock, probeFirstMs: PROBE_MS, probeMaxMs: 4 * PROBE_MS, syncMs: 50, logger });
     const deliver = new RecordingDeliverer(systemClock);

@@ -1,6 +1,6 @@
 // The operator status (what /bot-status and the status log show): spend cap, queue, limits, pause and failures, and
 // an answer even when storage does not give one.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { LumaLimits } from '../../src/jobs/events.js';
 import { readOperatorStatus, renderOperatorStatus, statusLogFields } from '../../src/ops/status.js';
 import type { OpsSources } from '../../src/ops/metrics.js';
@@ -75,9 +75,19 @@ describe('the operator status', () => {
     expect(text).toContain('**Discord gateway:** down (shard 0 is reconnecting)');
   });
 
-  it('answers without the spend when storage hangs', async () => {
-    const s = await readOperatorStatus(sources({ spend: () => new Promise(() => undefined) }), failures, { storage: 'redis', shard: '0' }, NOW);
-    expect(s.spend).toBeUndefined();
-    expect(renderOperatorStatus(s)).toContain('**Queue:** 3 waiting');
+  it('answers without the spend when storage hangs, after 3 s', async () => {
+    vi.useFakeTimers();
+    try {
+      let answered = false;
+      const reading = readOperatorStatus(sources({ spend: () => new Promise(() => undefined) }), failures, { storage: 'redis', shard: '0' }, NOW).finally(() => (answered = true));
+      await vi.advanceTimersByTimeAsync(2999);
+      expect(answered).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      const s = await reading;
+      expect(s.spend).toBeUndefined();
+      expect(renderOperatorStatus(s)).toContain('**Queue:** 3 waiting');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,7 +1,6 @@
 // Several real bot processes on one Redis share one Luma budget, and a job outlives its process (leases: kill -9 one
 // of two mid-job and the other delivers; change the shard count and nothing is stranded). Each test has its own key
 // prefix (STORAGE_NAMESPACE) on the shared local Redis, deleted afterwards.
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeDiscord, type FakeDiscord } from '../../dev/fakes/discord/server.js';
 import { startFakeLuma } from '../../dev/fakes/luma/server.js';
@@ -9,12 +8,7 @@ import type { FakeLuma } from '../../dev/fakes/luma/api.js';
 import { deleteNamespace, REDIS_URL, testNamespace } from '../helpers/redis-keys.js';
 import { delivered, deliveriesOf, imagine, killLeftoverBots, newMember, startBotProcess, type ProcessHarness } from '../helpers/process.js';
 import { messageText } from '../helpers/message-text.js';
-
-/** A guild id Discord routes to shard `shard` of `count` ((id >> 22) % count). */
-function guildOnShard(shard: number, count: number): string {
-  const base = BigInt(`0x${randomBytes(5).toString('hex')}`) * BigInt(count) + BigInt(shard);
-  return String((base << 22n) | BigInt(randomBytes(2).readUInt16BE() & 0x3fffff));
-}
+import { guildOnShard } from '../helpers/shards.js';
 
 describe('bot processes sharing one Redis', () => {
   const harnesses: ProcessHarness[] = [];
@@ -106,7 +100,9 @@ describe('bot processes sharing one Redis', () => {
     await discord.waitFor(() => discord.requestsTo('PATCH', /\/messages\/@original$/).some((r) => r.fault && r.files.length > 0), 10_000, 'the held upload');
     await a.kill('SIGKILL');
 
-    await b.bot.waitForLog((l) => l.msg === 'took over jobs whose process stopped renewing its lease', 20_000, 'the takeover');
+    // The upload in flight holds the job against takeover for a while (the dead process cannot be told from a
+    // stalled one, whose upload may still land): then the other process reads the reply before anything else.
+    await b.bot.waitForLog((l) => l.msg === 'took over jobs whose process stopped renewing its lease', 60_000, 'the takeover');
     await b.bot.waitForLog((l) => l.msg === 'result delivered' || String(l.msg).startsWith('the reply already shows the result'), 20_000, 'the end of the job');
     // Once for the member: one message, the reply, showing one image. (When the takeover checks the reply before
     // the held upload has landed, it uploads again — onto the same reply, which replaces the attachment.)

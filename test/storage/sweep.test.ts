@@ -1,5 +1,6 @@
 // The storage sweep: keyv deletes an expired record only when it is read, so on SQLite the sweep deletes expired
-// rows (and only those); kept results have a lifetime and a size cap.
+// rows (and only those); kept results have a lifetime and a size cap. The running bot's sweep every
+// STORAGE_SWEEP_INTERVAL_MS: test/e2e/operations.test.ts.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,14 +10,8 @@ import { sniffImageType } from '../../src/images/sniff.js';
 import { JobRecords } from '../../src/jobs/records.js';
 import { KeptResults } from '../../src/jobs/kept-results.js';
 import { createStorage, type Storage } from '../../src/storage/index.js';
-import { startHarness, type Harness } from '../helpers/harness.js';
-import { sqliteAll, sqliteExec } from '../helpers/storage-faults.js';
+import { insertExpiredRows, sqliteAll, sqliteExec, sqliteKeys } from '../helpers/storage-faults.js';
 import { capturingLogger } from '../helpers/logs.js';
-
-const keys = async (file: string): Promise<string[]> => (await sqliteAll<{ key: string }>(file, 'SELECT key FROM keyv ORDER BY key')).map((r) => r.key);
-/** Rows already past their expiry, written as keyv writes them (nobody reads them, so keyv never drops them). */
-const insertExpired = (file: string, names: string[]) =>
-  sqliteExec(file, `INSERT INTO keyv(key, value) VALUES ${names.map((n) => `('bot:${n}', '{"value":"old","expires":${Date.now() - 60_000}}')`).join(',')}`);
 
 describe('the storage sweep on SQLite', () => {
   let dir: string;
@@ -37,12 +32,12 @@ describe('the storage sweep on SQLite', () => {
   it('deletes every expired row, in batches, and keeps live ones, ones without a lifetime and unreadable ones', async () => {
     await storage.set('live', 1, 3_600_000);
     await storage.set('forever', 2);
-    await insertExpired(file, Array.from({ length: 1234 }, (_, i) => `result:old${i}`));
+    await insertExpiredRows(file, Array.from({ length: 1234 }, (_, i) => `result:old${i}`));
     await sqliteExec(file, `INSERT INTO keyv(key, value) VALUES ('bot:job:cut', '{"value":{"id":"cut","expi')`);
-    expect(await keys(file)).toHaveLength(1234 + 3);
+    expect(await sqliteKeys(file)).toHaveLength(1234 + 3);
 
     expect(await storage.sweepExpired()).toBe(1234);
-    expect(await keys(file)).toEqual(['bot:forever', 'bot:job:cut', 'bot:live']);
+    expect(await sqliteKeys(file)).toEqual(['bot:forever', 'bot:job:cut', 'bot:live']);
     expect(await storage.sweepExpired()).toBe(0);
   });
 
@@ -71,26 +66,5 @@ describe('the storage sweep on SQLite', () => {
     const small = noisePng(64, 64);
     await store.putResult('job2', small);
     expect((await store.getResult('job2'))?.equals(small)).toBe(true);
-  });
-});
-
-describe('the running bot sweeps', () => {
-  let h: Harness | undefined;
-  afterEach(async () => {
-    await h?.close();
-    h = undefined;
-  });
-
-  it('deletes expired rows every STORAGE_SWEEP_INTERVAL_MS', async () => {
-    h = await startHarness({ env: { STORAGE_SWEEP_INTERVAL_MS: '1000' } });
-    const harness = h;
-    const file = harness.env.STORAGE_URL?.slice('sqlite://'.length) ?? '';
-    await insertExpired(file, ['jobmsg:1', 'quota:refunded:x', 'job:old']);
-    const swept = ['bot:jobmsg:1', 'bot:quota:refunded:x', 'bot:job:old'];
-    const logged = () => harness.logs.find((l) => l.msg === 'storage swept of expired records' && (l.deleted as number) >= 3);
-    for (const deadline = Date.now() + 20_000; !logged() || (await keys(file)).some((k) => swept.includes(k)); ) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the sweep; rows left: ${(await keys(file)).join(', ')}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
   });
 });

@@ -154,6 +154,8 @@ export class FakeDiscord {
   readonly #sessionWaitMs: number;
   readonly #changeListeners = new Set<() => void>();
   #closed = false;
+  /** Settles when close() begins: requests held by a fault stop waiting. */
+  #closing = new AbortController();
 
   /** Use startFakeDiscord(); the constructor expects a listening server. */
   constructor(server: Server, options: FakeDiscordOptions) {
@@ -523,8 +525,8 @@ export class FakeDiscord {
   /**
    * Scripts responses for matching requests, consumed in order before normal handling (the request has no
    * effect). 429s get Retry-After / X-RateLimit-* headers from `body.retry_after` unless given. A response
-   * `{ drop: true }` destroys the socket instead; `delayMs` holds any response back; `{ pass: true, delayMs }`
-   * handles the request normally after the delay (a slow upload the bot may die during).
+   * `{ drop: true }` destroys the socket instead; `delayMs` holds any response back; `{ pass: true, delayMs, until }`
+   * handles the request normally after the delay and once `until` settles (a slow upload the bot may die during).
    */
   fault(match: FaultMatch, ...responses: FaultResponse[]): void {
     this.#state.faults.push({ match, responses });
@@ -543,6 +545,7 @@ export class FakeDiscord {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closing.abort();
     await this.gateway.close();
     await this.#poster.close();
     await new Promise<void>((resolve) => {
@@ -552,6 +555,11 @@ export class FakeDiscord {
   }
 
   // ── Internals ─────────────────────────────────────────────────────────────────────────────────────
+
+  async #untilSettledOrClosed(until: Promise<unknown>): Promise<void> {
+    const closing = this.#closing.signal;
+    await Promise.race([until.catch(() => undefined), new Promise((resolve) => closing.addEventListener('abort', resolve, { once: true }))]);
+  }
 
   #interaction(idOrToken: string): InteractionRecord {
     const record = this.#state.interactions.get(idOrToken) ?? this.#state.interactionsByToken.get(idOrToken);
@@ -669,7 +677,8 @@ export class FakeDiscord {
     if (fault && 'pass' in fault) {
       // A slow route: hold the request, then handle it as usual whether or not its sender is still there.
       recorded.fault = true;
-      await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (fault.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (fault.until) await this.#untilSettledOrClosed(fault.until);
       if (this.#closed) return;
     } else if (fault) {
       recorded.fault = true;

@@ -59,7 +59,7 @@ export interface RecordedRequest {
 export type FaultResponse =
   | { status: number; body?: unknown; headers?: Record<string, string>; delayMs?: number }
   | { drop: true; delayMs?: number }
-  | { pass: true; delayMs: number };
+  | { pass: true; delayMs?: number; until?: Promise<unknown> };
 
 export interface FaultMatch {
   /** HTTP method, case-insensitive; '*' matches any. */

@@ -112,7 +112,9 @@ export type FaultResponse =
   /** Never answer (close() ends it). */
   | { hang: true }
   /** Wait, then handle normally. */
-  | { delayMs: number };
+  | { delayMs: number }
+  /** Hold the request until `until` settles, then handle it normally (a POST that lands after its sender died). */
+  | { until: Promise<unknown> };
 
 export interface FaultMatch {
   method: 'GET' | 'POST';

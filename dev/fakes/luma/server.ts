@@ -135,11 +135,15 @@ class LumaApi {
         return;
       }
       if ('hang' in fault) return;
-      if (!('delayMs' in fault)) {
+      if ('until' in fault) {
+        const lifetime = this.options.lifetime;
+        await Promise.race([fault.until.catch(() => undefined), new Promise((resolve) => (lifetime.aborted ? resolve(undefined) : lifetime.addEventListener('abort', resolve, { once: true })))]);
+      } else if ('delayMs' in fault) {
+        await delay(fault.delayMs, undefined, { signal: this.options.lifetime }).catch(() => undefined);
+      } else {
         sendFault(res, fault);
         return;
       }
-      await delay(fault.delayMs, undefined, { signal: this.options.lifetime }).catch(() => undefined);
       if (this.options.lifetime.aborted) return;
     }
     try {

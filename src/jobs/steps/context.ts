@@ -33,8 +33,13 @@ export interface StepBasics {
   readonly stopped: boolean;
   /** A logger with the job's ids. */
   log(job: JobRecord): Logger;
-  /** Writes the record (retried while storage refuses; throws when it gave up). */
+  /**
+   * Writes the record while the job's lease is ours (retried while storage refuses; throws when it gave up, and
+   * LeaseLostError when another process holds the job now — nothing more may be done for it then).
+   */
   save(job: JobRecord): Promise<void>;
+  /** A fresh check of the job's lease before a side effect; throws LeaseLostError when it is not ours (see fence.ts). */
+  checkLease(job: JobRecord, opts?: { holdMs?: number }): Promise<void>;
   /** Updates the member's progress line if it is due and would change. */
   showProgress(job: JobRecord): Promise<void>;
   /** Told at a job's turning points (metrics). */

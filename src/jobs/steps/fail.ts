@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../logger.js';
+import { LeaseLostError } from '../fence.js';
 import type { FailureAction } from '../failures.js';
 import type { JobRecord } from '../types.js';
 import type { FailContext } from './context.js';
@@ -17,15 +18,21 @@ export async function fail(ctx: FailContext, job: JobRecord, action: FailureActi
   if (action.kind !== 'fail') throw new Error('fail() needs a fail action');
   if (ctx.cut) return; // an error the shutdown caused: the job resumes from its last saved step
   const log = ctx.log(job);
-  job.step = 'failing';
-  // One nonce per failure: a notice sent again (after a crash) lands once.
-  job.failure = { ...action.failure, refund: action.refund, nonce: job.failure?.nonce ?? randomBytes(8).toString('hex') };
-  delete job.notBefore;
+  decideFailure(job, action);
   await saveOnFailurePath(ctx, job, log);
   log[action.log]({ code: action.failure.code, ref: action.failure.ref, refund: action.refund }, 'job failed');
   ctx.events?.failed(job, action.failure.code);
   if (action.operatorAlert) log.error({ alert: true }, `OPERATOR: ${action.operatorAlert}`);
   await finishFailure(ctx, job);
+}
+
+/** Records the failure on the job (step `failing`, with whether the unit goes back), in memory. */
+export function decideFailure(job: JobRecord, action: FailureAction): void {
+  if (action.kind !== 'fail') throw new Error('fail() needs a fail action');
+  job.step = 'failing';
+  // One nonce per failure: a notice sent again (after a crash) lands once.
+  job.failure = { ...action.failure, refund: action.refund, nonce: job.failure?.nonce ?? randomBytes(8).toString('hex') };
+  delete job.notBefore;
 }
 
 /**
@@ -37,6 +44,7 @@ export async function finishFailure(ctx: FailContext, job: JobRecord): Promise<v
   const log = ctx.log(job);
   try {
     const failure = job.failure;
+    await ctx.checkLease(job); // the refund and the notice only while the job is ours
     // The member's unit goes back when they did not cause the failure; the quota module also decides whether
     // the operator's spend goes back (only when Luma will not bill the job).
     await ctx.charges.refund(job, failure?.code ?? 'unknown', { units: failure?.refund === true });
@@ -59,6 +67,7 @@ async function saveOnFailurePath(ctx: FailContext, job: JobRecord, log: Logger):
       await ctx.save(job);
       return true;
     } catch (err) {
+      if (err instanceof LeaseLostError) throw err; // another process holds the job: nothing more here
       if (attempt >= FAILURE_SAVE_ATTEMPTS || ctx.cut) {
         log.error({ err, step: job.step, attempts: attempt }, 'could not save the failed job; going on without the record');
         return false;

@@ -13,7 +13,7 @@ import { fail } from './fail.js';
  */
 export function heldByOutage(job: JobRecord, since: number): void {
   if (job.lumaUnavailableSince !== undefined) return;
-  job.lumaUnavailableSince = Math.max(since, job.step === 'polling' ? (job.submittedAt ?? job.createdAt) : job.createdAt);
+  job.lumaUnavailableSince = Math.max(since, job.step === 'queued' ? job.createdAt : (job.submittedAt ?? job.createdAt));
   job.progress.editedAt = 0;
 }
 
@@ -22,7 +22,7 @@ export function outageEndsAt(job: JobRecord, windowMs: number): number {
   return job.lumaUnavailableSince === undefined ? Infinity : job.lumaUnavailableSince + windowMs;
 }
 
-/** Luma answers again: a queued job kept for the outage goes now, in its fair place. */
+/** Luma answers again: a queued job kept for the outage goes now, in its fair place (a finished one fetches its URL). */
 export function lumaIsBack(job: JobRecord): void {
   if (job.lumaUnavailableSince === undefined) return;
   delete job.lumaUnavailableSince;
@@ -32,5 +32,5 @@ export function lumaIsBack(job: JobRecord): void {
 /** The outage outlasted the job's window: it fails, refunded, with a Retry (as when its own tries met the outage). */
 export function outageOutlasted(ctx: FailContext, job: JobRecord): Promise<void> {
   const windowMs = ctx.config.lumaOutageWindowMs;
-  return fail(ctx, job, job.step === 'polling' ? lostContact(windowMs, newReference()) : lumaUnavailable(windowMs));
+  return fail(ctx, job, job.step === 'queued' ? lumaUnavailable(windowMs) : lostContact(windowMs, newReference()));
 }

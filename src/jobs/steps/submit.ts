@@ -1,14 +1,23 @@
 import { newReference } from '../../errors.js';
 import { DownloadError, downloadImage } from '../../http/download.js';
 import type { Logger } from '../../logger.js';
+import { LUMA_REQUEST_TIMEOUT_MS } from '../../luma/client.js';
 import { RateLimitError } from '../../luma/errors.js';
 import type { GenerationRequest, ImageInput, InputMediaType } from '../../luma/types.js';
 import { INPUT_MEDIA_TYPES, MAX_INPUT_BYTES } from '../../luma/types.js';
+import { LeaseLostError } from '../fence.js';
 import { classifySubmitError, inlineTooLarge, inputUnreachable, lumaUnavailable, type FailureAction } from '../failures.js';
 import type { PostTicket } from '../luma-budget.js';
 import type { JobRecord } from '../types.js';
 import type { SubmitContext } from './context.js';
 import { fail } from './fail.js';
+
+/**
+ * How long a job whose POST is in flight is held against takeover: the POST's own timeout (LUMA_REQUEST_TIMEOUT_MS)
+ * and room to save its answer. A process stalled for longer finds the job taken: the other process ends it
+ * without a second POST (the engine's takeover), and this one's late save is refused.
+ */
+const POST_HOLD_MS = LUMA_REQUEST_TIMEOUT_MS + 15_000;
 
 /** Sends a queued job to Luma (the scheduler took a POST ticket for it), then polls it. */
 export async function submit(ctx: SubmitContext, job: JobRecord, ticket: PostTicket): Promise<void> {
@@ -18,7 +27,15 @@ export async function submit(ctx: SubmitContext, job: JobRecord, ticket: PostTic
   job.step = 'submitting';
   job.submitAttempts += 1;
   delete job.notBefore;
-  await ctx.save(job);
+  try {
+    await ctx.save(job);
+    // A fresh check of the lease: from here until the POST's answer is saved, no other process may take the job.
+    await ctx.checkLease(job, { holdMs: POST_HOLD_MS });
+  } catch (err) {
+    ctx.budget.postFailed(ticket, ctx.clock.now());
+    ctx.budget.release?.(job.id);
+    throw err;
+  }
   try {
     // No retries inside the client: every POST retry (429, 502, 503, unreachable) goes back through the queue,
     // where it counts against the rate limits and a 503 for URL inputs turns into the base64 fallback at once.
@@ -33,7 +50,8 @@ export async function submit(ctx: SubmitContext, job: JobRecord, ticket: PostTic
     delete job.lumaUnavailableSince;
     // Luma's median is ~30 s: the first poll comes soon to show "generating" early, then the regular cadence.
     job.notBefore = ctx.clock.now() + Math.min(1000, ctx.config.pollIntervalMs);
-    // Luma accepted the job: the reserved unit is spent. Marked before the save so the stored record says so.
+    // Luma accepted the job: the reserved unit is spent (a mark on the record). The POST's outcome is saved (fenced,
+    // ending the POST's hold) before anything else goes out.
     await ctx.charges.commit(job);
     await ctx.save(job);
     log.info({ generationId: generation.id, requestId, model: job.request.model }, 'submitted to Luma');
@@ -50,7 +68,7 @@ export async function submit(ctx: SubmitContext, job: JobRecord, ticket: PostTic
  */
 async function prepare(ctx: SubmitContext, job: JobRecord, ticket: PostTicket, log: Logger): Promise<GenerationRequest | undefined> {
   try {
-    await ctx.budget.acquire?.(ticket, job.id, job.createdAt);
+    await ctx.budget.acquire?.(ticket, job.id);
   } catch (err) {
     ctx.budget.postFailed(ticket, ctx.clock.now());
     if (!ctx.stopped) log.warn({ err }, 'could not take a Luma slot; the job waits for the next start');
@@ -70,6 +88,7 @@ async function prepare(ctx: SubmitContext, job: JobRecord, ticket: PostTicket, l
 }
 
 async function submitFailed(ctx: SubmitContext, job: JobRecord, ticket: PostTicket, err: unknown, log: Logger): Promise<void> {
+  if (err instanceof LeaseLostError) throw err; // another process holds the job: nothing more here
   if (ctx.cut && job.generationId === undefined) {
     // Cut by the shutdown mid-POST: left `submitting`, so the next start sends it again (the POST may or may not
     // have arrived; same window as a crash).

@@ -324,15 +324,19 @@ describe('fake Discord with a real discord.js client', () => {
     await expect(post('x'.repeat(26), true)).rejects.toMatchObject({ status: 400, code: 50035 });
   });
 
-  it('handles a request held by a pass-through fault after the delay, even when its sender gave up', async () => {
+  it('handles a request held by a pass-through fault once released, even when its sender gave up', async () => {
     const channelId = discord.channelId ?? '';
     const before = discord.channelMessages(channelId).length;
-    discord.fault({ method: 'POST', path: `/channels/${channelId}/messages` }, { pass: true, delayMs: 300 });
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    discord.fault({ method: 'POST', path: `/channels/${channelId}/messages` }, { pass: true, until: released });
     const controller = new AbortController();
     const sent = client.rest.post(Routes.channelMessages(channelId), { body: { content: 'slow' }, signal: controller.signal });
     await discord.waitFor(() => discord.requestsTo('POST', `/channels/${channelId}/messages`).find((r) => r.fault), 5000, 'the held post');
     controller.abort();
     await expect(sent).rejects.toThrow();
+    expect(discord.channelMessages(channelId)).toHaveLength(before);
+    release();
     await discord.waitFor(() => discord.channelMessages(channelId).length === before + 1, 5000, 'the late message');
     expect(discord.channelMessages(channelId).at(-1)?.content).toBe('slow');
   });

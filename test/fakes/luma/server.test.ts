@@ -383,6 +383,18 @@ describe('fake Luma: faults', () => {
     await fake.close();
     await expect(hung).rejects.toThrow();
   });
+
+  it('can hold a POST until released and then create the generation, whether or not its sender is still there', async () => {
+    const { fake } = await start();
+    let release = (): void => undefined;
+    fake.fault({ method: 'POST', path: '/v1/generations' }, { until: new Promise<void>((resolve) => (release = resolve)) });
+    const sent = post(fake, { prompt: 'held' });
+    await waitUntil(() => fake.posts().length === 1, 'the held POST at the fake');
+    expect(fake.generations()).toHaveLength(0);
+    release();
+    expect((await sent).status).toBe(201);
+    expect(fake.generations().map((g) => g.request.prompt)).toEqual(['held']);
+  });
 });
 
 describe('fake Luma: url inputs', () => {
