@@ -20,7 +20,6 @@ export class LeaseLostError extends Error {
   }
 }
 
-
 export interface JobLeases {
   /** This process's id (in logs). */
   readonly processId: string;

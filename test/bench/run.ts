@@ -107,7 +107,7 @@ const defaults = {
 /** The plan the fake Luma enforces and advertises (none: no limits, no X-RateLimit headers). */
 const LUMA_PLAN = PLAN ?? (MODE === 'outage' ? OUTAGE_PLAN : undefined);
 const OUTAGE_MS = Math.max(1, num('outage-s', 90, 3600)) * 1000;
-const JOBS = Math.max(1, num('jobs', defaults.jobs, 5000));
+const JOBS = Math.max(1, num('jobs', defaults.jobs, 20_000));
 const MEMBERS = Math.max(1, num('members', defaults.members, 5000));
 const CONCURRENCY = Math.max(1, num('concurrency', defaults.concurrency, 1000));
 const RPM = MODE === 'outage' ? DEFAULT_RPM : (PLAN?.rpm ?? 10_000);
