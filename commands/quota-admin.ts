@@ -5,8 +5,6 @@ import {
   InteractionContextType,
   PermissionFlagsBits,
   type APIApplicationCommandBasicOption,
-  type ChatInputCommandInteraction,
-  type Locale,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { BotContext } from '../src/context.js';
@@ -14,19 +12,15 @@ import { adminCall, type AdminCall } from '../src/discord/admin.js';
 import type { SlashCommand } from '../src/discord/command.js';
 import { readSubcommand, runSubcommand, type SubcommandHandlers, type SubcommandOptions } from '../src/discord/command-options.js';
 import { replyPrivately } from '../src/discord/reply.js';
-import { isSnowflake } from '../src/discord/snowflake.js';
-import { truncate } from '../src/discord/render.js';
 import { UserFacingError } from '../src/errors.js';
 import { choice, english } from '../src/i18n/commands.js';
-import { languageOf, t } from '../src/i18n/index.js';
+import { t } from '../src/i18n/index.js';
 import type { Logger } from '../src/logger.js';
-import { renderUsageChart } from '../src/quota/chart.js';
-import { limitProblem, MAX_LIMIT, MAX_ROLE_LIMITS, MAX_USER_OVERRIDES, MIN_LIMIT, type GuildQuotaSettings, type Limit } from '../src/quota/model.js';
-import { isPeriod, PERIODS, type Period } from '../src/quota/periods.js';
-import { formatUsd, e4ToUsd } from '../src/quota/pricing.js';
+import { MAX_LIMIT, MAX_ROLE_LIMITS, MAX_USER_OVERRIDES, MIN_LIMIT, type GuildQuotaSettings } from '../src/quota/model.js';
+import type { Period } from '../src/quota/periods.js';
 import { limitText, periodName, renderOverview } from '../src/quota/render.js';
-import { summarize, usageCsv } from '../src/quota/usage-report.js';
-import { OTHERS, USAGE_KEEP_DAYS } from '../src/quota/usage.js';
+import { limitOrUnlimited, periodOf, snowflakeOf, wholeLimit } from './quota-admin-input.js';
+import { showUsage } from './quota-admin-usage.js';
 
 /*
  * Server admins' quota settings. A command of its own, because `default_member_permissions` applies to a whole
@@ -57,11 +51,6 @@ const periodOption = {
   description: english('opt.period.description'),
   choices: [choice('opt.period.choice.day'), choice('opt.period.choice.week'), choice('opt.period.choice.month')],
 } as const satisfies APIApplicationCommandBasicOption;
-
-/** `/quota-admin usage period:` choices, in days (at most the days kept, USAGE_KEEP_DAYS). */
-const USAGE_PERIODS = { '7d': 7, '30d': 30, '90d': 90 } as const satisfies Record<string, number>;
-type UsagePeriod = keyof typeof USAGE_PERIODS;
-const isUsagePeriod = (v: string): v is UsagePeriod => Object.hasOwn(USAGE_PERIODS, v) && USAGE_PERIODS[v as UsagePeriod] <= USAGE_KEEP_DAYS;
 
 const CLEARABLE = ['default', 'role', 'user', 'server-total'] as const;
 type Clearable = (typeof CLEARABLE)[number];
@@ -303,96 +292,3 @@ export const quotaAdmin: SlashCommand = {
     });
   },
 };
-
-/** A role or user option's id; only the id is needed, so the resolved role or user is not required. */
-function snowflakeOf(locale: Locale, value: string, kind: 'role' | 'user'): string {
-  if (!isSnowflake(value)) throw new UserFacingError(t(locale, kind === 'role' ? 'qa.input.notRole' : 'qa.input.notMember'), { code: 'bad_option' });
-  return value;
-}
-
-/** A limit given as a number: a whole number within bounds. */
-function wholeLimit(locale: Locale, value: number): number {
-  if (limitProblem(value) !== undefined) {
-    const nf = new Intl.NumberFormat(languageOf(locale));
-    throw new UserFacingError(t(locale, 'qa.input.range', { min: nf.format(MIN_LIMIT), max: nf.format(MAX_LIMIT), got: value }), { code: 'bad_option' });
-  }
-  return value;
-}
-
-/** The `limit` / `unlimited` pair: exactly one of them. */
-function limitOrUnlimited(locale: Locale, value: number | null, unlimited: boolean | null): Limit {
-  if (unlimited === true && value !== null) throw new UserFacingError(t(locale, 'qa.input.both'), { code: 'bad_option' });
-  if (unlimited === true) return 'unlimited';
-  if (value === null) throw new UserFacingError(t(locale, 'qa.input.limitOrUnlimited'), { code: 'bad_option' });
-  return wholeLimit(locale, value);
-}
-
-function periodOf(locale: Locale, raw: string | null): Period | undefined {
-  if (raw === null) return undefined;
-  if (!isPeriod(raw)) throw new UserFacingError(t(locale, 'qa.input.period', { list: PERIODS.join(', '), got: truncate(raw, 20) }), { code: 'bad_option' });
-  return raw;
-}
-
-/**
- * `/quota-admin usage`: the server's units per day stacked by model, and its top members, as a PNG chart; the
- * same figures as CSV (day, member, model, units, USD, requests). Private, like every admin answer.
- */
-async function showUsage(period: string | null, call: QuotaCall): Promise<void> {
-  const { interaction, ctx, guildId, locale } = call;
-  const raw = period ?? '30d';
-  if (!isUsagePeriod(raw)) throw new UserFacingError(t(locale, 'usage.badPeriod', { list: Object.keys(USAGE_PERIODS).join(', ') }), { code: 'bad_option' });
-  const days = USAGE_PERIODS[raw];
-  // Reading up to 90 day records and drawing can take longer than Discord's 3 s to answer.
-  await ctx.acks.defer(interaction, { ephemeral: true });
-  const now = Date.now();
-  const rows = await ctx.quota.usageRows(guildId, days);
-  const summary = summarize(rows, days, now);
-  if (summary.jobs === 0 && summary.units === 0) {
-    await interaction.editReply({ content: t(locale, 'usage.empty', { days }), allowedMentions: { parse: [] } });
-    return;
-  }
-  const names = await memberNames(interaction, summary.members.slice(0, 10).map((m) => m.userId));
-  const language = languageOf(locale);
-  const png = await renderUsageChart({
-    title: t(locale, 'usage.chart.title', { days }),
-    topTitle: t(locale, 'usage.chart.top'),
-    days: summary.days,
-    perDay: summary.perDay,
-    top: summary.members.slice(0, 10).map((m) => ({ name: m.userId === OTHERS ? t(locale, 'usage.chart.others') : (names.get(m.userId) ?? m.userId), units: m.units })),
-    language,
-  });
-  const nf = new Intl.NumberFormat(language);
-  const stamp = summary.days.at(-1) ?? 'today';
-  await interaction.editReply({
-    content: t(locale, 'usage.summary', { days, units: nf.format(summary.units), images: nf.format(summary.jobs), usd: formatUsd(e4ToUsd(summary.usdE4)) }),
-    files: [
-      { attachment: png, name: `usage-${guildId}-${stamp}.png` },
-      { attachment: Buffer.from(usageCsv(rows, names), 'utf8'), name: `usage-${guildId}-${stamp}.csv` },
-    ],
-    allowedMentions: { parse: [] },
-  });
-}
-
-/** Display names of a few members, for the chart and the CSV; a member who cannot be looked up keeps their id. */
-async function memberNames(interaction: ChatInputCommandInteraction, ids: readonly string[]): Promise<Map<string, string>> {
-  const names = new Map<string, string>();
-  await Promise.all(
-    ids
-      .filter(isSnowflake)
-      .map(async (id) => {
-        try {
-          const member = await interaction.guild?.members.fetch(id);
-          if (member) return void names.set(id, member.displayName);
-        } catch {
-          // Not a member any more: fall back to the user.
-        }
-        try {
-          const user = await interaction.client.users.fetch(id);
-          names.set(id, user.globalName ?? user.username);
-        } catch {
-          // Unknown user: the id stands.
-        }
-      }),
-  );
-  return names;
-}
