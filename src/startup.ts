@@ -88,7 +88,7 @@ export async function sharedJobState(
   if (!storage.redis) return shard.count > 1 ? { leases: new ShardJobLeases(storage, shard.shard, shard.count) } : {};
   const { client, prefix } = storage.redis;
   const log = logger.child({ component: 'jobs' });
-  const leases = await RedisJobLeases.start(storage.redis, config.jobLeaseMs, log);
+  const leases = await RedisJobLeases.start(storage.redis, config.jobLeaseMs, log, systemClock);
   const budget = new RedisSubmitBudget({ redis: client, prefix, leaseMs: config.jobLeaseMs, requestsPerMinute: config.lumaMaxRequestsPerMinute, requestsPerMinuteCeiling: config.lumaRpmCeiling, concurrentJobs: config.lumaMaxConcurrentJobs, logger: log });
   // One outage, one probe for the account (not one per process).
   const breaker = new RedisLumaBreaker({ redis: client, prefix, clock: systemClock, logger: log });

@@ -7,9 +7,10 @@
 // when it has no owner, is ours, or its owner's heartbeat has expired — and no POST of it is in flight — and only
 // while our own heartbeat is alive. Saves and checks compare owner + epoch in the same script that acts.
 import { randomUUID } from 'node:crypto';
+import { systemClock, type Clock, type Timer } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { StorageError, type RedisHandle } from '../storage/index.js';
-import { LeaseLostError, OWNER_TTL_MS, type JobLeases, } from './fence.js';
+import { LeaseLostError, OWNER_TTL_MS, type JobLeases } from './fence.js';
 
 /** ARGV: me, key prefix, owner-record ttl ms, job ids. Returns {'lapsed'} (our heartbeat is gone) or {'ok', id, epoch, …}. */
 const CLAIM = `local me, p, ttl = ARGV[1], ARGV[2], ARGV[3]
@@ -55,7 +56,7 @@ const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL',
 
 export class RedisJobLeases implements JobLeases {
   readonly processId = randomUUID();
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer: Timer;
   private readonly heartbeatKey: string;
   private readonly prefix: string;
   /** Our jobs: id → `<processId>#<epoch>` of our claim. */
@@ -75,15 +76,16 @@ export class RedisJobLeases implements JobLeases {
     private readonly redis: RedisHandle,
     private readonly leaseMs: number,
     private readonly log: Logger | undefined,
+    private readonly clock: Clock,
   ) {
     this.prefix = redis.prefix;
     this.heartbeatKey = `${this.prefix}lease:proc:${this.processId}`;
-    this.timer = setInterval(() => void this.renew().catch((err: unknown) => this.log?.warn({ err }, 'could not renew this process’s job lease; other processes take its jobs over if it lapses')), Math.max(100, Math.floor(leaseMs / 3))).unref();
+    this.timer = clock.setInterval(() => void this.renew().catch((err: unknown) => this.log?.warn({ err }, 'could not renew this process’s job lease; other processes take its jobs over if it lapses')), Math.max(100, Math.floor(leaseMs / 3))).unref();
   }
 
   /** Starts the heartbeat (the first beat is written before this resolves). */
-  static async start(redis: RedisHandle, leaseMs: number, log?: Logger): Promise<RedisJobLeases> {
-    const leases = new RedisJobLeases(redis, leaseMs, log);
+  static async start(redis: RedisHandle, leaseMs: number, log?: Logger, clock: Clock = systemClock): Promise<RedisJobLeases> {
+    const leases = new RedisJobLeases(redis, leaseMs, log, clock);
     await leases.renew();
     return leases;
   }
@@ -93,7 +95,7 @@ export class RedisJobLeases implements JobLeases {
   }
 
   mayTakeOver(): boolean {
-    return Date.now() >= this.takeoverAfter;
+    return this.clock.now() >= this.takeoverAfter;
   }
 
   holds(jobId: string): boolean {
@@ -108,7 +110,7 @@ export class RedisJobLeases implements JobLeases {
 
   private async beat(): Promise<void> {
     if (this.closed) return;
-    const sentAt = Date.now();
+    const sentAt = this.clock.now();
     const previous = await this.redis.client.eval("local old = redis.call('GET', KEYS[1]) redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) return old", {
       keys: [this.heartbeatKey],
       arguments: [String(this.leaseMs)],
@@ -119,7 +121,7 @@ export class RedisJobLeases implements JobLeases {
       this.lastBeatAt = sentAt;
       return;
     }
-    this.takeoverAfter = Date.now() + this.leaseMs;
+    this.takeoverAfter = this.clock.now() + this.leaseMs;
     // Our heartbeat is back, so no other process takes a job from now on: those taken meanwhile are known now.
     const pairs = [...this.held].flat();
     const lost = pairs.length === 0 ? [] : ((await this.redis.client.eval(LOST, { keys: [], arguments: [this.prefix, ...pairs] })) as string[]);
@@ -176,7 +178,7 @@ export class RedisJobLeases implements JobLeases {
   }
 
   async check(jobId: string, opts: { holdMs?: number; recent?: boolean } = {}): Promise<void> {
-    if (opts.recent && this.held.has(jobId) && Date.now() - this.lastBeatAt < this.leaseMs / 2) return;
+    if (opts.recent && this.held.has(jobId) && this.clock.now() - this.lastBeatAt < this.leaseMs / 2) return;
     let answer = await this.runCheck(jobId, opts.holdMs);
     if (answer === -1) {
       // Our heartbeat lapsed (Redis was unreachable, or we stalled): renewed first, which drops the jobs others took;
@@ -211,7 +213,7 @@ export class RedisJobLeases implements JobLeases {
 
   async close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.timer);
+    this.clock.clearInterval(this.timer);
     await this.redis.client.eval("return redis.call('DEL', KEYS[1])", { keys: [this.heartbeatKey], arguments: [] }).catch(() => undefined);
   }
 
